@@ -1,0 +1,84 @@
+// Organizations: create, read, list, update, delete, members, affiliations.
+
+// name: organization_create
+// Creates an organization from $props and returns it.
+CREATE (o:Organization)
+SET o = $props,
+    o.id = $id,
+    o.name_key = toLower($props.name),
+    o.version = 1,
+    o.created_at = datetime(),
+    o.updated_at = o.created_at
+RETURN o {.*, member_count: 0} AS organization
+
+// name: organization_get
+// One organization with its member count, or no row.
+MATCH (o:Organization {id: $id})
+RETURN o {.*, member_count: COUNT { (o)<-[:MEMBER_OF]-(:Member) }} AS organization
+
+// name: organization_list
+// One page of organizations ordered by (name_key, id) after the cursor, with filters.
+MATCH (o:Organization)
+WHERE ($after IS NULL OR o.name_key > $after[0] OR (o.name_key = $after[0] AND o.id > $after[1]))
+  AND ($region IS NULL OR o.region = $region)
+  AND ($kind IS NULL OR o.kind = $kind)
+  AND ($topic IS NULL OR $topic IN o.topics)
+  AND ($q IS NULL OR o.name_key CONTAINS $q)
+WITH o ORDER BY o.name_key, o.id LIMIT $limit
+RETURN o {.*, member_count: COUNT { (o)<-[:MEMBER_OF]-(:Member) }} AS item, [o.name_key, o.id] AS sort_key
+
+// name: organization_lock
+// Takes the organization's write lock; returns its version and how many members it has.
+MATCH (o:Organization {id: $id})
+SET o._lock = true
+REMOVE o._lock
+RETURN o.version AS version, COUNT { (o)<-[:MEMBER_OF]-(:Member) } AS members
+
+// name: organization_update
+// Applies $changes and bumps the version; run after organization_lock.
+MATCH (o:Organization {id: $id})
+SET o += $changes,
+    o.name_key = toLower(o.name),
+    o.version = o.version + 1,
+    o.updated_at = datetime()
+RETURN o.id AS id
+
+// name: organization_delete
+// Deletes the organization with its affiliations, collaborations and external ids (members stay).
+MATCH (o:Organization {id: $id})
+OPTIONAL MATCH (x:ExternalId)-[:IDENTIFIES]->(o)
+DETACH DELETE x
+WITH DISTINCT o
+DETACH DELETE o
+
+// name: organization_exists
+// One row when the organization exists.
+MATCH (o:Organization {id: $id})
+RETURN o.id AS id
+
+// name: organization_members
+// One page of an organization's members with their affiliation, ordered by (name_key, id).
+MATCH (o:Organization {id: $id})<-[a:MEMBER_OF]-(m:Member)
+WHERE $after IS NULL OR m.name_key > $after[0] OR (m.name_key = $after[0] AND m.id > $after[1])
+WITH o, a, m ORDER BY m.name_key, m.id LIMIT $limit
+RETURN m {.*, affiliation: a {.role, .since, .until, member_id: m.id, organization_id: o.id,
+                               organization_name: o.name}} AS item,
+       [m.name_key, m.id] AS sort_key
+
+// name: affiliation_put
+// Creates or replaces the member's affiliation with the organization; says whether it was new.
+MATCH (m:Member {id: $member_id})
+MATCH (o:Organization {id: $organization_id})
+OPTIONAL MATCH (m)-[existing:MEMBER_OF]->(o)
+WITH m, o, existing IS NULL AS created
+MERGE (m)-[a:MEMBER_OF]->(o)
+ON CREATE SET a.created_at = datetime()
+SET a.role = $role, a.since = $since, a.until = $until, a.updated_at = datetime()
+RETURN created, a {.role, .since, .until, member_id: m.id, organization_id: o.id,
+                   organization_name: o.name} AS affiliation
+
+// name: affiliation_delete
+// Removes the member's affiliation with the organization; returns how many were removed.
+MATCH (:Member {id: $member_id})-[a:MEMBER_OF]->(:Organization {id: $organization_id})
+DELETE a
+RETURN count(*) AS removed

@@ -1,0 +1,39 @@
+// Constraints and indexes, applied at start-up; every statement is idempotent.
+
+// name: schema_member_id
+// Members are addressed by their API-assigned UUID.
+CREATE CONSTRAINT member_id IF NOT EXISTS FOR (m:Member) REQUIRE m.id IS UNIQUE
+
+// name: schema_organization_id
+CREATE CONSTRAINT organization_id IF NOT EXISTS FOR (o:Organization) REQUIRE o.id IS UNIQUE
+
+// name: schema_collaboration_id
+// Collaborations are relationships with their own id.
+CREATE CONSTRAINT collaboration_id IF NOT EXISTS FOR ()-[c:COLLABORATES_WITH]-() REQUIRE c.id IS UNIQUE
+
+// name: schema_external_id_key
+// An external id ("salesforce:003xx") names exactly one node; a node may have several.
+CREATE CONSTRAINT external_id_key IF NOT EXISTS FOR (x:ExternalId) REQUIRE x.key IS UNIQUE
+
+// name: schema_api_key_id
+CREATE CONSTRAINT api_key_id IF NOT EXISTS FOR (k:ApiKey) REQUIRE k.id IS UNIQUE
+
+// name: schema_api_key_hash
+// Keys are looked up by the SHA-256 of the presented secret.
+CREATE CONSTRAINT api_key_hash IF NOT EXISTS FOR (k:ApiKey) REQUIRE k.hash IS UNIQUE
+
+// name: schema_member_name_key
+// Lists are ordered by (name_key, id) and searched by name_key.
+CREATE INDEX member_name_key IF NOT EXISTS FOR (m:Member) ON (m.name_key, m.id)
+
+// name: schema_organization_name_key
+CREATE INDEX organization_name_key IF NOT EXISTS FOR (o:Organization) ON (o.name_key, o.id)
+
+// name: schema_member_region
+CREATE INDEX member_region IF NOT EXISTS FOR (m:Member) ON (m.region)
+
+// name: schema_member_role
+CREATE INDEX member_role IF NOT EXISTS FOR (m:Member) ON (m.role)
+
+// name: schema_collaboration_created
+CREATE INDEX collaboration_created IF NOT EXISTS FOR ()-[c:COLLABORATES_WITH]-() ON (c.created_at)

@@ -1,0 +1,1 @@
+"""Marshmallow schemas: request validation (bodies, query arguments) and response shapes."""

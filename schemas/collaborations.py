@@ -1,0 +1,62 @@
+"""Collaboration schemas: a tie between two parties (members or organizations)."""
+
+from __future__ import annotations
+
+from schemas.common import (Id, PageArgsSchema, PageSchema, StrictSchema, ValidationError, date_range_check, fields,
+                            trimmed, validate, validates_schema)
+
+COLLABORATION_KINDS = ("project", "mentoring", "co-facilitation", "partnership", "event", "introduction", "other")
+
+
+class PartySchema(StrictSchema):
+    id = Id(dump_only=True)
+    type = fields.String(dump_only=True, metadata={"description": "member or organization"})
+    name = fields.String(dump_only=True)
+
+
+class CollaborationSchema(StrictSchema):
+    id = Id(dump_only=True)
+    source_id = Id(required=True, metadata={"description": "a member or organization id"})
+    target_id = Id(required=True, metadata={"description": "a member or organization id"})
+    parties = fields.List(fields.Nested(PartySchema), dump_only=True)
+    kind = fields.String(required=True, validate=validate.OneOf(COLLABORATION_KINDS))
+    strength = fields.Integer(load_default=3, strict=True, validate=validate.Range(min=1, max=5))
+    started_on = fields.Date(allow_none=True, dump_default=None)
+    ended_on = fields.Date(allow_none=True, dump_default=None)
+    source = trimmed(100, load_default="api", metadata={"description": "the system that recorded it"})
+    note = trimmed(2000, allow_none=True, dump_default=None)
+    version = fields.Integer(dump_only=True)
+    created_at = fields.DateTime(dump_only=True)
+    updated_at = fields.DateTime(dump_only=True)
+
+    @validates_schema
+    def _consistent(self, data, **kwargs):
+        date_range_check(data, "started_on", "ended_on")
+        if data.get("source_id") and data.get("source_id") == data.get("target_id"):
+            raise ValidationError("a collaboration needs two different parties", "target_id")
+
+
+class CollaborationPatchSchema(StrictSchema):
+    """The fields of a collaboration that may change; its parties may not."""
+
+    kind = fields.String(validate=validate.OneOf(COLLABORATION_KINDS))
+    strength = fields.Integer(strict=True, validate=validate.Range(min=1, max=5))
+    started_on = fields.Date(allow_none=True, dump_default=None)
+    ended_on = fields.Date(allow_none=True, dump_default=None)
+    note = trimmed(2000, allow_none=True, dump_default=None)
+
+    @validates_schema
+    def _consistent(self, data, **kwargs):
+        if not data:
+            raise ValidationError("send at least one field to change", "_schema")
+        date_range_check(data, "started_on", "ended_on")
+
+
+class CollaborationListArgsSchema(PageArgsSchema):
+    party_id = Id(metadata={"description": "only collaborations of this member or organization"})
+    kind = fields.String(validate=validate.OneOf(COLLABORATION_KINDS))
+    active_on = fields.Date(metadata={"description": "only collaborations active on this date"})
+
+
+class CollaborationPageSchema(PageSchema):
+    items = fields.List(fields.Nested(CollaborationSchema), required=True)

@@ -1,0 +1,78 @@
+"""netweave: a relationship-graph REST API for education networks, over Neo4j."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Mapping
+
+from flask import Flask, request
+
+from service import auth, config as config_module, db, errors
+from service.api import create_api
+
+API_SPEC = {
+    "API_TITLE": "netweave",
+    "API_VERSION": "1.0.0",
+    "OPENAPI_VERSION": "3.1.0",
+    "OPENAPI_URL_PREFIX": "/",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "OPENAPI_SWAGGER_UI_PATH": "docs",
+    "OPENAPI_SWAGGER_UI_URL": "/docs/assets/",
+    "API_SPEC_OPTIONS": {
+        "info": {
+            "description": (
+                "netweave maps the relationships of an education network (members, organizations, "
+                "affiliations and collaborations) so partner apps, CRM integrations and analysts can "
+                "see and strengthen it. Errors are RFC 9457 problem+json. Authenticate with "
+                "`Authorization: Bearer <API key>`; each operation names the scope it needs."
+            ),
+        },
+        "components": {
+            "securitySchemes": {
+                auth.SECURITY_SCHEME: {"type": "http", "scheme": "bearer",
+                                       "description": "an API key created with POST /v1/api-keys or "
+                                                      "`netweave keys create`"},
+            },
+        },
+    },
+}
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """The app: defaults, then the environment, then `config` (tests pass a mapping)."""
+    app = Flask(__name__)
+    app.config.update(API_SPEC)
+    app.config.update(config_module.load(config))
+    app.config["MAX_CONTENT_LENGTH"] = app.config["NETWEAVE_MAX_BODY_BYTES"]
+    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
+
+    app.extensions[db.EXTENSION] = open_graph(app.config)
+
+    api = create_api()
+    api.init_app(app)
+    app.extensions["netweave.api"] = api
+    errors.register(app)
+
+    from service.views import BLUEPRINTS, ops
+
+    app.register_blueprint(ops.blp)
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)
+
+    app.after_request(_api_headers)
+    return app
+
+
+def open_graph(config: Mapping[str, Any]) -> db.Graph:
+    """A driver for the configured database that applies the schema and seeds the admin key on first use."""
+    graph = db.Graph(db.create_driver(config), config["NEO4J_DATABASE"])
+    graph.bootstrap_steps = [db.apply_schema, lambda g: auth.seed_admin_key(g, config["NETWEAVE_ADMIN_KEY"])]
+    return graph
+
+
+def _api_headers(response):
+    if request.path.startswith("/v1/"):
+        # Responses differ per key (personal data) and hold members' data: never cache them.
+        response.headers["Cache-Control"] = "no-store"
+        response.vary.add("Authorization")
+    return response

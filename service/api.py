@@ -1,0 +1,136 @@
+"""The flask-smorest Api, adapted to problem+json, plus the cursor and ETag conventions."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import functools
+import binascii
+import http
+import json
+from typing import Any, Callable, Sequence
+
+from apispec.ext.marshmallow import MarshmallowPlugin
+from webargs.flaskparser import FlaskParser
+from flask import request
+from flask_smorest import Api, Blueprint as SmorestBlueprint
+from flask_smorest.utils import prepare_response
+
+from schemas.common import ProblemSchema
+from service import auth
+from service.errors import PROBLEM_CONTENT_TYPE, Problem, field_error, from_http_exception, problem_response
+
+
+class NetweaveApi(Api):
+    """Api whose errors, at run time and in the document, are RFC 9457 problems."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def handle_http_exception(self, error):
+        return problem_response(from_http_exception(error))
+
+    def _register_responses(self):
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+                prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
+                if status in (429, 503):
+                    response["headers"] = {"Retry-After": {"schema": {"type": "integer"},
+                                                           "description": "seconds to wait before retrying"}}
+            self.spec.components.response(status.name, response, lazy=True)
+        default = {"description": "Default error response", "schema": self.ERROR_SCHEMA}
+        prepare_response(default, self.spec, PROBLEM_CONTENT_TYPE)
+        self.spec.components.response("DEFAULT_ERROR", default, lazy=True)
+
+
+class Blueprint(SmorestBlueprint):
+    """A blueprint whose query arguments, like bodies, reject unknown fields (webargs ignores them by default)."""
+
+    ARGUMENTS_PARSER = FlaskParser(unknown=None)
+
+
+def create_api() -> NetweaveApi:
+    return NetweaveApi(spec_kwargs={"marshmallow_plugin": MarshmallowPlugin()})
+
+
+def errors(*statuses: int) -> Callable:
+    """Document that an operation may answer these problem statuses."""
+
+    def decorator(view: Callable) -> Callable:
+        view._apidoc = copy.deepcopy(getattr(view, "_apidoc", {}))
+        auth.add_error_responses(view._apidoc, *statuses)
+        return view
+
+    return decorator
+
+
+# --- cursor pagination -------------------------------------------------------------------
+
+def encode_cursor(sort_key: Sequence[Any]) -> str:
+    raw = json.dumps(list(sort_key), separators=(",", ":")).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
+    """The sort key a cursor stands for, or a 422 naming `cursor` when it is not one of ours."""
+    if cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        key = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        key = None
+    if not isinstance(key, list) or len(key) != arity or not all(isinstance(part, str) for part in key):
+        raise field_error("cursor", "not a cursor this list returned", location="query")
+    return key
+
+
+def page(rows: list[dict[str, Any]], limit: int, item: str = "item") -> dict[str, Any]:
+    """Rows fetched with LIMIT limit+1 (each with `item` and `sort_key`) as one page."""
+    items = [row[item] for row in rows[:limit]]
+    next_cursor = encode_cursor(rows[limit - 1]["sort_key"]) if len(rows) > limit else None
+    return {"items": items, "next_cursor": next_cursor}
+
+
+# --- optimistic concurrency ----------------------------------------------------------------
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def expected_version() -> int | None:
+    """The version If-Match asks for (None for `*`); 428 without the header.
+
+    A weak or foreign tag can never match a strong ETag of ours, so it is a 412.
+    """
+    header = request.headers.get("If-Match")
+    if header is None:
+        raise Problem(428, "send If-Match with the ETag from GET, so concurrent edits are not lost",
+                      slug="precondition-required")
+    header = header.strip()
+    if header == "*":
+        return None
+    if header.startswith('"') and header.endswith('"') and header[1:-1].isdigit():
+        return int(header[1:-1])
+    raise stale()
+
+
+def stale() -> Problem:
+    return Problem(412, "the resource changed since you read it (If-Match does not match its ETag); GET it again",
+                   slug="precondition-failed")
+
+
+def if_match(view: Callable) -> Callable:
+    """Pass the version If-Match names to the view as `expected_version`; documents 412/428."""
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any):
+        return view(*args, expected_version=expected_version(), **kwargs)
+
+    apidoc = wrapper._apidoc = copy.deepcopy(getattr(view, "_apidoc", {}))
+    manual = apidoc.setdefault("manual_doc", {})
+    manual["parameters"] = [*manual.get("parameters", []), {
+        "in": "header", "name": "If-Match", "required": True, "schema": {"type": "string"},
+        "description": "the ETag from GET (or `*`): the change applies only to that version"}]
+    auth.add_error_responses(apidoc, 412, 428)
+    return wrapper

@@ -1,0 +1,136 @@
+"""API keys: stored as SHA-256 hashes, carried as `Authorization: Bearer <key>`, checked per scope."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from flask import g, request
+
+from service import db
+from service.errors import Problem, field_error
+
+from schemas.keys import SCOPES
+# A fixed UUID, so the seeded key can be listed and revoked like any other (until the next start).
+BOOTSTRAP_KEY_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "netweave:bootstrap-admin-key"))
+_KEY_PREFIX = "nw_"
+SECURITY_SCHEME = "bearerAuth"
+
+
+@dataclass(frozen=True)
+class Caller:
+    key_id: str
+    name: str
+    scopes: frozenset[str]
+
+    def has(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+def hash_key(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def new_secret() -> str:
+    """A fresh key: 256 random bits, prefixed so leaked keys are recognisable in scanners."""
+    return _KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def authenticate(header: str | None) -> Caller:
+    """The caller behind an Authorization header, or a 401 problem."""
+    if not header:
+        raise _unauthorized("an API key is required: send 'Authorization: Bearer <key>'")
+    scheme, _, secret = header.partition(" ")
+    secret = secret.strip()
+    if scheme.lower() != "bearer" or not secret:
+        raise _unauthorized("the Authorization header must be 'Bearer <key>'")
+    presented = hash_key(secret)
+    row = db.get_graph().read(_key_by_hash, presented)
+    # The lookup is by hash, so its timing says nothing about the secret; the compare is
+    # constant-time all the same, so equality never short-circuits on a stored value.
+    if row is None or not hmac.compare_digest(row["hash"], presented) or row["revoked_at"] is not None:
+        raise _unauthorized("the API key is unknown or revoked")
+    return Caller(key_id=row["id"], name=row["name"], scopes=frozenset(row["scopes"]))
+
+
+def _key_by_hash(tx, key_hash: str):
+    return db.run_one(tx, "api_key_by_hash", hash=key_hash)
+
+
+def _unauthorized(detail: str) -> Problem:
+    return Problem(401, detail, headers={"WWW-Authenticate": 'Bearer realm="netweave"'})
+
+
+def current_caller() -> Caller:
+    return g.caller
+
+
+def caller_sees_pii() -> bool:
+    caller = g.get("caller")
+    return caller is not None and caller.has("pii")
+
+
+def requires(scope: str, *alternatives: str) -> Callable:
+    """Require an API key holding `scope` (or one of `alternatives`); documents security and 401/403."""
+    accepted = (scope, *alternatives)
+
+    def decorator(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any):
+            caller = authenticate(request.headers.get("Authorization"))
+            if not any(caller.has(s) for s in accepted):
+                raise Problem(403, f"this API key lacks the '{' or '.join(accepted)}' scope",
+                              slug="insufficient-scope", required_scopes=list(accepted))
+            g.caller = caller
+            _check_path_ids(kwargs)
+            return view(*args, **kwargs)
+
+        apidoc = copy.deepcopy(getattr(view, "_apidoc", {}))
+        manual = apidoc.setdefault("manual_doc", {})
+        manual["security"] = [{SECURITY_SCHEME: []}]
+        manual.setdefault("description", "")
+        manual["description"] = (manual["description"] + f"\n\nRequires scope: `{' | '.join(accepted)}`.").strip()
+        add_error_responses(apidoc, 401, 403, 503)
+        wrapper._apidoc = apidoc
+        return wrapper
+
+    return decorator
+
+
+def _check_path_ids(view_args: dict[str, Any]) -> None:
+    """Every `*_id` in the path is an API-assigned UUID; anything else is a 422 naming it."""
+    for name, value in view_args.items():
+        if name.endswith("_id"):
+            try:
+                uuid.UUID(value)
+            except (ValueError, TypeError):
+                raise field_error(name, "not a valid id (a UUID)", location="path") from None
+
+
+def add_error_responses(apidoc: dict[str, Any], *statuses: int) -> None:
+    """Reference the shared problem+json response of each status in an operation's doc."""
+    from http import HTTPStatus
+
+    responses = apidoc.setdefault("response", {}).setdefault("responses", {})
+    for status in statuses:
+        refs = responses.setdefault(status, [])
+        name = HTTPStatus(status).name
+        if name not in refs:
+            refs.append(name)
+
+
+def seed_admin_key(graph: db.Graph, secret: str | None) -> None:
+    """Make NETWEAVE_ADMIN_KEY a valid key with every scope (replacing the previous seed)."""
+    if not secret:
+        return
+    with graph.driver.session(database=graph.database) as session:
+        session.execute_write(
+            lambda tx: db.run(tx, "api_key_seed", id=BOOTSTRAP_KEY_ID, name="admin (NETWEAVE_ADMIN_KEY)",
+                              hash=hash_key(secret), scopes=list(SCOPES))
+        )

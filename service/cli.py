@@ -1,0 +1,159 @@
+"""The `netweave` command: serve the API, run a local Neo4j, seed the demo network, manage keys."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from service import config as config_module
+
+GUNICORN_CONF = Path(__file__).resolve().parent / "gunicorn.conf.py"
+
+
+@click.group()
+def main() -> None:
+    """netweave: a relationship-graph service for education networks."""
+
+
+@main.command()
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--host", default="127.0.0.1", show_default=True, help="0.0.0.0 to listen on every interface")
+@click.option("--workers", type=click.IntRange(1, 64), help="gunicorn workers (default from gunicorn.conf.py)")
+def serve(port: int, host: str, workers: int | None) -> None:
+    """Run the API under gunicorn (gthread workers, driver created per worker)."""
+    _load_config_or_exit()
+    argv = ["gunicorn", "--config", str(GUNICORN_CONF), "--bind", f"{host}:{port}"]
+    if workers:
+        argv += ["--workers", str(workers)]
+    argv.append("service:create_app()")
+    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", *argv[1:]])
+
+
+@main.group()
+def neo4j() -> None:
+    """A local Neo4j 5.26 (tools/neo4j-local) for machines without Docker."""
+
+
+_data_option = click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                            help="data directory (default .netweave/neo4j in the repository)")
+
+
+@neo4j.command("start")
+@click.option("--port", default=7687, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port")
+@_data_option
+def neo4j_start(port: int, data_dir: Path | None) -> None:
+    """Build if needed, start in the background, wait for Bolt; the last line printed is the bolt URI."""
+    from service import neo4j_local
+
+    try:
+        running = neo4j_local.start(port=port, data_dir=data_dir or neo4j_local.DEFAULT_DATA_DIR,
+                                    log=lambda line: click.echo(line, err=True))
+    except neo4j_local.LauncherError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"neo4j running (pid {running.pid})", err=True)
+    click.echo(running.uri)
+
+
+@neo4j.command("stop")
+@_data_option
+def neo4j_stop(data_dir: Path | None) -> None:
+    """Stop the local Neo4j cleanly."""
+    from service import neo4j_local
+
+    stopped = neo4j_local.stop(data_dir or neo4j_local.DEFAULT_DATA_DIR)
+    click.echo("stopped" if stopped else "not running")
+
+
+@neo4j.command("status")
+@_data_option
+def neo4j_status(data_dir: Path | None) -> None:
+    """Say whether the local Neo4j runs (exit 1 when it does not)."""
+    from service import neo4j_local
+
+    running = neo4j_local.status(data_dir or neo4j_local.DEFAULT_DATA_DIR)
+    if running is None:
+        click.echo("not running")
+        sys.exit(1)
+    click.echo(f"running (pid {running.pid}) at {running.uri}")
+
+
+@main.command()
+@click.option("--demo", is_flag=True, required=True, help="load the generated demo network")
+@click.option("--seed", "seed_value", default=7, show_default=True, help="random seed of the generator")
+@click.option("--members", default=300, show_default=True, type=click.IntRange(20, 5000))
+@click.option("--if-empty", is_flag=True, help="do nothing when the graph already has members or organizations")
+def seed(demo: bool, seed_value: int, members: int, if_empty: bool) -> None:
+    """Load the demo network (see service/demo.py for its structure)."""
+    from service import demo as demo_module, seeding
+
+    graph = _graph()
+    try:
+        if if_empty and not seeding.graph_is_empty(graph):
+            click.echo("graph is not empty; demo network not loaded")
+            return
+        counts = seeding.load(graph, demo_module.generate_demo_network(seed=seed_value, members=members), seed_value)
+    finally:
+        graph.close()
+    click.echo("loaded demo network: " + ", ".join(f"{count} {what}" for what, count in counts.items()))
+
+
+@main.group()
+def keys() -> None:
+    """API keys."""
+
+
+@keys.command("create")
+@click.option("--name", required=True)
+@click.option("--scopes", required=True, help="comma-separated: read,write,sync,analytics,pii,admin")
+@click.option("--json", "as_json", is_flag=True, help="print the key as JSON")
+def keys_create(name: str, scopes: str, as_json: bool) -> None:
+    """Create an API key and print its secret (shown only this once)."""
+    from schemas.keys import ApiKeySchema
+    from marshmallow import ValidationError
+    from service.repositories import api_keys
+
+    try:
+        body = ApiKeySchema().load({"name": name, "scopes": [s.strip() for s in scopes.split(",") if s.strip()]})
+    except ValidationError as exc:
+        raise click.BadParameter(json.dumps(exc.messages)) from None
+    graph = _graph()
+    try:
+        key = api_keys.create(graph, body["name"], body["scopes"])
+    finally:
+        graph.close()
+    if as_json:
+        click.echo(json.dumps({**key, "created_at": key["created_at"].isoformat()}))
+    else:
+        click.echo(f"created key {key['id']} ({key['name']}: {', '.join(key['scopes'])})", err=True)
+        click.echo(key["secret"])
+
+
+@main.command()
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="write to this file instead of standard output")
+def openapi(output: Path | None) -> None:
+    """Print (or write) the OpenAPI document generated from the code."""
+    from service import create_app
+
+    text = create_app().extensions["netweave.api"].spec.to_yaml()
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
+def _load_config_or_exit() -> dict:
+    try:
+        return config_module.load()
+    except config_module.ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _graph():
+    from service import open_graph
+
+    return open_graph(_load_config_or_exit())

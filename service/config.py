@@ -1,0 +1,62 @@
+"""Configuration: defaults, then the environment, then a mapping given to create_app."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+DEFAULTS: dict[str, Any] = {
+    "NEO4J_URI": "bolt://127.0.0.1:7687",
+    "NEO4J_USER": None,
+    "NEO4J_PASSWORD": None,
+    "NEO4J_DATABASE": "neo4j",
+    # How long the driver keeps retrying a transaction (and waits for a connection)
+    # before the request answers 503: short, so no worker hangs on a dead database.
+    "NEO4J_RETRY_SECONDS": 5.0,
+    "NEO4J_CONNECT_TIMEOUT": 3.0,
+    "NETWEAVE_ADMIN_KEY": None,
+    "NETWEAVE_RETRY_AFTER_SECONDS": 5,
+    "NETWEAVE_MAX_BODY_BYTES": 1_048_576,
+}
+
+# Environment variables read at start-up, with the type each is parsed to.
+_ENVIRONMENT: dict[str, type] = {
+    "NEO4J_URI": str,
+    "NEO4J_USER": str,
+    "NEO4J_PASSWORD": str,
+    "NEO4J_DATABASE": str,
+    "NEO4J_RETRY_SECONDS": float,
+    "NEO4J_CONNECT_TIMEOUT": float,
+    "NETWEAVE_ADMIN_KEY": str,
+    "NETWEAVE_RETRY_AFTER_SECONDS": int,
+    "NETWEAVE_MAX_BODY_BYTES": int,
+}
+
+ADMIN_KEY_MIN_LENGTH = 16
+
+
+class ConfigError(ValueError):
+    """A setting has a value the service cannot run with."""
+
+
+def load(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Layer defaults, the environment and `overrides`, then check the result."""
+    environ = os.environ if environ is None else environ
+    config = dict(DEFAULTS)
+    for name, kind in _ENVIRONMENT.items():
+        if environ.get(name):
+            try:
+                config[name] = kind(environ[name])
+            except ValueError as exc:
+                raise ConfigError(f"{name}: {exc}") from None
+    config.update(overrides or {})
+    _check(config)
+    return config
+
+
+def _check(config: Mapping[str, Any]) -> None:
+    admin_key = config.get("NETWEAVE_ADMIN_KEY")
+    if admin_key is not None and len(admin_key) < ADMIN_KEY_MIN_LENGTH:
+        raise ConfigError(f"NETWEAVE_ADMIN_KEY must have at least {ADMIN_KEY_MIN_LENGTH} characters")
+    if bool(config.get("NEO4J_USER")) != bool(config.get("NEO4J_PASSWORD")):
+        raise ConfigError("NEO4J_USER and NEO4J_PASSWORD go together: set both or neither")

@@ -1,0 +1,131 @@
+"""The Neo4j driver as a Flask extension, and the helpers that run named statements."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import date, datetime
+from typing import Any, Callable, TypeVar
+
+import neo4j
+import neo4j.time
+from flask import current_app
+from neo4j import GraphDatabase, ManagedTransaction
+from neo4j.exceptions import DriverError, Neo4jError
+
+import graph_queries
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+EXTENSION = "netweave.graph"
+
+
+def run(tx: ManagedTransaction, name: str, /, **params: Any) -> list[dict[str, Any]]:
+    """Run the named statement and return its rows as plain Python values."""
+    result = tx.run(graph_queries.get(name).text, params)
+    return [to_native(record.data()) for record in result]
+
+
+def run_one(tx: ManagedTransaction, name: str, /, **params: Any) -> dict[str, Any] | None:
+    rows = run(tx, name, **params)
+    return rows[0] if rows else None
+
+
+def to_native(value: Any) -> Any:
+    """neo4j.time values as datetime/date, recursively through maps and lists."""
+    if isinstance(value, neo4j.time.DateTime):
+        return value.to_native()
+    if isinstance(value, neo4j.time.Date):
+        return value.to_native()
+    if isinstance(value, dict):
+        return {key: to_native(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [to_native(item) for item in value]
+    return value
+
+
+def to_cypher(value: Any) -> Any:
+    """Python dates as Neo4j dates (datetime stays datetime), recursively."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return neo4j.time.Date.from_native(value)
+    if isinstance(value, dict):
+        return {key: to_cypher(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [to_cypher(item) for item in value]
+    return value
+
+
+class Graph:
+    """One driver per process, with read and write transactions on the configured database."""
+
+    def __init__(self, driver: neo4j.Driver, database: str):
+        self.driver = driver
+        self.database = database
+        self._bootstrapped = False
+        self._bootstrap_lock = threading.Lock()
+        self.bootstrap_steps: list[Callable[[Graph], None]] = []
+
+    def read(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        self.ensure_bootstrapped()
+        with self.driver.session(database=self.database, default_access_mode=neo4j.READ_ACCESS) as session:
+            return session.execute_read(work, *args, **kwargs)
+
+    def write(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        self.ensure_bootstrapped()
+        with self.driver.session(database=self.database) as session:
+            return session.execute_write(work, *args, **kwargs)
+
+    def ping(self) -> None:
+        """Raise unless the database answers a query now."""
+        self.driver.execute_query("RETURN 1", database_=self.database)
+
+    def ensure_bootstrapped(self) -> None:
+        """Apply the schema and seed keys once, as soon as the database can be reached.
+
+        Start-up must not fail when Neo4j is down (readyz reports it), so this runs
+        lazily before the first query and again until it succeeds.
+        """
+        if self._bootstrapped:
+            return
+        with self._bootstrap_lock:
+            if self._bootstrapped:
+                return
+            for step in self.bootstrap_steps:
+                step(self)
+            self._bootstrapped = True
+
+    def close(self) -> None:
+        self.driver.close()
+
+
+def create_driver(config: dict[str, Any]) -> neo4j.Driver:
+    auth = (config["NEO4J_USER"], config["NEO4J_PASSWORD"]) if config.get("NEO4J_USER") else None
+    return GraphDatabase.driver(
+        config["NEO4J_URI"],
+        auth=auth,
+        connection_timeout=config["NEO4J_CONNECT_TIMEOUT"],
+        connection_acquisition_timeout=config["NEO4J_RETRY_SECONDS"],
+        max_transaction_retry_time=config["NEO4J_RETRY_SECONDS"],
+        liveness_check_timeout=30.0,
+        # "property key does not exist" on optional properties is expected, not a problem to log.
+        notifications_disabled_classifications=["UNRECOGNIZED"],
+        notifications_min_severity="WARNING",
+    )
+
+
+def get_graph() -> Graph:
+    return current_app.extensions[EXTENSION]
+
+
+def apply_schema(graph: Graph) -> None:
+    """Create every constraint and index of graph_queries/schema.cypher (all IF NOT EXISTS)."""
+    with graph.driver.session(database=graph.database) as session:
+        for query in graph_queries.in_file("schema.cypher"):
+            session.run(query.text).consume()
+    log.info("schema applied")
+
+
+__all__ = ["Graph", "run", "run_one", "to_native", "to_cypher", "get_graph", "apply_schema",
+           "DriverError", "Neo4jError"]

@@ -1,0 +1,161 @@
+"""The one error path: every error leaves as RFC 9457 application/problem+json."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterable, Mapping
+
+from flask import Flask, Response, current_app, json
+from neo4j.exceptions import ConstraintError, ServiceUnavailable, SessionExpired
+from werkzeug.exceptions import HTTPException
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+_TYPE_PREFIX = "urn:netweave:problem:"
+
+log = logging.getLogger(__name__)
+
+# A stable `type` slug per status for errors that do not pick their own.
+_DEFAULT_SLUGS = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    406: "not-acceptable",
+    409: "conflict",
+    410: "gone",
+    412: "precondition-failed",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "validation-error",
+    428: "precondition-required",
+    429: "too-many-requests",
+    500: "internal-error",
+    503: "service-unavailable",
+}
+
+
+class Problem(Exception):
+    """An error the API answers on purpose, with a stable type and a human detail."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        slug: str | None = None,
+        title: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        **extra: Any,
+    ):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.slug = slug or _DEFAULT_SLUGS.get(status, "error")
+        self.title = title
+        self.errors = errors
+        self.headers = dict(headers or {})
+        self.extra = extra
+
+
+def field_error(field: str, message: str, *, location: str = "json", status: int = 422) -> Problem:
+    """A validation problem that names the one field that failed."""
+    return Problem(
+        status,
+        f"{field}: {message}",
+        slug="validation-error",
+        errors=[{"field": field, "location": location, "messages": [message]}],
+    )
+
+
+def problem_body(problem: Problem) -> dict[str, Any]:
+    from http import HTTPStatus
+
+    body: dict[str, Any] = {
+        "type": _TYPE_PREFIX + problem.slug,
+        "title": problem.title or HTTPStatus(problem.status).phrase,
+        "status": problem.status,
+        "detail": problem.detail,
+    }
+    if problem.errors is not None:
+        body["errors"] = problem.errors
+    body.update(problem.extra)
+    return body
+
+
+def problem_response(problem: Problem) -> Response:
+    response = Response(json.dumps(problem_body(problem)), status=problem.status, mimetype=PROBLEM_CONTENT_TYPE)
+    response.headers.update(problem.headers)
+    return response
+
+
+def flatten_messages(messages: Mapping[str, Any], location: str, prefix: str = "") -> list[dict[str, Any]]:
+    """webargs' nested {location: {field: [msg]}} as a flat list naming each failing field."""
+    flat: list[dict[str, Any]] = []
+    for key, value in messages.items():
+        field = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, Mapping):
+            flat.extend(flatten_messages(value, location, field))
+        else:
+            flat.append({"field": field, "location": location, "messages": _as_list(value)})
+    return flat
+
+
+def _as_list(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Iterable):
+        return [str(item) for item in value]
+    return [str(value)]
+
+
+def from_http_exception(error: HTTPException) -> Problem:
+    """Map werkzeug's and webargs' HTTP errors (404, 405, 422, ...) to a Problem."""
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    headers = dict(data.get("headers") or {})
+    if status == 405 and getattr(error, "valid_methods", None):
+        headers["Allow"] = ", ".join(error.valid_methods)
+    messages = data.get("messages")
+    if messages:
+        errors: list[dict[str, Any]] = []
+        for location, fields in messages.items():
+            if isinstance(fields, Mapping):
+                errors.extend(flatten_messages(fields, location))
+            else:  # the whole body failed (e.g. not JSON): marshmallow's name for that is _schema
+                errors.append({"field": "_schema", "location": location, "messages": _as_list(fields)})
+        fields_named = ", ".join(sorted({item["field"] for item in errors}))
+        return Problem(status, f"invalid input: {fields_named}", slug="validation-error", errors=errors, headers=headers)
+    detail = data.get("message") or error.description or ""
+    return Problem(status, detail, headers=headers)
+
+
+def register(app: Flask) -> None:
+    """Install the handlers for every error the app can raise (HTTPException is the Api's)."""
+
+    @app.errorhandler(Problem)
+    def _problem(problem: Problem):
+        return problem_response(problem)
+
+    @app.errorhandler(ServiceUnavailable)
+    @app.errorhandler(SessionExpired)
+    def _database_unavailable(error: Exception):
+        log.warning("neo4j unavailable: %s", error)
+        retry_after = str(current_app.config["NETWEAVE_RETRY_AFTER_SECONDS"])
+        return problem_response(
+            Problem(503, "the graph database is unreachable; retry later", slug="database-unavailable",
+                    headers={"Retry-After": retry_after})
+        )
+
+    @app.errorhandler(ConstraintError)
+    def _constraint(error: ConstraintError):
+        return problem_response(Problem(409, "the change conflicts with existing data (a uniqueness constraint)",
+                                        slug="constraint-violation"))
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        if isinstance(error, HTTPException):
+            return problem_response(from_http_exception(error))
+        log.exception("unhandled error")
+        return problem_response(Problem(500, "an unexpected error occurred; it has been logged"))

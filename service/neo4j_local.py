@@ -1,0 +1,137 @@
+"""Runs tools/neo4j-local (a real Neo4j 5.26, embedded, Bolt on 127.0.0.1) for machines without Docker."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from neo4j import GraphDatabase
+from neo4j.exceptions import DriverError, Neo4jError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(os.environ.get("NETWEAVE_NEO4J_LOCAL_DIR", REPO_ROOT / "tools" / "neo4j-local"))
+DEFAULT_DATA_DIR = REPO_ROOT / ".netweave" / "neo4j"
+MAIN_CLASS = "netweave.neo4jlocal.Main"
+JVM_OPTIONS = ("-Xms128m", "-Xmx768m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
+
+
+class LauncherError(RuntimeError):
+    """The local Neo4j could not be built, started or stopped; the message says why and where to look."""
+
+
+@dataclass(frozen=True)
+class Running:
+    pid: int
+    uri: str
+
+
+def _jar() -> Path:
+    return PROJECT_DIR / "target" / "neo4j-local-1.0.0.jar"
+
+
+def needs_build() -> bool:
+    jar, lib = _jar(), PROJECT_DIR / "target" / "lib"
+    if not jar.exists() or not lib.is_dir():
+        return True
+    sources = [PROJECT_DIR / "pom.xml", *(PROJECT_DIR / "src").rglob("*.java")]
+    return max(path.stat().st_mtime for path in sources) > jar.stat().st_mtime
+
+
+def build(log=print) -> None:
+    """Package the launcher with Maven (dependencies come from Maven's own cache after the first time)."""
+    if shutil.which("mvn") is None:
+        raise LauncherError("Maven (mvn) is not on PATH; it is needed once to build tools/neo4j-local")
+    log(f"building {PROJECT_DIR.relative_to(REPO_ROOT)} with Maven (first time: downloads Neo4j 5.26)...")
+    result = subprocess.run(["mvn", "-q", "-B", "package", "-DskipTests"], cwd=PROJECT_DIR,
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise LauncherError(f"Maven build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child (we started it and nobody reaped it) is not running.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def status(data_dir: Path = DEFAULT_DATA_DIR) -> Running | None:
+    pid_file, port_file = data_dir / "launcher.pid", data_dir / "bolt.port"
+    if not pid_file.exists():
+        return None
+    pid = int(pid_file.read_text().strip() or 0)
+    if not pid or not _pid_alive(pid) or not port_file.exists():
+        return None
+    return Running(pid=pid, uri=f"bolt://127.0.0.1:{port_file.read_text().strip()}")
+
+
+def start(port: int = 0, data_dir: Path = DEFAULT_DATA_DIR, timeout: float = 180.0, log=print) -> Running:
+    """Start Neo4j in the background (building it first if needed) and wait until Bolt answers."""
+    data_dir = data_dir.resolve()
+    running = status(data_dir)
+    if running:
+        return running
+    if needs_build():
+        build(log)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for stale in ("bolt.port", "neo4j.pid", "launcher.pid"):
+        (data_dir / stale).unlink(missing_ok=True)
+    java = shutil.which("java") or "java"
+    classpath = f"{_jar()}{os.pathsep}{PROJECT_DIR / 'target' / 'lib' / '*'}"
+    with open(data_dir / "neo4j-local.log", "ab") as out:
+        process = subprocess.Popen(
+            [java, *JVM_OPTIONS, "-cp", classpath, MAIN_CLASS, "--data", str(data_dir), "--port", str(port)],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+    (data_dir / "launcher.pid").write_text(f"{process.pid}\n")
+    return _wait_until_ready(process, data_dir, timeout)
+
+
+def _wait_until_ready(process: subprocess.Popen, data_dir: Path, timeout: float) -> Running:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise LauncherError(f"Neo4j exited with code {process.returncode}; see {data_dir / 'neo4j-local.log'}")
+        running = status(data_dir)
+        if running and _bolt_answers(running.uri):
+            return running
+        time.sleep(0.2)
+    stop(data_dir)
+    raise LauncherError(f"Neo4j did not answer within {timeout:.0f} s; see {data_dir / 'neo4j-local.log'}")
+
+
+def _bolt_answers(uri: str) -> bool:
+    try:
+        with GraphDatabase.driver(uri, auth=None, connection_timeout=2) as driver:
+            driver.verify_connectivity()
+        return True
+    except (DriverError, Neo4jError, OSError):
+        return False
+
+
+def stop(data_dir: Path = DEFAULT_DATA_DIR, timeout: float = 60.0) -> bool:
+    """SIGTERM (Neo4j shuts down cleanly), SIGKILL after `timeout`; False when it was not running."""
+    running = status(data_dir.resolve())
+    if running is None:
+        return False
+    os.kill(running.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while _pid_alive(running.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if _pid_alive(running.pid):
+        os.kill(running.pid, signal.SIGKILL)
+    for stale in ("bolt.port", "neo4j.pid", "launcher.pid"):
+        (data_dir / stale).unlink(missing_ok=True)
+    return True

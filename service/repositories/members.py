@@ -1,0 +1,58 @@
+"""Members: the people of the network."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from neo4j import ManagedTransaction
+
+from service import db
+from service.repositories import fetch_page, locked, not_found, read_one
+
+
+def create(graph: db.Graph, props: dict[str, Any]) -> dict[str, Any]:
+    member_id = str(uuid.uuid4())
+
+    def work(tx: ManagedTransaction) -> dict[str, Any]:
+        return db.run_one(tx, "member_create", id=member_id, props=db.to_cypher(props))["member"]
+
+    return graph.write(work)
+
+
+def get(graph: db.Graph, member_id: str) -> dict[str, Any]:
+    return read_one(graph, "member_get", "member", "member", member_id)
+
+
+def list_page(graph: db.Graph, *, limit: int, after: list[str] | None, organization_id: str | None = None,
+              region: str | None = None, role: str | None = None, topic: str | None = None,
+              q: str | None = None) -> list[dict[str, Any]]:
+    return fetch_page(graph, "member_list", limit, after, organization_id=organization_id, region=region,
+                      role=role, topic=topic and topic.lower(), q=q and q.lower())
+
+
+def update(graph: db.Graph, member_id: str, changes: dict[str, Any], expected_version: int | None) -> dict[str, Any]:
+    def work(tx: ManagedTransaction) -> None:
+        locked(tx, "member_lock", "member", member_id, expected_version)
+        db.run(tx, "member_update", id=member_id, changes=db.to_cypher(changes))
+
+    graph.write(work)
+    return get(graph, member_id)
+
+
+def delete(graph: db.Graph, member_id: str, expected_version: int | None) -> None:
+    def work(tx: ManagedTransaction) -> None:
+        locked(tx, "member_lock", "member", member_id, expected_version)
+        db.run(tx, "member_delete", id=member_id)
+
+    graph.write(work)
+
+
+def require(graph: db.Graph, member_id: str) -> None:
+    if graph.read(lambda tx: db.run_one(tx, "member_exists", id=member_id)) is None:
+        raise not_found("member", member_id)
+
+
+def collaborators_page(graph: db.Graph, member_id: str, *, limit: int, after: list[str] | None) -> list[dict]:
+    require(graph, member_id)
+    return fetch_page(graph, "member_collaborators", limit, after, id=member_id)

@@ -1,0 +1,43 @@
+"""API keys (admin scope): create, list, revoke."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+
+from schemas.common import PageArgsSchema
+from schemas.keys import ApiKeyPageSchema, ApiKeySchema, NewApiKeySchema
+from service.api import Blueprint, decode_cursor, errors, page
+from service.auth import requires
+from service.db import get_graph
+from service.repositories import api_keys
+
+blp = Blueprint("api_keys", __name__, url_prefix="/v1/api-keys",
+                description="API keys and their scopes; only a key's hash is stored.")
+
+
+@blp.route("")
+class ApiKeys(MethodView):
+    @requires("admin")
+    @blp.arguments(ApiKeySchema)
+    @blp.response(201, NewApiKeySchema)
+    def post(self, body):
+        """Create an API key (its secret is shown once)"""
+        return api_keys.create(get_graph(), body["name"], body["scopes"])
+
+    @requires("admin")
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, ApiKeyPageSchema)
+    def get(self, args):
+        """List API keys (never their secrets)"""
+        limit, after = args["limit"], decode_cursor(args.get("cursor"), 2)
+        return page(api_keys.list_page(get_graph(), limit=limit, after=after), limit)
+
+
+@blp.route("/<key_id>")
+class ApiKey(MethodView):
+    @requires("admin")
+    @blp.response(204)
+    @errors(404)
+    def delete(self, key_id):
+        """Revoke an API key"""
+        api_keys.revoke(get_graph(), key_id)

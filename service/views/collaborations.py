@@ -1,0 +1,66 @@
+"""Collaborations: ties between members and organizations."""
+
+from __future__ import annotations
+
+from flask import url_for
+from flask.views import MethodView
+
+from schemas.collaborations import (CollaborationListArgsSchema, CollaborationPageSchema, CollaborationPatchSchema,
+                                    CollaborationSchema)
+from service.api import Blueprint, decode_cursor, errors, etag, if_match, page
+from service.auth import requires
+from service.db import get_graph
+from service.repositories import collaborations
+
+blp = Blueprint("collaborations", __name__, url_prefix="/v1/collaborations",
+                description="Collaborations: projects, mentoring, partnerships between members and organizations.")
+
+
+@blp.route("")
+class Collaborations(MethodView):
+    @requires("write")
+    @blp.arguments(CollaborationSchema)
+    @blp.response(201, CollaborationSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    def post(self, body):
+        """Record a collaboration between two parties"""
+        collaboration = collaborations.create(get_graph(), body)
+        return collaboration, 201, {"ETag": etag(collaboration["version"]),
+                                    "Location": url_for("collaborations.Collaboration",
+                                                        collaboration_id=collaboration["id"])}
+
+    @requires("read")
+    @blp.arguments(CollaborationListArgsSchema, location="query")
+    @blp.response(200, CollaborationPageSchema)
+    def get(self, args):
+        """List collaborations, filtered and paged by cursor"""
+        limit, after = args.pop("limit"), decode_cursor(args.pop("cursor", None), 2)
+        return page(collaborations.list_page(get_graph(), limit=limit, after=after, **args), limit)
+
+
+@blp.route("/<collaboration_id>")
+class Collaboration(MethodView):
+    @requires("read")
+    @blp.response(200, CollaborationSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @errors(404)
+    def get(self, collaboration_id):
+        """Get a collaboration"""
+        collaboration = collaborations.get(get_graph(), collaboration_id)
+        return collaboration, 200, {"ETag": etag(collaboration["version"])}
+
+    @requires("write")
+    @if_match
+    @blp.arguments(CollaborationPatchSchema)
+    @blp.response(200, CollaborationSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @errors(404)
+    def patch(self, changes, collaboration_id, expected_version):
+        """Change a collaboration's kind, strength, dates or note"""
+        collaboration = collaborations.update(get_graph(), collaboration_id, changes, expected_version)
+        return collaboration, 200, {"ETag": etag(collaboration["version"])}
+
+    @requires("write")
+    @if_match
+    @blp.response(204)
+    @errors(404)
+    def delete(self, collaboration_id, expected_version):
+        """Delete a collaboration"""
+        collaborations.delete(get_graph(), collaboration_id, expected_version)

@@ -1,0 +1,97 @@
+"""Members, their collaborators and their affiliations."""
+
+from __future__ import annotations
+
+from flask import url_for
+from flask.views import MethodView
+
+from schemas.common import PageArgsSchema
+from schemas.members import (AffiliationSchema, CollaboratorPageSchema, MemberListArgsSchema, MemberPageSchema,
+                             MemberPatchSchema, MemberSchema)
+from service.api import Blueprint, decode_cursor, errors, etag, if_match, page
+from service.auth import requires
+from service.db import get_graph
+from service.repositories import members, organizations
+
+blp = Blueprint("members", __name__, url_prefix="/v1/members",
+                description="Members of the network: teachers, coaches, school and district leaders.")
+
+
+@blp.route("")
+class Members(MethodView):
+    @requires("write")
+    @blp.arguments(MemberSchema)
+    @blp.response(201, MemberSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    def post(self, body):
+        """Create a member"""
+        member = members.create(get_graph(), body)
+        return member, 201, {"ETag": etag(member["version"]),
+                             "Location": url_for("members.Member", member_id=member["id"])}
+
+    @requires("read")
+    @blp.arguments(MemberListArgsSchema, location="query")
+    @blp.response(200, MemberPageSchema)
+    def get(self, args):
+        """List members, filtered and paged by cursor"""
+        limit, after = args.pop("limit"), decode_cursor(args.pop("cursor", None), 2)
+        return page(members.list_page(get_graph(), limit=limit, after=after, **args), limit)
+
+
+@blp.route("/<member_id>")
+class Member(MethodView):
+    @requires("read")
+    @blp.response(200, MemberSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @errors(404)
+    def get(self, member_id):
+        """Get a member with its affiliations"""
+        member = members.get(get_graph(), member_id)
+        return member, 200, {"ETag": etag(member["version"])}
+
+    @requires("write")
+    @if_match
+    @blp.arguments(MemberPatchSchema)
+    @blp.response(200, MemberSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @errors(404)
+    def patch(self, changes, member_id, expected_version):
+        """Change some of a member's fields"""
+        member = members.update(get_graph(), member_id, changes, expected_version)
+        return member, 200, {"ETag": etag(member["version"])}
+
+    @requires("write")
+    @if_match
+    @blp.response(204)
+    @errors(404)
+    def delete(self, member_id, expected_version):
+        """Delete a member with all its ties"""
+        members.delete(get_graph(), member_id, expected_version)
+
+
+@blp.route("/<member_id>/collaborators")
+@requires("read")
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, CollaboratorPageSchema)
+@errors(404)
+def collaborators(args, member_id):
+    """List the members and organizations a member collaborates with"""
+    limit, after = args["limit"], decode_cursor(args.get("cursor"), 2)
+    return page(members.collaborators_page(get_graph(), member_id, limit=limit, after=after), limit)
+
+
+@blp.route("/<member_id>/affiliations/<organization_id>")
+class Affiliation(MethodView):
+    @requires("write")
+    @blp.arguments(AffiliationSchema)
+    @blp.response(200, AffiliationSchema)
+    @blp.alt_response(201, schema=AffiliationSchema, success=True, description="the affiliation was created")
+    @errors(404)
+    def put(self, body, member_id, organization_id):
+        """Create or replace a member's affiliation with an organization"""
+        affiliation, created = organizations.put_affiliation(get_graph(), member_id, organization_id, body)
+        return affiliation, 201 if created else 200
+
+    @requires("write")
+    @blp.response(204)
+    @errors(404)
+    def delete(self, member_id, organization_id):
+        """Remove a member's affiliation with an organization"""
+        organizations.delete_affiliation(get_graph(), member_id, organization_id)

@@ -1,0 +1,80 @@
+"""Organizations and their members."""
+
+from __future__ import annotations
+
+from flask import url_for
+from flask.views import MethodView
+
+from schemas.common import PageArgsSchema
+from schemas.organizations import (OrganizationDeleteArgsSchema, OrganizationListArgsSchema,
+                                   OrganizationMemberPageSchema, OrganizationPageSchema, OrganizationPatchSchema,
+                                   OrganizationSchema)
+from service.api import Blueprint, decode_cursor, errors, etag, if_match, page
+from service.auth import requires
+from service.db import get_graph
+from service.repositories import organizations
+
+blp = Blueprint("organizations", __name__, url_prefix="/v1/organizations",
+                description="Organizations: associations, districts, nonprofits, universities.")
+
+
+@blp.route("")
+class Organizations(MethodView):
+    @requires("write")
+    @blp.arguments(OrganizationSchema)
+    @blp.response(201, OrganizationSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    def post(self, body):
+        """Create an organization"""
+        organization = organizations.create(get_graph(), body)
+        return organization, 201, {"ETag": etag(organization["version"]),
+                                   "Location": url_for("organizations.Organization",
+                                                       organization_id=organization["id"])}
+
+    @requires("read")
+    @blp.arguments(OrganizationListArgsSchema, location="query")
+    @blp.response(200, OrganizationPageSchema)
+    def get(self, args):
+        """List organizations, filtered and paged by cursor"""
+        limit, after = args.pop("limit"), decode_cursor(args.pop("cursor", None), 2)
+        return page(organizations.list_page(get_graph(), limit=limit, after=after, **args), limit)
+
+
+@blp.route("/<organization_id>")
+class Organization(MethodView):
+    @requires("read")
+    @blp.response(200, OrganizationSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @errors(404)
+    def get(self, organization_id):
+        """Get an organization"""
+        organization = organizations.get(get_graph(), organization_id)
+        return organization, 200, {"ETag": etag(organization["version"])}
+
+    @requires("write")
+    @if_match
+    @blp.arguments(OrganizationPatchSchema)
+    @blp.response(200, OrganizationSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @errors(404)
+    def patch(self, changes, organization_id, expected_version):
+        """Change some of an organization's fields"""
+        organization = organizations.update(get_graph(), organization_id, changes, expected_version)
+        return organization, 200, {"ETag": etag(organization["version"])}
+
+    @requires("write")
+    @if_match
+    @blp.arguments(OrganizationDeleteArgsSchema, location="query")
+    @blp.response(204)
+    @errors(404, 409)
+    def delete(self, args, organization_id, expected_version):
+        """Delete an organization (with members only when cascade=true)"""
+        organizations.delete(get_graph(), organization_id, expected_version, args["cascade"])
+
+
+@blp.route("/<organization_id>/members")
+@requires("read")
+@blp.arguments(PageArgsSchema, location="query")
+@blp.response(200, OrganizationMemberPageSchema)
+@errors(404)
+def organization_members(args, organization_id):
+    """List an organization's members with their affiliation"""
+    limit, after = args["limit"], decode_cursor(args.get("cursor"), 2)
+    return page(organizations.members_page(get_graph(), organization_id, limit=limit, after=after), limit)

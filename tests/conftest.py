@@ -1,0 +1,173 @@
+"""Fixtures: one real Neo4j per session (NEO4J_URI, else testcontainers, else tools/neo4j-local),
+an app on it, a clean graph per test, and keys with chosen scopes."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+import graph_queries
+from service import auth, create_app, db
+
+ADMIN_SECRET = "test-admin-key-0123456789abcdef"
+TEST_QUERIES = graph_queries.load_all(Path(__file__).resolve().parent / "queries")
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker
+        from docker.errors import DockerException
+    except ImportError:
+        return False
+    try:
+        docker.from_env().ping()
+        return True
+    except (DockerException, OSError):
+        return False
+
+
+@pytest.fixture(scope="session")
+def neo4j_settings() -> Iterator[dict[str, Any]]:
+    """Where the session's Neo4j is, in DESIGN.md's order of preference."""
+    if os.environ.get("NEO4J_URI"):
+        yield {"NEO4J_URI": os.environ["NEO4J_URI"], "NEO4J_USER": os.environ.get("NEO4J_USER"),
+               "NEO4J_PASSWORD": os.environ.get("NEO4J_PASSWORD")}
+    elif _docker_answers():
+        from testcontainers.community.neo4j import Neo4jContainer
+
+        with Neo4jContainer("neo4j:5.26-community") as container:
+            yield {"NEO4J_URI": container.get_connection_url(), "NEO4J_USER": container.username,
+                   "NEO4J_PASSWORD": container.password}
+    else:
+        from service import neo4j_local
+
+        data_dir = Path(tempfile.mkdtemp(prefix="netweave-test-neo4j-"))
+        running = neo4j_local.start(port=0, data_dir=data_dir)
+        try:
+            yield {"NEO4J_URI": running.uri, "NEO4J_USER": None, "NEO4J_PASSWORD": None}
+        finally:
+            neo4j_local.stop(data_dir)
+
+
+@pytest.fixture(scope="session")
+def app(neo4j_settings):
+    app = create_app({**neo4j_settings, "NETWEAVE_ADMIN_KEY": ADMIN_SECRET, "TESTING": True})
+    yield app
+    app.extensions[db.EXTENSION].close()
+
+
+@pytest.fixture
+def graph(app) -> db.Graph:
+    return app.extensions[db.EXTENSION]
+
+
+def run_test_query(graph: db.Graph, name: str, **params: Any) -> list[dict[str, Any]]:
+    """Run one of tests/queries/*.cypher in a write transaction."""
+    text = TEST_QUERIES[name].text
+    return graph.write(lambda tx: [db.to_native(r.data()) for r in tx.run(text, params)])
+
+
+@pytest.fixture(autouse=True)
+def clean_graph(request):
+    """Empty the network before each test that touches the database."""
+    if "app" not in request.fixturenames and not _uses_db(request):
+        yield
+        return
+    graph = request.getfixturevalue("graph")
+    run_test_query(graph, "test_clean_graph", keep_key_id=auth.BOOTSTRAP_KEY_ID)
+    yield
+
+
+def _uses_db(request) -> bool:
+    return any(name in request.fixturenames for name in ("client", "graph", "api", "make_key"))
+
+
+class ApiClient:
+    """The Flask test client with a key: `api.get(path)`, `api.post(path, json=...)`; key=None sends none."""
+
+    def __init__(self, client, secret: str | None):
+        self.client = client
+        self.secret = secret
+
+    def with_key(self, secret: str | None) -> "ApiClient":
+        return ApiClient(self.client, secret)
+
+    def request(self, method: str, path: str, headers: dict[str, str] | None = None, **kwargs):
+        headers = dict(headers or {})
+        if self.secret is not None:
+            headers.setdefault("Authorization", f"Bearer {self.secret}")
+        return self.client.open(path, method=method, headers=headers, **kwargs)
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, **kwargs):
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path, **kwargs):
+        return self.request("PUT", path, **kwargs)
+
+    def patch(self, path, **kwargs):
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.request("DELETE", path, **kwargs)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def api(client) -> ApiClient:
+    """A client holding the start-up admin key (every scope)."""
+    return ApiClient(client, ADMIN_SECRET)
+
+
+@pytest.fixture
+def make_key(graph):
+    """make_key("read", "pii") -> the secret of a new key with exactly those scopes."""
+    from service.repositories import api_keys
+
+    def make(*scopes: str, name: str = "test") -> str:
+        return api_keys.create(graph, name, list(scopes))["secret"]
+
+    return make
+
+
+# --- small factories -----------------------------------------------------------------------
+
+@pytest.fixture
+def new_member(api):
+    def create(name: str = "Ada Lovelace", **fields: Any) -> dict[str, Any]:
+        response = api.post("/v1/members", json={"name": name, **fields})
+        assert response.status_code == 201, response.get_data(as_text=True)
+        return response.get_json()
+
+    return create
+
+
+@pytest.fixture
+def new_organization(api):
+    def create(name: str = "Teachers Association", **fields: Any) -> dict[str, Any]:
+        response = api.post("/v1/organizations", json={"name": name, **fields})
+        assert response.status_code == 201, response.get_data(as_text=True)
+        return response.get_json()
+
+    return create
+
+
+@pytest.fixture
+def new_collaboration(api):
+    def create(source: dict, target: dict, **fields: Any) -> dict[str, Any]:
+        body = {"source_id": source["id"], "target_id": target["id"], "kind": "project", **fields}
+        response = api.post("/v1/collaborations", json=body)
+        assert response.status_code == 201, response.get_data(as_text=True)
+        return response.get_json()
+
+    return create

@@ -1,0 +1,66 @@
+"""Optimistic concurrency: ETag on GET, If-Match required (428) and checked (412) on PATCH and DELETE."""
+
+import threading
+
+import pytest
+
+
+@pytest.fixture
+def resources(new_member, new_organization, new_collaboration):
+    ada, grace = new_member("Ada"), new_member("Grace")
+    return {
+        "members": (ada["id"], {"title": "Coach"}),
+        "organizations": (new_organization()["id"], {"region": "west"}),
+        "collaborations": (new_collaboration(ada, grace)["id"], {"strength": 5}),
+    }
+
+
+@pytest.mark.parametrize("kind", ["members", "organizations", "collaborations"])
+def test_patch_and_delete_without_if_match_are_428(api, resources, kind):
+    resource_id, change = resources[kind]
+    for response in (api.patch(f"/v1/{kind}/{resource_id}", json=change), api.delete(f"/v1/{kind}/{resource_id}")):
+        assert response.status_code == 428
+        assert response.get_json()["type"] == "urn:netweave:problem:precondition-required"
+    assert api.get(f"/v1/{kind}/{resource_id}").get_json()["version"] == 1
+
+
+@pytest.mark.parametrize("kind", ["members", "organizations", "collaborations"])
+@pytest.mark.parametrize("stale_tag", ['"0"', '"2"', 'W/"1"', "1", '"abc"'])
+def test_patch_and_delete_with_stale_etag_are_412(api, resources, kind, stale_tag):
+    resource_id, change = resources[kind]
+    patched = api.patch(f"/v1/{kind}/{resource_id}", json=change, headers={"If-Match": stale_tag})
+    deleted = api.delete(f"/v1/{kind}/{resource_id}", headers={"If-Match": stale_tag})
+    assert (patched.status_code, deleted.status_code) == (412, 412)
+    current = api.get(f"/v1/{kind}/{resource_id}")
+    assert current.status_code == 200 and current.headers["ETag"] == '"1"'
+
+
+@pytest.mark.parametrize("kind", ["members", "organizations", "collaborations"])
+def test_etag_from_get_allows_exactly_one_change(api, resources, kind):
+    resource_id, change = resources[kind]
+    etag = api.get(f"/v1/{kind}/{resource_id}").headers["ETag"]
+    first = api.patch(f"/v1/{kind}/{resource_id}", json=change, headers={"If-Match": etag})
+    second = api.patch(f"/v1/{kind}/{resource_id}", json=change, headers={"If-Match": etag})
+    assert (first.status_code, second.status_code) == (200, 412)
+    assert first.headers["ETag"] == '"2"'
+
+
+def test_concurrent_patches_with_one_etag_let_one_win(app, api, new_member):
+    member = new_member()
+    results = []
+    barrier = threading.Barrier(6)
+
+    def patch(n):
+        client = api.with_key(api.secret)
+        client.client = app.test_client()
+        barrier.wait()
+        response = client.patch(f"/v1/members/{member['id']}", json={"title": f"t{n}"}, headers={"If-Match": '"1"'})
+        results.append(response.status_code)
+
+    threads = [threading.Thread(target=patch, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [200, 412, 412, 412, 412, 412]
+    assert api.get(f"/v1/members/{member['id']}").get_json()["version"] == 2

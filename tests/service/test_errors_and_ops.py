@@ -1,0 +1,90 @@
+"""The one error path (problem+json everywhere), health and readiness, and a database that goes away."""
+
+import time
+import uuid
+from urllib.parse import urlparse
+
+import pytest
+
+from service import create_app
+from tests.conftest import ADMIN_SECRET
+from tests.support import TcpProxy
+
+
+def test_unknown_route_is_problem_404(client):
+    response = client.get("/v1/nothing-here")
+    assert response.status_code == 404 and response.mimetype == "application/problem+json"
+    assert response.get_json()["type"] == "urn:netweave:problem:not-found"
+
+
+def test_wrong_method_is_problem_405_with_allow(client):
+    response = client.put("/v1/members")
+    assert response.status_code == 405 and response.mimetype == "application/problem+json"
+    assert set(response.headers["Allow"].split(", ")) >= {"GET", "POST"}
+
+
+def test_malformed_json_is_a_problem(api):
+    response = api.post("/v1/members", data="{not json", headers={"Content-Type": "application/json"})
+    assert response.status_code in (400, 422) and response.mimetype == "application/problem+json"
+    assert response.get_json()["status"] == response.status_code
+
+
+def test_body_over_the_limit_is_413(api):
+    response = api.post("/v1/members", json={"name": "A", "title": "x" * 2_000_000})
+    assert response.status_code == 413 and response.mimetype == "application/problem+json"
+
+
+def test_healthz_answers_without_a_key(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+
+
+def test_readyz_is_200_with_neo4j(client):
+    assert client.get("/readyz").status_code == 200
+
+
+def test_unreachable_database_is_503_with_retry_after():
+    app = create_app({"NEO4J_URI": "bolt://127.0.0.1:9", "NEO4J_RETRY_SECONDS": 0.5,
+                      "NEO4J_CONNECT_TIMEOUT": 0.5, "NETWEAVE_ADMIN_KEY": ADMIN_SECRET, "TESTING": True})
+    client = app.test_client()
+    started = time.monotonic()
+    for response in (client.get("/readyz"),
+                     client.get("/v1/members", headers={"Authorization": f"Bearer {ADMIN_SECRET}"})):
+        assert response.status_code == 503
+        assert response.mimetype == "application/problem+json"
+        assert response.headers["Retry-After"].isdigit()
+        assert response.get_json()["type"] == "urn:netweave:problem:database-unavailable"
+    assert time.monotonic() - started < 10
+    app.extensions["netweave.graph"].close()
+
+
+def test_readyz_turns_503_when_neo4j_goes_and_200_when_it_returns(neo4j_settings, api):
+    target = urlparse(neo4j_settings["NEO4J_URI"])
+    proxy = TcpProxy(target.hostname, target.port)
+    app = create_app({**neo4j_settings, "NEO4J_URI": f"bolt://127.0.0.1:{proxy.port}", "NEO4J_RETRY_SECONDS": 1.0,
+                      "NEO4J_CONNECT_TIMEOUT": 1.0, "NETWEAVE_ADMIN_KEY": ADMIN_SECRET, "TESTING": True})
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {ADMIN_SECRET}"}
+    try:
+        assert client.get("/readyz").status_code == 200
+        assert client.get("/v1/members", headers=headers).status_code == 200
+        proxy.cut()
+        assert client.get("/readyz").status_code == 503
+        outage = client.get("/v1/members", headers=headers)
+        assert outage.status_code == 503 and outage.headers["Retry-After"]
+        proxy.restore()
+        deadline = time.monotonic() + 20
+        while client.get("/readyz").status_code != 200:
+            assert time.monotonic() < deadline, "the API did not recover after Neo4j returned"
+            time.sleep(0.2)
+        assert client.get("/v1/members", headers=headers).status_code == 200
+    finally:
+        app.extensions["netweave.graph"].close()
+        proxy.close()
+
+
+@pytest.mark.parametrize("path", ["/v1/members", f"/v1/members/{uuid.uuid4()}"])
+def test_every_error_body_has_the_rfc9457_members(api, path):
+    response = api.with_key(None).get(path)
+    problem = response.get_json()
+    assert set(problem) >= {"type", "title", "status", "detail"}
+    assert problem["status"] == response.status_code

@@ -1,0 +1,95 @@
+package netweave.neo4jlocal;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
+
+import org.neo4j.configuration.GraphDatabaseSettings;
+import org.neo4j.configuration.connectors.BoltConnector;
+import org.neo4j.configuration.connectors.ConnectorPortRegister;
+import org.neo4j.configuration.connectors.ConnectorType;
+import org.neo4j.configuration.connectors.HttpConnector;
+import org.neo4j.configuration.connectors.HttpsConnector;
+import org.neo4j.configuration.helpers.SocketAddress;
+import org.neo4j.dbms.api.DatabaseManagementService;
+import org.neo4j.dbms.api.DatabaseManagementServiceBuilder;
+import org.neo4j.graphdb.GraphDatabaseService;
+import org.neo4j.kernel.internal.GraphDatabaseAPI;
+
+/**
+ * Runs Neo4j embedded with only the Bolt connector, on 127.0.0.1.
+ *
+ * Usage: Main --data DIR [--port P] [--pagecache BYTES]
+ *
+ * Once Bolt listens, the real port is written to DIR/bolt.port and printed as
+ * "bolt://127.0.0.1:PORT" on stdout; the process then waits for SIGTERM (or
+ * SIGINT) and shuts the database down cleanly.
+ */
+public final class Main {
+
+    private Main() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path data = null;
+        int port = 0;
+        long pageCache = 64L * 1024 * 1024;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--data" -> data = Path.of(args[++i]).toAbsolutePath();
+                case "--port" -> port = Integer.parseInt(args[++i]);
+                case "--pagecache" -> pageCache = Long.parseLong(args[++i]);
+                default -> usage("unknown argument: " + args[i]);
+            }
+        }
+        if (data == null) {
+            usage("--data is required");
+        }
+        if (port < 0 || port > 65535) {
+            usage("--port must be 0-65535");
+        }
+        Files.createDirectories(data);
+
+        DatabaseManagementService dbms = new DatabaseManagementServiceBuilder(data.resolve("neo4j"))
+                .setConfig(BoltConnector.enabled, true)
+                .setConfig(BoltConnector.listen_address, new SocketAddress("127.0.0.1", port))
+                .setConfig(BoltConnector.advertised_address, new SocketAddress("127.0.0.1", port))
+                .setConfig(HttpConnector.enabled, false)
+                .setConfig(HttpsConnector.enabled, false)
+                .setConfig(GraphDatabaseSettings.auth_enabled, false)
+                .setConfig(GraphDatabaseSettings.pagecache_memory, pageCache)
+                .build();
+
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            dbms.shutdown();
+            stopped.countDown();
+        }, "neo4j-local-shutdown"));
+
+        GraphDatabaseService db = dbms.database(GraphDatabaseSettings.DEFAULT_DATABASE_NAME);
+        int boltPort = ((GraphDatabaseAPI) db).getDependencyResolver()
+                .resolveDependency(ConnectorPortRegister.class)
+                .getLocalAddress(ConnectorType.BOLT)
+                .getPort();
+        writeAtomically(data.resolve("bolt.port"), Integer.toString(boltPort));
+        writeAtomically(data.resolve("neo4j.pid"), Long.toString(ProcessHandle.current().pid()));
+        System.out.println("bolt://127.0.0.1:" + boltPort);
+        System.out.flush();
+        stopped.await();
+    }
+
+    private static void writeAtomically(Path target, String content) throws IOException {
+        Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
+        Files.writeString(tmp, content + "\n", StandardCharsets.UTF_8);
+        Files.move(tmp, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private static void usage(String problem) {
+        System.err.println("neo4j-local: " + problem);
+        System.err.println("usage: Main --data DIR [--port P] [--pagecache BYTES]");
+        System.exit(2);
+    }
+}
