@@ -1,0 +1,46 @@
+# The two commands: `make run` (the API on :8080 over a local Neo4j with the demo network)
+# and `make test` (the whole suite against a real Neo4j).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8080
+NEO4J_PORT ?= 7687
+
+.PHONY: run test install openapi clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Neo4j: $NEO4J_URI when set, else the local launcher (built by Maven on first use).
+# The admin key: $NETWEAVE_ADMIN_KEY when set, else one generated once into .netweave/admin-key.
+run: install
+	@set -e; umask 077; mkdir -p .netweave; \
+	if [ -z "$$NEO4J_URI" ]; then \
+	  NEO4J_URI=$$($(BIN)/netweave neo4j start --port $(NEO4J_PORT) | tail -n 1); export NEO4J_URI; \
+	fi; \
+	if [ -z "$$NETWEAVE_ADMIN_KEY" ]; then \
+	  [ -s .netweave/admin-key ] || $(BIN)/python -c "import secrets; print('nw_admin_' + secrets.token_urlsafe(24))" > .netweave/admin-key; \
+	  NETWEAVE_ADMIN_KEY=$$(cat .netweave/admin-key); export NETWEAVE_ADMIN_KEY; \
+	fi; \
+	$(BIN)/netweave seed --demo --if-empty; \
+	echo "netweave on http://127.0.0.1:$(PORT)  (Neo4j at $$NEO4J_URI)"; \
+	echo "admin key: $$NETWEAVE_ADMIN_KEY"; \
+	echo "try: curl -H 'Authorization: Bearer $$NETWEAVE_ADMIN_KEY' http://127.0.0.1:$(PORT)/v1/members"; \
+	exec $(BIN)/netweave serve --port $(PORT)
+
+test: install
+	$(BIN)/pytest
+
+openapi: install
+	$(BIN)/netweave openapi -o openapi.yaml
+
+clean:
+	-$(BIN)/netweave neo4j stop
+	rm -rf $(VENV) .netweave tools/neo4j-local/target

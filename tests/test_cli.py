@@ -1,0 +1,112 @@
+"""The `netweave` command: keys, seed, the local Neo4j launcher, and serve under gunicorn."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from service import cli
+from tests.conftest import ADMIN_SECRET
+
+NETWEAVE = str(Path(sys.executable).parent / "netweave")
+
+
+@pytest.fixture
+def cli_env(neo4j_settings, graph):
+    env = {key: value for key, value in neo4j_settings.items() if value}
+    return {**env, "NETWEAVE_ADMIN_KEY": ADMIN_SECRET}
+
+
+def test_keys_create_prints_a_working_secret(cli_env, api):
+    result = CliRunner(env=cli_env).invoke(cli.main, ["keys", "create", "--name", "etl", "--scopes",
+                                                      "read,analytics", "--json"])
+    assert result.exit_code == 0, result.output
+    key = json.loads(result.stdout)
+    assert key["scopes"] == ["read", "analytics"]
+    assert api.with_key(key["secret"]).get("/v1/members").status_code == 200
+    assert api.with_key(key["secret"]).post("/v1/members", json={"name": "X"}).status_code == 403
+
+
+def test_keys_create_rejects_unknown_scope(cli_env):
+    result = CliRunner(env=cli_env).invoke(cli.main, ["keys", "create", "--name", "x", "--scopes", "read,root"])
+    assert result.exit_code != 0 and "scopes" in result.output
+
+
+def test_seed_demo_loads_once(cli_env, api):
+    runner = CliRunner(env=cli_env)
+    first = runner.invoke(cli.main, ["seed", "--demo", "--members", "60", "--if-empty"])
+    assert first.exit_code == 0, first.output
+    assert "60 members" in first.output
+    organizations = api.get("/v1/organizations?limit=100").get_json()["items"]
+    assert len(organizations) >= 4 and sum(org["member_count"] for org in organizations) >= 60
+    second = runner.invoke(cli.main, ["seed", "--demo", "--if-empty"])
+    assert second.exit_code == 0 and "not empty" in second.output
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _get(url: str, key: str | None = None) -> int:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"} if key else {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        error.close()
+        return error.code
+
+
+def test_serve_runs_gunicorn_that_answers_and_stops_on_sigterm(cli_env):
+    port = _free_port()
+    env = {**os.environ, **cli_env}
+    process = subprocess.Popen([NETWEAVE, "serve", "--port", str(port), "--workers", "2"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if _get(f"http://127.0.0.1:{port}/readyz") == 200:
+                    break
+            except OSError:
+                pass
+            assert process.poll() is None, process.stderr.read()
+            assert time.monotonic() < deadline, "gunicorn did not become ready"
+            time.sleep(0.3)
+        assert _get(f"http://127.0.0.1:{port}/v1/members", ADMIN_SECRET) == 200
+        assert _get(f"http://127.0.0.1:{port}/v1/members") == 401
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=40) == 0
+        process.stderr.close()
+
+
+def test_neo4j_launcher_start_status_stop(tmp_path):
+    data = str(tmp_path / "db")
+    started = subprocess.run([NETWEAVE, "neo4j", "start", "--port", "0", "--data", data],
+                             capture_output=True, text=True, timeout=300)
+    assert started.returncode == 0, started.stderr
+    uri = started.stdout.strip().splitlines()[-1]
+    assert uri.startswith("bolt://127.0.0.1:")
+    try:
+        status = subprocess.run([NETWEAVE, "neo4j", "status", "--data", data], capture_output=True, text=True)
+        assert status.returncode == 0 and uri in status.stdout
+        again = subprocess.run([NETWEAVE, "neo4j", "start", "--data", data], capture_output=True, text=True)
+        assert again.stdout.strip().splitlines()[-1] == uri, "a second start reuses the running server"
+    finally:
+        stopped = subprocess.run([NETWEAVE, "neo4j", "stop", "--data", data], capture_output=True, text=True,
+                                 timeout=120)
+    assert stopped.stdout.strip() == "stopped"
+    status = subprocess.run([NETWEAVE, "neo4j", "status", "--data", data], capture_output=True, text=True)
+    assert status.returncode == 1 and "not running" in status.stdout
