@@ -127,10 +127,11 @@ def generate_demo_network(seed: int = 7, members: int = 300) -> DemoNetwork:
     - Clusters: eight organizations across four regions; each member belongs to one
       (some to two) and collaborates mostly inside it (average degree about 5-7, with
       triadic closure), so community detection recovers the organizations.
-    - Weak ties: one tie between consecutive organizations on a ring, plus a few more on
-      the same pairs; no organization hangs on a single tie.
-    - Brokers: 3-6 members, each with 2-3 ties into an organization not adjacent to
-      their own on that ring (and a second affiliation there): high betweenness.
+    - Regions: the two organizations of a region share 3-5 weak ties between different
+      members, so no one member carries them.
+    - Brokers: 4-6 members, the only links between regions: one per pair of neighboring
+      regions on a ring, and up to two across it. Each has 2-3 ties into an organization
+      of the other region (and a second affiliation there), and so the highest betweenness.
     - Satellite: a team of 3-4 members that reaches the rest of the network only
       through one mentoring tie to an anchor member, the single bridge of the
       member graph; the anchor and the team's end of it are articulation points.
@@ -157,10 +158,8 @@ def generate_demo_network(seed: int = 7, members: int = 300) -> DemoNetwork:
     satellite = recruits[len(isolates):len(isolates) + rng.randint(3, 4)]
     rosters = _staff_rosters(rng, recruits[len(isolates) + len(satellite):], organizations)
 
-    ring = org_keys[:]
-    rng.shuffle(ring)
     anchor = _choose_anchor(rng, rosters)
-    brokers = _recruit_brokers(rng, ring, rosters, exclude={anchor})
+    brokers = _recruit_brokers(rng, organizations, rosters, exclude={anchor})
 
     home = {key: org for org, roster in rosters.items() for key in roster}
     home.update({key: home[anchor] for key in satellite})
@@ -175,7 +174,7 @@ def generate_demo_network(seed: int = 7, members: int = 300) -> DemoNetwork:
     ledger = _Ledger(rng, topics_of)
     for roster in rosters.values():
         _weave_colleagues(ledger, roster)
-    _weave_ring(ledger, ring, rosters)
+    _weave_regions(ledger, organizations, rosters)
     _weave_brokerage(ledger, brokers, rosters)
     _weave_satellite(ledger, satellite, anchor)
     _weave_partnerships(ledger, org_keys)
@@ -225,28 +224,24 @@ def _choose_anchor(rng: random.Random, rosters: dict[str, list[str]]) -> str:
 
 
 def _recruit_brokers(
-    rng: random.Random, ring: list[str], rosters: dict[str, list[str]], exclude: set[str]
+    rng: random.Random, organizations: list[dict], rosters: dict[str, list[str]], exclude: set[str]
 ) -> list[tuple[str, str, str]]:
-    """Pick (member, home organization, far organization) triples."""
-    homes = [org for org in ring if any(key not in exclude for key in rosters[org])]
-    brokers, spanned = [], set()
-    for org in rng.sample(homes, min(rng.randint(3, 6), len(homes))):
-        far = [
-            other for other in ring
-            if _ring_distance(ring, org, other) > 1 and frozenset((org, other)) not in spanned
-        ]
-        if not far:
+    """Pick (broker, home organization, far organization) triples, one per spanned region pair."""
+    ring = rng.sample(REGIONS, len(REGIONS))
+    spans = list(zip(ring, ring[1:] + ring[:1]))
+    spans += rng.sample([(ring[0], ring[2]), (ring[1], ring[3])], rng.randint(0, 2))
+    brokers, taken = [], set(exclude)
+    for pair in spans:
+        near, far = rng.sample(pair, 2)
+        homes = [org["key"] for org in organizations
+                 if org["region"] == near and any(key not in taken for key in rosters[org["key"]])]
+        if not homes:
             continue
-        away = rng.choice(far)
-        spanned.add(frozenset((org, away)))
-        member = rng.choice([key for key in rosters[org] if key not in exclude])
-        brokers.append((member, org, away))
+        home = rng.choice(homes)
+        broker = rng.choice([key for key in rosters[home] if key not in taken])
+        taken.add(broker)
+        brokers.append((broker, home, rng.choice([org["key"] for org in organizations if org["region"] == far])))
     return brokers
-
-
-def _ring_distance(ring: list[str], a: str, b: str) -> int:
-    steps = abs(ring.index(a) - ring.index(b))
-    return min(steps, len(ring) - steps)
 
 
 def _second_homes(
@@ -399,11 +394,13 @@ def _friend_of_friend(ledger: _Ledger, member: str) -> str | None:
     return ledger.rng.choice(ledger.neighbors[ledger.rng.choice(friends)])
 
 
-def _weave_ring(ledger: _Ledger, ring: list[str], rosters: dict[str, list[str]]) -> None:
+def _weave_regions(ledger: _Ledger, organizations: list[dict], rosters: dict[str, list[str]]) -> None:
     rng = ledger.rng
-    adjacent = list(zip(ring, ring[1:] + ring[:1]))
-    for a, b in adjacent + rng.sample(adjacent, rng.randint(2, 4)):
-        ledger.tie(rng.choice(rosters[a]), rng.choice(rosters[b]), _ACQUAINTANCES)
+    for region in REGIONS:
+        local = [org["key"] for org in organizations if org["region"] == region]
+        for a, b in zip(local, local[1:]):
+            for _ in range(rng.randint(8, 12)):
+                ledger.tie(rng.choice(rosters[a]), rng.choice(rosters[b]), _ACQUAINTANCES)
 
 
 def _weave_brokerage(ledger: _Ledger, brokers: list[tuple[str, str, str]], rosters: dict[str, list[str]]) -> None:

@@ -20,6 +20,10 @@ MAIN_CLASS = "netweave.neo4jlocal.Main"
 JVM_OPTIONS = ("-Xms128m", "-Xmx768m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
 
 
+# Servers this process started, kept so they are reaped on stop (and not reported as leaked when unused).
+_children: dict[Path, subprocess.Popen] = {}
+
+
 class LauncherError(RuntimeError):
     """The local Neo4j could not be built, started or stopped; the message says why and where to look."""
 
@@ -96,6 +100,7 @@ def start(port: int = 0, data_dir: Path = DEFAULT_DATA_DIR, timeout: float = 180
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )
     (data_dir / "launcher.pid").write_text(f"{process.pid}\n")
+    _children[data_dir] = process
     return _wait_until_ready(process, data_dir, timeout)
 
 
@@ -123,7 +128,8 @@ def _bolt_answers(uri: str) -> bool:
 
 def stop(data_dir: Path = DEFAULT_DATA_DIR, timeout: float = 60.0) -> bool:
     """SIGTERM (Neo4j shuts down cleanly), SIGKILL after `timeout`; False when it was not running."""
-    running = status(data_dir.resolve())
+    data_dir = data_dir.resolve()
+    running = status(data_dir)
     if running is None:
         return False
     os.kill(running.pid, signal.SIGTERM)
@@ -132,6 +138,9 @@ def stop(data_dir: Path = DEFAULT_DATA_DIR, timeout: float = 60.0) -> bool:
         time.sleep(0.2)
     if _pid_alive(running.pid):
         os.kill(running.pid, signal.SIGKILL)
+    child = _children.pop(data_dir, None)
+    if child is not None:
+        child.wait(timeout=10)
     for stale in ("bolt.port", "neo4j.pid", "launcher.pid"):
         (data_dir / stale).unlink(missing_ok=True)
     return True
