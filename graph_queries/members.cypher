@@ -53,12 +53,15 @@ SET m += $changes,
 RETURN m.id AS id
 
 // name: member_delete
-// Deletes the member, its ties (affiliations, collaborations) and its external ids.
+// Deletes the member, its ties and its external ids; returns what went with it (for the change feed).
 MATCH (m:Member {id: $id})
+WITH m, [(m)-[c:COLLABORATES_WITH]-() | c.id] AS collaborations,
+        [(m)-[:MEMBER_OF]->(o:Organization) | o.id] AS organizations
 OPTIONAL MATCH (x:ExternalId)-[:IDENTIFIES]->(m)
-DETACH DELETE x
-WITH DISTINCT m
+WITH m, collaborations, organizations, collect(x) AS handles, collect(x.key) AS external_ids
+FOREACH (x IN handles | DETACH DELETE x)
 DETACH DELETE m
+RETURN collaborations, organizations, external_ids
 
 // name: member_exists
 // One row when the member exists.

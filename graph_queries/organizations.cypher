@@ -44,12 +44,16 @@ SET o += $changes,
 RETURN o.id AS id
 
 // name: organization_delete
-// Deletes the organization with its affiliations, collaborations and external ids (members stay).
+// Deletes the organization with its affiliations, collaborations and external ids (members stay);
+// returns what went with it (for the change feed).
 MATCH (o:Organization {id: $id})
+WITH o, [(o)-[c:COLLABORATES_WITH]-() | c.id] AS collaborations,
+        [(m:Member)-[:MEMBER_OF]->(o) | m.id] AS members
 OPTIONAL MATCH (x:ExternalId)-[:IDENTIFIES]->(o)
-DETACH DELETE x
-WITH DISTINCT o
+WITH o, collaborations, members, collect(x) AS handles, collect(x.key) AS external_ids
+FOREACH (x IN handles | DETACH DELETE x)
 DETACH DELETE o
+RETURN collaborations, members, external_ids
 
 // name: organization_exists
 // One row when the organization exists.

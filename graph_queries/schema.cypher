@@ -37,3 +37,11 @@ CREATE INDEX member_role IF NOT EXISTS FOR (m:Member) ON (m.role)
 
 // name: schema_collaboration_created
 CREATE INDEX collaboration_created IF NOT EXISTS FOR ()-[c:COLLABORATES_WITH]-() ON (c.created_at)
+
+// name: schema_counter_name
+// The change counter is one node, found by name.
+CREATE CONSTRAINT counter_name IF NOT EXISTS FOR (c:Counter) REQUIRE c.name IS UNIQUE
+
+// name: schema_change_seq
+// Change-feed entries are read in seq order from a cursor.
+CREATE CONSTRAINT change_seq IF NOT EXISTS FOR (c:Change) REQUIRE c.seq IS UNIQUE

@@ -127,11 +127,11 @@ def generate_demo_network(seed: int = 7, members: int = 300) -> DemoNetwork:
     - Clusters: eight organizations across four regions; each member belongs to one
       (some to two) and collaborates mostly inside it (average degree about 5-7, with
       triadic closure), so community detection recovers the organizations.
-    - Regions: the two organizations of a region share 3-5 weak ties between different
-      members, so no one member carries them.
-    - Brokers: 4-6 members, the only links between regions: one per pair of neighboring
-      regions on a ring, and up to two across it. Each has 2-3 ties into an organization
-      of the other region (and a second affiliation there), and so the highest betweenness.
+    - Regions: the two organizations of a region share 8-12 weak ties, each between two
+      members who have no other tie outside their organization, so no one carries them.
+    - Brokers: 4 members, the only links between regions, one per pair of neighboring
+      regions on a ring. Each has 3 ties into an organization of the other region (and a
+      second affiliation there), and so the highest betweenness centrality.
     - Satellite: a team of 3-4 members that reaches the rest of the network only
       through one mentoring tie to an anchor member, the single bridge of the
       member graph; the anchor and the team's end of it are articulation points.
@@ -174,8 +174,8 @@ def generate_demo_network(seed: int = 7, members: int = 300) -> DemoNetwork:
     ledger = _Ledger(rng, topics_of)
     for roster in rosters.values():
         _weave_colleagues(ledger, roster)
-    _weave_regions(ledger, organizations, rosters)
-    _weave_brokerage(ledger, brokers, rosters)
+    outgoing = _weave_brokerage(ledger, brokers, rosters) | {anchor}
+    _weave_regions(ledger, organizations, rosters, outgoing)
     _weave_satellite(ledger, satellite, anchor)
     _weave_partnerships(ledger, org_keys)
 
@@ -226,12 +226,10 @@ def _choose_anchor(rng: random.Random, rosters: dict[str, list[str]]) -> str:
 def _recruit_brokers(
     rng: random.Random, organizations: list[dict], rosters: dict[str, list[str]], exclude: set[str]
 ) -> list[tuple[str, str, str]]:
-    """Pick (broker, home organization, far organization) triples, one per spanned region pair."""
+    """Pick (broker, home organization, far organization), one per neighboring regions on a ring."""
     ring = rng.sample(REGIONS, len(REGIONS))
-    spans = list(zip(ring, ring[1:] + ring[:1]))
-    spans += rng.sample([(ring[0], ring[2]), (ring[1], ring[3])], rng.randint(0, 2))
     brokers, taken = [], set(exclude)
-    for pair in spans:
+    for pair in zip(ring, ring[1:] + ring[:1]):
         near, far = rng.sample(pair, 2)
         homes = [org["key"] for org in organizations
                  if org["region"] == near and any(key not in taken for key in rosters[org["key"]])]
@@ -394,20 +392,33 @@ def _friend_of_friend(ledger: _Ledger, member: str) -> str | None:
     return ledger.rng.choice(ledger.neighbors[ledger.rng.choice(friends)])
 
 
-def _weave_regions(ledger: _Ledger, organizations: list[dict], rosters: dict[str, list[str]]) -> None:
+def _weave_regions(
+    ledger: _Ledger, organizations: list[dict], rosters: dict[str, list[str]], outgoing: set[str]
+) -> None:
+    # Fresh members at both ends of every tie, or they would rival the brokers in betweenness.
     rng = ledger.rng
     for region in REGIONS:
         local = [org["key"] for org in organizations if org["region"] == region]
         for a, b in zip(local, local[1:]):
-            for _ in range(rng.randint(8, 12)):
-                ledger.tie(rng.choice(rosters[a]), rng.choice(rosters[b]), _ACQUAINTANCES)
+            near = [key for key in rosters[a] if key not in outgoing]
+            far = [key for key in rosters[b] if key not in outgoing]
+            count = min(rng.randint(8, 12), len(near), len(far))
+            for source, target in zip(rng.sample(near, count), rng.sample(far, count)):
+                outgoing.update((source, target))
+                ledger.tie(source, target, _ACQUAINTANCES)
 
 
-def _weave_brokerage(ledger: _Ledger, brokers: list[tuple[str, str, str]], rosters: dict[str, list[str]]) -> None:
-    for member, _, away in brokers:
-        far_roster = rosters[away]
-        for contact in ledger.rng.sample(far_roster, min(ledger.rng.randint(2, 3), len(far_roster))):
-            ledger.tie(member, contact, _BROKERAGE)
+def _weave_brokerage(
+    ledger: _Ledger, brokers: list[tuple[str, str, str]], rosters: dict[str, list[str]]
+) -> set[str]:
+    """Tie each broker to three members of the far organization; return everyone involved."""
+    involved = set()
+    for broker, _, away in brokers:
+        contacts = ledger.rng.sample(rosters[away], min(3, len(rosters[away])))
+        for contact in contacts:
+            ledger.tie(broker, contact, _BROKERAGE)
+        involved.update(contacts, [broker])
+    return involved
 
 
 def _weave_satellite(ledger: _Ledger, satellite: list[str], anchor: str) -> None:

@@ -8,6 +8,7 @@ from typing import Any, Iterator
 
 from service import db
 from service.demo import DemoNetwork
+from service.repositories import changes
 
 BATCH_SIZE = 1000
 _NAMESPACE = uuid.UUID("5b0a3f0e-1c55-4a53-9a38-0b8d2f1f7e11")
@@ -33,8 +34,24 @@ def load(graph: db.Graph, network: DemoNetwork, seed: int) -> dict[str, int]:
     }
     for query, rows in batches.items():
         for chunk in _chunks(rows, BATCH_SIZE):
-            graph.write(lambda tx, rows=chunk: db.run(tx, query, rows=rows))
+            graph.write(_write_batch, query, chunk)
     return {query.removeprefix("seed_"): len(rows) for query, rows in batches.items()}
+
+
+_RESOURCE_OF = {"seed_organizations": "organization", "seed_members": "member",
+                "seed_affiliations": "affiliation", "seed_collaborations": "collaboration"}
+
+
+def _write_batch(tx, query: str, rows: list[dict[str, Any]]) -> None:
+    db.run(tx, query, rows=rows)
+    resource = _RESOURCE_OF[query]
+    changes.record(tx, [changes.change(resource, _row_id(resource, row), "create", source="demo") for row in rows])
+
+
+def _row_id(resource: str, row: dict[str, Any]) -> str:
+    if resource == "affiliation":
+        return changes.affiliation_id(row["member_id"], row["organization_id"])
+    return row["id"]
 
 
 def _node_row(row: dict[str, Any], ids: dict[str, str]) -> dict[str, Any]:

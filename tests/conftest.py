@@ -24,10 +24,16 @@ def _docker_answers() -> bool:
     except ImportError:
         return False
     try:
-        docker.from_env().ping()
+        client = docker.from_env()
+    except (DockerException, OSError):
+        return False
+    try:
+        client.ping()
         return True
     except (DockerException, OSError):
         return False
+    finally:
+        client.close()
 
 
 @pytest.fixture(scope="session")

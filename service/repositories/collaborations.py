@@ -10,7 +10,7 @@ from neo4j import ManagedTransaction
 
 from service import db
 from service.errors import field_error
-from service.repositories import fetch_page, locked, read_one
+from service.repositories import changes, fetch_page, locked, read_one
 
 _PARTY_FIELDS = ("source_id", "target_id")
 
@@ -23,6 +23,7 @@ def create(graph: db.Graph, fields: dict[str, Any]) -> dict[str, Any]:
         _require_parties(tx, fields["source_id"], fields["target_id"])
         db.run(tx, "collaboration_create", id=collaboration_id, source_id=fields["source_id"],
                target_id=fields["target_id"], props=db.to_cypher(props))
+        changes.record(tx, [changes.change("collaboration", collaboration_id, "create", source=props["source"])])
 
     graph.write(work)
     return get(graph, collaboration_id)
@@ -45,16 +46,17 @@ def list_page(graph: db.Graph, *, limit: int, after: list[str] | None, party_id:
     return fetch_page(graph, "collaboration_list", limit, after, party_id=party_id, kind=kind, active_on=active_on)
 
 
-def update(graph: db.Graph, collaboration_id: str, changes: dict[str, Any],
+def update(graph: db.Graph, collaboration_id: str, fields: dict[str, Any],
            expected_version: int | None) -> dict[str, Any]:
     def work(tx: ManagedTransaction) -> None:
         current = locked(tx, "collaboration_lock", "collaboration", collaboration_id, expected_version)
-        started = changes.get("started_on", current["started_on"])
-        ended = changes.get("ended_on", current["ended_on"])
+        started = fields.get("started_on", current["started_on"])
+        ended = fields.get("ended_on", current["ended_on"])
         if started and ended and ended < started:
-            field = "ended_on" if "ended_on" in changes else "started_on"
+            field = "ended_on" if "ended_on" in fields else "started_on"
             raise field_error(field, "ended_on must not be before started_on")
-        db.run(tx, "collaboration_update", id=collaboration_id, changes=db.to_cypher(changes))
+        db.run(tx, "collaboration_update", id=collaboration_id, changes=db.to_cypher(fields))
+        changes.record(tx, [changes.change("collaboration", collaboration_id, "update")])
 
     graph.write(work)
     return get(graph, collaboration_id)
@@ -64,5 +66,6 @@ def delete(graph: db.Graph, collaboration_id: str, expected_version: int | None)
     def work(tx: ManagedTransaction) -> None:
         locked(tx, "collaboration_lock", "collaboration", collaboration_id, expected_version)
         db.run(tx, "collaboration_delete", id=collaboration_id)
+        changes.record(tx, [changes.change("collaboration", collaboration_id, "delete")])
 
     graph.write(work)

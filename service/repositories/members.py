@@ -8,14 +8,16 @@ from typing import Any
 from neo4j import ManagedTransaction
 
 from service import db
-from service.repositories import fetch_page, locked, not_found, read_one
+from service.repositories import changes, fetch_page, locked, not_found, read_one
 
 
 def create(graph: db.Graph, props: dict[str, Any]) -> dict[str, Any]:
     member_id = str(uuid.uuid4())
 
     def work(tx: ManagedTransaction) -> dict[str, Any]:
-        return db.run_one(tx, "member_create", id=member_id, props=db.to_cypher(props))["member"]
+        member = db.run_one(tx, "member_create", id=member_id, props=db.to_cypher(props))["member"]
+        changes.record(tx, [changes.change("member", member_id, "create")])
+        return member
 
     return graph.write(work)
 
@@ -31,10 +33,11 @@ def list_page(graph: db.Graph, *, limit: int, after: list[str] | None, organizat
                       role=role, topic=topic and topic.lower(), q=q and q.lower())
 
 
-def update(graph: db.Graph, member_id: str, changes: dict[str, Any], expected_version: int | None) -> dict[str, Any]:
+def update(graph: db.Graph, member_id: str, fields: dict[str, Any], expected_version: int | None) -> dict[str, Any]:
     def work(tx: ManagedTransaction) -> None:
         locked(tx, "member_lock", "member", member_id, expected_version)
-        db.run(tx, "member_update", id=member_id, changes=db.to_cypher(changes))
+        db.run(tx, "member_update", id=member_id, changes=db.to_cypher(fields))
+        changes.record(tx, [changes.change("member", member_id, "update")])
 
     graph.write(work)
     return get(graph, member_id)
@@ -43,7 +46,13 @@ def update(graph: db.Graph, member_id: str, changes: dict[str, Any], expected_ve
 def delete(graph: db.Graph, member_id: str, expected_version: int | None) -> None:
     def work(tx: ManagedTransaction) -> None:
         locked(tx, "member_lock", "member", member_id, expected_version)
-        db.run(tx, "member_delete", id=member_id)
+        gone = db.run_one(tx, "member_delete", id=member_id)
+        changes.record(tx, [
+            *(changes.change("collaboration", c, "delete") for c in gone["collaborations"]),
+            *(changes.change("affiliation", changes.affiliation_id(member_id, o), "delete")
+              for o in gone["organizations"]),
+            changes.change("member", member_id, "delete", external_ids=gone["external_ids"]),
+        ])
 
     graph.write(work)
 

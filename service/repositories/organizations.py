@@ -9,14 +9,17 @@ from neo4j import ManagedTransaction
 
 from service import db
 from service.errors import Problem
-from service.repositories import fetch_page, locked, not_found, read_one
+from service.repositories import changes, fetch_page, locked, not_found, read_one
 
 
 def create(graph: db.Graph, props: dict[str, Any]) -> dict[str, Any]:
     organization_id = str(uuid.uuid4())
 
     def work(tx: ManagedTransaction) -> dict[str, Any]:
-        return db.run_one(tx, "organization_create", id=organization_id, props=db.to_cypher(props))["organization"]
+        organization = db.run_one(tx, "organization_create", id=organization_id,
+                                  props=db.to_cypher(props))["organization"]
+        changes.record(tx, [changes.change("organization", organization_id, "create")])
+        return organization
 
     return graph.write(work)
 
@@ -31,11 +34,12 @@ def list_page(graph: db.Graph, *, limit: int, after: list[str] | None, region: s
                       topic=topic and topic.lower(), q=q and q.lower())
 
 
-def update(graph: db.Graph, organization_id: str, changes: dict[str, Any],
+def update(graph: db.Graph, organization_id: str, fields: dict[str, Any],
            expected_version: int | None) -> dict[str, Any]:
     def work(tx: ManagedTransaction) -> None:
         locked(tx, "organization_lock", "organization", organization_id, expected_version)
-        db.run(tx, "organization_update", id=organization_id, changes=db.to_cypher(changes))
+        db.run(tx, "organization_update", id=organization_id, changes=db.to_cypher(fields))
+        changes.record(tx, [changes.change("organization", organization_id, "update")])
 
     graph.write(work)
     return get(graph, organization_id)
@@ -48,7 +52,13 @@ def delete(graph: db.Graph, organization_id: str, expected_version: int | None, 
             raise Problem(409, f"the organization has {row['members']} members; delete with ?cascade=true to remove "
                                "their affiliations too (the members stay)", slug="organization-has-members",
                           members=row["members"])
-        db.run(tx, "organization_delete", id=organization_id)
+        gone = db.run_one(tx, "organization_delete", id=organization_id)
+        changes.record(tx, [
+            *(changes.change("collaboration", c, "delete") for c in gone["collaborations"]),
+            *(changes.change("affiliation", changes.affiliation_id(m, organization_id), "delete")
+              for m in gone["members"]),
+            changes.change("organization", organization_id, "delete", external_ids=gone["external_ids"]),
+        ])
 
     graph.write(work)
 
@@ -64,9 +74,14 @@ def put_affiliation(graph: db.Graph, member_id: str, organization_id: str,
     """Create or replace the affiliation; returns it and whether it is new."""
 
     def work(tx: ManagedTransaction) -> dict[str, Any] | None:
-        return db.run_one(tx, "affiliation_put", member_id=member_id, organization_id=organization_id,
-                          role=fields.get("role"), **db.to_cypher({"since": fields.get("since"),
-                                                                   "until": fields.get("until")}))
+        row = db.run_one(tx, "affiliation_put", member_id=member_id, organization_id=organization_id,
+                         role=fields.get("role"), **db.to_cypher({"since": fields.get("since"),
+                                                                  "until": fields.get("until")}))
+        if row is not None:
+            action = "create" if row["created"] else "update"
+            changes.record(tx, [changes.change("affiliation", changes.affiliation_id(member_id, organization_id),
+                                               action)])
+        return row
 
     row = graph.write(work)
     if row is None:
@@ -75,8 +90,14 @@ def put_affiliation(graph: db.Graph, member_id: str, organization_id: str,
 
 
 def delete_affiliation(graph: db.Graph, member_id: str, organization_id: str) -> None:
-    removed = graph.write(lambda tx: db.run_one(tx, "affiliation_delete", member_id=member_id,
-                                                organization_id=organization_id))["removed"]
+    def work(tx: ManagedTransaction) -> int:
+        removed = db.run_one(tx, "affiliation_delete", member_id=member_id, organization_id=organization_id)["removed"]
+        if removed:
+            changes.record(tx, [changes.change("affiliation", changes.affiliation_id(member_id, organization_id),
+                                               "delete")])
+        return removed
+
+    removed = graph.write(work)
     if not removed:
         _require_both(graph, member_id, organization_id)
         raise Problem(404, f"member {member_id} is not affiliated with organization {organization_id}")
