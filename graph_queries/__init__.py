@@ -75,6 +75,6 @@ def get(name: str) -> Query:
         raise KeyError(f"no Cypher statement named '{name}' in graph_queries/") from None
 
 
-def in_file(filename: str) -> list[Query]:
-    """The statements of one file, in the order they stand there (for schema set-up)."""
-    return [query for query in load_all().values() if query.origin.split(":")[0] == filename]
+def schema_statements() -> list[Query]:
+    """The statements of every schema*.cypher file (constraints, indexes), file by file in order."""
+    return [query for query in load_all().values() if query.origin.startswith("schema")]

@@ -45,3 +45,10 @@ CREATE CONSTRAINT counter_name IF NOT EXISTS FOR (c:Counter) REQUIRE c.name IS U
 // name: schema_change_seq
 // Change-feed entries are read in seq order from a cursor.
 CREATE CONSTRAINT change_seq IF NOT EXISTS FOR (c:Change) REQUIRE c.seq IS UNIQUE
+
+// name: schema_idempotency_scope
+// One record per (API key, Idempotency-Key).
+CREATE CONSTRAINT idempotency_scope IF NOT EXISTS FOR (r:IdempotencyRecord) REQUIRE r.scope IS UNIQUE
+
+// name: schema_idempotency_created
+CREATE INDEX idempotency_created IF NOT EXISTS FOR (r:IdempotencyRecord) ON (r.created_at)

@@ -65,6 +65,20 @@ def errors(*statuses: int) -> Callable:
     return decorator
 
 
+def render(schema, status: int, headers: Callable[[Any], dict[str, str]] | None = None) -> Callable[[Any], Any]:
+    """How a view shows the result of its write: the response an Idempotency-Key replays."""
+    from flask import current_app
+
+    def build(result: Any):
+        response = current_app.json.response(schema.dump(result))
+        response.status_code = status
+        if headers is not None:
+            response.headers.update(headers(result))
+        return response
+
+    return build
+
+
 # --- cursor pagination -------------------------------------------------------------------
 
 def encode_cursor(sort_key: Sequence[Any]) -> str:

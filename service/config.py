@@ -17,6 +17,10 @@ DEFAULTS: dict[str, Any] = {
     "NETWEAVE_ADMIN_KEY": None,
     "NETWEAVE_RETRY_AFTER_SECONDS": 5,
     "NETWEAVE_MAX_BODY_BYTES": 1_048_576,
+    "NETWEAVE_IDEMPOTENCY_TTL_SECONDS": 86_400,
+    # How long a claimed key counts as "still running" before a retry may take it over.
+    "NETWEAVE_IDEMPOTENCY_LEASE_SECONDS": 120,
+    "NETWEAVE_CHANGE_RETENTION_DAYS": 30,
 }
 
 # Environment variables read at start-up, with the type each is parsed to.
@@ -30,6 +34,9 @@ _ENVIRONMENT: dict[str, type] = {
     "NETWEAVE_ADMIN_KEY": str,
     "NETWEAVE_RETRY_AFTER_SECONDS": int,
     "NETWEAVE_MAX_BODY_BYTES": int,
+    "NETWEAVE_IDEMPOTENCY_TTL_SECONDS": int,
+    "NETWEAVE_IDEMPOTENCY_LEASE_SECONDS": int,
+    "NETWEAVE_CHANGE_RETENTION_DAYS": int,
 }
 
 ADMIN_KEY_MIN_LENGTH = 16

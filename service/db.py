@@ -73,7 +73,11 @@ class Graph:
             return session.execute_read(work, *args, **kwargs)
 
     def write(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run `work` in a write transaction; a request's Idempotency-Key hook joins its first one."""
         self.ensure_bootstrapped()
+        pending = _pending_idempotency()
+        if pending is not None and pending.response is None:
+            work = _finishing(work, pending)
         with self.driver.session(database=self.database) as session:
             return session.execute_write(work, *args, **kwargs)
 
@@ -100,6 +104,21 @@ class Graph:
         self.driver.close()
 
 
+def _pending_idempotency():
+    from flask import g, has_app_context
+
+    return g.get("idempotency") if has_app_context() else None
+
+
+def _finishing(work: Callable[..., T], pending) -> Callable[..., T]:
+    def work_then_store_response(tx: ManagedTransaction, *args: Any, **kwargs: Any) -> T:
+        result = work(tx, *args, **kwargs)
+        pending.finish(tx, result)
+        return result
+
+    return work_then_store_response
+
+
 def create_driver(config: dict[str, Any]) -> neo4j.Driver:
     auth = (config["NEO4J_USER"], config["NEO4J_PASSWORD"]) if config.get("NEO4J_USER") else None
     return GraphDatabase.driver(
@@ -120,9 +139,9 @@ def get_graph() -> Graph:
 
 
 def apply_schema(graph: Graph) -> None:
-    """Create every constraint and index of graph_queries/schema.cypher (all IF NOT EXISTS)."""
+    """Create every constraint and index of graph_queries/schema*.cypher (all IF NOT EXISTS)."""
     with graph.driver.session(database=graph.database) as session:
-        for query in graph_queries.in_file("schema.cypher"):
+        for query in graph_queries.schema_statements():
             session.run(query.text).consume()
     log.info("schema applied")
 

@@ -4,6 +4,7 @@ an app on it, a clean graph per test, and keys with chosen scopes."""
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
@@ -18,6 +19,16 @@ TEST_QUERIES = graph_queries.load_all(Path(__file__).resolve().parent / "queries
 
 
 def _docker_answers() -> bool:
+    """True when a Docker engine answers a ping (a bare client with no engine is not enough)."""
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    if host.startswith("unix://"):
+        # Probe the socket first: docker-py leaks its socket when the engine is missing.
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+                probe.settimeout(2)
+                probe.connect(host.removeprefix("unix://"))
+        except OSError:
+            return False
     try:
         import docker
         from docker.errors import DockerException

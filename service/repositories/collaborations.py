@@ -19,14 +19,14 @@ def create(graph: db.Graph, fields: dict[str, Any]) -> dict[str, Any]:
     collaboration_id = str(uuid.uuid4())
     props = {key: value for key, value in fields.items() if key not in _PARTY_FIELDS}
 
-    def work(tx: ManagedTransaction) -> None:
+    def work(tx: ManagedTransaction) -> dict[str, Any]:
         _require_parties(tx, fields["source_id"], fields["target_id"])
         db.run(tx, "collaboration_create", id=collaboration_id, source_id=fields["source_id"],
                target_id=fields["target_id"], props=db.to_cypher(props))
         changes.record(tx, [changes.change("collaboration", collaboration_id, "create", source=props["source"])])
+        return db.run_one(tx, "collaboration_get", id=collaboration_id)["collaboration"]
 
-    graph.write(work)
-    return get(graph, collaboration_id)
+    return graph.write(work)
 
 
 def _require_parties(tx: ManagedTransaction, source_id: str, target_id: str) -> None:

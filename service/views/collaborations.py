@@ -7,26 +7,31 @@ from flask.views import MethodView
 
 from schemas.collaborations import (CollaborationListArgsSchema, CollaborationPageSchema, CollaborationPatchSchema,
                                     CollaborationSchema)
-from service.api import Blueprint, decode_cursor, errors, etag, if_match, page
+from service.api import Blueprint, decode_cursor, errors, etag, if_match, page, render
 from service.auth import requires
 from service.db import get_graph
+from service.idempotency import idempotent
 from service.repositories import collaborations
 
 blp = Blueprint("collaborations", __name__, url_prefix="/v1/collaborations",
                 description="Collaborations: projects, mentoring, partnerships between members and organizations.")
 
 
+def _created(collaboration: dict) -> dict[str, str]:
+    return {"ETag": etag(collaboration["version"]),
+            "Location": url_for("collaborations.Collaboration", collaboration_id=collaboration["id"])}
+
+
 @blp.route("")
 class Collaborations(MethodView):
     @requires("write")
+    @idempotent(render(CollaborationSchema(), 201, _created))
     @blp.arguments(CollaborationSchema)
     @blp.response(201, CollaborationSchema, headers={"ETag": {"schema": {"type": "string"}}})
     def post(self, body):
         """Record a collaboration between two parties"""
         collaboration = collaborations.create(get_graph(), body)
-        return collaboration, 201, {"ETag": etag(collaboration["version"]),
-                                    "Location": url_for("collaborations.Collaboration",
-                                                        collaboration_id=collaboration["id"])}
+        return collaboration, 201, _created(collaboration)
 
     @requires("read")
     @blp.arguments(CollaborationListArgsSchema, location="query")

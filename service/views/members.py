@@ -8,25 +8,30 @@ from flask.views import MethodView
 from schemas.common import PageArgsSchema
 from schemas.members import (AffiliationSchema, CollaboratorPageSchema, MemberListArgsSchema, MemberPageSchema,
                              MemberPatchSchema, MemberSchema)
-from service.api import Blueprint, decode_cursor, errors, etag, if_match, page
+from service.api import Blueprint, decode_cursor, errors, etag, if_match, page, render
 from service.auth import requires
 from service.db import get_graph
+from service.idempotency import idempotent
 from service.repositories import members, organizations
 
 blp = Blueprint("members", __name__, url_prefix="/v1/members",
                 description="Members of the network: teachers, coaches, school and district leaders.")
 
 
+def _created(member: dict) -> dict[str, str]:
+    return {"ETag": etag(member["version"]), "Location": url_for("members.Member", member_id=member["id"])}
+
+
 @blp.route("")
 class Members(MethodView):
     @requires("write")
+    @idempotent(render(MemberSchema(), 201, _created))
     @blp.arguments(MemberSchema)
     @blp.response(201, MemberSchema, headers={"ETag": {"schema": {"type": "string"}}})
     def post(self, body):
         """Create a member"""
         member = members.create(get_graph(), body)
-        return member, 201, {"ETag": etag(member["version"]),
-                             "Location": url_for("members.Member", member_id=member["id"])}
+        return member, 201, _created(member)
 
     @requires("read")
     @blp.arguments(MemberListArgsSchema, location="query")

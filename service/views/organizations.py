@@ -9,26 +9,31 @@ from schemas.common import PageArgsSchema
 from schemas.organizations import (OrganizationDeleteArgsSchema, OrganizationListArgsSchema,
                                    OrganizationMemberPageSchema, OrganizationPageSchema, OrganizationPatchSchema,
                                    OrganizationSchema)
-from service.api import Blueprint, decode_cursor, errors, etag, if_match, page
+from service.api import Blueprint, decode_cursor, errors, etag, if_match, page, render
 from service.auth import requires
 from service.db import get_graph
+from service.idempotency import idempotent
 from service.repositories import organizations
 
 blp = Blueprint("organizations", __name__, url_prefix="/v1/organizations",
                 description="Organizations: associations, districts, nonprofits, universities.")
 
 
+def _created(organization: dict) -> dict[str, str]:
+    return {"ETag": etag(organization["version"]),
+            "Location": url_for("organizations.Organization", organization_id=organization["id"])}
+
+
 @blp.route("")
 class Organizations(MethodView):
     @requires("write")
+    @idempotent(render(OrganizationSchema(), 201, _created))
     @blp.arguments(OrganizationSchema)
     @blp.response(201, OrganizationSchema, headers={"ETag": {"schema": {"type": "string"}}})
     def post(self, body):
         """Create an organization"""
         organization = organizations.create(get_graph(), body)
-        return organization, 201, {"ETag": etag(organization["version"]),
-                                   "Location": url_for("organizations.Organization",
-                                                       organization_id=organization["id"])}
+        return organization, 201, _created(organization)
 
     @requires("read")
     @blp.arguments(OrganizationListArgsSchema, location="query")
