@@ -20,3 +20,34 @@ RETURN max(seq) AS revision
 // The graph revision: the seq of the last committed change (0 before any).
 OPTIONAL MATCH (counter:Counter {name: 'changes'})
 RETURN coalesce(counter.value, 0) AS revision
+
+// name: change_list
+// One page of the feed after seq $after, in seq order, with optional filters.
+MATCH (c:Change)
+WHERE c.seq > $after
+  AND ($resource IS NULL OR c.resource = $resource)
+  AND ($source IS NULL OR c.source = $source)
+  AND ($exclude_source IS NULL OR c.source <> $exclude_source)
+WITH c ORDER BY c.seq LIMIT $limit
+RETURN c {.seq, .resource, id: c.resource_id, .action, .source, .external_ids, .at} AS change
+
+// name: change_floor
+// The highest seq removed by retention (a cursor below it has missed entries), and the revision.
+OPTIONAL MATCH (counter:Counter {name: 'changes'})
+RETURN coalesce(counter.purged_through, 0) AS purged_through, coalesce(counter.value, 0) AS revision
+
+// name: change_purge
+// Removes up to $batch entries older than $days days and remembers the highest seq removed.
+MATCH (counter:Counter {name: 'changes'})
+CALL (counter) {
+    MATCH (c:Change)
+    WHERE c.at < datetime() - duration({days: $days})
+    WITH c ORDER BY c.seq LIMIT $batch
+    WITH collect(c) AS old
+    WITH old, reduce(top = 0, c IN old | CASE WHEN c.seq > top THEN c.seq ELSE top END) AS top
+    FOREACH (c IN old | DELETE c)
+    RETURN top, size(old) AS purged
+}
+SET counter.purged_through = CASE WHEN top > coalesce(counter.purged_through, 0) THEN top
+                                  ELSE counter.purged_through END
+RETURN purged

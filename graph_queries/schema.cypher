@@ -52,3 +52,7 @@ CREATE CONSTRAINT idempotency_scope IF NOT EXISTS FOR (r:IdempotencyRecord) REQU
 
 // name: schema_idempotency_created
 CREATE INDEX idempotency_created IF NOT EXISTS FOR (r:IdempotencyRecord) ON (r.created_at)
+
+// name: schema_external_id_tie
+// A collaboration's external id points at the tie by its id (a relationship cannot be a target).
+CREATE INDEX external_id_tie IF NOT EXISTS FOR (x:ExternalId) ON (x.tie_id)

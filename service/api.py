@@ -65,13 +65,14 @@ def errors(*statuses: int) -> Callable:
     return decorator
 
 
-def render(schema, status: int, headers: Callable[[Any], dict[str, str]] | None = None) -> Callable[[Any], Any]:
+def render(schema, status: int | Callable[[Any], int],
+           headers: Callable[[Any], dict[str, str]] | None = None) -> Callable[[Any], Any]:
     """How a view shows the result of its write: the response an Idempotency-Key replays."""
     from flask import current_app
 
     def build(result: Any):
         response = current_app.json.response(schema.dump(result))
-        response.status_code = status
+        response.status_code = status(result) if callable(status) else status
         if headers is not None:
             response.headers.update(headers(result))
         return response
@@ -86,7 +87,7 @@ def encode_cursor(sort_key: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
-def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
+def decode_cursor(cursor: str | None, arity: int, field: str = "cursor") -> list[Any] | None:
     """The sort key a cursor stands for, or a 422 naming `cursor` when it is not one of ours."""
     if cursor is None:
         return None
@@ -96,7 +97,7 @@ def decode_cursor(cursor: str | None, arity: int) -> list[Any] | None:
     except (binascii.Error, ValueError, UnicodeDecodeError):
         key = None
     if not isinstance(key, list) or len(key) != arity or not all(isinstance(part, str) for part in key):
-        raise field_error("cursor", "not a cursor this list returned", location="query")
+        raise field_error(field, "not a cursor this list returned", location="query")
     return key
 
 

@@ -128,8 +128,7 @@ def generate_demo_network(seed: int = 7, members: int = 300) -> DemoNetwork:
       (some to two) and collaborates mostly inside it (average degree about 5-7, with
       triadic closure), so community detection recovers the organizations.
     - Regions: the two organizations of a region share 8-12 weak ties, each between two
-      members with no other tie outside their organization and no broker among their
-      colleagues, so no one member carries them.
+      members with no other tie outside their organization, so no one member carries them.
     - Brokers: 4 members, the only links between regions, one per pair of neighboring
       regions on a ring. Each has 3 ties into an organization of the other region (and a
       second affiliation there), and so the highest betweenness centrality.
@@ -412,14 +411,14 @@ def _weave_regions(
 def _weave_brokerage(
     ledger: _Ledger, brokers: list[tuple[str, str, str]], rosters: dict[str, list[str]]
 ) -> set[str]:
-    """Tie each broker to three members of the far organization; return them and their circles."""
+    """Tie each broker to three members of the far organization; return everyone involved."""
     involved = {broker for broker, _, _ in brokers}
     for broker, _, away in brokers:
         candidates = [key for key in rosters[away] if key not in involved] or rosters[away]
-        for contact in ledger.rng.sample(candidates, min(3, len(candidates))):
+        for contact in ledger.rng.sample(candidates, min(4, len(candidates))):
             ledger.tie(broker, contact, _BROKERAGE)
             involved.add(contact)
-    return involved | {friend for broker, _, _ in brokers for friend in ledger.neighbors[broker]}
+    return involved
 
 
 def _weave_satellite(ledger: _Ledger, satellite: list[str], anchor: str) -> None:

@@ -21,3 +21,37 @@ RETURN m {.*} AS member
 // Every stored property of one API key, to check no secret is kept.
 MATCH (k:ApiKey {id: $id})
 RETURN k {.*} AS key
+
+// name: test_graph_fingerprint
+// The network as comparable data: members, organizations, affiliations and ties by external id, sorted.
+CALL () {
+    MATCH (x:ExternalId)-[:IDENTIFIES]->(n)
+    RETURN collect([x.key, labels(n)[0], n.name, n.email, n.role, n.title, n.region, n.kind, n.topics,
+                    n.version IS NOT NULL]) AS nodes
+}
+CALL () {
+    MATCH (m:Member)-[:MEMBER_OF]->(o:Organization)
+    MATCH (xm:ExternalId)-[:IDENTIFIES]->(m)
+    MATCH (xo:ExternalId)-[:IDENTIFIES]->(o)
+    RETURN collect([xm.key, xo.key]) AS affiliations
+}
+CALL () {
+    MATCH (x:ExternalId {resource: 'collaboration'})
+    MATCH (a)-[c:COLLABORATES_WITH {id: x.tie_id}]->(b)
+    RETURN collect([x.key, c.kind, c.strength, c.started_on, c.ended_on]) AS ties
+}
+CALL () {
+    MATCH (n) WHERE n:Member OR n:Organization
+    RETURN count(n) AS node_count
+}
+CALL () {
+    MATCH ()-[c:COLLABORATES_WITH]->()
+    RETURN count(c) AS tie_count
+}
+RETURN nodes, affiliations, ties, node_count, tie_count
+
+// name: test_members_by_external_key
+// How many members each of $keys identifies.
+UNWIND $keys AS key
+OPTIONAL MATCH (:ExternalId {key: key})-[:IDENTIFIES]->(m:Member)
+RETURN key, count(m) AS members

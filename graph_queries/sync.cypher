@@ -1,0 +1,172 @@
+// CRM sync: batched upserts keyed by external ids, and tombstones.
+// An ExternalId key is "<resource>:<source>:<external id>", unique under a constraint, so two
+// integrations upserting the same record at once MERGE the same ExternalId and end with one node.
+
+// name: sync_resolve_organizations
+// For each key in $keys (organization ExternalId keys) and raw values (netweave ids), the organization id or null.
+UNWIND $refs AS ref
+OPTIONAL MATCH (:ExternalId {key: ref.key})-[:IDENTIFIES]->(o:Organization)
+OPTIONAL MATCH (byid:Organization {id: ref.value})
+RETURN ref.value AS value, coalesce(o.id, byid.id) AS id
+
+// name: sync_resolve_parties
+// For each ref {value, member_key, organization_key}: the member or organization it names (external id first).
+UNWIND $refs AS ref
+OPTIONAL MATCH (:ExternalId {key: ref.member_key})-[:IDENTIFIES]->(m:Member)
+OPTIONAL MATCH (:ExternalId {key: ref.organization_key})-[:IDENTIFIES]->(o:Organization)
+OPTIONAL MATCH (mi:Member {id: ref.value})
+OPTIONAL MATCH (oi:Organization {id: ref.value})
+RETURN ref.value AS value, coalesce(m.id, o.id, mi.id, oi.id) AS id
+
+// name: sync_upsert_members
+// Creates or updates members from rows {index, key, external_id, new_id, link_id, props}; writes nothing for
+// unchanged ones. link_id (a netweave id) attaches a new external id to an existing member instead of creating one.
+// Returns index, id and status (created, updated, unchanged) per row.
+UNWIND $rows AS row
+MERGE (x:ExternalId {key: row.key})
+ON CREATE SET x.source = $source, x.value = row.external_id, x.resource = 'member'
+WITH row, x
+OPTIONAL MATCH (x)-[:IDENTIFIES]->(found:Member)
+OPTIONAL MATCH (linked:Member {id: row.link_id})
+WITH row, x, coalesce(found, linked) AS existing, found IS NULL AND linked IS NOT NULL AS link
+FOREACH (_ IN CASE WHEN link THEN [1] ELSE [] END | MERGE (x)-[:IDENTIFIES]->(existing))
+WITH row, x, existing,
+     existing IS NOT NULL AND (link OR any(k IN keys(row.props)
+         WHERE NOT coalesce(existing[k] = row.props[k], existing[k] IS NULL AND row.props[k] IS NULL))) AS changed
+FOREACH (_ IN CASE WHEN existing IS NULL THEN [1] ELSE [] END |
+    CREATE (m:Member {id: row.new_id})
+    SET m += row.props, m.name_key = toLower(row.props.name), m.version = 1,
+        m.created_at = datetime(), m.updated_at = m.created_at
+    CREATE (x)-[:IDENTIFIES]->(m))
+FOREACH (_ IN CASE WHEN changed THEN [1] ELSE [] END |
+    SET existing += row.props, existing.name_key = toLower(existing.name),
+        existing.version = existing.version + 1, existing.updated_at = datetime())
+RETURN row.index AS index, coalesce(existing.id, row.new_id) AS id,
+       CASE WHEN existing IS NULL THEN 'created' WHEN changed THEN 'updated' ELSE 'unchanged' END AS status
+
+// name: sync_member_affiliations
+// Makes each member's affiliations from this source exactly rows {member_id, organization_ids}.
+// Returns per member the organization ids added and removed.
+UNWIND $rows AS row
+MATCH (m:Member {id: row.member_id})
+CALL (m, row) {
+    UNWIND row.organization_ids AS organization_id
+    MATCH (o:Organization {id: organization_id})
+    OPTIONAL MATCH (m)-[had:MEMBER_OF]->(o)
+    WITH m, o, had
+    WHERE had IS NULL
+    CREATE (m)-[a:MEMBER_OF {role: 'member', source: $source, created_at: datetime(), updated_at: datetime()}]->(o)
+    RETURN collect(o.id) AS added
+}
+CALL (m, row) {
+    OPTIONAL MATCH (m)-[a:MEMBER_OF {source: $source}]->(o:Organization)
+    WHERE NOT o.id IN row.organization_ids
+    WITH a, o WHERE a IS NOT NULL
+    DELETE a
+    RETURN collect(o.id) AS removed
+}
+RETURN row.member_id AS member_id, added, removed
+
+// name: sync_delete_members
+// Tombstones: deletes the members named by rows {index, key} with their ties and external ids;
+// returns per row the member id (null when none) and what went with it.
+UNWIND $rows AS row
+OPTIONAL MATCH (:ExternalId {key: row.key})-[:IDENTIFIES]->(m:Member)
+WITH row, m, m.id AS id,
+     CASE WHEN m IS NULL THEN [] ELSE [(m)-[c:COLLABORATES_WITH]-() | c.id] END AS collaborations,
+     CASE WHEN m IS NULL THEN [] ELSE [(m)-[:MEMBER_OF]->(o:Organization) | o.id] END AS organizations,
+     CASE WHEN m IS NULL THEN [] ELSE [(x:ExternalId)-[:IDENTIFIES]->(m) | x] END AS handles
+WITH row, m, id, collaborations, organizations, handles, [x IN handles | x.source + ':' + x.value] AS external_ids
+FOREACH (x IN handles | DETACH DELETE x)
+DETACH DELETE m
+RETURN row.index AS index, id, collaborations, organizations, external_ids
+
+// name: sync_upsert_organizations
+// Creates or updates organizations from rows {index, key, external_id, new_id, link_id, props} (link_id as for members).
+UNWIND $rows AS row
+MERGE (x:ExternalId {key: row.key})
+ON CREATE SET x.source = $source, x.value = row.external_id, x.resource = 'organization'
+WITH row, x
+OPTIONAL MATCH (x)-[:IDENTIFIES]->(found:Organization)
+OPTIONAL MATCH (linked:Organization {id: row.link_id})
+WITH row, x, coalesce(found, linked) AS existing, found IS NULL AND linked IS NOT NULL AS link
+FOREACH (_ IN CASE WHEN link THEN [1] ELSE [] END | MERGE (x)-[:IDENTIFIES]->(existing))
+WITH row, x, existing,
+     existing IS NOT NULL AND (link OR any(k IN keys(row.props)
+         WHERE NOT coalesce(existing[k] = row.props[k], existing[k] IS NULL AND row.props[k] IS NULL))) AS changed
+FOREACH (_ IN CASE WHEN existing IS NULL THEN [1] ELSE [] END |
+    CREATE (o:Organization {id: row.new_id})
+    SET o += row.props, o.name_key = toLower(row.props.name), o.version = 1,
+        o.created_at = datetime(), o.updated_at = o.created_at
+    CREATE (x)-[:IDENTIFIES]->(o))
+FOREACH (_ IN CASE WHEN changed THEN [1] ELSE [] END |
+    SET existing += row.props, existing.name_key = toLower(existing.name),
+        existing.version = existing.version + 1, existing.updated_at = datetime())
+RETURN row.index AS index, coalesce(existing.id, row.new_id) AS id,
+       CASE WHEN existing IS NULL THEN 'created' WHEN changed THEN 'updated' ELSE 'unchanged' END AS status
+
+// name: sync_delete_organizations
+// Tombstones: deletes the organizations named by rows {index, key} with their ties and external ids.
+UNWIND $rows AS row
+OPTIONAL MATCH (:ExternalId {key: row.key})-[:IDENTIFIES]->(o:Organization)
+WITH row, o, o.id AS id,
+     CASE WHEN o IS NULL THEN [] ELSE [(o)-[c:COLLABORATES_WITH]-() | c.id] END AS collaborations,
+     CASE WHEN o IS NULL THEN [] ELSE [(m:Member)-[:MEMBER_OF]->(o) | m.id] END AS members,
+     CASE WHEN o IS NULL THEN [] ELSE [(x:ExternalId)-[:IDENTIFIES]->(o) | x] END AS handles
+WITH row, o, id, collaborations, members, handles, [x IN handles | x.source + ':' + x.value] AS external_ids
+FOREACH (x IN handles | DETACH DELETE x)
+DETACH DELETE o
+RETURN row.index AS index, id, collaborations, members, external_ids
+
+// name: sync_upsert_collaborations
+// Creates or updates ties from rows {index, key, external_id, new_id, source_id, target_id, props}.
+// A row whose tie exists between other parties comes back with status 'moved' and is not written.
+UNWIND $rows AS row
+MERGE (x:ExternalId {key: row.key})
+ON CREATE SET x.source = $source, x.value = row.external_id, x.resource = 'collaboration'
+WITH row, x
+OPTIONAL MATCH (a)-[existing:COLLABORATES_WITH {id: x.tie_id}]->(b)
+WITH row, x, existing,
+     existing IS NOT NULL AND NOT ((a.id = row.source_id AND b.id = row.target_id)
+                                   OR (a.id = row.target_id AND b.id = row.source_id)) AS moved
+WITH row, x, existing, moved,
+     existing IS NOT NULL AND NOT moved AND any(k IN keys(row.props)
+         WHERE NOT coalesce(existing[k] = row.props[k], existing[k] IS NULL AND row.props[k] IS NULL)) AS changed
+CALL (row, x, existing) {
+    WITH row, x WHERE existing IS NULL
+    CALL (row) {
+        OPTIONAL MATCH (m:Member {id: row.source_id})
+        OPTIONAL MATCH (o:Organization {id: row.source_id})
+        RETURN coalesce(m, o) AS a
+    }
+    CALL (row) {
+        OPTIONAL MATCH (m:Member {id: row.target_id})
+        OPTIONAL MATCH (o:Organization {id: row.target_id})
+        RETURN coalesce(m, o) AS b
+    }
+    CREATE (a)-[c:COLLABORATES_WITH {id: row.new_id}]->(b)
+    SET c += row.props, c.source = $source, c.version = 1, c.created_at = datetime(), c.updated_at = c.created_at
+    SET x.tie_id = row.new_id
+}
+FOREACH (_ IN CASE WHEN changed THEN [1] ELSE [] END |
+    SET existing += row.props, existing.version = existing.version + 1, existing.updated_at = datetime())
+RETURN row.index AS index, coalesce(existing.id, row.new_id) AS id,
+       CASE WHEN existing IS NULL THEN 'created' WHEN moved THEN 'moved' WHEN changed THEN 'updated'
+            ELSE 'unchanged' END AS status
+
+// name: sync_delete_collaborations
+// Tombstones: deletes the ties named by rows {index, key} and their external ids.
+UNWIND $rows AS row
+OPTIONAL MATCH (x:ExternalId {key: row.key})
+OPTIONAL MATCH ()-[c:COLLABORATES_WITH {id: x.tie_id}]->()
+WITH row, x, c, c.id AS id
+DELETE c
+DETACH DELETE x
+RETURN row.index AS index, id
+
+// name: sync_known_nodes
+// Which of $ids are members ($label 'member') or organizations.
+UNWIND $ids AS node_id
+OPTIONAL MATCH (m:Member {id: node_id})
+OPTIONAL MATCH (o:Organization {id: node_id})
+RETURN node_id AS id, CASE WHEN m IS NOT NULL THEN 'member' WHEN o IS NOT NULL THEN 'organization' END AS type

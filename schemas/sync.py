@@ -1,0 +1,150 @@
+"""CRM sync schemas: the batch envelope, one record schema per resource, and per-record results."""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE
+
+from schemas.collaborations import COLLABORATION_KINDS
+from schemas.common import (Id, PageSchema, ProblemSchema, Schema, StrictSchema, ValidationError, date_range_check,
+                            fields, tag_list, trimmed, validate, validates_schema)
+from schemas.members import MEMBER_ROLES
+from schemas.organizations import ORGANIZATION_KINDS
+
+MAX_RECORDS = 1000
+SOURCE_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,49}$"
+STATUSES = ("created", "updated", "unchanged", "deleted", "error")
+
+
+class SyncRequestSchema(StrictSchema):
+    source = fields.String(required=True, validate=validate.Regexp(SOURCE_PATTERN, error=(
+        "1-50 characters: lower-case letters, digits, '_', '.', '-'")),
+        metadata={"description": "the system the records come from, e.g. `salesforce`, `hubspot`"})
+    records = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1), metadata={
+        "description": f"at most {MAX_RECORDS} records (more: 413); each is validated on its own"})
+
+
+class SyncArgsSchema(StrictSchema):
+    atomic = fields.Boolean(load_default=False, metadata={
+        "description": "all or nothing: any failing record fails the batch with 400 and nothing is written"})
+
+
+class _RecordSchema(StrictSchema):
+    external_id = trimmed(200, required=True, metadata={"description": "the record's id in the source system"})
+    deleted = fields.Boolean(load_default=False, metadata={"description": "a tombstone: delete the record"})
+
+    REQUIRED_UNLESS_DELETED: tuple[str, ...] = ()
+
+    @validates_schema
+    def _required_unless_deleted(self, data, **kwargs):
+        if data.get("deleted"):
+            extra = sorted(set(data) - {"external_id", "deleted"})
+            if extra:
+                raise ValidationError("a tombstone carries only external_id and deleted", extra[0])
+            return
+        for name in self.REQUIRED_UNLESS_DELETED:
+            if data.get(name) is None:
+                raise ValidationError("Missing data for required field.", name)
+
+
+_LINK = {"description": "a netweave id: attach this external id to that existing node (e.g. the same person "
+                        "in a second system) instead of creating one"}
+
+
+class SyncOrganizationRecordSchema(_RecordSchema):
+    REQUIRED_UNLESS_DELETED = ("name",)
+    id = Id(metadata=_LINK)
+    name = trimmed(200)
+    kind = fields.String(allow_none=True, validate=validate.OneOf(ORGANIZATION_KINDS))
+    region = trimmed(100, allow_none=True)
+    topics = tag_list()
+
+
+class SyncMemberRecordSchema(_RecordSchema):
+    REQUIRED_UNLESS_DELETED = ("name",)
+    id = Id(metadata=_LINK)
+    name = trimmed(200)
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+    role = fields.String(allow_none=True, validate=validate.OneOf(MEMBER_ROLES))
+    title = trimmed(200, allow_none=True)
+    region = trimmed(100, allow_none=True)
+    topics = tag_list()
+    populations = tag_list()
+    discoverable = fields.Boolean()
+    organizations = fields.List(trimmed(200), validate=validate.Length(max=50), metadata={
+        "description": "the member's organizations by external id of the same source (or netweave id); "
+                       "the member's affiliations from this source become exactly these"})
+
+
+class SyncCollaborationRecordSchema(_RecordSchema):
+    REQUIRED_UNLESS_DELETED = ("source_external_id", "target_external_id", "kind")
+    source_external_id = trimmed(200, metadata={"description": "a member or organization of the same source "
+                                                                "(or a netweave id)"})
+    target_external_id = trimmed(200)
+    kind = fields.String(validate=validate.OneOf(COLLABORATION_KINDS))
+    strength = fields.Integer(strict=True, validate=validate.Range(min=1, max=5))
+    started_on = fields.Date(allow_none=True)
+    ended_on = fields.Date(allow_none=True)
+    note = trimmed(2000, allow_none=True)
+
+    @validates_schema
+    def _consistent(self, data, **kwargs):
+        date_range_check(data, "started_on", "ended_on")
+        if data.get("source_external_id") and data.get("source_external_id") == data.get("target_external_id"):
+            raise ValidationError("a collaboration needs two different parties", "target_external_id")
+
+
+RECORD_SCHEMAS = {
+    "organizations": SyncOrganizationRecordSchema,
+    "members": SyncMemberRecordSchema,
+    "collaborations": SyncCollaborationRecordSchema,
+}
+
+
+class SyncResultSchema(Schema):
+    index = fields.Integer(required=True)
+    external_id = fields.String(allow_none=True, required=True)
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    id = fields.String(allow_none=True, required=True, metadata={"description": "the netweave id"})
+    error = fields.Nested(ProblemSchema, allow_none=True, required=True)
+
+
+class SyncSummarySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    created = fields.Integer(required=True)
+    updated = fields.Integer(required=True)
+    unchanged = fields.Integer(required=True)
+    deleted = fields.Integer(required=True)
+    error = fields.Integer(required=True)
+
+
+class SyncResponseSchema(Schema):
+    results = fields.List(fields.Nested(SyncResultSchema), required=True)
+    summary = fields.Nested(SyncSummarySchema, required=True)
+
+
+class ChangeArgsSchema(StrictSchema):
+    since = fields.String(validate=validate.Length(min=1, max=200),
+                          metadata={"description": "next_cursor of the previous page; absent: from the oldest kept"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+    resource = fields.String(validate=validate.OneOf(("member", "organization", "affiliation", "collaboration")))
+    source = fields.String(validate=validate.Length(min=1, max=50), metadata={"description": "only this source's"})
+    exclude_source = fields.String(validate=validate.Length(min=1, max=50),
+                                   metadata={"description": "skip this source's changes (e.g. your own writes)"})
+
+
+class ChangeSchema(Schema):
+    seq = fields.Integer(required=True, metadata={"description": "position in commit order"})
+    resource = fields.String(required=True)
+    id = fields.String(required=True, metadata={"description": "affiliations: member_id/organization_id"})
+    action = fields.String(required=True, validate=validate.OneOf(("create", "update", "delete")))
+    source = fields.String(required=True)
+    external_ids = fields.List(fields.String(), required=True)
+    at = fields.DateTime(required=True)
+
+
+class ChangePageSchema(PageSchema):
+    items = fields.List(fields.Nested(ChangeSchema), required=True)
+    next_cursor = fields.String(required=True, metadata={"description": "pass as `since` to continue; "
+                                                                        "never null, so a client can poll with it"})

@@ -1,0 +1,239 @@
+"""CRM sync: batches of records upserted by external id, tombstones, answers per record.
+
+A batch is validated record by record; the valid ones are written in one
+transaction with batched UNWIND statements, and a record that fails (bad field,
+unknown reference) is reported by index without stopping the others, unless the
+batch is atomic. Unchanged records write nothing: no version bump, no change entry.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from typing import Any
+
+from marshmallow import ValidationError
+from neo4j import ManagedTransaction
+
+from schemas.sync import MAX_RECORDS, RECORD_SCHEMAS, STATUSES
+from service import db
+from service.errors import Problem, field_error, flatten_messages, problem_body
+from service.repositories import changes
+
+_SINGULAR = {"organizations": "organization", "members": "member", "collaborations": "collaboration"}
+_NOT_PROPS = {"id", "external_id", "deleted", "organizations", "source_external_id", "target_external_id"}
+
+
+def external_key(resource: str, source: str, external_id: str) -> str:
+    """The unique key of an ExternalId node: one namespace per resource and source."""
+    return f"{resource}:{source}:{external_id}"
+
+
+def sync(graph: db.Graph, resource: str, source: str, records: list[dict], atomic: bool) -> dict[str, Any]:
+    if len(records) > MAX_RECORDS:
+        raise Problem(413, f"a sync batch holds at most {MAX_RECORDS} records; this one has {len(records)}: "
+                           "split it", slug="batch-too-large", max_records=MAX_RECORDS)
+    results, valid = _validate(resource, records)
+    if atomic and any(result is not None for result in results):
+        raise _atomic_failure(results)
+    return graph.write(_apply, resource, source, valid, results, atomic)
+
+
+def _validate(resource: str, records: list[dict]) -> tuple[list[dict | None], list[tuple[int, dict]]]:
+    schema = RECORD_SCHEMAS[resource]()
+    results: list[dict | None] = [None] * len(records)
+    loaded: list[tuple[int, dict]] = []
+    for index, raw in enumerate(records):
+        try:
+            loaded.append((index, schema.load(raw)))
+        except ValidationError as exc:
+            results[index] = _failed(index, raw, flatten_messages(exc.normalized_messages(), "json"))
+    last_at = {record["external_id"]: index for index, record in loaded}
+    valid = []
+    for index, record in loaded:
+        if last_at[record["external_id"]] != index:
+            results[index] = _failed(index, record, [{"field": "external_id", "location": "json", "messages": [
+                f"appears again at index {last_at[record['external_id']]}; only the last one is applied"]}])
+        else:
+            valid.append((index, record))
+    return results, valid
+
+
+def _failed(index: int, record: Any, errors: list[dict]) -> dict[str, Any]:
+    external_id = record.get("external_id") if isinstance(record, dict) else None
+    fields = ", ".join(sorted({error["field"] for error in errors}))
+    problem = problem_body(Problem(422, f"record {index}: invalid {fields}", slug="validation-error", errors=errors))
+    return {"index": index, "external_id": external_id if isinstance(external_id, str) else None,
+            "status": "error", "id": None, "error": problem}
+
+
+def _atomic_failure(results: list[dict | None]) -> Problem:
+    failures = [result for result in results if result is not None and result["status"] == "error"]
+    return Problem(400, f"{len(failures)} records failed; with atomic=true nothing was written",
+                   slug="sync-batch-rejected", results=failures)
+
+
+def _apply(tx: ManagedTransaction, resource: str, source: str, valid: list[tuple[int, dict]],
+           prior: list[dict | None], atomic: bool) -> dict[str, Any]:
+    results = list(prior)  # a retried transaction starts again from the validation results
+    tombstones = [(i, r) for i, r in valid if r["deleted"]]
+    upserts = [(i, r) for i, r in valid if not r["deleted"]]
+    upserts = _resolve_references(tx, resource, source, upserts, results)
+    if atomic and any(result is not None for result in results):
+        raise _atomic_failure(results)
+    recorded: list[dict] = []
+    singular = _SINGULAR[resource]
+    by_index = dict(valid)
+    for row in _upsert(tx, resource, source, upserts):
+        record = by_index[row["index"]]
+        results[row["index"]] = _outcome(row, record)
+        if row["status"] in ("created", "updated"):
+            action = "create" if row["status"] == "created" else "update"
+            recorded.append(changes.change(singular, row["id"], action, source,
+                                           [f"{source}:{record['external_id']}"]))
+    if resource == "members":
+        _sync_affiliations(tx, source, upserts, results, recorded)
+    if atomic and any(result["status"] == "error" for result in results if result):
+        raise _atomic_failure(results)
+    for row in _delete(tx, resource, source, tombstones):
+        record = by_index[row["index"]]
+        results[row["index"]] = {"index": row["index"], "external_id": record["external_id"],
+                                 "status": "deleted" if row["id"] else "unchanged", "id": row["id"], "error": None}
+        recorded.extend(_deletion_changes(resource, source, row))
+    changes.record(tx, recorded)
+    counts = Counter(result["status"] for result in results)
+    return {"results": results, "summary": {status: counts.get(status, 0) for status in STATUSES}}
+
+
+def _outcome(row: dict, record: dict) -> dict[str, Any]:
+    if row["status"] == "moved":
+        problem = field_error("target_external_id", "this collaboration exists between other parties; send a "
+                                                    "tombstone and a new record to move it")
+        return {"index": row["index"], "external_id": record["external_id"], "status": "error", "id": row["id"],
+                "error": problem_body(problem) | {"detail": f"record {row['index']}: {problem.detail}"}}
+    return {"index": row["index"], "external_id": record["external_id"], "status": row["status"],
+            "id": row["id"], "error": None}
+
+
+def _props(record: dict) -> dict[str, Any]:
+    return db.to_cypher({key: value for key, value in record.items()
+                         if key not in _NOT_PROPS and not key.startswith("_")})
+
+
+def _upsert(tx: ManagedTransaction, resource: str, source: str, upserts: list[tuple[int, dict]]) -> list[dict]:
+    if not upserts:
+        return []
+    singular = _SINGULAR[resource]
+    rows = []
+    for index, record in upserts:
+        row = {"index": index, "key": external_key(singular, source, record["external_id"]),
+               "external_id": record["external_id"], "new_id": str(uuid.uuid4()), "link_id": record.get("id"),
+               "props": _props(record)}
+        if resource == "collaborations":
+            row.update(source_id=record["_source_id"], target_id=record["_target_id"])
+        rows.append(row)
+    return db.run(tx, f"sync_upsert_{resource}", rows=rows, source=source)
+
+
+def _delete(tx: ManagedTransaction, resource: str, source: str, tombstones: list[tuple[int, dict]]) -> list[dict]:
+    if not tombstones:
+        return []
+    singular = _SINGULAR[resource]
+    rows = [{"index": index, "key": external_key(singular, source, record["external_id"])}
+            for index, record in tombstones]
+    return db.run(tx, f"sync_delete_{resource}", rows=rows)
+
+
+def _deletion_changes(resource: str, source: str, row: dict) -> list[dict]:
+    if not row["id"]:
+        return []
+    singular = _SINGULAR[resource]
+    if resource == "collaborations":
+        return [changes.change("collaboration", row["id"], "delete", source)]
+    ties = [changes.change("collaboration", c, "delete", source) for c in row["collaborations"]]
+    others = row["organizations"] if resource == "members" else row["members"]
+    pairs = ((row["id"], o) if resource == "members" else (o, row["id"]) for o in others)
+    affiliations = [changes.change("affiliation", changes.affiliation_id(*pair), "delete", source)
+                    for pair in pairs]
+    return [*ties, *affiliations, changes.change(singular, row["id"], "delete", source, row["external_ids"])]
+
+
+# --- references: organizations of members, parties of collaborations --------------------------
+
+def _resolve_references(tx: ManagedTransaction, resource: str, source: str, upserts: list[tuple[int, dict]],
+                        results: list[dict | None]) -> list[tuple[int, dict]]:
+    if resource == "collaborations":
+        return _resolve_parties(tx, source, upserts, results)
+    upserts = _resolve_links(tx, _SINGULAR[resource], upserts, results)
+    if resource == "members":
+        return _resolve_organizations(tx, source, upserts, results)
+    return upserts
+
+
+def _resolve_links(tx, singular, upserts, results):
+    """Records that name a netweave `id` to attach to must name an existing node of their kind."""
+    ids = [record["id"] for _, record in upserts if record.get("id")]
+    types = {row["id"]: row["type"] for row in db.run(tx, "sync_known_nodes", ids=ids)} if ids else {}
+    kept = []
+    for index, record in upserts:
+        if record.get("id") and types.get(record["id"]) != singular:
+            results[index] = _failed(index, record, [{"field": "id", "location": "json",
+                                                      "messages": [f"no {singular} with id {record['id']}"]}])
+        else:
+            kept.append((index, record))
+    return kept
+
+
+def _resolve_organizations(tx, source, upserts, results):
+    values = {value for _, record in upserts for value in record.get("organizations") or ()}
+    refs = [{"value": v, "key": external_key("organization", source, v)} for v in values]
+    found = {row["value"]: row["id"] for row in db.run(tx, "sync_resolve_organizations", refs=refs)} if refs else {}
+    kept = []
+    for index, record in upserts:
+        missing = [(j, v) for j, v in enumerate(record.get("organizations") or ()) if not found.get(v)]
+        if missing:
+            results[index] = _failed(index, record, [
+                {"field": f"organizations.{j}", "location": "json",
+                 "messages": [f"no organization with external id '{v}' from {source} (nor netweave id)"]}
+                for j, v in missing])
+            continue
+        if record.get("organizations") is not None:
+            record = {**record, "_organization_ids": [found[v] for v in record["organizations"]]}
+        kept.append((index, record))
+    return kept
+
+
+def _resolve_parties(tx, source, upserts, results):
+    values = {record[side] for _, record in upserts for side in ("source_external_id", "target_external_id")}
+    refs = [{"value": v, "member_key": external_key("member", source, v),
+             "organization_key": external_key("organization", source, v)} for v in values]
+    found = {row["value"]: row["id"] for row in db.run(tx, "sync_resolve_parties", refs=refs)} if refs else {}
+    kept = []
+    for index, record in upserts:
+        missing = [side for side in ("source_external_id", "target_external_id") if not found.get(record[side])]
+        if missing:
+            results[index] = _failed(index, record, [
+                {"field": side, "location": "json",
+                 "messages": [f"no member or organization with external id '{record[side]}' from {source} "
+                              "(nor netweave id)"]} for side in missing])
+            continue
+        kept.append((index, {**record, "_source_id": found[record["source_external_id"]],
+                             "_target_id": found[record["target_external_id"]]}))
+    return kept
+
+
+def _sync_affiliations(tx, source, upserts, results, recorded) -> None:
+    rows = [{"member_id": results[index]["id"], "organization_ids": record["_organization_ids"]}
+            for index, record in upserts
+            if "_organization_ids" in record and results[index] and results[index]["status"] != "error"]
+    if not rows:
+        return
+    by_member = {result["id"]: result for result in results if result and result["id"]}
+    for row in db.run(tx, "sync_member_affiliations", rows=rows, source=source):
+        for organization_id, action in [*((o, "create") for o in row["added"]),
+                                        *((o, "delete") for o in row["removed"])]:
+            recorded.append(changes.change("affiliation", changes.affiliation_id(row["member_id"], organization_id),
+                                           action, source))
+        result = by_member[row["member_id"]]
+        if (row["added"] or row["removed"]) and result["status"] == "unchanged":
+            result["status"] = "updated"
