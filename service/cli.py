@@ -101,6 +101,90 @@ def seed(demo: bool, seed_value: int, members: int, if_empty: bool) -> None:
     click.echo("loaded demo network: " + ", ".join(f"{count} {what}" for what, count in counts.items()))
 
 
+@main.command("import")
+@click.argument("data_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--resource", required=True, type=click.Choice(["organizations", "members", "collaborations"]))
+@click.option("--source", required=True, callback=lambda ctx, param, value: _check_source(value),
+              help="the system the file comes from, e.g. hubspot")
+@click.option("--map", "mapping_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="YAML: columns: {file column: field}, separator: ';' (for list fields)")
+@click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--errors", "errors_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="where rejected rows go (default: FILE.errors.csv)")
+@click.option("--max-batches", type=click.IntRange(min=1), help="stop after this many batches (resume later)")
+@click.option("--restart", is_flag=True, help="ignore saved progress and start from the first row")
+@click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
+def import_file(data_file: Path, resource: str, source: str, mapping_file: Path | None, batch_size: int,
+                errors_file: Path | None, max_batches: int | None, restart: bool, as_json: bool) -> None:
+    """Upsert records from a CSV or JSON-lines file by external id, resumably."""
+    from service import importer
+
+    try:
+        mapping = importer.Mapping.load(mapping_file)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--map") from None
+    graph = _graph()
+    progress = Progress(enabled=not as_json)
+    try:
+        report, state = importer.run_import(graph, data_file, resource=resource, source=source, mapping=mapping,
+                                            batch_size=batch_size, max_batches=max_batches, restart=restart,
+                                            on_batch=progress.batch)
+    finally:
+        graph.close()
+        progress.close()
+    errors_path = errors_file or data_file.with_name(data_file.name + ".errors.csv")
+    if report.errors:
+        importer.write_error_report(errors_path, report)
+    summary = {**report.counts, "rows_done": state.rows_done, "complete": state.complete,
+               "resumed_after": report.rows_skipped, "errors_file": str(errors_path) if report.errors else None}
+    if as_json:
+        click.echo(json.dumps(summary))
+        return
+    _table([(status, count) for status, count in report.counts.items()], ("status", "records"))
+    click.echo(f"rows done: {state.rows_done}" + ("" if state.complete else " (not complete: run again to resume)"))
+    if report.errors:
+        click.echo(f"rejected rows written to {errors_path}")
+
+
+class Progress:
+    """A progress line per batch: a redrawn line on a terminal, plain lines elsewhere (CI, pipes)."""
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled
+        self.tty = sys.stderr.isatty()
+
+    def batch(self, rows_done: int, report) -> None:
+        if not self.enabled:
+            return
+        counts = ", ".join(f"{count} {status}" for status, count in report.counts.items() if count)
+        line = f"rows {rows_done}: {counts}"
+        if self.tty:
+            click.echo("\r" + line.ljust(78), nl=False, err=True)
+        else:
+            click.echo(line, err=True)
+
+    def close(self) -> None:
+        if self.enabled and self.tty:
+            click.echo("", err=True)
+
+
+def _check_source(value: str) -> str:
+    import re
+
+    from schemas.sync import SOURCE_PATTERN
+
+    if not re.match(SOURCE_PATTERN, value):
+        raise click.BadParameter("1-50 characters: lower-case letters, digits, '_', '.', '-'")
+    return value
+
+
+def _table(rows, header) -> None:
+    width = max(len(str(cell)) for row in [header, *rows] for cell in row[:1]) + 2
+    click.echo(f"{header[0]:<{width}}{header[1]:>8}")
+    for name, value in rows:
+        click.echo(f"{name:<{width}}{value:>8}")
+
+
 @main.group()
 def keys() -> None:
     """API keys."""

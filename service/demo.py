@@ -8,6 +8,7 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import combinations
 
 MIN_MEMBERS = 20
 MAX_MEMBERS = 5000
@@ -129,9 +130,9 @@ def generate_demo_network(seed: int = 7, members: int = 300) -> DemoNetwork:
       triadic closure), so community detection recovers the organizations.
     - Regions: the two organizations of a region share 8-12 weak ties, each between two
       members with no other tie outside their organization, so no one member carries them.
-    - Brokers: 4 members, the only links between regions, one per pair of neighboring
-      regions on a ring. Each has 3 ties into an organization of the other region (and a
-      second affiliation there), and so the highest betweenness centrality.
+    - Brokers: 6 members, the only links between regions, one per pair of regions. Each
+      has 3 ties into an organization of the other region (and a second affiliation
+      there), and so they have the highest betweenness centrality.
     - Satellite: a team of 3-4 members that reaches the rest of the network only
       through one mentoring tie to an anchor member, the single bridge of the
       member graph; the anchor and the team's end of it are articulation points.
@@ -226,10 +227,9 @@ def _choose_anchor(rng: random.Random, rosters: dict[str, list[str]]) -> str:
 def _recruit_brokers(
     rng: random.Random, organizations: list[dict], rosters: dict[str, list[str]], exclude: set[str]
 ) -> list[tuple[str, str, str]]:
-    """Pick (broker, home organization, far organization), one per neighboring regions on a ring."""
-    ring = rng.sample(REGIONS, len(REGIONS))
+    """Pick (broker, home organization, far organization), one per pair of regions."""
     brokers, taken = [], set(exclude)
-    for pair in zip(ring, ring[1:] + ring[:1]):
+    for pair in combinations(REGIONS, 2):
         near, far = rng.sample(pair, 2)
         homes = [org["key"] for org in organizations
                  if org["region"] == near and any(key not in taken for key in rosters[org["key"]])]
@@ -415,7 +415,7 @@ def _weave_brokerage(
     involved = {broker for broker, _, _ in brokers}
     for broker, _, away in brokers:
         candidates = [key for key in rosters[away] if key not in involved] or rosters[away]
-        for contact in ledger.rng.sample(candidates, min(4, len(candidates))):
+        for contact in ledger.rng.sample(candidates, min(3, len(candidates))):
             ledger.tie(broker, contact, _BROKERAGE)
             involved.add(contact)
     return involved

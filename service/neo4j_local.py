@@ -90,6 +90,9 @@ def start(port: int = 0, data_dir: Path = DEFAULT_DATA_DIR, timeout: float = 180
     if needs_build():
         build(log)
     data_dir.mkdir(parents=True, exist_ok=True)
+    previous = _children.pop(data_dir, None)
+    if previous is not None:
+        previous.poll()  # reap a server that died (or was killed) since we started it
     for stale in ("bolt.port", "neo4j.pid", "launcher.pid"):
         (data_dir / stale).unlink(missing_ok=True)
     java = shutil.which("java") or "java"
