@@ -45,13 +45,16 @@ _data_option = click.option("--data", "data_dir", type=click.Path(file_okay=Fals
 @neo4j.command("start")
 @click.option("--port", default=7687, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port")
 @_data_option
-def neo4j_start(port: int, data_dir: Path | None) -> None:
+@click.option("--heap-mb", default=768, show_default=True, type=click.IntRange(256, 65536))
+@click.option("--pagecache-mb", default=64, show_default=True, type=click.IntRange(8, 65536))
+def neo4j_start(port: int, data_dir: Path | None, heap_mb: int, pagecache_mb: int) -> None:
     """Build if needed, start in the background, wait for Bolt; the last line printed is the bolt URI."""
     from service import neo4j_local
 
     try:
         running = neo4j_local.start(port=port, data_dir=data_dir or neo4j_local.DEFAULT_DATA_DIR,
-                                    log=lambda line: click.echo(line, err=True))
+                                    log=lambda line: click.echo(line, err=True), heap_mb=heap_mb,
+                                    pagecache_mb=pagecache_mb)
     except neo4j_local.LauncherError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"neo4j running (pid {running.pid})", err=True)

@@ -1,0 +1,192 @@
+"""Sync throughput: netweave's HTTP sync API under gunicorn vs the raw driver's batched UNWIND ... MERGE.
+
+Each side gets a fresh local Neo4j (same heap and page cache) and writes the same
+generated records (members, then collaborations) in batches of 1,000 from the
+same number of client threads; records per second and the ratio are printed.
+
+    .venv/bin/python bench/sync.py --members 100000 --collaborations 300000
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from neo4j import GraphDatabase
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import graph_queries  # noqa: E402
+from service import neo4j_local  # noqa: E402
+
+PEER = graph_queries.load_all(Path(__file__).resolve().parent)
+TOPICS = ["math", "literacy", "equity", "sel", "ell", "stem", "leadership", "assessment"]
+ADMIN_KEY = "bench-admin-key-0123456789"
+BATCH = 1000
+
+
+def generate(members: int, collaborations: int, seed: int = 1):
+    rng = random.Random(seed)
+    member_records = [{"external_id": f"m{i}", "name": f"Member {i}", "role": rng.choice(["teacher", "coach"]),
+                       "region": rng.choice(["north", "south", "east", "west"]),
+                       "topics": rng.sample(TOPICS, 2)} for i in range(members)]
+    pairs: set[tuple[int, int]] = set()
+    while len(pairs) < collaborations:
+        a, b = rng.randrange(members), rng.randrange(members)
+        if a != b:
+            pairs.add((min(a, b), max(a, b)))
+    tie_records = [{"external_id": f"c{n}", "source_external_id": f"m{a}", "target_external_id": f"m{b}",
+                    "kind": "project", "strength": rng.randint(1, 5)} for n, (a, b) in enumerate(sorted(pairs))]
+    return member_records, tie_records
+
+
+def batches(records):
+    return [records[i:i + BATCH] for i in range(0, len(records), BATCH)]
+
+
+def run_parallel(send, chunks, threads: int) -> float:
+    started = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(send, chunks))
+    return time.perf_counter() - started
+
+
+# --- the raw driver ---------------------------------------------------------------------------
+
+def raw_side(uri: str, members, ties, threads: int) -> dict[str, float]:
+    with GraphDatabase.driver(uri, auth=None) as driver:
+        driver.execute_query(PEER["peer_member_key"].text)
+
+        def write(name, rows):
+            def work(tx):
+                tx.run(PEER[name].text, rows=rows).consume()
+            with driver.session() as session:
+                session.execute_write(work)
+
+        def send_members(chunk):
+            write("peer_upsert_members", [{"key": f"crm:{r['external_id']}",
+                                           "props": {k: v for k, v in r.items() if k != "external_id"}}
+                                          for r in chunk])
+
+        def send_ties(chunk):
+            write("peer_upsert_collaborations", [{"key": f"crm:{r['external_id']}",
+                                                  "source_key": f"crm:{r['source_external_id']}",
+                                                  "target_key": f"crm:{r['target_external_id']}",
+                                                  "props": {"kind": r["kind"], "strength": r["strength"]}}
+                                                 for r in chunk])
+
+        return {"members": run_parallel(send_members, batches(members), threads),
+                "collaborations": run_parallel(send_ties, batches(ties), threads)}
+
+
+# --- the API ------------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_api(uri: str, workers: int) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    env = {**os.environ, "NEO4J_URI": uri, "NETWEAVE_ADMIN_KEY": ADMIN_KEY, "NETWEAVE_LOG_LEVEL": "warning",
+           "NETWEAVE_MAX_BODY_BYTES": str(8 * 1024 * 1024)}
+    process = subprocess.Popen([str(ROOT / ".venv" / "bin" / "netweave"), "serve", "--port", str(port),
+                                "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", "/readyz")
+            if connection.getresponse().status == 200:
+                return process, port
+        except OSError:
+            pass
+        time.sleep(0.3)
+    process.kill()
+    raise RuntimeError("the API did not become ready")
+
+
+def api_side(port: int, members, ties, threads: int) -> dict[str, float]:
+    local = threading.local()
+
+    def post(path: str, chunk) -> None:
+        if not hasattr(local, "connection"):
+            local.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+        body = json.dumps({"source": "crm", "records": chunk})
+        local.connection.request("POST", path, body=body, headers={
+            "Authorization": f"Bearer {ADMIN_KEY}", "Content-Type": "application/json"})
+        response = local.connection.getresponse()
+        payload = response.read()
+        if response.status != 200:
+            raise RuntimeError(f"{path}: {response.status} {payload[:300]!r}")
+
+    return {"members": run_parallel(lambda c: post("/v1/sync/members", c), batches(members), threads),
+            "collaborations": run_parallel(lambda c: post("/v1/sync/collaborations", c), batches(ties), threads)}
+
+
+def with_neo4j(label: str, heap_mb: int, pagecache_mb: int, body):
+    data = Path(tempfile.mkdtemp(prefix=f"netweave-bench-{label}-"))
+    running = neo4j_local.start(port=0, data_dir=data, heap_mb=heap_mb, pagecache_mb=pagecache_mb)
+    try:
+        return body(running.uri)
+    finally:
+        neo4j_local.stop(data)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=100_000)
+    parser.add_argument("--collaborations", type=int, default=300_000)
+    parser.add_argument("--threads", type=int, default=2, help="client threads on each side")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--heap-mb", type=int, default=2048)
+    parser.add_argument("--pagecache-mb", type=int, default=1024)
+    args = parser.parse_args()
+
+    members, ties = generate(args.members, args.collaborations)
+    print(f"records: {len(members)} members, {len(ties)} collaborations; batches of {BATCH}; "
+          f"{args.threads} client threads; Neo4j heap {args.heap_mb} MB, page cache {args.pagecache_mb} MB")
+
+    raw = with_neo4j("raw", args.heap_mb, args.pagecache_mb, lambda uri: raw_side(uri, members, ties, args.threads))
+
+    def api_run(uri):
+        process, port = start_api(uri, args.workers)
+        try:
+            return api_side(port, members, ties, args.threads)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            process.wait(60)
+
+    api = with_neo4j("api", args.heap_mb, args.pagecache_mb, api_run)
+
+    print(f"{'phase':<16}{'raw driver rec/s':>18}{'netweave API rec/s':>20}{'ratio':>8}")
+    total_raw = total_api = 0.0
+    for phase, count in (("members", len(members)), ("collaborations", len(ties))):
+        raw_rate, api_rate = count / raw[phase], count / api[phase]
+        total_raw += raw[phase]
+        total_api += api[phase]
+        print(f"{phase:<16}{raw_rate:>18,.0f}{api_rate:>20,.0f}{api_rate / raw_rate:>8.2f}")
+    count = len(members) + len(ties)
+    print(f"{'all records':<16}{count / total_raw:>18,.0f}{count / total_api:>20,.0f}{total_raw / total_api:>8.2f}")
+    print("goal: the API at least 0.70x the raw driver's records per second")
+
+
+if __name__ == "__main__":
+    main()
