@@ -64,7 +64,7 @@ def idempotent(render: Callable[[Any], Response]) -> Callable:
         manual["parameters"] = [*manual.get("parameters", []), {
             "in": "header", "name": HEADER, "required": False, "schema": {"type": "string", "maxLength": 255},
             "description": "retry-safe key: the first response to it is replayed for 24 hours"}]
-        auth.add_error_responses(apidoc, 409, 422)
+        auth.add_error_responses(apidoc, 400, 409, 422)
         return wrapper
 
     return decorator
