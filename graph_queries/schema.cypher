@@ -56,3 +56,9 @@ CREATE INDEX idempotency_created IF NOT EXISTS FOR (r:IdempotencyRecord) ON (r.c
 // name: schema_external_id_tie
 // A collaboration's external id points at the tie by its id (a relationship cannot be a target).
 CREATE INDEX external_id_tie IF NOT EXISTS FOR (x:ExternalId) ON (x.tie_id)
+
+// name: schema_introduction_id
+CREATE CONSTRAINT introduction_id IF NOT EXISTS FOR (i:Introduction) REQUIRE i.id IS UNIQUE
+
+// name: schema_introduction_created
+CREATE INDEX introduction_created IF NOT EXISTS FOR (i:Introduction) ON (i.created_at)

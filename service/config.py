@@ -21,6 +21,7 @@ DEFAULTS: dict[str, Any] = {
     # How long a claimed key counts as "still running" before a retry may take it over.
     "NETWEAVE_IDEMPOTENCY_LEASE_SECONDS": 120,
     "NETWEAVE_CHANGE_RETENTION_DAYS": 30,
+    "NETWEAVE_RECOMMENDATION_WEIGHTS": None,  # a mapping strategy -> feature -> weight; None: the defaults
 }
 
 # Environment variables read at start-up, with the type each is parsed to.
@@ -37,6 +38,7 @@ _ENVIRONMENT: dict[str, type] = {
     "NETWEAVE_IDEMPOTENCY_TTL_SECONDS": int,
     "NETWEAVE_IDEMPOTENCY_LEASE_SECONDS": int,
     "NETWEAVE_CHANGE_RETENTION_DAYS": int,
+    "NETWEAVE_RECOMMENDATION_WEIGHTS": str,
 }
 
 ADMIN_KEY_MIN_LENGTH = 16
@@ -57,8 +59,32 @@ def load(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] 
             except ValueError as exc:
                 raise ConfigError(f"{name}: {exc}") from None
     config.update(overrides or {})
+    config["NETWEAVE_RECOMMENDATION_WEIGHTS"] = _weights(config["NETWEAVE_RECOMMENDATION_WEIGHTS"])
     _check(config)
     return config
+
+
+def _weights(overrides: Mapping[str, Mapping[str, float]] | str | None) -> dict[str, dict[str, float]]:
+    """The default recommendation weights with the given ones (a mapping, or JSON from the environment) on top."""
+    import json
+
+    from service.recommendations import DEFAULT_WEIGHTS
+
+    if isinstance(overrides, str):
+        try:
+            overrides = json.loads(overrides)
+        except ValueError as exc:
+            raise ConfigError(f"NETWEAVE_RECOMMENDATION_WEIGHTS: not JSON: {exc}") from None
+    weights = {strategy: dict(values) for strategy, values in DEFAULT_WEIGHTS.items()}
+    for strategy, values in (overrides or {}).items():
+        if strategy not in weights or not isinstance(values, Mapping):
+            raise ConfigError(f"NETWEAVE_RECOMMENDATION_WEIGHTS: unknown strategy {strategy!r}")
+        for feature, weight in values.items():
+            if feature not in weights[strategy] or not isinstance(weight, (int, float)):
+                raise ConfigError(f"NETWEAVE_RECOMMENDATION_WEIGHTS: {strategy}.{feature} must be a known "
+                                  "feature with a number")
+            weights[strategy][feature] = float(weight)
+    return weights
 
 
 def _check(config: Mapping[str, Any]) -> None:

@@ -55,3 +55,9 @@ RETURN nodes, affiliations, ties, node_count, tie_count
 UNWIND $keys AS key
 OPTIONAL MATCH (:ExternalId {key: key})-[:IDENTIFIES]->(m:Member)
 RETURN key, count(m) AS members
+
+// name: test_set_clusters
+// Puts members into clusters directly ($rows of {id, cluster_id}), as the analytics write-back would.
+UNWIND $rows AS row
+MATCH (m:Member {id: row.id})
+SET m.cluster_id = row.cluster_id

@@ -1,0 +1,76 @@
+"""Recommendations: candidates read by Cypher at request time, ranked by service.recommendations."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from service import db, recommendations as scoring
+from service.repositories import not_found
+
+MAX_NEIGHBORS = 200
+MAX_CANDIDATES = 2000
+MAX_ORGANIZATION_PATHS = 5000
+
+
+def for_member(graph: db.Graph, member_id: str, *, strategy: str, limit: int, weights: dict[str, dict[str, float]],
+               region: str | None = None, role: str | None = None, organization_id: str | None = None,
+               exclude_organization_id: str | None = None) -> dict[str, Any]:
+    started = time.perf_counter()
+
+    def work(tx) -> tuple[dict | None, list[dict]]:
+        member = db.run_one(tx, "recommend_member_exists", id=member_id)
+        if member is None:
+            return None, []
+        rows = db.run(tx, "recommend_member_candidates", id=member_id, max_neighbors=MAX_NEIGHBORS,
+                      max_candidates=MAX_CANDIDATES, region=region, role=role, organization_id=organization_id,
+                      exclude_organization_id=exclude_organization_id)
+        return member, rows
+
+    member, rows = graph.read(work)
+    if member is None:
+        raise not_found("member", member_id)
+    clustered = member["cluster_id"] is not None
+    effective = strategy if clustered or strategy != "bridge_silos" else "shared_interests"
+    items = scoring.rank(rows, effective, weights[effective], limit)
+    if strategy in ("balanced", "bridge_silos"):
+        _add_impact(graph, items, member["cluster_id"])
+    computed = {"strategy": strategy, "weights": weights[effective], "candidates_considered": len(rows),
+                "clustering": "available" if clustered else "missing",
+                "bounds": {"collaborators_expanded": MAX_NEIGHBORS, "candidates_per_source": MAX_CANDIDATES},
+                "took_ms": round((time.perf_counter() - started) * 1000, 1)}
+    if effective != strategy:
+        computed["degraded"] = ("no clustering yet (GET /v1/analytics/clusters computes it): bridge_silos "
+                                "ranked as shared_interests")
+    elif not clustered:
+        computed["degraded"] = "no clustering yet: no bridging bonus"
+    return {"items": items, "strategy": strategy, "computed": computed}
+
+
+def _add_impact(graph: db.Graph, items: list[dict[str, Any]], member_cluster: str | None) -> None:
+    """Mark bridging suggestions that would tie two clusters with no tie between them yet."""
+    pairs = sorted({(member_cluster, item["member"]["cluster_id"]) for item in items if item["features"]["bridging"]})
+    tied = {}
+    if pairs:
+        rows = graph.read(lambda tx: db.run(tx, "recommend_clusters_tied", pairs=[list(p) for p in pairs]))
+        tied = {tuple(row["pair"]): row["tied"] for row in rows}
+    for item in items:
+        pair = (member_cluster, item["member"].get("cluster_id"))
+        item["impact"] = {"joins_untied_clusters": bool(item["features"]["bridging"]) and not tied.get(pair, True)}
+
+
+def for_organization(graph: db.Graph, organization_id: str, *, limit: int) -> dict[str, Any]:
+    started = time.perf_counter()
+
+    def work(tx) -> tuple[bool, list[dict]]:
+        if db.run_one(tx, "organization_exists_for_recommendations", id=organization_id) is None:
+            return False, []
+        return True, db.run(tx, "recommend_organization_candidates", id=organization_id,
+                            max_paths=MAX_ORGANIZATION_PATHS, max_candidates=MAX_CANDIDATES)
+
+    found, rows = graph.read(work)
+    if not found:
+        raise not_found("organization", organization_id)
+    return {"items": scoring.rank_organizations(rows, limit),
+            "computed": {"candidates_considered": len(rows), "bounds": {"member_paths": MAX_ORGANIZATION_PATHS},
+                         "took_ms": round((time.perf_counter() - started) * 1000, 1)}}

@@ -1,0 +1,87 @@
+"""Recommendations (whom should this member meet, which organization should partner) and introductions."""
+
+from __future__ import annotations
+
+from flask import current_app, url_for
+from flask.views import MethodView
+
+from schemas.recommendations import (IntroductionDecisionSchema, IntroductionListArgsSchema, IntroductionPageSchema,
+                                     IntroductionSchema, MemberRecommendationArgsSchema, MemberRecommendationsSchema,
+                                     OrganizationRecommendationArgsSchema, OrganizationRecommendationsSchema)
+from service.api import Blueprint, decode_cursor, errors, etag, if_match, page, render
+from service.auth import requires
+from service.db import get_graph
+from service.idempotency import idempotent
+from service.repositories import introductions, recommendations
+
+blp = Blueprint("recommendations", __name__, url_prefix="/v1",
+                description="Introductions that close triangles, share interests and bridge silos, with reasons.")
+
+
+@blp.route("/members/<member_id>/recommendations")
+@requires("read")
+@blp.arguments(MemberRecommendationArgsSchema, location="query")
+@blp.response(200, MemberRecommendationsSchema)
+@errors(404)
+def member_recommendations(args, member_id):
+    """Members this member could be introduced to, ranked, each with its reasons"""
+    weights = current_app.config["NETWEAVE_RECOMMENDATION_WEIGHTS"]
+    return recommendations.for_member(get_graph(), member_id, weights=weights, **args)
+
+
+@blp.route("/organizations/<organization_id>/recommendations")
+@requires("read")
+@blp.arguments(OrganizationRecommendationArgsSchema, location="query")
+@blp.response(200, OrganizationRecommendationsSchema)
+@errors(404)
+def organization_recommendations(args, organization_id):
+    """Partner organizations for this one, by its members' ties and shared topics"""
+    return recommendations.for_organization(get_graph(), organization_id, limit=args["limit"])
+
+
+def _created(introduction: dict) -> dict[str, str]:
+    return {"ETag": etag(introduction["version"]),
+            "Location": url_for("recommendations.Introduction", introduction_id=introduction["id"])}
+
+
+@blp.route("/introductions")
+class Introductions(MethodView):
+    @requires("write")
+    @idempotent(render(IntroductionSchema(), 201, _created))
+    @blp.arguments(IntroductionSchema)
+    @blp.response(201, IntroductionSchema)
+    @errors(409)
+    def post(self, body):
+        """Record a suggested introduction between two members"""
+        introduction = introductions.create(get_graph(), body["member_ids"], body.get("note"))
+        return introduction, 201, _created(introduction)
+
+    @requires("read")
+    @blp.arguments(IntroductionListArgsSchema, location="query")
+    @blp.response(200, IntroductionPageSchema)
+    def get(self, args):
+        """List introductions, newest first"""
+        limit, after = args.pop("limit"), decode_cursor(args.pop("cursor", None), 2)
+        return page(introductions.list_page(get_graph(), limit=limit, after=after, **args), limit)
+
+
+@blp.route("/introductions/<introduction_id>")
+class Introduction(MethodView):
+    @requires("read")
+    @blp.response(200, IntroductionSchema)
+    @errors(404)
+    def get(self, introduction_id):
+        """Get an introduction"""
+        introduction = introductions.get(get_graph(), introduction_id)
+        return introduction, 200, {"ETag": etag(introduction["version"])}
+
+    @requires("write")
+    @if_match
+    @blp.arguments(IntroductionDecisionSchema)
+    @blp.response(200, IntroductionSchema)
+    @errors(404, 409)
+    def patch(self, body, introduction_id, expected_version):
+        """Accept (they now collaborate) or decline (never suggested again) an introduction"""
+        introduction = introductions.decide(get_graph(), introduction_id, body["status"], body.get("note"),
+                                            expected_version)
+        return introduction, 200, {"ETag": etag(introduction["version"])}
