@@ -8,7 +8,7 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
-from itertools import combinations
+from itertools import islice
 
 MIN_MEMBERS = 20
 MAX_MEMBERS = 5000
@@ -128,11 +128,12 @@ def generate_demo_network(seed: int = 7, members: int = 300) -> DemoNetwork:
     - Clusters: eight organizations across four regions; each member belongs to one
       (some to two) and collaborates mostly inside it (average degree about 5-7, with
       triadic closure), so community detection recovers the organizations.
-    - Regions: the two organizations of a region share 8-12 weak ties, each between two
-      members with no other tie outside their organization, so no one member carries them.
-    - Brokers: 6 members, the only links between regions, one per pair of regions. Each
-      has 3 ties into an organization of the other region (and a second affiliation
-      there), and so they have the highest betweenness centrality.
+    - Regions: the two organizations of a region share a few weak ties (about one per
+      four members of the smaller, at most 12), between members with no other outside tie.
+    - Brokers: 4 members, the only links between regions, one per pair of neighboring
+      regions on a ring, each in a different organization. Each has 3 ties into an
+      organization of the other region (and a second affiliation there), and so the
+      highest betweenness centrality.
     - Satellite: a team of 3-4 members that reaches the rest of the network only
       through one mentoring tie to an anchor member, the single bridge of the
       member graph; the anchor and the team's end of it are articulation points.
@@ -175,7 +176,7 @@ def generate_demo_network(seed: int = 7, members: int = 300) -> DemoNetwork:
     ledger = _Ledger(rng, topics_of)
     for roster in rosters.values():
         _weave_colleagues(ledger, roster)
-    outgoing = _weave_brokerage(ledger, brokers, rosters) | {anchor}
+    outgoing = _weave_brokerage(ledger, brokers, rosters)
     _weave_regions(ledger, organizations, rosters, outgoing)
     _weave_satellite(ledger, satellite, anchor)
     _weave_partnerships(ledger, org_keys)
@@ -227,18 +228,18 @@ def _choose_anchor(rng: random.Random, rosters: dict[str, list[str]]) -> str:
 def _recruit_brokers(
     rng: random.Random, organizations: list[dict], rosters: dict[str, list[str]], exclude: set[str]
 ) -> list[tuple[str, str, str]]:
-    """Pick (broker, home organization, far organization), one per pair of regions."""
-    brokers, taken = [], set(exclude)
-    for pair in combinations(REGIONS, 2):
-        near, far = rng.sample(pair, 2)
-        homes = [org["key"] for org in organizations
-                 if org["region"] == near and any(key not in taken for key in rosters[org["key"]])]
-        if not homes:
-            continue
-        home = rng.choice(homes)
-        broker = rng.choice([key for key in rosters[home] if key not in taken])
-        taken.add(broker)
-        brokers.append((broker, home, rng.choice([org["key"] for org in organizations if org["region"] == far])))
+    """Pick (broker, home organization, far organization), one per pair of neighboring regions."""
+    ring = rng.sample(REGIONS, len(REGIONS))
+    # Each region sits on two spans and has two organizations: one end each, so no
+    # organization funnels two spans and the brokers' load stays comparable.
+    ends = {region: rng.sample([org["key"] for org in organizations if org["region"] == region], 2)
+            for region in REGIONS}
+    brokers = []
+    for near, far in zip(ring, ring[1:] + ring[:1]):
+        home, away = rng.sample([ends[near].pop(), ends[far].pop()], 2)
+        candidates = [key for key in rosters[home] if key not in exclude]
+        if candidates:
+            brokers.append((rng.choice(candidates), home, away))
     return brokers
 
 
@@ -395,17 +396,23 @@ def _friend_of_friend(ledger: _Ledger, member: str) -> str | None:
 def _weave_regions(
     ledger: _Ledger, organizations: list[dict], rosters: dict[str, list[str]], outgoing: set[str]
 ) -> None:
-    # Fresh members at both ends of every tie, or they would rival the brokers in betweenness.
+    # Few ties next to an organization's size, so it stays its own community; and
+    # fresh members at their ends, or they would rival the brokers in betweenness.
     rng = ledger.rng
     for region in REGIONS:
         local = [org["key"] for org in organizations if org["region"] == region]
         for a, b in zip(local, local[1:]):
-            near = [key for key in rosters[a] if key not in outgoing]
-            far = [key for key in rosters[b] if key not in outgoing]
-            count = min(rng.randint(8, 12), len(near), len(far))
-            for source, target in zip(rng.sample(near, count), rng.sample(far, count)):
+            count = min(rng.randint(8, 12), max(2, min(len(rosters[a]), len(rosters[b])) // 4))
+            ends = zip(_fresh_first(rng, rosters[a], outgoing), _fresh_first(rng, rosters[b], outgoing))
+            for source, target in islice(ends, count):
                 outgoing.update((source, target))
                 ledger.tie(source, target, _ACQUAINTANCES)
+
+
+def _fresh_first(rng: random.Random, roster: list[str], busy: set[str]) -> list[str]:
+    fresh = [key for key in roster if key not in busy]
+    seen = [key for key in roster if key in busy]
+    return rng.sample(fresh, len(fresh)) + rng.sample(seen, len(seen))
 
 
 def _weave_brokerage(
