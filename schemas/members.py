@@ -40,6 +40,10 @@ class MemberSchema(StrictSchema):
     discoverable = fields.Boolean(load_default=True,
                                   metadata={"description": "consent to be recommended to other members"})
     affiliations = fields.List(fields.Nested(AffiliationSchema), dump_only=True)
+    cluster_id = Id(dump_only=True, metadata={"description": "the member's cluster in the latest analytics "
+                                                             "(GET /v1/analytics/clusters), once computed"})
+    betweenness = fields.Float(dump_only=True, metadata={"description": "normalized betweenness in the latest "
+                                                                         "analytics (GET /v1/analytics/bridges)"})
     version = fields.Integer(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)

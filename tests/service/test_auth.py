@@ -44,6 +44,14 @@ ROUTE_SCOPES = {
     ("POST", "/v1/api-keys"): "admin",
     ("GET", "/v1/api-keys"): "admin",
     ("DELETE", "/v1/api-keys/<key_id>"): "admin",
+    ("GET", "/v1/analytics/bridges"): "analytics",
+    ("GET", "/v1/analytics/clusters"): "analytics",
+    ("GET", "/v1/analytics/clusters/<cluster_id>"): "analytics",
+    ("GET", "/v1/analytics/health"): "analytics",
+    ("POST", "/v1/analytics/health/snapshots"): "analytics",
+    ("GET", "/v1/analytics/health/snapshots"): "analytics",
+    ("GET", "/v1/analytics/health/compare"): "analytics",
+    ("GET", "/v1/analytics/runs/<run_id>"): "analytics",
 }
 
 

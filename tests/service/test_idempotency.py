@@ -1,11 +1,9 @@
 """Idempotency-Key on POST: replayed byte for byte, 422 for another body, 409 while running, per API key."""
 
 import threading
-import time
 
 import pytest
 
-from tests.conftest import run_test_query
 
 CREATES = {
     "/v1/members": lambda ids: {"name": "Ada", "email": "ada@example.org", "topics": ["math"]},

@@ -1,0 +1,377 @@
+"""Analytics benchmark: clusters and bridges through the HTTP API against (a) the raw driver + igraph in one
+script and (b) networkx, on a generated network with planted communities, in the same run.
+
+    .venv/bin/python bench/analytics.py                       # 100,000 members, 1,000,000 collaborations
+    .venv/bin/python bench/analytics.py --members 20000 --ties 200000
+
+It starts its own Neo4j (tools/neo4j-local, with a larger heap and page cache than `netweave neo4j start`
+gives) in --data, loads the network there once (batched UNWIND through the raw driver), serves the API with
+`netweave serve --workers 1` (the analytics cache is per worker), prints every figure and the ratios
+against the goals, and stops what it started (--keep leaves Neo4j and its data for the next run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import graph_queries  # noqa: E402
+from schemas.members import MEMBER_ROLES  # noqa: E402
+
+BENCH_QUERIES = graph_queries.parse((Path(__file__).parent / "analytics.cypher").read_text(), "analytics.cypher")
+Q = {query.name: query.text for query in BENCH_QUERIES}
+ADMIN_KEY = "bench-admin-key-" + uuid.uuid4().hex
+SAMPLES, SEED = 256, 42
+BATCH = 10_000
+
+
+def main() -> None:
+    options = _options()
+    neo4j = Neo4j(Path(options.data), options.pagecache, options.heap)
+    uri = neo4j.start()
+    try:
+        _load_if_empty(uri, options)
+        figures = {"projection": tune_projection(uri) if not options.skip_tuning else {}}
+        print("projection read:", json.dumps(figures["projection"]), flush=True)
+        figures["a"] = raw_igraph(uri)
+        print("(a):", json.dumps({k: v for k, v in figures["a"].items() if k != "edge_list"}), flush=True)
+        figures["api"] = through_api(uri)
+        print("API:", json.dumps({name: {k: v for k, v in f.items() if k != "body"}
+                                  for name, f in figures["api"].items()}, default=str), flush=True)
+        figures["b"] = with_networkx(figures["a"]["edge_list"], options.nx_sources)
+        report(figures, options)
+    finally:
+        if not options.keep:
+            neo4j.stop()
+
+
+def _options() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--members", type=int, default=100_000)
+    parser.add_argument("--ties", type=int, default=1_000_000)
+    parser.add_argument("--communities", type=int, default=200)
+    parser.add_argument("--data", default="/tmp/nw-bench-neo4j", help="Neo4j data directory of the bench")
+    parser.add_argument("--pagecache", type=int, default=2 * 1024**3, help="page cache bytes")
+    parser.add_argument("--heap", default="3g", help="Neo4j JVM heap (-Xmx)")
+    parser.add_argument("--nx-sources", type=int, default=16,
+                        help="networkx betweenness sources actually run (extrapolated to 256)")
+    parser.add_argument("--keep", action="store_true", help="leave Neo4j running and its data in place")
+    parser.add_argument("--skip-tuning", action="store_true", help="do not time the projection's variants")
+    return parser.parse_args()
+
+
+# --- the dedicated Neo4j ---------------------------------------------------------------------------
+
+class Neo4j:
+    """tools/neo4j-local with a bigger heap and page cache, left running with --keep."""
+
+    def __init__(self, data_dir: Path, pagecache: int, heap: str):
+        self.data_dir, self.pagecache, self.heap = data_dir.resolve(), pagecache, heap
+
+    def start(self) -> str:
+        from service import neo4j_local
+
+        heap_mb = int(self.heap.rstrip("gG")) * 1024 if self.heap.lower().endswith("g") else int(self.heap.rstrip("mM"))
+        return neo4j_local.start(port=0, data_dir=self.data_dir, timeout=300, heap_mb=heap_mb,
+                                 pagecache_mb=self.pagecache // (1024 * 1024)).uri
+
+    def stop(self) -> None:
+        from service import neo4j_local
+
+        neo4j_local.stop(self.data_dir)
+
+
+def _driver(uri: str):
+    from neo4j import GraphDatabase
+
+    # As the app's driver: optional properties that no node has yet are expected, not worth a warning.
+    return GraphDatabase.driver(uri, auth=None, notifications_disabled_classifications=["UNRECOGNIZED"])
+
+
+# --- the generated network -------------------------------------------------------------------------
+
+def _load_if_empty(uri: str, options: argparse.Namespace) -> None:
+    from service import create_app, db
+
+    app = create_app({"NEO4J_URI": uri})          # applies the schema (constraints the loader relies on)
+    app.extensions[db.EXTENSION].ensure_bootstrapped()
+    app.extensions[db.EXTENSION].close()
+    with _driver(uri) as driver:
+        have = driver.execute_query(Q["bench_count_members"]).records[0]["members"]
+        if have:
+            print(f"network already loaded: {have:,} members")
+            return
+        started = time.perf_counter()
+        organizations, members, ties = generate(options.members, options.ties, options.communities)
+        for name, rows in (("bench_organizations", organizations), ("bench_members", members),
+                           ("bench_collaborations", ties)):
+            for start in range(0, len(rows), BATCH):
+                driver.execute_query(Q[name], rows=rows[start:start + BATCH])
+        print(f"loaded {len(members):,} members, {len(ties):,} collaborations in "
+              f"{time.perf_counter() - started:.1f} s")
+
+
+def generate(members: int, ties: int, communities: int) -> tuple[list, list, list]:
+    """Planted communities: 90% of ties inside a member's community; one organization per community."""
+    rng = np.random.default_rng(SEED)
+    regions = [f"region-{r}" for r in range(10)]
+    topics = [f"topic-{t}" for t in range(40)]
+    community = rng.integers(0, communities, members)
+    org_ids = [str(uuid.UUID(int=int(rng.integers(0, 2**62)) << 64 | c)) for c in range(communities)]
+    organizations = [{"id": org_ids[c], "name": f"Organization {c}", "region": regions[c % 10]}
+                     for c in range(communities)]
+    ids = [str(uuid.UUID(int=int(rng.integers(0, 2**62)) << 64 | i)) for i in range(members)]
+    member_rows = [{"id": ids[i], "name": f"Member {i}", "region": regions[int(community[i]) % 10],
+                    "role": MEMBER_ROLES[i % len(MEMBER_ROLES)], "organization_id": org_ids[int(community[i])],
+                    "topics": [topics[(int(community[i]) + k) % 40] for k in range(2)]} for i in range(members)]
+    return organizations, member_rows, _ties(rng, community, ids, ties, communities)
+
+
+def _ties(rng, community: np.ndarray, ids: list[str], ties: int, communities: int) -> list[dict]:
+    order = np.argsort(community, kind="stable")
+    starts = np.searchsorted(community[order], np.arange(communities + 1))
+    a = rng.integers(0, len(ids), ties * 2)
+    inside = rng.random(ties * 2) < 0.9
+    c = community[a]
+    offset = rng.integers(0, 2**31, ties * 2) % np.maximum(starts[c + 1] - starts[c], 1)
+    b = np.where(inside, order[starts[c] + offset], rng.integers(0, len(ids), ties * 2))
+    keep = a != b
+    a, b = a[keep][:ties], b[keep][:ties]
+    strength = rng.integers(1, 6, ties)
+    ended = rng.random(ties) < 0.03
+    past = (date.today() - timedelta(days=400)).isoformat()
+    return [{"id": str(uuid.uuid4()), "a": ids[x], "b": ids[y], "strength": int(s),
+             "ended_on": date.fromisoformat(past) if e else None}
+            for x, y, s, e in zip(a.tolist(), b.tolist(), strength.tolist(), ended.tolist())]
+
+
+# --- the projection: record shape, fetch size, the Rust extension ---------------------------------
+
+def tune_projection(uri: str) -> dict:
+    """Times reading the projection several ways, each in a fresh interpreter (with and without neo4j-rust-ext)."""
+    results = {}
+    for rust in (True, False):
+        for variant in ("tuples", "data", "tuples-fetch-all", "edge-rows"):
+            out = subprocess.run([sys.executable, __file__, "--read-projection", uri, variant, str(int(rust))],
+                                 capture_output=True, text=True, check=True)
+            results[f"{variant}{'' if rust else ' (no rust ext)'}"] = json.loads(out.stdout.strip().splitlines()[-1])
+    return results
+
+
+def _read_projection_variant(uri: str, variant: str, rust: bool) -> None:
+    if not rust:
+        sys.modules["neo4j._rust"] = None  # the driver falls back to its pure-Python packstream
+    import neo4j
+
+    params = {"as_of": date.today(), "organizations": False}
+    fetch_size = -1 if variant == "tuples-fetch-all" else 1000
+    text = Q["bench_projection_edges"] if variant == "edge-rows" else graph_queries.get("analytics_projection").text
+    with _driver(uri) as driver:
+        timings = []
+        for _ in range(3):
+            started = time.perf_counter()
+            with driver.session(default_access_mode=neo4j.READ_ACCESS, fetch_size=fetch_size) as session:
+                rows = session.execute_read(
+                    lambda tx: [r.data() for r in tx.run(text, params)] if variant == "data"
+                    else list(tx.run(text, params)))
+            timings.append(time.perf_counter() - started)
+    print(json.dumps({"seconds": min(timings), "rows": len(rows)}))
+
+
+# --- (a) raw driver + igraph ----------------------------------------------------------------------
+
+def raw_igraph(uri: str) -> dict:
+    """The same projection statement read with the raw driver, igraph run directly: the floor for the API."""
+    import igraph as ig
+    import neo4j
+
+    text = graph_queries.get("analytics_projection").text
+    with _driver(uri) as driver:
+        def read():
+            started = time.perf_counter()
+            with driver.session(default_access_mode=neo4j.READ_ACCESS, fetch_size=-1) as session:
+                rows = session.execute_read(lambda tx: list(tx.run(text, as_of=date.today(), organizations=False)))
+            index = {row[0]: i for i, row in enumerate(rows)}
+            edges, weights = [], []
+            for i, row in enumerate(rows):
+                for other, strength in zip(row[6], row[7]):
+                    edges.append((i, index[other]))
+                    weights.append(strength)
+            graph = ig.Graph(n=len(rows), edges=edges)
+            graph.es["weight"] = weights
+            graph.simplify(combine_edges={"weight": "sum"})
+            return graph, time.perf_counter() - started
+
+        graph, read_clusters = read()
+        started = time.perf_counter()
+        ig.set_random_number_generator(random.Random(SEED))
+        leiden = graph.community_leiden(objective_function="modularity", weights="weight", n_iterations=-1)
+        clusters = read_clusters + time.perf_counter() - started
+        graph, read_bridges = read()
+        started = time.perf_counter()
+        graph.community_leiden(objective_function="modularity", weights="weight", n_iterations=-1)
+        sources = random.Random(SEED).sample(range(graph.vcount()), SAMPLES)
+        graph.betweenness(directed=False, sources=sources)
+        graph.biconnected_components(return_articulation_points=True)
+        graph.bridges()
+        bridges = read_bridges + time.perf_counter() - started
+    return {"clusters": clusters, "bridges": bridges, "read": min(read_clusters, read_bridges),
+            "modularity": graph.modularity(leiden.membership, weights="weight"),
+            "vertices": graph.vcount(), "ties": graph.ecount(),
+            "edge_list": (graph.vcount(), graph.get_edgelist(), graph.es["weight"])}
+
+
+# --- the HTTP API -----------------------------------------------------------------------------------
+
+class Api:
+    def __init__(self, uri: str):
+        self.port = _free_port()
+        env = {**os.environ, "NEO4J_URI": uri, "NETWEAVE_ADMIN_KEY": ADMIN_KEY, "NETWEAVE_WORKER_TIMEOUT": "900",
+               "NETWEAVE_LOG_LEVEL": "warning"}
+        self.process = subprocess.Popen([str(ROOT / ".venv" / "bin" / "netweave"), "serve", "--port", str(self.port),
+                                         "--workers", "1"], env=env, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if self.get("/healthz", auth=False)[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("the API did not start")
+
+    def get(self, path: str, auth: bool = True) -> tuple[int, dict]:
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}",
+                                         headers={"Authorization": f"Bearer {ADMIN_KEY}"} if auth else {})
+        with urllib.request.urlopen(request, timeout=900) as response:
+            return response.status, json.loads(response.read() or b"{}")
+
+    def answer(self, path: str) -> tuple[float, dict]:
+        """Seconds until the endpoint answers 200, following a 202 run to its end."""
+        started = time.perf_counter()
+        status, body = self.get(path)
+        while status == 202:
+            run = body
+            while run["status"] == "running":
+                time.sleep(0.1)
+                run = self.get(f"/v1/analytics/runs/{body['id']}")[1]
+            if run["status"] == "failed":
+                raise RuntimeError(f"analytics run failed: {run['error']}")
+            status, body = self.get(path)
+        return time.perf_counter() - started, body
+
+    def worker_peak_rss(self) -> int:
+        """VmHWM (peak resident memory, bytes) of the gunicorn worker (the master's one child)."""
+        peak = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == self.process.pid:
+                    status = (stat.parent / "status").read_text()
+                    peak = max(peak, int(status.split("VmHWM:")[1].split()[0]) * 1024)
+            except (OSError, IndexError, ValueError):
+                continue
+        return peak
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=60)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def through_api(uri: str) -> dict:
+    """Cold (a fresh worker) and cached timings of each endpoint, and the worker's peak memory."""
+    figures = {}
+    for name, path in (("clusters", "/v1/analytics/clusters?limit=20"),
+                       ("bridges", "/v1/analytics/bridges?limit=20")):
+        api = Api(uri)
+        try:
+            api.get("/v1/members?limit=1")   # the worker's first request connects and bootstraps: not analytics
+            cold, body = api.answer(path)
+            cached = [api.answer(path)[0] for _ in range(7)]
+            figures[name] = {"cold": cold, "cached": statistics.median(cached), "computed": body["computed"],
+                             "peak_rss": api.worker_peak_rss(), "body": body}
+        finally:
+            api.stop()
+    return figures
+
+
+# --- (b) networkx --------------------------------------------------------------------------------------
+
+def with_networkx(edge_list: tuple, sources: int) -> dict:
+    import networkx as nx
+
+    n, edges, weights = edge_list
+    started = time.perf_counter()
+    graph = nx.Graph()
+    graph.add_nodes_from(range(n))
+    graph.add_weighted_edges_from((a, b, w) for (a, b), w in zip(edges, weights))
+    build = time.perf_counter() - started
+    started = time.perf_counter()
+    communities = nx.community.louvain_communities(graph, weight="weight", seed=SEED)
+    louvain = time.perf_counter() - started
+    modularity = nx.community.modularity(graph, communities, weight="weight")
+    started = time.perf_counter()
+    list(nx.bridges(graph))
+    list(nx.articulation_points(graph))
+    cuts = time.perf_counter() - started
+    started = time.perf_counter()
+    nx.betweenness_centrality(graph, k=sources, seed=SEED)
+    betweenness = (time.perf_counter() - started) * SAMPLES / sources
+    return {"build": build, "louvain": louvain, "cuts": cuts, "betweenness_256_extrapolated": betweenness,
+            "sources_run": sources, "modularity": modularity,
+            "clusters": build + louvain, "bridges": build + louvain + cuts + betweenness}
+
+
+# --- the report -------------------------------------------------------------------------------------------
+
+def report(figures: dict, options: argparse.Namespace) -> None:
+    a, api, b = figures["a"], figures["api"], figures["b"]
+    print(f"\nnetwork: {a['vertices']:,} members, {a['ties']:,} ties (connected pairs) from "
+          f"{options.ties:,} generated collaborations, {options.communities} planted communities")
+    print("\nprojection read (best of 3, seconds):")
+    for variant, result in figures["projection"].items():
+        print(f"  {variant:32s} {result['seconds']:7.2f}  ({result['rows']:,} rows)")
+    print(f"\nmodularity: API {api['clusters']['body']['modularity']:.4f}  (a) igraph {a['modularity']:.4f}  "
+          f"(b) networkx Louvain {b['modularity']:.4f}")
+    print(f"networkx: build {b['build']:.1f} s, Louvain {b['louvain']:.1f} s, bridges+articulation "
+          f"{b['cuts']:.1f} s, betweenness {b['betweenness_256_extrapolated']:.1f} s "
+          f"(ran {b['sources_run']} sources, scaled to {SAMPLES})")
+    print(f"\n{'':10s}{'API cold':>10s}{'(a) raw':>10s}{'(b) nx':>10s}{'API/(a)':>9s}{'(b)/API':>9s}"
+          f"{'cached ms':>11s}{'peak RSS':>10s}")
+    for name in ("clusters", "bridges"):
+        cold, cached, rss = api[name]["cold"], api[name]["cached"], api[name]["peak_rss"]
+        print(f"{name:10s}{cold:10.2f}{a[name]:10.2f}{b[name]:10.1f}{cold / a[name]:9.2f}{b[name] / cold:9.1f}"
+              f"{cached * 1000:11.1f}{rss / 1024**2:9.0f}M")
+    print("\ngoals: API cold <= 1.5x (a); >= 15x faster than (b); cached < 50 ms; worker peak < 1.5 GB")
+    print("bridges computed:", json.dumps({k: api["bridges"]["computed"][k]
+                                          for k in ("exact", "sample_size", "revision", "seconds")}))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "--read-projection":
+        _read_projection_variant(sys.argv[2], sys.argv[3], sys.argv[4] == "1")
+    else:
+        main()

@@ -1,0 +1,86 @@
+// Analytics: the projection the engine reads, the nodes it describes, write-back, health snapshots.
+
+// name: analytics_projection
+// One row per party of the analytics graph (every member; organizations too when $organizations):
+// id, kind ('member'|'organization'), region, role, topics, organizations (ids of affiliations active on $as_of),
+// the collaborations active on $as_of that start at this party, as parallel lists tie_ids/tie_strengths
+// (each stored relationship is listed once, at its start node; the engine reads them as undirected),
+// and cluster_id, the cluster last written back (what new clusters are matched to).
+CALL () {
+    MATCH (m:Member)
+    RETURN m AS party, 'member' AS kind
+    UNION ALL
+    MATCH (o:Organization) WHERE $organizations
+    RETURN o AS party, 'organization' AS kind
+}
+WITH party, kind, [(party)-[c:COLLABORATES_WITH]->(x)
+                   WHERE (x:Member OR ($organizations AND x:Organization))
+                     AND (c.started_on IS NULL OR c.started_on <= $as_of)
+                     AND (c.ended_on IS NULL OR c.ended_on >= $as_of) | [x.id, coalesce(c.strength, 3)]] AS ties
+RETURN party.id AS id, kind, party.region AS region, party.role AS role, coalesce(party.topics, []) AS topics,
+       CASE kind WHEN 'member' THEN [(party)-[a:MEMBER_OF]->(o:Organization)
+                                     WHERE (a.since IS NULL OR a.since <= $as_of)
+                                       AND (a.until IS NULL OR a.until >= $as_of) | o.id]
+                 ELSE [] END AS organizations,
+       [t IN ties | t[0]] AS tie_ids, [t IN ties | t[1]] AS tie_strengths, party.cluster_id AS cluster_id
+
+// name: analytics_members_by_ids
+// The members with these ids (as GET /v1/members/{id} shows them), in no particular order.
+UNWIND $ids AS member_id
+MATCH (m:Member {id: member_id})
+RETURN m {.*, affiliations: COLLECT {
+    MATCH (m)-[a:MEMBER_OF]->(o:Organization)
+    RETURN a {.role, .since, .until, member_id: m.id, organization_id: o.id, organization_name: o.name}
+    ORDER BY o.name_key, o.id
+}} AS member
+
+// name: analytics_organization_names
+// id and name of each organization in $ids that exists.
+UNWIND $ids AS organization_id
+MATCH (o:Organization {id: organization_id})
+RETURN o.id AS id, o.name AS name
+
+// name: analytics_members_page
+// One page of the members whose id is in $ids, ordered by (name_key, id) after the cursor; item and sort_key.
+MATCH (m:Member)
+WHERE m.id IN $ids
+  AND ($after IS NULL OR m.name_key > $after[0] OR (m.name_key = $after[0] AND m.id > $after[1]))
+WITH m ORDER BY m.name_key, m.id LIMIT $limit
+RETURN m {.*, affiliations: COLLECT {
+    MATCH (m)-[a:MEMBER_OF]->(o:Organization)
+    RETURN a {.role, .since, .until, member_id: m.id, organization_id: o.id, organization_name: o.name}
+    ORDER BY o.name_key, o.id
+}} AS item, [m.name_key, m.id] AS sort_key
+
+// name: analytics_write_cluster_ids
+// Writes derived cluster ids ($rows of {id, cluster_id}) onto members; not a change: no version, no feed entry.
+UNWIND $rows AS row
+MATCH (m:Member {id: row.id})
+SET m.cluster_id = row.cluster_id
+RETURN count(m) AS written
+
+// name: analytics_write_betweenness
+// Writes derived betweenness ($rows of {id, betweenness}) onto members; not a change: no version, no feed entry.
+UNWIND $rows AS row
+MATCH (m:Member {id: row.id})
+SET m.betweenness = row.betweenness
+RETURN count(m) AS written
+
+// name: analytics_snapshot_create
+// Stores a health snapshot (metrics and scope as JSON text) and returns it.
+CREATE (s:HealthSnapshot {id: $id, label: $label, as_of: $as_of, revision: $revision, scope: $scope,
+                          metrics: $metrics, created_at: datetime()})
+RETURN s {.*} AS snapshot
+
+// name: analytics_snapshot_get
+// One health snapshot, or no row.
+MATCH (s:HealthSnapshot {id: $id})
+RETURN s {.*} AS snapshot
+
+// name: analytics_snapshot_list
+// One page of health snapshots ordered by (created_at, id) after the cursor; item and sort_key.
+MATCH (s:HealthSnapshot)
+WHERE $after IS NULL OR s.created_at > datetime($after[0])
+   OR (s.created_at = datetime($after[0]) AND s.id > $after[1])
+WITH s ORDER BY s.created_at, s.id LIMIT $limit
+RETURN s {.*} AS item, [toString(s.created_at), s.id] AS sort_key

@@ -1,0 +1,267 @@
+"""Analytics schemas: query arguments of bridges, clusters and health, and the reports they answer."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from schemas.common import (DEFAULT_PAGE, MAX_PAGE, Id, PageArgsSchema, PageSchema, StrictSchema, ValidationError,
+                            fields, trimmed, validate)
+from schemas.members import MEMBER_ROLES, MemberSchema
+
+INCLUDES = ("organizations",)
+MAX_RESOLUTION = 10.0
+
+
+def _as_of():
+    return fields.Date(metadata={"description": "analyse the network as of this date (collaborations active "
+                                                "then); default today"})
+
+
+def _include():
+    return fields.String(validate=validate.OneOf(INCLUDES),
+                         metadata={"description": "`organizations`: organizations become vertices too"})
+
+
+def _limit(default: int, what: str):
+    return fields.Integer(load_default=default, validate=validate.Range(min=1, max=MAX_PAGE),
+                          metadata={"description": f"how many {what} to list, 1-{MAX_PAGE}"})
+
+
+def _resolution():
+    return fields.Float(load_default=1.0, allow_nan=False,
+                        validate=validate.Range(min=0, min_inclusive=False, max=MAX_RESOLUTION),
+                        metadata={"description": f"Leiden resolution, above 0 and at most {MAX_RESOLUTION:g}; "
+                                                 "higher gives more, smaller clusters"})
+
+
+class BridgesArgsSchema(StrictSchema):
+    as_of = _as_of()
+    include = _include()
+    limit = _limit(10, "brokers")
+
+
+class ClustersArgsSchema(StrictSchema):
+    as_of = _as_of()
+    include = _include()
+    resolution = _resolution()
+    limit = _limit(DEFAULT_PAGE, "clusters (largest first)")
+
+
+class ClusterMembersArgsSchema(PageArgsSchema):
+    as_of = _as_of()
+    include = _include()
+    resolution = _resolution()
+
+
+class HealthFilterSchema(StrictSchema):
+    organization_id = Id(metadata={"description": "only members affiliated with this organization on the date"})
+    region = trimmed(100, metadata={"description": "only members of this region"})
+    role = fields.String(validate=validate.OneOf(MEMBER_ROLES), metadata={"description": "only members in this role"})
+
+
+class HealthArgsSchema(HealthFilterSchema):
+    as_of = _as_of()
+
+
+class ComputedSchema(StrictSchema):
+    """How a result was computed."""
+
+    algorithm = fields.String(required=True)
+    parameters = fields.Dict(required=True, metadata={"description": "the arguments the result is for"})
+    seed = fields.Integer(required=True, metadata={"description": "the random seed (Leiden, sampling)"})
+    exact = fields.Boolean(required=True, metadata={"description": "false when a measure was estimated by sampling"})
+    sample_size = fields.Integer(allow_none=True, required=True,
+                                 metadata={"description": "sampled source vertices, when not exact"})
+    revision = fields.Integer(required=True, metadata={"description": "the graph revision the result describes"})
+    as_of = fields.Date(required=True)
+    seconds = fields.Float(allow_none=True, required=True, metadata={"description": "time the computation took"})
+    cached = fields.Boolean(required=True, metadata={"description": "answered from the cache of this revision"})
+    stale = fields.Boolean(required=True, metadata={
+        "description": "true while a newer result is computed in the background (run_id): this is the last good one"})
+    run_id = fields.String(allow_none=True, required=True, metadata={"description": "the run that computed it "
+                                                                                    "(or is computing the next)"})
+
+
+class BrokerSchema(StrictSchema):
+    member = fields.Nested(MemberSchema, required=True)
+    betweenness = fields.Float(required=True, metadata={"description": "normalized betweenness, 0-1"})
+    clusters_reached = fields.Integer(required=True, metadata={"description": "clusters other than its own that "
+                                                                             "its ties reach"})
+
+
+class ArticulationPointSchema(StrictSchema):
+    member = fields.Nested(MemberSchema, required=True)
+    cut_off = fields.Integer(required=True, metadata={"description": "members separated from the rest of the "
+                                                                    "component if this member left"})
+
+
+class TieSchema(StrictSchema):
+    source_id = Id(required=True)
+    target_id = Id(required=True)
+
+
+class BridgesSchema(StrictSchema):
+    brokers = fields.List(fields.Nested(BrokerSchema), required=True)
+    articulation_points = fields.List(fields.Nested(ArticulationPointSchema), required=True,
+                                      metadata={"description": "at most 100, most cut off first"})
+    articulation_points_total = fields.Integer(required=True)
+    bridge_ties = fields.List(fields.Nested(TieSchema), required=True, metadata={"description": "at most 100"})
+    bridge_ties_total = fields.Integer(required=True)
+    computed = fields.Nested(ComputedSchema, required=True)
+
+
+class OrganizationShareSchema(StrictSchema):
+    id = Id(required=True)
+    name = fields.String(allow_none=True, required=True)
+    members = fields.Integer(required=True)
+
+
+class TopicShareSchema(StrictSchema):
+    topic = fields.String(required=True)
+    members = fields.Integer(required=True)
+
+
+class RegionShareSchema(StrictSchema):
+    region = fields.String(required=True)
+    members = fields.Integer(required=True)
+
+
+class ClusterSchema(StrictSchema):
+    id = Id(required=True, metadata={"description": "stable across small changes of the network"})
+    size = fields.Integer(required=True)
+    density = fields.Float(required=True)
+    internal_ties = fields.Integer(required=True)
+    external_ties = fields.Integer(required=True)
+    ei_index = fields.Float(allow_none=True, required=True,
+                            metadata={"description": "silo score (E-I)/(E+I): -1 closed, +1 outward"})
+    top_members = fields.List(fields.Nested(MemberSchema), required=True, metadata={"description": "by degree"})
+    organizations = fields.List(fields.Nested(OrganizationShareSchema), required=True)
+    topics = fields.List(fields.Nested(TopicShareSchema), required=True)
+    regions = fields.List(fields.Nested(RegionShareSchema), required=True)
+
+
+class ClustersSchema(StrictSchema):
+    modularity = fields.Float(required=True, metadata={"description": "at the requested resolution, weighted"})
+    clusters_total = fields.Integer(required=True)
+    clusters = fields.List(fields.Nested(ClusterSchema), required=True)
+    computed = fields.Nested(ComputedSchema, required=True)
+
+
+class ClusterMembersSchema(PageSchema):
+    id = Id(required=True)
+    size = fields.Integer(required=True)
+    items = fields.List(fields.Nested(MemberSchema), required=True)
+    computed = fields.Nested(ComputedSchema, required=True)
+
+
+class EiIndexSchema(StrictSchema):
+    organization = fields.Float(allow_none=True, required=True)
+    region = fields.Float(allow_none=True, required=True)
+    role = fields.Float(allow_none=True, required=True)
+
+
+class KcoreSchema(StrictSchema):
+    k = fields.Integer(required=True, metadata={"description": "the largest core number"})
+    size = fields.Integer(required=True, metadata={"description": "members in the k-core"})
+
+
+class HealthMetricsSchema(StrictSchema):
+    members = fields.Integer(required=True)
+    ties = fields.Integer(required=True, metadata={"description": "connected pairs"})
+    density = fields.Float(required=True)
+    average_degree = fields.Float(required=True)
+    components = fields.Integer(required=True)
+    largest_component_share = fields.Float(required=True)
+    isolates = fields.Integer(required=True)
+    transitivity = fields.Float(required=True)
+    average_clustering = fields.Float(required=True)
+    degree_centralization = fields.Float(allow_none=True, required=True, metadata={"description": "Freeman"})
+    modularity = fields.Float(required=True)
+    ei_index = fields.Nested(EiIndexSchema, required=True)
+    kcore = fields.Nested(KcoreSchema, required=True)
+    average_shortest_path = fields.Float(allow_none=True, required=True)
+
+
+class HealthScopeSchema(StrictSchema):
+    organization_id = Id(allow_none=True, required=True)
+    region = fields.String(allow_none=True, required=True)
+    role = fields.String(allow_none=True, required=True)
+
+
+class HealthSchema(StrictSchema):
+    scope = fields.Nested(HealthScopeSchema, required=True)
+    metrics = fields.Nested(HealthMetricsSchema, required=True)
+    computed = fields.Nested(ComputedSchema, required=True)
+
+
+class SnapshotCreateSchema(HealthFilterSchema):
+    label = trimmed(200, required=True)
+    as_of = _as_of()
+
+
+class SnapshotSchema(StrictSchema):
+    id = Id(required=True)
+    label = fields.String(required=True)
+    as_of = fields.Date(required=True)
+    revision = fields.Integer(required=True)
+    scope = fields.Nested(HealthScopeSchema, required=True)
+    metrics = fields.Nested(HealthMetricsSchema, required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class SnapshotPageSchema(PageSchema):
+    items = fields.List(fields.Nested(SnapshotSchema), required=True)
+
+
+class SnapshotOrDate(fields.Field):
+    """A health snapshot id (UUID) or a date (YYYY-MM-DD)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            try:
+                return str(uuid.UUID(value))
+            except ValueError:
+                pass
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                pass
+        raise ValidationError("not a snapshot id or a date (YYYY-MM-DD)")
+
+
+class CompareArgsSchema(HealthFilterSchema):
+    from_ = SnapshotOrDate(data_key="from", required=True,
+                           metadata={"description": "a snapshot id or a date (health as of then, with the filters)"})
+    to = SnapshotOrDate(required=True, metadata={"description": "a snapshot id or a date"})
+
+
+class CompareSideSchema(StrictSchema):
+    snapshot_id = Id(allow_none=True, required=True)
+    label = fields.String(allow_none=True, required=True)
+    as_of = fields.Date(required=True)
+    revision = fields.Integer(required=True)
+    scope = fields.Nested(HealthScopeSchema, required=True)
+    metrics = fields.Nested(HealthMetricsSchema, required=True)
+
+
+class MetricChangeSchema(StrictSchema):
+    metric = fields.String(required=True, metadata={"description": "dotted name, e.g. ei_index.region"})
+    from_ = fields.Raw(data_key="from", attribute="from", allow_none=True, required=True)
+    to = fields.Raw(allow_none=True, required=True)
+    delta = fields.Float(allow_none=True, required=True, metadata={"description": "to - from, for numbers"})
+
+
+class CompareSchema(StrictSchema):
+    from_ = fields.Nested(CompareSideSchema, data_key="from", attribute="from", required=True)
+    to = fields.Nested(CompareSideSchema, required=True)
+    changes = fields.List(fields.Nested(MetricChangeSchema), required=True)
+
+
+class RunSchema(StrictSchema):
+    id = Id(required=True)
+    kind = fields.String(required=True, metadata={"description": "bridges, clusters or health"})
+    status = fields.String(required=True, metadata={"description": "running, done or failed"})
+    started_at = fields.DateTime(required=True)
+    finished_at = fields.DateTime(allow_none=True, required=True)
+    error = fields.String(allow_none=True, required=True)

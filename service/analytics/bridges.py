@@ -1,0 +1,119 @@
+"""Who holds the network together: brokers (betweenness), articulation points and bridge ties.
+
+Betweenness is on hop distance (ties unweighted) and normalized like networkx's: divided by
+(n-1)(n-2)/2, the number of pairs a vertex can sit between. Up to `exact_max` vertices it is exact
+(Brandes, all sources). Above it, `samples` source vertices are drawn uniformly without replacement
+with a seeded generator, and the sum of their dependencies is scaled by n/samples — the unbiased
+estimator of Brandes & Pich (2007); the result says `exact: false` and the sample size.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import numpy as np
+
+from service.analytics.projection import Projection
+
+
+@dataclass(frozen=True)
+class Betweenness:
+    scores: list[float]
+    exact: bool
+    sample_size: int | None
+
+
+def betweenness(projection: Projection, *, exact_max: int, samples: int, seed: int) -> Betweenness:
+    """Normalized hop-distance betweenness of every vertex, exact or sampled (see the module docstring)."""
+    graph, n = projection.graph, projection.size
+    if n <= 2:
+        return Betweenness([0.0] * n, True, None)
+    if n <= exact_max or samples >= n:
+        raw, exact, sample_size = graph.betweenness(directed=False), True, None
+    else:
+        sources = sorted(random.Random(seed).sample(range(n), samples))
+        # igraph counts each (source, target) path once for sources in the sample: scale to all n sources.
+        raw = np.asarray(graph.betweenness(directed=False, sources=sources)) * (n / samples)
+        exact, sample_size = False, samples
+    scale = 2.0 / ((n - 1) * (n - 2))
+    return Betweenness([float(value) * scale for value in raw], exact, sample_size)
+
+
+def clusters_reached(projection: Projection, membership: list[int], vertex: int) -> int:
+    """How many clusters other than its own the vertex's ties reach."""
+    own = membership[vertex]
+    return len({membership[other] for other in projection.graph.neighbors(vertex)} - {own})
+
+
+def bridge_ties(projection: Projection) -> list[tuple[str, str]]:
+    """Pairs whose tie is the only connection between two parts of a component (ids ordered)."""
+    ids, graph = projection.ids, projection.graph
+    pairs = (sorted((ids[edge.source], ids[edge.target])) for edge in graph.es[graph.bridges()])
+    return sorted(tuple(pair) for pair in pairs)
+
+
+def articulation_points(projection: Projection) -> dict[int, int]:
+    """Vertex -> members cut off by removing it: its component's members, less itself, less the largest
+    piece that remains. Computed on the block-cut tree, so it costs one pass, not one removal per vertex."""
+    graph = projection.graph
+    blocks, cut_vertices = graph.biconnected_components(return_articulation_points=True)
+    if not cut_vertices:
+        return {}
+    weight = projection.is_member().astype(np.int64)
+    tree = _BlockCutTree(blocks, cut_vertices, weight)
+    return {vertex: tree.cut_off(vertex) for vertex in cut_vertices}
+
+
+class _BlockCutTree:
+    """Blocks and cut vertices as a forest; each block node weighs its non-cut members, each cut vertex its own."""
+
+    def __init__(self, blocks, cut_vertices, weight: np.ndarray):
+        cut = set(cut_vertices)
+        self.cut_node = {vertex: len(blocks) + k for k, vertex in enumerate(cut_vertices)}
+        size = len(blocks) + len(cut_vertices)
+        self.weights = [0] * size
+        self.adjacent: list[list[int]] = [[] for _ in range(size)]
+        for b, block in enumerate(blocks):
+            for vertex in block:
+                if vertex in cut:
+                    self.adjacent[b].append(self.cut_node[vertex])
+                    self.adjacent[self.cut_node[vertex]].append(b)
+                else:
+                    self.weights[b] += int(weight[vertex])
+        for vertex, node in self.cut_node.items():
+            self.weights[node] = int(weight[vertex])
+        self._root_subtrees()
+
+    def _root_subtrees(self) -> None:
+        """Root every tree of the forest; record parents, subtree weights and each node's tree total."""
+        size = len(self.weights)
+        self.parent = [-1] * size
+        self.subtree = list(self.weights)
+        self.total = [0] * size
+        seen = [False] * size
+        for root in range(size):
+            if seen[root]:
+                continue
+            order, stack = [], [root]
+            seen[root] = True
+            while stack:
+                node = stack.pop()
+                order.append(node)
+                for other in self.adjacent[node]:
+                    if not seen[other]:
+                        seen[other] = True
+                        self.parent[other] = node
+                        stack.append(other)
+            for node in reversed(order):
+                if self.parent[node] >= 0:
+                    self.subtree[self.parent[node]] += self.subtree[node]
+            for node in order:
+                self.total[node] = self.subtree[root]
+
+    def cut_off(self, vertex: int) -> int:
+        node = self.cut_node[vertex]
+        pieces = [self.subtree[child] for child in self.adjacent[node] if child != self.parent[node]]
+        if self.parent[node] >= 0:
+            pieces.append(self.total[node] - self.subtree[node])
+        return self.total[node] - self.weights[node] - max(pieces)

@@ -1,0 +1,137 @@
+"""Clusters: Leiden communities (modularity objective) on the weighted graph, described and given stable ids.
+
+Stable ids. A cluster id is a UUID that survives small changes of the network. Each new clustering is
+matched to a reference assignment (the ids last written back onto the members, which only the default
+clustering does: today's members-only graph at resolution 1; see `match_ids`): pairs
+(new cluster, old id) are taken greedily by the number of members they share, largest first, each new
+cluster and each old id used at most once; a new cluster without a partner gets a fresh id derived from
+the graph revision, the parameters and its smallest member id (the same on every worker, different from
+any earlier id). So when one tie is added, every cluster that keeps most of its members keeps its id;
+a split leaves the id with the larger part, a merge with the part that had more members.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+
+import igraph as ig
+import numpy as np
+
+from service.analytics.projection import Projection
+
+_NAMESPACE = uuid.UUID("0f6c3f52-8d53-4c07-93a1-5a0e4fd7c2b1")
+# igraph draws from one process-wide generator: seeding it and running Leiden must not interleave.
+_RNG_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Clustering:
+    membership: list[int]       # vertex -> cluster number (0..k-1, largest cluster first)
+    modularity: float
+
+
+def leiden(projection: Projection, *, resolution: float, seed: int) -> Clustering:
+    """Leiden on the weighted graph, modularity objective, iterated until stable; repeatable for a seed."""
+    graph = projection.graph
+    with _RNG_LOCK:
+        ig.set_random_number_generator(random.Random(seed))
+        try:
+            found = graph.community_leiden(objective_function="modularity", weights="weight",
+                                           resolution=resolution, n_iterations=-1)
+        finally:
+            ig.set_random_number_generator(random)
+    membership = _by_size(found.membership)
+    quality = graph.modularity(membership, weights="weight", resolution=resolution) if graph.ecount() else 0.0
+    return Clustering(membership, float(quality))
+
+
+def _by_size(membership: list[int]) -> list[int]:
+    """Renumber clusters largest first (ties by smallest vertex), so numbering does not depend on igraph's."""
+    sizes = Counter(membership)
+    first: dict[int, int] = {}
+    for vertex, cluster in enumerate(membership):
+        first.setdefault(cluster, vertex)
+    order = sorted(sizes, key=lambda c: (-sizes[c], first[c]))
+    rank = {cluster: r for r, cluster in enumerate(order)}
+    return [rank[c] for c in membership]
+
+
+@dataclass(frozen=True)
+class TieCounts:
+    internal: np.ndarray   # per cluster: ties with both ends inside
+    external: np.ndarray   # per cluster: ties with exactly one end inside
+
+
+def tie_counts(projection: Projection, membership: list[int]) -> TieCounts:
+    clusters = max(membership, default=-1) + 1
+    edges = np.asarray(projection.graph.get_edgelist(), dtype=np.int64).reshape(-1, 2)
+    of = np.asarray(membership, dtype=np.int64)
+    a, b = of[edges[:, 0]], of[edges[:, 1]]
+    inside = a == b
+    internal = np.bincount(a[inside], minlength=clusters)
+    external = np.bincount(a[~inside], minlength=clusters) + np.bincount(b[~inside], minlength=clusters)
+    return TieCounts(internal, external)
+
+
+def ei_index(external: int, internal: int) -> float | None:
+    """Krackhardt's E-I index: (E - I) / (E + I); -1 a closed silo, +1 all ties outward; None without ties."""
+    total = external + internal
+    return (external - internal) / total if total else None
+
+
+def density(size: int, internal: int) -> float:
+    return 2.0 * internal / (size * (size - 1)) if size > 1 else 0.0
+
+
+def groups(membership: list[int]) -> list[list[int]]:
+    """Vertices of each cluster, by cluster number."""
+    grouped: list[list[int]] = [[] for _ in range(max(membership, default=-1) + 1)]
+    for vertex, cluster in enumerate(membership):
+        grouped[cluster].append(vertex)
+    return grouped
+
+
+def top_by_degree(projection: Projection, vertices: list[int], count: int) -> list[int]:
+    """The cluster's members with most ties (ties broken by id), at most `count`."""
+    degree = projection.graph.degree(vertices)
+    members = [(d, v) for d, v in zip(degree, vertices) if projection.kinds[v] == "member"]
+    members.sort(key=lambda item: (-item[0], projection.ids[item[1]]))
+    return [v for _, v in members[:count]]
+
+
+def dominant(values: list[list[str] | str | None], count: int) -> list[tuple[str, int]]:
+    """The most frequent labels among the cluster's members (ties by label), at most `count`."""
+    counter: Counter[str] = Counter()
+    for value in values:
+        if isinstance(value, list):
+            counter.update(set(value))
+        elif value is not None:
+            counter[value] += 1
+    return sorted(counter.items(), key=lambda item: (-item[1], item[0]))[:count]
+
+
+def match_ids(projection: Projection, grouped: list[list[int]], salt: str) -> list[str]:
+    """A stable id per cluster (see the module docstring): greedy one-to-one matching by shared members
+    with the clusters last written back (`projection.previous_clusters`)."""
+    reference = projection.previous_clusters
+    overlaps: Counter[tuple[int, str]] = Counter()
+    for cluster, vertices in enumerate(grouped):
+        for vertex in vertices:
+            old = reference[vertex] if reference else None
+            if old is not None:
+                overlaps[(cluster, old)] += 1
+    ids: list[str | None] = [None] * len(grouped)
+    taken: set[str] = set()
+    for (cluster, old), _shared in sorted(overlaps.items(), key=lambda item: (-item[1], item[0])):
+        if ids[cluster] is None and old not in taken:
+            ids[cluster] = old
+            taken.add(old)
+    for cluster, vertices in enumerate(grouped):
+        if ids[cluster] is None:
+            smallest = min(projection.ids[v] for v in vertices)
+            ids[cluster] = str(uuid.uuid5(_NAMESPACE, f"{salt}:{smallest}"))
+    return ids  # type: ignore[return-value]

@@ -1,0 +1,214 @@
+"""Caching and background runs for analytics, one engine per app (per gunicorn worker).
+
+Every result is cached under a key that holds the graph revision, so an unchanged graph answers from
+memory and any committed write (which bumps the revision) makes the next call recompute. Top-level
+answers run on a single background thread: a request waits up to `sync_seconds`; when the computation
+takes longer it keeps running, and the request gets the last good answer for the same arguments marked
+stale (or, without one, a run id to poll). The revision only grows in a real deployment; tests that wipe
+the database reset it, and clear the engine with it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor, TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Hashable, Mapping
+
+EXTENSION = "netweave.analytics"
+log = logging.getLogger(__name__)
+
+# (config key, default, lowest, highest): read from the app config, else the environment, then bounded.
+_SETTINGS = {
+    "exact_betweenness_max": ("NETWEAVE_ANALYTICS_EXACT_BETWEENNESS_MAX", 2000, 3, 50_000),
+    "betweenness_samples": ("NETWEAVE_ANALYTICS_BETWEENNESS_SAMPLES", 256, 16, 4096),
+    "path_samples": ("NETWEAVE_ANALYTICS_PATH_SAMPLES", 200, 16, 5000),
+    "seed": ("NETWEAVE_ANALYTICS_SEED", 42, 0, 2**31 - 1),
+    "sync_seconds": ("NETWEAVE_ANALYTICS_SYNC_SECONDS", 25.0, 0.0, 50.0),
+    "cache_entries": ("NETWEAVE_ANALYTICS_CACHE_ENTRIES", 64, 4, 1024),
+    "projection_entries": ("NETWEAVE_ANALYTICS_PROJECTION_ENTRIES", 2, 1, 16),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    exact_betweenness_max: int
+    betweenness_samples: int
+    path_samples: int
+    seed: int
+    sync_seconds: float
+    cache_entries: int
+    projection_entries: int
+
+    @classmethod
+    def load(cls, config: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> "Settings":
+        values = {}
+        for name, (key, default, low, high) in _SETTINGS.items():
+            raw = config.get(key, environ.get(key, default))
+            values[name] = min(max(type(default)(raw), low), high)
+        return cls(**values)
+
+
+@dataclass
+class Run:
+    """A background computation, as GET /v1/analytics/runs/{run_id} shows it."""
+
+    id: str
+    kind: str
+    status: str = "running"
+    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    finished_at: datetime | None = None
+    error: str | None = None
+    future: Future | None = field(default=None, repr=False)
+
+
+class Pending(Exception):
+    """The answer is being computed in the background and there is no earlier one to serve."""
+
+    def __init__(self, run: Run):
+        super().__init__(run.id)
+        self.run = run
+
+
+class Engine:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._lock = threading.RLock()
+        self._cache: OrderedDict[Hashable, Any] = OrderedDict()
+        self._projections: OrderedDict[Hashable, Any] = OrderedDict()
+        self._last_good: OrderedDict[Hashable, dict] = OrderedDict()
+        self._inflight: dict[Hashable, Run] = {}
+        self._runs: OrderedDict[str, Run] = OrderedDict()
+        self._executor: ThreadPoolExecutor | None = None
+
+    def memo(self, key: Hashable, compute: Callable[[], Any], *, projection: bool = False) -> Any:
+        """The cached value for `key`, computing and storing it on a miss (LRU, bounded)."""
+        store, limit = ((self._projections, self.settings.projection_entries) if projection
+                        else (self._cache, self.settings.cache_entries))
+        with self._lock:
+            if key in store:
+                store.move_to_end(key)
+                return store[key]
+        value = compute()
+        with self._lock:
+            store[key] = value
+            while len(store) > limit:
+                store.popitem(last=False)
+        return value
+
+    def answer(self, key: Hashable, stale_key: Hashable, kind: str, compute: Callable[[], dict]) -> dict:
+        """A report: cached, computed within `sync_seconds`, or the last good one marked stale.
+
+        `key` holds the revision; `stale_key` is the same arguments without it. Raises Pending when the
+        computation outlasts the wait and no earlier report exists.
+        """
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return _marked(self._cache[key], cached=True)
+        run = self._start(key, stale_key, kind, compute)
+        try:
+            return run.future.result(timeout=self.settings.sync_seconds)
+        except FutureTimeout:
+            with self._lock:
+                last = self._last_good.get(stale_key)
+            if last is None:
+                raise Pending(run) from None
+            return _marked(last, cached=True, stale=True, run_id=run.id)
+
+    def after(self, work: Callable[[], None]) -> None:
+        """Run `work` on the analytics thread once what is running now (and queued before it) has finished:
+        how results are written back without delaying the answer. Failures are logged, not raised."""
+        self._pool().submit(self._quietly, work)
+
+    def wait_idle(self, timeout: float | None = None) -> None:
+        """Block until everything queued so far on the analytics thread has run."""
+        self._pool().submit(lambda: None).result(timeout=timeout)
+
+    @staticmethod
+    def _quietly(work: Callable[[], None]) -> None:
+        try:
+            work()
+        except Exception:
+            log.exception("analytics write-back failed")
+
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="netweave-analytics")
+            return self._executor
+
+    def run(self, run_id: str) -> Run | None:
+        with self._lock:
+            return self._runs.get(run_id)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._cache.clear()
+            self._projections.clear()
+            self._last_good.clear()
+
+    def _start(self, key: Hashable, stale_key: Hashable, kind: str, compute: Callable[[], dict]) -> Run:
+        """The run computing `key`: the one already in flight, or a new one on the background thread."""
+        with self._lock:
+            if key in self._inflight:
+                return self._inflight[key]
+            run = self._inflight[key] = Run(id=str(uuid.uuid4()), kind=kind)
+            self._runs[run.id] = run
+            while len(self._runs) > 256:
+                self._runs.popitem(last=False)
+            run.future = self._pool().submit(self._execute, run, key, stale_key, compute)
+        return run
+
+    def _execute(self, run: Run, key: Hashable, stale_key: Hashable, compute: Callable[[], dict]) -> dict:
+        started = time.perf_counter()
+        try:
+            report = compute()
+            report["computed"].update(seconds=round(time.perf_counter() - started, 4), run_id=run.id,
+                                      cached=False, stale=False)
+            with self._lock:
+                self._cache[key] = report
+                while len(self._cache) > self.settings.cache_entries:
+                    self._cache.popitem(last=False)
+                self._last_good[stale_key] = report
+                while len(self._last_good) > self.settings.cache_entries:
+                    self._last_good.popitem(last=False)
+            run.status = "done"
+            return report
+        except Exception as error:
+            run.status, run.error = "failed", f"{type(error).__name__}: {error}"
+            raise
+        finally:
+            run.finished_at = datetime.now(timezone.utc)
+            with self._lock:
+                self._inflight.pop(key, None)
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+
+
+def _marked(report: dict, **flags: Any) -> dict:
+    """A shallow copy of a cached report whose `computed` block carries `flags` (the cached one is untouched)."""
+    return {**report, "computed": {**report["computed"], **flags}}
+
+
+def get_engine(app) -> Engine:
+    """The app's engine, created on first use (so, under gunicorn, inside the worker)."""
+    engine = app.extensions.get(EXTENSION)
+    if engine is None:
+        with _CREATE_LOCK:
+            engine = app.extensions.get(EXTENSION)
+            if engine is None:
+                engine = app.extensions[EXTENSION] = Engine(Settings.load(app.config))
+    return engine
+
+
+_CREATE_LOCK = threading.Lock()
+__all__ = ["Engine", "Settings", "Run", "Pending", "get_engine"]

@@ -1,0 +1,123 @@
+"""Analytics: brokers and bridges, clusters, network health and its snapshots, background runs."""
+
+from __future__ import annotations
+
+from flask import url_for
+from flask.views import MethodView
+
+from schemas.analytics import (BridgesArgsSchema, BridgesSchema, ClusterMembersArgsSchema, ClusterMembersSchema,
+                               ClustersArgsSchema, ClustersSchema, CompareArgsSchema, CompareSchema,
+                               HealthArgsSchema, HealthSchema, RunSchema, SnapshotCreateSchema, SnapshotPageSchema,
+                               SnapshotSchema)
+from schemas.common import PageArgsSchema
+from service.analytics.engine import Pending
+from service.api import Blueprint, decode_cursor, errors, page
+from service.auth import requires
+from service.db import get_graph
+from service.repositories import analytics
+
+blp = Blueprint("analytics", __name__, url_prefix="/v1/analytics",
+                description="Network analytics: brokers and bridges, clusters, health over time. Results are "
+                            "cached per graph revision; long computations run in the background.")
+
+_PENDING = {"description": "the computation runs in the background and no earlier result exists: poll the run",
+            "schema": RunSchema, "success": True}
+
+
+@blp.errorhandler(Pending)
+def _pending(pending: Pending):
+    body = RunSchema().dump(analytics.run_status(pending.run.id))
+    return body, 202, {"Location": url_for("analytics.Run", run_id=pending.run.id)}
+
+
+def _include(args: dict) -> list[str]:
+    include = args.pop("include", None)
+    return [include] if include else []
+
+
+@blp.route("/bridges")
+class Bridges(MethodView):
+    @requires("analytics")
+    @blp.arguments(BridgesArgsSchema, location="query")
+    @blp.response(200, BridgesSchema)
+    @blp.alt_response(202, **_PENDING)
+    def get(self, args):
+        """Brokers, articulation points and bridge ties"""
+        return analytics.bridges(get_graph(), include=_include(args), **args)
+
+
+@blp.route("/clusters")
+class Clusters(MethodView):
+    @requires("analytics")
+    @blp.arguments(ClustersArgsSchema, location="query")
+    @blp.response(200, ClustersSchema)
+    @blp.alt_response(202, **_PENDING)
+    def get(self, args):
+        """Clusters (Leiden communities) with their silo scores"""
+        return analytics.clusters(get_graph(), include=_include(args), **args)
+
+
+@blp.route("/clusters/<cluster_id>")
+class Cluster(MethodView):
+    @requires("analytics")
+    @blp.arguments(ClusterMembersArgsSchema, location="query")
+    @blp.response(200, ClusterMembersSchema)
+    @errors(404)
+    def get(self, args, cluster_id):
+        """List the members of a cluster, paged by cursor"""
+        limit, after = args.pop("limit"), decode_cursor(args.pop("cursor", None), 2)
+        found = analytics.cluster_members(get_graph(), cluster_id, include=_include(args), limit=limit,
+                                          after=after, **args)
+        return {**found, **page(found.pop("rows"), limit)}
+
+
+@blp.route("/health")
+class Health(MethodView):
+    @requires("analytics")
+    @blp.arguments(HealthArgsSchema, location="query")
+    @blp.response(200, HealthSchema)
+    @blp.alt_response(202, **_PENDING)
+    def get(self, args):
+        """Network health metrics, for the network or a part of it, as of a date"""
+        return analytics.health(get_graph(), **args)
+
+
+@blp.route("/health/snapshots")
+class Snapshots(MethodView):
+    @requires("analytics")
+    @blp.arguments(SnapshotCreateSchema)
+    @blp.response(201, SnapshotSchema)
+    @blp.alt_response(202, **_PENDING)
+    def post(self, body):
+        """Store the current health metrics as a labelled snapshot"""
+        return analytics.create_snapshot(get_graph(), **body), 201
+
+    @requires("analytics")
+    @blp.arguments(PageArgsSchema, location="query")
+    @blp.response(200, SnapshotPageSchema)
+    def get(self, args):
+        """List health snapshots, oldest first, paged by cursor"""
+        limit, after = args["limit"], decode_cursor(args.get("cursor"), 2)
+        return page(analytics.snapshots_page(get_graph(), limit=limit, after=after), limit)
+
+
+@blp.route("/health/compare")
+class Compare(MethodView):
+    @requires("analytics")
+    @blp.arguments(CompareArgsSchema, location="query")
+    @blp.response(200, CompareSchema)
+    @blp.alt_response(202, **_PENDING)
+    @errors(404)
+    def get(self, args):
+        """Compare health between two snapshots or dates"""
+        return analytics.compare(get_graph(), args.pop("from_"), args.pop("to"), **args)
+
+
+@blp.route("/runs/<run_id>")
+class Run(MethodView):
+    @requires("analytics")
+    @blp.response(200, RunSchema)
+    @errors(404)
+    def get(self, run_id):
+        """The status of a background analytics run"""
+        return analytics.run_status(run_id)
