@@ -37,12 +37,14 @@ OPTIONAL MATCH (counter:Counter {name: 'changes'})
 RETURN coalesce(counter.purged_through, 0) AS purged_through, coalesce(counter.value, 0) AS revision
 
 // name: change_purge
-// Removes up to $batch entries older than $days days and remembers the highest seq removed.
+// Removes up to $batch entries older than $days days, oldest first, and remembers the highest seq removed.
+// Entries are read in seq order from the last purge on (an index range), never by scanning all of them.
 MATCH (counter:Counter {name: 'changes'})
 CALL (counter) {
     MATCH (c:Change)
-    WHERE c.at < datetime() - duration({days: $days})
+    WHERE c.seq > coalesce(counter.purged_through, 0)
     WITH c ORDER BY c.seq LIMIT $batch
+    WITH c WHERE c.at < datetime() - duration({days: $days})
     WITH collect(c) AS old
     WITH old, reduce(top = 0, c IN old | CASE WHEN c.seq > top THEN c.seq ELSE top END) AS top
     FOREACH (c IN old | DELETE c)

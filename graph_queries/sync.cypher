@@ -10,13 +10,23 @@ OPTIONAL MATCH (byid:Organization {id: ref.value})
 RETURN ref.value AS value, coalesce(o.id, byid.id) AS id
 
 // name: sync_resolve_parties
-// For each ref {value, member_key, organization_key}: the member or organization it names (external id first).
+// For each ref {value, keys: [member key, organization key]}: the member or organization its external id
+// names, as {id, element} (element: the node's elementId, valid inside this transaction), or nulls.
+// A value that names both a member and an organization resolves to the member (the first key).
 UNWIND $refs AS ref
-OPTIONAL MATCH (:ExternalId {key: ref.member_key})-[:IDENTIFIES]->(m:Member)
-OPTIONAL MATCH (:ExternalId {key: ref.organization_key})-[:IDENTIFIES]->(o:Organization)
-OPTIONAL MATCH (mi:Member {id: ref.value})
-OPTIONAL MATCH (oi:Organization {id: ref.value})
-RETURN ref.value AS value, coalesce(m.id, o.id, mi.id, oi.id) AS id
+OPTIONAL MATCH (x:ExternalId)-[:IDENTIFIES]->(party)
+WHERE x.key IN ref.keys
+WITH ref, party ORDER BY CASE WHEN party:Member THEN 0 ELSE 1 END
+WITH ref, collect(party)[0] AS party
+RETURN ref.value AS value, party.id AS id, elementId(party) AS element
+
+// name: sync_resolve_party_ids
+// For each value in $values that is a netweave id of a member or organization: {value, id, element}.
+UNWIND $values AS value
+OPTIONAL MATCH (m:Member {id: value})
+OPTIONAL MATCH (o:Organization {id: value})
+WITH value, coalesce(m, o) AS party
+RETURN value, party.id AS id, elementId(party) AS element
 
 // name: sync_upsert_members
 // Creates or updates members from rows {index, key, external_id, new_id, link_id, props}; writes nothing for
@@ -119,7 +129,8 @@ DETACH DELETE o
 RETURN row.index AS index, id, collaborations, members, external_ids
 
 // name: sync_upsert_collaborations
-// Creates or updates ties from rows {index, key, external_id, new_id, source_id, target_id, props}.
+// Creates or updates ties from rows {index, key, external_id, new_id, source_id, target_id, source_element,
+// target_element, props} (the parties as resolved, with their elementIds, in the same transaction).
 // A row whose tie exists between other parties comes back with status 'moved' and is not written.
 UNWIND $rows AS row
 MERGE (x:ExternalId {key: row.key})
@@ -134,16 +145,8 @@ WITH row, x, existing, moved,
          WHERE NOT coalesce(existing[k] = row.props[k], existing[k] IS NULL AND row.props[k] IS NULL)) AS changed
 CALL (row, x, existing) {
     WITH row, x WHERE existing IS NULL
-    CALL (row) {
-        OPTIONAL MATCH (m:Member {id: row.source_id})
-        OPTIONAL MATCH (o:Organization {id: row.source_id})
-        RETURN coalesce(m, o) AS a
-    }
-    CALL (row) {
-        OPTIONAL MATCH (m:Member {id: row.target_id})
-        OPTIONAL MATCH (o:Organization {id: row.target_id})
-        RETURN coalesce(m, o) AS b
-    }
+    MATCH (a) WHERE elementId(a) = row.source_element
+    MATCH (b) WHERE elementId(b) = row.target_element
     CREATE (a)-[c:COLLABORATES_WITH {id: row.new_id}]->(b)
     SET c += row.props, c.source = $source, c.version = 1, c.created_at = datetime(), c.updated_at = c.created_at
     SET x.tie_id = row.new_id

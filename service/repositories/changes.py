@@ -23,7 +23,8 @@ def change(resource: str, id_: str, action: str, source: str = "api",
             "external_ids": list(external_ids)}
 
 
-PURGE_EVERY = 1000
+# Retention is enforced each time the feed passes a multiple of this many entries.
+PURGE_EVERY = 10_000
 
 
 def record(tx: ManagedTransaction, changes: list[dict[str, Any]]) -> int | None:
@@ -35,7 +36,7 @@ def record(tx: ManagedTransaction, changes: list[dict[str, Any]]) -> int | None:
         return None
     revision = db.run_one(tx, "change_record", changes=changes)["revision"]
     if (revision - len(changes)) // PURGE_EVERY != revision // PURGE_EVERY:
-        db.run(tx, "change_purge", days=_retention_days(), batch=10 * PURGE_EVERY)
+        db.run(tx, "change_purge", days=_retention_days(), batch=2 * PURGE_EVERY)
     return revision
 
 

@@ -130,7 +130,8 @@ def _upsert(tx: ManagedTransaction, resource: str, source: str, upserts: list[tu
                "external_id": record["external_id"], "new_id": str(uuid.uuid4()), "link_id": record.get("id"),
                "props": _props(record)}
         if resource == "collaborations":
-            row.update(source_id=record["_source_id"], target_id=record["_target_id"])
+            row.update(source_id=record["_source_id"], target_id=record["_target_id"],
+                       source_element=record["_source_element"], target_element=record["_target_element"])
         rows.append(row)
     return db.run(tx, f"sync_upsert_{resource}", rows=rows, source=source)
 
@@ -204,21 +205,28 @@ def _resolve_organizations(tx, source, upserts, results):
 
 
 def _resolve_parties(tx, source, upserts, results):
+    """Each side's party by external id of this source (member first), else by netweave id."""
     values = {record[side] for _, record in upserts for side in ("source_external_id", "target_external_id")}
-    refs = [{"value": v, "member_key": external_key("member", source, v),
-             "organization_key": external_key("organization", source, v)} for v in values]
-    found = {row["value"]: row["id"] for row in db.run(tx, "sync_resolve_parties", refs=refs)} if refs else {}
+    refs = [{"value": v, "keys": [external_key("member", source, v), external_key("organization", source, v)]}
+            for v in values]
+    found = {row["value"]: row for row in db.run(tx, "sync_resolve_parties", refs=refs) if row["id"]} if refs else {}
+    unresolved = [v for v in values if v not in found]
+    if unresolved:
+        found.update({row["value"]: row for row in db.run(tx, "sync_resolve_party_ids", values=unresolved)
+                      if row["id"]})
     kept = []
     for index, record in upserts:
-        missing = [side for side in ("source_external_id", "target_external_id") if not found.get(record[side])]
+        missing = [side for side in ("source_external_id", "target_external_id") if record[side] not in found]
         if missing:
             results[index] = _failed(index, record, [
                 {"field": side, "location": "json",
                  "messages": [f"no member or organization with external id '{record[side]}' from {source} "
                               "(nor netweave id)"]} for side in missing])
             continue
-        kept.append((index, {**record, "_source_id": found[record["source_external_id"]],
-                             "_target_id": found[record["target_external_id"]]}))
+        source_party, target_party = found[record["source_external_id"]], found[record["target_external_id"]]
+        kept.append((index, {**record, "_source_id": source_party["id"], "_target_id": target_party["id"],
+                             "_source_element": source_party["element"],
+                             "_target_element": target_party["element"]}))
     return kept
 
 
