@@ -43,6 +43,10 @@ class ReasonSchema(Schema):
 class ImpactSchema(Schema):
     joins_untied_clusters = fields.Boolean(required=True, metadata={
         "description": "the new tie would connect two clusters that have no tie between them yet"})
+    around_articulation_points = fields.List(fields.String(), allow_none=True, required=True, metadata={
+        "description": "ids of the articulation points every path between the two passes through, which the new "
+                       "tie would give a second way around ([] none; null: not in one component, or no bridge "
+                       "analysis of the current graph yet)"})
 
 
 class MemberRecommendationSchema(Schema):

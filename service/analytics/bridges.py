@@ -56,13 +56,17 @@ def bridge_ties(projection: Projection) -> list[tuple[str, str]]:
 def articulation_points(projection: Projection) -> dict[int, int]:
     """Vertex -> members cut off by removing it: its component's members, less itself, less the largest
     piece that remains. Computed on the block-cut tree, so it costs one pass, not one removal per vertex."""
+    tree = block_cut_tree(projection)
+    return {vertex: tree.cut_off(vertex) for vertex in tree.cut_node} if tree else {}
+
+
+def block_cut_tree(projection: Projection) -> "_BlockCutTree | None":
+    """The graph's blocks and cut vertices as a forest (None when there is no cut vertex)."""
     graph = projection.graph
     blocks, cut_vertices = graph.biconnected_components(return_articulation_points=True)
     if not cut_vertices:
-        return {}
-    weight = projection.is_member().astype(np.int64)
-    tree = _BlockCutTree(blocks, cut_vertices, weight)
-    return {vertex: tree.cut_off(vertex) for vertex in cut_vertices}
+        return None
+    return _BlockCutTree(blocks, cut_vertices, projection.is_member().astype(np.int64))
 
 
 class _BlockCutTree:
@@ -71,6 +75,8 @@ class _BlockCutTree:
     def __init__(self, blocks, cut_vertices, weight: np.ndarray):
         cut = set(cut_vertices)
         self.cut_node = {vertex: len(blocks) + k for k, vertex in enumerate(cut_vertices)}
+        self.vertex_of_node = {node: vertex for vertex, node in self.cut_node.items()}
+        self.block_of = {vertex: b for b, block in enumerate(blocks) for vertex in block if vertex not in cut}
         size = len(blocks) + len(cut_vertices)
         self.weights = [0] * size
         self.adjacent: list[list[int]] = [[] for _ in range(size)]
@@ -89,6 +95,8 @@ class _BlockCutTree:
         """Root every tree of the forest; record parents, subtree weights and each node's tree total."""
         size = len(self.weights)
         self.parent = [-1] * size
+        self.depth = [0] * size
+        self.root = list(range(size))
         self.subtree = list(self.weights)
         self.total = [0] * size
         seen = [False] * size
@@ -104,6 +112,8 @@ class _BlockCutTree:
                     if not seen[other]:
                         seen[other] = True
                         self.parent[other] = node
+                        self.depth[other] = self.depth[node] + 1
+                        self.root[other] = root
                         stack.append(other)
             for node in reversed(order):
                 if self.parent[node] >= 0:
@@ -117,3 +127,21 @@ class _BlockCutTree:
         if self.parent[node] >= 0:
             pieces.append(self.total[node] - self.subtree[node])
         return self.total[node] - self.weights[node] - max(pieces)
+
+    def cut_vertices_between(self, u: int, v: int) -> list[int] | None:
+        """The cut vertices every u-v path passes through (those a new u-v tie would give a way around);
+        None when u and v are not in one component (or one of them has no tie)."""
+        a, b = self._node(u), self._node(v)
+        if a is None or b is None or self.root[a] != self.root[b]:
+            return None
+        passed = []
+        while a != b:
+            if self.depth[a] < self.depth[b]:
+                a, b = b, a
+            a = self.parent[a]
+            passed.append(a)
+        return [self.vertex_of_node[node] for node in passed if node in self.vertex_of_node and
+                self.vertex_of_node[node] not in (u, v)]
+
+    def _node(self, vertex: int) -> int | None:
+        return self.cut_node.get(vertex, self.block_of.get(vertex))

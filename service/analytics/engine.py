@@ -102,6 +102,11 @@ class Engine:
                 store.popitem(last=False)
         return value
 
+    def peek(self, key: Hashable) -> Any:
+        """The cached value for `key`, or None: never computes (for callers that must stay cheap)."""
+        with self._lock:
+            return self._cache.get(key)
+
     def answer(self, key: Hashable, stale_key: Hashable, kind: str, compute: Callable[[], dict]) -> dict:
         """A report: cached, computed within `sync_seconds`, or the last good one marked stale.
 

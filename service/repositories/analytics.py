@@ -95,6 +95,7 @@ class BridgeAnalysis:
     betweenness: bridges_module.Betweenness
     articulation: dict[int, int]
     bridge_ties: list[tuple[str, str]]
+    tree: Any = None  # the block-cut tree, for questions about paths around articulation points
 
 
 def cluster_analysis(engine: Engine, graph: db.Graph, revision: int, scope: Scope,
@@ -121,10 +122,34 @@ def bridge_analysis(engine: Engine, graph: db.Graph, revision: int, scope: Scope
                                             samples=settings.betweenness_samples, seed=settings.seed)
         if scope.is_current:
             engine.after(lambda: _write_betweenness(graph, projection, scores.scores))
-        return BridgeAnalysis(actual, projection, scores, bridges_module.articulation_points(projection),
-                              bridges_module.bridge_ties(projection))
+        tree = bridges_module.block_cut_tree(projection)
+        articulation = {vertex: tree.cut_off(vertex) for vertex in tree.cut_node} if tree else {}
+        return BridgeAnalysis(actual, projection, scores, articulation, bridges_module.bridge_ties(projection), tree)
 
     return engine.memo(("bridges", revision, scope), compute)
+
+
+def cut_vertices_bypassed(graph: db.Graph, pairs: list[tuple[str, str]]) -> list[list[str] | None] | None:
+    """For each (member, member) pair: the articulation points a new tie between them would route around.
+
+    Answers only from today's bridge analysis when it is cached for the current revision (None otherwise),
+    so a recommendation request never does whole-graph work.
+    """
+    revision = db.run_one_read(graph, "change_revision")["revision"]
+    analysis = _engine().peek(("bridges", revision, Scope.of(None)))
+    if analysis is None:
+        return None
+    index, ids = analysis.projection.index, analysis.projection.ids
+    answers = []
+    for u, v in pairs:
+        if u not in index or v not in index:
+            answers.append(None)
+        elif analysis.tree is None:
+            answers.append([])
+        else:
+            between = analysis.tree.cut_vertices_between(index[u], index[v])
+            answers.append(None if between is None else [ids[vertex] for vertex in between])
+    return answers
 
 
 # --- write-back (derived data: no version bump, no change-feed entry) -----------------------------

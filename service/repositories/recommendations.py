@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from service import db, recommendations as scoring
-from service.repositories import not_found
+from service.repositories import analytics, not_found
 
 MAX_NEIGHBORS = 200
 MAX_CANDIDATES = 2000
@@ -33,12 +33,16 @@ def for_member(graph: db.Graph, member_id: str, *, strategy: str, limit: int, we
     clustered = member["cluster_id"] is not None
     effective = strategy if clustered or strategy != "bridge_silos" else "shared_interests"
     items = scoring.rank(rows, effective, weights[effective], limit)
+    paths_known = True
     if strategy in ("balanced", "bridge_silos"):
-        _add_impact(graph, items, member["cluster_id"])
+        paths_known = _add_impact(graph, member_id, items, member["cluster_id"])
     computed = {"strategy": strategy, "weights": weights[effective], "candidates_considered": len(rows),
                 "clustering": "available" if clustered else "missing",
                 "bounds": {"collaborators_expanded": MAX_NEIGHBORS, "candidates_per_source": MAX_CANDIDATES},
                 "took_ms": round((time.perf_counter() - started) * 1000, 1)}
+    if not paths_known:
+        computed["impact"] = ("around_articulation_points is null until GET /v1/analytics/bridges has run on "
+                              "the current graph")
     if effective != strategy:
         computed["degraded"] = ("no clustering yet (GET /v1/analytics/clusters computes it): bridge_silos "
                                 "ranked as shared_interests")
@@ -47,16 +51,20 @@ def for_member(graph: db.Graph, member_id: str, *, strategy: str, limit: int, we
     return {"items": items, "strategy": strategy, "computed": computed}
 
 
-def _add_impact(graph: db.Graph, items: list[dict[str, Any]], member_cluster: str | None) -> None:
-    """Mark bridging suggestions that would tie two clusters with no tie between them yet."""
+def _add_impact(graph: db.Graph, member_id: str, items: list[dict[str, Any]], member_cluster: str | None) -> bool:
+    """What each suggested tie would do for the whole network: tie two clusters that have no tie yet, and
+    route around articulation points (from the cached bridge analysis; False when there is none)."""
     pairs = sorted({(member_cluster, item["member"]["cluster_id"]) for item in items if item["features"]["bridging"]})
     tied = {}
     if pairs:
         rows = graph.read(lambda tx: db.run(tx, "recommend_clusters_tied", pairs=[list(p) for p in pairs]))
         tied = {tuple(row["pair"]): row["tied"] for row in rows}
-    for item in items:
+    around = analytics.cut_vertices_bypassed(graph, [(member_id, item["member"]["id"]) for item in items])
+    for position, item in enumerate(items):
         pair = (member_cluster, item["member"].get("cluster_id"))
-        item["impact"] = {"joins_untied_clusters": bool(item["features"]["bridging"]) and not tied.get(pair, True)}
+        item["impact"] = {"joins_untied_clusters": bool(item["features"]["bridging"]) and not tied.get(pair, True),
+                          "around_articulation_points": None if around is None else around[position]}
+    return around is not None
 
 
 def for_organization(graph: db.Graph, organization_id: str, *, limit: int) -> dict[str, Any]:

@@ -79,7 +79,7 @@ def test_bridge_silos_only_proposes_other_clusters(api, network):
     assert _names(network, body) == ["G"]
     item = body["items"][0]
     assert {"type": "bridges_clusters", "from": "c1", "to": "c2"} in item["reasons"]
-    assert item["impact"] == {"joins_untied_clusters": False}, "E-G already ties c1 to c2"
+    assert item["impact"]["joins_untied_clusters"] is False, "E-G already ties c1 to c2"
 
 
 def test_balanced_mixes_the_signals(api, network):
@@ -161,3 +161,19 @@ def test_bad_recommendation_arguments(api, network, query, field):
 def test_unknown_member_or_organization_is_404(api):
     assert api.get(f"/v1/members/{uuid.uuid4()}/recommendations").status_code == 404
     assert api.get(f"/v1/organizations/{uuid.uuid4()}/recommendations").status_code == 404
+
+
+def test_impact_names_the_articulation_points_a_tie_would_route_around(api, make_key, network):
+    before = _recommend(api, network, strategy="bridge_silos")
+    assert before["items"][0]["impact"]["around_articulation_points"] is None
+    assert "bridges" in before["computed"]["impact"]
+    analyst = api.with_key(make_key("analytics"))
+    assert analyst.get("/v1/analytics/bridges").status_code == 200
+    after = _recommend(api, network, strategy="bridge_silos")
+    people = network["people"]
+    # Every path from A to G runs through B and then E; a tie A-G gives a way around both.
+    assert sorted(after["items"][0]["impact"]["around_articulation_points"]) == sorted(
+        [people["B"]["id"], people["E"]["id"]])
+    assert "impact" not in after["computed"]
+    balanced = {network["ids"][i["member"]["id"]]: i["impact"] for i in _recommend(api, network)["items"]}
+    assert balanced["D"]["around_articulation_points"] == [], "A and D already share a block"
