@@ -2,10 +2,10 @@
 // Every expansion is bounded ($max_neighbors collaborators, $max_candidates per source).
 
 // name: recommend_member_candidates
-// For member $id: candidates from friends-of-friends (with their mutual collaborators and those
-// collaborators' degrees), co-members of the member's organizations and members near them sharing a
-// topic, after the exclusion rules (self, existing tie, not discoverable, already introduced or declined)
-// and the filters. One row per candidate.
+// For member $id: the best $limit candidates for a strategy ($weights, and $required: the feature a
+// candidate must have) from friends-of-friends (with their mutual collaborators and those collaborators'
+// degrees), co-members of the member's organizations and members near them sharing a topic, after the
+// exclusion rules (self, existing tie, not discoverable, already introduced or declined) and the filters.
 MATCH (m:Member {id: $id})
 CALL (m) {
     MATCH (m)-[:COLLABORATES_WITH]-(f:Member)
@@ -34,9 +34,29 @@ WHERE c <> m
   AND ($organization_id IS NULL OR EXISTS { (c)-[:MEMBER_OF]->(:Organization {id: $organization_id}) })
   AND ($exclude_organization_id IS NULL
        OR NOT EXISTS { (c)-[:MEMBER_OF]->(:Organization {id: $exclude_organization_id}) })
-WITH m, c, [x IN collect(mutuals) WHERE size(x) > 0][0] AS mutuals
+WITH m, c, coalesce([x IN collect(mutuals) WHERE size(x) > 0][0], []) AS mutuals
+// The features (Adamic-Adar over mutual collaborators, topic Jaccard, bridging, region) and the
+// strategy's weighted score, so only the best $limit rows leave the database.
+WITH m, c, mutuals,
+     reduce(s = 0.0, x IN mutuals | s + CASE WHEN x.degree > 1 THEN 1.0 / log(x.degree) ELSE 0.0 END) AS adamic_adar,
+     size([t IN coalesce(c.topics, []) WHERE t IN coalesce(m.topics, [])]) AS shared
+WITH m, c, mutuals, adamic_adar,
+     CASE WHEN size(coalesce(m.topics, [])) + size(coalesce(c.topics, [])) - shared = 0 THEN 0.0
+          ELSE toFloat(shared) / (size(coalesce(m.topics, [])) + size(coalesce(c.topics, [])) - shared) END AS topics,
+     CASE WHEN m.cluster_id IS NOT NULL AND c.cluster_id IS NOT NULL AND c.cluster_id <> m.cluster_id
+          THEN 1.0 ELSE 0.0 END AS bridging,
+     CASE WHEN m.region IS NOT NULL AND c.region = m.region THEN 1.0 ELSE 0.0 END AS region
+WHERE $required IS NULL
+   OR ($required = 'adamic_adar' AND adamic_adar > 0)
+   OR ($required = 'topics' AND topics > 0)
+   OR ($required = 'bridging' AND bridging > 0)
+WITH m, c, mutuals, {adamic_adar: adamic_adar, topics: topics, bridging: bridging, region: region} AS features,
+     $weights.adamic_adar * adamic_adar + $weights.topics * topics + $weights.bridging * bridging
+     + $weights.region * region AS score
+ORDER BY score DESC, c.id
+LIMIT $limit
 RETURN c {.id, .name, .role, .title, .region, .topics, .populations, .cluster_id} AS candidate,
-       coalesce(mutuals, []) AS mutuals,
+       mutuals, features, score,
        m.topics AS member_topics, m.region AS member_region, m.cluster_id AS member_cluster
 
 // name: recommend_member_exists

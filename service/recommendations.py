@@ -1,7 +1,8 @@
 """Scoring introductions: Adamic-Adar over mutual collaborators, topic Jaccard, a bridging bonus, region.
 
-Candidates and their features come from Cypher at request time (bounded expansions);
-these pure functions weigh them per strategy and explain each result.
+Candidates, their features and the weighted score come from Cypher at request time
+(bounded expansions, only the best rows returned); these functions hold the weights and
+explain each result.
 """
 
 from __future__ import annotations
@@ -27,32 +28,14 @@ DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
 _REQUIRED_FEATURE = {"close_triangles": "adamic_adar", "shared_interests": "topics", "bridge_silos": "bridging"}
 
 
-def adamic_adar(mutuals: Iterable[dict[str, Any]]) -> float:
-    """Sum of 1/log(degree) over mutual collaborators (a collaborator with one tie adds nothing)."""
-    return sum(1.0 / math.log(m["degree"]) for m in mutuals if m["degree"] > 1)
+def required_feature(strategy: str) -> str | None:
+    """The feature a candidate must have for the strategy to propose it (None: any candidate)."""
+    return _REQUIRED_FEATURE.get(strategy)
 
 
 def jaccard(a: Iterable[str] | None, b: Iterable[str] | None) -> float:
     a, b = set(a or ()), set(b or ())
     return len(a & b) / len(a | b) if a | b else 0.0
-
-
-def features(row: dict[str, Any]) -> dict[str, float]:
-    candidate = row["candidate"]
-    bridging = (row["member_cluster"] is not None and candidate.get("cluster_id") is not None
-                and candidate["cluster_id"] != row["member_cluster"])
-    same_region = row["member_region"] is not None and candidate.get("region") == row["member_region"]
-    return {"adamic_adar": adamic_adar(row["mutuals"]), "topics": jaccard(row["member_topics"], candidate["topics"]),
-            "bridging": 1.0 if bridging else 0.0, "region": 1.0 if same_region else 0.0}
-
-
-def score(values: dict[str, float], weights: dict[str, float]) -> float:
-    return sum(weights[name] * values[name] for name in weights)
-
-
-def qualifies(strategy: str, values: dict[str, float]) -> bool:
-    required = _REQUIRED_FEATURE.get(strategy)
-    return required is None or values[required] > 0
 
 
 def reasons(row: dict[str, Any], values: dict[str, float]) -> list[dict[str, Any]]:
@@ -73,16 +56,10 @@ def reasons(row: dict[str, Any], values: dict[str, float]) -> list[dict[str, Any
     return found
 
 
-def rank(rows: list[dict[str, Any]], strategy: str, weights: dict[str, float], limit: int) -> list[dict[str, Any]]:
-    """The best `limit` candidates for the strategy, highest score first (ties broken by id)."""
-    scored = []
-    for row in rows:
-        values = features(row)
-        if qualifies(strategy, values):
-            scored.append({"member": row["candidate"], "score": round(score(values, weights), 6),
-                           "features": values, "reasons": reasons(row, values)})
-    scored.sort(key=lambda item: (-item["score"], item["member"]["id"]))
-    return scored[:limit]
+def explain(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ranked rows (features and score computed in Cypher) as results, each with its reasons."""
+    return [{"member": row["candidate"], "score": round(row["score"], 6), "features": row["features"],
+             "reasons": reasons(row, row["features"])} for row in rows]
 
 
 def rank_organizations(rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:

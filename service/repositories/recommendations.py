@@ -8,8 +8,8 @@ from typing import Any
 from service import db, recommendations as scoring
 from service.repositories import analytics, not_found
 
-MAX_NEIGHBORS = 200
-MAX_CANDIDATES = 2000
+MAX_NEIGHBORS = 50
+MAX_CANDIDATES = 100
 MAX_ORGANIZATION_PATHS = 5000
 
 
@@ -18,25 +18,27 @@ def for_member(graph: db.Graph, member_id: str, *, strategy: str, limit: int, we
                exclude_organization_id: str | None = None) -> dict[str, Any]:
     started = time.perf_counter()
 
-    def work(tx) -> tuple[dict | None, list[dict]]:
+    def work(tx) -> tuple[dict | None, str, list[dict]]:
         member = db.run_one(tx, "recommend_member_exists", id=member_id)
         if member is None:
-            return None, []
+            return None, strategy, []
+        clustered = member["cluster_id"] is not None
+        effective = strategy if clustered or strategy != "bridge_silos" else "shared_interests"
         rows = db.run(tx, "recommend_member_candidates", id=member_id, max_neighbors=MAX_NEIGHBORS,
                       max_candidates=MAX_CANDIDATES, region=region, role=role, organization_id=organization_id,
-                      exclude_organization_id=exclude_organization_id)
-        return member, rows
+                      exclude_organization_id=exclude_organization_id, weights=weights[effective],
+                      required=scoring.required_feature(effective), limit=limit)
+        return member, effective, rows
 
-    member, rows = graph.read(work)
+    member, effective, rows = graph.read(work)
     if member is None:
         raise not_found("member", member_id)
     clustered = member["cluster_id"] is not None
-    effective = strategy if clustered or strategy != "bridge_silos" else "shared_interests"
-    items = scoring.rank(rows, effective, weights[effective], limit)
+    items = scoring.explain(rows)
     paths_known = True
     if strategy in ("balanced", "bridge_silos"):
         paths_known = _add_impact(graph, member_id, items, member["cluster_id"])
-    computed = {"strategy": strategy, "weights": weights[effective], "candidates_considered": len(rows),
+    computed = {"strategy": strategy, "weights": weights[effective],
                 "clustering": "available" if clustered else "missing",
                 "bounds": {"collaborators_expanded": MAX_NEIGHBORS, "candidates_per_source": MAX_CANDIDATES},
                 "took_ms": round((time.perf_counter() - started) * 1000, 1)}
