@@ -17,7 +17,6 @@ import json
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import graph_queries  # noqa: E402
+from bench.common import free_port  # noqa: E402
 from schemas.members import MEMBER_ROLES  # noqa: E402
 
 BENCH_QUERIES = graph_queries.parse((Path(__file__).parent / "analytics.cypher").read_text(), "analytics.cypher")
@@ -242,7 +242,7 @@ def raw_igraph(uri: str) -> dict:
 
 class Api:
     def __init__(self, uri: str):
-        self.port = _free_port()
+        self.port = free_port()
         env = {**os.environ, "NEO4J_URI": uri, "NETWEAVE_ADMIN_KEY": ADMIN_KEY, "NETWEAVE_WORKER_TIMEOUT": "900",
                "NETWEAVE_LOG_LEVEL": "warning"}
         self.process = subprocess.Popen([str(ROOT / ".venv" / "bin" / "netweave"), "serve", "--port", str(self.port),
@@ -293,12 +293,6 @@ class Api:
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(timeout=60)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def through_api(uri: str) -> dict:

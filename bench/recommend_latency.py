@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import os
 import random
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -28,35 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import graph_queries  # noqa: E402
+from bench.common import start_api  # noqa: E402
 
 PEER = graph_queries.load_all(Path(__file__).resolve().parent)
 ADMIN = "bench-admin-key-0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_api(uri: str, workers: int, threads: int) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    env = {**os.environ, "NEO4J_URI": uri, "NETWEAVE_ADMIN_KEY": ADMIN, "NETWEAVE_LOG_LEVEL": "warning",
-           "NETWEAVE_THREADS": str(threads)}
-    process = subprocess.Popen([str(ROOT / ".venv" / "bin" / "netweave"), "serve", "--port", str(port),
-                                "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/readyz")
-            if connection.getresponse().status == 200:
-                return process, port
-        except OSError:
-            pass
-        time.sleep(0.3)
-    process.kill()
-    raise RuntimeError("the API did not become ready")
 
 
 def hammer(call, ids: list[str], clients: int, seconds: float) -> dict[str, float]:
@@ -126,7 +98,7 @@ def main() -> None:
         ids = [r["id"] for r in driver.execute_query(PEER["peer_sample_members"].text, limit=2000).records]
         print(f"{len(ids)} members to ask about; {args.clients} clients for {args.seconds:.0f} s each side")
         floor = hammer(raw_call(driver), ids, args.clients, args.seconds)
-    process, port = start_api(args.uri, args.workers, args.threads)
+    process, port = start_api(args.uri, ADMIN, args.workers, NETWEAVE_THREADS=str(args.threads))
     try:
         hammer(api_call(port), ids, args.clients, 5)  # warm-up: query plans, connection pools
         api = hammer(api_call(port), ids, args.clients, args.seconds)

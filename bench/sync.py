@@ -12,12 +12,9 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import random
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -31,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import graph_queries  # noqa: E402
+from bench.common import start_api  # noqa: E402
 from service import neo4j_local  # noqa: E402
 
 PEER = graph_queries.load_all(Path(__file__).resolve().parent)
@@ -95,33 +93,6 @@ def raw_side(uri: str, members, ties, threads: int) -> dict[str, float]:
 
 # --- the API ------------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def start_api(uri: str, workers: int) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    env = {**os.environ, "NEO4J_URI": uri, "NETWEAVE_ADMIN_KEY": ADMIN_KEY, "NETWEAVE_LOG_LEVEL": "warning",
-           "NETWEAVE_MAX_BODY_BYTES": str(8 * 1024 * 1024)}
-    process = subprocess.Popen([str(ROOT / ".venv" / "bin" / "netweave"), "serve", "--port", str(port),
-                                "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            connection.request("GET", "/readyz")
-            if connection.getresponse().status == 200:
-                return process, port
-        except OSError:
-            pass
-        time.sleep(0.3)
-    process.kill()
-    raise RuntimeError("the API did not become ready")
-
-
 def api_side(port: int, members, ties, threads: int) -> dict[str, float]:
     local = threading.local()
 
@@ -167,7 +138,8 @@ def main() -> None:
     raw = with_neo4j("raw", args.heap_mb, args.pagecache_mb, lambda uri: raw_side(uri, members, ties, args.threads))
 
     def api_run(uri):
-        process, port = start_api(uri, args.workers)
+        process, port = start_api(uri, ADMIN_KEY, args.workers,
+                                  NETWEAVE_MAX_BODY_BYTES=str(8 * 1024 * 1024))
         try:
             return api_side(port, members, ties, args.threads)
         finally:

@@ -1,0 +1,40 @@
+"""What the benchmarks share: a free port, and `netweave serve` under gunicorn, ready to take load."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_api(uri: str, admin_key: str, workers: int, **environment: str) -> tuple[subprocess.Popen, int]:
+    """gunicorn on a free port against `uri`, once /readyz answers 200; stop it with SIGTERM."""
+    port = free_port()
+    env = {**os.environ, "NEO4J_URI": uri, "NETWEAVE_ADMIN_KEY": admin_key, "NETWEAVE_LOG_LEVEL": "warning",
+           **environment}
+    process = subprocess.Popen([str(ROOT / ".venv" / "bin" / "netweave"), "serve", "--port", str(port),
+                                "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", "/readyz")
+            if connection.getresponse().status == 200:
+                return process, port
+        except OSError:
+            pass
+        time.sleep(0.3)
+    process.kill()
+    raise RuntimeError("the API did not become ready")
