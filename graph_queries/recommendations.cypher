@@ -91,8 +91,3 @@ WITH o, p, sum(ties) AS ties, [b IN collect(bridges) WHERE size(b) > 0] AS found
 WHERE NOT EXISTS { (o)-[:COLLABORATES_WITH]-(p) }
 RETURN p {.id, .name, .kind, .region, .topics} AS organization, ties, coalesce(found[0], []) AS bridges,
        o.topics AS topics, o.region AS region
-
-// name: organization_exists_for_recommendations
-// One row when the organization exists.
-MATCH (o:Organization {id: $id})
-RETURN o.id AS id

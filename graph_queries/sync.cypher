@@ -166,10 +166,3 @@ WITH row, x, c, c.id AS id
 DELETE c
 DETACH DELETE x
 RETURN row.index AS index, id
-
-// name: sync_known_nodes
-// Which of $ids are members ($label 'member') or organizations.
-UNWIND $ids AS node_id
-OPTIONAL MATCH (m:Member {id: node_id})
-OPTIONAL MATCH (o:Organization {id: node_id})
-RETURN node_id AS id, CASE WHEN m IS NOT NULL THEN 'member' WHEN o IS NOT NULL THEN 'organization' END AS type

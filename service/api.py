@@ -131,6 +131,16 @@ def expected_version() -> int | None:
     raise stale()
 
 
+def created_headers(endpoint: str, id_arg: str) -> Callable[[dict[str, Any]], dict[str, str]]:
+    """The ETag and Location of a resource a POST created (one function for the view and its replay)."""
+    from flask import url_for
+
+    def headers(resource: dict[str, Any]) -> dict[str, str]:
+        return {"ETag": etag(resource["version"]), "Location": url_for(endpoint, **{id_arg: resource["id"]})}
+
+    return headers
+
+
 def stale() -> Problem:
     return Problem(412, "the resource changed since you read it (If-Match does not match its ETag); GET it again",
                    slug="precondition-failed")

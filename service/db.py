@@ -31,11 +31,6 @@ def run_one(tx: ManagedTransaction, name: str, /, **params: Any) -> dict[str, An
     return rows[0] if rows else None
 
 
-def run_one_read(graph: "Graph", name: str, /, **params: Any) -> dict[str, Any] | None:
-    """One named statement in its own read transaction: its first row."""
-    return graph.read(lambda tx: run_one(tx, name, **params))
-
-
 def to_native(value: Any) -> Any:
     """neo4j.time values as datetime/date, recursively through maps and lists."""
     if isinstance(value, neo4j.time.DateTime):

@@ -129,13 +129,12 @@ def bridge_analysis(engine: Engine, graph: db.Graph, revision: int, scope: Scope
     return engine.memo(("bridges", revision, scope), compute)
 
 
-def cut_vertices_bypassed(graph: db.Graph, pairs: list[tuple[str, str]]) -> list[list[str] | None] | None:
+def cut_vertices_bypassed(revision: int, pairs: list[tuple[str, str]]) -> list[list[str] | None] | None:
     """For each (member, member) pair: the articulation points a new tie between them would route around.
 
-    Answers only from today's bridge analysis when it is cached for the current revision (None otherwise),
+    Answers only from today's bridge analysis when it is cached for `revision` (None otherwise),
     so a recommendation request never does whole-graph work.
     """
-    revision = db.run_one_read(graph, "change_revision")["revision"]
     analysis = _engine().peek(("bridges", revision, Scope.of(None)))
     if analysis is None:
         return None

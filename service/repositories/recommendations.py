@@ -18,26 +18,27 @@ def for_member(graph: db.Graph, member_id: str, *, strategy: str, limit: int, we
                exclude_organization_id: str | None = None) -> dict[str, Any]:
     started = time.perf_counter()
 
-    def work(tx) -> tuple[dict | None, str, list[dict]]:
+    def work(tx) -> tuple[dict | None, str, list[dict], int]:
         member = db.run_one(tx, "recommend_member_exists", id=member_id)
         if member is None:
-            return None, strategy, []
+            return None, strategy, [], 0
         clustered = member["cluster_id"] is not None
         effective = strategy if clustered or strategy != "bridge_silos" else "shared_interests"
         rows = db.run(tx, "recommend_member_candidates", id=member_id, max_neighbors=MAX_NEIGHBORS,
                       max_candidates=MAX_CANDIDATES, region=region, role=role, organization_id=organization_id,
                       exclude_organization_id=exclude_organization_id, weights=weights[effective],
                       required=scoring.required_feature(effective), limit=limit)
-        return member, effective, rows
+        # The revision the rows belong to, for the cached bridge analysis (no extra round trip).
+        return member, effective, rows, db.run_one(tx, "change_revision")["revision"]
 
-    member, effective, rows = graph.read(work)
+    member, effective, rows, revision = graph.read(work)
     if member is None:
         raise not_found("member", member_id)
     clustered = member["cluster_id"] is not None
     items = scoring.explain(rows)
     paths_known = True
     if strategy in ("balanced", "bridge_silos"):
-        paths_known = _add_impact(graph, member_id, items, member["cluster_id"])
+        paths_known = _add_impact(graph, revision, member_id, items, member["cluster_id"])
     computed = {"strategy": strategy, "weights": weights[effective],
                 "clustering": "available" if clustered else "missing",
                 "bounds": {"collaborators_expanded": MAX_NEIGHBORS, "candidates_per_source": MAX_CANDIDATES},
@@ -53,7 +54,8 @@ def for_member(graph: db.Graph, member_id: str, *, strategy: str, limit: int, we
     return {"items": items, "strategy": strategy, "computed": computed}
 
 
-def _add_impact(graph: db.Graph, member_id: str, items: list[dict[str, Any]], member_cluster: str | None) -> bool:
+def _add_impact(graph: db.Graph, revision: int, member_id: str, items: list[dict[str, Any]],
+                member_cluster: str | None) -> bool:
     """What each suggested tie would do for the whole network: tie two clusters that have no tie yet, and
     route around articulation points (from the cached bridge analysis; False when there is none)."""
     pairs = sorted({(member_cluster, item["member"]["cluster_id"]) for item in items if item["features"]["bridging"]})
@@ -61,7 +63,7 @@ def _add_impact(graph: db.Graph, member_id: str, items: list[dict[str, Any]], me
     if pairs:
         rows = graph.read(lambda tx: db.run(tx, "recommend_clusters_tied", pairs=[list(p) for p in pairs]))
         tied = {tuple(row["pair"]): row["tied"] for row in rows}
-    around = analytics.cut_vertices_bypassed(graph, [(member_id, item["member"]["id"]) for item in items])
+    around = analytics.cut_vertices_bypassed(revision, [(member_id, item["member"]["id"]) for item in items])
     for position, item in enumerate(items):
         pair = (member_cluster, item["member"].get("cluster_id"))
         item["impact"] = {"joins_untied_clusters": bool(item["features"]["bridging"]) and not tied.get(pair, True),
@@ -73,7 +75,7 @@ def for_organization(graph: db.Graph, organization_id: str, *, limit: int) -> di
     started = time.perf_counter()
 
     def work(tx) -> tuple[bool, list[dict]]:
-        if db.run_one(tx, "organization_exists_for_recommendations", id=organization_id) is None:
+        if db.run_one(tx, "organization_exists", id=organization_id) is None:
             return False, []
         return True, db.run(tx, "recommend_organization_candidates", id=organization_id,
                             max_paths=MAX_ORGANIZATION_PATHS, max_candidates=MAX_CANDIDATES)

@@ -174,7 +174,7 @@ def _resolve_references(tx: ManagedTransaction, resource: str, source: str, upse
 def _resolve_links(tx, singular, upserts, results):
     """Records that name a netweave `id` to attach to must name an existing node of their kind."""
     ids = [record["id"] for _, record in upserts if record.get("id")]
-    types = {row["id"]: row["type"] for row in db.run(tx, "sync_known_nodes", ids=ids)} if ids else {}
+    types = {row["id"]: row["type"] for row in db.run(tx, "party_types", ids=ids)} if ids else {}
     kept = []
     for index, record in upserts:
         if record.get("id") and types.get(record["id"]) != singular:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from flask import url_for
 from flask.views import MethodView
 
 from schemas.collaborations import (CollaborationListArgsSchema, CollaborationPageSchema, CollaborationPatchSchema,
                                     CollaborationSchema)
-from service.api import Blueprint, decode_cursor, errors, etag, if_match, page, render
+from service.api import Blueprint, created_headers, decode_cursor, errors, etag, if_match, page, render
 from service.auth import requires
 from service.db import get_graph
 from service.idempotency import idempotent
@@ -17,9 +16,7 @@ blp = Blueprint("collaborations", __name__, url_prefix="/v1/collaborations",
                 description="Collaborations: projects, mentoring, partnerships between members and organizations.")
 
 
-def _created(collaboration: dict) -> dict[str, str]:
-    return {"ETag": etag(collaboration["version"]),
-            "Location": url_for("collaborations.Collaboration", collaboration_id=collaboration["id"])}
+_created = created_headers("collaborations.Collaboration", "collaboration_id")
 
 
 @blp.route("")

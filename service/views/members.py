@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from flask import url_for
 from flask.views import MethodView
 
 from schemas.common import PageArgsSchema
 from schemas.members import (AffiliationSchema, CollaboratorPageSchema, MemberListArgsSchema, MemberPageSchema,
                              MemberPatchSchema, MemberSchema)
-from service.api import Blueprint, decode_cursor, errors, etag, if_match, page, render
+from service.api import Blueprint, created_headers, decode_cursor, errors, etag, if_match, page, render
 from service.auth import requires
 from service.db import get_graph
 from service.idempotency import idempotent
@@ -18,8 +17,7 @@ blp = Blueprint("members", __name__, url_prefix="/v1/members",
                 description="Members of the network: teachers, coaches, school and district leaders.")
 
 
-def _created(member: dict) -> dict[str, str]:
-    return {"ETag": etag(member["version"]), "Location": url_for("members.Member", member_id=member["id"])}
+_created = created_headers("members.Member", "member_id")
 
 
 @blp.route("")

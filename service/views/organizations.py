@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from flask import url_for
 from flask.views import MethodView
 
 from schemas.common import PageArgsSchema
 from schemas.organizations import (OrganizationDeleteArgsSchema, OrganizationListArgsSchema,
                                    OrganizationMemberPageSchema, OrganizationPageSchema, OrganizationPatchSchema,
                                    OrganizationSchema)
-from service.api import Blueprint, decode_cursor, errors, etag, if_match, page, render
+from service.api import Blueprint, created_headers, decode_cursor, errors, etag, if_match, page, render
 from service.auth import requires
 from service.db import get_graph
 from service.idempotency import idempotent
@@ -19,9 +18,7 @@ blp = Blueprint("organizations", __name__, url_prefix="/v1/organizations",
                 description="Organizations: associations, districts, nonprofits, universities.")
 
 
-def _created(organization: dict) -> dict[str, str]:
-    return {"ETag": etag(organization["version"]),
-            "Location": url_for("organizations.Organization", organization_id=organization["id"])}
+_created = created_headers("organizations.Organization", "organization_id")
 
 
 @blp.route("")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import current_app, url_for
+from flask import current_app
 from flask.views import MethodView
 
 from schemas.recommendations import (IntroductionDecisionSchema, IntroductionListArgsSchema, IntroductionPageSchema,
                                      IntroductionSchema, MemberRecommendationArgsSchema, MemberRecommendationsSchema,
                                      OrganizationRecommendationArgsSchema, OrganizationRecommendationsSchema)
-from service.api import Blueprint, decode_cursor, errors, etag, if_match, page, render
+from service.api import Blueprint, created_headers, decode_cursor, errors, etag, if_match, page, render
 from service.auth import requires
 from service.db import get_graph
 from service.idempotency import idempotent
@@ -39,9 +39,7 @@ def organization_recommendations(args, organization_id):
     return recommendations.for_organization(get_graph(), organization_id, limit=args["limit"])
 
 
-def _created(introduction: dict) -> dict[str, str]:
-    return {"ETag": etag(introduction["version"]),
-            "Location": url_for("recommendations.Introduction", introduction_id=introduction["id"])}
+_created = created_headers("recommendations.Introduction", "introduction_id")
 
 
 @blp.route("/introductions")
