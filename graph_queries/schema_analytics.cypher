@@ -11,3 +11,15 @@ CREATE INDEX health_snapshot_created IF NOT EXISTS FOR (s:HealthSnapshot) ON (s.
 // name: schema_member_cluster_id
 // Cypher queries and recommendations find the members of a cluster by the written-back id.
 CREATE INDEX member_cluster_id IF NOT EXISTS FOR (m:Member) ON (m.cluster_id)
+
+// name: schema_analytics_run_id
+// Background analytics runs are polled by id from any API worker.
+CREATE CONSTRAINT analytics_run_id IF NOT EXISTS FOR (r:AnalyticsRun) REQUIRE r.id IS UNIQUE
+
+// name: schema_analytics_run_key
+// A worker looks for a run already computing the same answer (same arguments, same revision).
+CREATE INDEX analytics_run_key IF NOT EXISTS FOR (r:AnalyticsRun) ON (r.key)
+
+// name: schema_analytics_report_key
+// One stored report per set of arguments (the latest revision computed), shared by all API workers.
+CREATE CONSTRAINT analytics_report_key IF NOT EXISTS FOR (r:AnalyticsReport) REQUIRE r.key IS UNIQUE

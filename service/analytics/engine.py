@@ -21,6 +21,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Hashable, Mapping
 
+from service.analytics import store as store_module
+from service.analytics.store import SharedStore
+
 EXTENSION = "netweave.analytics"
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,7 @@ _SETTINGS = {
     "sync_seconds": ("NETWEAVE_ANALYTICS_SYNC_SECONDS", 25.0, 0.0, 50.0),
     "cache_entries": ("NETWEAVE_ANALYTICS_CACHE_ENTRIES", 64, 4, 1024),
     "projection_entries": ("NETWEAVE_ANALYTICS_PROJECTION_ENTRIES", 2, 1, 16),
+    "run_timeout": ("NETWEAVE_ANALYTICS_RUN_TIMEOUT", 3600.0, 60.0, 86_400.0),
 }
 
 
@@ -45,6 +49,7 @@ class Settings:
     sync_seconds: float
     cache_entries: int
     projection_entries: int
+    run_timeout: float
 
     @classmethod
     def load(cls, config: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> "Settings":
@@ -107,25 +112,53 @@ class Engine:
         with self._lock:
             return self._cache.get(key)
 
-    def answer(self, key: Hashable, stale_key: Hashable, kind: str, compute: Callable[[], dict]) -> dict:
+    def answer(self, key: Hashable, stale_key: Hashable, kind: str, compute: Callable[[], dict],
+               store: SharedStore | None = None) -> dict:
         """A report: cached, computed within `sync_seconds`, or the last good one marked stale.
 
-        `key` holds the revision; `stale_key` is the same arguments without it. Raises Pending when the
-        computation outlasts the wait and no earlier report exists.
+        `key` holds the revision (its first item); `stale_key` is the same arguments without it. With a
+        `store`, reports and runs are shared with the other workers: a report another worker computed for
+        this revision is served from it, and a run another worker has in flight is not started again.
+        Raises Pending when the computation outlasts the wait and no earlier report exists.
         """
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return _marked(self._cache[key], cached=True)
-        run = self._start(key, stale_key, kind, compute)
+        shared_key = store_module.key_of(stale_key) if store else None
+        stored = store.report(shared_key) if store else None
+        if stored is not None and stored[0] == key[0]:
+            self._remember(key, stale_key, stored[1])
+            return _marked(stored[1], cached=True)
+        elsewhere = store.active(store_module.key_of(key)) if store else None
+        if elsewhere is not None and not self._is_local(elsewhere["id"]):
+            if stored is not None:
+                return _marked(stored[1], cached=True, stale=True, run_id=elsewhere["id"])
+            raise Pending(Run(id=elsewhere["id"], kind=elsewhere["kind"], started_at=elsewhere["started_at"]))
+        run = self._start(key, stale_key, kind, compute, store)
         try:
             return run.future.result(timeout=self.settings.sync_seconds)
         except FutureTimeout:
             with self._lock:
                 last = self._last_good.get(stale_key)
+            if last is None and stored is not None:
+                last = stored[1]
             if last is None:
                 raise Pending(run) from None
             return _marked(last, cached=True, stale=True, run_id=run.id)
+
+    def _remember(self, key: Hashable, stale_key: Hashable, report: dict) -> None:
+        with self._lock:
+            self._cache[key] = report
+            while len(self._cache) > self.settings.cache_entries:
+                self._cache.popitem(last=False)
+            self._last_good[stale_key] = report
+            while len(self._last_good) > self.settings.cache_entries:
+                self._last_good.popitem(last=False)
+
+    def _is_local(self, run_id: str) -> bool:
+        with self._lock:
+            return run_id in self._runs
 
     def after(self, work: Callable[[], None]) -> None:
         """Run `work` on the analytics thread once what is running now (and queued before it) has finished:
@@ -159,7 +192,8 @@ class Engine:
             self._projections.clear()
             self._last_good.clear()
 
-    def _start(self, key: Hashable, stale_key: Hashable, kind: str, compute: Callable[[], dict]) -> Run:
+    def _start(self, key: Hashable, stale_key: Hashable, kind: str, compute: Callable[[], dict],
+               store: SharedStore | None) -> Run:
         """The run computing `key`: the one already in flight, or a new one on the background thread."""
         with self._lock:
             if key in self._inflight:
@@ -168,22 +202,21 @@ class Engine:
             self._runs[run.id] = run
             while len(self._runs) > 256:
                 self._runs.popitem(last=False)
-            run.future = self._pool().submit(self._execute, run, key, stale_key, compute)
+            run.future = self._pool().submit(self._execute, run, key, stale_key, compute, store)
         return run
 
-    def _execute(self, run: Run, key: Hashable, stale_key: Hashable, compute: Callable[[], dict]) -> dict:
+    def _execute(self, run: Run, key: Hashable, stale_key: Hashable, compute: Callable[[], dict],
+                 store: SharedStore | None) -> dict:
         started = time.perf_counter()
+        if store is not None:
+            store.start(run.id, store_module.key_of(key), run.kind, run.started_at)
         try:
             report = compute()
             report["computed"].update(seconds=round(time.perf_counter() - started, 4), run_id=run.id,
                                       cached=False, stale=False)
-            with self._lock:
-                self._cache[key] = report
-                while len(self._cache) > self.settings.cache_entries:
-                    self._cache.popitem(last=False)
-                self._last_good[stale_key] = report
-                while len(self._last_good) > self.settings.cache_entries:
-                    self._last_good.popitem(last=False)
+            self._remember(key, stale_key, report)
+            if store is not None:
+                store.save(store_module.key_of(stale_key), run.kind, key[0], report)
             run.status = "done"
             return report
         except Exception as error:
@@ -193,6 +226,8 @@ class Engine:
             run.finished_at = datetime.now(timezone.utc)
             with self._lock:
                 self._inflight.pop(key, None)
+            if store is not None:
+                store.finish(run.id, run.status, run.finished_at, run.error)
 
     def close(self) -> None:
         if self._executor is not None:

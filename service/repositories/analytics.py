@@ -18,6 +18,7 @@ from service import db
 from service.analytics import bridges as bridges_module, clusters as clusters_module, health as health_module
 from service.analytics.engine import Engine, get_engine
 from service.analytics.projection import Projection, from_rows
+from service.analytics.store import SharedStore
 from service.repositories import fetch_page, not_found
 
 DEFAULT_RESOLUTION = 1.0
@@ -200,7 +201,8 @@ def health(graph: db.Graph, *, as_of: date | None = None, organization_id: str |
 def _answer(graph: db.Graph, args: tuple, report: Callable[[Engine, int], dict]) -> dict:
     engine = _engine()
     revision = graph.read(db.run_one, "change_revision")["revision"]
-    return engine.answer((revision, *args), args, args[0], lambda: report(engine, revision))
+    return engine.answer((revision, *args), args, args[0], lambda: report(engine, revision),
+                         store=SharedStore(graph, engine.settings.run_timeout))
 
 
 def _bridges_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope, limit: int) -> dict:
@@ -338,12 +340,16 @@ def organization_names(graph: db.Graph, ids: list[str]) -> dict[str, str]:
     return {row["id"]: row["name"] for row in rows}
 
 
-def run_status(run_id: str) -> dict:
+def run_status(graph: db.Graph, run_id: str) -> dict:
+    """A run of this worker, else one another worker recorded in the shared store."""
     run = _engine().run(run_id)
-    if run is None:
+    if run is not None:
+        return {"id": run.id, "kind": run.kind, "status": run.status, "started_at": run.started_at,
+                "finished_at": run.finished_at, "error": run.error}
+    shared = SharedStore(graph, _engine().settings.run_timeout).run(run_id)
+    if shared is None:
         raise not_found("analytics run", run_id)
-    return {"id": run.id, "kind": run.kind, "status": run.status, "started_at": run.started_at,
-            "finished_at": run.finished_at, "error": run.error}
+    return shared
 
 
 # --- health snapshots ------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ _PENDING = {"description": "the computation runs in the background and no earlie
 
 @blp.errorhandler(Pending)
 def _pending(pending: Pending):
-    body = RunSchema().dump(analytics.run_status(pending.run.id))
+    body = RunSchema().dump(analytics.run_status(get_graph(), pending.run.id))
     return body, 202, {"Location": url_for("analytics.Run", run_id=pending.run.id)}
 
 
@@ -120,4 +120,4 @@ class Run(MethodView):
     @errors(404)
     def get(self, run_id):
         """The status of a background analytics run"""
-        return analytics.run_status(run_id)
+        return analytics.run_status(get_graph(), run_id)

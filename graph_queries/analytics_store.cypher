@@ -1,0 +1,46 @@
+// Analytics results and background runs shared by every API worker (each worker also keeps its own
+// in-memory cache). Derived data: writing here is not a change (no feed entry, no revision bump).
+
+// name: analytics_report_get
+// The stored report for the arguments' key: its revision and body (JSON text), or no row.
+MATCH (r:AnalyticsReport {key: $key})
+RETURN r.revision AS revision, r.body AS body
+
+// name: analytics_report_put
+// Stores a report for the arguments' key unless one of a later revision is already there.
+MERGE (r:AnalyticsReport {key: $key})
+ON CREATE SET r.revision = -1
+WITH r WHERE r.revision <= $revision
+SET r.kind = $kind, r.revision = $revision, r.body = $body, r.stored_at = datetime()
+RETURN r.revision AS revision
+
+// name: analytics_run_create
+// Records a background run started by this worker.
+CREATE (r:AnalyticsRun {id: $id, key: $key, kind: $kind, status: 'running', started_at: $started_at,
+                        finished_at: null, error: null})
+RETURN r.id AS id
+
+// name: analytics_run_finish
+// Marks a run done or failed, and forgets runs that finished more than a day ago.
+MATCH (r:AnalyticsRun {id: $id})
+SET r.status = $status, r.finished_at = $finished_at, r.error = $error
+WITH count(r) AS marked
+CALL () {
+    MATCH (old:AnalyticsRun) WHERE old.finished_at < datetime() - duration('P1D')
+    WITH old LIMIT 1000
+    DELETE old
+}
+RETURN marked
+
+// name: analytics_run_get
+// One run by id, or no row.
+MATCH (r:AnalyticsRun {id: $id})
+RETURN r {.id, .kind, .status, .started_at, .finished_at, .error} AS run
+
+// name: analytics_run_active
+// The newest run computing this key that started after $since and is still running, or no row.
+MATCH (r:AnalyticsRun {key: $key})
+WHERE r.status = 'running' AND r.started_at > $since
+RETURN r {.id, .kind, .status, .started_at, .finished_at, .error} AS run
+ORDER BY r.started_at DESC
+LIMIT 1

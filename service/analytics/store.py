@@ -1,0 +1,99 @@
+"""Analytics reports and background runs kept in Neo4j, so every API worker sees them.
+
+Each gunicorn worker has its own engine and in-memory cache; without a shared record, a client polling
+`GET /v1/analytics/runs/{id}` would get 404 from every worker but the one computing, and each worker would
+recompute the same answer. The store keeps one report per set of arguments (the latest revision) and
+every run's status. A failure to reach the store never fails an answer: the worker's own cache still works.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from service import db
+
+log = logging.getLogger(__name__)
+
+# Dates and datetimes survive the JSON round trip (the response schemas dump them as the computing worker would).
+_DATE, _DATETIME = "$date", "$datetime"
+
+
+def key_of(value: Any) -> str:
+    """A stable text key for a tuple of arguments (dates, frozen dataclasses and numbers in it)."""
+    return hashlib.sha256(repr(value).encode()).hexdigest()
+
+
+def encode(report: dict) -> str:
+    return json.dumps(report, default=_tag, separators=(",", ":"), sort_keys=True)
+
+
+def decode(text: str) -> dict:
+    return json.loads(text, object_hook=_untag)
+
+
+def _tag(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {_DATETIME: value.isoformat()}
+    if isinstance(value, date):
+        return {_DATE: value.isoformat()}
+    if hasattr(value, "to_native"):        # a neo4j temporal that escaped conversion
+        return _tag(value.to_native())
+    raise TypeError(f"cannot store a {type(value).__name__} in an analytics report")
+
+
+def _untag(obj: dict) -> Any:
+    if len(obj) == 1:
+        if _DATETIME in obj:
+            return datetime.fromisoformat(obj[_DATETIME])
+        if _DATE in obj:
+            return date.fromisoformat(obj[_DATE])
+    return obj
+
+
+class SharedStore:
+    """Reports and runs in the database behind `graph`; `run_timeout` bounds how long a run that never
+    finished (its worker died) still counts as running."""
+
+    def __init__(self, graph: db.Graph, run_timeout: float):
+        self.graph = graph
+        self.run_timeout = run_timeout
+
+    def report(self, key: str) -> tuple[int, dict] | None:
+        """(revision, report) stored for these arguments, or None."""
+        row = self._quietly(lambda: self.graph.read(db.run_one, "analytics_report_get", key=key))
+        return None if row is None else (row["revision"], decode(row["body"]))
+
+    def save(self, key: str, kind: str, revision: int, report: dict) -> None:
+        body = encode(report)
+        self._quietly(lambda: self.graph.write(db.run_one, "analytics_report_put", key=key, kind=kind,
+                                               revision=revision, body=body))
+
+    def start(self, run_id: str, key: str, kind: str, started_at: datetime) -> None:
+        self._quietly(lambda: self.graph.write(db.run_one, "analytics_run_create", id=run_id, key=key, kind=kind,
+                                               started_at=started_at))
+
+    def finish(self, run_id: str, status: str, finished_at: datetime, error: str | None) -> None:
+        self._quietly(lambda: self.graph.write(db.run_one, "analytics_run_finish", id=run_id, status=status,
+                                               finished_at=finished_at, error=error))
+
+    def run(self, run_id: str) -> dict | None:
+        row = self._quietly(lambda: self.graph.read(db.run_one, "analytics_run_get", id=run_id))
+        return None if row is None else db.to_native(row["run"])
+
+    def active(self, key: str) -> dict | None:
+        """A run of another worker still computing these arguments at this revision, or None."""
+        since = datetime.now(timezone.utc) - timedelta(seconds=self.run_timeout)
+        row = self._quietly(lambda: self.graph.read(db.run_one, "analytics_run_active", key=key, since=since))
+        return None if row is None else db.to_native(row["run"])
+
+    @staticmethod
+    def _quietly(work):
+        try:
+            return work()
+        except Exception:   # the store is an optimization across workers; the answer must not depend on it
+            log.warning("analytics store unavailable", exc_info=True)
+            return None

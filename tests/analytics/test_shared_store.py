@@ -1,0 +1,109 @@
+"""Analytics across API workers: a second app on the same Neo4j stands for a second gunicorn worker
+(its own engine and memory). Runs are polled from any worker, a report computed by one is served by the
+other, and a run in flight elsewhere is not started twice."""
+
+from __future__ import annotations
+
+import time
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from service import create_app, db
+from service.analytics import store as store_module
+from service.analytics.engine import get_engine
+from service.analytics.store import SharedStore
+from service.repositories.analytics import Scope
+from tests.analytics.conftest import karate, with_settings
+from tests.conftest import ADMIN_SECRET, ApiClient
+
+
+@pytest.fixture
+def other_worker(neo4j_settings):
+    """A second app (another worker's engine) and a client for it."""
+    app = create_app({**neo4j_settings, "NETWEAVE_ADMIN_KEY": ADMIN_SECRET, "TESTING": True})
+    yield app, ApiClient(app.test_client(), ADMIN_SECRET)
+    get_engine(app).close()
+    app.extensions[db.EXTENSION].close()
+
+
+def _wait_done(api, run_id: str, timeout: float = 30.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        response = api.get(f"/v1/analytics/runs/{run_id}")
+        assert response.status_code == 200, response.get_json()
+        if response.get_json()["status"] != "running":
+            return response.get_json()
+        time.sleep(0.05)
+    raise AssertionError(f"run {run_id} still running after {timeout} s")
+
+
+def test_a_run_started_on_one_worker_is_polled_from_another(api, load_network, engine, other_worker):
+    load_network(*karate())
+    with_settings(engine, sync_seconds=0.0)
+    pending = api.get("/v1/analytics/clusters")
+    assert pending.status_code == 202
+    _, other = other_worker
+    run = _wait_done(other, pending.get_json()["id"])     # the other worker never ran it, yet knows it
+    assert run["status"] == "done" and run["kind"] == "clusters" and run["finished_at"] is not None
+
+
+def test_a_report_computed_by_one_worker_is_served_by_another_without_recomputing(api, load_network, engine,
+                                                                                 other_worker):
+    load_network(*karate())
+    first = api.get("/v1/analytics/bridges", query_string={"limit": 5})
+    assert first.status_code == 200
+    app, other = other_worker
+    second = other.get("/v1/analytics/bridges", query_string={"limit": 5})
+    assert second.status_code == 200
+    body, served = first.get_json(), second.get_json()
+    assert served["computed"]["cached"] is True
+    assert served["computed"]["run_id"] == body["computed"]["run_id"]          # the first worker's run
+    assert get_engine(app).run(body["computed"]["run_id"]) is None             # ... not one of its own
+    assert not get_engine(app)._runs
+    for name in ("brokers", "articulation_points", "bridge_ties"):
+        assert served[name] == body[name]                                      # dates and all survive
+
+
+def test_a_new_revision_is_computed_again_not_served_from_the_store(api, load_network, engine, other_worker,
+                                                                   new_collaboration):
+    ids = load_network(*karate())
+    before = api.get("/v1/analytics/clusters").get_json()
+    new_collaboration({"id": ids[0]}, {"id": ids[33]})
+    _, other = other_worker
+    after = other.get("/v1/analytics/clusters").get_json()
+    assert after["computed"]["revision"] > before["computed"]["revision"]
+    assert after["computed"]["cached"] is False
+
+
+def test_a_run_in_flight_on_another_worker_is_not_started_again(api, load_network, engine, graph):
+    load_network(*karate())
+    revision = graph.read(db.run_one, "change_revision")["revision"]
+    args = ("health", Scope.of(None), (("organization_id", None), ("region", None), ("role", None)))
+    store = SharedStore(graph, run_timeout=600)
+    elsewhere = "5b0c1e0e-0000-4000-8000-000000000001"
+    store.start(elsewhere, store_module.key_of((revision, *args)), "health", datetime.now(timezone.utc))
+    runs_before = set(engine._runs)
+    pending = api.get("/v1/analytics/health")
+    assert pending.status_code == 202
+    assert pending.get_json()["id"] == elsewhere and pending.get_json()["status"] == "running"
+    assert set(engine._runs) == runs_before                                     # nothing started here
+
+
+def test_a_run_abandoned_past_the_timeout_is_computed_here(api, load_network, engine, graph):
+    load_network(*karate())
+    revision = graph.read(db.run_one, "change_revision")["revision"]
+    args = ("health", Scope.of(None), (("organization_id", None), ("region", None), ("role", None)))
+    store = SharedStore(graph, run_timeout=600)
+    long_ago = datetime.now(timezone.utc) - timedelta(seconds=engine.settings.run_timeout + 60)
+    store.start("5b0c1e0e-0000-4000-8000-000000000002", store_module.key_of((revision, *args)), "health", long_ago)
+    answer = api.get("/v1/analytics/health")
+    assert answer.status_code == 200
+    assert answer.get_json()["computed"]["cached"] is False
+
+
+def test_reports_keep_dates_and_datetimes_through_the_store():
+    report = {"computed": {"as_of": date(2026, 1, 2)},
+              "member": {"created_at": datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc), "name": "A"},
+              "looks_tagged": {"$date": "x", "other": 1}}
+    assert store_module.decode(store_module.encode(report)) == report
