@@ -13,6 +13,8 @@ import base64
 import binascii
 import json
 import re
+from contextvars import ContextVar
+from typing import Callable, TypeVar
 
 import neo4j
 from apispec import APISpec, BasePlugin
@@ -20,6 +22,7 @@ from flask import Flask, Response, g, has_request_context, request
 
 from service.errors import field_error
 
+T = TypeVar("T")
 HEADER = "X-Neo4j-Bookmark"
 # A bookmark names one transaction per database; a handful is already unusual, so anything
 # longer than this is not something we handed out.
@@ -28,6 +31,7 @@ MAX_BOOKMARKS = 16
 MAX_BOOKMARK_CHARS = 512
 
 _BOOKMARK = re.compile(r"[A-Za-z]+:[A-Za-z0-9+/=_-]+")
+_carried: ContextVar[neo4j.Bookmarks | None] = ContextVar("netweave_carried_bookmarks", default=None)
 _CURRENT = "netweave_bookmarks"
 _WRITTEN = "netweave_bookmarks_written"
 
@@ -64,8 +68,25 @@ def _invalid(message: str):
 
 
 def current() -> neo4j.Bookmarks | None:
-    """What this request's next session starts after: the client's bookmarks, then its own writes'."""
-    return g.get(_CURRENT) if has_request_context() else None
+    """What this request's next session starts after: the client's bookmarks, then its own writes'.
+
+    Outside a request (the analytics thread), the bookmarks of the request whose work it runs.
+    """
+    return g.get(_CURRENT) if has_request_context() else _carried.get()
+
+
+def carrying(work: Callable[[], T]) -> Callable[[], T]:
+    """`work`, made to start its sessions after this request's bookmarks on whichever thread runs it."""
+    marks = current()
+
+    def run() -> T:
+        token = _carried.set(marks)
+        try:
+            return work()
+        finally:
+            _carried.reset(token)
+
+    return run
 
 
 def advance(bookmarks: neo4j.Bookmarks) -> None:

@@ -14,7 +14,7 @@ from flask import current_app
 from neo4j import ManagedTransaction
 
 import graph_queries
-from service import db
+from service import bookmarks, db
 from service.analytics import bridges as bridges_module, clusters as clusters_module, health as health_module
 from service.analytics.engine import Engine, get_engine
 from service.analytics.projection import Projection, from_rows
@@ -199,7 +199,8 @@ def health(graph: db.Graph, *, as_of: date | None = None, organization_id: str |
 def _answer(graph: db.Graph, args: tuple, report: Callable[[Engine, int], dict]) -> dict:
     engine = _engine()
     revision = graph.read(db.run_one, "change_revision")["revision"]
-    return engine.answer((revision, *args), args, args[0], lambda: report(engine, revision))
+    # The analytics thread reads the projection after the client's bookmark too (X-Neo4j-Bookmark).
+    return engine.answer((revision, *args), args, args[0], bookmarks.carrying(lambda: report(engine, revision)))
 
 
 def _bridges_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope, limit: int) -> dict:

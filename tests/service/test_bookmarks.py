@@ -140,3 +140,27 @@ def test_database_name_is_the_one_configured(neo4j_settings):
 
     assert response.status_code == 503
     assert app.extensions[db.EXTENSION].database == "no-such-database"
+
+
+def test_work_carried_to_another_thread_starts_after_the_requests_bookmark(app):
+    from concurrent.futures import ThreadPoolExecutor
+
+    sent = _header_of(["FB:kcwQ2/3q/NMFQLiCAhQ1vQCuXgOQ"])
+    with app.test_request_context("/v1/members", headers={HEADER: sent}), ThreadPoolExecutor(1) as pool:
+        app.preprocess_request()
+        carried = pool.submit(bookmarks.carrying(bookmarks.current)).result()
+        plain = pool.submit(bookmarks.current).result()
+
+    assert carried.raw_values == {"FB:kcwQ2/3q/NMFQLiCAhQ1vQCuXgOQ"}
+    assert plain is None
+
+
+def test_analytics_request_with_the_returned_bookmark_counts_the_write(api, new_member):
+    first, second = new_member("Ada"), new_member("Grace")
+    tie = api.post("/v1/collaborations", json={"source_id": first["id"], "target_id": second["id"],
+                                                "kind": "project"})
+
+    health = api.get("/v1/analytics/health", headers={HEADER: tie.headers[HEADER]})
+
+    assert health.status_code == 200
+    assert health.get_json()["metrics"]["ties"] == 1
