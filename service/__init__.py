@@ -7,7 +7,7 @@ from typing import Any, Mapping
 
 from flask import Flask, request
 
-from service import auth, config as config_module, db, errors
+from service import auth, bookmarks, config as config_module, db, errors
 from service.api import create_api
 
 API_SPEC = {
@@ -52,6 +52,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.init_app(app)
     app.extensions["netweave.api"] = api
     errors.register(app)
+    bookmarks.init_app(app)
 
     from service.views import BLUEPRINTS, ops
 

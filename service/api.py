@@ -51,7 +51,9 @@ class Blueprint(SmorestBlueprint):
 
 
 def create_api() -> NetweaveApi:
-    return NetweaveApi(spec_kwargs={"marshmallow_plugin": MarshmallowPlugin()})
+    from service.bookmarks import BookmarkDocs
+
+    return NetweaveApi(spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(), "extra_plugins": [BookmarkDocs()]})
 
 
 def errors(*statuses: int) -> Callable:

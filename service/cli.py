@@ -47,18 +47,31 @@ _data_option = click.option("--data", "data_dir", type=click.Path(file_okay=Fals
 @_data_option
 @click.option("--heap-mb", default=768, show_default=True, type=click.IntRange(256, 65536))
 @click.option("--pagecache-mb", default=64, show_default=True, type=click.IntRange(8, 65536))
-def neo4j_start(port: int, data_dir: Path | None, heap_mb: int, pagecache_mb: int) -> None:
+@click.option("--plugins", default="", metavar="gds,apoc", callback=lambda ctx, param, value: _plugin_names(value),
+              help="load these Neo4j plugins (fetched by Maven on first use)")
+def neo4j_start(port: int, data_dir: Path | None, heap_mb: int, pagecache_mb: int, plugins: tuple[str, ...]) -> None:
     """Build if needed, start in the background, wait for Bolt; the last line printed is the bolt URI."""
     from service import neo4j_local
 
     try:
         running = neo4j_local.start(port=port, data_dir=data_dir or neo4j_local.DEFAULT_DATA_DIR,
                                     log=lambda line: click.echo(line, err=True), heap_mb=heap_mb,
-                                    pagecache_mb=pagecache_mb)
+                                    pagecache_mb=pagecache_mb, plugins=plugins)
     except neo4j_local.LauncherError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"neo4j running (pid {running.pid})", err=True)
     click.echo(running.uri)
+
+
+def _plugin_names(value: str) -> tuple[str, ...]:
+    from service import neo4j_local
+
+    names = tuple(name.strip() for name in value.split(",") if name.strip())
+    unknown = sorted(set(names) - set(neo4j_local.PLUGINS))
+    if unknown:
+        raise click.BadParameter(f"unknown plugin(s) {', '.join(unknown)}; choose from "
+                                 f"{', '.join(sorted(neo4j_local.PLUGINS))}")
+    return names
 
 
 @neo4j.command("stop")

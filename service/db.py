@@ -14,6 +14,7 @@ from neo4j import GraphDatabase, ManagedTransaction
 from neo4j.exceptions import DriverError, Neo4jError
 
 import graph_queries
+from service import bookmarks
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -69,7 +70,7 @@ class Graph:
 
     def read(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         self.ensure_bootstrapped()
-        with self.driver.session(database=self.database, default_access_mode=neo4j.READ_ACCESS) as session:
+        with self.session(default_access_mode=neo4j.READ_ACCESS) as session:
             return session.execute_read(work, *args, **kwargs)
 
     def write(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -78,8 +79,14 @@ class Graph:
         pending = _pending_idempotency()
         if pending is not None and pending.response is None:
             work = _finishing(work, pending)
-        with self.driver.session(database=self.database) as session:
-            return session.execute_write(work, *args, **kwargs)
+        with self.session() as session:
+            result = session.execute_write(work, *args, **kwargs)
+            bookmarks.advance(session.last_bookmarks())
+            return result
+
+    def session(self, **options: Any) -> neo4j.Session:
+        """A session on the configured database that starts after the request's bookmarks (if any)."""
+        return self.driver.session(database=self.database, bookmarks=bookmarks.current(), **options)
 
     def ping(self) -> None:
         """Raise unless the database answers a query now."""

@@ -6,7 +6,7 @@ import logging
 from typing import Any, Iterable, Mapping
 
 from flask import Flask, Response, current_app, json
-from neo4j.exceptions import ConstraintError, ServiceUnavailable, SessionExpired
+from neo4j.exceptions import ClientError, ConstraintError, ServiceUnavailable, SessionExpired
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -131,6 +131,11 @@ def from_http_exception(error: HTTPException) -> Problem:
     return Problem(status, detail, headers=headers)
 
 
+# A client's X-Neo4j-Bookmark that decodes but names no transaction of this database.
+_BOOKMARK_CODES = frozenset({"Neo.ClientError.Transaction.InvalidBookmark",
+                             "Neo.ClientError.Transaction.InvalidBookmarkMixture"})
+
+
 def register(app: Flask) -> None:
     """Install the handlers for every error the app can raise (HTTPException is the Api's)."""
 
@@ -152,6 +157,15 @@ def register(app: Flask) -> None:
     def _constraint(error: ConstraintError):
         return problem_response(Problem(409, "the change conflicts with existing data (a uniqueness constraint)",
                                         slug="constraint-violation"))
+
+    @app.errorhandler(ClientError)
+    def _client_error(error: ClientError):
+        if error.code in _BOOKMARK_CODES:
+            from service.bookmarks import HEADER
+
+            return problem_response(field_error(HEADER, "the database does not know this bookmark",
+                                                location="headers", status=400))
+        return _unexpected(error)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

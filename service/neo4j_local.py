@@ -20,6 +20,9 @@ MAIN_CLASS = "netweave.neo4jlocal.Main"
 JVM_OPTIONS = ("-XX:+UseParallelGC",)
 DEFAULT_HEAP_MB = 768
 DEFAULT_PAGECACHE_MB = 64
+# Optional plugins (tools/neo4j-local/plugins/pom.xml, one Maven profile each) and the procedure
+# namespaces each needs unrestricted.
+PLUGINS = {"apoc": "apoc.*", "gds": "gds.*"}
 
 
 # Servers this process started, kept so they are reaped on stop (and not reported as leaked when unused).
@@ -59,6 +62,47 @@ def build(log=print) -> None:
         raise LauncherError(f"Maven build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
 
 
+def _plugin_dir(name: str) -> Path:
+    return PROJECT_DIR / "target" / "plugins" / name
+
+
+def build_plugin(name: str, log=print) -> Path:
+    """Resolve one plugin's jars (and their own dependencies) into target/plugins/NAME, once."""
+    if name not in PLUGINS:
+        raise LauncherError(f"unknown plugin {name!r}; known: {', '.join(sorted(PLUGINS))}")
+    target, pom = _plugin_dir(name), PROJECT_DIR / "plugins" / "pom.xml"
+    if target.is_dir() and any(target.glob("*.jar")) and target.stat().st_mtime >= pom.stat().st_mtime:
+        return target
+    if shutil.which("mvn") is None:
+        raise LauncherError(f"Maven (mvn) is not on PATH; it is needed once to fetch the {name} plugin")
+    log(f"fetching the {name} plugin with Maven (first time only)...")
+    staging = target.with_name(name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    result = subprocess.run(["mvn", "-q", "-B", "-f", str(pom), "package", "-P", name,
+                             f"-Dplugin.output={staging}"], cwd=PROJECT_DIR, capture_output=True, text=True)
+    if result.returncode != 0:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise LauncherError(f"Maven could not resolve the {name} plugin:\n{result.stdout[-3000:]}\n"
+                            f"{result.stderr[-2000:]}")
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    return target
+
+
+def _plugin_jars(plugins: tuple[str, ...], data_dir: Path, log) -> list[Path]:
+    """Link the requested plugins' jars into DATA/plugins (Neo4j's plugin directory for this server)."""
+    run_dir = data_dir / "plugins"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+    jars: list[Path] = []
+    for name in plugins:
+        for jar in sorted(build_plugin(name, log).glob("*.jar")):
+            if not (run_dir / jar.name).exists():
+                (run_dir / jar.name).symlink_to(jar)
+                jars.append(jar)
+    return jars
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -84,14 +128,21 @@ def status(data_dir: Path = DEFAULT_DATA_DIR) -> Running | None:
 
 
 def start(port: int = 0, data_dir: Path = DEFAULT_DATA_DIR, timeout: float = 180.0, log=print,
-          heap_mb: int = DEFAULT_HEAP_MB, pagecache_mb: int = DEFAULT_PAGECACHE_MB) -> Running:
+          heap_mb: int = DEFAULT_HEAP_MB, pagecache_mb: int = DEFAULT_PAGECACHE_MB,
+          plugins: tuple[str, ...] = ()) -> Running:
     """Start Neo4j in the background (building it first if needed) and wait until Bolt answers.
 
     The defaults (768 MB heap, 64 MB page cache) suit tests and the demo; benchmarks pass more.
+    `plugins` (names from PLUGINS) are fetched by Maven on first use and loaded from DATA/plugins.
     """
     data_dir = data_dir.resolve()
+    plugins = tuple(sorted(set(plugins)))
     running = status(data_dir)
     if running:
+        loaded = running_plugins(data_dir)
+        if not set(plugins) <= set(loaded):
+            raise LauncherError(f"Neo4j already runs in {data_dir} with plugins {list(loaded)}; stop it first "
+                                f"to start it with {list(plugins)}")
         return running
     if needs_build():
         build(log)
@@ -99,19 +150,32 @@ def start(port: int = 0, data_dir: Path = DEFAULT_DATA_DIR, timeout: float = 180
     previous = _children.pop(data_dir, None)
     if previous is not None:
         previous.poll()  # reap a server that died (or was killed) since we started it
-    for stale in ("bolt.port", "neo4j.pid", "launcher.pid"):
+    for stale in ("bolt.port", "neo4j.pid", "launcher.pid", "launcher.plugins"):
         (data_dir / stale).unlink(missing_ok=True)
     java = shutil.which("java") or "java"
-    classpath = f"{_jar()}{os.pathsep}{PROJECT_DIR / 'target' / 'lib' / '*'}"
+    # Plugin jars go on the classpath too: GDS registers kernel extensions, which load from there.
+    classpath = os.pathsep.join([str(_jar()), str(PROJECT_DIR / "target" / "lib" / "*"),
+                                 *(str(jar) for jar in _plugin_jars(plugins, data_dir, log))])
+    plugin_args = (["--plugins", str(data_dir / "plugins"),
+                    "--unrestricted", ",".join(PLUGINS[name] for name in plugins)] if plugins else [])
     with open(data_dir / "neo4j-local.log", "ab") as out:
         process = subprocess.Popen(
             [java, f"-Xms{min(heap_mb, 128)}m", f"-Xmx{heap_mb}m", *JVM_OPTIONS, "-cp", classpath, MAIN_CLASS,
-             "--data", str(data_dir), "--port", str(port), "--pagecache", str(pagecache_mb * 1024 * 1024)],
+             "--data", str(data_dir), "--port", str(port), "--pagecache", str(pagecache_mb * 1024 * 1024),
+             *plugin_args],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )
     (data_dir / "launcher.pid").write_text(f"{process.pid}\n")
+    (data_dir / "launcher.plugins").write_text(",".join(plugins) + "\n")
     _children[data_dir] = process
     return _wait_until_ready(process, data_dir, timeout)
+
+
+def running_plugins(data_dir: Path = DEFAULT_DATA_DIR) -> tuple[str, ...]:
+    """The plugins the server in `data_dir` was started with."""
+    recorded = data_dir.resolve() / "launcher.plugins"
+    text = recorded.read_text().strip() if recorded.exists() else ""
+    return tuple(name for name in text.split(",") if name)
 
 
 def _wait_until_ready(process: subprocess.Popen, data_dir: Path, timeout: float) -> Running:
@@ -151,6 +215,6 @@ def stop(data_dir: Path = DEFAULT_DATA_DIR, timeout: float = 60.0) -> bool:
     child = _children.pop(data_dir, None)
     if child is not None:
         child.wait(timeout=10)
-    for stale in ("bolt.port", "neo4j.pid", "launcher.pid"):
+    for stale in ("bolt.port", "neo4j.pid", "launcher.pid", "launcher.plugins"):
         (data_dir / stale).unlink(missing_ok=True)
     return True

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from neo4j import GraphDatabase
 
 from service import cli
 from tests.conftest import ADMIN_SECRET
@@ -92,10 +93,11 @@ def test_serve_runs_gunicorn_that_answers_and_stops_on_sigterm(cli_env):
         process.stderr.close()
 
 
-def test_neo4j_launcher_start_status_stop(tmp_path):
+def test_neo4j_launcher_start_status_stop_with_a_plugin(tmp_path):
+    """One server for the launcher's life cycle and its plugin option (APOC: small, on Maven Central)."""
     data = str(tmp_path / "db")
-    started = subprocess.run([NETWEAVE, "neo4j", "start", "--port", "0", "--data", data],
-                             capture_output=True, text=True, timeout=300)
+    started = subprocess.run([NETWEAVE, "neo4j", "start", "--port", "0", "--data", data, "--plugins", "apoc"],
+                             capture_output=True, text=True, timeout=420)
     assert started.returncode == 0, started.stderr
     uri = started.stdout.strip().splitlines()[-1]
     assert uri.startswith("bolt://127.0.0.1:")
@@ -104,9 +106,21 @@ def test_neo4j_launcher_start_status_stop(tmp_path):
         assert status.returncode == 0 and uri in status.stdout
         again = subprocess.run([NETWEAVE, "neo4j", "start", "--data", data], capture_output=True, text=True)
         assert again.stdout.strip().splitlines()[-1] == uri, "a second start reuses the running server"
+        with GraphDatabase.driver(uri, auth=None) as driver:
+            version = driver.execute_query("RETURN apoc.version() AS version").records[0]["version"]
+        assert version.startswith("5.26")
+        other = subprocess.run([NETWEAVE, "neo4j", "start", "--data", data, "--plugins", "gds"],
+                               capture_output=True, text=True)
+        assert other.returncode != 0 and "stop it first" in other.stderr
     finally:
         stopped = subprocess.run([NETWEAVE, "neo4j", "stop", "--data", data], capture_output=True, text=True,
                                  timeout=120)
     assert stopped.stdout.strip() == "stopped"
     status = subprocess.run([NETWEAVE, "neo4j", "status", "--data", data], capture_output=True, text=True)
     assert status.returncode == 1 and "not running" in status.stdout
+
+
+def test_neo4j_start_rejects_an_unknown_plugin(tmp_path):
+    result = CliRunner().invoke(cli.main, ["neo4j", "start", "--data", str(tmp_path), "--plugins", "apoc,graphx"])
+    assert result.exit_code == 2 and "graphx" in result.output
+    assert not (tmp_path / "launcher.pid").exists()

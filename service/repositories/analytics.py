@@ -14,7 +14,7 @@ from flask import current_app
 from neo4j import ManagedTransaction
 
 import graph_queries
-from service import db
+from service import bookmarks, db
 from service.analytics import bridges as bridges_module, clusters as clusters_module, health as health_module
 from service.analytics.engine import Engine, get_engine
 from service.analytics.projection import Projection, from_rows
@@ -67,8 +67,7 @@ def read_projection(graph: db.Graph, scope: Scope) -> tuple[int, Projection]:
 
     graph.ensure_bootstrapped()
     # fetch_size=-1 streams the whole result at once: 15-20% faster than batches of 1000 on 100k rows.
-    with graph.driver.session(database=graph.database, default_access_mode=neo4j.READ_ACCESS,
-                              fetch_size=-1) as session:
+    with graph.session(default_access_mode=neo4j.READ_ACCESS, fetch_size=-1) as session:
         revision, rows = session.execute_read(work)
     return revision, from_rows(rows)
 
@@ -201,7 +200,8 @@ def health(graph: db.Graph, *, as_of: date | None = None, organization_id: str |
 def _answer(graph: db.Graph, args: tuple, report: Callable[[Engine, int], dict]) -> dict:
     engine = _engine()
     revision = graph.read(db.run_one, "change_revision")["revision"]
-    return engine.answer((revision, *args), args, args[0], lambda: report(engine, revision),
+    # The analytics thread reads the projection after the client's bookmark too (X-Neo4j-Bookmark).
+    return engine.answer((revision, *args), args, args[0], bookmarks.carrying(lambda: report(engine, revision)),
                          store=SharedStore(graph, engine.settings.run_timeout))
 
 

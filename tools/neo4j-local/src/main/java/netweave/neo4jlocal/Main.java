@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 
 import org.neo4j.configuration.GraphDatabaseSettings;
@@ -21,7 +22,10 @@ import org.neo4j.kernel.internal.GraphDatabaseAPI;
 /**
  * Runs Neo4j embedded with only the Bolt connector, on 127.0.0.1.
  *
- * Usage: Main --data DIR [--port P] [--pagecache BYTES]
+ * Usage: Main --data DIR [--port P] [--pagecache BYTES] [--plugins DIR --unrestricted gds.*,apoc.*]
+ *
+ * With --plugins, Neo4j registers the procedures of the jars in DIR (APOC, GDS) and lets the
+ * namespaces named by --unrestricted use its internal API, which both need.
  *
  * Once Bolt listens, the real port is written to DIR/bolt.port and printed as
  * "bolt://127.0.0.1:PORT" on stdout; the process then waits for SIGTERM (or
@@ -36,11 +40,15 @@ public final class Main {
         Path data = null;
         int port = 0;
         long pageCache = 64L * 1024 * 1024;
+        Path plugins = null;
+        List<String> unrestricted = List.of();
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--data" -> data = Path.of(args[++i]).toAbsolutePath();
                 case "--port" -> port = Integer.parseInt(args[++i]);
                 case "--pagecache" -> pageCache = Long.parseLong(args[++i]);
+                case "--plugins" -> plugins = Path.of(args[++i]).toAbsolutePath();
+                case "--unrestricted" -> unrestricted = List.of(args[++i].split(","));
                 default -> usage("unknown argument: " + args[i]);
             }
         }
@@ -52,15 +60,19 @@ public final class Main {
         }
         Files.createDirectories(data);
 
-        DatabaseManagementService dbms = new DatabaseManagementServiceBuilder(data.resolve("neo4j"))
+        DatabaseManagementServiceBuilder builder = new DatabaseManagementServiceBuilder(data.resolve("neo4j"))
                 .setConfig(BoltConnector.enabled, true)
                 .setConfig(BoltConnector.listen_address, new SocketAddress("127.0.0.1", port))
                 .setConfig(BoltConnector.advertised_address, new SocketAddress("127.0.0.1", port))
                 .setConfig(HttpConnector.enabled, false)
                 .setConfig(HttpsConnector.enabled, false)
                 .setConfig(GraphDatabaseSettings.auth_enabled, false)
-                .setConfig(GraphDatabaseSettings.pagecache_memory, pageCache)
-                .build();
+                .setConfig(GraphDatabaseSettings.pagecache_memory, pageCache);
+        if (plugins != null) {
+            builder.setConfig(GraphDatabaseSettings.plugin_dir, plugins)
+                    .setConfig(GraphDatabaseSettings.procedure_unrestricted, unrestricted);
+        }
+        DatabaseManagementService dbms = builder.build();
 
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -89,7 +101,7 @@ public final class Main {
 
     private static void usage(String problem) {
         System.err.println("neo4j-local: " + problem);
-        System.err.println("usage: Main --data DIR [--port P] [--pagecache BYTES]");
+        System.err.println("usage: Main --data DIR [--port P] [--pagecache BYTES] [--plugins DIR --unrestricted LIST]");
         System.exit(2);
     }
 }

@@ -1,0 +1,142 @@
+"""Read-your-own-writes across requests: a write's response carries the driver's bookmarks in
+`X-Neo4j-Bookmark`, and a request that sends them back starts its sessions after that write.
+
+On a single server every read already sees every committed write; on a Neo4j cluster (or Aura)
+a read transaction may go to a follower that has not applied the write yet, and the bookmark is
+what makes it wait until it has. The header value is opaque to clients: base64url (no padding)
+of a JSON list of the driver's bookmark strings.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from contextvars import ContextVar
+from typing import Callable, TypeVar
+
+import neo4j
+from apispec import APISpec, BasePlugin
+from flask import Flask, Response, g, has_request_context, request
+
+from service.errors import field_error
+
+T = TypeVar("T")
+HEADER = "X-Neo4j-Bookmark"
+# A bookmark names one transaction per database; a handful is already unusual, so anything
+# longer than this is not something we handed out.
+MAX_HEADER_CHARS = 4096
+MAX_BOOKMARKS = 16
+MAX_BOOKMARK_CHARS = 512
+
+_BOOKMARK = re.compile(r"[A-Za-z]+:[A-Za-z0-9+/=_-]+")
+_carried: ContextVar[neo4j.Bookmarks | None] = ContextVar("netweave_carried_bookmarks", default=None)
+_CURRENT = "netweave_bookmarks"
+_WRITTEN = "netweave_bookmarks_written"
+
+
+def encode(bookmarks: neo4j.Bookmarks) -> str:
+    """The header value for these bookmarks (ASCII, safe in any header)."""
+    raw = json.dumps(sorted(bookmarks.raw_values), separators=(",", ":")).encode("ascii")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def decode(value: str) -> neo4j.Bookmarks:
+    """The bookmarks in a header value; a 400 problem naming the header when it is not one we issue."""
+    if len(value) > MAX_HEADER_CHARS:
+        raise _invalid(f"longer than {MAX_HEADER_CHARS} characters")
+    try:
+        text = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("ascii")
+        values = json.loads(text)
+    except (binascii.Error, ValueError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise _invalid("not a bookmark returned by this API (base64url of a JSON list)") from None
+    if not isinstance(values, list) or not values or len(values) > MAX_BOOKMARKS:
+        raise _invalid(f"must hold a list of 1 to {MAX_BOOKMARKS} bookmarks")
+    if not all(_plausible(item) for item in values):
+        raise _invalid("holds something that is not a bookmark")
+    return neo4j.Bookmarks.from_raw_values(values)
+
+
+def _plausible(item: object) -> bool:
+    # Neo4j 5 bookmarks are "FB:" and base64; the server answers a bare string with an internal error.
+    return isinstance(item, str) and len(item) <= MAX_BOOKMARK_CHARS and _BOOKMARK.fullmatch(item) is not None
+
+
+def _invalid(message: str):
+    return field_error(HEADER, message, location="headers", status=400)
+
+
+def current() -> neo4j.Bookmarks | None:
+    """What this request's next session starts after: the client's bookmarks, then its own writes'.
+
+    Outside a request (the analytics thread), the bookmarks of the request whose work it runs.
+    """
+    return g.get(_CURRENT) if has_request_context() else _carried.get()
+
+
+def carrying(work: Callable[[], T]) -> Callable[[], T]:
+    """`work`, made to start its sessions after this request's bookmarks on whichever thread runs it."""
+    marks = current()
+
+    def run() -> T:
+        token = _carried.set(marks)
+        try:
+            return work()
+        finally:
+            _carried.reset(token)
+
+    return run
+
+
+def advance(bookmarks: neo4j.Bookmarks) -> None:
+    """Record the bookmarks after a write of this request (they supersede the ones it started with)."""
+    if has_request_context() and bookmarks.raw_values:
+        setattr(g, _CURRENT, bookmarks)
+        setattr(g, _WRITTEN, True)
+
+
+def _read_header() -> None:
+    value = request.headers.get(HEADER)
+    if value is not None:
+        setattr(g, _CURRENT, decode(value.strip()))
+
+
+def _send_header(response: Response) -> Response:
+    if g.get(_WRITTEN):
+        response.headers[HEADER] = encode(g.get(_CURRENT))
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_read_header)
+    app.after_request(_send_header)
+
+
+class BookmarkDocs(BasePlugin):
+    """Documents the header on every /v1/ operation: accepted on all, returned by the writes."""
+
+    WRITES = frozenset({"post", "put", "patch", "delete"})
+
+    def init_spec(self, spec: APISpec) -> None:
+        description = ("Bookmark from a previous write's response: this request's reads start after that "
+                       "write (read-your-own-writes on a Neo4j cluster). Opaque; 400 when malformed.")
+        spec.components.parameter("Neo4jBookmark", "header", {
+            "name": HEADER, "required": False, "schema": {"type": "string", "maxLength": MAX_HEADER_CHARS},
+            "description": description,
+        })
+        spec.components.header("Neo4jBookmark", {
+            "schema": {"type": "string"},
+            "description": f"Send it back as {HEADER} so a later read sees this write.",
+        })
+
+    def operation_helper(self, path: str | None = None, operations: dict | None = None, **kwargs) -> None:
+        if not path or not path.startswith("/v1/"):
+            return
+        for method, operation in (operations or {}).items():
+            operation.setdefault("parameters", []).append("Neo4jBookmark")
+            if method not in self.WRITES:
+                continue
+            for code, response in operation.get("responses", {}).items():
+                if str(code).startswith("2") and isinstance(response, dict):
+                    response.setdefault("headers", {})[HEADER] = "Neo4jBookmark"
