@@ -15,6 +15,8 @@ import graph_queries
 from service import auth, create_app, db
 
 ADMIN_SECRET = "test-admin-key-0123456789abcdef"
+# The session's app serves the whole suite with one admin key: rate limits are tested on apps of their own.
+UNLIMITED = {family: "1000000/minute" for family in ("read", "write", "sync", "analytics", "admin")}
 TEST_QUERIES = graph_queries.load_all(Path(__file__).resolve().parent / "queries")
 
 
@@ -72,7 +74,8 @@ def neo4j_settings() -> Iterator[dict[str, Any]]:
 
 @pytest.fixture(scope="session")
 def app(neo4j_settings):
-    app = create_app({**neo4j_settings, "NETWEAVE_ADMIN_KEY": ADMIN_SECRET, "TESTING": True})
+    app = create_app({**neo4j_settings, "NETWEAVE_ADMIN_KEY": ADMIN_SECRET, "NETWEAVE_RATE_LIMITS": UNLIMITED,
+                      "TESTING": True})
     yield app
     app.extensions[db.EXTENSION].close()
 
