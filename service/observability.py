@@ -70,11 +70,10 @@ def configure_logging(level: str) -> None:
     """Send every log record to stderr as a JSON line (once per process; other handlers are kept)."""
     root = logging.getLogger()
     root.setLevel(level.upper())
-    if any(getattr(handler, "netweave_json", False) for handler in root.handlers):
-        return
+    if any(isinstance(handler.formatter, JsonFormatter) for handler in root.handlers):
+        return  # gunicorn.conf.py set it up already, or an earlier app in this process did
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
-    handler.netweave_json = True
     root.addHandler(handler)
 
 
