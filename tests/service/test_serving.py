@@ -165,6 +165,28 @@ def test_outage_answers_503_quickly_and_the_api_recovers_by_itself(served):
     assert served.request("GET", "/v1/members")[0] == 200
 
 
+def test_a_frozen_database_costs_a_request_bounded_time_not_a_worker(served):
+    """Bytes stop flowing but no connection closes (a hung server, a partition). The driver's read
+    timeout comes from the server's Bolt keep-alive (10 s x 2 probes in tools/neo4j-local and
+    docker-compose.yml): the request answers 503 within it, well inside gunicorn's 60 s timeout."""
+    assert served.request("GET", "/v1/members")[0] == 200
+    served.proxy.freeze()
+    try:
+        started = time.monotonic()
+        status, headers, body = served.request("GET", "/v1/members", timeout=90)
+        took = time.monotonic() - started
+    finally:
+        served.proxy.thaw()
+        served.proxy.cut()  # the held connections are stale now; the pool reconnects
+        served.proxy.restore()
+    assert status == 503 and headers["Content-Type"] == "application/problem+json", body
+    assert took < 35, f"a frozen database held the request {took:.1f} s"
+    deadline = time.monotonic() + 30
+    while served.request("GET", "/v1/members")[0] != 200:
+        assert time.monotonic() < deadline, "the API did not recover after the line came back"
+        time.sleep(0.3)
+
+
 def test_sigterm_lets_a_request_in_flight_finish(served):
     """Last in this module: it stops the server."""
     body = json.dumps({"name": "Finished after SIGTERM"}).encode()
