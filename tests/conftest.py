@@ -58,7 +58,11 @@ def neo4j_settings() -> Iterator[dict[str, Any]]:
     elif _docker_answers():
         from testcontainers.community.neo4j import Neo4jContainer
 
-        with Neo4jContainer("neo4j:5.26-community") as container:
+        # The Bolt keep-alive of tools/neo4j-local (10 s), which sets the driver's read timeout (test_serving).
+        container = Neo4jContainer("neo4j:5.26-community").with_env(
+            "NEO4J_server_bolt_connection__keep__alive", "10s").with_env(
+            "NEO4J_server_bolt_connection__keep__alive__streaming__scheduling__interval", "5s")
+        with container:
             yield {"NEO4J_URI": container.get_connection_url(), "NEO4J_USER": container.username,
                    "NEO4J_PASSWORD": container.password}
     else:
