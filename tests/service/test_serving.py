@@ -71,21 +71,31 @@ def served(neo4j_settings, tmp_path_factory):
         process = subprocess.Popen([sys.executable, "-c", "from service.cli import main; main()", "serve",
                                     "--port", str(port)], env=env, stdout=sink, stderr=subprocess.STDOUT, cwd=ROOT)
     server = Served(process, port, log, proxy, metrics_dir)
+    try:
+        _wait_until_ready(server)
+        yield server
+    finally:
+        if process.poll() is None:
+            process.terminate()  # the master stops its workers; a killed master would orphan them
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        proxy.close()
+
+
+def _wait_until_ready(server: Served) -> None:
     deadline = time.monotonic() + 90
     while True:
         try:
             if server.request("GET", "/readyz", timeout=5)[0] == 200:
-                break
+                return
         except OSError:
             pass
-        assert process.poll() is None, log.read_text()
+        assert server.process.poll() is None, server.log.read_text()
         assert time.monotonic() < deadline, "netweave serve did not become ready"
         time.sleep(0.3)
-    yield server
-    if process.poll() is None:
-        process.kill()
-        process.wait()
-    proxy.close()
 
 
 def test_request_log_lines_are_json_and_never_hold_an_email_or_a_secret(served):
