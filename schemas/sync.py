@@ -19,8 +19,10 @@ class SyncRequestSchema(StrictSchema):
     source = fields.String(required=True, validate=validate.Regexp(SOURCE_PATTERN, error=(
         "1-50 characters: lower-case letters, digits, '_', '.', '-'")),
         metadata={"description": "the system the records come from, e.g. `salesforce`, `hubspot`"})
+    # The view enforces the maximum (413, not 422: the batch is too large, not malformed); documented here.
     records = fields.List(fields.Dict(), required=True, validate=validate.Length(min=1), metadata={
-        "description": f"at most {MAX_RECORDS} records (more: 413); each is validated on its own"})
+        "description": f"at most {MAX_RECORDS} records (more: 413); each is validated on its own",
+        "maxItems": MAX_RECORDS})
 
 
 class SyncArgsSchema(StrictSchema):

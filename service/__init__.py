@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Mapping
 
-from flask import Flask, request
+from flask import Flask
 
-from service import auth, bookmarks, config as config_module, db, errors
+from service import auth, bookmarks, config as config_module, db, errors, limits, observability, security
 from service.api import create_api
 
 API_SPEC = {
@@ -44,7 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(API_SPEC)
     app.config.update(config_module.load(config))
     app.config["MAX_CONTENT_LENGTH"] = app.config["NETWEAVE_MAX_BODY_BYTES"]
-    logging.basicConfig(level=app.config.get("LOG_LEVEL", "INFO"))
+    observability.init_app(app)
 
     app.extensions[db.EXTENSION] = open_graph(app.config)
 
@@ -60,20 +59,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
 
-    app.after_request(_api_headers)
+    security.init_app(app)
+    limits.init_app(app)
     return app
 
 
 def open_graph(config: Mapping[str, Any]) -> db.Graph:
     """A driver for the configured database that applies the schema and seeds the admin key on first use."""
-    graph = db.Graph(db.create_driver(config), config["NEO4J_DATABASE"])
+    graph = db.Graph(db.create_driver(config), config["NEO4J_DATABASE"],
+                     query_timeout=config["NETWEAVE_QUERY_TIMEOUT_SECONDS"])
     graph.bootstrap_steps = [db.apply_schema, lambda g: auth.seed_admin_key(g, config["NETWEAVE_ADMIN_KEY"])]
     return graph
 
-
-def _api_headers(response):
-    if request.path.startswith("/v1/"):
-        # Responses differ per key (personal data) and hold members' data: never cache them.
-        response.headers["Cache-Control"] = "no-store"
-        response.vary.add("Authorization")
-    return response

@@ -56,6 +56,9 @@ def authenticate(header: str | None) -> Caller:
     # constant-time all the same, so equality never short-circuits on a stored value.
     if row is None or not hmac.compare_digest(row["hash"], presented) or row["revoked_at"] is not None:
         raise _unauthorized("the API key is unknown or revoked")
+    if row["expired"]:
+        raise _unauthorized(f"the API key expired at {row['expires_at'].isoformat()}; use its successor",
+                            slug="key-expired")
     return Caller(key_id=row["id"], name=row["name"], scopes=frozenset(row["scopes"]))
 
 
@@ -63,8 +66,8 @@ def _key_by_hash(tx, key_hash: str):
     return db.run_one(tx, "api_key_by_hash", hash=key_hash)
 
 
-def _unauthorized(detail: str) -> Problem:
-    return Problem(401, detail, headers={"WWW-Authenticate": 'Bearer realm="netweave"'})
+def _unauthorized(detail: str, slug: str | None = None) -> Problem:
+    return Problem(401, detail, slug=slug, headers={"WWW-Authenticate": 'Bearer realm="netweave"'})
 
 
 def current_caller() -> Caller:
@@ -96,7 +99,7 @@ def requires(scope: str, *alternatives: str) -> Callable:
         manual["security"] = [{SECURITY_SCHEME: []}]
         manual.setdefault("description", "")
         manual["description"] = (manual["description"] + f"\n\nRequires scope: `{' | '.join(accepted)}`.").strip()
-        add_error_responses(apidoc, 401, 403, 503)
+        add_error_responses(apidoc, 401, 403, 429, 503)
         wrapper._apidoc = apidoc
         return wrapper
 

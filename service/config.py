@@ -22,6 +22,15 @@ DEFAULTS: dict[str, Any] = {
     "NETWEAVE_IDEMPOTENCY_LEASE_SECONDS": 120,
     "NETWEAVE_CHANGE_RETENTION_DAYS": 30,
     "NETWEAVE_RECOMMENDATION_WEIGHTS": None,  # a mapping strategy -> feature -> weight; None: the defaults
+    # Longest a Cypher transaction may run before Neo4j stops it and the request answers 503: below
+    # gunicorn's worker timeout, so a slow query never gets a worker killed.
+    "NETWEAVE_QUERY_TIMEOUT_SECONDS": 30.0,
+    "NETWEAVE_RATE_LIMITS": None,  # a mapping family -> limit ("600/minute"); None: service.limits' defaults
+    "REDIS_URL": None,  # rate-limit counts shared by every worker; process memory when unset
+    "NETWEAVE_CORS_ORIGINS": None,  # comma-separated origins allowed to call from a browser; none by default
+    "NETWEAVE_METRICS_ALLOW": "127.0.0.1,::1",  # networks /metrics answers to
+    "NETWEAVE_KEY_ROTATION_GRACE_SECONDS": 86_400,  # how long a rotated key keeps working by default
+    "NETWEAVE_LOG_LEVEL": "INFO",
 }
 
 # Environment variables read at start-up, with the type each is parsed to.
@@ -39,6 +48,13 @@ _ENVIRONMENT: dict[str, type] = {
     "NETWEAVE_IDEMPOTENCY_LEASE_SECONDS": int,
     "NETWEAVE_CHANGE_RETENTION_DAYS": int,
     "NETWEAVE_RECOMMENDATION_WEIGHTS": str,
+    "NETWEAVE_QUERY_TIMEOUT_SECONDS": float,
+    "NETWEAVE_RATE_LIMITS": str,
+    "REDIS_URL": str,
+    "NETWEAVE_CORS_ORIGINS": str,
+    "NETWEAVE_METRICS_ALLOW": str,
+    "NETWEAVE_KEY_ROTATION_GRACE_SECONDS": int,
+    "NETWEAVE_LOG_LEVEL": str,
 }
 
 ADMIN_KEY_MIN_LENGTH = 16
@@ -60,6 +76,7 @@ def load(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] 
                 raise ConfigError(f"{name}: {exc}") from None
     config.update(overrides or {})
     config["NETWEAVE_RECOMMENDATION_WEIGHTS"] = _weights(config["NETWEAVE_RECOMMENDATION_WEIGHTS"])
+    _hardening(config)
     _check(config)
     return config
 
@@ -85,6 +102,20 @@ def _weights(overrides: Mapping[str, Mapping[str, float]] | str | None) -> dict[
                                   "feature with a number")
             weights[strategy][feature] = float(weight)
     return weights
+
+
+def _hardening(config: dict[str, Any]) -> None:
+    """Parse the settings of service.limits, .security and .observability in place."""
+    from service import limits, observability, security
+
+    try:
+        config["NETWEAVE_RATE_LIMITS"] = limits.rate_limits(config["NETWEAVE_RATE_LIMITS"])
+        config["NETWEAVE_CORS_ORIGINS"] = security.origins(config["NETWEAVE_CORS_ORIGINS"])
+        config["NETWEAVE_METRICS_ALLOW"] = observability.metrics_networks(config["NETWEAVE_METRICS_ALLOW"])
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    if config["NETWEAVE_QUERY_TIMEOUT_SECONDS"] <= 0:
+        raise ConfigError("NETWEAVE_QUERY_TIMEOUT_SECONDS must be positive")
 
 
 def _check(config: Mapping[str, Any]) -> None:

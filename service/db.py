@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import date, datetime
 from typing import Any, Callable, TypeVar
 
@@ -15,6 +16,7 @@ from neo4j.exceptions import DriverError, Neo4jError
 
 import graph_queries
 from service import bookmarks
+from service.observability import QUERY_SECONDS, TRANSACTION_SECONDS
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -23,8 +25,11 @@ EXTENSION = "netweave.graph"
 
 def run(tx: ManagedTransaction, name: str, /, **params: Any) -> list[dict[str, Any]]:
     """Run the named statement and return its rows as plain Python values."""
+    started = time.perf_counter()
     result = tx.run(graph_queries.get(name).text, params)
-    return [to_native(record.data()) for record in result]
+    rows = [to_native(record.data()) for record in result]
+    QUERY_SECONDS.labels(name).observe(time.perf_counter() - started)
+    return rows
 
 
 def run_one(tx: ManagedTransaction, name: str, /, **params: Any) -> dict[str, Any] | None:
@@ -61,17 +66,19 @@ def to_cypher(value: Any) -> Any:
 class Graph:
     """One driver per process, with read and write transactions on the configured database."""
 
-    def __init__(self, driver: neo4j.Driver, database: str):
+    def __init__(self, driver: neo4j.Driver, database: str, query_timeout: float | None = None):
         self.driver = driver
         self.database = database
+        # Neo4j itself ends a transaction running longer than this (and the request answers 503).
+        self.query_timeout = query_timeout
         self._bootstrapped = False
         self._bootstrap_lock = threading.Lock()
         self.bootstrap_steps: list[Callable[[Graph], None]] = []
 
     def read(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         self.ensure_bootstrapped()
-        with self.session(default_access_mode=neo4j.READ_ACCESS) as session:
-            return session.execute_read(work, *args, **kwargs)
+        with self.session(default_access_mode=neo4j.READ_ACCESS) as session, _timed("read"):
+            return session.execute_read(self._bounded(work), *args, **kwargs)
 
     def write(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run `work` in a write transaction; a request's Idempotency-Key hook joins its first one."""
@@ -79,14 +86,26 @@ class Graph:
         pending = _pending_idempotency()
         if pending is not None and pending.response is None:
             work = _finishing(work, pending)
-        with self.session() as session:
-            result = session.execute_write(work, *args, **kwargs)
+        with self.session() as session, _timed("write"):
+            result = session.execute_write(self._bounded(work), *args, **kwargs)
             bookmarks.advance(session.last_bookmarks())
             return result
 
     def session(self, **options: Any) -> neo4j.Session:
         """A session on the configured database that starts after the request's bookmarks (if any)."""
         return self.driver.session(database=self.database, bookmarks=bookmarks.current(), **options)
+
+    def _bounded(self, work: Callable[..., T]) -> Callable[..., T]:
+        """`work` as a unit of work with the configured transaction timeout (a new function each call,
+        so the timeout never sticks to a shared one)."""
+        if self.query_timeout is None:
+            return work
+
+        @neo4j.unit_of_work(timeout=self.query_timeout)
+        def bounded(tx: ManagedTransaction, *args: Any, **kwargs: Any) -> T:
+            return work(tx, *args, **kwargs)
+
+        return bounded
 
     def ping(self) -> None:
         """Raise unless the database answers a query now."""
@@ -109,6 +128,20 @@ class Graph:
 
     def close(self) -> None:
         self.driver.close()
+
+
+class _timed:
+    """Observe a transaction's duration, retries included, with its outcome."""
+
+    def __init__(self, mode: str):
+        self.mode = mode
+
+    def __enter__(self) -> None:
+        self.started = time.perf_counter()
+
+    def __exit__(self, kind, error, traceback) -> None:
+        outcome = "ok" if kind is None else "error"
+        TRANSACTION_SECONDS.labels(self.mode, outcome).observe(time.perf_counter() - self.started)
 
 
 def _pending_idempotency():

@@ -6,7 +6,8 @@ import logging
 from typing import Any, Iterable, Mapping
 
 from flask import Flask, Response, current_app, json
-from neo4j.exceptions import ClientError, ConstraintError, ServiceUnavailable, SessionExpired
+from neo4j.exceptions import (ConnectionPoolError, ConstraintError, Neo4jError, ServiceUnavailable, SessionExpired,
+                              TransientError)
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -145,27 +146,39 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(ServiceUnavailable)
     @app.errorhandler(SessionExpired)
+    @app.errorhandler(ConnectionPoolError)  # no connection within NEO4J_RETRY_SECONDS: the database is away or saturated
     def _database_unavailable(error: Exception):
-        log.warning("neo4j unavailable: %s", error)
-        retry_after = str(current_app.config["NETWEAVE_RETRY_AFTER_SECONDS"])
-        return problem_response(
-            Problem(503, "the graph database is unreachable; retry later", slug="database-unavailable",
-                    headers={"Retry-After": retry_after})
-        )
+        log.warning("neo4j unavailable: %s", type(error).__name__)
+        return _unavailable("the graph database is unreachable; retry later", "database-unavailable")
+
+    @app.errorhandler(TransientError)
+    def _transient(error: TransientError):
+        # Still failing after the driver's retries (NEO4J_RETRY_SECONDS): a deadlock storm, a database
+        # being restarted. Worth retrying later, so 503, not 500.
+        log.warning("neo4j transient error after retries: %s", error.code)
+        return _unavailable("the graph database is busy; retry later", "database-busy")
+
+    @app.errorhandler(Neo4jError)
+    def _neo4j(error: Neo4jError):
+        if error.code in _BOOKMARK_CODES:
+            from service.bookmarks import HEADER
+
+            return problem_response(field_error(HEADER, "the database does not know this bookmark",
+                                                location="headers", status=400))
+        if error.code and "TransactionTimedOut" in error.code:
+            log.warning("neo4j transaction over NETWEAVE_QUERY_TIMEOUT_SECONDS: %s", error.code)
+            return _unavailable("the query took longer than the server allows; retry later or narrow it",
+                                "query-timeout")
+        return _unexpected(error)
 
     @app.errorhandler(ConstraintError)
     def _constraint(error: ConstraintError):
         return problem_response(Problem(409, "the change conflicts with existing data (a uniqueness constraint)",
                                         slug="constraint-violation"))
 
-    @app.errorhandler(ClientError)
-    def _client_error(error: ClientError):
-        if error.code in _BOOKMARK_CODES:
-            from service.bookmarks import HEADER
-
-            return problem_response(field_error(HEADER, "the database does not know this bookmark",
-                                                location="headers", status=400))
-        return _unexpected(error)
+    def _unavailable(detail: str, slug: str):
+        retry_after = str(current_app.config["NETWEAVE_RETRY_AFTER_SECONDS"])
+        return problem_response(Problem(503, detail, slug=slug, headers={"Retry-After": retry_after}))
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

@@ -1,6 +1,8 @@
 """gunicorn settings for `netweave serve` and the Docker image; the environment can override each."""
 
+import glob
 import os
+import tempfile
 
 bind = os.environ.get("NETWEAVE_BIND", "127.0.0.1:8080")
 worker_class = "gthread"
@@ -9,8 +11,38 @@ threads = int(os.environ.get("NETWEAVE_THREADS", "4"))
 # The app (and its Neo4j driver) is created in each worker after fork, never in the master.
 preload_app = False
 timeout = int(os.environ.get("NETWEAVE_WORKER_TIMEOUT", "60"))
-graceful_timeout = 30
+# On SIGTERM a worker stops accepting and finishes the requests it holds, for up to this long.
+graceful_timeout = int(os.environ.get("NETWEAVE_GRACEFUL_TIMEOUT", "30"))
 keepalive = 5
-accesslog = "-"
+# The app logs one JSON line per request (route template, no query string): gunicorn's access log
+# would repeat it with the raw path and query, which may carry personal data.
+accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("NETWEAVE_LOG_LEVEL", "info")
+# Every line, gunicorn's and the app's, as JSON on stderr, once (gunicorn.* propagate to the root).
+logconfig_dict = {
+    "root": {"level": loglevel.upper(), "handlers": ["console"]},
+    "loggers": {
+        "gunicorn.error": {"level": loglevel.upper(), "handlers": [], "propagate": True},
+        "gunicorn.access": {"level": "CRITICAL", "handlers": [], "propagate": False},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+    "formatters": {"json": {"()": "service.observability.JsonFormatter"}},
+}
+
+# Prometheus multiprocess mode: every worker writes its samples to files in one directory, which
+# /metrics aggregates. It must be set here, in the master, before any worker imports the client.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="netweave-metrics-")
+
+
+def on_starting(server):
+    # Samples of a previous run would be counted again: start from an empty directory.
+    for path in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "*.db")):
+        os.remove(path)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -15,6 +15,8 @@ import graph_queries
 from service import auth, create_app, db
 
 ADMIN_SECRET = "test-admin-key-0123456789abcdef"
+# The session's app serves the whole suite with one admin key: rate limits are tested on apps of their own.
+UNLIMITED = {family: "1000000/minute" for family in ("read", "write", "sync", "analytics", "admin")}
 TEST_QUERIES = graph_queries.load_all(Path(__file__).resolve().parent / "queries")
 
 
@@ -56,7 +58,11 @@ def neo4j_settings() -> Iterator[dict[str, Any]]:
     elif _docker_answers():
         from testcontainers.community.neo4j import Neo4jContainer
 
-        with Neo4jContainer("neo4j:5.26-community") as container:
+        # The Bolt keep-alive of tools/neo4j-local (10 s), which sets the driver's read timeout (test_serving).
+        container = Neo4jContainer("neo4j:5.26-community").with_env(
+            "NEO4J_server_bolt_connection__keep__alive", "10s").with_env(
+            "NEO4J_server_bolt_connection__keep__alive__streaming__scheduling__interval", "5s")
+        with container:
             yield {"NEO4J_URI": container.get_connection_url(), "NEO4J_USER": container.username,
                    "NEO4J_PASSWORD": container.password}
     else:
@@ -72,7 +78,8 @@ def neo4j_settings() -> Iterator[dict[str, Any]]:
 
 @pytest.fixture(scope="session")
 def app(neo4j_settings):
-    app = create_app({**neo4j_settings, "NETWEAVE_ADMIN_KEY": ADMIN_SECRET, "TESTING": True})
+    app = create_app({**neo4j_settings, "NETWEAVE_ADMIN_KEY": ADMIN_SECRET, "NETWEAVE_RATE_LIMITS": UNLIMITED,
+                      "TESTING": True})
     yield app
     app.extensions[db.EXTENSION].close()
 

@@ -1,4 +1,4 @@
-"""Test helpers that are not fixtures: a TCP proxy to cut the API off from Neo4j and let it back."""
+"""Test helpers that are not fixtures: a TCP proxy to cut the API off from Neo4j (or freeze the line) and let it back."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ class TcpProxy:
         self._listener.listen(64)
         self._open = threading.Event()
         self._open.set()
+        self._flowing = threading.Event()  # cleared: bytes are held, as by a frozen server or a partition
+        self._flowing.set()
         self._sockets: list[socket.socket] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -43,10 +45,10 @@ class TcpProxy:
             for a, b in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
 
-    @staticmethod
-    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
         try:
             while data := source.recv(65536):
+                self._flowing.wait()
                 sink.sendall(data)
         except OSError:
             pass
@@ -72,7 +74,15 @@ class TcpProxy:
     def restore(self) -> None:
         self._open.set()
 
+    def freeze(self) -> None:
+        """Keep every connection open but pass no byte: a hung server, or packets dropped on the way."""
+        self._flowing.clear()
+
+    def thaw(self) -> None:
+        self._flowing.set()
+
     def close(self) -> None:
         self._closed = True
+        self._flowing.set()
         self.cut()
         self._listener.close()

@@ -1,11 +1,12 @@
-"""API keys (admin scope): create, list, revoke."""
+"""API keys (admin scope): create, list, rotate, revoke."""
 
 from __future__ import annotations
 
+from flask import current_app
 from flask.views import MethodView
 
 from schemas.common import PageArgsSchema
-from schemas.keys import ApiKeyPageSchema, ApiKeySchema, NewApiKeySchema
+from schemas.keys import ApiKeyPageSchema, ApiKeySchema, NewApiKeySchema, RotateApiKeySchema, RotatedApiKeySchema
 from service.api import Blueprint, decode_cursor, errors, page
 from service.auth import requires
 from service.db import get_graph
@@ -22,7 +23,7 @@ class ApiKeys(MethodView):
     @blp.response(201, NewApiKeySchema)
     def post(self, body):
         """Create an API key (its secret is shown once)"""
-        return api_keys.create(get_graph(), body["name"], body["scopes"])
+        return api_keys.create(get_graph(), body["name"], body["scopes"], body.get("expires_at"))
 
     @requires("admin")
     @blp.arguments(PageArgsSchema, location="query")
@@ -41,3 +42,17 @@ class ApiKey(MethodView):
     def delete(self, key_id):
         """Revoke an API key"""
         api_keys.revoke(get_graph(), key_id)
+
+
+@blp.route("/<key_id>/rotate")
+class ApiKeyRotation(MethodView):
+    @requires("admin")
+    @blp.arguments(RotateApiKeySchema)
+    @blp.response(201, RotatedApiKeySchema)
+    @errors(404, 409)
+    def post(self, body, key_id):
+        """Rotate an API key: a successor with the same scopes; the old key expires after a grace period"""
+        grace = body.get("grace_seconds")
+        if grace is None:
+            grace = current_app.config["NETWEAVE_KEY_ROTATION_GRACE_SECONDS"]
+        return api_keys.rotate(get_graph(), key_id, grace)

@@ -62,3 +62,10 @@ RETURN key, count(m) AS members
 UNWIND $rows AS row
 MATCH (m:Member {id: row.id})
 SET m.cluster_id = row.cluster_id
+
+// name: test_slow_statement
+// Counts through $rows numbers and keeps none: seconds of work for a large $rows, to run into the
+// transaction timeout on purpose.
+UNWIND range(1, $rows) AS x
+WITH x WHERE x % 1000003 = -1
+RETURN count(x) AS kept

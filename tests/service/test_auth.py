@@ -44,6 +44,7 @@ ROUTE_SCOPES = {
     ("POST", "/v1/api-keys"): "admin",
     ("GET", "/v1/api-keys"): "admin",
     ("DELETE", "/v1/api-keys/<key_id>"): "admin",
+    ("POST", "/v1/api-keys/<key_id>/rotate"): "admin",
     ("GET", "/v1/analytics/bridges"): "analytics",
     ("GET", "/v1/analytics/clusters"): "analytics",
     ("GET", "/v1/analytics/clusters/<cluster_id>"): "analytics",

@@ -1,0 +1,316 @@
+"""Mixed load against gunicorn + a local Neo4j, optionally with Neo4j killed for a while mid-run.
+
+32 client threads (keep-alive connections) send a mix of reads, searches, single writes, sync
+batches, recommendations and analytics for --minutes against `netweave serve` over a fresh local
+Neo4j seeded with the demo network. It prints requests/s and p50/p99 per endpoint family, and
+checks: no 5xx (or, with --outage, 503 only, only while Neo4j is down or just after, and none once
+the API has recovered), and that every write the API acknowledged (2xx) is there at the end,
+checked against the client's own log of acknowledgements.
+
+    .venv/bin/python bench/load.py --minutes 5                  # steady load
+    .venv/bin/python bench/load.py --minutes 5 --outage 20      # Neo4j SIGKILLed for 20 s in the middle
+
+Exit status 1 when a check fails. The peer it compares against is itself: the same mix without the
+outage (run both and compare the figures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import start_api  # noqa: E402
+from service import neo4j_local  # noqa: E402
+
+ADMIN_KEY = "bench-load-admin-key-0123456789"
+AUTH = {"Authorization": f"Bearer {ADMIN_KEY}"}
+UNLIMITED = json.dumps({family: "10000000/minute" for family in ("read", "write", "sync", "analytics", "admin")})
+TOPICS = ["math", "literacy", "equity", "sel", "ell", "stem", "leadership", "assessment"]
+SYNC_BATCH = 50
+# After Neo4j answers Bolt again, how long the API may still answer 503 (pooled connections found
+# dead, the driver's retry budget, the 5 s Retry-After of a client) before that counts as not recovered.
+RECOVERY_GRACE_SECONDS = 15.0
+
+
+@dataclass
+class Sample:
+    family: str
+    status: int
+    started: float
+    seconds: float
+
+
+class Client:
+    """One keep-alive connection; reconnects after a dropped one (which counts as status 0)."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.connection: http.client.HTTPConnection | None = None
+
+    def call(self, method: str, path: str, body=None, headers=None) -> tuple[int, bytes]:
+        payload = json.dumps(body).encode() if body is not None else None
+        all_headers = {**AUTH, **({"Content-Type": "application/json"} if payload else {}), **(headers or {})}
+        for attempt in (1, 2):
+            if self.connection is None:
+                self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+            try:
+                self.connection.request(method, path, body=payload, headers=all_headers)
+                response = self.connection.getresponse()
+                return response.status, response.read()
+            except (OSError, http.client.HTTPException):
+                self.connection.close()
+                self.connection = None
+                if attempt == 2:
+                    return 0, b""
+        return 0, b""
+
+
+class Workload:
+    """The mix; every acknowledged write goes into `acknowledged` (member ids), under a lock."""
+
+    MIX = [("read", 30), ("search", 15), ("write", 10), ("sync", 8), ("recommend", 12), ("analytics", 5)]
+
+    def __init__(self, member_ids: list[str], organization_ids: list[str]):
+        self.member_ids = member_ids
+        self.organization_ids = organization_ids
+        self.acknowledged: set[str] = set()
+        self.lock = threading.Lock()
+        self.families = [name for name, _ in self.MIX]
+        self.weights = [weight for _, weight in self.MIX]
+
+    def one(self, client: Client, rng: random.Random) -> tuple[str, int]:
+        family = rng.choices(self.families, self.weights)[0]
+        return family, getattr(self, family)(client, rng)
+
+    def read(self, client, rng):
+        choice = rng.random()
+        member = rng.choice(self.member_ids)
+        if choice < 0.4:
+            return client.call("GET", f"/v1/members/{member}")[0]
+        if choice < 0.6:
+            return client.call("GET", f"/v1/members/{member}/collaborators")[0]
+        if choice < 0.8:
+            return client.call("GET", f"/v1/organizations/{rng.choice(self.organization_ids)}")[0]
+        return client.call("GET", "/v1/members?limit=50")[0]
+
+    def search(self, client, rng):
+        if rng.random() < 0.5:
+            return client.call("GET", f"/v1/members?q={rng.choice('aeinorst')}{rng.choice('aeinorst')}&limit=20")[0]
+        return client.call("GET", f"/v1/members?topic={rng.choice(TOPICS)}&limit=20")[0]
+
+    def write(self, client, rng):
+        status, body = client.call("POST", "/v1/members", {
+            "name": f"Load {uuid.uuid4().hex[:10]}", "role": "teacher", "topics": rng.sample(TOPICS, 2)},
+            headers={"Idempotency-Key": uuid.uuid4().hex})
+        if status == 201:
+            self._ack([json.loads(body)["id"]])
+        return status
+
+    def sync(self, client, rng):
+        batch = uuid.uuid4().hex[:12]
+        records = [{"external_id": f"{batch}-{i}", "name": f"Synced {batch}-{i}", "topics": rng.sample(TOPICS, 2),
+                    "region": rng.choice(["north", "south", "east", "west"])} for i in range(SYNC_BATCH)]
+        status, body = client.call("POST", "/v1/sync/members", {"source": "loadtest", "records": records},
+                                   headers={"Idempotency-Key": f"load-{batch}"})
+        if status in (200, 207):
+            self._ack([row["id"] for row in json.loads(body)["results"] if row["status"] in ("created", "updated")])
+        return status
+
+    def recommend(self, client, rng):
+        return client.call("GET", f"/v1/members/{rng.choice(self.member_ids)}/recommendations?limit=5")[0]
+
+    def analytics(self, client, rng):
+        path = rng.choice(["/v1/analytics/health", "/v1/analytics/bridges?limit=5", "/v1/analytics/clusters?limit=5"])
+        return client.call("GET", path)[0]
+
+    def _ack(self, ids: list[str]) -> None:
+        with self.lock:
+            self.acknowledged.update(ids)
+
+
+def _ids(port: int, path: str) -> list[str]:
+    client, ids, cursor = Client(port), [], None
+    while True:
+        status, body = client.call("GET", path + (f"&cursor={cursor}" if cursor else ""))
+        assert status == 200, (status, body[:200])
+        page = json.loads(body)
+        ids += [item["id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return ids
+
+
+# With an outage, the load goes on at least this long after Neo4j is back, to see the recovery.
+AFTER_OUTAGE_SECONDS = 30.0
+
+
+def run_load(port: int, workload: Workload, seconds: float, clients: int, window: dict | None) -> list[Sample]:
+    samples: list[Sample] = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def going_on() -> bool:
+        now = time.monotonic()
+        if window is not None and ("up" not in window or now < window["up"] + AFTER_OUTAGE_SECONDS):
+            return True
+        return now < deadline
+
+    def client_loop(number: int) -> None:
+        rng, client, mine = random.Random(number), Client(port), []
+        while going_on():
+            started = time.monotonic()
+            family, status = workload.one(client, rng)
+            mine.append(Sample(family, status, started, time.monotonic() - started))
+            if status == 503:
+                time.sleep(0.5)  # what a client that honours Retry-After roughly does, without idling 5 s
+        with lock:
+            samples.extend(mine)
+
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(client_loop, range(clients)))
+    return samples
+
+
+def outage(running: neo4j_local.Running, data: Path, after: float, seconds: float, window: dict) -> None:
+    """SIGKILL Neo4j `after` seconds into the run, start it again `seconds` later (same port and data)."""
+    time.sleep(after)
+    window["down"] = time.monotonic()
+    os.kill(running.pid, signal.SIGKILL)
+    time.sleep(seconds)
+    port = int(running.uri.rsplit(":", 1)[1])
+    window["restarting"] = time.monotonic()
+    neo4j_local.start(port=port, data_dir=data, log=lambda line: None, heap_mb=1024, pagecache_mb=256)
+    window["up"] = time.monotonic()
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
+
+
+def report(samples: list[Sample], seconds: float) -> None:
+    by_family: dict[str, list[Sample]] = defaultdict(list)
+    for sample in samples:
+        by_family[sample.family].append(sample)
+    print(f"{'family':<10} {'requests':>8} {'req/s':>7} {'p50 ms':>8} {'p99 ms':>8}  statuses")
+    for family in sorted(by_family):
+        rows = by_family[family]
+        ok = [s.seconds * 1000 for s in rows if 200 <= s.status < 300]
+        statuses = defaultdict(int)
+        for s in rows:
+            statuses[s.status] += 1
+        print(f"{family:<10} {len(rows):>8} {len(rows) / seconds:>7.1f} {percentile(ok, 0.5):>8.1f} "
+              f"{percentile(ok, 0.99):>8.1f}  {dict(sorted(statuses.items()))}")
+    print(f"{'all':<10} {len(samples):>8} {len(samples) / seconds:>7.1f}")
+
+
+def check(samples: list[Sample], window: dict | None) -> list[str]:
+    """Failures: any 5xx (or dropped connection) outside the outage, anything but 503 inside it."""
+    failures = []
+    unexpected = [s for s in samples if s.status >= 500 or s.status == 0 or s.status in (400, 401, 403, 404, 422)]
+    if window is None:
+        if unexpected:
+            failures.append(f"{len(unexpected)} failed answers without an outage: "
+                            f"{sorted({(s.family, s.status) for s in unexpected})}")
+        return failures
+    recovered_by = window["up"] + RECOVERY_GRACE_SECONDS
+    inside = [s for s in unexpected if window["down"] - 1 <= s.started + s.seconds and s.started <= recovered_by]
+    outside = [s for s in unexpected if s not in inside]
+    not_503 = [s for s in inside if s.status != 503]
+    if outside:
+        failures.append(f"{len(outside)} failed answers outside the outage: "
+                        f"{sorted({(s.family, s.status) for s in outside})}")
+    if not_503:
+        failures.append(f"{len(not_503)} answers other than 503 during the outage: "
+                        f"{sorted({(s.family, s.status) for s in not_503})}")
+    after = [s for s in samples if s.started > window["up"]]
+    first_ok = min((s.started for s in after if 200 <= s.status < 300), default=None)
+    print(f"outage: Neo4j killed for {window['restarting'] - window['down']:.1f} s, answering again "
+          f"{window['up'] - window['down']:.1f} s after the kill; 503s during it: "
+          f"{sum(1 for s in inside if s.status == 503)}; first 2xx {first_ok - window['up']:.1f} s after Neo4j "
+          f"answered" if first_ok else "outage: no successful answer after Neo4j returned")
+    if first_ok is None:
+        failures.append("no request succeeded after Neo4j returned")
+    return failures
+
+
+def verify_acknowledged(port: int, ids: set[str], threads: int = 8) -> list[str]:
+    def present(member_id: str) -> bool:
+        return Client(port).call("GET", f"/v1/members/{member_id}")[0] == 200
+
+    with ThreadPoolExecutor(threads) as pool:
+        missing = [member_id for member_id, ok in zip(sorted(ids), pool.map(present, sorted(ids))) if not ok]
+    print(f"acknowledged writes: {len(ids)}, missing at the end: {len(missing)}")
+    return [f"{len(missing)} acknowledged members are missing: {missing[:5]}"] if missing else []
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, default=5.0)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--members", type=int, default=1000, help="demo network size before the load")
+    parser.add_argument("--outage", type=float, default=0.0, metavar="SECONDS",
+                        help="SIGKILL Neo4j for this long in the middle of the run (0: no outage)")
+    args = parser.parse_args()
+    seconds = args.minutes * 60
+
+    data = Path(tempfile.mkdtemp(prefix="netweave-load-"))
+    running = neo4j_local.start(port=0, data_dir=data, log=lambda line: None, heap_mb=1024, pagecache_mb=256)
+    process = None
+    try:
+        env = {**os.environ, "NEO4J_URI": running.uri, "NETWEAVE_ADMIN_KEY": ADMIN_KEY}
+        subprocess.run([str(ROOT / ".venv" / "bin" / "netweave"), "seed", "--demo", "--members", str(args.members)],
+                       env=env, check=True, stdout=subprocess.DEVNULL)
+        process, port = start_api(running.uri, ADMIN_KEY, args.workers, NETWEAVE_RATE_LIMITS=UNLIMITED,
+                                  NEO4J_RETRY_SECONDS="2", NEO4J_CONNECT_TIMEOUT="1")
+        workload = Workload(_ids(port, "/v1/members?limit=100"), _ids(port, "/v1/organizations?limit=100"))
+        print(f"load: {args.clients} clients for {seconds:.0f} s against {args.workers} gunicorn workers; "
+              f"{len(workload.member_ids)} members to start; outage {args.outage:.0f} s")
+        window = None
+        killer = None
+        if args.outage:
+            window = {}
+            killer = threading.Thread(target=outage, args=(running, data, (seconds - args.outage) / 2,
+                                                           args.outage, window))
+            killer.start()
+        started = time.monotonic()
+        samples = run_load(port, workload, seconds, args.clients, window)
+        elapsed = time.monotonic() - started
+        if killer:
+            killer.join()
+        report(samples, elapsed)
+        failures = check(samples, window)
+        failures += verify_acknowledged(port, workload.acknowledged)
+    finally:
+        if process is not None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
+        neo4j_local.stop(data)
+        shutil.rmtree(data, ignore_errors=True)
+    for failure in failures:
+        print("FAIL:", failure)
+    print("PASS" if not failures else "FAILED")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

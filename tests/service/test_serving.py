@@ -1,0 +1,246 @@
+"""The API as it runs in production, `netweave serve` (gunicorn, 2 workers), on the test Neo4j behind a
+proxy that can be cut: logs, metrics of every worker, answers during an outage, recovery, SIGTERM."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.conftest import ADMIN_SECRET, UNLIMITED
+from tests.support import TcpProxy
+
+ROOT = Path(__file__).resolve().parents[2]
+AUTH = {"Authorization": f"Bearer {ADMIN_SECRET}"}
+RETRY_SECONDS = 1.0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Served:
+    def __init__(self, process: subprocess.Popen, port: int, log: Path, proxy: TcpProxy, metrics_dir: Path):
+        self.process, self.port, self.log, self.proxy, self.metrics_dir = process, port, log, proxy, metrics_dir
+
+    def request(self, method: str, path: str, body: dict | None = None, headers: dict | None = None,
+                timeout: float = 30) -> tuple[int, dict, bytes]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            payload = json.dumps(body).encode() if body is not None else None
+            all_headers = {**AUTH, **({"Content-Type": "application/json"} if payload else {}), **(headers or {})}
+            connection.request(method, path, body=payload, headers=all_headers)
+            response = connection.getresponse()
+            return response.status, dict(response.getheaders()), response.read()
+        finally:
+            connection.close()
+
+    def log_lines(self) -> list[str]:
+        return self.log.read_text(encoding="utf-8").splitlines()
+
+
+@pytest.fixture(scope="module")
+def served(neo4j_settings, tmp_path_factory):
+    target = urlparse(neo4j_settings["NEO4J_URI"])
+    proxy = TcpProxy(target.hostname, target.port)
+    tmp = tmp_path_factory.mktemp("served")
+    log, metrics_dir = tmp / "gunicorn.log", tmp / "metrics"
+    metrics_dir.mkdir()
+    port = _free_port()
+    env = {**os.environ, "NEO4J_URI": f"bolt://127.0.0.1:{proxy.port}", "NETWEAVE_ADMIN_KEY": ADMIN_SECRET,
+           "NEO4J_RETRY_SECONDS": str(RETRY_SECONDS), "NEO4J_CONNECT_TIMEOUT": "1",
+           "NETWEAVE_RATE_LIMITS": json.dumps(UNLIMITED), "NETWEAVE_WORKERS": "2", "NETWEAVE_THREADS": "4",
+           "NETWEAVE_GRACEFUL_TIMEOUT": "20", "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+    if neo4j_settings.get("NEO4J_USER"):
+        env.update(NEO4J_USER=neo4j_settings["NEO4J_USER"], NEO4J_PASSWORD=neo4j_settings["NEO4J_PASSWORD"])
+    with log.open("wb") as sink:
+        process = subprocess.Popen([sys.executable, "-c", "from service.cli import main; main()", "serve",
+                                    "--port", str(port)], env=env, stdout=sink, stderr=subprocess.STDOUT, cwd=ROOT)
+    server = Served(process, port, log, proxy, metrics_dir)
+    try:
+        _wait_until_ready(server)
+        yield server
+    finally:
+        if process.poll() is None:
+            process.terminate()  # the master stops its workers; a killed master would orphan them
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        proxy.close()
+
+
+def _wait_until_ready(server: Served) -> None:
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            if server.request("GET", "/readyz", timeout=5)[0] == 200:
+                return
+        except OSError:
+            pass
+        assert server.process.poll() is None, server.log.read_text()
+        assert time.monotonic() < deadline, "netweave serve did not become ready"
+        time.sleep(0.3)
+
+
+def test_request_log_lines_are_json_and_never_hold_an_email_or_a_secret(served):
+    email = f"grace.{uuid.uuid4().hex[:8]}@example.org"
+    request_id = f"test-{uuid.uuid4().hex}"
+    status, _, body = served.request("POST", "/v1/members", {"name": "Grace Hopper", "email": email},
+                                     headers={"X-Request-ID": request_id})
+    assert status == 201, body
+    member_id = json.loads(body)["id"]
+    assert served.request("GET", f"/v1/members?q={email}")[0] == 200
+    sync = {"source": "crm", "records": [{"external_id": "g1", "name": "Grace", "email": email},
+                                         {"external_id": "g2", "name": "Bad", "email": f"not-an-{email}-address x"}]}
+    assert served.request("POST", "/v1/sync/members", sync)[0] in (200, 207)
+    assert served.request("PATCH", f"/v1/members/{member_id}", {"email": "x" + email},
+                          headers={"If-Match": '"1"'})[0] == 200
+    time.sleep(0.5)  # the workers write their lines after answering
+    lines = served.log_lines()
+    text = "\n".join(lines)
+    assert email not in text and email.split("@")[0] not in text
+    assert ADMIN_SECRET not in text
+    entries = [json.loads(line) for line in lines]  # every line, gunicorn's too, is JSON
+    mine = [entry for entry in entries if entry.get("request_id") == request_id]
+    assert len(mine) == 1
+    assert mine[0]["route"] == "/v1/members" and mine[0]["method"] == "POST" and mine[0]["status"] == 201
+    assert mine[0]["key_name"] == "admin (NETWEAVE_ADMIN_KEY)" and mine[0]["duration_ms"] > 0
+    routes = {entry.get("route") for entry in entries if entry.get("logger") == "netweave.request"}
+    assert "/v1/members/<member_id>" in routes  # the template, never the id or the query string
+
+
+def _samples(served, name: str) -> dict[str, float]:
+    status, _, body = served.request("GET", "/metrics")
+    assert status == 200
+    found = {}
+    for line in body.decode().splitlines():
+        if line.startswith(name + "{"):
+            labels, value = line.rsplit(" ", 1)
+            found[labels] = float(value)
+    return found
+
+
+def test_metrics_count_the_requests_of_every_worker(served):
+    before = _samples(served, "netweave_http_request_duration_seconds_count")
+    key = 'netweave_http_request_duration_seconds_count{method="GET",route="/healthz",status="200"}'
+    with ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(lambda _: served.request("GET", "/healthz")[0], range(40)))
+    assert statuses == [200] * 40
+    after = _samples(served, "netweave_http_request_duration_seconds_count")
+    assert after[key] - before.get(key, 0) == 40
+    assert len({path.name.rsplit("_", 1)[-1] for path in served.metrics_dir.glob("histogram_*.db")}) >= 2
+    queries = _samples(served, "netweave_neo4j_query_duration_seconds_count")
+    assert queries['netweave_neo4j_query_duration_seconds_count{query="api_key_by_hash"}'] > 0
+
+
+def test_outage_answers_503_quickly_and_the_api_recovers_by_itself(served):
+    assert served.request("GET", "/v1/members")[0] == 200
+    served.proxy.cut()
+    try:
+        def timed(_):
+            started = time.monotonic()
+            status, headers, body = served.request("GET", "/v1/members?limit=5")
+            return status, headers, body, time.monotonic() - started
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(timed, range(16)))
+        for status, headers, body, took in answers:
+            assert status == 503, body
+            assert headers["Content-Type"] == "application/problem+json" and headers["Retry-After"].isdigit()
+            # A worker waits at most for the connection and retry budget, never for TCP to give up.
+            assert took < 4 * RETRY_SECONDS + 6, f"an answer took {took:.1f} s"
+        assert served.request("GET", "/readyz")[0] == 503
+    finally:
+        served.proxy.restore()
+    deadline = time.monotonic() + 30
+    while served.request("GET", "/readyz")[0] != 200:
+        assert time.monotonic() < deadline, "the API did not recover after Neo4j returned"
+        time.sleep(0.3)
+    assert served.request("GET", "/v1/members")[0] == 200
+
+
+def test_a_frozen_database_costs_a_request_bounded_time_not_a_worker(served):
+    """Bytes stop flowing but no connection closes (a hung server, a partition). The driver's read
+    timeout comes from the server's Bolt keep-alive (10 s x 2 probes in tools/neo4j-local and
+    docker-compose.yml): the request answers 503 within it, well inside gunicorn's 60 s timeout."""
+    assert served.request("GET", "/v1/members")[0] == 200
+    served.proxy.freeze()
+    try:
+        started = time.monotonic()
+        status, headers, body = served.request("GET", "/v1/members", timeout=90)
+        took = time.monotonic() - started
+    finally:
+        served.proxy.thaw()
+        served.proxy.cut()  # the held connections are stale now; the pool reconnects
+        served.proxy.restore()
+    assert status == 503 and headers["Content-Type"] == "application/problem+json", body
+    assert took < 35, f"a frozen database held the request {took:.1f} s"
+    deadline = time.monotonic() + 30
+    while served.request("GET", "/v1/members")[0] != 200:
+        assert time.monotonic() < deadline, "the API did not recover after the line came back"
+        time.sleep(0.3)
+
+
+def test_sigterm_lets_a_request_in_flight_finish(served):
+    """Last in this module: it stops the server."""
+    body = json.dumps({"name": "Finished after SIGTERM"}).encode()
+    connection = socket.create_connection(("127.0.0.1", served.port), timeout=30)
+    head = (f"POST /v1/members HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {ADMIN_SECRET}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+    connection.sendall(head.encode() + body[:10])
+    time.sleep(1.0)  # a worker thread now waits for the rest of the body
+    served.process.send_signal(signal.SIGTERM)
+    time.sleep(1.5)
+    connection.sendall(body[10:])
+    answer = b""
+    while chunk := connection.recv(65536):
+        answer += chunk
+    connection.close()
+    assert answer.startswith(b"HTTP/1.1 201"), answer[:200]
+    assert served.process.wait(timeout=30) == 0
+    with pytest.raises(OSError):
+        served.request("GET", "/healthz", timeout=2)
+
+
+def test_metrics_from_outside_the_allow_list_are_refused(app):
+    client = app.test_client()
+    refused = client.get("/metrics", environ_base={"REMOTE_ADDR": "203.0.113.9"})
+    assert refused.status_code == 403 and refused.mimetype == "application/problem+json"
+    assert client.get("/metrics").status_code == 200  # the test client calls from 127.0.0.1
+
+
+def test_x_request_id_is_echoed_when_valid_and_replaced_when_not(client):
+    assert client.get("/healthz", headers={"X-Request-ID": "abc-123.def:456"}).headers["X-Request-ID"] \
+        == "abc-123.def:456"
+    for bad in ("short", "has spaces in it", "x" * 200, "line\u2028break-aaaaaa"):
+        generated = client.get("/healthz", headers={"X-Request-ID": bad}).headers["X-Request-ID"]
+        assert generated != bad and len(generated) == 32
+    assert len(client.get("/healthz").headers["X-Request-ID"]) == 32
+
+
+def test_every_log_line_masks_emails_whoever_writes_it():
+    import logging
+
+    from service.observability import JsonFormatter
+
+    record = logging.LogRecord("neo4j", logging.WARNING, __file__, 1, "node with email %s exists",
+                               ("ada.lovelace@example.org",), None)
+    line = JsonFormatter().format(record)
+    assert "ada.lovelace@example.org" not in line and "<email>" in line
+    assert json.loads(line)["logger"] == "neo4j"
