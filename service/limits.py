@@ -111,9 +111,11 @@ def _window(limiter: Limiter) -> dict[str, Any] | None:
     current = limiter.current_limit
     if current is None:
         return None
-    reset_in = max(0, math.ceil(current.reset_at - time.time()))
+    window = current.limit.get_expiry()
+    # The storage rounds its reset time up to a whole second: never announce more than one window.
+    reset_in = min(window, max(0, math.ceil(current.reset_at - time.time())))
     return {"limit": current.limit.amount, "remaining": max(0, current.remaining), "reset": reset_in,
-            "window": current.limit.get_expiry()}
+            "window": window}
 
 
 def _rate_limit_headers(response):
