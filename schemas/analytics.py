@@ -32,7 +32,7 @@ def _resolution():
     return fields.Float(load_default=1.0, allow_nan=False,
                         validate=validate.Range(min=0, min_inclusive=False, max=MAX_RESOLUTION),
                         metadata={"description": f"Leiden resolution, above 0 and at most {MAX_RESOLUTION:g}; "
-                                                 "higher gives more, smaller clusters"})
+                                                 "higher gives more, smaller clusters", "exclusiveMinimum": 0})
 
 
 class BridgesArgsSchema(StrictSchema):
@@ -216,6 +216,11 @@ class SnapshotPageSchema(PageSchema):
 
 class SnapshotOrDate(fields.Field):
     """A health snapshot id (UUID) or a date (YYYY-MM-DD)."""
+
+    def __init__(self, **kwargs):
+        kwargs["metadata"] = {"anyOf": [{"type": "string", "format": "uuid"}, {"type": "string", "format": "date"}],
+                              **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from schemas.common import (Id, PageArgsSchema, PageSchema, StrictSchema, ValidationError, date_range_check, fields,
-                            trimmed, validate, validates_schema)
+from schemas.common import (Id, NonEmptyPatch, PageArgsSchema, PageSchema, StrictSchema, ValidationError, WholeNumber,
+                            date_range_check, fields, trimmed, validate, validates_schema)
 
 COLLABORATION_KINDS = ("project", "mentoring", "co-facilitation", "partnership", "event", "introduction", "other")
 
@@ -20,7 +20,7 @@ class CollaborationSchema(StrictSchema):
     target_id = Id(required=True, metadata={"description": "a member or organization id"})
     parties = fields.List(fields.Nested(PartySchema), dump_only=True)
     kind = fields.String(required=True, validate=validate.OneOf(COLLABORATION_KINDS))
-    strength = fields.Integer(load_default=3, strict=True, validate=validate.Range(min=1, max=5))
+    strength = WholeNumber(load_default=3, validate=validate.Range(min=1, max=5))
     started_on = fields.Date(allow_none=True, dump_default=None)
     ended_on = fields.Date(allow_none=True, dump_default=None)
     source = trimmed(100, load_default="api", metadata={"description": "the system that recorded it"})
@@ -36,19 +36,17 @@ class CollaborationSchema(StrictSchema):
             raise ValidationError("a collaboration needs two different parties", "target_id")
 
 
-class CollaborationPatchSchema(StrictSchema):
+class CollaborationPatchSchema(NonEmptyPatch, StrictSchema):
     """The fields of a collaboration that may change; its parties may not."""
 
     kind = fields.String(validate=validate.OneOf(COLLABORATION_KINDS))
-    strength = fields.Integer(strict=True, validate=validate.Range(min=1, max=5))
+    strength = WholeNumber(validate=validate.Range(min=1, max=5))
     started_on = fields.Date(allow_none=True, dump_default=None)
     ended_on = fields.Date(allow_none=True, dump_default=None)
     note = trimmed(2000, allow_none=True, dump_default=None)
 
     @validates_schema
     def _consistent(self, data, **kwargs):
-        if not data:
-            raise ValidationError("send at least one field to change", "_schema")
         date_range_check(data, "started_on", "ended_on")
 
 

@@ -36,7 +36,11 @@ class ProblemSchema(Schema):
 
 
 def trimmed(max_length: int, **kwargs) -> fields.String:
-    """A string stripped of surrounding space, non-empty, at most max_length long."""
+    """A string stripped of surrounding space, non-empty, at most max_length long.
+
+    Documented with a pattern that asks for one non-space character: a blank string is empty once trimmed.
+    """
+    kwargs["metadata"] = {"pattern": r"\S", **kwargs.get("metadata", {})}
     return Trimmed(validate=validate.Length(min=1, max=max_length), **kwargs)
 
 
@@ -54,6 +58,37 @@ class Tags(fields.List):
     def _deserialize(self, value, attr, data, **kwargs):
         items = super()._deserialize(value, attr, data, **kwargs)
         return list(dict.fromkeys(item.lower() for item in items))
+
+
+class StrictBoolean(fields.Boolean):
+    """A JSON true or false: marshmallow's Boolean also takes 1, "yes" and "on", which a body must not."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+class NonEmptyPatch:
+    """A PATCH body must change something (checked in code; documented as minProperties)."""
+
+    json_schema_extra = {"minProperties": 1}
+
+    @validates_schema
+    def _not_empty(self, data, **kwargs):
+        if not data:
+            raise ValidationError("send at least one field to change", "_schema")
+
+
+class WholeNumber(fields.Integer):
+    """A JSON integer. 3.0 is one too (JSON and JSON Schema do not tell them apart); 2.5, "3" and true are not."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.make_error("invalid", input=value)
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class Id(fields.UUID):
@@ -81,4 +116,4 @@ def date_range_check(data: dict, start: str, end: str) -> None:
 
 
 __all__ = ["StrictSchema", "ProblemSchema", "PageArgsSchema", "PageSchema", "trimmed", "tag_list", "Id",
-           "date_range_check", "fields", "validate", "validates_schema", "post_load", "ValidationError"]
+           "date_range_check", "StrictBoolean", "NonEmptyPatch", "WholeNumber", "fields", "validate", "validates_schema", "post_load", "ValidationError"]

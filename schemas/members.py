@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from marshmallow import post_dump
 
-from schemas.common import (Id, PageArgsSchema, PageSchema, StrictSchema, ValidationError, date_range_check, fields,
-                            tag_list, trimmed, validate, validates_schema)
+from schemas.common import (Id, NonEmptyPatch, PageArgsSchema, PageSchema, StrictBoolean, StrictSchema,
+                            date_range_check, fields, tag_list, trimmed, validate, validates_schema)
 
 MEMBER_ROLES = ("teacher", "coach", "principal", "assistant_principal", "district_leader", "superintendent",
                 "counselor", "specialist", "researcher", "facilitator", "staff", "other")
@@ -37,7 +37,7 @@ class MemberSchema(StrictSchema):
     region = trimmed(100, allow_none=True, dump_default=None)
     topics = tag_list(load_default=list, metadata={"description": "focus areas, stored lower-case"})
     populations = tag_list(load_default=list, metadata={"description": "populations served"})
-    discoverable = fields.Boolean(load_default=True,
+    discoverable = StrictBoolean(load_default=True,
                                   metadata={"description": "consent to be recommended to other members"})
     affiliations = fields.List(fields.Nested(AffiliationSchema), dump_only=True)
     cluster_id = Id(dump_only=True, metadata={"description": "the member's cluster in the latest analytics "
@@ -57,18 +57,13 @@ class MemberSchema(StrictSchema):
         return data
 
 
-class MemberPatchSchema(MemberSchema):
+class MemberPatchSchema(NonEmptyPatch, MemberSchema):
     """Any subset of a member's fields; null clears an optional one."""
 
     name = trimmed(200)
     topics = tag_list()
     populations = tag_list()
-    discoverable = fields.Boolean()
-
-    @validates_schema
-    def _not_empty(self, data, **kwargs):
-        if not data:
-            raise ValidationError("send at least one field to change", "_schema")
+    discoverable = StrictBoolean()
 
 
 class MemberListArgsSchema(PageArgsSchema):

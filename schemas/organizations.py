@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from schemas.common import (Id, PageArgsSchema, PageSchema, StrictSchema, ValidationError, fields, tag_list, trimmed,
-                            validate, validates_schema)
+from schemas.common import Id, NonEmptyPatch, PageArgsSchema, PageSchema, StrictSchema, fields, tag_list, trimmed, validate
 from schemas.members import AffiliationSchema, MemberSchema
 
 ORGANIZATION_KINDS = ("association", "district", "school", "nonprofit", "university", "network", "foundation",
@@ -22,14 +21,9 @@ class OrganizationSchema(StrictSchema):
     updated_at = fields.DateTime(dump_only=True)
 
 
-class OrganizationPatchSchema(OrganizationSchema):
+class OrganizationPatchSchema(NonEmptyPatch, OrganizationSchema):
     name = trimmed(200)
     topics = tag_list()
-
-    @validates_schema
-    def _not_empty(self, data, **kwargs):
-        if not data:
-            raise ValidationError("send at least one field to change", "_schema")
 
 
 class OrganizationListArgsSchema(PageArgsSchema):

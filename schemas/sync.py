@@ -5,8 +5,8 @@ from __future__ import annotations
 from marshmallow import EXCLUDE
 
 from schemas.collaborations import COLLABORATION_KINDS
-from schemas.common import (Id, PageSchema, ProblemSchema, Schema, StrictSchema, ValidationError, date_range_check,
-                            fields, tag_list, trimmed, validate, validates_schema)
+from schemas.common import (Id, PageSchema, ProblemSchema, Schema, StrictBoolean, StrictSchema, ValidationError,
+                            WholeNumber, date_range_check, fields, tag_list, trimmed, validate, validates_schema)
 from schemas.members import MEMBER_ROLES
 from schemas.organizations import ORGANIZATION_KINDS
 
@@ -32,7 +32,7 @@ class SyncArgsSchema(StrictSchema):
 
 class _RecordSchema(StrictSchema):
     external_id = trimmed(200, required=True, metadata={"description": "the record's id in the source system"})
-    deleted = fields.Boolean(load_default=False, metadata={"description": "a tombstone: delete the record"})
+    deleted = StrictBoolean(load_default=False, metadata={"description": "a tombstone: delete the record"})
 
     REQUIRED_UNLESS_DELETED: tuple[str, ...] = ()
 
@@ -71,7 +71,7 @@ class SyncMemberRecordSchema(_RecordSchema):
     region = trimmed(100, allow_none=True)
     topics = tag_list()
     populations = tag_list()
-    discoverable = fields.Boolean()
+    discoverable = StrictBoolean()
     organizations = fields.List(trimmed(200), validate=validate.Length(max=50), metadata={
         "description": "the member's organizations by external id of the same source (or netweave id); "
                        "the member's affiliations from this source become exactly these"})
@@ -83,7 +83,7 @@ class SyncCollaborationRecordSchema(_RecordSchema):
                                                                 "(or a netweave id)"})
     target_external_id = trimmed(200)
     kind = fields.String(validate=validate.OneOf(COLLABORATION_KINDS))
-    strength = fields.Integer(strict=True, validate=validate.Range(min=1, max=5))
+    strength = WholeNumber(validate=validate.Range(min=1, max=5))
     started_on = fields.Date(allow_none=True)
     ended_on = fields.Date(allow_none=True)
     note = trimmed(2000, allow_none=True)

@@ -8,10 +8,11 @@ import functools
 import binascii
 import http
 import json
+import re
 from typing import Any, Callable, Sequence
 
-from apispec.ext.marshmallow import MarshmallowPlugin
-from webargs.flaskparser import FlaskParser
+from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
+from webargs.flaskparser import FlaskParser, is_json_request
 from flask import request
 from flask_smorest import Api, Blueprint as SmorestBlueprint
 from flask_smorest.utils import prepare_response
@@ -44,16 +45,55 @@ class NetweaveApi(Api):
         self.spec.components.response("DEFAULT_ERROR", default, lazy=True)
 
 
-class Blueprint(SmorestBlueprint):
-    """A blueprint whose query arguments, like bodies, reject unknown fields (webargs ignores them by default)."""
+_PATH_ID = re.compile(r"<(?:[^:>]+:)?([^>]+_id)>")
 
-    ARGUMENTS_PARSER = FlaskParser(unknown=None)
+
+class BodyRequiredParser(FlaskParser):
+    """Webargs' parser, except that a body-taking operation without a JSON body is an error.
+
+    Webargs reads a missing or non-JSON body as `{}`, so a PUT with no body at all (or a form post)
+    passed as an empty object: a schema whose fields are all optional then accepted it.
+    """
+
+    def _raw_load_json(self, req):
+        if not req.get_data(cache=True):
+            raise field_error("_schema", "a JSON body is required", location="json")
+        if not is_json_request(req):
+            raise Problem(415, f"send the body as application/json, not {req.mimetype or 'an unnamed type'}")
+        return super()._raw_load_json(req)
+
+
+class Blueprint(SmorestBlueprint):
+    """A blueprint whose query arguments, like bodies, reject unknown fields (webargs ignores them by default),
+    and whose `*_id` path parameters are documented as the UUIDs `requires` checks them to be."""
+
+    ARGUMENTS_PARSER = BodyRequiredParser(unknown=None)
+
+    def route(self, rule, *, parameters=None, **options):
+        documented = {p["name"] for p in parameters or [] if isinstance(p, dict)}
+        ids = [{"in": "path", "name": name, "required": True, "schema": {"type": "string", "format": "uuid"},
+                "description": "an id the API assigned (a UUID)"}
+               for name in _PATH_ID.findall(rule) if name not in documented]
+        return super().route(rule, parameters=[*(parameters or []), *ids], **options)
+
+
+class NetweaveConverter(OpenAPIConverter):
+    """Adds a schema's `json_schema_extra` (rules marshmallow checks in code, e.g. minProperties) to its document."""
+
+    def schema2jsonschema(self, schema):
+        jsonschema = super().schema2jsonschema(schema)
+        jsonschema.update(getattr(schema, "json_schema_extra", {}))
+        return jsonschema
+
+
+class NetweavePlugin(MarshmallowPlugin):
+    Converter = NetweaveConverter
 
 
 def create_api() -> NetweaveApi:
     from service.bookmarks import BookmarkDocs
 
-    return NetweaveApi(spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(), "extra_plugins": [BookmarkDocs()]})
+    return NetweaveApi(spec_kwargs={"marshmallow_plugin": NetweavePlugin(), "extra_plugins": [BookmarkDocs()]})
 
 
 def errors(*statuses: int) -> Callable:
@@ -149,7 +189,10 @@ def stale() -> Problem:
 
 
 def if_match(view: Callable) -> Callable:
-    """Pass the version If-Match names to the view as `expected_version`; documents 412/428."""
+    """Pass the version If-Match names to the view as `expected_version`; documents 412/428.
+
+    Place it under @blp.arguments: a malformed request is a 422 whatever version it names.
+    """
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any):
         return view(*args, expected_version=expected_version(), **kwargs)
@@ -161,3 +204,39 @@ def if_match(view: Callable) -> Callable:
         "description": "the ETag from GET (or `*`): the change applies only to that version"}]
     auth.add_error_responses(apidoc, 412, 428)
     return wrapper
+
+
+# --- OpenAPI links: how one response leads to the next call --------------------------------
+
+def operation_ref(path: str, method: str) -> str:
+    """A JSON pointer to an operation of this document (`/v1/members/{member_id}`, `get`)."""
+    return "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/" + method
+
+
+def item_links(path: str, id_param: str, *methods: str, source: str = "$response.body#/id",
+               etag: str | None = "$response.header.ETag") -> dict[str, dict[str, Any]]:
+    """Links from a response naming a resource to its item operations; PATCH and DELETE carry its ETag."""
+    found: dict[str, dict[str, Any]] = {}
+    for method in methods:
+        parameters = {f"path.{id_param}": source}
+        if method in ("patch", "delete") and etag is not None:
+            parameters["header.If-Match"] = etag
+        found[f"{method.capitalize()}{_camel(id_param.removesuffix('_id'))}"] = {
+            "operationRef": operation_ref(path, method), "parameters": parameters}
+    return found
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+def links(status: int, **named: dict[str, Any]) -> Callable:
+    """Document OpenAPI links on the `status` response (clients and schemathesis' stateful phase follow them)."""
+
+    def decorator(view: Callable) -> Callable:
+        view._apidoc = copy.deepcopy(getattr(view, "_apidoc", {}))
+        response = view._apidoc.setdefault("manual_doc", {}).setdefault("responses", {}).setdefault(status, {})
+        response.setdefault("links", {}).update(named)
+        return view
+
+    return decorator

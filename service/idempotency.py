@@ -13,6 +13,7 @@ import copy
 import functools
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -24,6 +25,8 @@ from service.errors import Problem
 HEADER = "Idempotency-Key"
 _REPLAYED_HEADERS = ("Content-Type", "ETag", "Location")
 _MAX_KEY_LENGTH = 255
+# Visible ASCII, no surrounding space (HTTP strips it, so such a key could never be replayed as sent).
+_KEY_PATTERN = r"^[!-~]([ -~]*[!-~])?$"
 
 
 @dataclass
@@ -62,7 +65,8 @@ def idempotent(render: Callable[[Any], Response]) -> Callable:
         apidoc = wrapper._apidoc = copy.deepcopy(getattr(view, "_apidoc", {}))
         manual = apidoc.setdefault("manual_doc", {})
         manual["parameters"] = [*manual.get("parameters", []), {
-            "in": "header", "name": HEADER, "required": False, "schema": {"type": "string", "maxLength": 255},
+            "in": "header", "name": HEADER, "required": False,
+            "schema": {"type": "string", "minLength": 1, "maxLength": _MAX_KEY_LENGTH, "pattern": _KEY_PATTERN},
             "description": "retry-safe key: the first response to it is replayed for 24 hours"}]
         auth.add_error_responses(apidoc, 400, 409, 422)
         return wrapper
@@ -71,8 +75,9 @@ def idempotent(render: Callable[[Any], Response]) -> Callable:
 
 
 def _run_once(key: str, render: Callable, view: Callable, args: tuple, kwargs: dict):
-    if not key.strip() or len(key) > _MAX_KEY_LENGTH:
-        raise Problem(400, f"{HEADER} must be 1-{_MAX_KEY_LENGTH} characters", slug="bad-idempotency-key")
+    if len(key) > _MAX_KEY_LENGTH or not re.fullmatch(_KEY_PATTERN, key):
+        raise Problem(400, f"{HEADER} must be 1-{_MAX_KEY_LENGTH} visible ASCII characters (inner spaces allowed)",
+                      slug="bad-idempotency-key")
     scope = f"{auth.current_caller().key_id}:{key}"
     graph = db.get_graph()
     stored = graph.write(_claim, scope, _fingerprint(), current_app.config)

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 import yaml
 
 COMMITTED = Path(__file__).resolve().parent.parent / "openapi.yaml"
@@ -44,3 +45,61 @@ def test_every_operation_documents_security_and_problem_errors(app):
     for name, response in spec["components"]["responses"].items():
         if name in {"UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "UNPROCESSABLE_CONTENT", "DEFAULT_ERROR"}:
             assert list(response["content"]) == ["application/problem+json"], name
+
+
+def _spec(app) -> dict:
+    return yaml.safe_load(_generated(app))
+
+
+def _resolve(spec: dict, node: dict) -> dict:
+    while "$ref" in node:
+        node = spec["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
+    return node
+
+
+def test_path_ids_are_documented_as_uuids(app):
+    """Found by schemathesis: any string was a valid `*_id` in the document, while the API wants a UUID."""
+    spec = _spec(app)
+    ids = [(path, p) for path, item in spec["paths"].items()
+           for p in [*item.get("parameters", []), *(p for op in item.values() if isinstance(op, dict)
+                                                    for p in op.get("parameters", []))]
+           if p.get("in") == "path" and p["name"].endswith("_id")]
+    assert len(ids) >= 12
+    for path, parameter in ids:
+        assert parameter["schema"] == {"type": "string", "format": "uuid"}, (path, parameter["name"])
+
+
+def test_document_states_the_rules_the_api_checks(app):
+    """Rules found by schemathesis that marshmallow checked but the document did not say."""
+    spec = _spec(app)
+    schemas = spec["components"]["schemas"]
+    for patch in ("MemberPatch", "OrganizationPatch", "CollaborationPatch"):
+        assert schemas[patch]["minProperties"] == 1, patch
+    assert schemas["Member"]["properties"]["name"]["pattern"] == r"\S"
+    clusters = {p["name"]: p for p in spec["paths"]["/v1/analytics/clusters"]["get"]["parameters"]}
+    assert clusters["resolution"]["schema"]["exclusiveMinimum"] == 0
+    compare = {p["name"]: p for p in spec["paths"]["/v1/analytics/health/compare"]["get"]["parameters"]}
+    assert {s["format"] for s in compare["from"]["schema"]["anyOf"]} == {"uuid", "date"}
+    post = {p["name"]: p for p in spec["paths"]["/v1/members"]["post"]["parameters"]}
+    assert post["Idempotency-Key"]["schema"]["pattern"] == r"^[!-~]([ -~]*[!-~])?$"
+
+
+@pytest.mark.parametrize("collection, item, id_param, methods", [
+    ("/v1/members", "/v1/members/{member_id}", "member_id", {"get", "patch", "delete"}),
+    ("/v1/organizations", "/v1/organizations/{organization_id}", "organization_id", {"get", "patch", "delete"}),
+    ("/v1/collaborations", "/v1/collaborations/{collaboration_id}", "collaboration_id", {"get", "patch", "delete"}),
+    ("/v1/introductions", "/v1/introductions/{introduction_id}", "introduction_id", {"get", "patch"}),
+    ("/v1/api-keys", "/v1/api-keys/{key_id}", "key_id", {"delete"}),
+])
+def test_create_links_to_get_patch_and_delete_with_the_etag(app, collection, item, id_param, methods):
+    spec = _spec(app)
+    links = spec["paths"][collection]["post"]["responses"]["201"]["links"].values()
+    pointer = "#/paths/" + item.replace("/", "~1") + "/"
+    linked = {link["operationRef"].removeprefix(pointer): link["parameters"] for link in links
+              if link["operationRef"].startswith(pointer)}
+    assert set(linked) == methods
+    for method, parameters in linked.items():
+        assert parameters[f"path.{id_param}"] == "$response.body#/id"
+        assert method in spec["paths"][item]
+        if method in ("patch", "delete") and "api-keys" not in item:
+            assert parameters["header.If-Match"] == "$response.header.ETag"

@@ -7,7 +7,7 @@ from flask.views import MethodView
 
 from schemas.common import PageArgsSchema
 from schemas.keys import ApiKeyPageSchema, ApiKeySchema, NewApiKeySchema, RotateApiKeySchema, RotatedApiKeySchema
-from service.api import Blueprint, decode_cursor, errors, page
+from service.api import Blueprint, decode_cursor, errors, item_links, links, page
 from service.auth import requires
 from service.db import get_graph
 from service.repositories import api_keys
@@ -21,6 +21,7 @@ class ApiKeys(MethodView):
     @requires("admin")
     @blp.arguments(ApiKeySchema)
     @blp.response(201, NewApiKeySchema)
+    @links(201, **item_links("/v1/api-keys/{key_id}", "key_id", "delete", etag=None))
     def post(self, body):
         """Create an API key (its secret is shown once)"""
         return api_keys.create(get_graph(), body["name"], body["scopes"], body.get("expires_at"))

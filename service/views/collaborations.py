@@ -6,7 +6,8 @@ from flask.views import MethodView
 
 from schemas.collaborations import (CollaborationListArgsSchema, CollaborationPageSchema, CollaborationPatchSchema,
                                     CollaborationSchema)
-from service.api import Blueprint, created_headers, decode_cursor, errors, etag, if_match, page, render
+from service.api import (Blueprint, created_headers, decode_cursor, errors, etag, if_match, item_links, links, page,
+                         render)
 from service.auth import requires
 from service.db import get_graph
 from service.idempotency import idempotent
@@ -17,6 +18,7 @@ blp = Blueprint("collaborations", __name__, url_prefix="/v1/collaborations",
 
 
 _created = created_headers("collaborations.Collaboration", "collaboration_id")
+_ITEM = "/v1/collaborations/{collaboration_id}"
 
 
 @blp.route("")
@@ -25,6 +27,7 @@ class Collaborations(MethodView):
     @idempotent(render(CollaborationSchema(), 201, _created))
     @blp.arguments(CollaborationSchema)
     @blp.response(201, CollaborationSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @links(201, **item_links(_ITEM, "collaboration_id", "get", "patch", "delete"))
     def post(self, body):
         """Record a collaboration between two parties"""
         collaboration = collaborations.create(get_graph(), body)
@@ -44,16 +47,18 @@ class Collaboration(MethodView):
     @requires("read")
     @blp.response(200, CollaborationSchema, headers={"ETag": {"schema": {"type": "string"}}})
     @errors(404)
+    @links(200, **item_links(_ITEM, "collaboration_id", "patch", "delete"))
     def get(self, collaboration_id):
         """Get a collaboration"""
         collaboration = collaborations.get(get_graph(), collaboration_id)
         return collaboration, 200, {"ETag": etag(collaboration["version"])}
 
     @requires("write")
-    @if_match
     @blp.arguments(CollaborationPatchSchema)
+    @if_match
     @blp.response(200, CollaborationSchema, headers={"ETag": {"schema": {"type": "string"}}})
     @errors(404)
+    @links(200, **item_links(_ITEM, "collaboration_id", "get", "patch", "delete"))
     def patch(self, changes, collaboration_id, expected_version):
         """Change a collaboration's kind, strength, dates or note"""
         collaboration = collaborations.update(get_graph(), collaboration_id, changes, expected_version)

@@ -7,7 +7,8 @@ from flask.views import MethodView
 from schemas.common import PageArgsSchema
 from schemas.members import (AffiliationSchema, CollaboratorPageSchema, MemberListArgsSchema, MemberPageSchema,
                              MemberPatchSchema, MemberSchema)
-from service.api import Blueprint, created_headers, decode_cursor, errors, etag, if_match, page, render
+from service.api import (Blueprint, created_headers, decode_cursor, errors, etag, if_match, item_links, links,
+                         operation_ref, page, render)
 from service.auth import requires
 from service.db import get_graph
 from service.idempotency import idempotent
@@ -18,6 +19,8 @@ blp = Blueprint("members", __name__, url_prefix="/v1/members",
 
 
 _created = created_headers("members.Member", "member_id")
+_ITEM = "/v1/members/{member_id}"
+_OF_MEMBER = {"path.member_id": "$response.body#/id"}
 
 
 @blp.route("")
@@ -26,6 +29,12 @@ class Members(MethodView):
     @idempotent(render(MemberSchema(), 201, _created))
     @blp.arguments(MemberSchema)
     @blp.response(201, MemberSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @links(201, **item_links(_ITEM, "member_id", "get", "patch", "delete"),
+           ListCollaborators={"operationRef": operation_ref(_ITEM + "/collaborators", "get"), "parameters": _OF_MEMBER},
+           GetRecommendations={"operationRef": operation_ref(_ITEM + "/recommendations", "get"),
+                               "parameters": _OF_MEMBER},
+           PutAffiliation={"operationRef": operation_ref(_ITEM + "/affiliations/{organization_id}", "put"),
+                           "parameters": _OF_MEMBER})
     def post(self, body):
         """Create a member"""
         member = members.create(get_graph(), body)
@@ -34,6 +43,13 @@ class Members(MethodView):
     @requires("read")
     @blp.arguments(MemberListArgsSchema, location="query")
     @blp.response(200, MemberPageSchema)
+    @links(200, RecordCollaboration={
+        "operationRef": operation_ref("/v1/collaborations", "post"),
+        "requestBody": {"source_id": "$response.body#/items/0/id", "target_id": "$response.body#/items/1/id"},
+        "description": "a collaboration between the first two members of the page"}, SuggestIntroduction={
+        "operationRef": operation_ref("/v1/introductions", "post"),
+        "requestBody": {"member_ids": ["$response.body#/items/0/id", "$response.body#/items/1/id"]},
+        "description": "an introduction between the first two members of the page"})
     def get(self, args):
         """List members, filtered and paged by cursor"""
         limit, after = args.pop("limit"), decode_cursor(args.pop("cursor", None), 2)
@@ -45,16 +61,18 @@ class Member(MethodView):
     @requires("read")
     @blp.response(200, MemberSchema, headers={"ETag": {"schema": {"type": "string"}}})
     @errors(404)
+    @links(200, **item_links(_ITEM, "member_id", "patch", "delete"))
     def get(self, member_id):
         """Get a member with its affiliations"""
         member = members.get(get_graph(), member_id)
         return member, 200, {"ETag": etag(member["version"])}
 
     @requires("write")
-    @if_match
     @blp.arguments(MemberPatchSchema)
+    @if_match
     @blp.response(200, MemberSchema, headers={"ETag": {"schema": {"type": "string"}}})
     @errors(404)
+    @links(200, **item_links(_ITEM, "member_id", "get", "patch", "delete"))
     def patch(self, changes, member_id, expected_version):
         """Change some of a member's fields"""
         member = members.update(get_graph(), member_id, changes, expected_version)

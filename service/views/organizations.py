@@ -8,7 +8,8 @@ from schemas.common import PageArgsSchema
 from schemas.organizations import (OrganizationDeleteArgsSchema, OrganizationListArgsSchema,
                                    OrganizationMemberPageSchema, OrganizationPageSchema, OrganizationPatchSchema,
                                    OrganizationSchema)
-from service.api import Blueprint, created_headers, decode_cursor, errors, etag, if_match, page, render
+from service.api import (Blueprint, created_headers, decode_cursor, errors, etag, if_match, item_links, links,
+                         operation_ref, page, render)
 from service.auth import requires
 from service.db import get_graph
 from service.idempotency import idempotent
@@ -19,6 +20,8 @@ blp = Blueprint("organizations", __name__, url_prefix="/v1/organizations",
 
 
 _created = created_headers("organizations.Organization", "organization_id")
+_ITEM = "/v1/organizations/{organization_id}"
+_OF_ORGANIZATION = {"path.organization_id": "$response.body#/id"}
 
 
 @blp.route("")
@@ -27,6 +30,10 @@ class Organizations(MethodView):
     @idempotent(render(OrganizationSchema(), 201, _created))
     @blp.arguments(OrganizationSchema)
     @blp.response(201, OrganizationSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @links(201, **item_links(_ITEM, "organization_id", "get", "patch", "delete"),
+           ListMembers={"operationRef": operation_ref(_ITEM + "/members", "get"), "parameters": _OF_ORGANIZATION},
+           GetRecommendations={"operationRef": operation_ref(_ITEM + "/recommendations", "get"),
+                               "parameters": _OF_ORGANIZATION})
     def post(self, body):
         """Create an organization"""
         organization = organizations.create(get_graph(), body)
@@ -46,24 +53,26 @@ class Organization(MethodView):
     @requires("read")
     @blp.response(200, OrganizationSchema, headers={"ETag": {"schema": {"type": "string"}}})
     @errors(404)
+    @links(200, **item_links(_ITEM, "organization_id", "patch", "delete"))
     def get(self, organization_id):
         """Get an organization"""
         organization = organizations.get(get_graph(), organization_id)
         return organization, 200, {"ETag": etag(organization["version"])}
 
     @requires("write")
-    @if_match
     @blp.arguments(OrganizationPatchSchema)
+    @if_match
     @blp.response(200, OrganizationSchema, headers={"ETag": {"schema": {"type": "string"}}})
     @errors(404)
+    @links(200, **item_links(_ITEM, "organization_id", "get", "patch", "delete"))
     def patch(self, changes, organization_id, expected_version):
         """Change some of an organization's fields"""
         organization = organizations.update(get_graph(), organization_id, changes, expected_version)
         return organization, 200, {"ETag": etag(organization["version"])}
 
     @requires("write")
-    @if_match
     @blp.arguments(OrganizationDeleteArgsSchema, location="query")
+    @if_match
     @blp.response(204)
     @errors(404, 409)
     def delete(self, args, organization_id, expected_version):

@@ -8,7 +8,8 @@ from flask.views import MethodView
 from schemas.recommendations import (IntroductionDecisionSchema, IntroductionListArgsSchema, IntroductionPageSchema,
                                      IntroductionSchema, MemberRecommendationArgsSchema, MemberRecommendationsSchema,
                                      OrganizationRecommendationArgsSchema, OrganizationRecommendationsSchema)
-from service.api import Blueprint, created_headers, decode_cursor, errors, etag, if_match, page, render
+from service.api import (Blueprint, created_headers, decode_cursor, errors, etag, if_match, item_links, links, page,
+                         render)
 from service.auth import requires
 from service.db import get_graph
 from service.idempotency import idempotent
@@ -40,6 +41,7 @@ def organization_recommendations(args, organization_id):
 
 
 _created = created_headers("recommendations.Introduction", "introduction_id")
+_ITEM = "/v1/introductions/{introduction_id}"
 
 
 @blp.route("/introductions")
@@ -49,6 +51,7 @@ class Introductions(MethodView):
     @blp.arguments(IntroductionSchema)
     @blp.response(201, IntroductionSchema)
     @errors(409)
+    @links(201, **item_links(_ITEM, "introduction_id", "get", "patch"))
     def post(self, body):
         """Record a suggested introduction between two members"""
         introduction = introductions.create(get_graph(), body["member_ids"], body.get("note"))
@@ -68,16 +71,18 @@ class Introduction(MethodView):
     @requires("read")
     @blp.response(200, IntroductionSchema)
     @errors(404)
+    @links(200, **item_links(_ITEM, "introduction_id", "patch"))
     def get(self, introduction_id):
         """Get an introduction"""
         introduction = introductions.get(get_graph(), introduction_id)
         return introduction, 200, {"ETag": etag(introduction["version"])}
 
     @requires("write")
-    @if_match
     @blp.arguments(IntroductionDecisionSchema)
+    @if_match
     @blp.response(200, IntroductionSchema)
     @errors(404, 409)
+    @links(200, **item_links(_ITEM, "introduction_id", "get"))
     def patch(self, body, introduction_id, expected_version):
         """Accept (they now collaborate) or decline (never suggested again) an introduction"""
         introduction = introductions.decide(get_graph(), introduction_id, body["status"], body.get("note"),

@@ -56,14 +56,52 @@ ROUTE_SCOPES = {
 }
 
 
+# Routes that answer without a key: probes, the API document and its viewer. Nothing here holds data.
+PUBLIC_ROUTES = {
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/openapi.yaml"),
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
+    ("GET", "/docs/assets/<path:filename>"),
+    ("GET", "/static/<path:filename>"),
+}
+PUBLIC_EXAMPLES = {"/docs/assets/<path:filename>": "/docs/assets/swagger-ui.css",
+                   "/static/<path:filename>": "/static/no-such-file.css"}
+
+# The operations whose answers hold members (so, with `pii`, their emails); every other answer never does.
+# Recommendations name candidates without their email even for `pii` keys (the candidate row omits it).
+SHOWS_MEMBERS = {
+    ("POST", "/v1/members"),
+    ("GET", "/v1/members"),
+    ("GET", "/v1/members/<member_id>"),
+    ("PATCH", "/v1/members/<member_id>"),
+    ("GET", "/v1/organizations/<organization_id>/members"),
+    ("GET", "/v1/analytics/bridges"),
+    ("GET", "/v1/analytics/clusters"),
+    ("GET", "/v1/analytics/clusters/<cluster_id>"),
+}
+
+
 def _concrete(rule: str) -> str:
     return re.sub(r"<[^>]+>", ANY_ID, rule)
 
 
-def test_every_v1_route_has_a_documented_scope(app):
-    served = {(method, rule.rule) for rule in app.url_map.iter_rules() if rule.rule.startswith("/v1/")
+def test_every_route_is_in_the_authorization_matrix(app):
+    """A new route fails here until it is given a scope (ROUTE_SCOPES) or declared public (PUBLIC_ROUTES)."""
+    served = {(method, rule.rule) for rule in app.url_map.iter_rules()
               for method in rule.methods - {"HEAD", "OPTIONS"}}
-    assert served == set(ROUTE_SCOPES)
+    assert not set(ROUTE_SCOPES) & PUBLIC_ROUTES
+    assert served == set(ROUTE_SCOPES) | PUBLIC_ROUTES, (
+        f"not in the matrix: {sorted(served - set(ROUTE_SCOPES) - PUBLIC_ROUTES)}; "
+        f"gone: {sorted((set(ROUTE_SCOPES) | PUBLIC_ROUTES) - served)}")
+    assert SHOWS_MEMBERS <= set(ROUTE_SCOPES)
+
+
+@pytest.mark.parametrize("method, rule", sorted(PUBLIC_ROUTES))
+def test_public_route_answers_without_a_key(client, method, rule):
+    with client.open(PUBLIC_EXAMPLES.get(rule, rule), method=method) as response:
+        assert response.status_code == (404 if rule.startswith("/static/") else 200)
 
 
 @pytest.mark.parametrize("method, rule", sorted(ROUTE_SCOPES))
@@ -155,3 +193,63 @@ def test_short_admin_key_is_refused_at_start_up():
 
     with pytest.raises(config.ConfigError, match="16"):
         config.load({"NETWEAVE_ADMIN_KEY": "short"}, environ={})
+
+
+# --- personal data: emails only for keys with `pii` -------------------------------------------
+
+EMAILS = {"Ada": "ada@example.org", "Grace": "grace@example.org", "Linus": "linus@example.org",
+          "Margaret": "margaret@example.org"}
+
+
+@pytest.fixture
+def network(api, new_member, new_organization, new_collaboration):
+    """Members with emails in one organization, Ada-Grace-Linus tied in a line (Ada's recommendation: Linus),
+    Margaret untied and introduced to Linus."""
+    ada, grace, linus, margaret = (new_member(name, email=email, topics=["math"]) for name, email in EMAILS.items())
+    organization = new_organization(topics=["math"])
+    for member in (ada, grace, linus):
+        api.put(f"/v1/members/{member['id']}/affiliations/{organization['id']}", json={"role": "member"})
+    collaboration = new_collaboration(ada, grace)
+    new_collaboration(grace, linus)
+    introduction = api.post("/v1/introductions", json={"member_ids": [margaret["id"], linus["id"]]}).get_json()
+    clusters = api.get("/v1/analytics/clusters").get_json()
+    return {"member_id": ada["id"], "organization_id": organization["id"], "collaboration_id": collaboration["id"],
+            "introduction_id": introduction["id"], "key_id": auth.BOOTSTRAP_KEY_ID,
+            "cluster_id": clusters["clusters"][0]["id"], "run_id": ANY_ID}
+
+
+def _path(rule: str, ids: dict[str, str]) -> str:
+    path = re.sub(r"<([^>]+)>", lambda m: ids[m.group(1)], rule)
+    return path + "?from=2000-01-01&to=2100-01-01" if rule.endswith("/compare") else path
+
+
+def _with_and_without_pii(make_key, method, rule):
+    scopes = _accepted(method, rule)
+    return make_key(*scopes), make_key(*scopes, "pii")
+
+
+@pytest.mark.parametrize("rule", sorted(rule for method, rule in ROUTE_SCOPES if method == "GET"))
+def test_reads_show_emails_only_to_keys_with_pii(api, make_key, network, rule):
+    plain, with_pii = _with_and_without_pii(make_key, "GET", rule)
+    without = api.with_key(plain).get(_path(rule, network))
+    shown = api.with_key(with_pii).get(_path(rule, network))
+    assert without.status_code == shown.status_code and without.status_code in (200, 404)
+    assert not any(email in without.get_data(as_text=True) for email in EMAILS.values())
+    if ("GET", rule) in SHOWS_MEMBERS:
+        assert shown.status_code == 200
+        assert any(email in shown.get_data(as_text=True) for email in EMAILS.values()), rule
+
+
+def test_writes_show_the_email_only_to_keys_with_pii(api, make_key):
+    plain, with_pii = _with_and_without_pii(make_key, "POST", "/v1/members")
+    created = api.with_key(plain).post("/v1/members", json={"name": "Ada", "email": "ada@example.org"})
+    assert created.status_code == 201 and "email" not in created.get_json()
+    member_id = created.get_json()["id"]
+    patched = api.with_key(plain).patch(f"/v1/members/{member_id}", json={"title": "Coach"},
+                                        headers={"If-Match": created.headers["ETag"]})
+    assert patched.status_code == 200 and "email" not in patched.get_json()
+    shown = api.with_key(with_pii).patch(f"/v1/members/{member_id}", json={"title": "Principal"},
+                                         headers={"If-Match": patched.headers["ETag"]})
+    assert shown.get_json()["email"] == "ada@example.org"
+    assert api.with_key(with_pii).post("/v1/members", json={"name": "Grace", "email": "grace@example.org"}
+                                       ).get_json()["email"] == "grace@example.org"

@@ -41,6 +41,15 @@ def test_invalid_collaboration_names_the_field(api, new_member, change, field):
     assert api.get("/v1/collaborations").get_json()["items"] == []
 
 
+def test_strength_written_as_a_whole_float_is_that_integer(api, new_member):
+    """Found by schemathesis: JSON Schema counts 3.0 as an integer, so the document allowed what the API refused."""
+    ada, grace = new_member("Ada"), new_member("Grace")
+    response = api.post("/v1/collaborations", json={"source_id": ada["id"], "target_id": grace["id"],
+                                                    "kind": "project", "strength": 3.0})
+    assert response.status_code == 201
+    assert response.get_json()["strength"] == 3 and isinstance(response.get_json()["strength"], int)
+
+
 def test_collaboration_needs_both_fields(api, new_member):
     response = api.post("/v1/collaborations", json={"kind": "project"})
     fields = {e["field"] for e in response.get_json()["errors"]}

@@ -29,6 +29,24 @@ def test_malformed_json_is_a_problem(api):
     assert response.get_json()["status"] == response.status_code
 
 
+@pytest.mark.parametrize("method, path", [("POST", "/v1/members"), ("PUT", "/v1/members/{m}/affiliations/{o}"),
+                                          ("PATCH", "/v1/members/{m}")])
+def test_missing_body_is_422_and_a_form_body_is_415(api, new_member, new_organization, method, path):
+    """Found by schemathesis: webargs read a missing or non-JSON body as {}, so an all-optional PUT passed."""
+    member, organization = new_member(), new_organization()
+    path = path.format(m=member["id"], o=organization["id"])
+    headers = {"If-Match": "*"}
+    missing = api.request(method, path, headers=headers)
+    assert missing.status_code == 422 and missing.mimetype == "application/problem+json"
+    assert missing.get_json()["errors"] == [
+        {"field": "_schema", "location": "json", "messages": ["a JSON body is required"]}]
+    form = api.request(method, path, headers=headers, data={"name": "A"})
+    assert form.status_code == 415 and form.get_json()["type"] == "urn:netweave:problem:unsupported-media-type"
+    assert [m["id"] for m in api.get("/v1/members").get_json()["items"]] == [member["id"]]
+    assert api.get(f"/v1/members/{member['id']}").get_json()["version"] == 1
+    assert api.get(f"/v1/organizations/{organization['id']}/members").get_json()["items"] == []
+
+
 def test_body_over_the_limit_is_413(api):
     response = api.post("/v1/members", json={"name": "A", "title": "x" * 2_000_000})
     assert response.status_code == 413 and response.mimetype == "application/problem+json"

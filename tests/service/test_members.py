@@ -47,6 +47,11 @@ def test_member_round_trip_create_get_patch_delete(api):
     ({"name": "A", "topics": "math"}, "topics"),
     ({"name": "A", "topics": ["x" * 61]}, "topics.0"),
     ({"name": "A", "discoverable": "maybe"}, "discoverable"),
+    # Found by schemathesis: marshmallow's Boolean took 0/1 and "true" in a JSON body.
+    ({"name": "A", "discoverable": 0}, "discoverable"),
+    ({"name": "A", "discoverable": "true"}, "discoverable"),
+    # A non-breaking space is blank once trimmed; the document now says so (pattern \S).
+    ({"name": "A", "topics": ["\u00a0"]}, "topics.0"),
     ({"name": "A", "id": str(uuid.uuid4())}, "id"),
     ({"name": "A", "version": 7}, "version"),
     ({"name": "A", "created_at": "2024-01-01T00:00:00Z"}, "created_at"),

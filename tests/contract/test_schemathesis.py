@@ -1,0 +1,88 @@
+"""Contract fuzzing: schemathesis against the app on the test Neo4j, from the committed openapi.yaml.
+
+Runs the schemathesis command line (examples, coverage, fuzzing and stateful phases; every check,
+plus `problem_details` from hooks.py) against the session's app served on a local port, so what is
+checked is the document clients read. The run is seeded and bounded in schemathesis.toml.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEC = ROOT / "openapi.yaml"
+CONFIG = Path(__file__).with_name("schemathesis.toml")
+
+
+@pytest.fixture
+def live_url(app):
+    """The session's app (on the test Neo4j) behind a threaded HTTP server on a free port."""
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+def run_schemathesis(url: str, *options: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.contract.hooks", "NO_COLOR": "1",
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    command = [sys.executable, "-m", "schemathesis.cli", "--config-file", str(CONFIG), "--no-color",
+               "run", str(SPEC), "--url", url, *options]
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+
+
+def summary(output: str) -> str:
+    """The run's closing summary (operations, phases, failures per check, test case counts)."""
+    start = output.rfind("SUMMARY")
+    return output[output.rfind("\n", 0, start) + 1:] if start >= 0 else output[-4000:]
+
+
+def report(capsys, title: str, result: subprocess.CompletedProcess, keep: Path) -> str:
+    """Print the summary (CI logs show the counts); keep the whole output, which the failure message names."""
+    keep.write_text(result.stdout + result.stderr)
+    with capsys.disabled():
+        print(f"\n--- {title} ---\n{summary(result.stdout)}")
+    return f"schemathesis failed; its full output is in {keep}\n" + result.stdout[-8000:] + result.stderr[-3000:]
+
+
+def _operations() -> int:
+    import yaml
+
+    spec = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    return sum(method in {"get", "post", "put", "patch", "delete"} for item in spec["paths"].values()
+               for method in item)
+
+
+def test_api_conforms_to_its_openapi_document(live_url, make_key, capsys, tmp_path):
+    from service import auth
+
+    key = make_key(*auth.SCOPES, name="schemathesis")
+    result = run_schemathesis(live_url, "--header", f"Authorization: Bearer {key}")
+    failure = report(capsys, "schemathesis, every scope", result, tmp_path / "schemathesis.txt")
+    assert result.returncode == 0, failure
+    assert f"Tested: {_operations()}" in result.stdout, "schemathesis did not test every operation"
+    scenarios = re.search(r"Scenarios:\s+(\d+)", result.stdout)
+    assert scenarios and int(scenarios.group(1)) > 0, "the stateful phase ran no scenario"
+
+
+def test_without_a_key_every_operation_refuses_and_says_so(live_url, capsys, tmp_path):
+    result = run_schemathesis(live_url, "--phases", "examples,fuzzing", "--max-examples", "3",
+                              "--checks", "ignored_auth,not_a_server_error,status_code_conformance,"
+                                          "content_type_conformance,response_schema_conformance,problem_details")
+    failure = report(capsys, "schemathesis, no key", result, tmp_path / "schemathesis.txt")
+    assert result.returncode == 0, failure
+    # Schemathesis warns when an operation only ever answered 401/403: without a key, that is every one.
+    assert f"{_operations()} operations returned only 401/403 responses" in result.stdout, failure
