@@ -4,7 +4,8 @@
 // (affiliated on $as_of); with any filter, the organizations are those a selected member belongs to.
 
 // name: export_counts
-// How many members, organizations, collaborations and affiliations the export will hold (for progress bars).
+// How many members, organizations, collaborations and affiliations the export holds (for progress bars):
+// the predicates are those of the statements below.
 CALL () {
     MATCH (m:Member)
     WHERE ($region IS NULL OR m.region = $region) AND ($role IS NULL OR m.role = $role)
@@ -26,7 +27,38 @@ CALL () {
                     WHERE (b.since IS NULL OR b.since <= $as_of) AND (b.until IS NULL OR b.until >= $as_of) }) })
     RETURN count(o) AS organizations
 }
-RETURN members, organizations
+CALL () {
+    MATCH (a)-[c:COLLABORATES_WITH]->(b)
+    WHERE (c.started_on IS NULL OR c.started_on <= $as_of) AND (c.ended_on IS NULL OR c.ended_on >= $as_of)
+      AND all(x IN [a, b] WHERE
+            (x:Member AND ($region IS NULL OR x.region = $region) AND ($role IS NULL OR x.role = $role)
+             AND ($organization_id IS NULL OR EXISTS {
+                   MATCH (x)-[f:MEMBER_OF]->(:Organization {id: $organization_id})
+                   WHERE (f.since IS NULL OR f.since <= $as_of) AND (f.until IS NULL OR f.until >= $as_of) }))
+         OR (x:Organization AND $organizations
+             AND (($region IS NULL AND $role IS NULL AND $organization_id IS NULL)
+              OR x.id = $organization_id
+              OR EXISTS {
+                   MATCH (m:Member)-[f:MEMBER_OF]->(x)
+                   WHERE (f.since IS NULL OR f.since <= $as_of) AND (f.until IS NULL OR f.until >= $as_of)
+                     AND ($region IS NULL OR m.region = $region) AND ($role IS NULL OR m.role = $role)
+                     AND ($organization_id IS NULL OR EXISTS {
+                           MATCH (m)-[g:MEMBER_OF]->(:Organization {id: $organization_id})
+                           WHERE (g.since IS NULL OR g.since <= $as_of) AND (g.until IS NULL OR g.until >= $as_of) })
+                 })))
+    RETURN count(c) AS collaborations
+}
+CALL () {
+    MATCH (m:Member)-[a:MEMBER_OF]->(o:Organization)
+    WHERE $organizations
+      AND (a.since IS NULL OR a.since <= $as_of) AND (a.until IS NULL OR a.until >= $as_of)
+      AND ($region IS NULL OR m.region = $region) AND ($role IS NULL OR m.role = $role)
+      AND ($organization_id IS NULL OR EXISTS {
+            MATCH (m)-[f:MEMBER_OF]->(:Organization {id: $organization_id})
+            WHERE (f.since IS NULL OR f.since <= $as_of) AND (f.until IS NULL OR f.until >= $as_of) })
+    RETURN count(a) AS affiliations
+}
+RETURN members, organizations, collaborations, affiliations
 
 // name: export_members
 // One row per selected member: its attributes (email only when $pii), the organizations it belongs to on

@@ -179,9 +179,9 @@ class Export:
                 session.close()
 
     def counts(self) -> dict[str, int]:
-        """How many nodes the export holds (members, organizations): for progress bars."""
+        """How many members, organizations, collaborations and affiliations the export holds."""
         row = self._tx.run(graph_queries.get("export_counts").text, self.selection.params()).single()
-        return {"members": row["members"], "organizations": row["organizations"]}
+        return dict(row.items())
 
     def _rows(self, name: str) -> Iterator[dict[str, Any]]:
         params = {**self.selection.params(), "pii": self.pii}
