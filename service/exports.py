@@ -435,11 +435,18 @@ class CsvZipWriter:
         yield sink.take()
 
 
+_FORMULA_START = ("=", "+", "@", "\t", "\r")
+
+
 def _csv_value(value: Any) -> Any:
     if isinstance(value, list):
-        return LIST_SEPARATOR.join(str(item) for item in value)
+        value = LIST_SEPARATOR.join(str(item) for item in value)
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        # A spreadsheet would run "=HYPERLINK(...)" typed into a name or note: quote it as text (OWASP's
+        # advice on CSV injection). "-" is left alone: it starts ordinary text and negative numbers.
+        return "'" + value
     return value
 
 

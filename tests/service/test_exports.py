@@ -190,6 +190,14 @@ def test_csv_zip_round_trips_nodes_and_ties(api, network):
     assert metadata["include"] == ["organizations"] and isinstance(metadata["revision"], int)
 
 
+def test_csv_quotes_text_a_spreadsheet_would_run_as_a_formula(api, new_member):
+    new_member("=HYPERLINK(\"http://example.org\")", title="+1 trick", region="-north")
+    archive = zipfile.ZipFile(io.BytesIO(_export(api, format="csv").get_data()))
+    row = next(csv.DictReader(io.TextIOWrapper(archive.open("nodes.csv"), "utf-8")))
+    assert row["label"] == "'=HYPERLINK(\"http://example.org\")" and row["title"] == "'+1 trick"
+    assert row["region"] == "-north"
+
+
 @pytest.mark.parametrize("fmt", ["graphml", "gexf", "json", "csv"])
 def test_email_only_with_the_pii_scope(api, make_key, network, fmt):
     def text(key: str) -> str:
