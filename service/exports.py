@@ -1,7 +1,9 @@
 """Exports of the analytics graph for Gephi (GraphML, GEXF), Kumu (JSON) and spreadsheets (CSV in a zip).
 
 An export reads its rows in one read transaction, opened before the first byte is sent (so a database
-problem is still a proper error response and every row is of one graph revision), and writes them as a
+problem is still a proper error response, and the revision the analytics attributes are looked up by is
+read first; Neo4j reads committed data, so a write committed during a long export may show in the rows
+read after it), and writes them as a
 stream of byte chunks: neither the rows nor the document are ever held whole in memory. The zip of
 the CSV format is streamed too (zipfile writes entries with data descriptors to an unseekable sink).
 
