@@ -161,13 +161,17 @@ def export(fmt: str, output: Path, as_of: str | None, include: str | None, organ
                 _settled(lambda: analytics_repository.bridges(graph, as_of=selection.as_of, include=include_list,
                                                               limit=1))
         export_ = exports.start(graph, selection, fmt, pii=pii)
-        counts = export_.counts()
-        written = _write(export_, output, sum(counts.values()))
+        try:
+            counts = export_.counts()
+            written = _write(export_, output, sum(counts.values()))
+        finally:
+            export_.close()
     summary = {"file": str(output), "format": fmt, "bytes": written, **counts,
                "analytics": export_.analytics.sources(), "revision": export_.revision,
                "seconds": round(time.monotonic() - started, 2)}
     if as_json:
-        _echo_json(summary)
+        # With the file on standard output, the summary goes to standard error so the two do not mix.
+        click.echo(json.dumps(summary, default=str), err=str(output) == "-")
     elif str(output) != "-":
         click.echo(f"wrote {output}: {written} bytes, {counts['members']} members, "
                    f"{counts['organizations']} organizations, {counts['collaborations']} collaborations, "
@@ -188,7 +192,7 @@ def _write(export_, output: Path, total: int) -> int:
     written = 0
     with Progress("export", total) as progress:
         if str(output) == "-":
-            stream = click.get_binary_stream("stdout")
+            stream = sys.stdout.buffer
             for chunk in export_.chunks(on_item=tick):
                 stream.write(chunk)
                 written += len(chunk)

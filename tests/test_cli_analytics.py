@@ -67,6 +67,14 @@ def test_export_json_summary_counts_and_no_email_without_pii(runner, demo_networ
     assert not any("email" in element for element in blueprint["elements"])
 
 
+def test_export_to_standard_output_keeps_the_summary_apart(runner, demo_network):
+    result = _invoke(runner, "export", "--format", "json", "-o", "-", "--json")
+    blueprint = json.loads(result.stdout)
+    assert len(blueprint["elements"]) == len(demo_network.members)
+    summary = json.loads([line for line in result.stderr.splitlines() if line.startswith("{")][-1])
+    assert summary["members"] == len(demo_network.members) and summary["file"] == "-"
+
+
 def test_export_compute_gives_every_member_its_analytics(runner, demo_network, tmp_path):
     target = tmp_path / "net.gexf"
     summary = json.loads(_invoke(runner, "export", "--format", "gexf", "-o", str(target), "--analytics", "compute",
