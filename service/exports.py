@@ -330,7 +330,8 @@ class GraphMLWriter:
 
 
 class GexfWriter:
-    """GEXF 1.3 (Gephi's own format): node labels, edge weights and labels, typed attributes."""
+    """GEXF 1.2 (Gephi's own format; 1.2 rather than 1.3 because every Gephi release reads it): node labels,
+    edge weights and labels, typed attributes."""
 
     TYPES = {"string": "string", "boolean": "boolean", "double": "double", "int": "integer"}
 
@@ -342,8 +343,9 @@ class GexfWriter:
     def write(self, nodes: Iterable[dict], ties: Iterable[dict]) -> Iterator[str]:
         metadata = self.export.metadata()
         yield ('<?xml version="1.0" encoding="UTF-8"?>\n'
-               '<gexf xmlns="http://gexf.net/1.3" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
-               'xsi:schemaLocation="http://gexf.net/1.3 http://gexf.net/1.3/gexf.xsd" version="1.3">\n'
+               '<gexf xmlns="http://www.gexf.net/1.2draft" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+               'xsi:schemaLocation="http://www.gexf.net/1.2draft http://www.gexf.net/1.2draft/gexf.xsd" '
+               'version="1.2">\n'
                f'  <meta lastmodifieddate="{metadata["exported_at"][:10]}"><creator>netweave</creator>'
                f'<description>{escape(json.dumps(metadata))}</description></meta>\n'
                '  <graph defaultedgetype="undirected" mode="static">\n')
