@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from service import config as config_module
+from service.progress import Progress
 
 GUNICORN_CONF = Path(__file__).resolve().parent / "gunicorn.conf.py"
 
@@ -111,7 +112,9 @@ def seed(demo: bool, seed_value: int, members: int, if_empty: bool) -> None:
         if if_empty and not seeding.graph_is_empty(graph):
             click.echo("graph is not empty; demo network not loaded")
             return
-        counts = seeding.load(graph, demo_module.generate_demo_network(seed=seed_value, members=members), seed_value)
+        network = demo_module.generate_demo_network(seed=seed_value, members=members)
+        with Progress("seed", seeding.row_count(network)) as progress:
+            counts = seeding.load(graph, network, seed_value, on_batch=progress.advance)
     finally:
         graph.close()
     click.echo("loaded demo network: " + ", ".join(f"{count} {what}" for what, count in counts.items()))
@@ -140,14 +143,21 @@ def import_file(data_file: Path, resource: str, source: str, mapping_file: Path 
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--map") from None
     graph = _graph()
-    progress = Progress(enabled=not as_json)
+    resumed = 0 if restart else importer.ImportState.open(data_file, resource, source).rows_done
+    progress = Progress("import", max(importer.count_rows(data_file) - resumed, 0))
+    committed = [resumed]
+
+    def on_batch(rows_done: int, _report) -> None:
+        progress.advance(rows_done - committed[0])
+        committed[0] = rows_done
+
     try:
         report, state = importer.run_import(graph, data_file, resource=resource, source=source, mapping=mapping,
                                             batch_size=batch_size, max_batches=max_batches, restart=restart,
-                                            on_batch=progress.batch)
+                                            on_batch=on_batch)
     finally:
         graph.close()
-        progress.close()
+        progress.finish()
     errors_path = errors_file or data_file.with_name(data_file.name + ".errors.csv")
     if report.errors:
         importer.write_error_report(errors_path, report)
@@ -160,28 +170,6 @@ def import_file(data_file: Path, resource: str, source: str, mapping_file: Path 
     click.echo(f"rows done: {state.rows_done}" + ("" if state.complete else " (not complete: run again to resume)"))
     if report.errors:
         click.echo(f"rejected rows written to {errors_path}")
-
-
-class Progress:
-    """A progress line per batch: a redrawn line on a terminal, plain lines elsewhere (CI, pipes)."""
-
-    def __init__(self, enabled: bool = True):
-        self.enabled = enabled
-        self.tty = sys.stderr.isatty()
-
-    def batch(self, rows_done: int, report) -> None:
-        if not self.enabled:
-            return
-        counts = ", ".join(f"{count} {status}" for status, count in report.counts.items() if count)
-        line = f"rows {rows_done}: {counts}"
-        if self.tty:
-            click.echo("\r" + line.ljust(78), nl=False, err=True)
-        else:
-            click.echo(line, err=True)
-
-    def close(self) -> None:
-        if self.enabled and self.tty:
-            click.echo("", err=True)
 
 
 def _check_source(value: str) -> str:
@@ -257,3 +245,14 @@ def _graph():
     from service import open_graph
 
     return open_graph(_load_config_or_exit())
+
+
+def _add_analyst_commands() -> None:
+    """`netweave export` and `netweave analytics ...` live in service/cli_analytics.py."""
+    from service.cli_analytics import COMMANDS
+
+    for command in COMMANDS:
+        main.add_command(command)
+
+
+_add_analyst_commands()

@@ -79,6 +79,11 @@ def read_rows(path: Path) -> Iterator[dict[str, Any]]:
         yield from csv.DictReader(handle)
 
 
+def count_rows(path: Path) -> int:
+    """How many rows `read_rows` yields (one streaming pass; for progress)."""
+    return sum(1 for _ in read_rows(path))
+
+
 @dataclass
 class ImportState:
     """Progress saved beside the file: which file (by content hash), what, and how many rows are done."""

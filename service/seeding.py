@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from service import db
 from service.demo import DemoNetwork
@@ -23,8 +23,16 @@ def graph_is_empty(graph: db.Graph) -> bool:
     return graph.read(lambda tx: db.run_one(tx, "seed_graph_is_empty"))["empty"]
 
 
-def load(graph: db.Graph, network: DemoNetwork, seed: int) -> dict[str, int]:
-    """Write every node and tie of `network`; returns how many of each were written."""
+def row_count(network: DemoNetwork) -> int:
+    """How many rows `load` writes (for progress)."""
+    return sum(len(rows) for rows in (network.organizations, network.members, network.affiliations,
+                                      network.collaborations))
+
+
+def load(graph: db.Graph, network: DemoNetwork, seed: int,
+         on_batch: Callable[[int], None] = lambda rows: None) -> dict[str, int]:
+    """Write every node and tie of `network`, calling `on_batch(rows)` after each committed batch; returns how
+    many of each were written."""
     ids = {row["key"]: stable_id(seed, row["key"]) for row in (*network.organizations, *network.members)}
     batches = {
         "seed_organizations": [_node_row(row, ids) for row in network.organizations],
@@ -35,6 +43,7 @@ def load(graph: db.Graph, network: DemoNetwork, seed: int) -> dict[str, int]:
     for query, rows in batches.items():
         for chunk in _chunks(rows, BATCH_SIZE):
             graph.write(_write_batch, query, chunk)
+            on_batch(len(chunk))
     return {query.removeprefix("seed_"): len(rows) for query, rows in batches.items()}
 
 

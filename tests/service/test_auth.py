@@ -53,6 +53,7 @@ ROUTE_SCOPES = {
     ("GET", "/v1/analytics/health/snapshots"): "analytics",
     ("GET", "/v1/analytics/health/compare"): "analytics",
     ("GET", "/v1/analytics/runs/<run_id>"): "analytics",
+    ("GET", "/v1/export"): "analytics",
 }
 
 
