@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 from flask import g, request
 
-from service import db
+from service import bookmarks, db
 from service.errors import Problem, field_error
 
 from schemas.keys import SCOPES
@@ -91,6 +91,7 @@ def requires(scope: str, *alternatives: str) -> Callable:
                 raise Problem(403, f"this API key lacks the '{' or '.join(accepted)}' scope",
                               slug="insufficient-scope", required_scopes=list(accepted))
             g.caller = caller
+            bookmarks.read_header()
             _check_path_ids(kwargs)
             return view(*args, **kwargs)
 

@@ -96,7 +96,12 @@ def advance(bookmarks: neo4j.Bookmarks) -> None:
         setattr(g, _WRITTEN, True)
 
 
-def _read_header() -> None:
+def read_header() -> None:
+    """Take the client's bookmark for this request's sessions (400 when malformed).
+
+    Called by `auth.requires` once the caller is authenticated, so a request without a valid key gets
+    its 401 whatever else it sends, and the key lookup itself never waits on a client's bookmark.
+    """
     value = request.headers.get(HEADER)
     if value is not None:
         setattr(g, _CURRENT, decode(value.strip()))
@@ -109,7 +114,6 @@ def _send_header(response: Response) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    app.before_request(_read_header)
     app.after_request(_send_header)
 
 

@@ -18,9 +18,14 @@ blp = Blueprint("exports", __name__, url_prefix="/v1/export",
                 description="The network as a file for Gephi (GraphML, GEXF), Kumu (JSON) or spreadsheets (CSV).")
 
 _FILE = {"schema": {"type": "string", "format": "binary"}}
+# Kumu's blueprint (format=json) is a JSON document: described as one, so clients and validators parse it.
+_KUMU = {"schema": {"type": "object", "required": ["elements", "connections"], "properties": {
+    "elements": {"type": "array", "items": {"type": "object"}},
+    "connections": {"type": "array", "items": {"type": "object"}}}}}
 _OK = {
     "description": "the export, streamed as an attachment; emails only for keys with the `pii` scope",
-    "content": {fmt.media_type: _FILE for fmt in exports.FORMATS.values()},
+    "content": {fmt.media_type: _KUMU if fmt.media_type == "application/json" else _FILE
+                for fmt in exports.FORMATS.values()},
     "headers": {
         "Content-Disposition": {"schema": {"type": "string"}, "description": "attachment; filename=..."},
         "Netweave-Analytics": {"schema": {"type": "string"}, "description":
