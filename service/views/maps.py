@@ -25,6 +25,11 @@ _PENDING = {"description": "the layout is computed in the background and no earl
 _IMAGE = {"svg": "image/svg+xml", "png": "image/png"}
 
 
+def _binary(content_type: str) -> dict:
+    return {"description": "the picture, with a legend",
+            "content": {content_type: {"schema": {"type": "string", "format": "binary"}}}}
+
+
 @blp.route("/layout")
 class Layout(MethodView):
     @requires("analytics")
@@ -48,6 +53,7 @@ class MapSvg(MethodView):
     @requires("analytics")
     @blp.arguments(MapArgsSchema, location="query")
     @blp.response(200, content_type="image/svg+xml", description="the picture, with a legend")
+    @blp.doc(responses={"200": _binary("image/svg+xml")})
     @blp.alt_response(202, **_PENDING)
     @errors(404)
     def get(self, args):
@@ -60,6 +66,7 @@ class MapPng(MethodView):
     @requires("analytics")
     @blp.arguments(MapArgsSchema, location="query")
     @blp.response(200, content_type="image/png", description="the picture, with a legend")
+    @blp.doc(responses={"200": _binary("image/png")})
     @blp.alt_response(202, **_PENDING)
     @errors(404)
     def get(self, args):

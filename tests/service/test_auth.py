@@ -52,6 +52,9 @@ ROUTE_SCOPES = {
     ("GET", "/v1/analytics/health/snapshots"): "analytics",
     ("GET", "/v1/analytics/health/compare"): "analytics",
     ("GET", "/v1/analytics/runs/<run_id>"): "analytics",
+    ("GET", "/v1/analytics/layout"): "analytics",
+    ("GET", "/v1/analytics/map.svg"): "analytics",
+    ("GET", "/v1/analytics/map.png"): "analytics",
 }
 
 
