@@ -231,6 +231,27 @@ def test_a_filter_changes_what_is_drawn(server, analyst_key, page):
     assert page.errors == []
 
 
+def test_clusters_view_draws_bubbles_and_a_bubble_lists_its_members(server, analyst_key, page):
+    page.open(server, analyst_key)
+    bubbles = server.get("/v1/analytics/layout", analyst_key, view="clusters")
+    largest = max(range(len(bubbles["clusters"]["id"])), key=lambda c: bubbles["clusters"]["size"][c])
+
+    page.page.select_option("#view", "clusters")
+    page.page.wait_for_selector("#network[data-view=clusters]")
+    page.ready()
+    assert int(page.canvas("drawn-clusters")) == len(bubbles["clusters"]["id"])
+    assert page.canvas("drawn") == "0"
+
+    box = page.page.locator("#network").bounding_box()
+    scale, left, top = (float(page.canvas(name)) for name in ("scale", "offset-x", "offset-y"))
+    page.page.mouse.click(box["x"] + left + bubbles["clusters"]["x"][largest] * scale,
+                          box["y"] + top + bubbles["clusters"]["y"][largest] * scale)
+    page.page.wait_for_selector("#member-panel[data-state=cluster]")
+    assert page.page.get_attribute("#member-panel", "data-cluster-id") == bubbles["clusters"]["id"][largest]
+    assert page.page.locator("#recommendations li.cluster-member").count() == min(20, bubbles["clusters"]["size"][largest])
+    assert page.errors == []
+
+
 def test_explorer_screenshot_is_not_blank(server, analyst_key, page, tmp_path):
     from PIL import Image, ImageStat
 

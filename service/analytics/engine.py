@@ -33,6 +33,8 @@ _SETTINGS = {
     "sync_seconds": ("NETWEAVE_ANALYTICS_SYNC_SECONDS", 25.0, 0.0, 50.0),
     "cache_entries": ("NETWEAVE_ANALYTICS_CACHE_ENTRIES", 64, 4, 1024),
     "projection_entries": ("NETWEAVE_ANALYTICS_PROJECTION_ENTRIES", 2, 1, 16),
+    # Above this many members the explorer and the pictures draw one bubble per cluster.
+    "layout_max_members": ("NETWEAVE_LAYOUT_MAX_MEMBERS", 5000, 10, 20_000),
 }
 
 
@@ -45,6 +47,7 @@ class Settings:
     sync_seconds: float
     cache_entries: int
     projection_entries: int
+    layout_max_members: int
 
     @classmethod
     def load(cls, config: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> "Settings":

@@ -1,9 +1,10 @@
 """Where to draw each member: the explorer's layout report and the scenes the network pictures are drawn from.
 
 Positions come from the cached analytics of the graph revision (projection, clusters, betweenness), so
-the picture, the explorer and /v1/analytics/* always describe the same network. Up to `MAX_MEMBERS`
-members every member is placed (one layout per revision and date; filters only choose who is shown, so
-positions do not jump while filtering); above it the network is drawn as one bubble per cluster.
+the picture, the explorer and /v1/analytics/* always describe the same network. Up to
+NETWEAVE_LAYOUT_MAX_MEMBERS (5,000) members every member is placed (one layout per revision and date;
+filters only choose who is shown, so positions do not jump while filtering); above it the network is
+drawn as one bubble per cluster.
 """
 
 from __future__ import annotations
@@ -22,9 +23,7 @@ from service.repositories.analytics import (DEFAULT_RESOLUTION, BridgeAnalysis, 
                                             _computed, _engine, _matching, _projection, bridge_analysis,
                                             cluster_analysis)
 
-MAX_MEMBERS = 5000   # above this many members the explorer and the pictures draw clusters as bubbles
 BROKERS = 10         # members flagged as brokers: the top of /v1/analytics/bridges (its default limit)
-VIEWS = ("auto", "clusters")
 
 
 @dataclass(frozen=True)
@@ -37,6 +36,7 @@ class Network:
     bridges: BridgeAnalysis
     membership: np.ndarray
     brokers: frozenset[int]
+    max_members: int
 
     @property
     def projection(self):
@@ -44,7 +44,7 @@ class Network:
 
     @property
     def large(self) -> bool:
-        return self.projection.size > MAX_MEMBERS
+        return self.projection.size > self.max_members
 
 
 def _network(engine: Engine, graph: db.Graph, revision: int, scope: Scope) -> Network:
@@ -53,7 +53,7 @@ def _network(engine: Engine, graph: db.Graph, revision: int, scope: Scope) -> Ne
     scores = bridges.betweenness.scores
     ranked = sorted((v for v in range(len(scores)) if scores[v] > 0), key=lambda v: (-scores[v], clusters.projection.ids[v]))
     return Network(clusters.revision, scope, clusters, bridges, np.asarray(clusters.clustering.membership, dtype=np.int64),
-                   frozenset(ranked[:BROKERS]))
+                   frozenset(ranked[:BROKERS]), engine.settings.layout_max_members)
 
 
 def _positions(engine: Engine, graph: db.Graph, network: Network) -> layout_module.Positions:
@@ -101,7 +101,7 @@ def _layout_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope,
         "computed": _computed(
             "positions: Fruchterman-Reingold (igraph, weighted by tie strength, seeded); clusters: Leiden "
             "(modularity, resolution 1); betweenness and articulation points as in /v1/analytics/bridges; "
-            f"above {MAX_MEMBERS} members one bubble per cluster, placed by the ties between clusters",
+            f"above {network.max_members} members one bubble per cluster, placed by the ties between clusters",
             {"as_of": scope.as_of.isoformat(), **filters, "view": view}, network.revision, scope,
             engine.settings.seed, exact=network.bridges.betweenness.exact,
             sample_size=network.bridges.betweenness.sample_size),
@@ -208,9 +208,9 @@ def map_scene(graph: db.Graph, *, as_of: date | None = None, organization_id: st
     if any(filters.values()):
         allowed = set(_matching(projection, filters))
         part = [v for v in part if v in allowed or v == focus]
-    if len(part) > MAX_MEMBERS:
+    if len(part) > network.max_members:
         raise field_error("cluster_id" if cluster_id else "depth",
-                          f"{len(part)} members are too many to draw one by one (at most {MAX_MEMBERS}); "
+                          f"{len(part)} members are too many to draw one by one (at most {network.max_members}); "
                           "draw the whole network (as clusters) or a smaller part", location="query")
     shown = np.asarray(sorted(part), dtype=np.int64)
     body = _members_body(network, shown, _part_positions(engine, graph, network, shown), names)

@@ -73,7 +73,7 @@
 
   function filters() {
     return { organization_id: $("filter-organization").value, region: $("filter-region").value,
-             role: $("filter-role").value, as_of: $("filter-as-of").value };
+             role: $("filter-role").value, as_of: $("filter-as-of").value, view: $("view").value };
   }
 
   function setStatus(text, isError) {
@@ -383,8 +383,10 @@
     const panel = $("member-panel"), details = $("member-details"), list = $("recommendations");
     panel.dataset.state = "loading";
     panel.dataset.memberId = id;
+    delete panel.dataset.clusterId;
     list.replaceChildren();
     list.dataset.count = "0";
+    $("list-title").textContent = "Recommended introductions";
     const title = document.createElement("h3");
     title.textContent = members.name[index] || id;
     const dl = document.createElement("dl");
@@ -455,18 +457,38 @@
     list.dataset.count = String(items.length);
   }
 
-  function showCluster(index) {
-    const clusters = state.layout.clusters, panel = $("member-panel");
-    panel.dataset.state = "cluster";
+  async function showCluster(index) {
+    const clusters = state.layout.clusters, panel = $("member-panel"), list = $("recommendations");
+    const id = clusters.id[index];
+    panel.dataset.state = "loading";
+    panel.dataset.clusterId = id;
     delete panel.dataset.memberId;
     const title = document.createElement("h3");
     title.textContent = "cluster #" + (clusters.rank[index] + 1);
     const dl = document.createElement("dl");
-    addDetail(dl, "id", clusters.id[index]);
+    addDetail(dl, "id", id);
     addDetail(dl, "members", clusters.size[index]);
     addDetail(dl, "shown with the filters", clusters.members_shown[index]);
     $("member-details").replaceChildren(title, dl);
-    $("recommendations").replaceChildren();
+    $("list-title").textContent = "Members (first 20 by name)";
+    list.replaceChildren();
+    list.dataset.count = "0";
+    try {
+      const page = await api("/v1/analytics/clusters/" + encodeURIComponent(id) +
+                             query({ limit: 20, as_of: $("filter-as-of").value }));
+      if (panel.dataset.clusterId !== id) return;
+      for (const member of page.items) {
+        const li = document.createElement("li");
+        li.className = "cluster-member";
+        li.textContent = member.name + (member.role ? " (" + member.role.replace(/_/g, " ") + ")" : "");
+        list.appendChild(li);
+      }
+      list.dataset.count = String(page.items.length);
+      panel.dataset.state = "cluster";
+    } catch (error) {
+      panel.dataset.state = "error";
+      failed(error);
+    }
   }
 
   // --- health and its trend -------------------------------------------------------------------------------
@@ -483,7 +505,7 @@
   async function loadHealth() {
     const current = filters();
     const [health, snapshots] = await Promise.all([
-      api("/v1/analytics/health" + query(current)),
+      api("/v1/analytics/health" + query({ ...current, view: "" })),
       api("/v1/analytics/health/snapshots?limit=100")]);
     const list = $("health-metrics");
     list.replaceChildren();
@@ -543,7 +565,7 @@
     draw();
     askForKey();
   });
-  for (const id of ["filter-organization", "filter-region", "filter-role", "filter-as-of"]) {
+  for (const id of ["filter-organization", "filter-region", "filter-role", "filter-as-of", "view"]) {
     $(id).addEventListener("change", reload);
   }
   $("size-by").addEventListener("change", () => { state.sizeBy = $("size-by").value; draw(); });

@@ -14,7 +14,7 @@ from PIL import Image
 
 from service.analytics import layout as layout_module
 from service.analytics.projection import build_graph, Projection
-from tests.analytics.conftest import karate
+from tests.analytics.conftest import karate, with_settings
 
 SVG = "{http://www.w3.org/2000/svg}"
 REGIONS = ("north", "south")
@@ -259,3 +259,34 @@ def test_map_errors_are_problems_naming_the_field(api, new_member, query, status
     assert response.mimetype == "application/problem+json"
     if field:
         assert [e["field"] for e in response.get_json()["errors"]] == [field]
+
+
+def test_above_the_member_limit_the_network_is_drawn_as_bubbles_and_parts_alone(api, engine, load_network):
+    G, ids = _karate(load_network)
+    with_settings(engine, layout_max_members=20)
+    body = _layout(api)
+    assert body["view"] == "clusters" and body["members"]["id"] == []
+    assert sum(body["clusters"]["members_shown"]) == len(G)
+
+    small = next(i for i, size in enumerate(body["clusters"]["size"]) if size <= 20)
+    response = api.get("/v1/analytics/map.svg", query_string={"cluster_id": body["clusters"]["id"][small]})
+    assert response.status_code == 200
+    assert len(_member_circles(response.data)) == body["clusters"]["size"][small]
+
+    reach = len(nx.single_source_shortest_path_length(G, 0, cutoff=2))
+    assert reach > 20
+    response = api.get("/v1/analytics/map.svg", query_string={"member_id": ids[0], "depth": 2})
+    assert response.status_code == 422
+    assert [e["field"] for e in response.get_json()["errors"]] == ["depth"]
+
+
+def test_layout_is_cached_per_graph_revision(api, new_member, new_collaboration):
+    a, b = new_member("A"), new_member("B")
+    new_collaboration(a, b)
+    first, again = _layout(api), _layout(api)
+    assert first["computed"]["cached"] is False and again["computed"]["cached"] is True
+    assert again["members"] == first["members"]
+    new_member("C")
+    after = _layout(api)
+    assert after["computed"]["cached"] is False and after["members_shown"] == 3
+    assert after["computed"]["revision"] > first["computed"]["revision"]
