@@ -25,6 +25,11 @@ LEGEND_WIDTH = 300
 LEGEND_CLUSTERS = 8
 
 
+def dot_shrink(members: int) -> float:
+    """Smaller dots for crowded pictures, so thousands of members do not hide each other (explorer.js too)."""
+    return min(1.0, max(0.35, math.sqrt(400 / members))) if members else 1.0
+
+
 def cluster_colour(index: int) -> str:
     return PALETTE[index] if index < len(PALETTE) else OTHER
 
@@ -55,7 +60,9 @@ def _shapes(scene: dict, frame: Frame) -> tuple[list[dict], list[dict], list[dic
     s = frame.scale
     members, ties, clusters = scene["members"], scene["ties"], scene["clusters"]
     top = max(members["degree"], default=0)
-    dots = [{"x": members["x"][i] * s, "y": members["y"][i] * s, "r": frame.radius(members["degree"][i], top),
+    shrink = dot_shrink(len(members["id"]))
+    dots = [{"x": members["x"][i] * s, "y": members["y"][i] * s,
+             "r": shrink * frame.radius(members["degree"][i], top),
              "colour": cluster_colour(clusters["rank"][members["cluster"][i]]), "id": members["id"][i], "name": members["name"][i],
              "broker": members["broker"][i], "articulation": members["articulation_point"][i],
              "focus": members["id"][i] == scene.get("focus")} for i in range(len(members["id"]))]

@@ -43,22 +43,51 @@ class Bubbles:
 
 
 def member_positions(projection: Projection, *, seed: int) -> Positions:
-    """Fruchterman-Reingold on the weighted graph (strong ties pull harder); igraph switches to its grid
-    variant above 1,000 vertices, which keeps 5,000 members within a couple of seconds."""
+    """Each connected component laid out alone by Fruchterman-Reingold on the weighted graph (strong ties
+    pull harder; igraph uses its grid variant above 1,000 vertices, which keeps 5,000 members within a few
+    seconds), in a square whose side grows with the square root of its size, the squares then packed in
+    rows, largest first. Laid out together, isolated members drift to the far edges and shrink the rest
+    of the network to a speck."""
     graph = projection.graph
-    if graph.vcount() == 0:
+    n = graph.vcount()
+    if n == 0:
         return Positions(np.zeros(0), np.zeros(0))
-    if graph.vcount() == 1:
-        return Positions(np.array([EXTENT / 2]), np.array([EXTENT / 2]))
-    weights = "weight" if graph.ecount() else None
+    xy = np.zeros((n, 2))
+    components = sorted(graph.connected_components(), key=lambda c: (-len(c), c[0]))
+    sides = [math.sqrt(len(c)) for c in components]
+    corners = _shelves(sides, gap=1.0)
     with _RNG_LOCK:
         ig.set_random_number_generator(random.Random(seed))
         try:
-            coords = graph.layout_fruchterman_reingold(weights=weights, niter=FR_ITERATIONS)
+            for component, side, corner in zip(components, sides, corners):
+                xy[component] = corner + _in_square(graph, component, side)
         finally:
             ig.set_random_number_generator(random)
-    x, y = _fit(np.asarray(coords.coords, dtype=float).reshape(-1, 2))
+    x, y = _fit(xy)
     return Positions(x, y)
+
+
+def _in_square(graph: ig.Graph, component: list[int], side: float) -> np.ndarray:
+    """The component's Fruchterman-Reingold layout scaled into [0, side]^2 (centred on a lone member)."""
+    if len(component) == 1:
+        return np.array([[side / 2, side / 2]])
+    part = graph.induced_subgraph(component, implementation="create_from_scratch")
+    coords = part.layout_fruchterman_reingold(weights="weight" if part.ecount() else None, niter=FR_ITERATIONS)
+    points = np.asarray(coords.coords, dtype=float).reshape(-1, 2)
+    lows, span = points.min(axis=0), np.ptp(points, axis=0).max()
+    return (points - lows) * (side * 0.9 / max(span, 1e-9)) + side * 0.05
+
+
+def _shelves(sides: list[float], gap: float) -> np.ndarray:
+    """Lower-left corners packing squares of these sides (largest first) in rows of a near-square area."""
+    width = max(max(sides), 1.15 * math.sqrt(sum((s + gap) ** 2 for s in sides)))
+    corners, x, y, row = [], 0.0, 0.0, 0.0
+    for side in sides:
+        if x > 0 and x + side > width:
+            x, y, row = 0.0, y + row + gap, 0.0
+        corners.append((x, y))
+        x, row = x + side + gap, max(row, side)
+    return np.asarray(corners, dtype=float)
 
 
 def cluster_bubbles(graph: ig.Graph, membership: np.ndarray, shown: np.ndarray, *, seed: int) -> Bubbles:

@@ -15,7 +15,7 @@
     ["degree_centralization", "degree centralization"], ["modularity", "modularity"],
     ["ei_index.organization", "E-I across organizations"], ["ei_index.region", "E-I across regions"],
     ["average_shortest_path", "average path length"]];
-  const TREND_METRICS = ["members", "ties", "density", "modularity", "largest_component_share"];
+  const TREND_METRICS = ["members", "ties", "density", "modularity"];
 
   const $ = (id) => document.getElementById(id);
   const canvas = $("network");
@@ -123,6 +123,7 @@
     if (generation !== state.generation) return;  // a newer filter answered first
     state.layout = layout;
     state.selected = -1;
+    clearPanel();
     fillFilterChoices(layout);
     if (fit) fitView();
     draw();
@@ -185,7 +186,9 @@
   function sizes(layout) {
     const values = state.sizeBy === "betweenness" ? layout.members.betweenness : layout.members.degree;
     const top = values.reduce((a, b) => Math.max(a, b), 0);
-    return values.map((value) => (top > 0 ? 2.5 + 9 * Math.sqrt(value / top) : 3));
+    // Smaller dots for crowded networks (as service/pictures.py does); zooming in still enlarges them.
+    const shrink = values.length ? Math.min(1, Math.max(0.35, Math.sqrt(400 / values.length))) : 1;
+    return values.map((value) => shrink * (top > 0 ? 2.5 + 9 * Math.sqrt(value / top) : 3));
   }
 
   function draw() {
@@ -207,28 +210,59 @@
     canvas.dataset.drawnClusters = String(layout.clusters.id.length);
   }
 
+  // Batched: one path per tie width and one per colour, so 5,000 members and their ties redraw quickly
+  // enough to pan and zoom (one stroke() per tie took half a second in software rendering).
+  let frameRequested = false;
+  function drawSoon() {  // at most one redraw per animation frame while panning and zooming
+    if (frameRequested) return;
+    frameRequested = true;
+    requestAnimationFrame(() => { frameRequested = false; draw(); });
+  }
+
   function drawMembers(layout) {
     const members = layout.members, ties = layout.ties, unit = 1 / state.view.scale;
     context.strokeStyle = "rgba(107, 114, 128, 0.35)";
     context.lineCap = "round";
+    const byWidth = new Map();
     for (let t = 0; t < ties.source.length; t++) {
-      const a = ties.source[t], b = ties.target[t];
-      context.lineWidth = Math.max(0.5 * unit, 0.3 + 0.35 * Math.min(ties.strength[t], 10));
+      const width = Math.max(0.5 * unit, 0.3 + 0.35 * Math.min(Math.round(ties.strength[t]), 10));
+      if (!byWidth.has(width)) byWidth.set(width, []);
+      byWidth.get(width).push(t);
+    }
+    for (const [width, indices] of byWidth) {
+      context.lineWidth = width;
       context.beginPath();
-      context.moveTo(members.x[a], members.y[a]);
-      context.lineTo(members.x[b], members.y[b]);
+      for (const t of indices) {
+        const a = ties.source[t], b = ties.target[t];
+        context.moveTo(members.x[a], members.y[a]);
+        context.lineTo(members.x[b], members.y[b]);
+      }
       context.stroke();
     }
-    const radius = sizes(layout);
+    const radius = sizes(layout), byColour = new Map(), marked = [];
     for (let i = 0; i < members.id.length; i++) {
+      const fill = colour(layout.clusters.rank[members.cluster[i]]);
+      if (!byColour.has(fill)) byColour.set(fill, []);
+      byColour.get(fill).push(i);
+      if (members.broker[i] || members.articulation_point[i] || i === state.selected) marked.push(i);
+    }
+    context.strokeStyle = "#ffffff";
+    context.lineWidth = 0.6 * Math.min(unit * 1.5, 1.5);
+    for (const [fill, indices] of byColour) {
+      context.beginPath();
+      for (const i of indices) {
+        context.moveTo(members.x[i] + radius[i], members.y[i]);
+        context.arc(members.x[i], members.y[i], radius[i], 0, 2 * Math.PI);
+      }
+      context.fillStyle = fill;
+      context.fill();
+      if (indices.length * state.view.scale < 20000) context.stroke();  // outlines only where they show
+    }
+    for (const i of marked) {
       context.beginPath();
       context.arc(members.x[i], members.y[i], radius[i], 0, 2 * Math.PI);
-      context.fillStyle = colour(layout.clusters.rank[members.cluster[i]]);
-      context.fill();
-      const marked = members.broker[i] || members.articulation_point[i];
-      context.lineWidth = (i === state.selected ? 3.5 : marked ? 2 : 0.6) * Math.min(unit * 1.5, 1.5);
-      context.strokeStyle = i === state.selected ? "#f59e0b" : members.articulation_point[i] ? ARTICULATION
-                          : members.broker[i] ? BROKER : "#ffffff";
+      context.lineWidth = (i === state.selected ? 3.5 : 2) * Math.min(unit * 1.5, 1.5);
+      context.strokeStyle = i === state.selected ? "#f59e0b" : members.articulation_point[i] ? ARTICULATION : BROKER;
       context.stroke();
     }
     return members.id.length;
@@ -333,7 +367,7 @@
       canvas.classList.add("dragging");
       state.view.x = drag.viewX + dx;
       state.view.y = drag.viewY + dy;
-      draw();
+      drawSoon();
     }
   });
   canvas.addEventListener("pointerup", (event) => {
@@ -351,10 +385,20 @@
     state.view.x = px - (px - state.view.x) * (scale / state.view.scale);
     state.view.y = py - (py - state.view.y) * (scale / state.view.scale);
     state.view.scale = scale;
-    draw();
+    drawSoon();
   }, { passive: false });
 
   // --- the member panel ---------------------------------------------------------------------------------
+
+  function clearPanel() {
+    const panel = $("member-panel");
+    panel.dataset.state = "empty";
+    delete panel.dataset.memberId;
+    delete panel.dataset.clusterId;
+    $("member-details").replaceChildren();
+    $("recommendations").replaceChildren();
+    $("recommendations").dataset.count = "0";
+  }
 
   function select(index) {
     state.selected = index;
