@@ -83,6 +83,8 @@ class LayoutSchema(StrictSchema):
     members_total = fields.Integer(required=True)
     members_shown = fields.Integer(required=True)
     scope = fields.Nested(HealthScopeSchema, required=True)
+    regions = fields.List(fields.String(), required=True, metadata={"description": "the network's regions"})
+    roles = fields.List(fields.String(), required=True, metadata={"description": "the roles its members have"})
     members = fields.Nested(LayoutMembersSchema, required=True)
     ties = fields.Nested(LayoutTiesSchema, required=True)
     clusters = fields.Nested(LayoutClustersSchema, required=True)

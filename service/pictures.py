@@ -16,7 +16,8 @@ from xml.sax.saxutils import escape, quoteattr
 # Clusters are ranked largest first (in the whole network); the first len(PALETTE) ranks get their own
 # colour, the rest share OTHER, so a cluster keeps its colour whatever the filters show.
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
-           "#393b79", "#637939", "#ad494a")
+           "#393b79", "#637939", "#ad494a", "#7b4173", "#3182bd", "#e6550d", "#31a354", "#756bb1",
+           "#843c39", "#d6616b", "#8ca252", "#bd9e39")
 OTHER = "#a0a4a8"
 BROKER = "#111111"
 ARTICULATION = "#d62728"
@@ -94,10 +95,15 @@ def _legend_lines(scene: dict) -> list[tuple[str | None, str]]:
         rows.append((OTHER, f"... {len(clusters['id']) - LEGEND_CLUSTERS} more clusters"))
     if scene["view"] == "members":
         rows += [(BROKER, "ring: broker (top betweenness)"), (ARTICULATION, "ring: articulation point"),
-                 (None, "dot size: degree; line width: tie strength")]
+                 (None, "dot size: degree"), (None, "line width: tie strength")]
     else:
-        rows += [(None, "bubble area: members; line width: ties between clusters")]
-    return [row for row in rows if row[1]]
+        rows += [(None, "bubble area: members"), (None, "lines: ties between clusters")]
+    return [(colour, _clipped(text)) for colour, text in rows if text]
+
+
+def _clipped(text: str, limit: int = 38) -> str:
+    """Legend rows fit the 300 px column (a long member name in a title would run off the picture)."""
+    return text if len(text) <= limit else text[:limit - 3] + "..."
 
 
 # --- SVG -------------------------------------------------------------------------------------------

@@ -74,6 +74,11 @@ def neo4j_settings() -> Iterator[dict[str, Any]]:
 def app(neo4j_settings):
     app = create_app({**neo4j_settings, "NETWEAVE_ADMIN_KEY": ADMIN_SECRET, "TESTING": True})
     yield app
+    from service.analytics.engine import EXTENSION as ANALYTICS
+
+    # Let the analytics thread finish its write-back first: closing the driver under it races.
+    if ANALYTICS in app.extensions:
+        app.extensions[ANALYTICS].close()
     app.extensions[db.EXTENSION].close()
 
 

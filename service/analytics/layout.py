@@ -90,30 +90,27 @@ def _shelves(sides: list[float], gap: float) -> np.ndarray:
     return np.asarray(corners, dtype=float)
 
 
-def cluster_bubbles(graph: ig.Graph, membership: np.ndarray, shown: np.ndarray, *, seed: int) -> Bubbles:
-    """One bubble per cluster with at least one shown member; area proportional to its shown members.
+def cluster_bubbles(graph: ig.Graph, membership: np.ndarray, *, seed: int) -> Bubbles:
+    """One bubble per cluster, its area proportional to its members, placed by the ties between clusters.
 
-    `membership` maps vertex -> cluster number, `shown` is a boolean mask of the vertices to count.
-    Ties between clusters count connected member pairs with both ends shown, strength summed.
+    `membership` maps vertex -> cluster number. A part of the network is drawn with the same centres and
+    radii shrunk to the part (see `shrunk`), so bubbles stay put while filtering and never overlap.
     """
     clusters = int(membership.max()) + 1 if membership.size else 0
-    size = np.bincount(membership[shown], minlength=clusters)
-    source, target, count, strength = _cluster_ties(graph, membership, shown)
-    kept = np.flatnonzero(size)
-    renumber = np.full(clusters, -1)
-    renumber[kept] = np.arange(kept.size)
-    source, target = renumber[source], renumber[target]
-    x, y, r = _place_bubbles(size[kept], source, target, count, seed=seed)
-    return Bubbles(x, y, r, size[kept], source, target, count, strength)
+    size = np.bincount(membership, minlength=clusters)
+    source, target, count, strength = cluster_ties(graph, membership, np.ones(membership.size, dtype=bool))
+    x, y, r = _place_bubbles(size, source, target, count, seed=seed)
+    return Bubbles(x, y, r, size, source, target, count, strength)
 
 
-def kept_clusters(membership: np.ndarray, shown: np.ndarray) -> np.ndarray:
-    """Cluster numbers that `cluster_bubbles` draws, in its order."""
-    clusters = int(membership.max()) + 1 if membership.size else 0
-    return np.flatnonzero(np.bincount(membership[shown], minlength=clusters))
+def shrunk(bubbles: Bubbles, shown_per_cluster: np.ndarray) -> np.ndarray:
+    """Radii for `shown_per_cluster` members of each cluster: same area per member as the whole bubble."""
+    return bubbles.r * np.sqrt(shown_per_cluster / np.maximum(bubbles.size, 1))
 
 
-def _cluster_ties(graph: ig.Graph, membership: np.ndarray, shown: np.ndarray):
+def cluster_ties(graph: ig.Graph, membership: np.ndarray, shown: np.ndarray):
+    """(source, target, ties, strength) between clusters source < target, counting connected member pairs
+    with both ends `shown` (a boolean mask) and summing their strength."""
     edges = np.asarray(graph.get_edgelist(), dtype=np.int64).reshape(-1, 2)
     weights = np.asarray(graph.es["weight"] if graph.ecount() else [], dtype=float)
     keep = shown[edges[:, 0]] & shown[edges[:, 1]] if edges.size else np.zeros(0, dtype=bool)

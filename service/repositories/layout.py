@@ -89,7 +89,7 @@ def _layout_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope,
     shown = np.asarray(_matching(projection, filters) if any(filters.values()) else projection.member_vertices(),
                        dtype=np.int64)
     bubbles = view == "clusters" or network.large
-    body = _bubbles_body(network, shown, engine.settings.seed) if bubbles else \
+    body = _bubbles_body(engine, network, shown) if bubbles else \
         _members_body(network, shown, _positions(engine, graph, network), _names(engine, graph, network))
     return {
         "view": "clusters" if bubbles else "members",
@@ -97,6 +97,9 @@ def _layout_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope,
         "members_total": len(projection.member_vertices()),
         "members_shown": int(shown.size),
         "scope": filters,
+        # What the region and role filters can take (the whole network's values, whatever is shown).
+        "regions": sorted({r for r in projection.regions if r}),
+        "roles": sorted({r for r in projection.roles if r}),
         **body,
         "computed": _computed(
             "positions: Fruchterman-Reingold (igraph, weighted by tie strength, seeded); clusters: Leiden "
@@ -165,12 +168,22 @@ def _cluster_table(network: Network, clusters_shown: np.ndarray, cluster_index: 
             "x": np.round(cx, 1).tolist(), "y": np.round(cy, 1).tolist(), "radius": np.round(reach, 1).tolist()}
 
 
-def _bubbles_body(network: Network, shown: np.ndarray, seed: int) -> dict:
-    projection = network.projection
+def _bubbles(engine: Engine, network: Network) -> layout_module.Bubbles:
+    return engine.memo(("layout-bubbles", network.revision, network.scope),
+                       lambda: layout_module.cluster_bubbles(network.projection.graph, network.membership,
+                                                             seed=engine.settings.seed))
+
+
+def _bubbles_body(engine: Engine, network: Network, shown: np.ndarray) -> dict:
+    """Bubbles of the clusters with members shown, where the whole network's bubbles are, shrunk to them."""
+    projection, bubbles = network.projection, _bubbles(engine, network)
     mask = np.zeros(projection.size, dtype=bool)
     mask[shown] = True
-    bubbles = layout_module.cluster_bubbles(projection.graph, network.membership, mask, seed=seed)
-    kept = layout_module.kept_clusters(network.membership, mask)
+    counts = np.bincount(network.membership[mask], minlength=bubbles.size.size)
+    kept = np.flatnonzero(counts)
+    position = np.full(bubbles.size.size, -1, dtype=np.int64)
+    position[kept] = np.arange(kept.size)
+    source, target, ties, strength = layout_module.cluster_ties(projection.graph, network.membership, mask)
     grouped = network.clusters.grouped
     return {
         "members": {key: [] for key in ("id", "name", "x", "y", "cluster", "degree", "betweenness", "broker",
@@ -179,12 +192,11 @@ def _bubbles_body(network: Network, shown: np.ndarray, seed: int) -> dict:
         "clusters": {"id": [network.clusters.ids[c] for c in kept.tolist()],
                      "rank": kept.tolist(),
                      "size": [len(grouped[c]) for c in kept.tolist()],
-                     "members_shown": bubbles.size.tolist(),
-                     "x": np.round(bubbles.x, 1).tolist(), "y": np.round(bubbles.y, 1).tolist(),
-                     "radius": np.round(bubbles.r, 1).tolist()},
-        "cluster_ties": {"source": bubbles.tie_source.tolist(), "target": bubbles.tie_target.tolist(),
-                         "ties": bubbles.tie_count.tolist(),
-                         "strength": [round(float(s), 3) for s in bubbles.tie_strength]},
+                     "members_shown": counts[kept].tolist(),
+                     "x": np.round(bubbles.x[kept], 1).tolist(), "y": np.round(bubbles.y[kept], 1).tolist(),
+                     "radius": np.round(layout_module.shrunk(bubbles, counts)[kept], 1).tolist()},
+        "cluster_ties": {"source": position[source].tolist(), "target": position[target].tolist(),
+                         "ties": ties.tolist(), "strength": [round(float(s), 3) for s in strength]},
     }
 
 
@@ -217,7 +229,7 @@ def map_scene(graph: db.Graph, *, as_of: date | None = None, organization_id: st
     title = (f"cluster #{network.clusters.ids.index(cluster_id) + 1} ({cluster_id[:8]})" if cluster_id else
              f"{names.get(member_id) or member_id} and {'contacts' if depth == 1 else 'two steps around'}")
     return {"view": "members", "extent": layout_module.EXTENT, "members_total": len(projection.member_vertices()),
-            "members_shown": int(shown.size), "scope": filters, **body, "title": title,
+            "members_shown": int(shown.size), "scope": filters, "regions": [], "roles": [], **body, "title": title,
             "as_of": scope.as_of.isoformat(),
             "focus": projection.ids[focus] if focus is not None else None}
 

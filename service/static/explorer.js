@@ -6,7 +6,8 @@
   const KEY_STORAGE = "netweave.key";
   // Same palette, in the same order, as service/pictures.py: clusters are coloured by their rank.
   const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
-                   "#393b79", "#637939", "#ad494a"];
+                   "#393b79", "#637939", "#ad494a", "#7b4173", "#3182bd", "#e6550d", "#31a354", "#756bb1",
+                   "#843c39", "#d6616b", "#8ca252", "#bd9e39"];
   const OTHER = "#a0a4a8", BROKER = "#111111", ARTICULATION = "#d62728";
   const HEALTH_METRICS = [["members", "members"], ["ties", "ties"], ["density", "density"],
     ["average_degree", "average degree"], ["components", "components"],
@@ -129,7 +130,8 @@
     draw();
     renderLegend();
     const shown = layout.view === "members" ? layout.members_shown + " of " + layout.members_total + " members"
-                                            : layout.clusters.id.length + " clusters of " + layout.members_total + " members";
+                                            : layout.clusters.id.length + " clusters holding " + layout.members_shown +
+                                              " of " + layout.members_total + " members";
     setStatus(shown + " (as of " + layout.computed.as_of + ")");
   }
 
@@ -150,12 +152,12 @@
   }
 
   function fillFilterChoices(layout) {
-    // Regions and roles come from the first unfiltered answer, so a filter never hides its own choices.
-    if (state.filtersFilled || layout.view !== "members") return;
+    // The layout lists the whole network's regions and roles, so a filter never hides its own choices.
+    if (state.filtersFilled) return;
     state.filtersFilled = true;
-    for (const [id, values] of [["filter-region", layout.members.region], ["filter-role", layout.members.role]]) {
+    for (const [id, values] of [["filter-region", layout.regions], ["filter-role", layout.roles]]) {
       const select = $(id);
-      for (const value of [...new Set(values.filter(Boolean))].sort()) {
+      for (const value of values) {
         const option = document.createElement("option");
         option.value = value;
         option.textContent = value.replace(/_/g, " ");

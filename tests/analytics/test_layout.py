@@ -66,8 +66,7 @@ def test_cluster_bubbles_do_not_overlap_and_count_ties_between_clusters():
     G = nx.connected_caveman_graph(6, 8)   # six cliques of 8, each joined to the next by one rewired tie
     projection = _projection(G)
     membership = np.asarray([n // 8 for n in G], dtype=np.int64)
-    shown = np.ones(len(G), dtype=bool)
-    bubbles = layout_module.cluster_bubbles(projection.graph, membership, shown, seed=42)
+    bubbles = layout_module.cluster_bubbles(projection.graph, membership, seed=42)
 
     assert bubbles.size.tolist() == [8] * 6
     for a, b in itertools.combinations(range(6), 2):
@@ -79,6 +78,9 @@ def test_cluster_bubbles_do_not_overlap_and_count_ties_between_clusters():
             expected[pair] = expected.get(pair, 0) + 1
     found = {(int(a), int(b)): int(n) for a, b, n in zip(bubbles.tie_source, bubbles.tie_target, bubbles.tie_count)}
     assert found == expected
+
+    half = layout_module.shrunk(bubbles, np.array([8, 4, 2, 0, 8, 8]))
+    assert half[0] == bubbles.r[0] and half[1] == pytest.approx(bubbles.r[1] / np.sqrt(2)) and half[3] == 0
 
 
 # --- GET /v1/analytics/layout -------------------------------------------------------------------------
@@ -138,6 +140,8 @@ def test_layout_filters_choose_who_is_shown_without_moving_anyone(api, load_netw
     shown = set(north["members"]["id"])
     assert len(north["ties"]["source"]) == sum(1 for u, v in G.edges() if ids[u] in shown and ids[v] in shown)
     assert north["scope"] == {"organization_id": None, "region": "north", "role": None}
+    assert north["regions"] == everyone["regions"] == ["north", "south"]
+    assert coaches["roles"] == ["coach", "teacher"]
 
 
 def test_layout_organization_filter_and_as_of(api, new_member, new_organization, new_collaboration):
@@ -158,11 +162,18 @@ def test_layout_clusters_view_draws_bubbles_sized_by_members(api, load_network):
     G, ids = _karate(load_network)
     body = _layout(api, view="clusters")
     assert body["view"] == "clusters" and body["members"]["id"] == []
+    assert body["regions"] == list(REGIONS)   # the filters' choices, even with no member listed
     clusters = body["clusters"]
     assert sum(clusters["members_shown"]) == len(G) and clusters["members_shown"] == clusters["size"]
     for a, b in itertools.combinations(range(len(clusters["id"])), 2):
         gap = np.hypot(clusters["x"][a] - clusters["x"][b], clusters["y"][a] - clusters["y"][b])
         assert gap >= clusters["radius"][a] + clusters["radius"][b] - 0.2  # rounded to 0.1
+    north = _layout(api, view="clusters", region="north")
+    assert sum(north["clusters"]["members_shown"]) == north["members_shown"] < len(G)
+    whole = {c: (x, y, r) for c, x, y, r in zip(clusters["id"], clusters["x"], clusters["y"], clusters["radius"])}
+    for c, x, y, r in zip(*(north["clusters"][k] for k in ("id", "x", "y", "radius"))):
+        assert (x, y) == whole[c][:2] and r <= whole[c][2]   # bubbles stay put and shrink to the filter
+
     members = _layout(api)
     cluster_of = {m: members["clusters"]["id"][c] for m, c in zip(members["members"]["id"], members["members"]["cluster"])}
     node_cluster = {node: cluster_of[member_id] for node, member_id in ids.items()}

@@ -45,3 +45,13 @@ def test_explorer_assets_are_served_and_nothing_else_from_the_directory(client):
     for path, status in (("explorer.css", 200), ("explorer.html", 404), ("..%2f__init__.py", 404)):
         with client.get(f"/explorer/assets/{path}") as response:
             assert response.status_code == status
+
+
+def test_explorer_colours_clusters_like_the_pictures(client):
+    from service import pictures
+
+    with client.get("/explorer/assets/explorer.js") as script:
+        text = script.get_data(as_text=True)
+    palette = re.search(r"const PALETTE = \[([^\]]*)\]", text).group(1)
+    assert re.findall(r'"(#[0-9a-f]{6})"', palette) == list(pictures.PALETTE)
+    assert f'OTHER = "{pictures.OTHER}"' in text
