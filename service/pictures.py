@@ -58,27 +58,38 @@ class Frame:
 
 def _shapes(scene: dict, frame: Frame) -> tuple[list[dict], list[dict], list[dict], list[dict]]:
     """(ties, members, bubbles, bubble ties) in pixels: what both renderers draw, in drawing order."""
-    s = frame.scale
-    members, ties, clusters = scene["members"], scene["ties"], scene["clusters"]
-    top = max(members["degree"], default=0)
-    shrink = dot_shrink(len(members["id"]))
-    dots = [{"x": members["x"][i] * s, "y": members["y"][i] * s,
-             "r": shrink * frame.radius(members["degree"][i], top),
-             "colour": cluster_colour(clusters["rank"][members["cluster"][i]]), "id": members["id"][i], "name": members["name"][i],
-             "broker": members["broker"][i], "articulation": members["articulation_point"][i],
-             "focus": members["id"][i] == scene.get("focus")} for i in range(len(members["id"]))]
-    lines = [{"x1": dots[a]["x"], "y1": dots[a]["y"], "x2": dots[b]["x"], "y2": dots[b]["y"],
-              "w": frame.tie_width(w)} for a, b, w in zip(ties["source"], ties["target"], ties["strength"])]
-    bubbles = []
-    if scene["view"] == "clusters":
-        bubbles = [{"x": clusters["x"][c] * s, "y": clusters["y"][c] * s, "r": max(clusters["radius"][c] * s, 2.0),
-                    "colour": cluster_colour(clusters["rank"][c]), "id": clusters["id"][c], "members": clusters["members_shown"][c]}
-                   for c in range(len(clusters["id"]))]
+    dots = _dots(scene, frame)
+    ties = scene["ties"]
+    lines = [_line(dots[a], dots[b], frame.tie_width(w))
+             for a, b, w in zip(ties["source"], ties["target"], ties["strength"])]
+    bubbles = _bubbles(scene, frame) if scene["view"] == "clusters" else []
     links = scene["cluster_ties"]
-    bubble_ties = [{"x1": bubbles[a]["x"], "y1": bubbles[a]["y"], "x2": bubbles[b]["x"], "y2": bubbles[b]["y"],
-                    "w": max(0.5, s * 1.5 * math.log1p(n))}
+    bubble_ties = [_line(bubbles[a], bubbles[b], max(0.5, frame.scale * 1.5 * math.log1p(n)))
                    for a, b, n in zip(links["source"], links["target"], links["ties"])] if bubbles else []
     return lines, dots, bubbles, bubble_ties
+
+
+def _dots(scene: dict, frame: Frame) -> list[dict]:
+    members, ranks, s = scene["members"], scene["clusters"]["rank"], frame.scale
+    top = max(members["degree"], default=0)
+    shrink = dot_shrink(len(members["id"]))
+    return [{"x": members["x"][i] * s, "y": members["y"][i] * s,
+             "r": shrink * frame.radius(members["degree"][i], top),
+             "colour": cluster_colour(ranks[members["cluster"][i]]),
+             "id": members["id"][i], "name": members["name"][i],
+             "broker": members["broker"][i], "articulation": members["articulation_point"][i],
+             "focus": members["id"][i] == scene.get("focus")} for i in range(len(members["id"]))]
+
+
+def _bubbles(scene: dict, frame: Frame) -> list[dict]:
+    clusters, s = scene["clusters"], frame.scale
+    return [{"x": clusters["x"][c] * s, "y": clusters["y"][c] * s, "r": max(clusters["radius"][c] * s, 2.0),
+             "colour": cluster_colour(clusters["rank"][c]), "id": clusters["id"][c],
+             "members": clusters["members_shown"][c]} for c in range(len(clusters["id"]))]
+
+
+def _line(a: dict, b: dict, width: float) -> dict:
+    return {"x1": a["x"], "y1": a["y"], "x2": b["x"], "y2": b["y"], "w": width}
 
 
 def _legend_lines(scene: dict) -> list[tuple[str | None, str]]:

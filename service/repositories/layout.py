@@ -28,12 +28,13 @@ BROKERS = 10         # members flagged as brokers: the top of /v1/analytics/brid
 
 @dataclass(frozen=True)
 class Network:
-    """Everything a drawing needs for one revision and date, all from the engine's cache."""
+    """Everything a drawing needs for one revision and date, all from the engine's cache. `bridges` is None
+    for bubbles, which need no betweenness (the costliest analysis on a large network)."""
 
     revision: int
     scope: Scope
     clusters: ClusterAnalysis
-    bridges: BridgeAnalysis
+    bridges: BridgeAnalysis | None
     membership: np.ndarray
     brokers: frozenset[int]
     max_members: int
@@ -47,13 +48,25 @@ class Network:
         return self.projection.size > self.max_members
 
 
-def _network(engine: Engine, graph: db.Graph, revision: int, scope: Scope) -> Network:
+def _network(engine: Engine, graph: db.Graph, revision: int, scope: Scope, *,
+             with_bridges: bool | None = None) -> Network:
+    """`with_bridges` None: betweenness only when members are drawn one by one (up to the member limit)."""
     clusters = cluster_analysis(engine, graph, revision, scope, DEFAULT_RESOLUTION)
-    bridges = bridge_analysis(engine, graph, revision, scope)
+    if with_bridges is None:
+        with_bridges = clusters.projection.size <= engine.settings.layout_max_members
+    bridges = bridge_analysis(engine, graph, revision, scope) if with_bridges else None
+    return Network(clusters.revision, scope, clusters, bridges,
+                   np.asarray(clusters.clustering.membership, dtype=np.int64),
+                   _top_brokers(bridges, clusters.projection.ids), engine.settings.layout_max_members)
+
+
+def _top_brokers(bridges: BridgeAnalysis | None, ids: list[str]) -> frozenset[int]:
+    """The vertices /v1/analytics/bridges lists first: highest betweenness above 0, ties by id."""
+    if bridges is None:
+        return frozenset()
     scores = bridges.betweenness.scores
-    ranked = sorted((v for v in range(len(scores)) if scores[v] > 0), key=lambda v: (-scores[v], clusters.projection.ids[v]))
-    return Network(clusters.revision, scope, clusters, bridges, np.asarray(clusters.clustering.membership, dtype=np.int64),
-                   frozenset(ranked[:BROKERS]), engine.settings.layout_max_members)
+    ranked = sorted((v for v in range(len(scores)) if scores[v] > 0), key=lambda v: (-scores[v], ids[v]))
+    return frozenset(ranked[:BROKERS])
 
 
 def _positions(engine: Engine, graph: db.Graph, network: Network) -> layout_module.Positions:
@@ -84,11 +97,12 @@ def layout(graph: db.Graph, *, as_of: date | None = None, organization_id: str |
 
 
 def _layout_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope, filters: dict, view: str) -> dict:
-    network = _network(engine, graph, revision, scope)
+    network = _network(engine, graph, revision, scope, with_bridges=False if view == "clusters" else None)
     projection = network.projection
     shown = np.asarray(_matching(projection, filters) if any(filters.values()) else projection.member_vertices(),
                        dtype=np.int64)
     bubbles = view == "clusters" or network.large
+    measured = network.bridges.betweenness if network.bridges else None
     body = _bubbles_body(engine, network, shown) if bubbles else \
         _members_body(network, shown, _positions(engine, graph, network), _names(engine, graph, network))
     return {
@@ -106,8 +120,8 @@ def _layout_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope,
             "(modularity, resolution 1); betweenness and articulation points as in /v1/analytics/bridges; "
             f"above {network.max_members} members one bubble per cluster, placed by the ties between clusters",
             {"as_of": scope.as_of.isoformat(), **filters, "view": view}, network.revision, scope,
-            engine.settings.seed, exact=network.bridges.betweenness.exact,
-            sample_size=network.bridges.betweenness.sample_size),
+            engine.settings.seed, exact=measured.exact if measured else True,
+            sample_size=measured.sample_size if measured else None),
     }
 
 
@@ -213,7 +227,7 @@ def map_scene(graph: db.Graph, *, as_of: date | None = None, organization_id: st
         return {**report, "title": "the network", "as_of": report["computed"]["as_of"].isoformat(), "focus": None}
     engine, scope = _engine(), Scope.of(as_of)
     revision = graph.read(db.run_one, "change_revision")["revision"]
-    network = _network(engine, graph, revision, scope)
+    network = _network(engine, graph, revision, scope, with_bridges=True)
     part, focus = _part(network, cluster_id, member_id, depth)
     projection = network.projection
     names = _names(engine, graph, network)

@@ -136,7 +136,7 @@ def test_layout_filters_choose_who_is_shown_without_moving_anyone(api, load_netw
     assert coaches["members_shown"] == sum(1 for n in G if n % 2 == 0 and n < 10)
     assert set(north["members"]["region"]) == {"north"}
     where = dict(zip(everyone["members"]["id"], zip(everyone["members"]["x"], everyone["members"]["y"])))
-    assert all(where[m] == (x, y) for m, x, y in zip(north["members"]["id"], north["members"]["x"], north["members"]["y"]))
+    assert all(where[m] == (x, y) for m, x, y in zip(*(north["members"][k] for k in ("id", "x", "y"))))
     shown = set(north["members"]["id"])
     assert len(north["ties"]["source"]) == sum(1 for u, v in G.edges() if ids[u] in shown and ids[v] in shown)
     assert north["scope"] == {"organization_id": None, "region": "north", "role": None}
@@ -175,7 +175,8 @@ def test_layout_clusters_view_draws_bubbles_sized_by_members(api, load_network):
         assert (x, y) == whole[c][:2] and r <= whole[c][2]   # bubbles stay put and shrink to the filter
 
     members = _layout(api)
-    cluster_of = {m: members["clusters"]["id"][c] for m, c in zip(members["members"]["id"], members["members"]["cluster"])}
+    cluster_of = {m: members["clusters"]["id"][c]
+                  for m, c in zip(members["members"]["id"], members["members"]["cluster"])}
     node_cluster = {node: cluster_of[member_id] for node, member_id in ids.items()}
     between = sum(1 for u, v in G.edges() if node_cluster[u] != node_cluster[v])
     assert sum(body["cluster_ties"]["ties"]) == between > 0
