@@ -302,3 +302,16 @@ def test_layout_is_cached_per_graph_revision(api, new_member, new_collaboration)
     after = _layout(api)
     assert after["computed"]["cached"] is False and after["members_shown"] == 3
     assert after["computed"]["revision"] > first["computed"]["revision"]
+
+
+def test_layout_and_picture_answer_202_while_the_layout_is_computed(api, engine, load_network):
+    _karate(load_network)
+    with_settings(engine, sync_seconds=0.0)
+    pending = api.get("/v1/analytics/map.svg")
+    assert pending.status_code == 202 and pending.mimetype == "application/json"
+    run = pending.get_json()
+    assert pending.headers["Location"].endswith(f"/v1/analytics/runs/{run['id']}")
+    engine.wait_idle(timeout=60)
+    assert api.get(f"/v1/analytics/runs/{run['id']}").get_json()["status"] == "done"
+    assert _layout(api)["computed"]["cached"] is True
+    assert api.get("/v1/analytics/map.svg").status_code == 200
