@@ -260,12 +260,22 @@
       context.fill();
       if (indices.length * state.view.scale < 20000) context.stroke();  // outlines only where they show
     }
+    const line = Math.min(unit * 1.5, 1.5);
     for (const i of marked) {
-      context.beginPath();
-      context.arc(members.x[i], members.y[i], radius[i], 0, 2 * Math.PI);
-      context.lineWidth = (i === state.selected ? 3.5 : 2) * Math.min(unit * 1.5, 1.5);
-      context.strokeStyle = i === state.selected ? "#f59e0b" : members.articulation_point[i] ? ARTICULATION : BROKER;
-      context.stroke();
+      if (members.broker[i] || members.articulation_point[i]) {
+        context.beginPath();
+        context.arc(members.x[i], members.y[i], radius[i], 0, 2 * Math.PI);
+        context.lineWidth = 2 * line;
+        context.strokeStyle = members.articulation_point[i] ? ARTICULATION : BROKER;
+        context.stroke();
+      }
+      if (i === state.selected) {  // a halo around the dot, whatever its colour
+        context.beginPath();
+        context.arc(members.x[i], members.y[i], radius[i] + 4 * line, 0, 2 * Math.PI);
+        context.lineWidth = 2.5 * line;
+        context.strokeStyle = "#111111";
+        context.stroke();
+      }
     }
     return members.id.length;
   }
