@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8080
 NEO4J_PORT ?= 7687
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: run test install openapi clean
 
@@ -17,6 +18,14 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The explorer's browser test drives Debian's Chromium (Playwright with executable_path; no browser
+# download). Installed once, non-interactively, only when it is missing; as root, else through sudo -n.
+$(CHROMIUM):
+	@echo "installing chromium for the browser test (apt-get)"
+	@SUDO=$$([ "$$(id -u)" = 0 ] || echo "sudo -n"); \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get update -q </dev/null && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium </dev/null
 
 # Neo4j: $NEO4J_URI when set, else the local launcher (built by Maven on first use).
 # The admin key: $NETWEAVE_ADMIN_KEY when set, else one generated once into .netweave/admin-key.
@@ -35,7 +44,7 @@ run: install
 	echo "try: curl -H 'Authorization: Bearer $$NETWEAVE_ADMIN_KEY' http://127.0.0.1:$(PORT)/v1/members"; \
 	exec $(BIN)/netweave serve --port $(PORT)
 
-test: install
+test: install $(CHROMIUM)
 	$(BIN)/pytest
 
 openapi: install

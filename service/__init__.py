@@ -53,9 +53,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     errors.register(app)
     bookmarks.init_app(app)
 
-    from service.views import BLUEPRINTS, ops
+    from service.views import BLUEPRINTS, explorer, ops
 
     app.register_blueprint(ops.blp)
+    app.register_blueprint(explorer.blp)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
 

@@ -81,6 +81,11 @@ def app(neo4j_settings):
     app = create_app({**neo4j_settings, "NETWEAVE_ADMIN_KEY": ADMIN_SECRET, "NETWEAVE_RATE_LIMITS": UNLIMITED,
                       "TESTING": True})
     yield app
+    from service.analytics.engine import EXTENSION as ANALYTICS
+
+    # Let the analytics thread finish its write-back first: closing the driver under it races.
+    if ANALYTICS in app.extensions:
+        app.extensions[ANALYTICS].close()
     app.extensions[db.EXTENSION].close()
 
 

@@ -37,6 +37,8 @@ _SETTINGS = {
     "cache_entries": ("NETWEAVE_ANALYTICS_CACHE_ENTRIES", 64, 4, 1024),
     "projection_entries": ("NETWEAVE_ANALYTICS_PROJECTION_ENTRIES", 2, 1, 16),
     "run_timeout": ("NETWEAVE_ANALYTICS_RUN_TIMEOUT", 3600.0, 60.0, 86_400.0),
+    # Above this many members the explorer and the pictures draw one bubble per cluster.
+    "layout_max_members": ("NETWEAVE_LAYOUT_MAX_MEMBERS", 5000, 10, 20_000),
 }
 
 
@@ -50,6 +52,7 @@ class Settings:
     cache_entries: int
     projection_entries: int
     run_timeout: float
+    layout_max_members: int
 
     @classmethod
     def load(cls, config: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> "Settings":

@@ -1,0 +1,278 @@
+"""Where to draw each member: the explorer's layout report and the scenes the network pictures are drawn from.
+
+Positions come from the cached analytics of the graph revision (projection, clusters, betweenness), so
+the picture, the explorer and /v1/analytics/* always describe the same network. Up to
+NETWEAVE_LAYOUT_MAX_MEMBERS (5,000) members every member is placed (one layout per revision and date;
+filters only choose who is shown, so positions do not jump while filtering); above it the network is
+drawn as one bubble per cluster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+
+from service import db
+from service.analytics import layout as layout_module
+from service.analytics.engine import Engine
+from service.errors import field_error
+from service.repositories import not_found
+from service.repositories.analytics import (DEFAULT_RESOLUTION, BridgeAnalysis, ClusterAnalysis, Scope, _answer,
+                                            _computed, _engine, _matching, _projection, bridge_analysis,
+                                            cluster_analysis)
+
+BROKERS = 10         # members flagged as brokers: the top of /v1/analytics/bridges (its default limit)
+
+
+@dataclass(frozen=True)
+class Network:
+    """Everything a drawing needs for one revision and date, all from the engine's cache. `bridges` is None
+    for bubbles, which need no betweenness (the costliest analysis on a large network)."""
+
+    revision: int
+    scope: Scope
+    clusters: ClusterAnalysis
+    bridges: BridgeAnalysis | None
+    membership: np.ndarray
+    brokers: frozenset[int]
+    max_members: int
+
+    @property
+    def projection(self):
+        return self.clusters.projection
+
+    @property
+    def large(self) -> bool:
+        return self.projection.size > self.max_members
+
+
+def _network(engine: Engine, graph: db.Graph, revision: int, scope: Scope, *,
+             with_bridges: bool | None = None) -> Network:
+    """`with_bridges` None: betweenness only when members are drawn one by one (up to the member limit)."""
+    clusters = cluster_analysis(engine, graph, revision, scope, DEFAULT_RESOLUTION)
+    if with_bridges is None:
+        with_bridges = clusters.projection.size <= engine.settings.layout_max_members
+    bridges = bridge_analysis(engine, graph, revision, scope) if with_bridges else None
+    return Network(clusters.revision, scope, clusters, bridges,
+                   np.asarray(clusters.clustering.membership, dtype=np.int64),
+                   _top_brokers(bridges, clusters.projection.ids), engine.settings.layout_max_members)
+
+
+def _top_brokers(bridges: BridgeAnalysis | None, ids: list[str]) -> frozenset[int]:
+    """The vertices /v1/analytics/bridges lists first: highest betweenness above 0, ties by id."""
+    if bridges is None:
+        return frozenset()
+    scores = bridges.betweenness.scores
+    ranked = sorted((v for v in range(len(scores)) if scores[v] > 0), key=lambda v: (-scores[v], ids[v]))
+    return frozenset(ranked[:BROKERS])
+
+
+def _positions(engine: Engine, graph: db.Graph, network: Network) -> layout_module.Positions:
+    def compute() -> layout_module.Positions:
+        _, projection = _projection(engine, graph, network.revision, network.scope)
+        return layout_module.member_positions(projection, seed=engine.settings.seed)
+
+    return engine.memo(("layout", network.revision, network.scope), compute)
+
+
+def _names(engine: Engine, graph: db.Graph, network: Network) -> dict[str, str]:
+    def compute() -> dict[str, str]:
+        ids = network.projection.ids
+        rows = graph.read(lambda tx: db.run(tx, "layout_member_names", ids=ids))
+        return {row["id"]: row["name"] for row in rows}
+
+    return engine.memo(("layout-names", network.revision), compute)
+
+
+# --- the layout report (GET /v1/analytics/layout) --------------------------------------------------
+
+def layout(graph: db.Graph, *, as_of: date | None = None, organization_id: str | None = None,
+           region: str | None = None, role: str | None = None, view: str = "auto") -> dict:
+    scope = Scope.of(as_of)
+    filters = {"organization_id": organization_id, "region": region, "role": role}
+    args = ("layout", scope, tuple(filters.items()), view)
+    return _answer(graph, args, lambda engine, revision: _layout_report(engine, graph, revision, scope, filters, view))
+
+
+def _layout_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope, filters: dict, view: str) -> dict:
+    network = _network(engine, graph, revision, scope, with_bridges=False if view == "clusters" else None)
+    projection = network.projection
+    shown = np.asarray(_matching(projection, filters) if any(filters.values()) else projection.member_vertices(),
+                       dtype=np.int64)
+    bubbles = view == "clusters" or network.large
+    measured = network.bridges.betweenness if network.bridges else None
+    body = _bubbles_body(engine, network, shown) if bubbles else \
+        _members_body(network, shown, _positions(engine, graph, network), _names(engine, graph, network))
+    return {
+        "view": "clusters" if bubbles else "members",
+        "extent": layout_module.EXTENT,
+        "members_total": len(projection.member_vertices()),
+        "members_shown": int(shown.size),
+        "scope": filters,
+        # What the region and role filters can take (the whole network's values, whatever is shown).
+        "regions": sorted({r for r in projection.regions if r}),
+        "roles": sorted({r for r in projection.roles if r}),
+        **body,
+        "computed": _computed(
+            "positions: Fruchterman-Reingold (igraph, weighted by tie strength, seeded); clusters: Leiden "
+            "(modularity, resolution 1); betweenness and articulation points as in /v1/analytics/bridges; "
+            f"above {network.max_members} members one bubble per cluster, placed by the ties between clusters",
+            {"as_of": scope.as_of.isoformat(), **filters, "view": view}, network.revision, scope,
+            engine.settings.seed, exact=measured.exact if measured else True,
+            sample_size=measured.sample_size if measured else None),
+    }
+
+
+def _members_body(network: Network, shown: np.ndarray, positions: layout_module.Positions,
+                  names: dict[str, str]) -> dict:
+    projection, graph = network.projection, network.projection.graph
+    clusters_shown, cluster_index = np.unique(network.membership[shown], return_inverse=True)
+    scores = network.bridges.betweenness.scores
+    degree = graph.degree()
+    ids = [projection.ids[v] for v in shown.tolist()]
+    x, y = positions.x[shown], positions.y[shown]
+    return {
+        "members": {
+            "id": ids,
+            "name": [names.get(member_id) for member_id in ids],
+            "x": np.round(x, 1).tolist(), "y": np.round(y, 1).tolist(),
+            "cluster": cluster_index.tolist(),
+            "degree": [degree[v] for v in shown.tolist()],
+            "betweenness": [round(scores[v], 6) for v in shown.tolist()],
+            "broker": [v in network.brokers for v in shown.tolist()],
+            "articulation_point": [v in network.bridges.articulation for v in shown.tolist()],
+            "region": [projection.regions[v] for v in shown.tolist()],
+            "role": [projection.roles[v] for v in shown.tolist()],
+        },
+        "ties": _ties_among(graph, shown),
+        "clusters": _cluster_table(network, clusters_shown, cluster_index, x, y),
+        "cluster_ties": {"source": [], "target": [], "ties": [], "strength": []},
+    }
+
+
+def _ties_among(graph, shown: np.ndarray) -> dict:
+    """Ties with both ends shown, as indices into the shown members."""
+    position = np.full(graph.vcount(), -1, dtype=np.int64)
+    position[shown] = np.arange(shown.size)
+    edges = np.asarray(graph.get_edgelist(), dtype=np.int64).reshape(-1, 2)
+    strength = np.asarray(graph.es["weight"] if graph.ecount() else [], dtype=float)
+    a, b = position[edges[:, 0]], position[edges[:, 1]]
+    keep = (a >= 0) & (b >= 0)
+    return {"source": a[keep].tolist(), "target": b[keep].tolist(),
+            "strength": [int(s) if float(s).is_integer() else float(s) for s in strength[keep]]}
+
+
+def _cluster_table(network: Network, clusters_shown: np.ndarray, cluster_index: np.ndarray, x: np.ndarray,
+                   y: np.ndarray) -> dict:
+    """Per drawn cluster: id, size, members shown, and the centre and reach of its shown members."""
+    k = clusters_shown.size
+    counts = np.bincount(cluster_index, minlength=k) if k else np.zeros(0, dtype=np.int64)
+    cx = np.bincount(cluster_index, weights=x, minlength=k) / np.maximum(counts, 1) if k else np.zeros(0)
+    cy = np.bincount(cluster_index, weights=y, minlength=k) / np.maximum(counts, 1) if k else np.zeros(0)
+    reach = np.zeros(k)
+    if k:
+        np.maximum.at(reach, cluster_index, np.hypot(x - cx[cluster_index], y - cy[cluster_index]))
+    grouped = network.clusters.grouped
+    return {"id": [network.clusters.ids[c] for c in clusters_shown.tolist()],
+            "rank": clusters_shown.tolist(),
+            "size": [len(grouped[c]) for c in clusters_shown.tolist()],
+            "members_shown": counts.tolist(),
+            "x": np.round(cx, 1).tolist(), "y": np.round(cy, 1).tolist(), "radius": np.round(reach, 1).tolist()}
+
+
+def _bubbles(engine: Engine, network: Network) -> layout_module.Bubbles:
+    return engine.memo(("layout-bubbles", network.revision, network.scope),
+                       lambda: layout_module.cluster_bubbles(network.projection.graph, network.membership,
+                                                             seed=engine.settings.seed))
+
+
+def _bubbles_body(engine: Engine, network: Network, shown: np.ndarray) -> dict:
+    """Bubbles of the clusters with members shown, where the whole network's bubbles are, shrunk to them."""
+    projection, bubbles = network.projection, _bubbles(engine, network)
+    mask = np.zeros(projection.size, dtype=bool)
+    mask[shown] = True
+    counts = np.bincount(network.membership[mask], minlength=bubbles.size.size)
+    kept = np.flatnonzero(counts)
+    position = np.full(bubbles.size.size, -1, dtype=np.int64)
+    position[kept] = np.arange(kept.size)
+    source, target, ties, strength = layout_module.cluster_ties(projection.graph, network.membership, mask)
+    grouped = network.clusters.grouped
+    return {
+        "members": {key: [] for key in ("id", "name", "x", "y", "cluster", "degree", "betweenness", "broker",
+                                        "articulation_point", "region", "role")},
+        "ties": {"source": [], "target": [], "strength": []},
+        "clusters": {"id": [network.clusters.ids[c] for c in kept.tolist()],
+                     "rank": kept.tolist(),
+                     "size": [len(grouped[c]) for c in kept.tolist()],
+                     "members_shown": counts[kept].tolist(),
+                     "x": np.round(bubbles.x[kept], 1).tolist(), "y": np.round(bubbles.y[kept], 1).tolist(),
+                     "radius": np.round(layout_module.shrunk(bubbles, counts)[kept], 1).tolist()},
+        "cluster_ties": {"source": position[source].tolist(), "target": position[target].tolist(),
+                         "ties": ties.tolist(), "strength": [round(float(s), 3) for s in strength]},
+    }
+
+
+# --- pictures (GET /v1/analytics/map.svg|png) -------------------------------------------------------
+
+def map_scene(graph: db.Graph, *, as_of: date | None = None, organization_id: str | None = None,
+              region: str | None = None, role: str | None = None, cluster_id: str | None = None,
+              member_id: str | None = None, depth: int = 1, view: str = "auto") -> dict:
+    """The layout report to draw: the whole network (as the explorer shows it), one cluster, or one member's
+    neighbourhood up to `depth` hops; parts are re-scaled to fill the picture."""
+    filters = {"organization_id": organization_id, "region": region, "role": role}
+    if cluster_id is None and member_id is None:
+        report = layout(graph, as_of=as_of, view=view, **filters)
+        return {**report, "title": "the network", "as_of": report["computed"]["as_of"].isoformat(), "focus": None}
+    engine, scope = _engine(), Scope.of(as_of)
+    revision = graph.read(db.run_one, "change_revision")["revision"]
+    network = _network(engine, graph, revision, scope, with_bridges=True)
+    part, focus = _part(network, cluster_id, member_id, depth)
+    projection = network.projection
+    names = _names(engine, graph, network)
+    if any(filters.values()):
+        allowed = set(_matching(projection, filters))
+        part = [v for v in part if v in allowed or v == focus]
+    if len(part) > network.max_members:
+        raise field_error("cluster_id" if cluster_id else "depth",
+                          f"{len(part)} members are too many to draw one by one (at most {network.max_members}); "
+                          "draw the whole network (as clusters) or a smaller part", location="query")
+    shown = np.asarray(sorted(part), dtype=np.int64)
+    body = _members_body(network, shown, _part_positions(engine, graph, network, shown), names)
+    title = (f"cluster #{network.clusters.ids.index(cluster_id) + 1} ({cluster_id[:8]})" if cluster_id else
+             f"{names.get(member_id) or member_id} and {'contacts' if depth == 1 else 'two steps around'}")
+    return {"view": "members", "extent": layout_module.EXTENT, "members_total": len(projection.member_vertices()),
+            "members_shown": int(shown.size), "scope": filters, "regions": [], "roles": [], **body, "title": title,
+            "as_of": scope.as_of.isoformat(),
+            "focus": projection.ids[focus] if focus is not None else None}
+
+
+def _part(network: Network, cluster_id: str | None, member_id: str | None, depth: int):
+    projection = network.projection
+    if cluster_id is not None:
+        if cluster_id not in network.clusters.ids:
+            raise not_found("cluster", cluster_id)
+        c = network.clusters.ids.index(cluster_id)
+        return list(network.clusters.grouped[c]), None
+    vertex = projection.index.get(member_id)
+    if vertex is None:
+        raise not_found("member", member_id)
+    reached = projection.graph.neighborhood(vertex, order=depth)
+    return list(reached), vertex
+
+
+def _part_positions(engine: Engine, graph: db.Graph, network: Network, shown: np.ndarray) -> layout_module.Positions:
+    """The part's positions re-scaled to fill the picture: taken from the network's own layout when it is
+    small enough to have one, else from a layout of the part alone."""
+    if network.large:
+        part = network.projection.subset(shown.tolist())
+        placed = engine.memo(("layout-part", network.revision, network.scope, tuple(shown.tolist())),
+                             lambda: layout_module.member_positions(part, seed=engine.settings.seed))
+        px, py = placed.x, placed.y
+    else:
+        whole = _positions(engine, graph, network)
+        px, py = layout_module.fit_part(whole.x[shown], whole.y[shown])
+    x, y = np.zeros(network.projection.size), np.zeros(network.projection.size)
+    x[shown], y[shown] = px, py
+    return layout_module.Positions(x, y)

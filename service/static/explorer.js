@@ -1,0 +1,634 @@
+// netweave explorer: draws /v1/analytics/layout on a canvas, with filters, a member panel and network health.
+// Plain browser JavaScript, no libraries; every text from the API is set with textContent, never as HTML.
+"use strict";
+
+(function () {
+  const KEY_STORAGE = "netweave.key";
+  // Same palette, in the same order, as service/pictures.py: clusters are coloured by their rank.
+  const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
+                   "#393b79", "#637939", "#ad494a", "#7b4173", "#3182bd", "#e6550d", "#31a354", "#756bb1",
+                   "#843c39", "#d6616b", "#8ca252", "#bd9e39"];
+  const OTHER = "#a0a4a8", BROKER = "#111111", ARTICULATION = "#d62728";
+  const HEALTH_METRICS = [["members", "members"], ["ties", "ties"], ["density", "density"],
+    ["average_degree", "average degree"], ["components", "components"],
+    ["largest_component_share", "largest component"], ["isolates", "isolates"],
+    ["transitivity", "transitivity"], ["average_clustering", "average clustering"],
+    ["degree_centralization", "degree centralization"], ["modularity", "modularity"],
+    ["ei_index.organization", "E-I across organizations"], ["ei_index.region", "E-I across regions"],
+    ["average_shortest_path", "average path length"]];
+  const TREND_METRICS = ["members", "ties", "density", "modularity"];
+
+  const $ = (id) => document.getElementById(id);
+  const canvas = $("network");
+  const context = canvas.getContext("2d");
+  const state = { layout: null, view: { scale: 1, x: 0, y: 0 }, selected: -1, sizeBy: "degree",
+                  filtersFilled: false, generation: 0 };
+
+  // --- the API key: sessionStorage, or once from the URL fragment (#key=...), which is then removed ---
+
+  function takeKeyFromFragment() {
+    const match = /(?:^#|&)key=([^&]+)/.exec(window.location.hash);
+    if (match) {
+      sessionStorage.setItem(KEY_STORAGE, decodeURIComponent(match[1]));
+      history.replaceState(null, "", window.location.pathname + window.location.search);
+    }
+  }
+
+  function key() { return sessionStorage.getItem(KEY_STORAGE); }
+
+  function askForKey(message) {
+    $("key-form").hidden = false;
+    $("forget-key").hidden = true;
+    setStatus(message || "Enter an API key to load the network.", Boolean(message));
+    document.body.dataset.state = "needs-key";
+  }
+
+  // --- calls ------------------------------------------------------------------------------------------
+
+  class ApiError extends Error {
+    constructor(status, problem) {
+      super((problem && (problem.detail || problem.title)) || ("HTTP " + status));
+      this.status = status;
+    }
+  }
+
+  async function api(path, attempts) {
+    const response = await fetch(path, { headers: { "Authorization": "Bearer " + key(), "Accept": "application/json" },
+                                          cache: "no-store" });
+    if (response.status === 202 && (attempts || 0) < 120) {
+      setStatus("computing on the server...");  // a background analytics run: ask again shortly
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      return api(path, (attempts || 0) + 1);
+    }
+    const body = await response.json().catch(() => null);
+    if (!response.ok) throw new ApiError(response.status, body);
+    return body;
+  }
+
+  function query(params) {
+    const search = new URLSearchParams();
+    for (const [name, value] of Object.entries(params)) if (value) search.set(name, value);
+    const text = search.toString();
+    return text ? "?" + text : "";
+  }
+
+  function filters() {
+    return { organization_id: $("filter-organization").value, region: $("filter-region").value,
+             role: $("filter-role").value, as_of: $("filter-as-of").value, view: $("view").value };
+  }
+
+  function setStatus(text, isError) {
+    const status = $("status");
+    status.textContent = text;
+    status.classList.toggle("error", Boolean(isError));
+  }
+
+  function failed(error) {
+    if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
+      if (error.status === 401) sessionStorage.removeItem(KEY_STORAGE);
+      askForKey("The key was refused: " + error.message);
+    } else {
+      setStatus("Could not load: " + error.message, true);
+      document.body.dataset.state = "error";
+    }
+  }
+
+  // --- loading ----------------------------------------------------------------------------------------
+
+  async function loadAll() {
+    $("key-form").hidden = true;
+    $("forget-key").hidden = false;
+    document.body.dataset.state = "loading";
+    try {
+      await Promise.all([loadLayout(true), loadHealth(), loadOrganizations()]);
+      document.body.dataset.state = "ready";
+    } catch (error) {
+      failed(error);
+    }
+  }
+
+  async function reload() {
+    document.body.dataset.state = "loading";
+    try {
+      await Promise.all([loadLayout(false), loadHealth()]);
+      document.body.dataset.state = "ready";
+    } catch (error) {
+      failed(error);
+    }
+  }
+
+  async function loadLayout(fit) {
+    const generation = ++state.generation;
+    setStatus("loading the network...");
+    const layout = await api("/v1/analytics/layout" + query(filters()));
+    if (generation !== state.generation) return;  // a newer filter answered first
+    state.layout = layout;
+    state.selected = -1;
+    clearPanel();
+    fillFilterChoices(layout);
+    if (fit) fitView();
+    draw();
+    renderLegend();
+    const shown = layout.view === "members" ? layout.members_shown + " of " + layout.members_total + " members"
+                                            : layout.clusters.id.length + " clusters holding " + layout.members_shown +
+                                              " of " + layout.members_total + " members";
+    setStatus(shown + " (as of " + layout.computed.as_of + ")");
+  }
+
+  async function loadOrganizations() {
+    const select = $("filter-organization");
+    let cursor = null;
+    for (let pages = 0; pages < 20; pages++) {
+      const page = await api("/v1/organizations" + query({ limit: 100, cursor: cursor }));
+      for (const organization of page.items) {
+        const option = document.createElement("option");
+        option.value = organization.id;
+        option.textContent = organization.name;
+        select.appendChild(option);
+      }
+      cursor = page.next_cursor;
+      if (!cursor) break;
+    }
+  }
+
+  function fillFilterChoices(layout) {
+    // The layout lists the whole network's regions and roles, so a filter never hides its own choices.
+    if (state.filtersFilled) return;
+    state.filtersFilled = true;
+    for (const [id, values] of [["filter-region", layout.regions], ["filter-role", layout.roles]]) {
+      const select = $(id);
+      for (const value of values) {
+        const option = document.createElement("option");
+        option.value = value;
+        option.textContent = value.replace(/_/g, " ");
+        select.appendChild(option);
+      }
+    }
+  }
+
+  // --- drawing ----------------------------------------------------------------------------------------
+
+  function colour(rank) { return rank < PALETTE.length ? PALETTE[rank] : OTHER; }
+
+  function resizeCanvas() {
+    const ratio = window.devicePixelRatio || 1;
+    const box = canvas.getBoundingClientRect();
+    canvas.width = Math.max(1, Math.round(box.width * ratio));
+    canvas.height = Math.max(1, Math.round(box.height * ratio));
+    context.setTransform(ratio, 0, 0, ratio, 0, 0);
+  }
+
+  function fitView() {
+    const box = canvas.getBoundingClientRect();
+    const extent = state.layout ? state.layout.extent : 1000;
+    const scale = Math.min(box.width, box.height) / extent * 0.95;
+    state.view = { scale: scale, x: (box.width - extent * scale) / 2, y: (box.height - extent * scale) / 2 };
+  }
+
+  function sizes(layout) {
+    const values = state.sizeBy === "betweenness" ? layout.members.betweenness : layout.members.degree;
+    const top = values.reduce((a, b) => Math.max(a, b), 0);
+    // Smaller dots for crowded networks (as service/pictures.py does); zooming in still enlarges them.
+    const shrink = values.length ? Math.min(1, Math.max(0.35, Math.sqrt(400 / values.length))) : 1;
+    return values.map((value) => shrink * (top > 0 ? 2.5 + 9 * Math.sqrt(value / top) : 3));
+  }
+
+  function draw() {
+    const box = canvas.getBoundingClientRect();
+    context.clearRect(0, 0, box.width, box.height);
+    const layout = state.layout;
+    if (!layout) return;
+    context.save();
+    context.translate(state.view.x, state.view.y);
+    context.scale(state.view.scale, state.view.scale);
+    const drawn = layout.view === "members" ? drawMembers(layout) : drawClusters(layout);
+    context.restore();
+    // The view transform, public so tools (and the browser test) can find a member on the screen.
+    canvas.dataset.scale = String(state.view.scale);
+    canvas.dataset.offsetX = String(state.view.x);
+    canvas.dataset.offsetY = String(state.view.y);
+    canvas.dataset.view = layout.view;
+    canvas.dataset.drawn = String(drawn);
+    canvas.dataset.drawnClusters = String(layout.clusters.id.length);
+  }
+
+  // Batched: one path per tie width and one per colour, so 5,000 members and their ties redraw quickly
+  // enough to pan and zoom (one stroke() per tie took half a second in software rendering).
+  let frameRequested = false;
+  function drawSoon() {  // at most one redraw per animation frame while panning and zooming
+    if (frameRequested) return;
+    frameRequested = true;
+    requestAnimationFrame(() => { frameRequested = false; draw(); });
+  }
+
+  function drawMembers(layout) {
+    const members = layout.members, ties = layout.ties, unit = 1 / state.view.scale;
+    context.strokeStyle = "rgba(107, 114, 128, 0.35)";
+    context.lineCap = "round";
+    const byWidth = new Map();
+    for (let t = 0; t < ties.source.length; t++) {
+      const width = Math.max(0.5 * unit, 0.3 + 0.35 * Math.min(Math.round(ties.strength[t]), 10));
+      if (!byWidth.has(width)) byWidth.set(width, []);
+      byWidth.get(width).push(t);
+    }
+    for (const [width, indices] of byWidth) {
+      context.lineWidth = width;
+      context.beginPath();
+      for (const t of indices) {
+        const a = ties.source[t], b = ties.target[t];
+        context.moveTo(members.x[a], members.y[a]);
+        context.lineTo(members.x[b], members.y[b]);
+      }
+      context.stroke();
+    }
+    const radius = sizes(layout), byColour = new Map(), marked = [];
+    for (let i = 0; i < members.id.length; i++) {
+      const fill = colour(layout.clusters.rank[members.cluster[i]]);
+      if (!byColour.has(fill)) byColour.set(fill, []);
+      byColour.get(fill).push(i);
+      if (members.broker[i] || members.articulation_point[i] || i === state.selected) marked.push(i);
+    }
+    context.strokeStyle = "#ffffff";
+    context.lineWidth = 0.6 * Math.min(unit * 1.5, 1.5);
+    for (const [fill, indices] of byColour) {
+      context.beginPath();
+      for (const i of indices) {
+        context.moveTo(members.x[i] + radius[i], members.y[i]);
+        context.arc(members.x[i], members.y[i], radius[i], 0, 2 * Math.PI);
+      }
+      context.fillStyle = fill;
+      context.fill();
+      if (indices.length * state.view.scale < 20000) context.stroke();  // outlines only where they show
+    }
+    const line = Math.min(unit * 1.5, 1.5);
+    for (const i of marked) {
+      if (members.broker[i] || members.articulation_point[i]) {
+        context.beginPath();
+        context.arc(members.x[i], members.y[i], radius[i], 0, 2 * Math.PI);
+        context.lineWidth = 2 * line;
+        context.strokeStyle = members.articulation_point[i] ? ARTICULATION : BROKER;
+        context.stroke();
+      }
+      if (i === state.selected) {  // a halo around the dot, whatever its colour
+        context.beginPath();
+        context.arc(members.x[i], members.y[i], radius[i] + 4 * line, 0, 2 * Math.PI);
+        context.lineWidth = 2.5 * line;
+        context.strokeStyle = "#111111";
+        context.stroke();
+      }
+    }
+    return members.id.length;
+  }
+
+  function drawClusters(layout) {
+    const clusters = layout.clusters, links = layout.cluster_ties;
+    context.strokeStyle = "rgba(107, 114, 128, 0.45)";
+    for (let t = 0; t < links.source.length; t++) {
+      const a = links.source[t], b = links.target[t];
+      context.lineWidth = 1.5 * Math.log1p(links.ties[t]);
+      context.beginPath();
+      context.moveTo(clusters.x[a], clusters.y[a]);
+      context.lineTo(clusters.x[b], clusters.y[b]);
+      context.stroke();
+    }
+    context.textAlign = "center";
+    context.textBaseline = "middle";
+    for (let c = 0; c < clusters.id.length; c++) {
+      context.beginPath();
+      context.arc(clusters.x[c], clusters.y[c], Math.max(clusters.radius[c], 2), 0, 2 * Math.PI);
+      context.fillStyle = colour(clusters.rank[c]);
+      context.globalAlpha = c === state.selected ? 1 : 0.75;
+      context.fill();
+      context.globalAlpha = 1;
+      context.lineWidth = c === state.selected ? 4 : 1;
+      context.strokeStyle = c === state.selected ? "#f59e0b" : "#ffffff";
+      context.stroke();
+      if (clusters.radius[c] > 18) {
+        context.fillStyle = "#ffffff";
+        context.font = Math.min(28, clusters.radius[c] / 2.5) + "px system-ui, sans-serif";
+        context.fillText(String(clusters.members_shown[c]), clusters.x[c], clusters.y[c]);
+      }
+    }
+    return 0;
+  }
+
+  function renderLegend() {
+    const legend = $("legend"), layout = state.layout;
+    legend.replaceChildren();
+    const row = (swatchStyle, text, ring) => {
+      const div = document.createElement("div");
+      div.className = "row";
+      const swatch = document.createElement("span");
+      swatch.className = "swatch" + (ring ? " ring" : "");
+      if (ring) swatch.style.borderColor = swatchStyle; else swatch.style.background = swatchStyle;
+      const label = document.createElement("span");
+      label.textContent = text;
+      div.append(swatch, label);
+      legend.appendChild(div);
+    };
+    const clusters = layout.clusters;
+    for (let c = 0; c < Math.min(clusters.id.length, 8); c++) {
+      row(colour(clusters.rank[c]), "cluster #" + (clusters.rank[c] + 1) + ": " + clusters.members_shown[c] + " shown");
+    }
+    if (clusters.id.length > 8) row(OTHER, (clusters.id.length - 8) + " more clusters");
+    if (layout.view === "members") {
+      row(BROKER, "broker (top betweenness)", true);
+      row(ARTICULATION, "articulation point", true);
+    } else {
+      row(OTHER, "clusters as bubbles (" + layout.members_total + " members): area = members");
+    }
+  }
+
+  // --- pan, zoom, click ---------------------------------------------------------------------------------
+
+  function toWorld(event) {
+    const box = canvas.getBoundingClientRect();
+    return { x: (event.clientX - box.left - state.view.x) / state.view.scale,
+             y: (event.clientY - box.top - state.view.y) / state.view.scale };
+  }
+
+  function hit(point) {
+    const layout = state.layout;
+    if (!layout) return -1;
+    let best = -1, bestDistance = Infinity;
+    if (layout.view === "members") {
+      const radius = sizes(layout), slack = 3 / state.view.scale;
+      for (let i = 0; i < layout.members.id.length; i++) {
+        const d = Math.hypot(layout.members.x[i] - point.x, layout.members.y[i] - point.y);
+        if (d <= radius[i] + slack && d < bestDistance) { best = i; bestDistance = d; }
+      }
+    } else {
+      for (let c = 0; c < layout.clusters.id.length; c++) {
+        const d = Math.hypot(layout.clusters.x[c] - point.x, layout.clusters.y[c] - point.y);
+        if (d <= Math.max(layout.clusters.radius[c], 2) && d < bestDistance) { best = c; bestDistance = d; }
+      }
+    }
+    return best;
+  }
+
+  let drag = null;
+  canvas.addEventListener("pointerdown", (event) => {
+    drag = { x: event.clientX, y: event.clientY, viewX: state.view.x, viewY: state.view.y, moved: false };
+    canvas.setPointerCapture(event.pointerId);
+  });
+  canvas.addEventListener("pointermove", (event) => {
+    if (!drag) return;
+    const dx = event.clientX - drag.x, dy = event.clientY - drag.y;
+    if (Math.abs(dx) + Math.abs(dy) > 4) drag.moved = true;
+    if (drag.moved) {
+      canvas.classList.add("dragging");
+      state.view.x = drag.viewX + dx;
+      state.view.y = drag.viewY + dy;
+      drawSoon();
+    }
+  });
+  canvas.addEventListener("pointerup", (event) => {
+    const wasClick = drag && !drag.moved;
+    drag = null;
+    canvas.classList.remove("dragging");
+    if (wasClick) select(hit(toWorld(event)));
+  });
+  canvas.addEventListener("wheel", (event) => {
+    event.preventDefault();
+    const box = canvas.getBoundingClientRect();
+    const factor = Math.exp(-event.deltaY * 0.0015);
+    const scale = Math.min(Math.max(state.view.scale * factor, 0.05), 60);
+    const px = event.clientX - box.left, py = event.clientY - box.top;
+    state.view.x = px - (px - state.view.x) * (scale / state.view.scale);
+    state.view.y = py - (py - state.view.y) * (scale / state.view.scale);
+    state.view.scale = scale;
+    drawSoon();
+  }, { passive: false });
+
+  // --- the member panel ---------------------------------------------------------------------------------
+
+  function clearPanel() {
+    const panel = $("member-panel");
+    panel.dataset.state = "empty";
+    delete panel.dataset.memberId;
+    delete panel.dataset.clusterId;
+    $("member-details").replaceChildren();
+    $("recommendations").replaceChildren();
+    $("recommendations").dataset.count = "0";
+  }
+
+  function select(index) {
+    state.selected = index;
+    draw();
+    if (index < 0) return;
+    if (state.layout.view === "members") showMember(index); else showCluster(index);
+  }
+
+  function addDetail(list, term, value) {
+    const dt = document.createElement("dt");
+    dt.textContent = term;
+    const dd = document.createElement("dd");
+    if (value instanceof Node) dd.appendChild(value); else dd.textContent = value === null || value === undefined ? "-" : String(value);
+    list.append(dt, dd);
+  }
+
+  function badge(kind, text) {
+    const span = document.createElement("span");
+    span.className = "badge " + kind;
+    span.textContent = text;
+    return span;
+  }
+
+  async function showMember(index) {
+    const layout = state.layout, members = layout.members, id = members.id[index];
+    const panel = $("member-panel"), details = $("member-details"), list = $("recommendations");
+    panel.dataset.state = "loading";
+    panel.dataset.memberId = id;
+    delete panel.dataset.clusterId;
+    list.replaceChildren();
+    list.dataset.count = "0";
+    $("list-title").textContent = "Recommended introductions";
+    const title = document.createElement("h3");
+    title.textContent = members.name[index] || id;
+    const dl = document.createElement("dl");
+    const cluster = members.cluster[index];
+    addDetail(dl, "role", members.role[index] && members.role[index].replace(/_/g, " "));
+    addDetail(dl, "region", members.region[index]);
+    addDetail(dl, "cluster", "#" + (layout.clusters.rank[cluster] + 1) + " (" + layout.clusters.size[cluster] + " members)");
+    addDetail(dl, "degree", members.degree[index]);
+    addDetail(dl, "betweenness", members.betweenness[index].toFixed(4));
+    const flags = document.createElement("span");
+    if (members.broker[index]) flags.appendChild(badge("broker", "broker"));
+    if (members.articulation_point[index]) flags.appendChild(badge("articulation", "articulation point"));
+    addDetail(dl, "role in the network", flags.childNodes.length ? flags : "-");
+    details.replaceChildren(title, dl);
+    try {
+      const [profile, recommendations] = await Promise.all([
+        api("/v1/members/" + encodeURIComponent(id)),
+        api("/v1/members/" + encodeURIComponent(id) + "/recommendations?limit=5")]);
+      if (panel.dataset.memberId !== id) return;  // another member was clicked meanwhile
+      addDetail(dl, "title", profile.title);
+      addDetail(dl, "topics", (profile.topics || []).join(", ") || "-");
+      addDetail(dl, "organizations", (profile.affiliations || []).map((a) => a.organization_name).join(", ") || "-");
+      renderRecommendations(recommendations.items);
+      panel.dataset.state = "loaded";
+    } catch (error) {
+      panel.dataset.state = "error";
+      failed(error);
+    }
+  }
+
+  function reasonText(reason) {
+    switch (reason.type) {
+      case "mutual_collaborators":
+        return reason.count + " mutual collaborator" + (reason.count === 1 ? "" : "s") + ": " +
+               (reason.members || []).map((m) => m.name).join(", ");
+      case "shared_topics": return "shared topics: " + (reason.topics || []).join(", ");
+      case "bridges_clusters": return "bridges two clusters";
+      case "same_region": return "same region";
+      default: return reason.type.replace(/_/g, " ");
+    }
+  }
+
+  function renderRecommendations(items) {
+    const list = $("recommendations");
+    list.replaceChildren();
+    for (const item of items) {
+      const li = document.createElement("li");
+      li.className = "recommendation";
+      const name = document.createElement("button");
+      name.type = "button";
+      name.className = "link";
+      name.textContent = item.member.name + " (score " + item.score.toFixed(2) + ")";
+      name.addEventListener("click", () => {
+        const index = state.layout.members.id.indexOf(item.member.id);
+        if (index >= 0) select(index);
+      });
+      const why = document.createElement("div");
+      why.className = "why";
+      why.textContent = item.reasons.map(reasonText).join("; ") || "no particular reason";
+      li.append(name, why);
+      list.appendChild(li);
+    }
+    if (!items.length) {
+      const li = document.createElement("li");
+      li.textContent = "no introductions to suggest";
+      list.appendChild(li);
+    }
+    list.dataset.count = String(items.length);
+  }
+
+  async function showCluster(index) {
+    const clusters = state.layout.clusters, panel = $("member-panel"), list = $("recommendations");
+    const id = clusters.id[index];
+    panel.dataset.state = "loading";
+    panel.dataset.clusterId = id;
+    delete panel.dataset.memberId;
+    const title = document.createElement("h3");
+    title.textContent = "cluster #" + (clusters.rank[index] + 1);
+    const dl = document.createElement("dl");
+    addDetail(dl, "id", id);
+    addDetail(dl, "members", clusters.size[index]);
+    addDetail(dl, "shown with the filters", clusters.members_shown[index]);
+    $("member-details").replaceChildren(title, dl);
+    $("list-title").textContent = "Members (first 20 by name)";
+    list.replaceChildren();
+    list.dataset.count = "0";
+    try {
+      const page = await api("/v1/analytics/clusters/" + encodeURIComponent(id) +
+                             query({ limit: 20, as_of: $("filter-as-of").value }));
+      if (panel.dataset.clusterId !== id) return;
+      for (const member of page.items) {
+        const li = document.createElement("li");
+        li.className = "cluster-member";
+        li.textContent = member.name + (member.role ? " (" + member.role.replace(/_/g, " ") + ")" : "");
+        list.appendChild(li);
+      }
+      list.dataset.count = String(page.items.length);
+      panel.dataset.state = "cluster";
+    } catch (error) {
+      panel.dataset.state = "error";
+      failed(error);
+    }
+  }
+
+  // --- health and its trend -------------------------------------------------------------------------------
+
+  function metric(metrics, path) {
+    return path.split(".").reduce((value, part) => (value === null || value === undefined ? value : value[part]), metrics);
+  }
+
+  function formatNumber(value) {
+    if (value === null || value === undefined) return "-";
+    return Number.isInteger(value) ? String(value) : value.toFixed(3);
+  }
+
+  async function loadHealth() {
+    const current = filters();
+    const [health, snapshots] = await Promise.all([
+      api("/v1/analytics/health" + query({ ...current, view: "" })),
+      api("/v1/analytics/health/snapshots?limit=100")]);
+    const list = $("health-metrics");
+    list.replaceChildren();
+    for (const [path, label] of HEALTH_METRICS) addDetail(list, label, formatNumber(metric(health.metrics, path)));
+    renderTrend(snapshots.items, health);
+  }
+
+  function renderTrend(snapshots, health) {
+    const trend = $("trend");
+    trend.replaceChildren();
+    const rows = snapshots.map((s) => ({ label: s.label + " (" + s.as_of + ")", metrics: s.metrics }));
+    rows.push({ label: "now (" + health.computed.as_of + ")", metrics: health.metrics });
+    if (rows.length === 1) {
+      const p = document.createElement("p");
+      p.className = "hint";
+      p.textContent = "No snapshots yet: POST /v1/analytics/health/snapshots stores one.";
+      trend.appendChild(p);
+    }
+    const table = document.createElement("table");
+    table.className = "trend";
+    const head = table.createTHead().insertRow();
+    for (const name of ["", ...TREND_METRICS]) {
+      const th = document.createElement("th");
+      th.textContent = name.replace(/_/g, " ");
+      head.appendChild(th);
+    }
+    const body = table.createTBody();
+    rows.forEach((row, r) => {
+      const tr = body.insertRow();
+      tr.insertCell().textContent = row.label;
+      for (const name of TREND_METRICS) {
+        const cell = tr.insertCell(), value = row.metrics[name];
+        cell.textContent = formatNumber(value);
+        const before = r > 0 ? rows[r - 1].metrics[name] : null;
+        if (typeof value === "number" && typeof before === "number" && value !== before) {
+          cell.classList.add(value > before ? "up" : "down");
+          cell.textContent += value > before ? " \u25B2" : " \u25BC";
+        }
+      }
+    });
+    trend.appendChild(table);
+  }
+
+  // --- wiring -----------------------------------------------------------------------------------------------
+
+  $("key-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const value = $("key-input").value.trim();
+    if (!value) return;
+    sessionStorage.setItem(KEY_STORAGE, value);
+    $("key-input").value = "";
+    loadAll();
+  });
+  $("forget-key").addEventListener("click", () => {
+    sessionStorage.removeItem(KEY_STORAGE);
+    state.layout = null;
+    draw();
+    askForKey();
+  });
+  for (const id of ["filter-organization", "filter-region", "filter-role", "filter-as-of", "view"]) {
+    $(id).addEventListener("change", reload);
+  }
+  $("size-by").addEventListener("change", () => { state.sizeBy = $("size-by").value; draw(); });
+  $("fit").addEventListener("click", () => { fitView(); draw(); });
+  window.addEventListener("resize", () => { resizeCanvas(); draw(); });
+
+  takeKeyFromFragment();
+  resizeCanvas();
+  if (key()) loadAll(); else askForKey();
+})();

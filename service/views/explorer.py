@@ -1,0 +1,44 @@
+"""The explorer: one static HTML page with its own script and style sheet, served without a key.
+
+The page holds no data; its script asks the API with the key the analyst enters (kept in sessionStorage)
+or passes in the URL fragment, which browsers never send to the server. The policy below lets the page
+run only its own script and talk only to this origin.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, abort, send_from_directory
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+ASSETS = ("explorer.js", "explorer.css")
+
+POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+          "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+HEADERS = {"Content-Security-Policy": POLICY, "X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
+           "Referrer-Policy": "no-referrer", "Cross-Origin-Opener-Policy": "same-origin"}
+
+blp = Blueprint("explorer", __name__)
+
+
+def _secured(response):
+    response.headers.update(HEADERS)
+    return response
+
+
+@blp.get("/explorer")
+def page():
+    """The explorer page (static; the data calls it makes need a key)."""
+    response = send_from_directory(STATIC, "explorer.html", mimetype="text/html", max_age=0)
+    response.headers["Cache-Control"] = "no-cache"
+    return _secured(response)
+
+
+@blp.get("/explorer/assets/<name>")
+def asset(name: str):
+    """The page's own script and style sheet; nothing else in the directory is served."""
+    if name not in ASSETS:
+        abort(404)
+    response = send_from_directory(STATIC, name, max_age=300)
+    return _secured(response)

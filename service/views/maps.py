@@ -1,0 +1,74 @@
+"""Network maps: the layout the explorer draws, and the same network as SVG or PNG pictures for reports."""
+
+from __future__ import annotations
+
+from flask import Response
+from flask.views import MethodView
+
+from schemas.analytics import RunSchema
+from schemas.layout import LayoutArgsSchema, LayoutSchema, MapArgsSchema
+from service import pictures
+from service.analytics.engine import Pending
+from service.api import Blueprint, errors
+from service.auth import requires
+from service.db import get_graph
+from service.repositories import layout
+from service.views.analytics import _pending
+
+blp = Blueprint("maps", __name__, url_prefix="/v1/analytics",
+                description="Where to draw each member (computed on the server with the analytics), and "
+                            "pictures of the network, a cluster or a member's neighbourhood.")
+blp.errorhandler(Pending)(_pending)
+
+_PENDING = {"description": "the layout is computed in the background and no earlier one exists: poll the run",
+            "schema": RunSchema, "success": True}
+_IMAGE = {"svg": "image/svg+xml", "png": "image/png"}
+
+
+def _binary(content_type: str) -> dict:
+    return {"description": "the picture, with a legend",
+            "content": {content_type: {"schema": {"type": "string", "format": "binary"}}}}
+
+
+@blp.route("/layout")
+class Layout(MethodView):
+    @requires("analytics")
+    @blp.arguments(LayoutArgsSchema, location="query")
+    @blp.response(200, LayoutSchema)
+    @blp.alt_response(202, **_PENDING)
+    def get(self, args):
+        """Positions of members (or cluster bubbles) with their clusters and broker scores, as arrays"""
+        return layout.layout(get_graph(), **args)
+
+
+def _picture(args: dict, kind: str) -> Response:
+    width = args.pop("width")
+    scene = layout.map_scene(get_graph(), **args)
+    body = pictures.svg(scene, width) if kind == "svg" else pictures.png(scene, width)
+    return Response(body, mimetype=_IMAGE[kind], headers={"Content-Disposition": f'inline; filename="network.{kind}"'})
+
+
+@blp.route("/map.svg")
+class MapSvg(MethodView):
+    @requires("analytics")
+    @blp.arguments(MapArgsSchema, location="query")
+    @blp.response(200, content_type="image/svg+xml", description="the picture, with a legend")
+    @blp.doc(responses={"200": _binary("image/svg+xml")})
+    @blp.alt_response(202, **_PENDING)
+    @errors(404)
+    def get(self, args):
+        """The network, a cluster or a member's neighbourhood as an SVG picture"""
+        return _picture(args, "svg")
+
+
+@blp.route("/map.png")
+class MapPng(MethodView):
+    @requires("analytics")
+    @blp.arguments(MapArgsSchema, location="query")
+    @blp.response(200, content_type="image/png", description="the picture, with a legend")
+    @blp.doc(responses={"200": _binary("image/png")})
+    @blp.alt_response(202, **_PENDING)
+    @errors(404)
+    def get(self, args):
+        """The network, a cluster or a member's neighbourhood as a PNG picture"""
+        return _picture(args, "png")

@@ -1,0 +1,280 @@
+"""The explorer in a real browser: headless Chromium (Debian's /usr/bin/chromium) driven by Playwright,
+against `netweave serve` (gunicorn, a subprocess on a free port) over the test Neo4j with the demo network.
+
+The module shares one server and one browser; each test opens a fresh page. Its fixtures do not use the
+`app`/`graph` fixtures on purpose: those clean the graph before every test, and the server needs the
+demo network to stay for the whole module.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import quote, urlencode
+
+import pytest
+
+from service import auth, config as config_module, demo, open_graph, seeding
+from tests.conftest import ADMIN_SECRET, TEST_QUERIES
+
+CHROMIUM = Path("/usr/bin/chromium")
+LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+DEMO_MEMBERS = 300
+TIMEOUT_MS = 60_000
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
+                                reason="no /usr/bin/chromium (make test installs it; CI never skips)")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Server:
+    def __init__(self, port: int):
+        self.port = port
+        self.base = f"http://127.0.0.1:{port}"
+
+    def call(self, method: str, path: str, secret: str, body: Any = None) -> tuple[int, Any]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        headers = {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
+        try:
+            connection.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+            response = connection.getresponse()
+            data = response.read()
+        finally:
+            connection.close()
+        return response.status, json.loads(data) if data else None
+
+    def get(self, path: str, secret: str, **params: Any) -> Any:
+        query = urlencode({k: v for k, v in params.items() if v is not None})
+        for _ in range(120):  # 202: a background analytics run; ask again
+            status, body = self.call("GET", f"{path}?{query}" if query else path, secret)
+            if status != 202:
+                assert status == 200, body
+                return body
+            time.sleep(1)
+        raise AssertionError(f"{path} still computing")
+
+
+def _load_demo(settings: dict[str, Any]) -> None:
+    graph = open_graph(config_module.load({**settings, "NETWEAVE_ADMIN_KEY": ADMIN_SECRET}))
+    try:
+        graph.ensure_bootstrapped()
+        graph.write(lambda tx: tx.run(TEST_QUERIES["test_clean_graph"].text,
+                                      keep_key_id=auth.BOOTSTRAP_KEY_ID).consume())
+        seeding.load(graph, demo.generate_demo_network(seed=7, members=DEMO_MEMBERS), 7)
+    finally:
+        graph.close()
+
+
+def _netweave() -> str:
+    beside = Path(sys.executable).with_name("netweave")
+    return str(beside) if beside.exists() else shutil.which("netweave")
+
+
+@pytest.fixture(scope="module")
+def server(neo4j_settings) -> Iterator[Server]:
+    _load_demo(neo4j_settings)
+    env = {**os.environ, "NEO4J_URI": neo4j_settings["NEO4J_URI"],
+           # The session app seeded the same bootstrap key: re-seeding it with another secret would lock it out.
+           "NETWEAVE_ADMIN_KEY": ADMIN_SECRET, "NETWEAVE_LOG_LEVEL": "warning"}
+    for name in ("NEO4J_USER", "NEO4J_PASSWORD"):
+        if neo4j_settings.get(name):
+            env[name] = neo4j_settings[name]
+    port = _free_port()
+    process = subprocess.Popen([_netweave(), "serve", "--port", str(port), "--workers", "1"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait_ready(port, process)
+        yield Server(port)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_ready(port: int, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "netweave serve exited"
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        try:
+            connection.request("GET", "/readyz")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        finally:
+            connection.close()
+        time.sleep(0.3)
+    raise AssertionError("netweave serve did not become ready")
+
+
+@pytest.fixture(scope="module")
+def analyst_key(server) -> str:
+    """A key with exactly what the explorer needs: analytics and read (no pii)."""
+    status, body = server.call("POST", "/v1/api-keys", ADMIN_SECRET,
+                               {"name": "explorer test", "scopes": ["analytics", "read"]})
+    assert status == 201, body
+    return body["secret"]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    # launch() gives Chromium a fresh temporary profile of its own (it refuses --user-data-dir).
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+class Page:
+    """A fresh browser page that records console errors and uncaught exceptions."""
+
+    def __init__(self, browser):
+        self.context = browser.new_context(viewport={"width": 1400, "height": 900})
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(TIMEOUT_MS)
+        self.errors: list[str] = []
+        self.page.on("console", lambda message: self.errors.append(message.text) if message.type == "error" else None)
+        self.page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+    def open(self, server: Server, key: str) -> None:
+        self.page.goto(f"{server.base}/explorer#key={quote(key)}")
+        self.ready()
+
+    def ready(self) -> None:
+        self.page.wait_for_selector("body[data-state=ready]")
+
+    def canvas(self, name: str) -> str:
+        return self.page.get_attribute("#network", f"data-{name}")
+
+
+@pytest.fixture
+def page(browser) -> Iterator[Page]:
+    opened = Page(browser)
+    try:
+        yield opened
+    finally:
+        opened.context.close()
+
+
+def test_explorer_takes_the_key_from_the_fragment_and_draws_every_member(server, analyst_key, page):
+    page.open(server, analyst_key)
+
+    layout = server.get("/v1/analytics/layout", analyst_key)
+    assert layout["members_shown"] == DEMO_MEMBERS
+    assert page.canvas("view") == "members"
+    assert int(page.canvas("drawn")) == layout["members_shown"]
+    assert analyst_key not in page.page.url and "#" not in page.page.url
+    assert page.page.evaluate("sessionStorage.getItem('netweave.key')") == analyst_key
+    assert page.page.locator("#health-metrics dd").first.text_content() == str(DEMO_MEMBERS)
+    assert page.errors == []
+
+
+def test_clicking_a_member_shows_its_recommendations(server, analyst_key, page):
+    page.open(server, analyst_key)
+    layout = server.get("/v1/analytics/layout", analyst_key)
+    member = max(range(layout["members_shown"]), key=lambda i: layout["members"]["degree"][i])
+    member_id = layout["members"]["id"][member]
+    expected = server.get(f"/v1/members/{member_id}/recommendations", analyst_key, limit=5)["items"]
+    assert expected, "the demo's best-connected member has introductions to suggest"
+
+    box = page.page.locator("#network").bounding_box()
+    scale, left, top = (float(page.canvas(name)) for name in ("scale", "offset-x", "offset-y"))
+    page.page.mouse.click(box["x"] + left + layout["members"]["x"][member] * scale,
+                          box["y"] + top + layout["members"]["y"][member] * scale)
+
+    page.page.wait_for_selector("#member-panel[data-state=loaded]")
+    assert page.page.get_attribute("#member-panel", "data-member-id") == member_id
+    assert page.page.locator("#member-details h3").text_content() == layout["members"]["name"][member]
+    shown = page.page.locator("#recommendations li.recommendation").all_text_contents()
+    assert len(shown) == len(expected)
+    assert shown[0].startswith(expected[0]["member"]["name"])
+    assert page.errors == []
+
+
+def test_a_filter_changes_what_is_drawn(server, analyst_key, page):
+    page.open(server, analyst_key)
+    layout = server.get("/v1/analytics/layout", analyst_key)
+    region = sorted(r for r in set(layout["members"]["region"]) if r)[0]
+    filtered = server.get("/v1/analytics/layout", analyst_key, region=region)
+    assert 0 < filtered["members_shown"] < layout["members_shown"]
+
+    page.page.select_option("#filter-region", region)
+    # (The page's policy forbids string evaluation, so wait on the attribute, not a JS predicate.)
+    page.page.wait_for_selector(f"#network[data-drawn='{filtered['members_shown']}']")
+    page.ready()
+    assert page.page.locator("#health-metrics dd").first.text_content() == str(filtered["members_shown"])
+
+    page.page.select_option("#filter-region", "")
+    page.page.wait_for_selector(f"#network[data-drawn='{DEMO_MEMBERS}']")
+    assert page.errors == []
+
+
+def test_clusters_view_draws_bubbles_and_a_bubble_lists_its_members(server, analyst_key, page):
+    page.open(server, analyst_key)
+    bubbles = server.get("/v1/analytics/layout", analyst_key, view="clusters")
+    largest = max(range(len(bubbles["clusters"]["id"])), key=lambda c: bubbles["clusters"]["size"][c])
+
+    page.page.select_option("#view", "clusters")
+    page.page.wait_for_selector("#network[data-view=clusters]")
+    page.ready()
+    assert int(page.canvas("drawn-clusters")) == len(bubbles["clusters"]["id"])
+    assert page.canvas("drawn") == "0"
+
+    box = page.page.locator("#network").bounding_box()
+    scale, left, top = (float(page.canvas(name)) for name in ("scale", "offset-x", "offset-y"))
+    page.page.mouse.click(box["x"] + left + bubbles["clusters"]["x"][largest] * scale,
+                          box["y"] + top + bubbles["clusters"]["y"][largest] * scale)
+    page.page.wait_for_selector("#member-panel[data-state=cluster]")
+    assert page.page.get_attribute("#member-panel", "data-cluster-id") == bubbles["clusters"]["id"][largest]
+    listed = page.page.locator("#recommendations li.cluster-member").count()
+    assert listed == min(20, bubbles["clusters"]["size"][largest])
+    assert page.errors == []
+
+
+def test_explorer_screenshot_is_not_blank(server, analyst_key, page, tmp_path):
+    from PIL import Image, ImageStat
+
+    page.open(server, analyst_key)
+    path = tmp_path / "explorer.png"
+    page.page.locator("#network").screenshot(path=str(path))
+    if os.environ.get("NETWEAVE_SCREENSHOT_DIR"):  # keep a copy to look at (the closing note's screenshot)
+        shutil.copy(path, Path(os.environ["NETWEAVE_SCREENSHOT_DIR"]) / "explorer.png")
+
+    image = Image.open(path).convert("RGB")
+    colours = image.getcolors(maxcolors=1 << 20)
+    assert colours is not None and len(colours) > 50, "a drawing of 300 members has many colours"
+    assert max(ImageStat.Stat(image).stddev) > 20, "the canvas is not one flat colour"
+    assert page.errors == []
+
+
+def test_explorer_without_a_key_asks_for_one_and_sends_security_headers(server, page):
+    response = page.page.goto(f"{server.base}/explorer")
+    page.page.wait_for_selector("body[data-state=needs-key]")
+    assert page.page.is_visible("#key-form")
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert page.canvas("drawn") == "0"
+    assert page.errors == []
