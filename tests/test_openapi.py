@@ -76,11 +76,11 @@ def test_document_states_the_rules_the_api_checks(app):
     for patch in ("MemberPatch", "OrganizationPatch", "CollaborationPatch"):
         assert schemas[patch]["minProperties"] == 1, patch
     assert schemas["Member"]["properties"]["name"]["pattern"] == r"\S"
-    clusters = {p["name"]: p for p in spec["paths"]["/v1/analytics/clusters"]["get"]["parameters"]}
+    clusters = {p["name"]: p for p in spec["paths"]["/v1/analytics/clusters"]["get"]["parameters"] if "name" in p}
     assert clusters["resolution"]["schema"]["exclusiveMinimum"] == 0
-    compare = {p["name"]: p for p in spec["paths"]["/v1/analytics/health/compare"]["get"]["parameters"]}
+    compare = {p["name"]: p for p in spec["paths"]["/v1/analytics/health/compare"]["get"]["parameters"] if "name" in p}
     assert {s["format"] for s in compare["from"]["schema"]["anyOf"]} == {"uuid", "date"}
-    post = {p["name"]: p for p in spec["paths"]["/v1/members"]["post"]["parameters"]}
+    post = {p["name"]: p for p in spec["paths"]["/v1/members"]["post"]["parameters"] if "name" in p}
     assert post["Idempotency-Key"]["schema"]["pattern"] == r"^[!-~]([ -~]*[!-~])?$"
 
 

@@ -37,7 +37,7 @@ _OK = {
 
 @blp.errorhandler(Pending)
 def _pending(pending: Pending):
-    body = RunSchema().dump(analytics.run_status(pending.run.id))
+    body = RunSchema().dump(analytics.run_status(get_graph(), pending.run.id))
     return body, 202, {"Location": url_for("analytics.Run", run_id=pending.run.id)}
 
 

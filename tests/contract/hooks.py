@@ -26,12 +26,13 @@ _STATEFUL_PROBLEMS = {"urn:netweave:problem:precondition-failed", "urn:netweave:
 #  - a cursor the server never issued (it is opaque: any string is schema-valid, few are ours);
 #  - a body that names a member or organization that does not exist (the id is a valid UUID);
 #  - a date range whose end is before its start (a rule between two fields, which JSON Schema cannot state);
-#  - a key expiry in the past (a rule against the clock);
+#  - a key expiry in the past (a rule against the clock); two query parameters that exclude each other;
 #  - an X-Neo4j-Bookmark the server never issued (opaque, like a cursor: any string is schema-valid).
 _UNSTATABLE_FIELD_MESSAGES = re.compile(r"^(not a cursor this list returned"
                                       r"|no (member|organization|member or organization) with id \S+"
                                       r"|(\w+ )?must not be before \w+"
-                                      r"|must be in the future)$")
+                                      r"|must be in the future"
+                                      r"|give \w+ or \w+, not both)$")
 _OPAQUE_HEADERS = {"X-Neo4j-Bookmark"}
 
 
