@@ -79,25 +79,10 @@ def main() -> None:
 
 
 def _load(options: argparse.Namespace) -> None:
-    from bench.analytics import BATCH, Q, _driver, generate
-    from service import create_app, db
+    """The generated network of bench/analytics.py (same generator and loader), once per database."""
+    from bench.analytics import _load_if_empty
 
-    app = create_app({"NEO4J_URI": options.uri})
-    app.extensions[db.EXTENSION].ensure_bootstrapped()
-    app.extensions[db.EXTENSION].close()
-    with _driver(options.uri) as driver:
-        have = driver.execute_query(Q["bench_count_members"]).records[0]["members"]
-        if have:
-            print(f"network already loaded: {have:,} members")
-            return
-        started = time.perf_counter()
-        organizations, members, ties = generate(options.members, options.ties, options.communities)
-        for name, rows in (("bench_organizations", organizations), ("bench_members", members),
-                           ("bench_collaborations", ties)):
-            for start in range(0, len(rows), BATCH):
-                driver.execute_query(Q[name], rows=rows[start:start + BATCH])
-        print(f"loaded {len(members):,} members, {len(ties):,} collaborations in "
-              f"{time.perf_counter() - started:.1f} s", flush=True)
+    _load_if_empty(options.uri, options)
 
 
 def measure(uri: str, mode: str) -> dict:

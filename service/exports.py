@@ -161,8 +161,8 @@ class Export:
 
     def open(self) -> "Export":
         self.graph.ensure_bootstrapped()
-        self._session = self.graph.driver.session(database=self.graph.database,
-                                                  default_access_mode=neo4j.READ_ACCESS, fetch_size=FETCH_SIZE)
+        # graph.session: after the client's X-Neo4j-Bookmark; no transaction timeout (an export may stream for minutes)
+        self._session = self.graph.session(default_access_mode=neo4j.READ_ACCESS, fetch_size=FETCH_SIZE)
         try:
             self._tx = self._session.begin_transaction()
             self.revision = self._tx.run(graph_queries.get("change_revision").text).single()["revision"]
