@@ -88,13 +88,14 @@ class Workload:
 
     MIX = [("read", 30), ("search", 15), ("write", 10), ("sync", 8), ("recommend", 12), ("analytics", 5)]
 
-    def __init__(self, member_ids: list[str], organization_ids: list[str]):
+    def __init__(self, member_ids: list[str], organization_ids: list[str], skip: frozenset[str] = frozenset()):
         self.member_ids = member_ids
         self.organization_ids = organization_ids
         self.acknowledged: set[str] = set()
         self.lock = threading.Lock()
-        self.families = [name for name, _ in self.MIX]
-        self.weights = [weight for _, weight in self.MIX]
+        mix = [(name, weight) for name, weight in self.MIX if name not in skip]
+        self.families = [name for name, _ in mix]
+        self.weights = [weight for _, weight in mix]
 
     def one(self, client: Client, rng: random.Random) -> tuple[str, int]:
         family = rng.choices(self.families, self.weights)[0]
@@ -270,6 +271,8 @@ def main() -> int:
     parser.add_argument("--members", type=int, default=1000, help="demo network size before the load")
     parser.add_argument("--outage", type=float, default=0.0, metavar="SECONDS",
                         help="SIGKILL Neo4j for this long in the middle of the run (0: no outage)")
+    parser.add_argument("--skip", action="append", default=[], choices=[name for name, _ in Workload.MIX],
+                        help="leave a family out of the mix (to see what it costs the others)")
     args = parser.parse_args()
     seconds = args.minutes * 60
 
@@ -282,7 +285,8 @@ def main() -> int:
                        env=env, check=True, stdout=subprocess.DEVNULL)
         process, port = start_api(running.uri, ADMIN_KEY, args.workers, NETWEAVE_RATE_LIMITS=UNLIMITED,
                                   NEO4J_RETRY_SECONDS="2", NEO4J_CONNECT_TIMEOUT="1")
-        workload = Workload(_ids(port, "/v1/members?limit=100"), _ids(port, "/v1/organizations?limit=100"))
+        workload = Workload(_ids(port, "/v1/members?limit=100"), _ids(port, "/v1/organizations?limit=100"),
+                            frozenset(args.skip))
         print(f"load: {args.clients} clients for {seconds:.0f} s against {args.workers} gunicorn workers; "
               f"{len(workload.member_ids)} members to start; outage {args.outage:.0f} s")
         window = None

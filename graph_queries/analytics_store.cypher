@@ -2,9 +2,9 @@
 // in-memory cache). Derived data: writing here is not a change (no feed entry, no revision bump).
 
 // name: analytics_report_get
-// The stored report for the arguments' key: its revision and body (JSON text), or no row.
+// The stored report for the arguments' key: its revision, body (JSON text) and when it was stored, or no row.
 MATCH (r:AnalyticsReport {key: $key})
-RETURN r.revision AS revision, r.body AS body
+RETURN r.revision AS revision, r.body AS body, r.stored_at AS stored_at
 
 // name: analytics_report_put
 // Stores a report for the arguments' key unless one of a later revision is already there.

@@ -78,8 +78,10 @@ def neo4j_settings() -> Iterator[dict[str, Any]]:
 
 @pytest.fixture(scope="session")
 def app(neo4j_settings):
+    # Analytics recompute after every write here (the tests write, then check what changed); the interval
+    # that spares a busy server's CPU is tested on its own in tests/analytics/test_behaviour.py.
     app = create_app({**neo4j_settings, "NETWEAVE_ADMIN_KEY": ADMIN_SECRET, "NETWEAVE_RATE_LIMITS": UNLIMITED,
-                      "TESTING": True})
+                      "NETWEAVE_ANALYTICS_MIN_INTERVAL": 0, "TESTING": True})
     yield app
     from service.analytics.engine import EXTENSION as ANALYTICS
 

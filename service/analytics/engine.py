@@ -37,6 +37,9 @@ _SETTINGS = {
     "cache_entries": ("NETWEAVE_ANALYTICS_CACHE_ENTRIES", 64, 4, 1024),
     "projection_entries": ("NETWEAVE_ANALYTICS_PROJECTION_ENTRIES", 2, 1, 16),
     "run_timeout": ("NETWEAVE_ANALYTICS_RUN_TIMEOUT", 3600.0, 60.0, 86_400.0),
+    # An answer computed less than this many seconds ago is served, marked stale, instead of recomputing for
+    # a newer revision: under a steady stream of writes every call would otherwise recompute (0: always do).
+    "min_interval": ("NETWEAVE_ANALYTICS_MIN_INTERVAL", 15.0, 0.0, 3600.0),
     # Above this many members the explorer and the pictures draw one bubble per cluster.
     "layout_max_members": ("NETWEAVE_LAYOUT_MAX_MEMBERS", 5000, 10, 20_000),
 }
@@ -52,6 +55,7 @@ class Settings:
     cache_entries: int
     projection_entries: int
     run_timeout: float
+    min_interval: float
     layout_max_members: int
 
     @classmethod
@@ -91,6 +95,7 @@ class Engine:
         self._cache: OrderedDict[Hashable, Any] = OrderedDict()
         self._projections: OrderedDict[Hashable, Any] = OrderedDict()
         self._last_good: OrderedDict[Hashable, dict] = OrderedDict()
+        self._fresh_at: dict[Hashable, float] = {}   # stale_key -> when its last good answer was computed (epoch)
         self._inflight: dict[Hashable, Run] = {}
         self._runs: OrderedDict[str, Run] = OrderedDict()
         self._executor: ThreadPoolExecutor | None = None
@@ -131,8 +136,11 @@ class Engine:
         shared_key = store_module.key_of(stale_key) if store else None
         stored = store.report(shared_key) if store else None
         if stored is not None and stored[0] == key[0]:
-            self._remember(key, stale_key, stored[1])
+            self._remember(key, stale_key, stored[1], fresh_at=stored[2])
             return _marked(stored[1], cached=True)
+        recent = self._recent(stale_key, stored)
+        if recent is not None:
+            return _marked(recent, cached=True, stale=True)
         elsewhere = store.active(store_module.key_of(key)) if store else None
         if elsewhere is not None and not self._is_local(elsewhere["id"]):
             if stored is not None:
@@ -150,14 +158,27 @@ class Engine:
                 raise Pending(run) from None
             return _marked(last, cached=True, stale=True, run_id=run.id)
 
-    def _remember(self, key: Hashable, stale_key: Hashable, report: dict) -> None:
+    def _recent(self, stale_key: Hashable, stored: tuple[int, dict, float] | None) -> dict | None:
+        """The last good answer for these arguments when it is younger than `min_interval`, else None."""
+        if self.settings.min_interval <= 0:
+            return None
+        horizon = time.time() - self.settings.min_interval
         with self._lock:
+            if self._fresh_at.get(stale_key, 0.0) > horizon:
+                return self._last_good.get(stale_key)
+        if stored is not None and stored[2] > horizon:
+            return stored[1]
+        return None
+
+    def _remember(self, key: Hashable, stale_key: Hashable, report: dict, fresh_at: float | None = None) -> None:
+        with self._lock:
+            self._fresh_at[stale_key] = time.time() if fresh_at is None else fresh_at
             self._cache[key] = report
             while len(self._cache) > self.settings.cache_entries:
                 self._cache.popitem(last=False)
             self._last_good[stale_key] = report
             while len(self._last_good) > self.settings.cache_entries:
-                self._last_good.popitem(last=False)
+                self._fresh_at.pop(self._last_good.popitem(last=False)[0], None)
 
     def _is_local(self, run_id: str) -> bool:
         with self._lock:
@@ -194,6 +215,7 @@ class Engine:
             self._cache.clear()
             self._projections.clear()
             self._last_good.clear()
+            self._fresh_at.clear()
 
     def _start(self, key: Hashable, stale_key: Hashable, kind: str, compute: Callable[[], dict],
                store: SharedStore | None) -> Run:

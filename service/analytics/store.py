@@ -62,10 +62,12 @@ class SharedStore:
         self.graph = graph
         self.run_timeout = run_timeout
 
-    def report(self, key: str) -> tuple[int, dict] | None:
-        """(revision, report) stored for these arguments, or None."""
+    def report(self, key: str) -> tuple[int, dict, float] | None:
+        """(revision, report, when it was stored as epoch seconds) for these arguments, or None."""
         row = self._quietly(lambda: self.graph.read(db.run_one, "analytics_report_get", key=key))
-        return None if row is None else (row["revision"], decode(row["body"]))
+        if row is None:
+            return None
+        return row["revision"], decode(row["body"]), db.to_native(row["stored_at"]).timestamp()
 
     def save(self, key: str, kind: str, revision: int, report: dict) -> None:
         body = encode(report)

@@ -260,3 +260,25 @@ def test_include_organizations_makes_them_vertices(api, new_member, new_organiza
     assert members_only["bridge_ties_total"] == 0
     assert with_orgs["bridge_ties_total"] == 2 and with_orgs["articulation_points"] == []  # the cut vertex is the org
     assert with_orgs["computed"]["parameters"]["include"] == ["organizations"]
+
+
+def test_within_the_minimum_interval_a_write_serves_the_last_answer_marked_stale(api, load_network, engine,
+                                                                               new_collaboration):
+    """Under a stream of writes every call would recompute; within min_interval the last answer is served."""
+    G, weight = karate()
+    ids = load_network(G, weight)
+    with_settings(engine, min_interval=600)
+    first = api.get("/v1/analytics/health").get_json()
+    assert first["computed"]["stale"] is False
+    new_collaboration({"id": ids[0]}, {"id": ids[33]})
+    runs_before = set(engine._runs)
+    again = api.get("/v1/analytics/health").get_json()
+    assert again["computed"]["stale"] is True and again["computed"]["cached"] is True
+    assert again["computed"]["revision"] == first["computed"]["revision"]
+    assert again["metrics"] == first["metrics"]
+    assert set(engine._runs) == runs_before                     # nothing recomputed
+
+    with_settings(engine, min_interval=0)
+    fresh = api.get("/v1/analytics/health").get_json()
+    assert fresh["computed"]["stale"] is False and fresh["computed"]["revision"] > first["computed"]["revision"]
+    assert fresh["metrics"]["ties"] == first["metrics"]["ties"] + 1

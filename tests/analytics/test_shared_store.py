@@ -21,7 +21,8 @@ from tests.conftest import ADMIN_SECRET, ApiClient
 @pytest.fixture
 def other_worker(neo4j_settings):
     """A second app (another worker's engine) and a client for it."""
-    app = create_app({**neo4j_settings, "NETWEAVE_ADMIN_KEY": ADMIN_SECRET, "TESTING": True})
+    app = create_app({**neo4j_settings, "NETWEAVE_ADMIN_KEY": ADMIN_SECRET, "NETWEAVE_ANALYTICS_MIN_INTERVAL": 0,
+                      "TESTING": True})
     yield app, ApiClient(app.test_client(), ADMIN_SECRET)
     get_engine(app).close()
     app.extensions[db.EXTENSION].close()
@@ -107,3 +108,15 @@ def test_reports_keep_dates_and_datetimes_through_the_store():
               "member": {"created_at": datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc), "name": "A"},
               "looks_tagged": {"$date": "x", "other": 1}}
     assert store_module.decode(store_module.encode(report)) == report
+
+
+def test_within_the_minimum_interval_another_worker_serves_the_stored_answer_as_stale(
+        api, load_network, engine, other_worker, new_collaboration):
+    ids = load_network(*karate())
+    first = api.get("/v1/analytics/clusters").get_json()
+    new_collaboration({"id": ids[0]}, {"id": ids[33]})
+    app, other = other_worker
+    with_settings(get_engine(app), min_interval=600)
+    served = other.get("/v1/analytics/clusters").get_json()
+    assert served["computed"]["stale"] is True and served["computed"]["revision"] == first["computed"]["revision"]
+    assert not get_engine(app)._runs
