@@ -103,8 +103,12 @@ def test_layout_places_every_member_with_networkx_degrees_and_articulation_point
              zip(body["ties"]["source"], body["ties"]["target"])}
     assert pairs == {frozenset((ids[u], ids[v])) for u, v in G.edges()}
     exact = nx.betweenness_centrality(G)
-    top = sorted((n for n in exact if exact[n] > 0), key=lambda n: -exact[n])[:10]
-    assert {node_of[m] for m, b in zip(members["id"], members["broker"]) if b} == set(top)
+    tenth = sorted((v for v in exact.values() if v > 0), reverse=True)[9]
+    brokers = {node_of[m] for m, b in zip(members["id"], members["broker"]) if b}
+    # The top 10 by betweenness; karate's 5 and 6 tie at the boundary, and ties break by (random) member id.
+    assert len(brokers) == 10
+    assert {n for n in exact if exact[n] > tenth + 1e-12} <= brokers
+    assert all(exact[n] >= tenth - 1e-12 for n in brokers)
 
 
 def test_layout_clusters_are_those_of_the_clusters_endpoint(api, load_network):
