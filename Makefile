@@ -19,13 +19,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The explorer's browser test drives Debian's Chromium (Playwright with executable_path; no browser
-# download). Installed once, non-interactively, only when it is missing; as root, else through sudo -n.
-$(CHROMIUM):
-	@echo "installing chromium for the browser test (apt-get)"
+# Debian packages the tests drive: Chromium for the explorer's browser test (Playwright with
+# executable_path; no browser download) and redis-server for rate limits shared across workers.
+# Installed once, non-interactively, only when missing; as root, else through sudo -n.
+SYSTEM_TOOLS := $(CHROMIUM) /usr/bin/redis-server
+
+$(SYSTEM_TOOLS):
+	@echo "installing chromium and redis-server for the tests (apt-get)"
 	@SUDO=$$([ "$$(id -u)" = 0 ] || echo "sudo -n"); \
 	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get update -q </dev/null && \
-	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium </dev/null
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium redis-server </dev/null
 
 # Neo4j: $NEO4J_URI when set, else the local launcher (built by Maven on first use).
 # The admin key: $NETWEAVE_ADMIN_KEY when set, else one generated once into .netweave/admin-key.
@@ -44,7 +47,7 @@ run: install
 	echo "try: curl -H 'Authorization: Bearer $$NETWEAVE_ADMIN_KEY' http://127.0.0.1:$(PORT)/v1/members"; \
 	exec $(BIN)/netweave serve --port $(PORT)
 
-test: install $(CHROMIUM)
+test: install $(SYSTEM_TOOLS)
 	$(BIN)/pytest
 
 openapi: install

@@ -158,3 +158,50 @@ def test_query_over_the_timeout_answers_503_with_retry_after(neo4j_settings):
         assert took < 30, f"the statement held the request {took:.1f} s"
     finally:
         app.extensions[db.EXTENSION].close()
+
+
+# --- one count across workers: Redis storage -----------------------------------------------------
+
+@pytest.fixture
+def redis_url(tmp_path):
+    """A redis-server of the test's own (Debian's package, installed by `make test`), on a free port."""
+    import shutil
+    import socket
+    import subprocess
+
+    server = shutil.which("redis-server")
+    assert server, "redis-server is missing: `make test` installs it (apt-get install redis-server)"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no", "--dir", str(tmp_path)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline and process.poll() is None, "redis-server did not start"
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    process.terminate()
+    process.wait(10)
+
+
+def test_with_redis_two_workers_share_one_count_per_key(neo4j_settings, redis_url, make_key):
+    """Two apps (two gunicorn workers) on the same Redis: a key's reads are counted once across both."""
+    settings = {**neo4j_settings, "NETWEAVE_ADMIN_KEY": ADMIN_SECRET, "TESTING": True, "REDIS_URL": redis_url,
+                "NETWEAVE_RATE_LIMITS": {"read": "3/minute"}}
+    first, second = create_app(settings), create_app(settings)
+    try:
+        secret = make_key("read")
+        one, two = first.test_client(), second.test_client()
+        statuses = [_get(one, secret).status_code, _get(two, secret).status_code, _get(one, secret).status_code,
+                    _get(two, secret).status_code]
+        assert statuses == [200, 200, 200, 429]       # in memory, each worker would have allowed 3
+        assert _get(one, make_key("read")).status_code == 200   # another key has its own count
+    finally:
+        for app in (first, second):
+            app.extensions[db.EXTENSION].close()
