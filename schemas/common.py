@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 MAX_PAGE = 100
@@ -36,17 +38,32 @@ class ProblemSchema(Schema):
 
 
 def trimmed(max_length: int, **kwargs) -> fields.String:
-    """A string stripped of surrounding space, non-empty, at most max_length long.
+    """A string stripped of surrounding space, at most max_length long, with at least one visible character.
 
-    Documented with a pattern that asks for one non-space character: a blank string is empty once trimmed.
+    Documented with the same rule as a pattern (one character that is neither space nor a control character),
+    so a blank or control-only string is refused by the document and by the check alike.
     """
-    kwargs["metadata"] = {"pattern": r"\S", **kwargs.get("metadata", {})}
-    return Trimmed(validate=validate.Length(min=1, max=max_length), **kwargs)
+    kwargs["metadata"] = {"pattern": VISIBLE_PATTERN, **kwargs.get("metadata", {})}
+    return Trimmed(validate=[validate.Length(min=1, max=max_length),
+                             validate.Regexp(_VISIBLE, error="needs a character that is not space or a control "
+                                                             "character")], **kwargs)
+
+
+# The white space of the documented pattern's `\S` (ECMAScript, as JSON Schema reads it). Python's own
+# str.strip() also drops the separators U+001C-U+001F and U+0085, so "\x1c" passed the pattern yet came out
+# empty; trimming exactly this set keeps the document and the check in step.
+SPACE = "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a" \
+        "\u2028\u2029\u202f\u205f\u3000\ufeff"
+
+
+VISIBLE_PATTERN = r"[^\s\u0000-\u001F\u007F-\u009F]"          # ECMAScript, as the document states it
+# The same set for Python's re; Regexp validates with match(), so the leading (?s).*? makes it a search.
+_VISIBLE = re.compile("(?s).*?[^" + re.escape(SPACE) + "\x00-\x1f\x7f-\x9f]")
 
 
 class Trimmed(fields.String):
     def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).strip()
+        return super()._deserialize(value, attr, data, **kwargs).strip(SPACE)
 
 
 def tag_list(max_items: int = 30, max_length: int = 60, **kwargs) -> fields.List:

@@ -75,7 +75,7 @@ def test_document_states_the_rules_the_api_checks(app):
     schemas = spec["components"]["schemas"]
     for patch in ("MemberPatch", "OrganizationPatch", "CollaborationPatch"):
         assert schemas[patch]["minProperties"] == 1, patch
-    assert schemas["Member"]["properties"]["name"]["pattern"] == r"\S"
+    assert schemas["Member"]["properties"]["name"]["pattern"] == r"[^\s\u0000-\u001F\u007F-\u009F]"
     clusters = {p["name"]: p for p in spec["paths"]["/v1/analytics/clusters"]["get"]["parameters"] if "name" in p}
     assert clusters["resolution"]["schema"]["exclusiveMinimum"] == 0
     compare = {p["name"]: p for p in spec["paths"]["/v1/analytics/health/compare"]["get"]["parameters"] if "name" in p}

@@ -190,3 +190,16 @@ def test_failed_write_leaves_the_member_as_it_was(api, graph, new_member):
     assert response.status_code == 422
     stored = run_test_query(graph, "test_member_exists_raw", id=member["id"])[0]["member"]
     assert stored["region"] == "north" and stored["version"] == 1
+
+
+@pytest.mark.parametrize("name", ["\x1c", "\u00a0\u2003", "\x07\x1f"])
+def test_a_name_of_only_space_or_control_characters_is_422(api, name):
+    """Python's str.strip() and the document's pattern once disagreed on U+001C-U+001F (found by schemathesis)."""
+    response = api.post("/v1/members", json={"name": name})
+    assert response.status_code == 422
+    assert [error["field"] for error in response.get_json()["errors"]] == ["name"]
+
+
+def test_a_name_keeps_characters_python_alone_calls_space(api):
+    created = api.post("/v1/members", json={"name": "\u0085Ada\u001c"})   # not white space to JSON Schema
+    assert created.status_code == 201 and created.get_json()["name"] == "\u0085Ada\u001c"
