@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from schemas.common import (Id, PageSchema, StrictSchema, ValidationError, fields, trimmed, validate,
+from schemas.common import (Id, PageSchema, StrictSchema, ValidationError, WholeNumber, fields, trimmed, validate,
                             validates_schema)
 
 SCOPES = ("read", "write", "sync", "analytics", "pii", "admin")
@@ -31,7 +31,7 @@ class ApiKeySchema(StrictSchema):
 
 
 class RotateApiKeySchema(StrictSchema):
-    grace_seconds = fields.Integer(load_default=None, validate=validate.Range(min=0, max=MAX_GRACE_SECONDS), metadata={
+    grace_seconds = WholeNumber(load_default=None, validate=validate.Range(min=0, max=MAX_GRACE_SECONDS), metadata={
         "description": "how long the old key keeps working (default NETWEAVE_KEY_ROTATION_GRACE_SECONDS); "
                        "0 ends it now"})
 

@@ -21,7 +21,14 @@ def create(graph: db.Graph, name: str, scopes: list[str], expires_at: datetime |
 
 
 def rotate(graph: db.Graph, key_id: str, grace_seconds: int) -> dict[str, Any]:
-    """A successor with the same name and scopes (its secret shown once); the old key expires after the grace."""
+    """A successor with the same name and scopes (its secret shown once); the old key expires after the grace.
+
+    The start-up admin key is not rotated here: NETWEAVE_ADMIN_KEY makes it current again at every start,
+    so a successor would silently live beside it. Rotate it by changing that setting.
+    """
+    if key_id == auth.BOOTSTRAP_KEY_ID:
+        raise Problem(409, "the start-up admin key comes from NETWEAVE_ADMIN_KEY and is made current at every "
+                           "start: rotate it by changing that setting", slug="key-not-rotatable")
     secret = auth.new_secret()
     row = graph.write(lambda tx: db.run_one(tx, "api_key_rotate", id=key_id, new_id=str(uuid.uuid4()),
                                             hash=auth.hash_key(secret), grace_seconds=grace_seconds))

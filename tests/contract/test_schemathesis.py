@@ -35,11 +35,31 @@ def live_url(app):
     thread.join()
 
 
-def run_schemathesis(url: str, *options: str, timeout: int = 600) -> subprocess.CompletedProcess:
+def fuzzed_spec(directory: Path) -> Path:
+    """openapi.yaml without the optional X-Neo4j-Bookmark request header.
+
+    A generated bookmark is never one this server issued, so every case carrying one stopped at its 400
+    and the rest of the request went untested (727 of 4,076 cases in one run even with the header mostly
+    dropped by a hook). The header's rules are tested in tests/service/test_bookmarks.py.
+    """
+    import yaml
+
+    spec = yaml.safe_load(SPEC.read_text(encoding="utf-8"))
+    bookmark = {"$ref": "#/components/parameters/Neo4jBookmark"}
+    for item in spec["paths"].values():
+        for operation in item.values():
+            if isinstance(operation, dict) and "parameters" in operation:
+                operation["parameters"] = [p for p in operation["parameters"] if p != bookmark]
+    path = directory / "openapi.fuzzed.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def run_schemathesis(url: str, spec: Path, *options: str, timeout: int = 600) -> subprocess.CompletedProcess:
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.contract.hooks", "NO_COLOR": "1",
            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     command = [sys.executable, "-m", "schemathesis.cli", "--config-file", str(CONFIG), "--no-color",
-               "run", str(SPEC), "--url", url, *options]
+               "run", str(spec), "--url", url, *options]
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
                           stdin=subprocess.DEVNULL)
 
@@ -70,7 +90,7 @@ def test_api_conforms_to_its_openapi_document(live_url, make_key, capsys, tmp_pa
     from service import auth
 
     key = make_key(*auth.SCOPES, name="schemathesis")
-    result = run_schemathesis(live_url, "--header", f"Authorization: Bearer {key}")
+    result = run_schemathesis(live_url, fuzzed_spec(tmp_path), "--header", f"Authorization: Bearer {key}")
     failure = report(capsys, "schemathesis, every scope", result, tmp_path / "schemathesis.txt")
     assert result.returncode == 0, failure
     assert f"Tested: {_operations()}" in result.stdout, "schemathesis did not test every operation"
@@ -79,7 +99,7 @@ def test_api_conforms_to_its_openapi_document(live_url, make_key, capsys, tmp_pa
 
 
 def test_without_a_key_every_operation_refuses_and_says_so(live_url, capsys, tmp_path):
-    result = run_schemathesis(live_url, "--phases", "examples,fuzzing", "--max-examples", "3",
+    result = run_schemathesis(live_url, fuzzed_spec(tmp_path), "--phases", "examples,fuzzing", "--max-examples", "3",
                               "--checks", "ignored_auth,not_a_server_error,status_code_conformance,"
                                           "content_type_conformance,response_schema_conformance,problem_details")
     failure = report(capsys, "schemathesis, no key", result, tmp_path / "schemathesis.txt")

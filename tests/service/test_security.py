@@ -158,3 +158,19 @@ def test_a_revoked_key_cannot_be_rotated_and_an_unknown_one_is_404(api):
     assert refused.status_code == 409 and "revoked" in refused.get_json()["detail"]
     missing = api.post("/v1/api-keys/00000000-0000-4000-8000-000000000000/rotate", json={})
     assert missing.status_code == 404
+
+
+def test_the_start_up_admin_key_is_not_rotated_through_the_api(api):
+    """NETWEAVE_ADMIN_KEY makes it current at every start (found by schemathesis, which rotated it with no grace)."""
+    from service import auth
+
+    refused = api.post(f"/v1/api-keys/{auth.BOOTSTRAP_KEY_ID}/rotate", json={"grace_seconds": 0})
+    assert refused.status_code == 409 and "NETWEAVE_ADMIN_KEY" in refused.get_json()["detail"]
+    assert api.get("/v1/api-keys").status_code == 200          # still the admin key it was
+
+
+@pytest.mark.parametrize("grace", [2.5, 2.5890419884777833e-42, "60", True])
+def test_grace_seconds_is_a_whole_number(api, grace):
+    old = _create_key(api)
+    refused = api.post(f"/v1/api-keys/{old['id']}/rotate", json={"grace_seconds": grace})
+    assert refused.status_code == 422 and refused.get_json()["errors"][0]["field"] == "grace_seconds"
