@@ -86,3 +86,12 @@ class TcpProxy:
         self._flowing.set()
         self.cut()
         self._listener.close()
+
+
+def finish_pending_run(api, engine, pending) -> None:
+    """`pending` is a 202 naming an analytics run (Location included); wait for the run and check it is done."""
+    assert pending.status_code == 202 and pending.mimetype == "application/json"
+    run = pending.get_json()
+    assert pending.headers["Location"].endswith(f"/v1/analytics/runs/{run['id']}")
+    engine.wait_idle(timeout=60)
+    assert api.get(f"/v1/analytics/runs/{run['id']}").get_json()["status"] == "done"

@@ -15,6 +15,7 @@ from PIL import Image
 from service.analytics import layout as layout_module
 from service.analytics.projection import build_graph, Projection
 from tests.analytics.conftest import karate, with_settings
+from tests.support import finish_pending_run
 
 SVG = "{http://www.w3.org/2000/svg}"
 REGIONS = ("north", "south")
@@ -311,11 +312,6 @@ def test_layout_is_cached_per_graph_revision(api, new_member, new_collaboration)
 def test_layout_and_picture_answer_202_while_the_layout_is_computed(api, engine, load_network):
     _karate(load_network)
     with_settings(engine, sync_seconds=0.0)
-    pending = api.get("/v1/analytics/map.svg")
-    assert pending.status_code == 202 and pending.mimetype == "application/json"
-    run = pending.get_json()
-    assert pending.headers["Location"].endswith(f"/v1/analytics/runs/{run['id']}")
-    engine.wait_idle(timeout=60)
-    assert api.get(f"/v1/analytics/runs/{run['id']}").get_json()["status"] == "done"
+    finish_pending_run(api, engine, api.get("/v1/analytics/map.svg"))
     assert _layout(api)["computed"]["cached"] is True
     assert api.get("/v1/analytics/map.svg").status_code == 200

@@ -14,6 +14,7 @@ import pytest
 
 from service import exports
 from service.analytics.engine import get_engine
+from tests.support import finish_pending_run
 
 SEP = exports.LIST_SEPARATOR
 
@@ -279,12 +280,7 @@ def test_analytics_compute_that_outlasts_the_wait_is_202_with_a_run(api, network
     import dataclasses
 
     engine.settings = dataclasses.replace(engine.settings, sync_seconds=0.0)
-    pending = api.get("/v1/export?format=graphml&analytics=compute")
-    assert pending.status_code == 202 and pending.mimetype == "application/json"
-    run = pending.get_json()
-    assert pending.headers["Location"].endswith(f"/v1/analytics/runs/{run['id']}")
-    engine.wait_idle(timeout=60)
-    assert api.get(f"/v1/analytics/runs/{run['id']}").get_json()["status"] == "done"
+    finish_pending_run(api, engine, api.get("/v1/export?format=graphml&analytics=compute"))
     done = _export(api, format="graphml", analytics="compute")
     assert done.headers["Netweave-Analytics"].startswith("cluster_id=computed; betweenness=computed")
 
