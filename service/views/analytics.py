@@ -25,7 +25,8 @@ _PENDING = {"description": "the computation runs in the background and no earlie
 
 
 @blp.errorhandler(Pending)
-def _pending(pending: Pending):
+def answer_pending(pending: Pending):
+    """202 with the run to poll (and its Location): for every blueprint whose views may raise Pending."""
     body = RunSchema().dump(analytics.run_status(get_graph(), pending.run.id))
     return body, 202, {"Location": url_for("analytics.Run", run_id=pending.run.id)}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, url_for
+from flask import Response
 from flask.views import MethodView
 
 from schemas.analytics import RunSchema
@@ -13,9 +13,11 @@ from service.api import Blueprint
 from service.auth import caller_sees_pii, requires
 from service.db import get_graph
 from service.repositories import analytics
+from service.views.analytics import answer_pending
 
 blp = Blueprint("exports", __name__, url_prefix="/v1/export",
                 description="The network as a file for Gephi (GraphML, GEXF), Kumu (JSON) or spreadsheets (CSV).")
+blp.errorhandler(Pending)(answer_pending)
 
 _FILE = {"schema": {"type": "string", "format": "binary"}}
 # Kumu's blueprint (format=json) is a JSON document: described as one, so clients and validators parse it.
@@ -33,12 +35,6 @@ _OK = {
                                "(computed, stored or unknown) and the graph revision"},
     },
 }
-
-
-@blp.errorhandler(Pending)
-def _pending(pending: Pending):
-    body = RunSchema().dump(analytics.run_status(get_graph(), pending.run.id))
-    return body, 202, {"Location": url_for("analytics.Run", run_id=pending.run.id)}
 
 
 @blp.route("")

@@ -13,12 +13,12 @@ from service.api import Blueprint, errors
 from service.auth import requires
 from service.db import get_graph
 from service.repositories import layout
-from service.views.analytics import _pending
+from service.views.analytics import answer_pending
 
 blp = Blueprint("maps", __name__, url_prefix="/v1/analytics",
                 description="Where to draw each member (computed on the server with the analytics), and "
                             "pictures of the network, a cluster or a member's neighbourhood.")
-blp.errorhandler(Pending)(_pending)
+blp.errorhandler(Pending)(answer_pending)
 
 _PENDING = {"description": "the layout is computed in the background and no earlier one exists: poll the run",
             "schema": RunSchema, "success": True}
