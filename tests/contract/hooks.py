@@ -27,13 +27,11 @@ _STATEFUL_PROBLEMS = {"urn:netweave:problem:precondition-failed", "urn:netweave:
 #  - a body that names a member or organization that does not exist (the id is a valid UUID);
 #  - a date range whose end is before its start (a rule between two fields, which JSON Schema cannot state);
 #  - a key expiry in the past (a rule against the clock); two query parameters that exclude each other;
-#  - an X-Neo4j-Bookmark the server never issued (opaque, like a cursor: any string is schema-valid).
 _UNSTATABLE_FIELD_MESSAGES = re.compile(r"^(not a cursor this list returned"
                                       r"|no (member|organization|member or organization) with id \S+"
                                       r"|(\w+ )?must not be before \w+"
                                       r"|must be in the future"
                                       r"|give \w+ or \w+, not both)$")
-_OPAQUE_HEADERS = {"X-Neo4j-Bookmark"}
 
 
 def _problem(response) -> dict | None:
@@ -80,10 +78,9 @@ def is_unstatable_rejection(response) -> bool:
     if problem.get("type") in _STATEFUL_PROBLEMS:
         return True
     errors = problem.get("errors") or []
-    return (response.status_code in (400, 422) and bool(errors)
-            and all(error.get("field") in _OPAQUE_HEADERS
-                    or all(_UNSTATABLE_FIELD_MESSAGES.match(message) for message in error.get("messages") or [""])
-                    for error in errors))
+    return (response.status_code == 422 and bool(errors)
+            and all(_UNSTATABLE_FIELD_MESSAGES.match(message)
+                    for error in errors for message in error.get("messages") or [""]))
 
 
 # Ids in replayed creations. A POST repeated with the same Idempotency-Key and body answers the first
