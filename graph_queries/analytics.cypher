@@ -24,6 +24,67 @@ RETURN party.id AS id, kind, party.region AS region, party.role AS role, coalesc
                  ELSE [] END AS organizations,
        [t IN ties | t[0]] AS tie_ids, [t IN ties | t[1]] AS tie_strengths, party.cluster_id AS cluster_id
 
+// name: analytics_changes_since
+// The change entries after seq $after up to seq $until (at most $limit), in seq order: what a projection kept
+// current from the feed (service/analytics/live.py) re-reads. `parties` is set on collaboration entries.
+MATCH (c:Change)
+WHERE c.seq > $after AND c.seq <= $until
+WITH c ORDER BY c.seq LIMIT $limit
+RETURN c.resource AS resource, c.resource_id AS id, c.action AS action, c.parties AS parties
+
+// name: analytics_collaboration_parties
+// The two parties of each collaboration in $ids that still exists.
+UNWIND $ids AS collaboration_id
+MATCH (a)-[c:COLLABORATES_WITH {id: collaboration_id}]->(b)
+RETURN c.id AS id, a.id AS source_id, b.id AS target_id
+
+// name: analytics_projection_parties
+// The analytics_projection rows of the parties $ids (those that exist and are in scope), except that each
+// row lists every collaboration of the party active on $as_of, in either direction, with its id in tie_keys
+// (a tie between two listed parties appears in both rows).
+UNWIND $ids AS party_id
+CALL (party_id) {
+    MATCH (m:Member {id: party_id})
+    RETURN m AS party, 'member' AS kind
+    UNION ALL
+    MATCH (o:Organization {id: party_id}) WHERE $organizations
+    RETURN o AS party, 'organization' AS kind
+}
+WITH party, kind, [(party)-[c:COLLABORATES_WITH]-(x)
+                   WHERE (x:Member OR ($organizations AND x:Organization))
+                     AND (c.started_on IS NULL OR c.started_on <= $as_of)
+                     AND (c.ended_on IS NULL OR c.ended_on >= $as_of) | [x.id, coalesce(c.strength, 3), c.id]] AS ties
+RETURN party.id AS id, kind, party.region AS region, party.role AS role, coalesce(party.topics, []) AS topics,
+       CASE kind WHEN 'member' THEN [(party)-[a:MEMBER_OF]->(o:Organization)
+                                     WHERE (a.since IS NULL OR a.since <= $as_of)
+                                       AND (a.until IS NULL OR a.until >= $as_of) | o.id]
+                 ELSE [] END AS organizations,
+       [t IN ties | t[0]] AS tie_ids, [t IN ties | t[1]] AS tie_strengths, party.cluster_id AS cluster_id,
+       [t IN ties | t[2]] AS tie_keys
+
+// name: analytics_party_counts
+// How many members and organizations exist (from the count store): a patched projection must have as many.
+CALL () { MATCH (m:Member) RETURN count(m) AS members }
+CALL () { MATCH (o:Organization) RETURN count(o) AS organizations }
+RETURN members, organizations
+
+// name: analytics_cluster_mark
+// The mark of the last cluster-id write-back (null before any): a projection that read members' cluster ids
+// under another mark re-reads them.
+OPTIONAL MATCH (mark:Counter {name: 'cluster_ids'})
+RETURN mark.value AS mark
+
+// name: analytics_cluster_mark_set
+// Records that a cluster-id write-back finished, under a new $mark.
+MERGE (mark:Counter {name: 'cluster_ids'})
+SET mark.value = $mark
+RETURN mark.value AS mark
+
+// name: analytics_cluster_ids
+// Every member's written-back cluster id (members without one are left out).
+MATCH (m:Member) WHERE m.cluster_id IS NOT NULL
+RETURN m.id AS id, m.cluster_id AS cluster_id
+
 // name: analytics_members_by_ids
 // The members with these ids (as GET /v1/members/{id} shows them), in no particular order.
 UNWIND $ids AS member_id

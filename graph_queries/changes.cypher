@@ -1,7 +1,8 @@
 // The change feed and the graph revision: one counter, locked by every writing transaction.
 
 // name: change_record
-// Appends $changes (maps {resource, id, action, source, external_ids}) with consecutive seq numbers.
+// Appends $changes (maps {resource, id, action, source, external_ids, parties}) with consecutive seq numbers;
+// `parties` (a collaboration's two party ids, else null) lets a live analytics projection find a deleted tie.
 // The counter's write lock is held to commit, so seq order is commit order and no number is skipped.
 MERGE (counter:Counter {name: 'changes'})
 ON CREATE SET counter.value = 0
@@ -13,7 +14,8 @@ WITH base
 UNWIND range(0, size($changes) - 1) AS i
 WITH base + i + 1 AS seq, $changes[i] AS change
 CREATE (c:Change {seq: seq, resource: change.resource, resource_id: change.id, action: change.action,
-                  source: change.source, external_ids: coalesce(change.external_ids, []), at: datetime()})
+                  source: change.source, external_ids: coalesce(change.external_ids, []), parties: change.parties,
+                  at: datetime()})
 RETURN max(seq) AS revision
 
 // name: change_revision

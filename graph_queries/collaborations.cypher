@@ -53,11 +53,12 @@ RETURN c {.*, source_id: a.id, target_id: b.id, parties: [
 ]} AS item, [toString(c.created_at), c.id] AS sort_key
 
 // name: collaboration_lock
-// Takes the tie's write lock; returns its version and dates (for cross-field checks).
-MATCH ()-[c:COLLABORATES_WITH {id: $id}]->()
+// Takes the tie's write lock; returns its version, dates (for cross-field checks) and parties.
+MATCH (a)-[c:COLLABORATES_WITH {id: $id}]->(b)
 SET c._lock = true
 REMOVE c._lock
-RETURN c.version AS version, c.started_on AS started_on, c.ended_on AS ended_on
+RETURN c.version AS version, c.started_on AS started_on, c.ended_on AS ended_on, a.id AS source_id,
+       b.id AS target_id
 
 // name: collaboration_update
 // Applies $changes and bumps the version; run after collaboration_lock.
@@ -68,6 +69,7 @@ SET c += $changes,
 RETURN c.id AS id
 
 // name: collaboration_delete
-// Deletes the tie.
-MATCH ()-[c:COLLABORATES_WITH {id: $id}]->()
+// Deletes the tie; returns its parties.
+MATCH (a)-[c:COLLABORATES_WITH {id: $id}]->(b)
 DELETE c
+RETURN a.id AS source_id, b.id AS target_id

@@ -55,7 +55,7 @@ RETURN m.id AS id
 // name: member_delete
 // Deletes the member, its ties and its external ids; returns what went with it (for the change feed).
 MATCH (m:Member {id: $id})
-WITH m, [(m)-[c:COLLABORATES_WITH]-() | c.id] AS collaborations,
+WITH m, [(m)-[c:COLLABORATES_WITH]-() | [c.id, startNode(c).id, endNode(c).id]] AS collaborations,
         [(m)-[:MEMBER_OF]->(o:Organization) | o.id] AS organizations
 OPTIONAL MATCH (x:ExternalId)-[:IDENTIFIES]->(m)
 WITH m, collaborations, organizations, collect(x) AS handles, collect(x.key) AS external_ids

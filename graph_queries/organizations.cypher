@@ -47,7 +47,7 @@ RETURN o.id AS id
 // Deletes the organization with its affiliations, collaborations and external ids (members stay);
 // returns what went with it (for the change feed).
 MATCH (o:Organization {id: $id})
-WITH o, [(o)-[c:COLLABORATES_WITH]-() | c.id] AS collaborations,
+WITH o, [(o)-[c:COLLABORATES_WITH]-() | [c.id, startNode(c).id, endNode(c).id]] AS collaborations,
         [(m:Member)-[:MEMBER_OF]->(o) | m.id] AS members
 OPTIONAL MATCH (x:ExternalId)-[:IDENTIFIES]->(o)
 WITH o, collaborations, members, collect(x) AS handles, collect(x.key) AS external_ids

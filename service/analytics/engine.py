@@ -36,6 +36,8 @@ _SETTINGS = {
     "sync_seconds": ("NETWEAVE_ANALYTICS_SYNC_SECONDS", 25.0, 0.0, 50.0),
     "cache_entries": ("NETWEAVE_ANALYTICS_CACHE_ENTRIES", 64, 4, 1024),
     "projection_entries": ("NETWEAVE_ANALYTICS_PROJECTION_ENTRIES", 2, 1, 16),
+    # 1: a projection is patched from the previous one by the change feed (service/analytics/live.py); 0: read whole.
+    "live_projection": ("NETWEAVE_ANALYTICS_LIVE_PROJECTION", 1, 0, 1),
     "run_timeout": ("NETWEAVE_ANALYTICS_RUN_TIMEOUT", 3600.0, 60.0, 86_400.0),
     # An answer computed less than this many seconds ago is served, marked stale, instead of recomputing for
     # a newer revision: under a steady stream of writes every call would otherwise recompute (0: always do).
@@ -54,6 +56,7 @@ class Settings:
     sync_seconds: float
     cache_entries: int
     projection_entries: int
+    live_projection: int
     run_timeout: float
     min_interval: float
     layout_max_members: int
@@ -114,6 +117,12 @@ class Engine:
             while len(store) > limit:
                 store.popitem(last=False)
         return value
+
+    def newest_projection(self, scope: Hashable) -> Any:
+        """The cached projection value of `scope` with the highest revision (None without one)."""
+        with self._lock:
+            held = [value for key, value in self._projections.items() if key[0] == "projection" and key[2] == scope]
+        return max(held, key=lambda value: value[0], default=None)
 
     def peek(self, key: Hashable) -> Any:
         """The cached value for `key`, or None: never computes (for callers that must stay cheap)."""

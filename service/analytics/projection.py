@@ -27,6 +27,7 @@ class Projection:
     organizations: list[list[str]]
     graph: ig.Graph
     previous_clusters: list[str | None] = field(default_factory=list)
+    cluster_mark: str | None = None     # the write-back mark previous_clusters were read under (see live.py)
     _index: dict[str, int] | None = field(default=None, repr=False)
 
     @property

@@ -18,9 +18,11 @@ ACTIONS = ("create", "update", "delete")
 
 
 def change(resource: str, id_: str, action: str, source: str = "api",
-           external_ids: Iterable[str] = ()) -> dict[str, Any]:
+           external_ids: Iterable[str] = (), parties: tuple[str, str] | None = None) -> dict[str, Any]:
+    """One feed entry. `parties` (a collaboration's source and target ids) is kept for the analytics projection,
+    which cannot look a deleted tie up (service/analytics/live.py); the feed does not show it."""
     return {"resource": resource, "id": id_, "action": action, "source": source,
-            "external_ids": list(external_ids)}
+            "external_ids": list(external_ids), "parties": list(parties) if parties else None}
 
 
 # Retention is enforced each time the feed passes a multiple of this many entries.

@@ -23,7 +23,8 @@ def create(graph: db.Graph, fields: dict[str, Any]) -> dict[str, Any]:
         _require_parties(tx, fields["source_id"], fields["target_id"])
         db.run(tx, "collaboration_create", id=collaboration_id, source_id=fields["source_id"],
                target_id=fields["target_id"], props=db.to_cypher(props))
-        changes.record(tx, [changes.change("collaboration", collaboration_id, "create", source=props["source"])])
+        changes.record(tx, [changes.change("collaboration", collaboration_id, "create", source=props["source"],
+                                           parties=(fields["source_id"], fields["target_id"]))])
         return db.run_one(tx, "collaboration_get", id=collaboration_id)["collaboration"]
 
     return graph.write(work)
@@ -56,7 +57,8 @@ def update(graph: db.Graph, collaboration_id: str, fields: dict[str, Any],
             field = "ended_on" if "ended_on" in fields else "started_on"
             raise field_error(field, "ended_on must not be before started_on")
         db.run(tx, "collaboration_update", id=collaboration_id, changes=db.to_cypher(fields))
-        changes.record(tx, [changes.change("collaboration", collaboration_id, "update")])
+        changes.record(tx, [changes.change("collaboration", collaboration_id, "update",
+                                           parties=(current["source_id"], current["target_id"]))])
 
     graph.write(work)
     return get(graph, collaboration_id)
@@ -65,7 +67,8 @@ def update(graph: db.Graph, collaboration_id: str, fields: dict[str, Any],
 def delete(graph: db.Graph, collaboration_id: str, expected_version: int | None) -> None:
     def work(tx: ManagedTransaction) -> None:
         locked(tx, "collaboration_lock", "collaboration", collaboration_id, expected_version)
-        db.run(tx, "collaboration_delete", id=collaboration_id)
-        changes.record(tx, [changes.change("collaboration", collaboration_id, "delete")])
+        gone = db.run_one(tx, "collaboration_delete", id=collaboration_id)
+        changes.record(tx, [changes.change("collaboration", collaboration_id, "delete",
+                                           parties=(gone["source_id"], gone["target_id"]))])
 
     graph.write(work)

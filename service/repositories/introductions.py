@@ -56,7 +56,8 @@ def decide(graph: db.Graph, introduction_id: str, status: str, note: str | None,
             db.run(tx, "collaboration_create", id=collaboration_id, source_id=source_id, target_id=target_id,
                    props=db.to_cypher({"kind": "introduction", "strength": 1, "started_on": date.today(),
                                        "source": "introduction"}))
-            changes.record(tx, [changes.change("collaboration", collaboration_id, "create", "introduction")])
+            changes.record(tx, [changes.change("collaboration", collaboration_id, "create", "introduction",
+                                               parties=(source_id, target_id))])
         db.run(tx, "introduction_decide", id=introduction_id, status=status, note=note,
                collaboration_id=collaboration_id)
 

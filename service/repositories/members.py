@@ -48,7 +48,7 @@ def delete(graph: db.Graph, member_id: str, expected_version: int | None) -> Non
         locked(tx, "member_lock", "member", member_id, expected_version)
         gone = db.run_one(tx, "member_delete", id=member_id)
         changes.record(tx, [
-            *(changes.change("collaboration", c, "delete") for c in gone["collaborations"]),
+            *(changes.change("collaboration", c, "delete", parties=(a, b)) for c, a, b in gone["collaborations"]),
             *(changes.change("affiliation", changes.affiliation_id(member_id, o), "delete")
               for o in gone["organizations"]),
             changes.change("member", member_id, "delete", external_ids=gone["external_ids"]),

@@ -54,7 +54,7 @@ def delete(graph: db.Graph, organization_id: str, expected_version: int | None, 
                           members=row["members"])
         gone = db.run_one(tx, "organization_delete", id=organization_id)
         changes.record(tx, [
-            *(changes.change("collaboration", c, "delete") for c in gone["collaborations"]),
+            *(changes.change("collaboration", c, "delete", parties=(a, b)) for c, a, b in gone["collaborations"]),
             *(changes.change("affiliation", changes.affiliation_id(m, organization_id), "delete")
               for m in gone["members"]),
             changes.change("organization", organization_id, "delete", external_ids=gone["external_ids"]),

@@ -69,3 +69,8 @@ SET m.cluster_id = row.cluster_id
 UNWIND range(1, $rows) AS x
 WITH x WHERE x % 1000003 = -1
 RETURN count(x) AS kept
+
+// name: test_member_outside_feed
+// Creates a member the way no API path does: without a change entry (what a live projection must notice).
+CREATE (m:Member {id: $id, name: 'Outside', name_key: 'outside', topics: [], version: 1, discoverable: true})
+RETURN m.id AS id

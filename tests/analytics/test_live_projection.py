@@ -1,0 +1,212 @@
+"""The projection kept current from the change feed (service/analytics/live.py) equals a whole read.
+
+Random writes of every kind go through the API; after each round the patched projection is compared with
+the projection read whole from the same database: same parties with the same attributes, same ties with the
+same summed weights.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+
+import pytest
+
+from service.analytics import live
+from service.analytics.projection import Projection
+from service.repositories import analytics as analytics_repo
+from service.repositories.analytics import Scope, read_projection
+from tests.analytics.conftest import with_settings
+from tests.conftest import run_test_query
+
+TODAY = date.today()
+REGIONS = ["north", "south", None]
+TOPICS = ["literacy", "math", "equity", "coaching"]
+
+
+def canonical(projection: Projection) -> tuple[dict, dict]:
+    """(party id -> attributes, {party ids} -> weight): independent of vertex order."""
+    parties = {party: (projection.kinds[i], projection.regions[i], projection.roles[i],
+                       sorted(projection.topics[i]), sorted(projection.organizations[i]),
+                       projection.previous_clusters[i] if projection.previous_clusters else None)
+               for i, party in enumerate(projection.ids)}
+    ties = {frozenset((projection.ids[e.source], projection.ids[e.target])): e["weight"]
+            for e in projection.graph.es}
+    assert projection.graph.vcount() == len(projection.ids)
+    assert projection.graph.is_simple()
+    return parties, ties
+
+
+class Writer:
+    """Random writes through the API, remembering what exists so that most of them succeed."""
+
+    def __init__(self, api, rng: random.Random):
+        self.api, self.rng = api, rng
+        self.members: list[str] = []
+        self.organizations: list[str] = []
+        self.ties: list[str] = []
+        self.affiliations: set[tuple[str, str]] = set()
+
+    def ok(self, response, *codes):
+        assert response.status_code in codes, response.get_data(as_text=True)
+        return response.get_json() if response.status_code != 204 else None
+
+    def member(self):
+        rng = self.rng
+        body = {"name": f"m{len(self.members)}-{rng.random():.6f}", "region": rng.choice(REGIONS),
+                "topics": rng.sample(TOPICS, rng.randint(0, 2)), "role": rng.choice(["teacher", "coach"])}
+        self.members.append(self.ok(self.api.post("/v1/members", json=body), 201)["id"])
+
+    def organization(self):
+        body = {"name": f"o{len(self.organizations)}-{self.rng.random():.6f}", "region": self.rng.choice(REGIONS)}
+        self.organizations.append(self.ok(self.api.post("/v1/organizations", json=body), 201)["id"])
+
+    def tie(self):
+        rng = self.rng
+        parties = self.members + self.organizations[:2]
+        a, b = rng.sample(parties, 2)
+        body = {"source_id": a, "target_id": b, "kind": "project", "strength": rng.randint(1, 5)}
+        when = rng.random()
+        if when < 0.15:
+            body["ended_on"] = (TODAY - timedelta(days=3)).isoformat()     # not active today
+        elif when < 0.25:
+            body["started_on"] = (TODAY + timedelta(days=3)).isoformat()   # not yet active
+        self.ties.append(self.ok(self.api.post("/v1/collaborations", json=body), 201)["id"])
+
+    def _patch(self, path: str, body: dict):
+        etag = self.api.get(path).headers["ETag"]
+        self.ok(self.api.patch(path, json=body, headers={"If-Match": etag}), 200)
+
+    def _delete(self, path: str, **query):
+        etag = self.api.get(path).headers["ETag"]
+        self.ok(self.api.delete(path, query_string=query, headers={"If-Match": etag}), 204)
+
+    def patch_member(self):
+        rng = self.rng
+        self._patch(f"/v1/members/{rng.choice(self.members)}",
+                    {"region": rng.choice(["east", "west"]), "topics": rng.sample(TOPICS, 2)})
+
+    def patch_tie(self):
+        body = ({"strength": self.rng.randint(1, 5)} if self.rng.random() < 0.6
+                else {"ended_on": (TODAY - timedelta(days=1)).isoformat()})
+        self._patch(f"/v1/collaborations/{self.rng.choice(self.ties)}", body)
+
+    def delete_tie(self):
+        tie = self.ties.pop(self.rng.randrange(len(self.ties)))
+        self._delete(f"/v1/collaborations/{tie}")
+
+    def delete_member(self):
+        member = self.members.pop(self.rng.randrange(len(self.members)))
+        self._delete(f"/v1/members/{member}")
+        self.affiliations = {pair for pair in self.affiliations if pair[0] != member}
+        self._forget_ties()
+
+    def delete_organization(self):
+        organization = self.organizations.pop(self.rng.randrange(2, len(self.organizations)))
+        self._delete(f"/v1/organizations/{organization}", cascade="true")
+        self.affiliations = {pair for pair in self.affiliations if pair[1] != organization}
+        self._forget_ties()
+
+    def affiliate(self):
+        pair = (self.rng.choice(self.members), self.rng.choice(self.organizations))
+        self.ok(self.api.put(f"/v1/members/{pair[0]}/affiliations/{pair[1]}", json={"role": "member"}), 200, 201)
+        self.affiliations.add(pair)
+
+    def unaffiliate(self):
+        if self.affiliations:
+            pair = self.rng.choice(sorted(self.affiliations))
+            self.affiliations.discard(pair)
+            self.ok(self.api.delete(f"/v1/members/{pair[0]}/affiliations/{pair[1]}"), 204)
+
+    def _forget_ties(self):
+        alive = {row["id"] for row in self.api.get("/v1/collaborations?limit=100").get_json()["items"]}
+        assert len(alive) < 100
+        self.ties = [tie for tie in self.ties if tie in alive]
+
+    def round(self, writes: int):
+        actions = [self.member, self.tie, self.tie, self.tie, self.patch_member, self.patch_tie, self.delete_tie,
+                   self.affiliate, self.unaffiliate, self.delete_member, self.organization]
+        for _ in range(writes):
+            action = self.rng.choice(actions)
+            if action in (self.delete_tie, self.patch_tie) and not self.ties:
+                action = self.tie
+            if action == self.delete_member and len(self.members) < 6:
+                action = self.member
+            action()
+        if len(self.organizations) > 3 and self.rng.random() < 0.3:
+            self.delete_organization()
+
+
+@pytest.mark.parametrize("include", [(), ("organizations",)], ids=["members", "with-organizations"])
+def test_patched_projection_equals_a_whole_read_after_random_writes(api, graph, include):
+    rng = random.Random(7 + len(include))
+    writer = Writer(api, rng)
+    for _ in range(4):
+        writer.organization()
+    for _ in range(12):
+        writer.member()
+    for _ in range(20):
+        writer.tie()
+    scope = Scope.of(None, include)
+    revision, projection = read_projection(graph, scope)
+    for _ in range(8):
+        writer.round(rng.randint(1, 6))
+        advanced = live.advance(graph, revision, projection, scope.as_of, scope.organizations)
+        assert advanced is not None, "the feed since the base is complete: the patch must not give up"
+        revision, projection = advanced
+        whole_revision, whole = read_projection(graph, scope)
+        assert revision == whole_revision
+        assert canonical(projection) == canonical(whole)
+
+
+def test_no_change_returns_the_base_itself(graph, new_member):
+    new_member()
+    scope = Scope.of(None)
+    revision, projection = read_projection(graph, scope)
+    assert live.advance(graph, revision, projection, scope.as_of, False) == (revision, projection)
+
+
+def test_written_back_cluster_ids_reach_the_patched_projection(api, graph, engine, load_network,
+                                                                new_collaboration):
+    import networkx as nx
+
+    ids = load_network(nx.barbell_graph(5, 1))
+    scope = Scope.of(None)
+    revision, projection = read_projection(graph, scope)
+    assert set(projection.previous_clusters) == {None}
+    assert api.get("/v1/analytics/clusters").status_code == 200
+    engine.wait_idle(timeout=30)        # the write-back runs after the answer
+    new_collaboration({"id": ids[0]}, {"id": ids[10]})
+    revision, patched = live.advance(graph, revision, projection, scope.as_of, False)
+    assert canonical(patched) == canonical(read_projection(graph, scope)[1])
+    assert None not in patched.previous_clusters
+
+
+def test_a_write_outside_the_feed_makes_the_patch_give_up(graph, new_member):
+    new_member()
+    scope = Scope.of(None)
+    revision, projection = read_projection(graph, scope)
+    run_test_query(graph, "test_member_outside_feed", id="outside-the-feed")
+    new_member("Grace Hopper")      # a change in the feed, so there is something to patch
+    assert live.advance(graph, revision, projection, scope.as_of, False) is None
+
+
+def test_the_engine_patches_instead_of_reading_whole_after_a_write(api, engine, monkeypatch, load_network,
+                                                                    new_collaboration):
+    import networkx as nx
+
+    reads = []
+    whole = analytics_repo.read_projection
+    monkeypatch.setattr(analytics_repo, "read_projection", lambda *a: reads.append(a) or whole(*a))
+    ids = load_network(nx.karate_club_graph())
+    first = api.get("/v1/analytics/health").get_json()
+    new_collaboration({"id": ids[0]}, {"id": ids[9]})
+    second = api.get("/v1/analytics/health").get_json()
+    assert len(reads) == 1
+    assert second["computed"]["revision"] > first["computed"]["revision"]
+    assert second["metrics"]["ties"] == first["metrics"]["ties"] + 1
+
+    with_settings(engine, live_projection=0)
+    new_collaboration({"id": ids[1]}, {"id": ids[9]})
+    third = api.get("/v1/analytics/health").get_json()
+    assert len(reads) == 2 and third["metrics"]["ties"] == second["metrics"]["ties"] + 1
