@@ -64,6 +64,17 @@ class HealthArgsSchema(HealthFilterSchema):
     as_of = _as_of()
 
 
+class ProjectionReadSchema(StrictSchema):
+    """How the analytics graph was obtained for this result."""
+
+    read = fields.String(required=True, validate=validate.OneOf(("whole", "patched")), metadata={
+        "description": "whole: read from the database; patched: the previous revision's graph with the parties "
+                       "the change feed names since then read again"})
+    changes = fields.Integer(allow_none=True, required=True, metadata={"description": "change entries applied "
+                                                                                      "(patched)"})
+    seconds = fields.Float(required=True, metadata={"description": "time the read (or patch) took"})
+
+
 class ComputedSchema(StrictSchema):
     """How a result was computed."""
 
@@ -81,6 +92,8 @@ class ComputedSchema(StrictSchema):
         "description": "true while a newer result is computed in the background (run_id): this is the last good one"})
     run_id = fields.String(allow_none=True, required=True, metadata={"description": "the run that computed it "
                                                                                     "(or is computing the next)"})
+    projection = fields.Nested(ProjectionReadSchema, allow_none=True, metadata={
+        "description": "how the analytics graph was obtained (null on results computed by an earlier version)"})
 
 
 class BrokerSchema(StrictSchema):

@@ -203,6 +203,9 @@ def test_the_engine_patches_instead_of_reading_whole_after_a_write(api, engine, 
     new_collaboration({"id": ids[0]}, {"id": ids[9]})
     second = api.get("/v1/analytics/health").get_json()
     assert len(reads) == 1
+    assert first["computed"]["projection"]["read"] == "whole"
+    assert second["computed"]["projection"] == {"read": "patched", "changes": 1,
+                                                "seconds": second["computed"]["projection"]["seconds"]}
     assert second["computed"]["revision"] > first["computed"]["revision"]
     assert second["metrics"]["ties"] == first["metrics"]["ties"] + 1
 
@@ -210,3 +213,4 @@ def test_the_engine_patches_instead_of_reading_whole_after_a_write(api, engine, 
     new_collaboration({"id": ids[1]}, {"id": ids[9]})
     third = api.get("/v1/analytics/health").get_json()
     assert len(reads) == 2 and third["metrics"]["ties"] == second["metrics"]["ties"] + 1
+    assert third["computed"]["projection"]["read"] == "whole"
