@@ -274,14 +274,16 @@ class Api:
             return json.loads(response.read())
 
     def answer(self, path: str) -> tuple[float, dict]:
-        """Seconds until the endpoint answers 200, following a 202 run to its end."""
+        """Seconds until the endpoint answers 200 with a fresh result, following a 202 run (or the run behind
+        an answer marked stale) to its end."""
         started = time.perf_counter()
         status, body = self.get(path)
-        while status == 202:
-            run = body
+        while status == 202 or body["computed"]["stale"]:
+            run_id = body["id"] if status == 202 else body["computed"]["run_id"]
+            run = self.get(f"/v1/analytics/runs/{run_id}")[1]
             while run["status"] == "running":
                 time.sleep(0.1)
-                run = self.get(f"/v1/analytics/runs/{body['id']}")[1]
+                run = self.get(f"/v1/analytics/runs/{run_id}")[1]
             if run["status"] == "failed":
                 raise RuntimeError(f"analytics run failed: {run['error']}")
             status, body = self.get(path)
@@ -323,7 +325,7 @@ def through_api(uri: str, rounds: int) -> dict:
                 a, b = rng.sample(members, 2)
                 api.post("/v1/collaborations", {"source_id": a, "target_id": b, "kind": "project", "strength": 3})
                 seconds, written = api.answer(path)
-                revisions.append(written["computed"]["revision"])
+                revisions.append({k: written["computed"][k] for k in ("revision", "seconds", "projection")})
                 if round_:          # the first round also pays for the cold answer's first write-back
                     after_write.append(seconds)
             figures[name] = {"cold": cold, "cached": statistics.median(cached), "computed": body["computed"],
@@ -383,7 +385,9 @@ def report(figures: dict, options: argparse.Namespace) -> None:
         print(f"{name:10s}{cold:10.2f}{a[name]:10.2f}{b[name]:10.1f}{cold / a[name]:9.2f}{b[name] / cold:9.1f}"
               f"{written:13.2f}{b[name] / written:10.1f}{cached * 1000:11.1f}{rss / 1024**2:9.0f}M")
         print(f"{'':10s}after each write: {', '.join(f'{t:.2f} s' for t in api[name]['after_write'])} "
-              f"(revisions {api[name]['after_write_revisions']})")
+              f"")
+        for computed in api[name]["after_write_revisions"]:
+            print(f"{'':12s}{json.dumps(computed)}")
     print("\n'API cold' is a fresh worker's first answer (the whole projection read over Bolt); 'after write' "
           "is the\nmedian answer for a new revision after one write through the API (the projection patched "
           "from the change feed).")

@@ -136,8 +136,11 @@ def patched(base: Projection, delta: Delta) -> Projection:
     old = sorted(index[party] for party in delta.touched if party in index)
     gone = {v for v in old if base.ids[v] not in present}
     graph = base.graph.copy()
-    graph.delete_edges(sorted({edge for v in old for edge in base.graph.incident(v)}))
-    graph.delete_vertices(sorted(gone))
+    incident = sorted({edge for v in old for edge in base.graph.incident(v)})
+    if incident:
+        graph.delete_edges(incident)
+    if gone:
+        graph.delete_vertices(sorted(gone))     # igraph rebuilds its index on each change: skip empty ones
 
     kept = [v for v in range(base.size) if v not in gone] if gone else range(base.size)
     ids = [base.ids[v] for v in kept]
