@@ -17,28 +17,22 @@ def for_member(graph: db.Graph, member_id: str, *, strategy: str, limit: int, we
                region: str | None = None, role: str | None = None, organization_id: str | None = None,
                exclude_organization_id: str | None = None) -> dict[str, Any]:
     started = time.perf_counter()
-
-    def work(tx) -> tuple[dict | None, str, list[dict], int]:
-        member = db.run_one(tx, "recommend_member_exists", id=member_id)
-        if member is None:
-            return None, strategy, [], 0
-        clustered = member["cluster_id"] is not None
-        effective = strategy if clustered or strategy != "bridge_silos" else "shared_interests"
-        rows = db.run(tx, "recommend_member_candidates", id=member_id, max_neighbors=MAX_NEIGHBORS,
-                      max_candidates=MAX_CANDIDATES, region=region, role=role, organization_id=organization_id,
-                      exclude_organization_id=exclude_organization_id, weights=weights[effective],
-                      required=scoring.required_feature(effective), limit=limit)
-        # The revision the rows belong to, for the cached bridge analysis (no extra round trip).
-        return member, effective, rows, db.run_one(tx, "change_revision")["revision"]
-
-    member, effective, rows, revision = graph.read(work)
-    if member is None:
+    # One statement in one read transaction: the member, the revision and the ranked candidates. Which
+    # plan applies depends on whether the member has a cluster id, so the statement gets both.
+    unclustered = strategy if strategy != "bridge_silos" else "shared_interests"
+    row = graph.read(lambda tx: db.run_plain(
+        tx, "recommend_member", id=member_id, max_neighbors=MAX_NEIGHBORS, max_candidates=MAX_CANDIDATES,
+        region=region, role=role, organization_id=organization_id, exclude_organization_id=exclude_organization_id,
+        limit=limit, clustered=_plan(strategy, weights), unclustered=_plan(unclustered, weights)))
+    if not row:
         raise not_found("member", member_id)
-    clustered = member["cluster_id"] is not None
-    items = scoring.explain(rows)
+    row = row[0]
+    clustered = row["member_cluster"] is not None
+    effective = strategy if clustered else unclustered
+    items = scoring.explain(row)
     paths_known = True
     if strategy in ("balanced", "bridge_silos"):
-        paths_known = _add_impact(graph, revision, member_id, items, member["cluster_id"])
+        paths_known = _add_impact(row["revision"], member_id, items, row["items"])
     computed = {"strategy": strategy, "weights": weights[effective],
                 "clustering": "available" if clustered else "missing",
                 "bounds": {"collaborators_expanded": MAX_NEIGHBORS, "candidates_per_source": MAX_CANDIDATES},
@@ -54,19 +48,17 @@ def for_member(graph: db.Graph, member_id: str, *, strategy: str, limit: int, we
     return {"items": items, "strategy": strategy, "computed": computed}
 
 
-def _add_impact(graph: db.Graph, revision: int, member_id: str, items: list[dict[str, Any]],
-                member_cluster: str | None) -> bool:
-    """What each suggested tie would do for the whole network: tie two clusters that have no tie yet, and
-    route around articulation points (from the cached bridge analysis; False when there is none)."""
-    pairs = sorted({(member_cluster, item["member"]["cluster_id"]) for item in items if item["features"]["bridging"]})
-    tied = {}
-    if pairs:
-        rows = graph.read(lambda tx: db.run(tx, "recommend_clusters_tied", pairs=[list(p) for p in pairs]))
-        tied = {tuple(row["pair"]): row["tied"] for row in rows}
+def _plan(strategy: str, weights: dict[str, dict[str, float]]) -> dict[str, Any]:
+    return {"weights": weights[strategy], "required": scoring.required_feature(strategy)}
+
+
+def _add_impact(revision: int, member_id: str, items: list[dict[str, Any]], rows: list[dict[str, Any]]) -> bool:
+    """What each suggested tie would do for the whole network: tie two clusters that have no tie yet (read
+    with the candidates), and route around articulation points (from the cached bridge analysis; False
+    when there is none)."""
     around = analytics.cut_vertices_bypassed(revision, [(member_id, item["member"]["id"]) for item in items])
-    for position, item in enumerate(items):
-        pair = (member_cluster, item["member"].get("cluster_id"))
-        item["impact"] = {"joins_untied_clusters": bool(item["features"]["bridging"]) and not tied.get(pair, True),
+    for position, (item, row) in enumerate(zip(items, rows)):
+        item["impact"] = {"joins_untied_clusters": row["clusters_tied"] is False,
                           "around_articulation_points": None if around is None else around[position]}
     return around is not None
 
