@@ -16,7 +16,8 @@
 MATCH (m:Member {id: $id})
 OPTIONAL MATCH (counter:Counter {name: 'changes'})
 WITH m, coalesce(counter.value, 0) AS revision,
-     CASE WHEN m.cluster_id IS NULL THEN $unclustered ELSE $clustered END AS plan
+     CASE WHEN m.cluster_id IS NULL THEN $unclustered ELSE $clustered END AS plan,
+     m {.cluster_id, .region, topics: coalesce(m.topics, [])} AS me
 CALL (m) {
     OPTIONAL MATCH (m)-[:COLLABORATES_WITH]-(tied:Member)
     RETURN collect(DISTINCT tied) AS tied
@@ -25,7 +26,7 @@ CALL (m) {
     OPTIONAL MATCH (m)<-[:INTRODUCES]-(:Introduction)-[:INTRODUCES]->(introduced:Member)
     RETURN collect(DISTINCT introduced) AS introduced
 }
-CALL (m, plan, tied, introduced) {
+CALL (m, me, plan, tied, introduced) {
     CALL (m) {
         MATCH (m)-[:COLLABORATES_WITH]-(f:Member)
         WITH DISTINCT f LIMIT $max_neighbors
@@ -43,7 +44,7 @@ CALL (m, plan, tied, introduced) {
         WITH DISTINCT c LIMIT $max_candidates
         RETURN c, [] AS mutuals
     }
-    WITH m, plan, c, mutuals
+    WITH m, me, plan, c, mutuals
     WHERE c <> m
       AND NOT c IN tied
       AND NOT c IN introduced
@@ -53,25 +54,28 @@ CALL (m, plan, tied, introduced) {
       AND ($organization_id IS NULL OR EXISTS { (c)-[:MEMBER_OF]->(:Organization {id: $organization_id}) })
       AND ($exclude_organization_id IS NULL
            OR NOT EXISTS { (c)-[:MEMBER_OF]->(:Organization {id: $exclude_organization_id}) })
-    WITH m, plan, c, coalesce([x IN collect(mutuals) WHERE size(x) > 0][0], []) AS mutuals
+    WITH me, plan, c, coalesce([x IN collect(mutuals) WHERE size(x) > 0][0], []) AS mutuals
     // The features (Adamic-Adar over mutual collaborators, topic Jaccard, bridging, region) and the
-    // plan's weighted score, so only the best $limit rows leave the database.
-    WITH m, plan, c, mutuals,
+    // plan's weighted score, so only the best $limit rows leave the database. Each property of a
+    // candidate is read once (the member's are in `me`).
+    WITH me, plan, c, mutuals, c.cluster_id AS cluster, coalesce(c.topics, []) AS candidate_topics
+    WITH me, plan, c, mutuals, cluster, size(candidate_topics) AS candidate_topic_count,
          reduce(s = 0.0, x IN mutuals | s + CASE WHEN x.degree > 1 THEN 1.0 / log(x.degree) ELSE 0.0 END)
            AS adamic_adar,
-         size([t IN coalesce(c.topics, []) WHERE t IN coalesce(m.topics, [])]) AS shared
-    WITH m, plan, c, mutuals, adamic_adar,
-         CASE WHEN size(coalesce(m.topics, [])) + size(coalesce(c.topics, [])) - shared = 0 THEN 0.0
-              ELSE toFloat(shared) / (size(coalesce(m.topics, [])) + size(coalesce(c.topics, [])) - shared)
+         size([t IN candidate_topics WHERE t IN me.topics]) AS shared
+    WITH me, plan, c, mutuals, cluster, adamic_adar,
+         CASE WHEN size(me.topics) + candidate_topic_count - shared = 0 THEN 0.0
+              ELSE toFloat(shared) / (size(me.topics) + candidate_topic_count - shared)
          END AS topics,
-         CASE WHEN m.cluster_id IS NOT NULL AND c.cluster_id IS NOT NULL AND c.cluster_id <> m.cluster_id
+         CASE WHEN me.cluster_id IS NOT NULL AND cluster IS NOT NULL AND cluster <> me.cluster_id
               THEN 1.0 ELSE 0.0 END AS bridging,
-         CASE WHEN m.region IS NOT NULL AND c.region = m.region THEN 1.0 ELSE 0.0 END AS region
+         CASE WHEN me.region IS NOT NULL AND c.region = me.region THEN 1.0 ELSE 0.0 END AS region
     WHERE plan.required IS NULL
        OR (plan.required = 'adamic_adar' AND adamic_adar > 0)
        OR (plan.required = 'topics' AND topics > 0)
        OR (plan.required = 'bridging' AND bridging > 0)
-    WITH m, c, mutuals, {adamic_adar: adamic_adar, topics: topics, bridging: bridging, region: region} AS features,
+    WITH me, c, cluster, mutuals,
+         {adamic_adar: adamic_adar, topics: topics, bridging: bridging, region: region} AS features,
          plan.weights.adamic_adar * adamic_adar + plan.weights.topics * topics
          + plan.weights.bridging * bridging + plan.weights.region * region AS score
     ORDER BY score DESC, c.id
@@ -80,11 +84,11 @@ CALL (m, plan, tied, introduced) {
         candidate: c {.id, .name, .role, .title, .region, .topics, .populations, .cluster_id},
         mutuals: mutuals, features: features, score: score,
         clusters_tied: CASE WHEN features.bridging > 0 THEN EXISTS {
-            MATCH (a:Member {cluster_id: m.cluster_id})-[:COLLABORATES_WITH]-(b:Member {cluster_id: c.cluster_id})
+            MATCH (a:Member {cluster_id: me.cluster_id})-[:COLLABORATES_WITH]-(b:Member {cluster_id: cluster})
         } END
     }) AS items
 }
-RETURN revision, m.cluster_id AS member_cluster, m.topics AS member_topics, m.region AS member_region, items
+RETURN revision, me.cluster_id AS member_cluster, me.topics AS member_topics, me.region AS member_region, items
 
 // name: recommend_organization_candidates
 // For organization $id: other organizations tied to it through their members' collaborations (with up to
