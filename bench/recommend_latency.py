@@ -45,9 +45,10 @@ NO_REFUSALS = json.dumps({"read": "100000000/minute"})
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def hammer(call, ids: list[str], clients: int, seconds: float, server_pid: int | None = None) -> dict[str, float]:
+def hammer(call, ids: list[str], clients: int, seconds: float, server_pid: int | None = None,
+           neo4j_pid: int | None = None) -> dict[str, float]:
     """`clients` threads calling `call(id)` in a loop for `seconds`; latencies in ms, CPU ms per request."""
-    cpu_before = (_own_cpu(), _tree_cpu(server_pid), _machine())
+    cpu_before = (_own_cpu(), _tree_cpu(server_pid), _machine(), _tree_cpu(neo4j_pid))
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
@@ -76,12 +77,14 @@ def hammer(call, ids: list[str], clients: int, seconds: float, server_pid: int |
         thread.join()
     client_cpu, server_cpu, (busy, total) = (_own_cpu() - cpu_before[0], _tree_cpu(server_pid) - cpu_before[1],
                                              [a - b for a, b in zip(_machine(), cpu_before[2])])
+    neo4j_cpu = _tree_cpu(neo4j_pid) - cpu_before[3]
     latencies.sort()
     count = max(len(latencies), 1)
     return {"requests": len(latencies), "errors": errors[0], "rps": len(latencies) / seconds,
             "p50": statistics.median(latencies), "p99": latencies[int(len(latencies) * 0.99) - 1],
             "mean": statistics.fmean(latencies), "client_cpu_ms": client_cpu * 1000 / count,
             "server_cpu_ms": server_cpu * 1000 / count if server_pid else None,
+            "neo4j_cpu_ms": neo4j_cpu * 1000 / count if neo4j_pid else None,
             "machine_busy": busy / total if total else 0.0}
 
 
@@ -147,6 +150,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker")
     parser.add_argument("--strategy", default="balanced")
+    parser.add_argument("--neo4j-pid", type=int, help="the Neo4j server's pid, to report its CPU per request")
     parser.add_argument("--baseline", type=Path, metavar="CHECKOUT",
                         help="also measure the API of another checkout (its .venv), in the same run")
     args = parser.parse_args()
@@ -155,7 +159,8 @@ def main() -> None:
         ids = [r["id"] for r in driver.execute_query(PEER["peer_sample_members"].text, limit=2000).records]
         print(f"{len(ids)} members to ask about; {args.clients} clients for {args.seconds:.0f} s each side")
         hammer(raw_call(driver), ids, args.clients, 5)  # warm-up: query plans, page cache
-        results = {"raw driver, common neighbours": hammer(raw_call(driver), ids, args.clients, args.seconds)}
+        results = {"raw driver, common neighbours": hammer(raw_call(driver), ids, args.clients, args.seconds,
+                                                           neo4j_pid=args.neo4j_pid)}
     sides = [(f"baseline {args.baseline.resolve().name}", args.baseline.resolve())] if args.baseline else []
     for name, checkout in [*sides, ("netweave recommendations", ROOT)]:
         results[name] = measure_api(args, ids, checkout)
@@ -168,19 +173,19 @@ def measure_api(args: argparse.Namespace, ids: list[str], checkout: Path) -> dic
     try:
         call = api_call(port, args.strategy)
         hammer(call, ids, args.clients, 5)  # warm-up: query plans, connection pools
-        return hammer(call, ids, args.clients, args.seconds, server_pid=process.pid)
+        return hammer(call, ids, args.clients, args.seconds, server_pid=process.pid, neo4j_pid=args.neo4j_pid)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(60)
 
 
 def report(results: dict[str, dict[str, float]], clients: int) -> None:
-    print(f"{'':<34}{'p50 ms':>8}{'p99 ms':>8}{'mean ms':>8}{'req/s':>7}{'errors':>7}"
-          f"{'client CPU ms/req':>18}{'API CPU ms/req':>15}{'machine busy':>13}")
+    print(f"{'':<31}{'p50 ms':>7}{'p99 ms':>7}{'mean ms':>8}{'req/s':>6}{'errors':>7}"
+          f"  CPU ms/req: {'client':>6}{'API':>6}{'Neo4j':>6}{'machine busy':>13}")
     for name, f in results.items():
-        server = "" if f["server_cpu_ms"] is None else f"{f['server_cpu_ms']:.2f}"
-        print(f"{name:<34}{f['p50']:>8.1f}{f['p99']:>8.1f}{f['mean']:>8.1f}{f['rps']:>7.0f}{f['errors']:>7}"
-              f"{f['client_cpu_ms']:>18.2f}{server:>15}{f['machine_busy']:>12.0%}")
+        server, neo4j = ("" if f[k] is None else f"{f[k]:.2f}" for k in ("server_cpu_ms", "neo4j_cpu_ms"))
+        print(f"{name:<31}{f['p50']:>7.1f}{f['p99']:>7.1f}{f['mean']:>8.1f}{f['rps']:>6.0f}{f['errors']:>7}"
+              f"{'':14}{f['client_cpu_ms']:>6.2f}{server:>6}{neo4j:>6}{f['machine_busy']:>12.0%}")
     floor, api = results["raw driver, common neighbours"], results["netweave recommendations"]
     print(f"API / floor: p99 x{api['p99'] / floor['p99']:.2f}, throughput x{api['rps'] / floor['rps']:.2f}; "
           "goal: p99 under 50 ms and at least 300 req/s")
