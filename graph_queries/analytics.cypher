@@ -54,10 +54,15 @@ RETURN m {.*, affiliations: COLLECT {
 
 // name: analytics_write_cluster_ids
 // Writes derived cluster ids ($rows of {id, cluster_id}) onto members; not a change: no version, no feed entry.
+// It counts the write in the `clusters` counter, so what is derived from cluster ids (the recommendations'
+// cluster-tie memo) knows when they moved without a new graph revision.
 UNWIND $rows AS row
 MATCH (m:Member {id: row.id})
 SET m.cluster_id = row.cluster_id
-RETURN count(m) AS written
+WITH count(m) AS written
+MERGE (generation:Counter {name: 'clusters'})
+SET generation.value = coalesce(generation.value, 0) + 1
+RETURN written
 
 // name: analytics_write_betweenness
 // Writes derived betweenness ($rows of {id, betweenness}) onto members; not a change: no version, no feed entry.

@@ -11,11 +11,12 @@
 // the member's organizations and members near them sharing a topic, after the exclusion rules (self,
 // existing tie, not discoverable, already introduced or declined) and the filters. The exclusions are
 // collected once per request (the member's own ties and introductions), so each candidate is checked
-// against a list instead of walking its relationships again. For candidates in another cluster,
-// `clusters_tied` says whether the two clusters already have a tie.
+// against a list instead of walking its relationships again. `clustering` counts the cluster-id
+// write-backs (with the revision, it says which cluster assignment the answer saw).
 MATCH (m:Member {id: $id})
 OPTIONAL MATCH (counter:Counter {name: 'changes'})
-WITH m, coalesce(counter.value, 0) AS revision,
+OPTIONAL MATCH (generation:Counter {name: 'clusters'})
+WITH m, coalesce(counter.value, 0) AS revision, coalesce(generation.value, 0) AS clustering,
      CASE WHEN m.cluster_id IS NULL THEN $unclustered ELSE $clustered END AS plan,
      m {.cluster_id, .region, topics: coalesce(m.topics, [])} AS me
 CALL (m) {
@@ -74,7 +75,7 @@ CALL (m, me, plan, tied, introduced) {
        OR (plan.required = 'adamic_adar' AND adamic_adar > 0)
        OR (plan.required = 'topics' AND topics > 0)
        OR (plan.required = 'bridging' AND bridging > 0)
-    WITH me, c, cluster, mutuals,
+    WITH c, mutuals,
          {adamic_adar: adamic_adar, topics: topics, bridging: bridging, region: region} AS features,
          plan.weights.adamic_adar * adamic_adar + plan.weights.topics * topics
          + plan.weights.bridging * bridging + plan.weights.region * region AS score
@@ -82,13 +83,19 @@ CALL (m, me, plan, tied, introduced) {
     LIMIT $limit
     RETURN collect({
         candidate: c {.id, .name, .role, .title, .region, .topics, .populations, .cluster_id},
-        mutuals: mutuals, features: features, score: score,
-        clusters_tied: CASE WHEN features.bridging > 0 THEN EXISTS {
-            MATCH (a:Member {cluster_id: me.cluster_id})-[:COLLABORATES_WITH]-(b:Member {cluster_id: cluster})
-        } END
+        mutuals: mutuals, features: features, score: score
     }) AS items
 }
-RETURN revision, me.cluster_id AS member_cluster, me.topics AS member_topics, me.region AS member_region, items
+RETURN revision, clustering, me.cluster_id AS member_cluster, me.topics AS member_topics, me.region AS member_region, items
+
+// name: recommend_clusters_tied
+// Which of the pairs $pairs ([cluster a, cluster b]) already have a tie between their members. Costly
+// (a walk over a cluster's ties when there is none), so service.repositories.recommendations keeps
+// the answers per revision and cluster assignment.
+UNWIND $pairs AS pair
+RETURN pair, EXISTS {
+    MATCH (a:Member {cluster_id: pair[0]})-[:COLLABORATES_WITH]-(b:Member {cluster_id: pair[1]})
+} AS tied
 
 // name: recommend_organization_candidates
 // For organization $id: other organizations tied to it through their members' collaborations (with up to

@@ -113,7 +113,8 @@ _KEY_CACHE = "netweave.key_cache"
 def _key_cache() -> KeyCache:
     cache = current_app.extensions.get(_KEY_CACHE)
     if cache is None:
-        cache = current_app.extensions.setdefault(_KEY_CACHE, KeyCache(current_app.config["NETWEAVE_KEY_CACHE_SECONDS"]))
+        ttl = current_app.config["NETWEAVE_KEY_CACHE_SECONDS"]
+        cache = current_app.extensions.setdefault(_KEY_CACHE, KeyCache(ttl))
     return cache
 
 
