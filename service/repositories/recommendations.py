@@ -1,4 +1,4 @@
-"""Recommendations: candidates read by Cypher at request time, ranked by service.recommendations."""
+"""Recommendations: candidates read and ranked by Cypher at request time, explained by service.recommendations."""
 
 from __future__ import annotations
 
