@@ -18,14 +18,16 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_api(uri: str, admin_key: str, workers: int, **environment: str) -> tuple[subprocess.Popen, int]:
-    """gunicorn on a free port against `uri`, once /readyz answers 200; stop it with SIGTERM."""
+def start_api(uri: str, admin_key: str, workers: int, checkout: Path = ROOT,
+              **environment: str) -> tuple[subprocess.Popen, int]:
+    """gunicorn on a free port against `uri` (the `netweave` of `checkout`'s .venv), once /readyz answers
+    200; stop it with SIGTERM."""
     port = free_port()
     env = {**os.environ, "NEO4J_URI": uri, "NETWEAVE_ADMIN_KEY": admin_key, "NETWEAVE_LOG_LEVEL": "warning",
            **environment}
-    process = subprocess.Popen([str(ROOT / ".venv" / "bin" / "netweave"), "serve", "--port", str(port),
+    process = subprocess.Popen([str(checkout / ".venv" / "bin" / "netweave"), "serve", "--port", str(port),
                                 "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+                               stderr=subprocess.DEVNULL, cwd=checkout)  # gunicorn imports the app from its cwd
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:

@@ -5,13 +5,23 @@ Needs a Neo4j holding the generated network; `bench/analytics.py --keep` leaves 
 
     .venv/bin/python bench/analytics.py --keep        # 100,000 members / 1,000,000 ties, Neo4j left up
     .venv/bin/python bench/recommend_latency.py --uri bolt://127.0.0.1:PORT
+    .venv/bin/python bench/recommend_latency.py --uri ... --baseline ../main   # another checkout, same run
+
+Every side runs through the same client loop (one keep-alive connection per client thread). Besides
+p50/p99/req/s it prints the CPU each side used per request: the client (this process), the API
+(gunicorn's processes) and the whole machine, which on 2 cores shows when the box, not the code, is
+the limit. With N closed-loop clients, mean latency = N / throughput (Little's law): 16 clients at
+300 req/s means a mean of 53 ms, so p99 under 50 ms needs well over 320 req/s.
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import json
+import os
 import random
+import resource
 import signal
 import statistics
 import sys
@@ -29,10 +39,16 @@ from bench.common import start_api  # noqa: E402
 
 PEER = graph_queries.load_all(Path(__file__).resolve().parent)
 ADMIN = "bench-admin-key-0123456789"
+# The limiter stays on (its cost is part of a request) but never refuses: the default 1,200 reads a
+# minute per key would make most of the bench's answers 429.
+NO_REFUSALS = json.dumps({"read": "100000000/minute"})
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def hammer(call, ids: list[str], clients: int, seconds: float) -> dict[str, float]:
-    """`clients` threads calling `call(id)` in a loop for `seconds`; latencies in ms."""
+def hammer(call, ids: list[str], clients: int, seconds: float, server_pid: int | None = None,
+           neo4j_pid: int | None = None) -> dict[str, float]:
+    """`clients` threads calling `call(id)` in a loop for `seconds`; latencies in ms, CPU ms per request."""
+    cpu_before = (_own_cpu(), _tree_cpu(server_pid), _machine(), _tree_cpu(neo4j_pid))
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
@@ -59,19 +75,60 @@ def hammer(call, ids: list[str], clients: int, seconds: float) -> dict[str, floa
         thread.start()
     for thread in threads:
         thread.join()
+    client_cpu, server_cpu, (busy, total) = (_own_cpu() - cpu_before[0], _tree_cpu(server_pid) - cpu_before[1],
+                                             [a - b for a, b in zip(_machine(), cpu_before[2])])
+    neo4j_cpu = _tree_cpu(neo4j_pid) - cpu_before[3]
     latencies.sort()
+    count = max(len(latencies), 1)
     return {"requests": len(latencies), "errors": errors[0], "rps": len(latencies) / seconds,
-            "p50": statistics.median(latencies), "p99": latencies[int(len(latencies) * 0.99) - 1]}
+            "p50": statistics.median(latencies), "p99": latencies[int(len(latencies) * 0.99) - 1],
+            "mean": statistics.fmean(latencies), "client_cpu_ms": client_cpu * 1000 / count,
+            "server_cpu_ms": server_cpu * 1000 / count if server_pid else None,
+            "neo4j_cpu_ms": neo4j_cpu * 1000 / count if neo4j_pid else None,
+            "machine_busy": busy / total if total else 0.0}
 
 
-def api_call(port: int):
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _tree_cpu(pid: int | None) -> float:
+    """CPU seconds of a process and its children (gunicorn's master and workers), from /proc."""
+    if pid is None:
+        return 0.0
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if stat.parent.name == str(pid) or fields[1] == str(pid):   # fields[1]: the parent's pid
+            total += (int(fields[11]) + int(fields[12])) / TICKS       # utime + stime
+    return total
+
+
+def _machine() -> tuple[int, int]:
+    """(busy, total) jiffies of every core since boot, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + values[4]
+    return sum(values) - idle, sum(values)
+
+
+def api_call(port: int, strategy: str):
+    headers = {"Authorization": f"Bearer {ADMIN}"}
+
     def call(member_id: str, state: dict) -> None:
         if "connection" not in state:
             state["connection"] = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        state["connection"].request("GET", f"/v1/members/{member_id}/recommendations?limit=10",
-                                    headers={"Authorization": f"Bearer {ADMIN}"})
-        response = state["connection"].getresponse()
-        response.read()
+        try:
+            state["connection"].request("GET", f"/v1/members/{member_id}/recommendations?limit=10&strategy={strategy}",
+                                        headers=headers)
+            response = state["connection"].getresponse()
+            response.read()
+        except (OSError, http.client.HTTPException):
+            state.pop("connection").close()   # a fresh connection for the next request
+            raise
         if response.status != 200:
             raise RuntimeError(response.status)
     return call
@@ -92,24 +149,48 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker")
+    parser.add_argument("--strategy", default="balanced")
+    parser.add_argument("--neo4j-pid", type=int, help="the Neo4j server's pid, to report its CPU per request")
+    parser.add_argument("--baseline", type=Path, metavar="CHECKOUT",
+                        help="also measure the API of another checkout (its .venv), in the same run")
     args = parser.parse_args()
 
     with GraphDatabase.driver(args.uri, auth=None, max_connection_pool_size=args.clients * 2) as driver:
         ids = [r["id"] for r in driver.execute_query(PEER["peer_sample_members"].text, limit=2000).records]
         print(f"{len(ids)} members to ask about; {args.clients} clients for {args.seconds:.0f} s each side")
-        floor = hammer(raw_call(driver), ids, args.clients, args.seconds)
-    process, port = start_api(args.uri, ADMIN, args.workers, NETWEAVE_THREADS=str(args.threads))
+        hammer(raw_call(driver), ids, args.clients, 5)  # warm-up: query plans, page cache
+        results = {"raw driver, common neighbours": hammer(raw_call(driver), ids, args.clients, args.seconds,
+                                                           neo4j_pid=args.neo4j_pid)}
+    sides = [(f"baseline {args.baseline.resolve().name}", args.baseline.resolve())] if args.baseline else []
+    for name, checkout in [*sides, ("netweave recommendations", ROOT)]:
+        results[name] = measure_api(args, ids, checkout)
+    report(results, args.clients)
+
+
+def measure_api(args: argparse.Namespace, ids: list[str], checkout: Path) -> dict[str, float]:
+    process, port = start_api(args.uri, ADMIN, args.workers, checkout=checkout, NETWEAVE_THREADS=str(args.threads),
+                              NETWEAVE_RATE_LIMITS=NO_REFUSALS)
     try:
-        hammer(api_call(port), ids, args.clients, 5)  # warm-up: query plans, connection pools
-        api = hammer(api_call(port), ids, args.clients, args.seconds)
+        call = api_call(port, args.strategy)
+        hammer(call, ids, args.clients, 5)  # warm-up: query plans, connection pools
+        return hammer(call, ids, args.clients, args.seconds, server_pid=process.pid, neo4j_pid=args.neo4j_pid)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(60)
-    print(f"{'':<34}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>9}{'errors':>8}")
-    for name, figures in (("raw driver, common neighbours", floor), ("netweave recommendations", api)):
-        print(f"{name:<34}{figures['p50']:>9.1f}{figures['p99']:>9.1f}{figures['rps']:>9.0f}{figures['errors']:>8}")
+
+
+def report(results: dict[str, dict[str, float]], clients: int) -> None:
+    print(f"{'':<31}{'p50 ms':>7}{'p99 ms':>7}{'mean ms':>8}{'req/s':>6}{'errors':>7}"
+          f"  CPU ms/req: {'client':>6}{'API':>6}{'Neo4j':>6}{'machine busy':>13}")
+    for name, f in results.items():
+        server, neo4j = ("" if f[k] is None else f"{f[k]:.2f}" for k in ("server_cpu_ms", "neo4j_cpu_ms"))
+        print(f"{name:<31}{f['p50']:>7.1f}{f['p99']:>7.1f}{f['mean']:>8.1f}{f['rps']:>6.0f}{f['errors']:>7}"
+              f"{'':14}{f['client_cpu_ms']:>6.2f}{server:>6}{neo4j:>6}{f['machine_busy']:>12.0%}")
+    floor, api = results["raw driver, common neighbours"], results["netweave recommendations"]
     print(f"API / floor: p99 x{api['p99'] / floor['p99']:.2f}, throughput x{api['rps'] / floor['rps']:.2f}; "
           "goal: p99 under 50 ms and at least 300 req/s")
+    print(f"Little's law: {clients} clients / {api['rps']:.0f} req/s = {clients / api['rps'] * 1000:.0f} ms mean "
+          f"(measured {api['mean']:.0f} ms); at 300 req/s the mean would be {clients / 300 * 1000:.0f} ms")
 
 
 if __name__ == "__main__":

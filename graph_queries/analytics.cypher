@@ -69,16 +69,10 @@ CALL () { MATCH (o:Organization) RETURN count(o) AS organizations }
 RETURN members, organizations
 
 // name: analytics_cluster_mark
-// The mark of the last cluster-id write-back (null before any): a projection that read members' cluster ids
-// under another mark re-reads them.
-OPTIONAL MATCH (mark:Counter {name: 'cluster_ids'})
-RETURN mark.value AS mark
-
-// name: analytics_cluster_mark_set
-// Records that a cluster-id write-back finished, under a new $mark.
-MERGE (mark:Counter {name: 'cluster_ids'})
-SET mark.value = $mark
-RETURN mark.value AS mark
+// How many cluster-id write-back batches have been committed (the `clusters` counter, 0 before any): a
+// projection that read members' cluster ids under another value reads them again.
+OPTIONAL MATCH (generation:Counter {name: 'clusters'})
+RETURN coalesce(generation.value, 0) AS mark
 
 // name: analytics_cluster_ids
 // Every member's written-back cluster id (members without one are left out).
@@ -115,10 +109,15 @@ RETURN m {.*, affiliations: COLLECT {
 
 // name: analytics_write_cluster_ids
 // Writes derived cluster ids ($rows of {id, cluster_id}) onto members; not a change: no version, no feed entry.
+// It counts the write in the `clusters` counter, so what is derived from cluster ids (the recommendations'
+// cluster-tie memo) knows when they moved without a new graph revision.
 UNWIND $rows AS row
 MATCH (m:Member {id: row.id})
 SET m.cluster_id = row.cluster_id
-RETURN count(m) AS written
+WITH count(m) AS written
+MERGE (generation:Counter {name: 'clusters'})
+SET generation.value = coalesce(generation.value, 0) + 1
+RETURN written, generation.value AS generation
 
 // name: analytics_write_betweenness
 // Writes derived betweenness ($rows of {id, betweenness}) onto members; not a change: no version, no feed entry.

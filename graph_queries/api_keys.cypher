@@ -1,10 +1,11 @@
 // API keys: only the SHA-256 of a secret is stored.
 
 // name: api_key_by_hash
-// The key with this hash (revoked ones included, so the caller can say why it fails).
+// The key with this hash (revoked ones included, so the caller can say why it fails). Whether it has
+// expired is checked by the caller at each use (service.auth caches live keys for a few seconds).
 MATCH (k:ApiKey {hash: $hash})
 RETURN k.id AS id, k.name AS name, k.scopes AS scopes, k.hash AS hash, k.revoked_at AS revoked_at,
-       k.expires_at AS expires_at, k.expires_at IS NOT NULL AND k.expires_at <= datetime() AS expired
+       k.expires_at AS expires_at
 
 // name: api_key_create
 // Stores a new key and returns its public fields.

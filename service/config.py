@@ -30,6 +30,9 @@ DEFAULTS: dict[str, Any] = {
     "NETWEAVE_CORS_ORIGINS": None,  # comma-separated origins allowed to call from a browser; none by default
     "NETWEAVE_METRICS_ALLOW": "127.0.0.1,::1",  # networks /metrics answers to
     "NETWEAVE_KEY_ROTATION_GRACE_SECONDS": 86_400,  # how long a rotated key keeps working by default
+    # How long a worker trusts an API key it looked up (0: look it up on every request). A revocation
+    # through another worker takes effect within this time; through the same worker at once.
+    "NETWEAVE_KEY_CACHE_SECONDS": 5.0,
     "NETWEAVE_LOG_LEVEL": "INFO",
 }
 
@@ -54,6 +57,7 @@ _ENVIRONMENT: dict[str, type] = {
     "NETWEAVE_CORS_ORIGINS": str,
     "NETWEAVE_METRICS_ALLOW": str,
     "NETWEAVE_KEY_ROTATION_GRACE_SECONDS": int,
+    "NETWEAVE_KEY_CACHE_SECONDS": float,
     "NETWEAVE_LOG_LEVEL": str,
 }
 
@@ -114,6 +118,8 @@ def _hardening(config: dict[str, Any]) -> None:
         config["NETWEAVE_METRICS_ALLOW"] = observability.metrics_networks(config["NETWEAVE_METRICS_ALLOW"])
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+    if config["NETWEAVE_KEY_CACHE_SECONDS"] < 0:
+        raise ConfigError("NETWEAVE_KEY_CACHE_SECONDS must be zero (no cache) or positive")
     if config["NETWEAVE_QUERY_TIMEOUT_SECONDS"] <= 0:
         raise ConfigError("NETWEAVE_QUERY_TIMEOUT_SECONDS must be positive")
 

@@ -32,6 +32,17 @@ def run(tx: ManagedTransaction, name: str, /, **params: Any) -> list[dict[str, A
     return rows
 
 
+def run_plain(tx: ManagedTransaction, name: str, /, **params: Any) -> list[dict[str, Any]]:
+    """As run(), for statements that return only strings, numbers, booleans, lists and maps: no walk
+    through every value looking for nodes or temporal values (a hot read path's saving)."""
+    started = time.perf_counter()
+    result = tx.run(graph_queries.get(name).text, params)
+    keys = result.keys()
+    rows = [dict(zip(keys, values)) for values in result.values()]
+    QUERY_SECONDS.labels(name).observe(time.perf_counter() - started)
+    return rows
+
+
 def run_one(tx: ManagedTransaction, name: str, /, **params: Any) -> dict[str, Any] | None:
     rows = run(tx, name, **params)
     return rows[0] if rows else None
@@ -186,5 +197,5 @@ def apply_schema(graph: Graph) -> None:
     log.info("schema applied")
 
 
-__all__ = ["Graph", "run", "run_one", "to_native", "to_cypher", "get_graph", "apply_schema",
+__all__ = ["Graph", "run", "run_plain", "run_one", "to_native", "to_cypher", "get_graph", "apply_schema",
            "DriverError", "Neo4jError"]

@@ -38,28 +38,32 @@ def jaccard(a: Iterable[str] | None, b: Iterable[str] | None) -> float:
     return len(a & b) / len(a | b) if a | b else 0.0
 
 
-def reasons(row: dict[str, Any], values: dict[str, float]) -> list[dict[str, Any]]:
-    """Why a candidate is suggested, as data: mutual collaborators, shared topics, clusters bridged, region."""
+def reasons(item: dict[str, Any], member: dict[str, Any]) -> list[dict[str, Any]]:
+    """Why a candidate is suggested to `member` (its topics and cluster), as data: mutual collaborators,
+    shared topics, clusters bridged, region."""
     found: list[dict[str, Any]] = []
-    if row["mutuals"]:
+    values = item["features"]
+    if item["mutuals"]:
         # The least-connected mutual collaborators say the most about the pair (the Adamic-Adar idea).
-        ranked = sorted(row["mutuals"], key=lambda m: (m["degree"], m["name"] or ""))
-        found.append({"type": "mutual_collaborators", "count": len(row["mutuals"]),
+        ranked = sorted(item["mutuals"], key=lambda m: (m["degree"], m["name"] or ""))
+        found.append({"type": "mutual_collaborators", "count": len(item["mutuals"]),
                       "members": [{"id": m["id"], "name": m["name"]} for m in ranked[:3]]})
-    shared = sorted(set(row["member_topics"] or ()) & set(row["candidate"]["topics"] or ()))
+    shared = sorted(set(member["member_topics"] or ()) & set(item["candidate"]["topics"] or ()))
     if shared:
         found.append({"type": "shared_topics", "topics": shared})
     if values["bridging"]:
-        found.append({"type": "bridges_clusters", "from": row["member_cluster"], "to": row["candidate"]["cluster_id"]})
+        found.append({"type": "bridges_clusters", "from": member["member_cluster"],
+                      "to": item["candidate"]["cluster_id"]})
     if values["region"]:
         found.append({"type": "same_region"})
     return found
 
 
-def explain(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The ranked rows (features and score computed in Cypher) as results, each with its reasons."""
-    return [{"member": row["candidate"], "score": round(row["score"], 6), "features": row["features"],
-             "reasons": reasons(row, row["features"])} for row in rows]
+def explain(row: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ranked candidates of a member's row (features and score computed in Cypher) as results, each
+    with its reasons."""
+    return [{"member": item["candidate"], "score": round(item["score"], 6), "features": item["features"],
+             "reasons": reasons(item, row)} for item in row["items"]]
 
 
 def rank_organizations(rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:

@@ -14,9 +14,9 @@ collaboration's parties are unknown (entries written before they carried `partie
 projection does not have as many members (and organizations) as the database: a write that bypassed the
 feed, which is logged.
 
-Cluster ids written back onto members are not changes; the write-back leaves a mark instead, and a patch
-whose base read the members' cluster ids under another mark reads them all again (they are what new
-clusterings are matched to, so every worker must see the same ones).
+Cluster ids written back onto members are not changes; each write-back batch counts itself in the
+`clusters` counter instead, and a patch whose base read the members' cluster ids under another count reads
+them all again (they are what new clusterings are matched to, so every worker must see the same ones).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class Delta:
     rows: list          # analytics_projection_parties rows of the touched parties that exist and are in scope
     touched: set[str]   # every party id the changes touched (those without a row are gone or out of scope)
     cluster_ids: dict[str, str] | None   # every member's written-back cluster id, when the mark moved
-    cluster_mark: str | None
+    cluster_mark: int
     counts: dict[str, int]  # members and organizations in the database, to check the patch against
     entries: int            # change entries applied
 

@@ -27,7 +27,7 @@ class Projection:
     organizations: list[list[str]]
     graph: ig.Graph
     previous_clusters: list[str | None] = field(default_factory=list)
-    cluster_mark: str | None = None     # the write-back mark previous_clusters were read under (see live.py)
+    cluster_mark: int | None = None     # the `clusters` counter previous_clusters were read under (live.py)
     # How it was obtained, as `computed.projection` shows it: {"read": "whole"|"patched", "changes", "seconds"}.
     origin: dict | None = None
     _index: dict[str, int] | None = field(default=None, repr=False)

@@ -172,8 +172,9 @@ def cut_vertices_bypassed(revision: int, pairs: list[tuple[str, str]]) -> list[l
 # It runs on the analytics thread after the answer is cached (engine.after), in batched transactions.
 
 def _write_cluster_ids(graph: db.Graph, projection: Projection, grouped: list[list[int]], ids: list[str]) -> None:
-    """Only members whose cluster id changed are written; then the write-back's mark moves, and `projection`
-    (the base the next live patch starts from) holds the ids written under it."""
+    """Only members whose cluster id changed are written. Each batch counts itself in the `clusters` counter;
+    `projection` (the base the next live patch starts from) then holds the ids written, under the counter's
+    value when no other write-back came in between (else under none, so the next patch reads them again)."""
     previous = projection.previous_clusters
     written = list(previous)
     for c, vertices in enumerate(grouped):
@@ -182,8 +183,11 @@ def _write_cluster_ids(graph: db.Graph, projection: Projection, grouped: list[li
                 written[v] = ids[c]
     rows = [{"id": projection.ids[v], "cluster_id": written[v]} for v in range(projection.size)
             if written[v] != previous[v]]
-    _write_batches(graph, "analytics_write_cluster_ids", rows)
-    mark = graph.write(db.run_one, "analytics_cluster_mark_set", mark=str(uuid.uuid4()))["mark"]
+    generations = [result[0]["generation"] for result in _write_batches(graph, "analytics_write_cluster_ids", rows)]
+    mark = projection.cluster_mark
+    if generations:
+        alone = isinstance(mark, int) and generations == list(range(mark + 1, mark + 1 + len(generations)))
+        mark = generations[-1] if alone else None
     projection.previous_clusters, projection.cluster_mark = written, mark
 
 
@@ -192,9 +196,9 @@ def _write_betweenness(graph: db.Graph, projection: Projection, scores: list[flo
     _write_batches(graph, "analytics_write_betweenness", rows)
 
 
-def _write_batches(graph: db.Graph, query: str, rows: list[dict[str, Any]]) -> None:
-    for start in range(0, len(rows), WRITE_BATCH):
-        graph.write(db.run, query, rows=rows[start:start + WRITE_BATCH])
+def _write_batches(graph: db.Graph, query: str, rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    return [graph.write(db.run, query, rows=rows[start:start + WRITE_BATCH])
+            for start in range(0, len(rows), WRITE_BATCH)]
 
 
 # --- reports (what the endpoints answer) -----------------------------------------------------------

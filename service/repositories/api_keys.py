@@ -32,6 +32,7 @@ def rotate(graph: db.Graph, key_id: str, grace_seconds: int) -> dict[str, Any]:
     secret = auth.new_secret()
     row = graph.write(lambda tx: db.run_one(tx, "api_key_rotate", id=key_id, new_id=str(uuid.uuid4()),
                                             hash=auth.hash_key(secret), grace_seconds=grace_seconds))
+    auth.forget_cached_keys()
     if row is None:
         raise not_found("API key", key_id)
     if row["state"] != "live":
@@ -46,5 +47,7 @@ def list_page(graph: db.Graph, *, limit: int, after: list[str] | None) -> list[d
 
 
 def revoke(graph: db.Graph, key_id: str) -> None:
-    if graph.write(lambda tx: db.run_one(tx, "api_key_revoke", id=key_id)) is None:
+    revoked = graph.write(lambda tx: db.run_one(tx, "api_key_revoke", id=key_id))
+    auth.forget_cached_keys()
+    if revoked is None:
         raise not_found("API key", key_id)

@@ -1,7 +1,8 @@
-"""Recommendations: candidates read by Cypher at request time, ranked by service.recommendations."""
+"""Recommendations: candidates read and ranked by Cypher at request time, explained by service.recommendations."""
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -17,28 +18,30 @@ def for_member(graph: db.Graph, member_id: str, *, strategy: str, limit: int, we
                region: str | None = None, role: str | None = None, organization_id: str | None = None,
                exclude_organization_id: str | None = None) -> dict[str, Any]:
     started = time.perf_counter()
+    # One statement in one read transaction: the member, the revision and the ranked candidates. Which
+    # plan applies depends on whether the member has a cluster id, so the statement gets both.
+    unclustered = strategy if strategy != "bridge_silos" else "shared_interests"
+    impact = strategy in ("balanced", "bridge_silos")
 
-    def work(tx) -> tuple[dict | None, str, list[dict], int]:
-        member = db.run_one(tx, "recommend_member_exists", id=member_id)
-        if member is None:
-            return None, strategy, [], 0
-        clustered = member["cluster_id"] is not None
-        effective = strategy if clustered or strategy != "bridge_silos" else "shared_interests"
-        rows = db.run(tx, "recommend_member_candidates", id=member_id, max_neighbors=MAX_NEIGHBORS,
-                      max_candidates=MAX_CANDIDATES, region=region, role=role, organization_id=organization_id,
-                      exclude_organization_id=exclude_organization_id, weights=weights[effective],
-                      required=scoring.required_feature(effective), limit=limit)
-        # The revision the rows belong to, for the cached bridge analysis (no extra round trip).
-        return member, effective, rows, db.run_one(tx, "change_revision")["revision"]
+    def work(tx) -> tuple[dict[str, Any] | None, dict[tuple[str, str], bool]]:
+        rows = db.run_plain(
+            tx, "recommend_member", id=member_id, max_neighbors=MAX_NEIGHBORS, max_candidates=MAX_CANDIDATES,
+            region=region, role=role, organization_id=organization_id,
+            exclude_organization_id=exclude_organization_id, limit=limit,
+            clustered=_plan(strategy, weights), unclustered=_plan(unclustered, weights))
+        if not rows:
+            return None, {}
+        return rows[0], _clusters_tied(tx, rows[0]) if impact else {}
 
-    member, effective, rows, revision = graph.read(work)
-    if member is None:
+    row, tied = graph.read(work)
+    if row is None:
         raise not_found("member", member_id)
-    clustered = member["cluster_id"] is not None
-    items = scoring.explain(rows)
+    clustered = row["member_cluster"] is not None
+    effective = strategy if clustered else unclustered
+    items = scoring.explain(row)
     paths_known = True
-    if strategy in ("balanced", "bridge_silos"):
-        paths_known = _add_impact(graph, revision, member_id, items, member["cluster_id"])
+    if impact:
+        paths_known = _add_impact(row["revision"], member_id, items, row["member_cluster"], tied)
     computed = {"strategy": strategy, "weights": weights[effective],
                 "clustering": "available" if clustered else "missing",
                 "bounds": {"collaborators_expanded": MAX_NEIGHBORS, "candidates_per_source": MAX_CANDIDATES},
@@ -54,21 +57,70 @@ def for_member(graph: db.Graph, member_id: str, *, strategy: str, limit: int, we
     return {"items": items, "strategy": strategy, "computed": computed}
 
 
-def _add_impact(graph: db.Graph, revision: int, member_id: str, items: list[dict[str, Any]],
-                member_cluster: str | None) -> bool:
+def _plan(strategy: str, weights: dict[str, dict[str, float]]) -> dict[str, Any]:
+    return {"weights": weights[strategy], "required": scoring.required_feature(strategy)}
+
+
+def _add_impact(revision: int, member_id: str, items: list[dict[str, Any]], member_cluster: str | None,
+                tied: dict[tuple[str, str], bool]) -> bool:
     """What each suggested tie would do for the whole network: tie two clusters that have no tie yet, and
     route around articulation points (from the cached bridge analysis; False when there is none)."""
-    pairs = sorted({(member_cluster, item["member"]["cluster_id"]) for item in items if item["features"]["bridging"]})
-    tied = {}
-    if pairs:
-        rows = graph.read(lambda tx: db.run(tx, "recommend_clusters_tied", pairs=[list(p) for p in pairs]))
-        tied = {tuple(row["pair"]): row["tied"] for row in rows}
     around = analytics.cut_vertices_bypassed(revision, [(member_id, item["member"]["id"]) for item in items])
     for position, item in enumerate(items):
         pair = (member_cluster, item["member"].get("cluster_id"))
         item["impact"] = {"joins_untied_clusters": bool(item["features"]["bridging"]) and not tied.get(pair, True),
                           "around_articulation_points": None if around is None else around[position]}
     return around is not None
+
+
+class _ClusterTies:
+    """Whether two clusters have a tie, per worker, for one graph revision and cluster assignment.
+
+    The answer only changes with a write (a new revision) or a cluster-id write-back (which counts itself
+    in the `clusters` counter), and finding that two clusters have no tie walks all of one cluster's ties:
+    on the 100,000-member bench network it made bridge_silos five times slower. Answers are kept for
+    the (revision, clustering) they were read at and dropped as soon as either moves.
+    """
+
+    LIMIT = 100_000
+
+    def __init__(self) -> None:
+        self._as_of: tuple[int, int] | None = None
+        self._tied: dict[tuple[str, str], bool] = {}
+        self._lock = threading.Lock()
+
+    def known(self, as_of: tuple[int, int], pairs: set[tuple[str, str]]) -> dict[tuple[str, str], bool]:
+        with self._lock:
+            if as_of != self._as_of:
+                return {}
+            return {pair: self._tied[pair] for pair in pairs if pair in self._tied}
+
+    def remember(self, as_of: tuple[int, int], answers: dict[tuple[str, str], bool]) -> None:
+        with self._lock:
+            if as_of != self._as_of or len(self._tied) > self.LIMIT:
+                self._as_of, self._tied = as_of, {}
+            self._tied.update(answers)
+
+
+_CLUSTER_TIES = _ClusterTies()
+
+
+def _clusters_tied(tx, row: dict[str, Any]) -> dict[tuple[str, str], bool]:
+    """For the bridging candidates of `row`: whether their cluster and the member's already have a tie (read
+    in the same transaction as the candidates when this worker does not know yet)."""
+    pairs = {(row["member_cluster"], item["candidate"]["cluster_id"]) for item in row["items"]
+             if item["features"]["bridging"]}
+    if not pairs:
+        return {}
+    as_of = (row["revision"], row["clustering"])
+    tied = _CLUSTER_TIES.known(as_of, pairs)
+    missing = sorted(pairs - tied.keys())
+    if missing:
+        answers = {tuple(r["pair"]): r["tied"] for r in db.run(tx, "recommend_clusters_tied",
+                                                                 pairs=[list(p) for p in missing])}
+        _CLUSTER_TIES.remember(as_of, answers)
+        tied.update(answers)
+    return tied
 
 
 def for_organization(graph: db.Graph, organization_id: str, *, limit: int) -> dict[str, Any]:

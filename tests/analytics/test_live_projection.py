@@ -176,6 +176,11 @@ def test_written_back_cluster_ids_reach_the_patched_projection(api, graph, engin
     assert set(projection.previous_clusters) == {None}
     assert api.get("/v1/analytics/clusters").status_code == 200
     engine.wait_idle(timeout=30)        # the write-back runs after the answer
+    # The engine's projection holds what it wrote, under the counter its batches reached: no re-read needed.
+    held = engine.newest_projection(scope)[1]
+    assert held.cluster_mark == run_test_query(graph, "test_counter_value", counter="clusters")[0]["value"] > 0
+    fresh = read_projection(graph, scope)[1]
+    assert dict(zip(held.ids, held.previous_clusters)) == dict(zip(fresh.ids, fresh.previous_clusters))
     new_collaboration({"id": ids[0]}, {"id": ids[10]})
     revision, patched = live.advance(graph, revision, projection, scope.as_of, False)
     assert canonical(patched) == canonical(read_projection(graph, scope)[1])

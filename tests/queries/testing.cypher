@@ -58,10 +58,14 @@ OPTIONAL MATCH (:ExternalId {key: key})-[:IDENTIFIES]->(m:Member)
 RETURN key, count(m) AS members
 
 // name: test_set_clusters
-// Puts members into clusters directly ($rows of {id, cluster_id}), as the analytics write-back would.
+// Puts members into clusters directly ($rows of {id, cluster_id}), as the analytics write-back would
+// (counting the write in the `clusters` counter, as it does).
 UNWIND $rows AS row
 MATCH (m:Member {id: row.id})
 SET m.cluster_id = row.cluster_id
+WITH count(m) AS written
+MERGE (generation:Counter {name: 'clusters'})
+SET generation.value = coalesce(generation.value, 0) + 1
 
 // name: test_slow_statement
 // Counts through $rows numbers and keeps none: seconds of work for a large $rows, to run into the
@@ -74,3 +78,8 @@ RETURN count(x) AS kept
 // Creates a member the way no API path does: without a change entry (what a live projection must notice).
 CREATE (m:Member {id: $id, name: 'Outside', name_key: 'outside', topics: [], version: 1, discoverable: true})
 RETURN m.id AS id
+
+// name: test_counter_value
+// The value of the counter named $counter (0 before its first use).
+OPTIONAL MATCH (counter:Counter {name: $counter})
+RETURN coalesce(counter.value, 0) AS value

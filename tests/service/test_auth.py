@@ -1,11 +1,12 @@
 """API keys: 401 without one, 403 without the scope, hashing, revocation, the admin seed."""
 
 import re
+import time
 import uuid
 
 import pytest
 
-from service import auth
+from service import auth, db
 from tests.conftest import ADMIN_SECRET, run_test_query
 
 ANY_ID = str(uuid.uuid4())
@@ -263,3 +264,25 @@ def test_writes_show_the_email_only_to_keys_with_pii(api, make_key):
     assert shown.get_json()["email"] == "ada@example.org"
     assert api.with_key(with_pii).post("/v1/members", json={"name": "Grace", "email": "grace@example.org"}
                                        ).get_json()["email"] == "grace@example.org"
+
+
+def test_a_key_revoked_by_another_worker_stops_within_the_cache_time(app, api, graph, monkeypatch):
+    """Workers keep live keys for NETWEAVE_KEY_CACHE_SECONDS: a revocation they did not make reaches them then."""
+    from service.repositories import api_keys
+
+    key = api_keys.create(graph, "partner app", ["read"])
+    partner = api.with_key(key["secret"])
+    assert partner.get("/v1/members").status_code == 200          # looked up, now cached by this worker
+    graph.write(lambda tx: db.run_one(tx, "api_key_revoke", id=key["id"]))   # as another worker would
+    assert partner.get("/v1/members").status_code == 200, "still trusted within the cache time"
+    monkeypatch.setattr(app.extensions["netweave.key_cache"], "ttl", 0.2)
+    time.sleep(0.25)
+    assert partner.get("/v1/members").status_code == 401
+
+
+def test_key_cache_seconds_is_checked_at_start_up():
+    from service import config
+
+    assert config.load({"NETWEAVE_KEY_CACHE_SECONDS": 0}, environ={})["NETWEAVE_KEY_CACHE_SECONDS"] == 0
+    with pytest.raises(config.ConfigError, match="NETWEAVE_KEY_CACHE_SECONDS"):
+        config.load({}, environ={"NETWEAVE_KEY_CACHE_SECONDS": "-1"})

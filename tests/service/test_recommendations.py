@@ -183,3 +183,44 @@ def test_impact_names_the_articulation_points_a_tie_would_route_around(app, api,
     assert "impact" not in after["computed"]
     balanced = {network["ids"][i["member"]["id"]]: i["impact"] for i in _recommend(api, network)["items"]}
     assert balanced["D"]["around_articulation_points"] == [], "A and D already share a block"
+
+
+def test_member_recommendations_are_what_the_schema_dumps(app, api, make_key, network):
+    """The view sends the repository's result without marshmallow (for speed): it must be exactly what the
+    documented schema dumps, for every strategy, with reasons of every kind and the impact."""
+    from schemas.recommendations import MemberRecommendationsSchema
+    from service.recommendations import STRATEGIES
+
+    reader = api.with_key(make_key("read"))
+    kinds = set()
+    for strategy in STRATEGIES:
+        response = reader.get(f"/v1/members/{network['people']['A']['id']}/recommendations?strategy={strategy}")
+        assert response.status_code == 200 and response.mimetype == "application/json"
+        body = response.get_json()
+        assert body["items"], strategy
+        kinds |= {reason["type"] for item in body["items"] for reason in item["reasons"]}
+        with app.test_request_context():
+            assert MemberRecommendationsSchema().dump(body) == body, strategy
+    assert kinds == {"mutual_collaborators", "shared_topics", "bridges_clusters", "same_region"}
+
+
+def test_impact_says_when_a_tie_would_join_two_untied_clusters(api, graph, network):
+    people = network["people"]
+    first = _recommend(api, network, strategy="bridge_silos")["items"]
+    assert [item["impact"]["joins_untied_clusters"] for item in first] == [False], "E-G ties c1 to c2"
+    # G alone in c2 and E alone in c3: E-G ties c3 to c2 and B-E ties c1 to c3, nothing ties c1 to c2.
+    # Same revision, new cluster assignment: what the worker remembered about c1 and c2 no longer holds.
+    run_test_query(graph, "test_set_clusters", rows=[
+        {"id": p["id"], "cluster_id": {"G": "c2", "E": "c3"}.get(name, "c1")} for name, p in people.items()])
+    impact = {network["ids"][item["member"]["id"]]: item["impact"]["joins_untied_clusters"]
+              for item in _recommend(api, network, strategy="bridge_silos")["items"]}
+    assert impact == {"G": True, "E": False}
+
+
+def test_the_cluster_write_back_counts_itself_for_what_is_derived_from_cluster_ids(app, graph, make_key, api, network):
+    from service.analytics.engine import get_engine
+
+    before = run_test_query(graph, "test_counter_value", counter="clusters")[0]["value"]
+    assert api.with_key(make_key("analytics")).get("/v1/analytics/clusters").status_code in (200, 202)
+    get_engine(app).wait_idle(30)
+    assert run_test_query(graph, "test_counter_value", counter="clusters")[0]["value"] > before
