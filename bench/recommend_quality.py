@@ -5,7 +5,7 @@ Networks: Zachary's karate club, Les Miserables (networkx), and the generated de
 Each is loaded through the API (in-process Flask client) into a fresh local Neo4j; the analytics
 clusters are computed first when that endpoint exists, so `balanced` gets its bridging signal.
 
-    .venv/bin/python bench/recommend_quality.py
+    .venv/bin/python bench/recommend_quality.py [karate|miserables|demo ...]
 """
 
 from __future__ import annotations
@@ -23,12 +23,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from service import create_app, neo4j_local  # noqa: E402
+from service.analytics.engine import get_engine  # noqa: E402
 from service.demo import generate_demo_network  # noqa: E402
 
 ADMIN = "bench-admin-key-0123456789"
 K = 10
 HIDE = 0.10
 SEED = 42
+UNLIMITED = {family: "10000000/minute" for family in ("read", "write", "sync", "analytics", "admin")}
 
 
 def networks() -> dict[str, tuple[nx.Graph, dict]]:
@@ -61,13 +63,24 @@ def load(client, train: nx.Graph, attributes: dict) -> dict:
     ids = {}
     for node in train.nodes():
         body = {"name": str(node)[:200], **attributes.get(node, {})}
-        ids[node] = client.post("/v1/members", json=body, headers=headers).get_json()["id"]
+        ids[node] = _ok(client.post("/v1/members", json=body, headers=headers), 201)["id"]
     for a, b in train.edges():
-        client.post("/v1/collaborations", json={"source_id": ids[a], "target_id": ids[b], "kind": "project"},
-                    headers=headers)
+        _ok(client.post("/v1/collaborations", json={"source_id": ids[a], "target_id": ids[b], "kind": "project"},
+                        headers=headers), 201)
     if "/v1/analytics/clusters" in {rule.rule for rule in client.application.url_map.iter_rules()}:
-        client.get("/v1/analytics/clusters", headers=headers)
+        assert client.get("/v1/analytics/clusters", headers=headers).status_code == 200
+        # Cluster ids are written back after the answer: ask only once they are all on the members.
+        get_engine(client.application).wait_idle(timeout=600)
     return ids
+
+
+def _ok(response, status: int = 200) -> dict:
+    """The body of an answer with the expected status; anything else stops the bench (a refused write would
+    silently leave the API a different network from the one the baselines see)."""
+    if response.status_code != status:
+        raise RuntimeError(f"{response.request.method} {response.request.path}: {response.status_code} "
+                           f"{response.get_data(as_text=True)[:300]}")
+    return response.get_json()
 
 
 def score(predictions: dict, hidden_by_node: dict) -> tuple[float, float]:
@@ -102,7 +115,8 @@ def evaluate(name: str, graph: nx.Graph, attributes: dict) -> None:
         hidden_by_node[b].add(a)
     data = Path(tempfile.mkdtemp(prefix="netweave-quality-"))
     running = neo4j_local.start(port=0, data_dir=data)
-    app = create_app({"NEO4J_URI": running.uri, "NETWEAVE_ADMIN_KEY": ADMIN})
+    # The bench writes and asks faster than the default per-key rate limits allow.
+    app = create_app({"NEO4J_URI": running.uri, "NETWEAVE_ADMIN_KEY": ADMIN, "NETWEAVE_RATE_LIMITS": UNLIMITED})
     try:
         client = app.test_client()
         ids = load(client, train, attributes)
@@ -113,8 +127,8 @@ def evaluate(name: str, graph: nx.Graph, attributes: dict) -> None:
         for strategy in ("balanced", "close_triangles", "shared_interests"):
             results[f"api {strategy}"] = {}
             for node in hidden_by_node:
-                body = client.get(f"/v1/members/{ids[node]}/recommendations?limit={K}&strategy={strategy}",
-                                  headers={"Authorization": f"Bearer {ADMIN}"}).get_json()
+                body = _ok(client.get(f"/v1/members/{ids[node]}/recommendations?limit={K}&strategy={strategy}",
+                                      headers={"Authorization": f"Bearer {ADMIN}"}))
                 results[f"api {strategy}"][node] = [node_of[item["member"]["id"]] for item in body["items"]]
         print(f"\n{name}: {graph.number_of_nodes()} members, {graph.number_of_edges()} ties, "
               f"{len(hidden)} hidden, {len(hidden_by_node)} members asked")
@@ -129,9 +143,11 @@ def evaluate(name: str, graph: nx.Graph, attributes: dict) -> None:
 
 
 def main() -> None:
+    only = sys.argv[1:]     # network names (or a word of them) to run; all when none
     print(f"hide {HIDE:.0%} of ties (seed {SEED}); top {K} per member whose tie was hidden")
     for name, (graph, attributes) in networks().items():
-        evaluate(name, graph, attributes)
+        if not only or any(word in name for word in only):
+            evaluate(name, graph, attributes)
 
 
 if __name__ == "__main__":
