@@ -1,6 +1,8 @@
 // CRM sync: batched upserts keyed by external ids, and tombstones.
-// An ExternalId key is "<resource>:<source>:<external id>", unique under a constraint, so two
-// integrations upserting the same record at once MERGE the same ExternalId and end with one node.
+// An external key is "<resource>:<source>:<external id>". A member's or organization's is an ExternalId
+// node (a node may have several, from several systems), unique under a constraint, so two integrations
+// upserting the same record at once MERGE the same ExternalId and end with one node. A collaboration's is
+// the tie's own external_key property, unique under a relationship constraint.
 
 // name: sync_resolve_organizations
 // For each key in $keys (organization ExternalId keys) and raw values (netweave ids), the organization id or null.
@@ -8,25 +10,6 @@ UNWIND $refs AS ref
 OPTIONAL MATCH (:ExternalId {key: ref.key})-[:IDENTIFIES]->(o:Organization)
 OPTIONAL MATCH (byid:Organization {id: ref.value})
 RETURN ref.value AS value, coalesce(o.id, byid.id) AS id
-
-// name: sync_resolve_parties
-// For each ref {value, keys: [member key, organization key]}: the member or organization its external id
-// names, as {id, element} (element: the node's elementId, valid inside this transaction), or nulls.
-// A value that names both a member and an organization resolves to the member (the first key).
-UNWIND $refs AS ref
-OPTIONAL MATCH (x:ExternalId)-[:IDENTIFIES]->(party)
-WHERE x.key IN ref.keys
-WITH ref, party ORDER BY CASE WHEN party:Member THEN 0 ELSE 1 END
-WITH ref, collect(party)[0] AS party
-RETURN ref.value AS value, party.id AS id, elementId(party) AS element
-
-// name: sync_resolve_party_ids
-// For each value in $values that is a netweave id of a member or organization: {value, id, element}.
-UNWIND $values AS value
-OPTIONAL MATCH (m:Member {id: value})
-OPTIONAL MATCH (o:Organization {id: value})
-WITH value, coalesce(m, o) AS party
-RETURN value, party.id AS id, elementId(party) AS element
 
 // name: sync_upsert_members
 // Creates or updates members from rows {index, key, external_id, new_id, link_id, props}; writes nothing for
@@ -129,40 +112,59 @@ DETACH DELETE o
 RETURN row.index AS index, id, collaborations, members, external_ids
 
 // name: sync_upsert_collaborations
-// Creates or updates ties from rows {index, key, external_id, new_id, source_id, target_id, source_element,
-// target_element, props} (the parties as resolved, with their elementIds, in the same transaction).
-// A row whose tie exists between other parties comes back with status 'moved' and is not written.
+// Resolves the parties and creates or updates ties in one pass, from rows {index, key, new_id, source_keys,
+// source_value, target_keys, target_value, props}. A side's party is the member, else the organization,
+// its external id names in this source (`*_keys`: [member key, organization key]), else the member or
+// organization whose netweave id is `*_value`. The tie carries its external key itself, unique under the
+// collaboration_external_key constraint; MERGE locks both parties, so two integrations creating the same
+// tie at once end with one. Returns one row: `rows`, per input row [index, id, status, source found,
+// target found], status created, updated, unchanged, moved (the tie exists between other parties: not
+// written) or unresolved (a party is missing: not written).
 UNWIND $rows AS row
-MERGE (x:ExternalId {key: row.key})
-ON CREATE SET x.source = $source, x.value = row.external_id, x.resource = 'collaboration'
-WITH row, x
-OPTIONAL MATCH (a)-[existing:COLLABORATES_WITH {id: x.tie_id}]->(b)
-WITH row, x, existing,
-     existing IS NOT NULL AND NOT ((a.id = row.source_id AND b.id = row.target_id)
-                                   OR (a.id = row.target_id AND b.id = row.source_id)) AS moved
-WITH row, x, existing, moved,
-     existing IS NOT NULL AND NOT moved AND any(k IN keys(row.props)
-         WHERE NOT coalesce(existing[k] = row.props[k], existing[k] IS NULL AND row.props[k] IS NULL)) AS changed
-CALL (row, x, existing) {
-    WITH row, x WHERE existing IS NULL
-    MATCH (a) WHERE elementId(a) = row.source_element
-    MATCH (b) WHERE elementId(b) = row.target_element
-    CREATE (a)-[c:COLLABORATES_WITH {id: row.new_id}]->(b)
-    SET c += row.props, c.source = $source, c.version = 1, c.created_at = datetime(), c.updated_at = c.created_at
-    SET x.tie_id = row.new_id
+CALL (row) {
+    OPTIONAL MATCH (x:ExternalId)-[:IDENTIFIES]->(party)
+    WHERE x.key IN row.source_keys
+    WITH row, party ORDER BY CASE WHEN party:Member THEN 0 ELSE 1 END LIMIT 1
+    OPTIONAL MATCH (m:Member {id: row.source_value})
+    OPTIONAL MATCH (o:Organization {id: row.source_value})
+    RETURN coalesce(party, m, o) AS a
 }
+CALL (row) {
+    OPTIONAL MATCH (x:ExternalId)-[:IDENTIFIES]->(party)
+    WHERE x.key IN row.target_keys
+    WITH row, party ORDER BY CASE WHEN party:Member THEN 0 ELSE 1 END LIMIT 1
+    OPTIONAL MATCH (m:Member {id: row.target_value})
+    OPTIONAL MATCH (o:Organization {id: row.target_value})
+    RETURN coalesce(party, m, o) AS b
+}
+OPTIONAL MATCH (p)-[existing:COLLABORATES_WITH {external_key: row.key}]->(q)
+WITH row, a, b, existing,
+     existing IS NOT NULL AND a IS NOT NULL AND b IS NOT NULL
+         AND NOT ((p = a AND q = b) OR (p = b AND q = a)) AS moved
+OPTIONAL CALL (row, a, b, existing) {
+    WITH row, a, b WHERE existing IS NULL AND a IS NOT NULL AND b IS NOT NULL
+    MERGE (a)-[c:COLLABORATES_WITH {external_key: row.key}]->(b)
+    ON CREATE SET c.id = row.new_id, c += row.props, c.source = $source, c.version = 1,
+                  c.created_at = datetime(), c.updated_at = c.created_at
+    RETURN c AS made
+}
+// A tie another transaction created since this one looked is updated like one found.
+WITH row, a, b, moved, made,
+     CASE WHEN existing IS NOT NULL THEN existing WHEN made.id <> row.new_id THEN made END AS found
+WITH row, a, b, moved, made, found,
+     found IS NOT NULL AND NOT moved AND a IS NOT NULL AND b IS NOT NULL AND any(k IN keys(row.props)
+         WHERE NOT coalesce(found[k] = row.props[k], found[k] IS NULL AND row.props[k] IS NULL)) AS changed
 FOREACH (_ IN CASE WHEN changed THEN [1] ELSE [] END |
-    SET existing += row.props, existing.version = existing.version + 1, existing.updated_at = datetime())
-RETURN row.index AS index, coalesce(existing.id, row.new_id) AS id,
-       CASE WHEN existing IS NULL THEN 'created' WHEN moved THEN 'moved' WHEN changed THEN 'updated'
-            ELSE 'unchanged' END AS status
+    SET found += row.props, found.version = found.version + 1, found.updated_at = datetime())
+RETURN collect([row.index, coalesce(found.id, made.id),
+                CASE WHEN a IS NULL OR b IS NULL THEN 'unresolved' WHEN moved THEN 'moved'
+                     WHEN found IS NULL THEN 'created' WHEN changed THEN 'updated' ELSE 'unchanged' END,
+                a IS NOT NULL, b IS NOT NULL]) AS rows
 
 // name: sync_delete_collaborations
-// Tombstones: deletes the ties named by rows {index, key} and their external ids.
+// Tombstones: deletes the ties named by rows {index, key} (their external key goes with them).
 UNWIND $rows AS row
-OPTIONAL MATCH (x:ExternalId {key: row.key})
-OPTIONAL MATCH ()-[c:COLLABORATES_WITH {id: x.tie_id}]->()
-WITH row, x, c, c.id AS id
+OPTIONAL MATCH ()-[c:COLLABORATES_WITH {external_key: row.key}]->()
+WITH row, c, c.id AS id
 DELETE c
-DETACH DELETE x
 RETURN row.index AS index, id

@@ -37,9 +37,9 @@ CALL () {
     RETURN collect([xm.key, xo.key]) AS affiliations
 }
 CALL () {
-    MATCH (x:ExternalId {resource: 'collaboration'})
-    MATCH (a)-[c:COLLABORATES_WITH {id: x.tie_id}]->(b)
-    RETURN collect([x.key, c.kind, c.strength, c.started_on, c.ended_on]) AS ties
+    MATCH ()-[c:COLLABORATES_WITH]->()
+    WHERE c.external_key IS NOT NULL
+    RETURN collect([c.external_key, c.kind, c.strength, c.started_on, c.ended_on]) AS ties
 }
 CALL () {
     MATCH (n) WHERE n:Member OR n:Organization
