@@ -14,7 +14,7 @@ RETURN ref.value AS value, coalesce(o.id, byid.id) AS id
 // name: sync_upsert_members
 // Creates or updates members from rows {index, key, external_id, new_id, link_id, props}; writes nothing for
 // unchanged ones. link_id (a netweave id) attaches a new external id to an existing member instead of creating one.
-// Returns index, id and status (created, updated, unchanged) per row.
+// Returns one row: `rows`, per input row [index, id, status] (status created, updated or unchanged).
 UNWIND $rows AS row
 MERGE (x:ExternalId {key: row.key})
 ON CREATE SET x.source = $source, x.value = row.external_id, x.resource = 'member'
@@ -34,8 +34,8 @@ FOREACH (_ IN CASE WHEN existing IS NULL THEN [1] ELSE [] END |
 FOREACH (_ IN CASE WHEN changed THEN [1] ELSE [] END |
     SET existing += row.props, existing.name_key = toLower(existing.name),
         existing.version = existing.version + 1, existing.updated_at = datetime())
-RETURN row.index AS index, coalesce(existing.id, row.new_id) AS id,
-       CASE WHEN existing IS NULL THEN 'created' WHEN changed THEN 'updated' ELSE 'unchanged' END AS status
+RETURN collect([row.index, coalesce(existing.id, row.new_id),
+                CASE WHEN existing IS NULL THEN 'created' WHEN changed THEN 'updated' ELSE 'unchanged' END]) AS rows
 
 // name: sync_member_affiliations
 // Makes each member's affiliations from this source exactly rows {member_id, organization_ids}.
@@ -75,7 +75,8 @@ DETACH DELETE m
 RETURN row.index AS index, id, collaborations, organizations, external_ids
 
 // name: sync_upsert_organizations
-// Creates or updates organizations from rows {index, key, external_id, new_id, link_id, props} (link_id as for members).
+// Creates or updates organizations from rows {index, key, external_id, new_id, link_id, props} (link_id as for
+// members); returns one row: `rows`, per input row [index, id, status].
 UNWIND $rows AS row
 MERGE (x:ExternalId {key: row.key})
 ON CREATE SET x.source = $source, x.value = row.external_id, x.resource = 'organization'
@@ -95,8 +96,8 @@ FOREACH (_ IN CASE WHEN existing IS NULL THEN [1] ELSE [] END |
 FOREACH (_ IN CASE WHEN changed THEN [1] ELSE [] END |
     SET existing += row.props, existing.name_key = toLower(existing.name),
         existing.version = existing.version + 1, existing.updated_at = datetime())
-RETURN row.index AS index, coalesce(existing.id, row.new_id) AS id,
-       CASE WHEN existing IS NULL THEN 'created' WHEN changed THEN 'updated' ELSE 'unchanged' END AS status
+RETURN collect([row.index, coalesce(existing.id, row.new_id),
+                CASE WHEN existing IS NULL THEN 'created' WHEN changed THEN 'updated' ELSE 'unchanged' END]) AS rows
 
 // name: sync_delete_organizations
 // Tombstones: deletes the organizations named by rows {index, key} with their ties and external ids.

@@ -69,3 +69,25 @@ SET m.cluster_id = row.cluster_id
 UNWIND range(1, $rows) AS x
 WITH x WHERE x % 1000003 = -1
 RETURN count(x) AS kept
+
+// name: test_tie_external_keys
+// Every tie that carries an external key, with its id.
+MATCH ()-[c:COLLABORATES_WITH]->()
+WHERE c.external_key IS NOT NULL
+RETURN c.id AS id, c.external_key AS external_key
+ORDER BY id
+
+// name: test_legacy_tie_handles
+// How many ExternalId nodes still name a tie by tie_id (the model before ties carried their key).
+MATCH (x:ExternalId)
+WHERE x.tie_id IS NOT NULL
+RETURN count(x) AS handles
+
+// name: test_make_legacy_tie_handles
+// Turns synced ties back into the old model: the key moves from each tie (named by $keys) to an ExternalId
+// node {key, source, value, resource, tie_id}; a key with no tie gets a node naming a deleted tie.
+UNWIND $keys AS key
+OPTIONAL MATCH ()-[c:COLLABORATES_WITH {external_key: key}]->()
+CREATE (x:ExternalId {key: key, source: split(key, ':')[1], value: split(key, ':')[2],
+                      resource: 'collaboration', tie_id: coalesce(c.id, randomUUID())})
+REMOVE c.external_key
