@@ -116,27 +116,33 @@ RETURN row.index AS index, id, collaborations, members, external_ids
 // Resolves the parties and creates or updates ties in one pass, from rows {index, key, new_id, source_keys,
 // source_value, target_keys, target_value, props}. A side's party is the member, else the organization,
 // its external id names in this source (`*_keys`: [member key, organization key]), else the member or
-// organization whose netweave id is `*_value`. The tie carries its external key itself, unique under the
+// organization whose netweave id is `*_value` (looked up only when the member key names none). The tie carries its external key itself, unique under the
 // collaboration_external_key constraint; MERGE locks both parties, so two integrations creating the same
 // tie at once end with one. Returns one row: `rows`, per input row [index, id, status, source found,
 // target found], status created, updated, unchanged, moved (the tie exists between other parties: not
 // written) or unresolved (a party is missing: not written).
 UNWIND $rows AS row
 CALL (row) {
-    OPTIONAL MATCH (x:ExternalId)-[:IDENTIFIES]->(party)
-    WHERE x.key IN row.source_keys
-    WITH row, party ORDER BY CASE WHEN party:Member THEN 0 ELSE 1 END LIMIT 1
-    OPTIONAL MATCH (m:Member {id: row.source_value})
-    OPTIONAL MATCH (o:Organization {id: row.source_value})
-    RETURN coalesce(party, m, o) AS a
+    OPTIONAL MATCH (:ExternalId {key: row.source_keys[0]})-[:IDENTIFIES]->(member:Member)
+    OPTIONAL CALL (row, member) {
+        WITH row WHERE member IS NULL
+        OPTIONAL MATCH (:ExternalId {key: row.source_keys[1]})-[:IDENTIFIES]->(organization:Organization)
+        OPTIONAL MATCH (m:Member {id: row.source_value})
+        OPTIONAL MATCH (o:Organization {id: row.source_value})
+        RETURN coalesce(organization, m, o) AS other
+    }
+    RETURN coalesce(member, other) AS a
 }
 CALL (row) {
-    OPTIONAL MATCH (x:ExternalId)-[:IDENTIFIES]->(party)
-    WHERE x.key IN row.target_keys
-    WITH row, party ORDER BY CASE WHEN party:Member THEN 0 ELSE 1 END LIMIT 1
-    OPTIONAL MATCH (m:Member {id: row.target_value})
-    OPTIONAL MATCH (o:Organization {id: row.target_value})
-    RETURN coalesce(party, m, o) AS b
+    OPTIONAL MATCH (:ExternalId {key: row.target_keys[0]})-[:IDENTIFIES]->(member:Member)
+    OPTIONAL CALL (row, member) {
+        WITH row WHERE member IS NULL
+        OPTIONAL MATCH (:ExternalId {key: row.target_keys[1]})-[:IDENTIFIES]->(organization:Organization)
+        OPTIONAL MATCH (m:Member {id: row.target_value})
+        OPTIONAL MATCH (o:Organization {id: row.target_value})
+        RETURN coalesce(organization, m, o) AS other
+    }
+    RETURN coalesce(member, other) AS b
 }
 OPTIONAL MATCH (p)-[existing:COLLABORATES_WITH {external_key: row.key}]->(q)
 WITH row, a, b, existing,

@@ -159,8 +159,8 @@ def _upsert(tx: ManagedTransaction, resource: str, source: str, upserts: list[tu
                      "external_id": record["external_id"], "new_id": str(uuid.uuid4()),
                      "link_id": record.get("id"), "props": _props(record)})
     # One answer row holding every record's [index, id, status]: a row per record costs a Bolt message each.
-    (answer,) = db.run(tx, f"sync_upsert_{resource}", rows=rows, source=source)
-    return [{"index": index, "id": id_, "status": status} for index, id_, status in answer["rows"]]
+    answer = db.run_scalars(tx, f"sync_upsert_{resource}", rows=rows, source=source)
+    return [{"index": index, "id": id_, "status": status} for index, id_, status in answer]
 
 
 def _upsert_collaborations(tx: ManagedTransaction, source: str, upserts: list[tuple[int, dict]]) -> list[dict]:
@@ -175,10 +175,10 @@ def _upsert_collaborations(tx: ManagedTransaction, source: str, upserts: list[tu
                                      external_key("organization", source, source_value)],
                      "target_keys": [external_key("member", source, target_value),
                                      external_key("organization", source, target_value)]})
-    (answer,) = db.run(tx, "sync_upsert_collaborations", rows=rows, source=source)
+    answer = db.run_scalars(tx, "sync_upsert_collaborations", rows=rows, source=source)
     return [{"index": index, "id": id_, "status": status, "source_found": source_found,
              "target_found": target_found}
-            for index, id_, status, source_found, target_found in answer["rows"]]
+            for index, id_, status, source_found, target_found in answer]
 
 
 def _delete(tx: ManagedTransaction, resource: str, source: str, tombstones: list[tuple[int, dict]]) -> list[dict]:

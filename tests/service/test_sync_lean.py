@@ -182,3 +182,31 @@ def test_tie_dates_round_trip_through_the_lean_path(api):
                                            "target_external_id": "m2", "kind": "project",
                                            "started_on": day.isoformat()}]).get_json()["results"][0]
     assert api.get(f"/v1/collaborations/{result['id']}").get_json()["started_on"] == day.isoformat()
+
+
+def test_parties_resolve_by_member_key_then_organization_key_then_netweave_id(api):
+    both = "shared-7"  # the external id of a member and of an organization of the same source
+    member = sync(api, "members", [{"external_id": both, "name": "Ann"}]).get_json()["results"][0]["id"]
+    organizations = sync(api, "organizations", [{"external_id": both, "name": "North"},
+                                                {"external_id": "o9", "name": "South"}]).get_json()["results"]
+    other = sync(api, "members", [{"external_id": "m8", "name": "Ben"}]).get_json()["results"][0]["id"]
+    response = sync(api, "collaborations", [
+        {"external_id": "c1", "source_external_id": both, "target_external_id": "o9", "kind": "partnership"},
+        {"external_id": "c2", "source_external_id": organizations[0]["id"], "target_external_id": other,
+         "kind": "project"}])
+    assert response.status_code == 200, response.get_json()
+    ties = {t["id"]: t for t in api.get("/v1/collaborations").get_json()["items"]}
+    first, second = (ties[r["id"]] for r in response.get_json()["results"])
+    assert {first["source_id"], first["target_id"]} == {member, organizations[1]["id"]}
+    assert {second["source_id"], second["target_id"]} == {organizations[0]["id"], other}
+
+
+def test_atomic_batch_with_an_unknown_party_writes_nothing(api):
+    sync(api, "members", [{"external_id": "m1", "name": "Ann"}, {"external_id": "m2", "name": "Ben"}])
+    response = sync(api, "collaborations", [
+        {"external_id": "c1", "source_external_id": "m1", "target_external_id": "m2", "kind": "project"},
+        {"external_id": "c2", "source_external_id": "m1", "target_external_id": "nobody", "kind": "project"}],
+        query="?atomic=true")
+    assert response.status_code == 400
+    assert [r["index"] for r in response.get_json()["results"]] == [1]
+    assert api.get("/v1/collaborations").get_json()["items"] == []
