@@ -210,3 +210,20 @@ def test_atomic_batch_with_an_unknown_party_writes_nothing(api):
     assert response.status_code == 400
     assert [r["index"] for r in response.get_json()["results"]] == [1]
     assert api.get("/v1/collaborations").get_json()["items"] == []
+
+
+def test_gunicorn_workers_freeze_the_app_and_collect_young_objects_less_often(monkeypatch, tmp_path):
+    import gc
+    import runpy
+    from pathlib import Path
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))  # the file sets it up when unset
+    conf = runpy.run_path(str(Path(__file__).resolve().parents[2] / "service" / "gunicorn.conf.py"))
+    threshold = gc.get_threshold()
+    try:
+        conf["post_worker_init"](None)
+        assert gc.get_threshold()[0] == 10_000 and gc.get_threshold()[1:] == threshold[1:]
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
