@@ -53,9 +53,26 @@ CREATE CONSTRAINT idempotency_scope IF NOT EXISTS FOR (r:IdempotencyRecord) REQU
 // name: schema_idempotency_created
 CREATE INDEX idempotency_created IF NOT EXISTS FOR (r:IdempotencyRecord) ON (r.created_at)
 
+// name: schema_collaboration_external_key
+// A synced collaboration carries its external key ("collaboration:<source>:<external id>") itself.
+CREATE CONSTRAINT collaboration_external_key IF NOT EXISTS
+FOR ()-[c:COLLABORATES_WITH]-() REQUIRE c.external_key IS UNIQUE
+
 // name: schema_external_id_tie
-// A collaboration's external id points at the tie by its id (a relationship cannot be a target).
+// Finds the ExternalId nodes that named ties before ties carried their own key (see the migration below);
+// none are written any more, so the index stays empty and costs nothing.
 CREATE INDEX external_id_tie IF NOT EXISTS FOR (x:ExternalId) ON (x.tie_id)
+
+// name: schema_migrate_collaboration_external_ids
+// Upgrades a database synced before ties carried their key: each ExternalId node {tie_id} hands its key to
+// the tie and goes (with no tie left, it just goes). Idempotent; finds nothing once done (index seek).
+MATCH (x:ExternalId)
+WHERE x.tie_id IS NOT NULL
+CALL (x) {
+    OPTIONAL MATCH ()-[c:COLLABORATES_WITH {id: x.tie_id}]->()
+    SET c.external_key = x.key
+    DETACH DELETE x
+} IN TRANSACTIONS OF 5000 ROWS
 
 // name: schema_introduction_id
 CREATE CONSTRAINT introduction_id IF NOT EXISTS FOR (i:Introduction) REQUIRE i.id IS UNIQUE

@@ -1,6 +1,8 @@
 // CRM sync: batched upserts keyed by external ids, and tombstones.
-// An ExternalId key is "<resource>:<source>:<external id>", unique under a constraint, so two
-// integrations upserting the same record at once MERGE the same ExternalId and end with one node.
+// An external key is "<resource>:<source>:<external id>". A member's or organization's is an ExternalId
+// node (a node may have several, from several systems), unique under a constraint, so two integrations
+// upserting the same record at once MERGE the same ExternalId and end with one node. A collaboration's is
+// the tie's own external_key property, unique under a relationship constraint.
 
 // name: sync_resolve_organizations
 // For each key in $keys (organization ExternalId keys) and raw values (netweave ids), the organization id or null.
@@ -9,29 +11,10 @@ OPTIONAL MATCH (:ExternalId {key: ref.key})-[:IDENTIFIES]->(o:Organization)
 OPTIONAL MATCH (byid:Organization {id: ref.value})
 RETURN ref.value AS value, coalesce(o.id, byid.id) AS id
 
-// name: sync_resolve_parties
-// For each ref {value, keys: [member key, organization key]}: the member or organization its external id
-// names, as {id, element} (element: the node's elementId, valid inside this transaction), or nulls.
-// A value that names both a member and an organization resolves to the member (the first key).
-UNWIND $refs AS ref
-OPTIONAL MATCH (x:ExternalId)-[:IDENTIFIES]->(party)
-WHERE x.key IN ref.keys
-WITH ref, party ORDER BY CASE WHEN party:Member THEN 0 ELSE 1 END
-WITH ref, collect(party)[0] AS party
-RETURN ref.value AS value, party.id AS id, elementId(party) AS element
-
-// name: sync_resolve_party_ids
-// For each value in $values that is a netweave id of a member or organization: {value, id, element}.
-UNWIND $values AS value
-OPTIONAL MATCH (m:Member {id: value})
-OPTIONAL MATCH (o:Organization {id: value})
-WITH value, coalesce(m, o) AS party
-RETURN value, party.id AS id, elementId(party) AS element
-
 // name: sync_upsert_members
 // Creates or updates members from rows {index, key, external_id, new_id, link_id, props}; writes nothing for
 // unchanged ones. link_id (a netweave id) attaches a new external id to an existing member instead of creating one.
-// Returns index, id and status (created, updated, unchanged) per row.
+// Returns one row: `rows`, per input row [index, id, status] (status created, updated or unchanged).
 UNWIND $rows AS row
 MERGE (x:ExternalId {key: row.key})
 ON CREATE SET x.source = $source, x.value = row.external_id, x.resource = 'member'
@@ -51,8 +34,8 @@ FOREACH (_ IN CASE WHEN existing IS NULL THEN [1] ELSE [] END |
 FOREACH (_ IN CASE WHEN changed THEN [1] ELSE [] END |
     SET existing += row.props, existing.name_key = toLower(existing.name),
         existing.version = existing.version + 1, existing.updated_at = datetime())
-RETURN row.index AS index, coalesce(existing.id, row.new_id) AS id,
-       CASE WHEN existing IS NULL THEN 'created' WHEN changed THEN 'updated' ELSE 'unchanged' END AS status
+RETURN collect([row.index, coalesce(existing.id, row.new_id),
+                CASE WHEN existing IS NULL THEN 'created' WHEN changed THEN 'updated' ELSE 'unchanged' END]) AS rows
 
 // name: sync_member_affiliations
 // Makes each member's affiliations from this source exactly rows {member_id, organization_ids}.
@@ -83,7 +66,7 @@ RETURN row.member_id AS member_id, added, removed
 UNWIND $rows AS row
 OPTIONAL MATCH (:ExternalId {key: row.key})-[:IDENTIFIES]->(m:Member)
 WITH row, m, m.id AS id,
-     CASE WHEN m IS NULL THEN [] ELSE [(m)-[c:COLLABORATES_WITH]-() | c.id] END AS collaborations,
+     CASE WHEN m IS NULL THEN [] ELSE [(m)-[c:COLLABORATES_WITH]-() | [c.id, startNode(c).id, endNode(c).id]] END AS collaborations,
      CASE WHEN m IS NULL THEN [] ELSE [(m)-[:MEMBER_OF]->(o:Organization) | o.id] END AS organizations,
      CASE WHEN m IS NULL THEN [] ELSE [(x:ExternalId)-[:IDENTIFIES]->(m) | x] END AS handles
 WITH row, m, id, collaborations, organizations, handles, [x IN handles | x.source + ':' + x.value] AS external_ids
@@ -92,7 +75,8 @@ DETACH DELETE m
 RETURN row.index AS index, id, collaborations, organizations, external_ids
 
 // name: sync_upsert_organizations
-// Creates or updates organizations from rows {index, key, external_id, new_id, link_id, props} (link_id as for members).
+// Creates or updates organizations from rows {index, key, external_id, new_id, link_id, props} (link_id as for
+// members); returns one row: `rows`, per input row [index, id, status].
 UNWIND $rows AS row
 MERGE (x:ExternalId {key: row.key})
 ON CREATE SET x.source = $source, x.value = row.external_id, x.resource = 'organization'
@@ -112,15 +96,15 @@ FOREACH (_ IN CASE WHEN existing IS NULL THEN [1] ELSE [] END |
 FOREACH (_ IN CASE WHEN changed THEN [1] ELSE [] END |
     SET existing += row.props, existing.name_key = toLower(existing.name),
         existing.version = existing.version + 1, existing.updated_at = datetime())
-RETURN row.index AS index, coalesce(existing.id, row.new_id) AS id,
-       CASE WHEN existing IS NULL THEN 'created' WHEN changed THEN 'updated' ELSE 'unchanged' END AS status
+RETURN collect([row.index, coalesce(existing.id, row.new_id),
+                CASE WHEN existing IS NULL THEN 'created' WHEN changed THEN 'updated' ELSE 'unchanged' END]) AS rows
 
 // name: sync_delete_organizations
 // Tombstones: deletes the organizations named by rows {index, key} with their ties and external ids.
 UNWIND $rows AS row
 OPTIONAL MATCH (:ExternalId {key: row.key})-[:IDENTIFIES]->(o:Organization)
 WITH row, o, o.id AS id,
-     CASE WHEN o IS NULL THEN [] ELSE [(o)-[c:COLLABORATES_WITH]-() | c.id] END AS collaborations,
+     CASE WHEN o IS NULL THEN [] ELSE [(o)-[c:COLLABORATES_WITH]-() | [c.id, startNode(c).id, endNode(c).id]] END AS collaborations,
      CASE WHEN o IS NULL THEN [] ELSE [(m:Member)-[:MEMBER_OF]->(o) | m.id] END AS members,
      CASE WHEN o IS NULL THEN [] ELSE [(x:ExternalId)-[:IDENTIFIES]->(o) | x] END AS handles
 WITH row, o, id, collaborations, members, handles, [x IN handles | x.source + ':' + x.value] AS external_ids
@@ -129,40 +113,66 @@ DETACH DELETE o
 RETURN row.index AS index, id, collaborations, members, external_ids
 
 // name: sync_upsert_collaborations
-// Creates or updates ties from rows {index, key, external_id, new_id, source_id, target_id, source_element,
-// target_element, props} (the parties as resolved, with their elementIds, in the same transaction).
-// A row whose tie exists between other parties comes back with status 'moved' and is not written.
+// Resolves the parties and creates or updates ties in one pass, from rows {index, key, new_id, source_keys,
+// source_value, target_keys, target_value, props}. A side's party is the member, else the organization,
+// its external id names in this source (`*_keys`: [member key, organization key]), else the member or
+// organization whose netweave id is `*_value` (looked up only when the member key names none). The tie carries its external key itself, unique under the
+// collaboration_external_key constraint; MERGE locks both parties, so two integrations creating the same
+// tie at once end with one. Returns one row: `rows`, per input row [index, id, status, source found,
+// target found], status created, updated, unchanged, moved (the tie exists between other parties: not
+// written) or unresolved (a party is missing: not written).
 UNWIND $rows AS row
-MERGE (x:ExternalId {key: row.key})
-ON CREATE SET x.source = $source, x.value = row.external_id, x.resource = 'collaboration'
-WITH row, x
-OPTIONAL MATCH (a)-[existing:COLLABORATES_WITH {id: x.tie_id}]->(b)
-WITH row, x, existing,
-     existing IS NOT NULL AND NOT ((a.id = row.source_id AND b.id = row.target_id)
-                                   OR (a.id = row.target_id AND b.id = row.source_id)) AS moved
-WITH row, x, existing, moved,
-     existing IS NOT NULL AND NOT moved AND any(k IN keys(row.props)
-         WHERE NOT coalesce(existing[k] = row.props[k], existing[k] IS NULL AND row.props[k] IS NULL)) AS changed
-CALL (row, x, existing) {
-    WITH row, x WHERE existing IS NULL
-    MATCH (a) WHERE elementId(a) = row.source_element
-    MATCH (b) WHERE elementId(b) = row.target_element
-    CREATE (a)-[c:COLLABORATES_WITH {id: row.new_id}]->(b)
-    SET c += row.props, c.source = $source, c.version = 1, c.created_at = datetime(), c.updated_at = c.created_at
-    SET x.tie_id = row.new_id
+CALL (row) {
+    OPTIONAL MATCH (:ExternalId {key: row.source_keys[0]})-[:IDENTIFIES]->(member:Member)
+    OPTIONAL CALL (row, member) {
+        WITH row WHERE member IS NULL
+        OPTIONAL MATCH (:ExternalId {key: row.source_keys[1]})-[:IDENTIFIES]->(organization:Organization)
+        OPTIONAL MATCH (m:Member {id: row.source_value})
+        OPTIONAL MATCH (o:Organization {id: row.source_value})
+        RETURN coalesce(organization, m, o) AS other
+    }
+    RETURN coalesce(member, other) AS a
 }
+CALL (row) {
+    OPTIONAL MATCH (:ExternalId {key: row.target_keys[0]})-[:IDENTIFIES]->(member:Member)
+    OPTIONAL CALL (row, member) {
+        WITH row WHERE member IS NULL
+        OPTIONAL MATCH (:ExternalId {key: row.target_keys[1]})-[:IDENTIFIES]->(organization:Organization)
+        OPTIONAL MATCH (m:Member {id: row.target_value})
+        OPTIONAL MATCH (o:Organization {id: row.target_value})
+        RETURN coalesce(organization, m, o) AS other
+    }
+    RETURN coalesce(member, other) AS b
+}
+OPTIONAL MATCH (p)-[existing:COLLABORATES_WITH {external_key: row.key}]->(q)
+WITH row, a, b, existing,
+     existing IS NOT NULL AND a IS NOT NULL AND b IS NOT NULL
+         AND NOT ((p = a AND q = b) OR (p = b AND q = a)) AS moved
+OPTIONAL CALL (row, a, b, existing) {
+    WITH row, a, b WHERE existing IS NULL AND a IS NOT NULL AND b IS NOT NULL
+    MERGE (a)-[c:COLLABORATES_WITH {external_key: row.key}]->(b)
+    ON CREATE SET c.id = row.new_id, c += row.props, c.source = $source, c.version = 1,
+                  c.created_at = datetime(), c.updated_at = c.created_at
+    RETURN c AS made
+}
+// A tie another transaction created since this one looked is updated like one found.
+WITH row, a, b, moved, made,
+     CASE WHEN existing IS NOT NULL THEN existing WHEN made.id <> row.new_id THEN made END AS found
+WITH row, a, b, moved, made, found,
+     found IS NOT NULL AND NOT moved AND a IS NOT NULL AND b IS NOT NULL AND any(k IN keys(row.props)
+         WHERE NOT coalesce(found[k] = row.props[k], found[k] IS NULL AND row.props[k] IS NULL)) AS changed
 FOREACH (_ IN CASE WHEN changed THEN [1] ELSE [] END |
-    SET existing += row.props, existing.version = existing.version + 1, existing.updated_at = datetime())
-RETURN row.index AS index, coalesce(existing.id, row.new_id) AS id,
-       CASE WHEN existing IS NULL THEN 'created' WHEN moved THEN 'moved' WHEN changed THEN 'updated'
-            ELSE 'unchanged' END AS status
+    SET found += row.props, found.version = found.version + 1, found.updated_at = datetime())
+RETURN collect([row.index, coalesce(found.id, made.id),
+                CASE WHEN a IS NULL OR b IS NULL THEN 'unresolved' WHEN moved THEN 'moved'
+                     WHEN found IS NULL THEN 'created' WHEN changed THEN 'updated' ELSE 'unchanged' END,
+                a IS NOT NULL, b IS NOT NULL]) AS rows
 
 // name: sync_delete_collaborations
-// Tombstones: deletes the ties named by rows {index, key} and their external ids.
+// Tombstones: deletes the ties named by rows {index, key} (their external key goes with them); returns each
+// deleted tie's id and parties (for the change feed).
 UNWIND $rows AS row
-OPTIONAL MATCH (x:ExternalId {key: row.key})
-OPTIONAL MATCH ()-[c:COLLABORATES_WITH {id: x.tie_id}]->()
-WITH row, x, c, c.id AS id
+OPTIONAL MATCH (a)-[c:COLLABORATES_WITH {external_key: row.key}]->(b)
+WITH row, c, c.id AS id, a.id AS source_id, b.id AS target_id
 DELETE c
-DETACH DELETE x
-RETURN row.index AS index, id
+RETURN row.index AS index, id, source_id, target_id

@@ -125,6 +125,21 @@ class SyncResponseSchema(Schema):
     results = fields.List(fields.Nested(SyncResultSchema), required=True)
     summary = fields.Nested(SyncSummarySchema, required=True)
 
+    _PROBLEM = ProblemSchema()
+
+    def dump(self, obj, *, many=None):
+        """The same document as the declared fields give, built directly: a batch answers 1,000 results, and
+        marshmallow's field-by-field dump of them cost more than the statements writing them. Only errors
+        (problem documents, which may carry members the schema leaves out) go through marshmallow."""
+        if many:
+            return [self.dump(item) for item in obj]
+        problem = self._PROBLEM
+        return {"results": [{"index": result["index"], "external_id": result["external_id"],
+                             "status": result["status"], "id": result["id"],
+                             "error": None if result["error"] is None else problem.dump(result["error"])}
+                            for result in obj["results"]],
+                "summary": {status: obj["summary"][status] for status in STATUSES}}
+
 
 class ChangeArgsSchema(StrictSchema):
     since = fields.String(validate=validate.Length(min=1, max=200),

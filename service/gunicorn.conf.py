@@ -46,3 +46,15 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def post_worker_init(worker):
+    # The app's own objects (modules, schemas, routes) live as long as the worker: freeze them out of the
+    # cyclic collector, and collect the young generation every 10,000 allocations rather than 700. A sync
+    # batch allocates ~100,000 short-lived containers; with the defaults the collector took 25-45 ms of
+    # each 1,000-record batch (bench/sync_profile.py), with this 2-3 ms.
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, *gc.get_threshold()[1:])

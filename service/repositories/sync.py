@@ -14,13 +14,16 @@ from typing import Any
 
 from marshmallow import ValidationError
 from neo4j import ManagedTransaction
+from neo4j.exceptions import ConstraintError
 
+from schemas.fast import FastLoader
 from schemas.sync import MAX_RECORDS, RECORD_SCHEMAS, STATUSES
 from service import db
 from service.errors import Problem, field_error, flatten_messages, problem_body
 from service.repositories import changes
 
 _SINGULAR = {"organizations": "organization", "members": "member", "collaborations": "collaboration"}
+_CONFLICT_RETRIES = 3
 _NOT_PROPS = {"id", "external_id", "deleted", "organizations", "source_external_id", "target_external_id"}
 
 
@@ -36,15 +39,32 @@ def sync(graph: db.Graph, resource: str, source: str, records: list[dict], atomi
     results, valid = _validate(resource, records)
     if atomic and any(result is not None for result in results):
         raise _atomic_failure(results)
-    return graph.write(_apply, resource, source, valid, results, atomic)
+    for attempt in range(_CONFLICT_RETRIES + 1):
+        try:
+            return graph.write(_apply, resource, source, valid, results, atomic)
+        except ConstraintError:
+            # Another integration created the same tie between other parties (or the other way round) between
+            # our look and our write: the constraint refused the duplicate; again, the tie is found.
+            if attempt == _CONFLICT_RETRIES:
+                raise
+    raise AssertionError("unreachable")
+
+
+# Built once: the fast path only calls its fields' deserialize, which keep no state, so threads share it.
+_FAST = {resource: FastLoader(schema()) for resource, schema in RECORD_SCHEMAS.items()}
 
 
 def _validate(resource: str, records: list[dict]) -> tuple[list[dict | None], list[tuple[int, dict]]]:
-    schema = RECORD_SCHEMAS[resource]()
+    fast, schema = _FAST[resource], None
     results: list[dict | None] = [None] * len(records)
     loaded: list[tuple[int, dict]] = []
     for index, raw in enumerate(records):
-        try:
+        record = fast.load(raw)
+        if record is not None:
+            loaded.append((index, record))
+            continue
+        schema = schema or RECORD_SCHEMAS[resource]()
+        try:  # unusual or invalid: the schema itself decides, and says what is wrong
             loaded.append((index, schema.load(raw)))
         except ValidationError as exc:
             results[index] = _failed(index, raw, flatten_messages(exc.normalized_messages(), "json"))
@@ -86,7 +106,7 @@ def _apply(tx: ManagedTransaction, resource: str, source: str, valid: list[tuple
     by_index = dict(valid)
     for row in _upsert(tx, resource, source, upserts):
         record = by_index[row["index"]]
-        results[row["index"]] = _outcome(row, record)
+        results[row["index"]] = _outcome(row, record, source)
         if row["status"] in ("created", "updated"):
             action = "create" if row["status"] == "created" else "update"
             recorded.append(changes.change(singular, row["id"], action, source,
@@ -105,7 +125,14 @@ def _apply(tx: ManagedTransaction, resource: str, source: str, valid: list[tuple
     return {"results": results, "summary": {status: counts.get(status, 0) for status in STATUSES}}
 
 
-def _outcome(row: dict, record: dict) -> dict[str, Any]:
+def _outcome(row: dict, record: dict, source: str) -> dict[str, Any]:
+    if row["status"] == "unresolved":
+        missing = [side for side, found in (("source_external_id", row["source_found"]),
+                                            ("target_external_id", row["target_found"])) if not found]
+        return _failed(row["index"], record, [
+            {"field": side, "location": "json",
+             "messages": [f"no member or organization with external id '{record[side]}' from {source} "
+                          "(nor netweave id)"]} for side in missing])
     if row["status"] == "moved":
         problem = field_error("target_external_id", "this collaboration exists between other parties; send a "
                                                     "tombstone and a new record to move it")
@@ -125,15 +152,33 @@ def _upsert(tx: ManagedTransaction, resource: str, source: str, upserts: list[tu
         return []
     singular = _SINGULAR[resource]
     rows = []
+    if resource == "collaborations":
+        return _upsert_collaborations(tx, source, upserts)
     for index, record in upserts:
-        row = {"index": index, "key": external_key(singular, source, record["external_id"]),
-               "external_id": record["external_id"], "new_id": str(uuid.uuid4()), "link_id": record.get("id"),
-               "props": _props(record)}
-        if resource == "collaborations":
-            row.update(source_id=record["_source_id"], target_id=record["_target_id"],
-                       source_element=record["_source_element"], target_element=record["_target_element"])
-        rows.append(row)
-    return db.run(tx, f"sync_upsert_{resource}", rows=rows, source=source)
+        rows.append({"index": index, "key": external_key(singular, source, record["external_id"]),
+                     "external_id": record["external_id"], "new_id": str(uuid.uuid4()),
+                     "link_id": record.get("id"), "props": _props(record)})
+    # One answer row holding every record's [index, id, status]: a row per record costs a Bolt message each.
+    answer = db.run_scalars(tx, f"sync_upsert_{resource}", rows=rows, source=source)
+    return [{"index": index, "id": id_, "status": status} for index, id_, status in answer]
+
+
+def _upsert_collaborations(tx: ManagedTransaction, source: str, upserts: list[tuple[int, dict]]) -> list[dict]:
+    """Parties are resolved in the upsert statement itself (one round trip); see sync_upsert_collaborations."""
+    rows = []
+    for index, record in upserts:
+        source_value, target_value = record["source_external_id"], record["target_external_id"]
+        rows.append({"index": index, "key": external_key("collaboration", source, record["external_id"]),
+                     "new_id": str(uuid.uuid4()), "props": _props(record),
+                     "source_value": source_value, "target_value": target_value,
+                     "source_keys": [external_key("member", source, source_value),
+                                     external_key("organization", source, source_value)],
+                     "target_keys": [external_key("member", source, target_value),
+                                     external_key("organization", source, target_value)]})
+    answer = db.run_scalars(tx, "sync_upsert_collaborations", rows=rows, source=source)
+    return [{"index": index, "id": id_, "status": status, "source_found": source_found,
+             "target_found": target_found}
+            for index, id_, status, source_found, target_found in answer]
 
 
 def _delete(tx: ManagedTransaction, resource: str, source: str, tombstones: list[tuple[int, dict]]) -> list[dict]:
@@ -150,8 +195,9 @@ def _deletion_changes(resource: str, source: str, row: dict) -> list[dict]:
         return []
     singular = _SINGULAR[resource]
     if resource == "collaborations":
-        return [changes.change("collaboration", row["id"], "delete", source)]
-    ties = [changes.change("collaboration", c, "delete", source) for c in row["collaborations"]]
+        return [changes.change("collaboration", row["id"], "delete", source,
+                               parties=(row["source_id"], row["target_id"]))]
+    ties = [changes.change("collaboration", c, "delete", source, parties=(a, b)) for c, a, b in row["collaborations"]]
     others = row["organizations"] if resource == "members" else row["members"]
     pairs = ((row["id"], o) if resource == "members" else (o, row["id"]) for o in others)
     affiliations = [changes.change("affiliation", changes.affiliation_id(*pair), "delete", source)
@@ -164,7 +210,7 @@ def _deletion_changes(resource: str, source: str, row: dict) -> list[dict]:
 def _resolve_references(tx: ManagedTransaction, resource: str, source: str, upserts: list[tuple[int, dict]],
                         results: list[dict | None]) -> list[tuple[int, dict]]:
     if resource == "collaborations":
-        return _resolve_parties(tx, source, upserts, results)
+        return upserts  # resolved by the upsert statement itself
     upserts = _resolve_links(tx, _SINGULAR[resource], upserts, results)
     if resource == "members":
         return _resolve_organizations(tx, source, upserts, results)
@@ -201,32 +247,6 @@ def _resolve_organizations(tx, source, upserts, results):
         if record.get("organizations") is not None:
             record = {**record, "_organization_ids": [found[v] for v in record["organizations"]]}
         kept.append((index, record))
-    return kept
-
-
-def _resolve_parties(tx, source, upserts, results):
-    """Each side's party by external id of this source (member first), else by netweave id."""
-    values = {record[side] for _, record in upserts for side in ("source_external_id", "target_external_id")}
-    refs = [{"value": v, "keys": [external_key("member", source, v), external_key("organization", source, v)]}
-            for v in values]
-    found = {row["value"]: row for row in db.run(tx, "sync_resolve_parties", refs=refs) if row["id"]} if refs else {}
-    unresolved = [v for v in values if v not in found]
-    if unresolved:
-        found.update({row["value"]: row for row in db.run(tx, "sync_resolve_party_ids", values=unresolved)
-                      if row["id"]})
-    kept = []
-    for index, record in upserts:
-        missing = [side for side in ("source_external_id", "target_external_id") if record[side] not in found]
-        if missing:
-            results[index] = _failed(index, record, [
-                {"field": side, "location": "json",
-                 "messages": [f"no member or organization with external id '{record[side]}' from {source} "
-                              "(nor netweave id)"]} for side in missing])
-            continue
-        source_party, target_party = found[record["source_external_id"]], found[record["target_external_id"]]
-        kept.append((index, {**record, "_source_id": source_party["id"], "_target_id": target_party["id"],
-                             "_source_element": source_party["element"],
-                             "_target_element": target_party["element"]}))
     return kept
 
 

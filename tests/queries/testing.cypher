@@ -37,9 +37,9 @@ CALL () {
     RETURN collect([xm.key, xo.key]) AS affiliations
 }
 CALL () {
-    MATCH (x:ExternalId {resource: 'collaboration'})
-    MATCH (a)-[c:COLLABORATES_WITH {id: x.tie_id}]->(b)
-    RETURN collect([x.key, c.kind, c.strength, c.started_on, c.ended_on]) AS ties
+    MATCH ()-[c:COLLABORATES_WITH]->()
+    WHERE c.external_key IS NOT NULL
+    RETURN collect([c.external_key, c.kind, c.strength, c.started_on, c.ended_on]) AS ties
 }
 CALL () {
     MATCH (n) WHERE n:Member OR n:Organization
@@ -83,3 +83,25 @@ RETURN m.id AS id
 // The value of the counter named $counter (0 before its first use).
 OPTIONAL MATCH (counter:Counter {name: $counter})
 RETURN coalesce(counter.value, 0) AS value
+
+// name: test_tie_external_keys
+// Every tie that carries an external key, with its id.
+MATCH ()-[c:COLLABORATES_WITH]->()
+WHERE c.external_key IS NOT NULL
+RETURN c.id AS id, c.external_key AS external_key
+ORDER BY id
+
+// name: test_legacy_tie_handles
+// How many ExternalId nodes still name a tie by tie_id (the model before ties carried their key).
+MATCH (x:ExternalId)
+WHERE x.tie_id IS NOT NULL
+RETURN count(x) AS handles
+
+// name: test_make_legacy_tie_handles
+// Turns synced ties back into the old model: the key moves from each tie (named by $keys) to an ExternalId
+// node {key, source, value, resource, tie_id}; a key with no tie gets a node naming a deleted tie.
+UNWIND $keys AS key
+OPTIONAL MATCH ()-[c:COLLABORATES_WITH {external_key: key}]->()
+CREATE (x:ExternalId {key: key, source: split(key, ':')[1], value: split(key, ':')[2],
+                      resource: 'collaboration', tie_id: coalesce(c.id, randomUUID())})
+REMOVE c.external_key
