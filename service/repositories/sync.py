@@ -197,7 +197,8 @@ def _deletion_changes(resource: str, source: str, row: dict) -> list[dict]:
     if resource == "collaborations":
         return [changes.change("collaboration", row["id"], "delete", source,
                                parties=(row["source_id"], row["target_id"]))]
-    ties = [changes.change("collaboration", c, "delete", source, parties=(a, b)) for c, a, b in row["collaborations"]]
+    ties = [changes.change("collaboration", c, "delete", source, parties=(a, b))
+            for c, a, b in row["collaborations"]]
     others = row["organizations"] if resource == "members" else row["members"]
     pairs = ((row["id"], o) if resource == "members" else (o, row["id"]) for o in others)
     affiliations = [changes.change("affiliation", changes.affiliation_id(*pair), "delete", source)
