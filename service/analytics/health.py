@@ -86,7 +86,7 @@ def ei_indexes(projection: Projection) -> dict[str, float | None]:
     Only ties whose two ends both have the attribute count: internal when they share it (for organizations:
     share at least one organization active on the date), external otherwise.
     """
-    edges = np.asarray(projection.graph.get_edgelist(), dtype=np.int64).reshape(-1, 2)
+    edges = projection.edges
     return {"organization": _ei_organizations(projection, edges),
             "region": _ei_codes(_codes(projection.regions), edges),
             "role": _ei_codes(_codes(projection.roles), edges)}

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import neo4j
+import numpy as np
 from neo4j import ManagedTransaction
 
 import graph_queries
@@ -95,8 +96,22 @@ def advance(graph: db.Graph, base_revision: int, base: Projection, as_of: date,
     return delta.revision, projection
 
 
+def _edges_after(base: Projection, incident: list[int], kept: list[int] | None,
+                 added: list[tuple[int, int]]) -> np.ndarray:
+    """The patched graph's edge array from the base's, as igraph orders it: deleted edges leave the rest
+    in order, vertices are renumbered in order, added edges come last."""
+    edges = np.delete(base.edges, incident, axis=0) if incident else base.edges
+    if kept is not None:
+        renumber = np.full(base.size, -1, dtype=np.int64)
+        renumber[kept] = np.arange(len(kept), dtype=np.int64)
+        edges = renumber[edges]
+    if added:
+        edges = np.concatenate([edges, np.asarray(added, dtype=np.int64).reshape(-1, 2)])
+    return edges
+
+
 def _counts_match(projection: Projection, counts: dict[str, int], organizations: bool) -> bool:
-    members = sum(1 for kind in projection.kinds if kind == MEMBER)
+    members = projection.kinds.count(MEMBER)
     return members == counts["members"] and (
         not organizations or projection.size - members == counts["organizations"])
 
@@ -142,22 +157,29 @@ def patched(base: Projection, delta: Delta) -> Projection:
     if gone:
         graph.delete_vertices(sorted(gone))     # igraph rebuilds its index on each change: skip empty ones
 
-    kept = [v for v in range(base.size) if v not in gone] if gone else range(base.size)
-    ids = [base.ids[v] for v in kept]
+    kept = [v for v in range(base.size) if v not in gone] if gone else None
     added = [party for party in present if party not in index]
-    ids.extend(added)
 
-    def column(values: list, position: int) -> list:
-        out = [values[v] for v in kept]
-        out.extend(present[party][position] for party in added)
+    def column(values: list, position: int | None = None) -> list:
+        out = [values[v] for v in kept] if kept is not None else list(values)   # list(): a C-speed copy
+        if position is None:
+            out.extend(added)
+        else:
+            out.extend(present[party][position] for party in added)
         return out
 
+    ids = column(base.ids)
     projection = Projection(
         ids=ids, kinds=column(base.kinds, 1), regions=column(base.regions, 2), roles=column(base.roles, 3),
         topics=column(base.topics, 4), organizations=column(base.organizations, 5), graph=graph,
         previous_clusters=column(base.previous_clusters, 8) if base.previous_clusters else [],
         cluster_mark=delta.cluster_mark)
-    projection._index = new_index = {party: i for i, party in enumerate(ids)}
+    if kept is None:
+        new_index = dict(index)
+        new_index.update((party, base.size + k) for k, party in enumerate(added))
+    else:
+        new_index = {party: i for i, party in enumerate(ids)}
+    projection._index = new_index
     for party, row in present.items():
         if party in index:
             i = new_index[party]
@@ -183,6 +205,7 @@ def patched(base: Projection, delta: Delta) -> Projection:
         graph.add_vertices(len(added))
     if weights:
         graph.add_edges(list(weights), attributes={"weight": list(weights.values())})
+    projection._edges = _edges_after(base, incident, kept, list(weights))
     return projection
 
 

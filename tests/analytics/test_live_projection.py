@@ -12,6 +12,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from service import db
 from service.analytics import live
 from service.analytics.projection import Projection
 from service.repositories import analytics as analytics_repo
@@ -34,6 +35,8 @@ def canonical(projection: Projection) -> tuple[dict, dict]:
             for e in projection.graph.es}
     assert projection.graph.vcount() == len(projection.ids)
     assert projection.graph.is_simple()
+    # The edge array a patch derives from its base's is igraph's own, in igraph's order.
+    assert projection.edges.tolist() == [list(pair) for pair in projection.graph.get_edgelist()]
     return parties, ties
 
 
@@ -244,3 +247,30 @@ def test_sync_upserts_and_tombstones_are_patched_too(api, graph):
     advanced = live.advance(graph, revision, projection, scope.as_of, False)
     assert advanced is not None, "every deleted tie's parties are in the feed: no whole read needed"
     assert canonical(advanced[1]) == canonical(read_projection(graph, scope)[1])
+
+
+def test_a_patched_worker_and_a_fresh_one_find_the_same_clusters(api, graph, engine, load_network,
+                                                                 new_collaboration):
+    """Leiden starts from the cluster ids written back onto the members, which every worker reads the same."""
+    import networkx as nx
+
+    from service.analytics import clusters as clusters_module
+    from service.repositories.analytics import DEFAULT_RESOLUTION, cluster_analysis
+
+    ids = load_network(nx.les_miserables_graph(), weight="weight")
+    assert api.get("/v1/analytics/clusters").status_code == 200
+    engine.wait_idle(timeout=60)
+    new_collaboration({"id": ids["Napoleon"]}, {"id": ids["Valjean"]})
+    scope = Scope.of(None)
+    revision = graph.read(db.run_one, "change_revision")["revision"]
+    patched = cluster_analysis(engine, graph, revision, scope, DEFAULT_RESOLUTION)
+    assert patched.projection.origin["read"] == "patched"
+    fresh = read_projection(graph, scope)[1]
+    assert None not in fresh.previous_clusters      # the start the fresh worker reads
+    clustering = clusters_module.leiden(fresh, resolution=DEFAULT_RESOLUTION, seed=engine.settings.seed)
+
+    def partition(projection, membership):
+        return {frozenset(projection.ids[v] for v in range(projection.size) if membership[v] == c)
+                for c in set(membership)}
+
+    assert partition(patched.projection, patched.clustering.membership) == partition(fresh, clustering.membership)
