@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from datetime import date, datetime
@@ -21,6 +22,19 @@ from service.observability import QUERY_SECONDS, TRANSACTION_SECONDS
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 EXTENSION = "netweave.graph"
+
+
+_MASKED_RETRIES = 5
+
+
+def _transient_cause(error: BaseException) -> BaseException | None:
+    """The retryable driver or server error in `error`'s chain of causes, if any."""
+    seen = error.__cause__ or error.__context__
+    while seen is not None:
+        if isinstance(seen, (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError)) and seen.is_retryable():
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def run(tx: ManagedTransaction, name: str, /, **params: Any) -> list[dict[str, Any]]:
@@ -107,10 +121,22 @@ class Graph:
         pending = _pending_idempotency()
         if pending is not None and pending.response is None:
             work = _finishing(work, pending)
-        with self.session() as session, _timed("write"):
-            result = session.execute_write(self._bounded(work), *args, **kwargs)
-            bookmarks.advance(session.last_bookmarks())
-            return result
+        for attempt in range(_MASKED_RETRIES + 1):
+            try:
+                with self.session() as session, _timed("write"):
+                    result = session.execute_write(self._bounded(work), *args, **kwargs)
+                    bookmarks.advance(session.last_bookmarks())
+                    return result
+            except neo4j.exceptions.ResultFailedError as error:
+                # A deadlock (or other transient error) met while a result streams can reach the driver as
+                # ResultFailedError, raised by the rollback that drains the failed result, which the driver
+                # does not retry. The transaction was rolled back: run it again, as the driver would have.
+                if attempt == _MASKED_RETRIES or not _transient_cause(error):
+                    raise
+                log.warning("write failed on a transient error behind a failed result; retrying: %s",
+                            _transient_cause(error))
+                time.sleep(random.uniform(0.2, 0.6) * (attempt + 1))
+        raise AssertionError("unreachable")
 
     def session(self, **options: Any) -> neo4j.Session:
         """A session on the configured database that starts after the request's bookmarks (if any)."""

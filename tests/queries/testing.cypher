@@ -105,3 +105,10 @@ OPTIONAL MATCH ()-[c:COLLABORATES_WITH {external_key: key}]->()
 CREATE (x:ExternalId {key: key, source: split(key, ':')[1], value: split(key, ':')[2],
                       resource: 'collaboration', tie_id: coalesce(c.id, randomUUID())})
 REMOVE c.external_key
+
+// name: test_lock_member
+// Takes the write lock of the member $id; returns one row of one list (the shape db.run_scalars reads).
+MATCH (m:Member {id: $id})
+SET m._lock = true
+REMOVE m._lock
+RETURN collect(m.id) AS locked
