@@ -319,17 +319,17 @@ def through_api(uri: str, rounds: int) -> dict:
             members = [m["id"] for m in api.get("/v1/members?limit=50")[1]["items"]]  # the first request connects
             cold, body = api.answer(path)
             cached = [api.answer(path)[0] for _ in range(7)]
-            rng, after_write, revisions = random.Random(SEED), [], []
+            rng, after_write, computed = random.Random(SEED), [], []
             for round_ in range(rounds + 1):
                 time.sleep(15)      # the previous answer's write-back (batched, on the analytics thread) ends
                 a, b = rng.sample(members, 2)
                 api.post("/v1/collaborations", {"source_id": a, "target_id": b, "kind": "project", "strength": 3})
                 seconds, written = api.answer(path)
-                revisions.append({k: written["computed"][k] for k in ("revision", "seconds", "projection")})
+                computed.append({k: written["computed"][k] for k in ("revision", "seconds", "projection")})
                 if round_:          # the first round also pays for the cold answer's first write-back
                     after_write.append(seconds)
             figures[name] = {"cold": cold, "cached": statistics.median(cached), "computed": body["computed"],
-                             "after_write": after_write, "after_write_revisions": revisions,
+                             "after_write": after_write, "after_write_computed": computed,
                              "peak_rss": api.worker_peak_rss(), "body": body}
         finally:
             api.stop()
@@ -386,7 +386,7 @@ def report(figures: dict, options: argparse.Namespace) -> None:
               f"{written:13.2f}{b[name] / written:10.1f}{cached * 1000:11.1f}{rss / 1024**2:9.0f}M")
         print(f"{'':10s}after each write: {', '.join(f'{t:.2f} s' for t in api[name]['after_write'])} "
               f"")
-        for computed in api[name]["after_write_revisions"]:
+        for computed in api[name]["after_write_computed"]:
             print(f"{'':12s}{json.dumps(computed)}")
     print("\n'API cold' is a fresh worker's first answer (the whole projection read over Bolt); 'after write' "
           "is the\nmedian answer for a new revision after one write through the API (the projection patched "

@@ -38,7 +38,9 @@ def _compile(field: fields.Field):
         return value
 
     kind = type(field)
-    if kind is Trimmed:
+    if kind in (Trimmed, fields.String):
+        strip = kind is Trimmed
+
         def load(value):
             if value is None:
                 if allow_none:
@@ -46,16 +48,7 @@ def _compile(field: fields.Field):
                 raise _Decline
             if type(value) is not str:
                 raise _Decline
-            return validated(value.strip(SPACE))
-    elif kind is fields.String:
-        def load(value):
-            if value is None:
-                if allow_none:
-                    return None
-                raise _Decline
-            if type(value) is not str:
-                raise _Decline
-            return validated(value)
+            return validated(value.strip(SPACE) if strip else value)
     elif kind is StrictBoolean:
         def load(value):
             if type(value) is not bool:

@@ -131,10 +131,10 @@ class Graph:
                 # A deadlock (or other transient error) met while a result streams can reach the driver as
                 # ResultFailedError, raised by the rollback that drains the failed result, which the driver
                 # does not retry. The transaction was rolled back: run it again, as the driver would have.
-                if attempt == _MASKED_RETRIES or not _transient_cause(error):
+                cause = _transient_cause(error)
+                if attempt == _MASKED_RETRIES or cause is None:
                     raise
-                log.warning("write failed on a transient error behind a failed result; retrying: %s",
-                            _transient_cause(error))
+                log.warning("write failed on a transient error behind a failed result; retrying: %s", cause)
                 time.sleep(random.uniform(0.2, 0.6) * (attempt + 1))
         raise AssertionError("unreachable")
 
