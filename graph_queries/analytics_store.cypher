@@ -44,3 +44,15 @@ WHERE r.status = 'running' AND r.started_at > $since
 RETURN r {.id, .kind, .status, .started_at, .finished_at, .error} AS run
 ORDER BY r.started_at DESC
 LIMIT 1
+
+// name: analytics_instance
+// This database's id, which names its projection snapshots on disk (null before the first is saved).
+OPTIONAL MATCH (i:Instance {name: 'netweave'})
+RETURN i.id AS id
+
+// name: analytics_instance_create
+// Gives the database its id on first use; a new or wiped database gets a new one, so snapshots of another
+// database are never loaded.
+MERGE (i:Instance {name: 'netweave'})
+ON CREATE SET i.id = randomUUID()
+RETURN i.id AS id

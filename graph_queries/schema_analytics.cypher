@@ -23,3 +23,7 @@ CREATE INDEX analytics_run_key IF NOT EXISTS FOR (r:AnalyticsRun) ON (r.key)
 // name: schema_analytics_report_key
 // One stored report per set of arguments (the latest revision computed), shared by all API workers.
 CREATE CONSTRAINT analytics_report_key IF NOT EXISTS FOR (r:AnalyticsReport) REQUIRE r.key IS UNIQUE
+
+// name: schema_instance_name
+// One Instance node: the database's id for its projection snapshots (service/analytics/snapshots.py).
+CREATE CONSTRAINT instance_name IF NOT EXISTS FOR (i:Instance) REQUIRE i.name IS UNIQUE

@@ -67,12 +67,13 @@ class HealthArgsSchema(HealthFilterSchema):
 class ProjectionReadSchema(StrictSchema):
     """How the analytics graph was obtained for this result."""
 
-    read = fields.String(required=True, validate=validate.OneOf(("whole", "patched")), metadata={
+    read = fields.String(required=True, validate=validate.OneOf(("whole", "patched", "snapshot")), metadata={
         "description": "whole: read from the database; patched: the previous revision's graph with the parties "
-                       "the change feed names since then read again"})
+                       "the change feed names since then read again; snapshot: a fresh worker's start, the graph "
+                       "saved on local disk at an earlier revision, patched the same way"})
     changes = fields.Integer(allow_none=True, required=True, metadata={"description": "change entries applied "
-                                                                                      "(patched)"})
-    seconds = fields.Float(required=True, metadata={"description": "time the read (or patch) took"})
+                                                                                      "(patched, snapshot)"})
+    seconds = fields.Float(required=True, metadata={"description": "time the read (or load and patch) took"})
 
 
 class ComputedSchema(StrictSchema):

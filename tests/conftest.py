@@ -3,7 +3,9 @@ an app on it, a clean graph per test, and keys with chosen scopes."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
 import tempfile
 from pathlib import Path
@@ -18,6 +20,11 @@ ADMIN_SECRET = "test-admin-key-0123456789abcdef"
 # The session's app serves the whole suite with one admin key: rate limits are tested on apps of their own.
 UNLIMITED = {family: "1000000/minute" for family in ("read", "write", "sync", "analytics", "admin")}
 TEST_QUERIES = graph_queries.load_all(Path(__file__).resolve().parent / "queries")
+# Projection snapshots of the suite (its apps, and servers started as subprocesses) go to a directory of
+# its own, not to the user's cache, removed when the session ends.
+SNAPSHOT_DIR = tempfile.mkdtemp(prefix="netweave-test-snapshots-")
+atexit.register(shutil.rmtree, SNAPSHOT_DIR, ignore_errors=True)
+os.environ.setdefault("NETWEAVE_ANALYTICS_SNAPSHOT_DIR", SNAPSHOT_DIR)
 
 
 def _docker_answers() -> bool:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Hashable, Mapping
 
-from service.analytics import store as store_module
+from service.analytics import snapshots, store as store_module
 from service.analytics.store import SharedStore
 
 EXTENSION = "netweave.analytics"
@@ -38,6 +38,9 @@ _SETTINGS = {
     "projection_entries": ("NETWEAVE_ANALYTICS_PROJECTION_ENTRIES", 2, 1, 16),
     # 1: a projection is patched from the previous one by the change feed (service/analytics/live.py); 0: read whole.
     "live_projection": ("NETWEAVE_ANALYTICS_LIVE_PROJECTION", 1, 0, 1),
+    # A patched projection replaces the scope's snapshot on disk when the file is this many seconds old
+    # (service/analytics/snapshots.py); one read whole always does.
+    "snapshot_seconds": ("NETWEAVE_ANALYTICS_SNAPSHOT_SECONDS", 300.0, 0.0, 86_400.0),
     "run_timeout": ("NETWEAVE_ANALYTICS_RUN_TIMEOUT", 3600.0, 60.0, 86_400.0),
     # An answer computed less than this many seconds ago is served, marked stale, instead of recomputing for
     # a newer revision: under a steady stream of writes every call would otherwise recompute (0: always do).
@@ -57,9 +60,12 @@ class Settings:
     cache_entries: int
     projection_entries: int
     live_projection: int
+    snapshot_seconds: float
     run_timeout: float
     min_interval: float
     layout_max_members: int
+    # Where projections are kept on disk for fresh workers ("off": nowhere); see service/analytics/snapshots.py.
+    snapshot_dir: str = ""
 
     @classmethod
     def load(cls, config: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> "Settings":
@@ -67,6 +73,8 @@ class Settings:
         for name, (key, default, low, high) in _SETTINGS.items():
             raw = config.get(key, environ.get(key, default))
             values[name] = min(max(type(default)(raw), low), high)
+        key = "NETWEAVE_ANALYTICS_SNAPSHOT_DIR"
+        values["snapshot_dir"] = str(config.get(key, environ.get(key, snapshots.default_directory())))
         return cls(**values)
 
 
@@ -102,6 +110,7 @@ class Engine:
         self._inflight: dict[Hashable, Run] = {}
         self._runs: OrderedDict[str, Run] = OrderedDict()
         self._executor: ThreadPoolExecutor | None = None
+        self.snapshots = snapshots.Snapshots.at(settings.snapshot_dir, settings.snapshot_seconds)
 
     def memo(self, key: Hashable, compute: Callable[[], Any], *, projection: bool = False) -> Any:
         """The cached value for `key`, computing and storing it on a miss (LRU, bounded)."""

@@ -79,18 +79,37 @@ def read_projection(graph: db.Graph, scope: Scope) -> tuple[int, Projection]:
 
 
 def _projection(engine: Engine, graph: db.Graph, revision: int, scope: Scope) -> tuple[int, Projection]:
-    """The projection at `revision`: patched from the newest one the engine holds for the scope when the
-    change feed allows it (live.advance), else read whole."""
+    """The projection at `revision`: patched from the newest one the engine holds for the scope, or else
+    from the scope's snapshot on disk, when the change feed allows it (live.advance); else read whole."""
 
     def compute() -> tuple[int, Projection]:
+        live_on, stored = engine.settings.live_projection, engine.snapshots
         base = engine.newest_projection(scope)
-        if base is not None and engine.settings.live_projection:
-            advanced = live.advance(graph, base[0], base[1], scope.as_of, scope.organizations)
-            if advanced is not None:
-                return advanced
-        return read_projection(graph, scope)
+        if base is None and live_on and stored is not None:
+            base = stored.load(graph, scope.as_of, scope.organizations)
+        result = None
+        if base is not None and live_on:
+            result = live.advance(graph, base[0], base[1], scope.as_of, scope.organizations)
+            if result is not None and base[1].origin and base[1].origin["read"] == "snapshot":
+                _from_snapshot(result[1], base[1])
+        if result is None:
+            result = read_projection(graph, scope)
+        if stored is not None:
+            # Saved on the analytics thread once the answer is out, behind the cluster write-back that
+            # computing it queued (so the file holds the ids written): the outer after() runs when the
+            # answer is done, and queues the save behind everything queued by then.
+            engine.after(lambda: engine.after(
+                lambda: stored.offer(graph, scope.as_of, scope.organizations, *result)))
+        return result
 
     return engine.memo(("projection", revision, scope), compute, projection=True)
+
+
+def _from_snapshot(projection: Projection, snapshot: Projection) -> None:
+    """`computed.projection` of a projection brought up to date from a snapshot: the load and the patch."""
+    patch = projection.origin if projection is not snapshot else None
+    projection.origin = {"read": "snapshot", "changes": patch["changes"] if patch else 0,
+                         "seconds": round(snapshot.origin["seconds"] + (patch["seconds"] if patch else 0), 4)}
 
 
 # --- analyses (cached per revision) ----------------------------------------------------------------
