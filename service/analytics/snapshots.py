@@ -84,6 +84,9 @@ class Snapshots:
                 edges, weights = archive["edges"], archive["weights"]
             if meta.get("format") != FORMAT:
                 return None
+            if meta["last_change"] != last_change(graph, meta["revision"]):
+                log.info("analytics: the projection snapshot %s is of another history (a restored backup?)", path)
+                return None
             projection = _projection(meta, edges, weights)
         except FileNotFoundError:
             return None
@@ -105,15 +108,16 @@ class Snapshots:
         except FileNotFoundError:
             pass
         try:
-            self._write(path, revision, projection)
+            self._write(path, revision, last_change(graph, revision), projection)
             self._prune()
         except OSError as error:
             log.warning("analytics: could not save the projection snapshot %s: %s", path, error)
             return False
         return True
 
-    def _write(self, path: Path, revision: int, projection: Projection) -> None:
-        meta = {"format": FORMAT, "revision": revision, "cluster_mark": projection.cluster_mark,
+    def _write(self, path: Path, revision: int, fingerprint: list | None, projection: Projection) -> None:
+        meta = {"format": FORMAT, "revision": revision, "last_change": fingerprint,
+                "cluster_mark": projection.cluster_mark,
                 "ids": projection.ids, "kinds": projection.kinds, "regions": projection.regions,
                 "roles": projection.roles, "topics": projection.topics, "organizations": projection.organizations,
                 "previous_clusters": projection.previous_clusters}
@@ -158,6 +162,13 @@ def _projection(meta: dict, edges: np.ndarray, weights: np.ndarray) -> Projectio
                             previous_clusters=meta["previous_clusters"], cluster_mark=meta["cluster_mark"])
     projection._edges = edges.astype(np.int64, copy=False)
     return projection
+
+
+def last_change(graph: db.Graph, revision: int) -> list | None:
+    """The change entry at `revision` (resource, id, action): a database restored from a backup keeps its
+    id but goes back in time, and the entry its feed later numbers `revision` is another one."""
+    rows = graph.read(db.run, "analytics_changes_since", after=revision - 1, until=revision, limit=1)
+    return [rows[0]["resource"], rows[0]["id"], rows[0]["action"]] if rows else None
 
 
 def instance_id(graph: db.Graph) -> str:

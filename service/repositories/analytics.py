@@ -94,7 +94,7 @@ def _projection(engine: Engine, graph: db.Graph, revision: int, scope: Scope) ->
                 _from_snapshot(result[1], base[1])
         if result is None:
             result = read_projection(graph, scope)
-        if stored is not None:
+        if stored is not None and scope.as_of == today():     # the scope fresh workers need; past dates aren't
             # Saved on the analytics thread once the answer is out, behind the cluster write-back that
             # computing it queued (so the file holds the ids written): the outer after() runs when the
             # answer is done, and queues the save behind everything queued by then.

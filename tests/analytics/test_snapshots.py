@@ -4,11 +4,13 @@ for another database, nor when the feed can't bring it up to date."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import time
 
 import networkx as nx
+import numpy as np
 import pytest
 
 from service import auth, db
@@ -156,3 +158,32 @@ def test_an_unsafe_or_switched_off_directory_means_no_snapshots(tmp_path, caplog
     assert "not be writable by others" in caplog.text
     private = Snapshots.at(str(tmp_path / "new" / "dir"), 300.0)
     assert private is not None and (private.directory.stat().st_mode & 0o777) == 0o700
+
+
+def test_a_file_of_another_history_is_not_loaded(graph, stored, new_member):
+    """A database restored from a backup keeps its id but not its history: the change entry at the file's
+    revision tells them apart."""
+    new_member("Ada")
+    scope = Scope.of(None)
+    revision, projection = read_projection(graph, scope)
+    assert stored.offer(graph, scope.as_of, False, revision, projection)
+    assert stored.load(graph, scope.as_of, False) is not None
+    path = stored.path(snapshots_module.instance_id(graph), scope.as_of, False)
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    meta = json.loads(arrays["meta"].tobytes())
+    assert meta["last_change"][0] == "member"
+    meta["last_change"][1] = "a-member-of-another-history"
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    np.savez(path, **arrays)
+    assert stored.load(graph, scope.as_of, False) is None
+
+
+def test_past_dates_are_not_saved(api, engine, stored, new_member):
+    new_member("Ada")
+    assert api.get("/v1/analytics/health?as_of=2020-01-01").status_code == 200
+    engine.wait_idle(timeout=30)
+    assert not list(stored.directory.glob("projection-*.npz"))
+    assert api.get("/v1/analytics/health").status_code == 200
+    engine.wait_idle(timeout=30)
+    assert len(list(stored.directory.glob("projection-*.npz"))) == 1
