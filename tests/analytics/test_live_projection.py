@@ -126,6 +126,15 @@ class Writer:
         assert len(alive) < 100
         self.ties = [tie for tie in self.ties if tie in alive]
 
+    def network(self, organizations: int, members: int, ties: int) -> "Writer":
+        for _ in range(organizations):
+            self.organization()
+        for _ in range(members):
+            self.member()
+        for _ in range(ties):
+            self.tie()
+        return self
+
     def round(self, writes: int):
         actions = [self.member, self.tie, self.tie, self.tie, self.patch_member, self.patch_tie, self.delete_tie,
                    self.affiliate, self.unaffiliate, self.delete_member, self.organization]
@@ -143,13 +152,7 @@ class Writer:
 @pytest.mark.parametrize("include", [(), ("organizations",)], ids=["members", "with-organizations"])
 def test_patched_projection_equals_a_whole_read_after_random_writes(api, graph, include):
     rng = random.Random(7 + len(include))
-    writer = Writer(api, rng)
-    for _ in range(4):
-        writer.organization()
-    for _ in range(12):
-        writer.member()
-    for _ in range(20):
-        writer.tie()
+    writer = Writer(api, rng).network(organizations=4, members=12, ties=20)
     scope = Scope.of(None, include)
     revision, projection = read_projection(graph, scope)
     for _ in range(8):

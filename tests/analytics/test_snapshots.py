@@ -45,13 +45,7 @@ def revision_of(graph) -> int:
 
 @pytest.mark.parametrize("include", [(), ("organizations",)], ids=["members", "with-organizations"])
 def test_a_saved_projection_loads_equal_and_patches_like_the_one_in_memory(api, graph, stored, include):
-    writer = Writer(api, random.Random(11))
-    for _ in range(3):
-        writer.organization()
-    for _ in range(10):
-        writer.member()
-    for _ in range(15):
-        writer.tie()
+    writer = Writer(api, random.Random(11)).network(organizations=3, members=10, ties=15)
     scope = Scope.of(None, include)
     revision, projection = read_projection(graph, scope)
     writer.round(5)         # ties appended out of igraph's sorted order: the file must keep that order
