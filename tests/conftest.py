@@ -24,7 +24,7 @@ TEST_QUERIES = graph_queries.load_all(Path(__file__).resolve().parent / "queries
 # its own, not to the user's cache, removed when the session ends.
 SNAPSHOT_DIR = tempfile.mkdtemp(prefix="netweave-test-snapshots-")
 atexit.register(shutil.rmtree, SNAPSHOT_DIR, ignore_errors=True)
-os.environ.setdefault("NETWEAVE_ANALYTICS_SNAPSHOT_DIR", SNAPSHOT_DIR)
+os.environ["NETWEAVE_ANALYTICS_SNAPSHOT_DIR"] = SNAPSHOT_DIR
 
 
 def _docker_answers() -> bool:

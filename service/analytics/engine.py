@@ -110,6 +110,7 @@ class Engine:
         self._inflight: dict[Hashable, Run] = {}
         self._runs: OrderedDict[str, Run] = OrderedDict()
         self._executor: ThreadPoolExecutor | None = None
+        self._queued = 0        # work handed to after(), so wait_idle sees what queued work queued in turn
         self.snapshots = snapshots.Snapshots.at(settings.snapshot_dir, settings.snapshot_seconds)
 
     def memo(self, key: Hashable, compute: Callable[[], Any], *, projection: bool = False) -> Any:
@@ -205,11 +206,20 @@ class Engine:
     def after(self, work: Callable[[], None]) -> None:
         """Run `work` on the analytics thread once what is running now (and queued before it) has finished:
         how results are written back without delaying the answer. Failures are logged, not raised."""
+        with self._lock:
+            self._queued += 1
         self._pool().submit(self._quietly, work)
 
     def wait_idle(self, timeout: float | None = None) -> None:
-        """Block until everything queued so far on the analytics thread has run."""
-        self._pool().submit(lambda: None).result(timeout=timeout)
+        """Block until the analytics thread has run everything queued, including what that work queued in
+        turn (a write-back queues the snapshot save behind it). `timeout` bounds each round."""
+        while True:
+            with self._lock:
+                queued = self._queued
+            self._pool().submit(lambda: None).result(timeout=timeout)
+            with self._lock:
+                if self._queued == queued:
+                    return
 
     @staticmethod
     def _quietly(work: Callable[[], None]) -> None:

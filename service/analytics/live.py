@@ -33,6 +33,7 @@ from neo4j import ManagedTransaction
 
 import graph_queries
 from service import db
+from service.analytics import snapshots
 from service.analytics.projection import MEMBER, Projection
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class Delta:
     cluster_mark: int
     counts: dict[str, int]  # members and organizations in the database, to check the patch against
     entries: int            # change entries applied
+    provenance: dict        # the database and history read (snapshots.provenance)
 
 
 def advance(graph: db.Graph, base_revision: int, base: Projection, as_of: date,
@@ -77,7 +79,8 @@ def advance(graph: db.Graph, base_revision: int, base: Projection, as_of: date,
         rows = list(tx.run(graph_queries.get("analytics_projection_parties").text,
                            {"ids": sorted(touched), "as_of": as_of, "organizations": organizations}))
         counts = db.run_one(tx, "analytics_party_counts")
-        return Delta(revision, rows, touched, cluster_ids, mark, counts, len(entries))
+        return Delta(revision, rows, touched, cluster_ids, mark, counts, len(entries),
+                     snapshots.provenance(tx, revision))
 
     started = time.perf_counter()
     with graph.session(default_access_mode=neo4j.READ_ACCESS, fetch_size=-1) as session:
@@ -93,6 +96,7 @@ def advance(graph: db.Graph, base_revision: int, base: Projection, as_of: date,
     if projection is not base:
         projection.origin = {"read": "patched", "changes": delta.entries,
                              "seconds": round(time.perf_counter() - started, 4)}
+        projection.provenance = delta.provenance
     return delta.revision, projection
 
 

@@ -31,6 +31,8 @@ class Projection:
     cluster_mark: int | None = None     # the `clusters` counter previous_clusters were read under (live.py)
     # How it was obtained, as `computed.projection` shows it: {"read": "whole"|"patched", "changes", "seconds"}.
     origin: dict | None = None
+    # The database and history it was read from, for its snapshot on disk (snapshots.provenance).
+    provenance: dict | None = None
     _index: dict[str, int] | None = field(default=None, repr=False)
     _edges: np.ndarray | None = field(default=None, repr=False)
 

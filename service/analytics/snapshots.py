@@ -9,7 +9,10 @@ can't (retention removed the entries since the file's revision, too many of them
 feed) the worker reads the graph whole, as before; a file is a starting point, never an answer.
 
 A file names the database it came from by the id of its `Instance` node, which a new or wiped database
-does not have: a file of another database is never loaded. The format holds no code: an uncompressed
+does not have, and holds the change entry at its revision, which a database restored from a backup (same
+id, another history from there on) does not share: neither loads it. Both are read in the same
+transaction as the projection (`provenance`), and a projection whose revision has no entry any more
+(retention) is not saved. The format holds no code: an uncompressed
 numpy archive (ties and weights as arrays, read with allow_pickle=False) and one JSON document (the
 parties' ids and attributes). The directory must belong to the service's user and not be writable by
 others; otherwise snapshots are off and that is logged.
@@ -23,20 +26,24 @@ import os
 import stat
 import tempfile
 import time
+import uuid
 from datetime import date
 from pathlib import Path
 
 import igraph as ig
 import numpy as np
 
+from neo4j import ManagedTransaction
+
 from service import db
-from service.analytics.projection import Projection
+from service.analytics.projection import Projection, edge_array
 
 log = logging.getLogger(__name__)
 
 FORMAT = 1
 PREFIX = "projection-"
 KEEP_SECONDS = 2 * 86_400   # files older than this (yesterday's dates, other databases) are removed on save
+PARTIAL_SECONDS = 3600
 
 
 def default_directory() -> str:
@@ -71,36 +78,51 @@ class Snapshots:
         return cls(directory, every)
 
     def path(self, instance: str, as_of: date, organizations: bool) -> Path:
+        uuid.UUID(instance)     # the name comes from the database: nothing but a UUID goes into a path
         return self.directory / f"{PREFIX}{instance}-{as_of.isoformat()}-{'o' if organizations else 'm'}.npz"
 
     def load(self, graph: db.Graph, as_of: date, organizations: bool) -> tuple[int, Projection] | None:
-        """(revision, projection) from this database's file for the scope; None without a usable one."""
-        path = self.path(instance_id(graph), as_of, organizations)
+        """(revision, projection) from this database's file for the scope; None without a usable one (no
+        file, a damaged one, or one of another history). Never fails: the caller reads the graph instead."""
         started = time.perf_counter()
+        path = None
         try:
+            instance = graph.read(db.run_one, "analytics_instance")["id"]
+            if instance is None:
+                return None         # no file was ever saved for this database
+            path = self.path(instance, as_of, organizations)
             # Opened here: np.load leaves its own handle open when the archive is damaged.
             with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as archive:
                 meta = json.loads(archive["meta"].tobytes())
                 edges, weights = archive["edges"], archive["weights"]
             if meta.get("format") != FORMAT:
                 return None
-            if meta["last_change"] != last_change(graph, meta["revision"]):
+            now = graph.read(provenance, meta["revision"])
+            if meta["provenance"] != now:
                 log.info("analytics: the projection snapshot %s is of another history (a restored backup?)", path)
                 return None
             projection = _projection(meta, edges, weights)
         except FileNotFoundError:
             return None
-        except Exception as error:      # a damaged or foreign file of any kind: the graph is read instead
-            log.warning("analytics: ignoring the unreadable projection snapshot %s: %r", path, error)
+        except Exception as error:      # a damaged or foreign file, an unreachable database: read it whole
+            log.warning("analytics: ignoring the projection snapshot %s: %r", path, error)
             return None
+        projection.provenance = meta["provenance"]
         projection.origin = {"read": "snapshot", "changes": None,
                              "seconds": round(time.perf_counter() - started, 4)}
         return meta["revision"], projection
 
     def offer(self, graph: db.Graph, as_of: date, organizations: bool, revision: int, projection: Projection) -> bool:
         """Save the projection unless the scope's file is younger than `every` and the projection was only
-        patched. Returns whether it was saved. Failures are logged: a snapshot is an optimisation."""
-        path = self.path(instance_id(graph), as_of, organizations)
+        patched, or its history can't be told (no change entry at its revision). Returns whether it saved."""
+        known = projection.provenance
+        if known is None or (known["last_change"] is None and revision > 0):
+            return False
+        instance = known["instance"]
+        if instance is None:    # the database's first file: the change entry still ties it to this history
+            instance = graph.write(db.run_one, "analytics_instance_create")["id"]
+            known = {**known, "instance": instance}
+        path = self.path(instance, as_of, organizations)
         whole = (projection.origin or {}).get("read") == "whole"
         try:
             if not whole and time.time() - path.stat().st_mtime < self.every:
@@ -108,39 +130,44 @@ class Snapshots:
         except FileNotFoundError:
             pass
         try:
-            self._write(path, revision, last_change(graph, revision), projection)
+            self._write(path, revision, known, projection)
             self._prune()
         except OSError as error:
             log.warning("analytics: could not save the projection snapshot %s: %s", path, error)
             return False
         return True
 
-    def _write(self, path: Path, revision: int, fingerprint: list | None, projection: Projection) -> None:
-        meta = {"format": FORMAT, "revision": revision, "last_change": fingerprint,
+    def _write(self, path: Path, revision: int, known: dict, projection: Projection) -> None:
+        meta = {"format": FORMAT, "revision": revision, "provenance": known,
                 "cluster_mark": projection.cluster_mark,
                 "ids": projection.ids, "kinds": projection.kinds, "regions": projection.regions,
                 "roles": projection.roles, "topics": projection.topics, "organizations": projection.organizations,
                 "previous_clusters": projection.previous_clusters}
         encoded = np.frombuffer(json.dumps(meta, separators=(",", ":")).encode(), dtype=np.uint8)
-        weights = np.asarray(projection.graph.es["weight"])     # int64 for summed strengths, as read
+        graph = projection.graph
+        # Ties and weights both from igraph (not the edge array a patch derives), so they can't disagree.
+        edges = edge_array(graph)
+        weights = np.asarray(graph.es["weight"])     # int64 for summed strengths, as read
         # A file appears whole or not at all: written aside, then renamed over the old one.
         handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".partial-", suffix=".npz")
         try:
             with os.fdopen(handle, "wb") as out:
-                np.savez(out, meta=encoded, edges=projection.edges, weights=weights)
+                np.savez(out, meta=encoded, edges=edges, weights=weights)
             os.replace(temporary, path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
 
     def _prune(self) -> None:
-        horizon = time.time() - KEEP_SECONDS
-        for old in self.directory.glob(f"{PREFIX}*.npz"):
-            try:
-                if old.stat().st_mtime < horizon:
-                    old.unlink()
-            except OSError:
-                continue
+        """Files older than KEEP_SECONDS, and partial ones a killed worker left (older than PARTIAL_SECONDS)."""
+        now = time.time()
+        for pattern, age in ((f"{PREFIX}*.npz", KEEP_SECONDS), (".partial-*", PARTIAL_SECONDS)):
+            for old in self.directory.glob(pattern):
+                try:
+                    if old.stat().st_mtime < now - age:
+                        old.unlink()
+                except OSError:
+                    continue
 
 
 def _projection(meta: dict, edges: np.ndarray, weights: np.ndarray) -> Projection:
@@ -164,16 +191,13 @@ def _projection(meta: dict, edges: np.ndarray, weights: np.ndarray) -> Projectio
     return projection
 
 
-def last_change(graph: db.Graph, revision: int) -> list | None:
-    """The change entry at `revision` (resource, id, action): a database restored from a backup keeps its
-    id but goes back in time, and the entry its feed later numbers `revision` is another one."""
-    rows = graph.read(db.run, "analytics_changes_since", after=revision - 1, until=revision, limit=1)
-    return [rows[0]["resource"], rows[0]["id"], rows[0]["action"]] if rows else None
-
-
-def instance_id(graph: db.Graph) -> str:
-    """The database's id (its `Instance` node, created on first use): files of other databases never match."""
-    row = graph.read(db.run_one, "analytics_instance")
-    if row is not None and row["id"]:
-        return row["id"]
-    return graph.write(db.run_one, "analytics_instance_create")["id"]
+def provenance(tx: ManagedTransaction, revision: int) -> dict:
+    """Which database and history a projection read in `tx` at `revision` belongs to: the database's id
+    (its `Instance` node; null before its first file) and the change entry at `revision` (resource, id,
+    action). Read in the projection's own transaction, so a file can't be named after a database that
+    replaced the one read. A database restored from a backup keeps its id but goes back in time, and the
+    entry its feed later numbers `revision` is another one."""
+    instance = db.run_one(tx, "analytics_instance")["id"]
+    rows = db.run(tx, "analytics_changes_since", after=revision - 1, until=revision, limit=1)
+    return {"instance": instance,
+            "last_change": [rows[0]["resource"], rows[0]["id"], rows[0]["action"]] if rows else None}

@@ -17,6 +17,7 @@ from neo4j import ManagedTransaction
 import graph_queries
 from service import bookmarks, db
 from service.analytics import bridges as bridges_module, clusters as clusters_module, health as health_module, live
+from service.analytics import snapshots
 from service.analytics.engine import Engine, get_engine
 from service.analytics.projection import Projection, from_rows
 from service.analytics.store import SharedStore
@@ -61,19 +62,19 @@ def read_projection(graph: db.Graph, scope: Scope) -> tuple[int, Projection]:
     query = graph_queries.get("analytics_projection").text
     params = {"as_of": scope.as_of, "organizations": scope.organizations}
 
-    def work(tx: ManagedTransaction) -> tuple[int, str | None, list]:
+    def work(tx: ManagedTransaction) -> tuple[int, str | None, dict, list]:
         revision = db.run_one(tx, "change_revision")["revision"]
         mark = db.run_one(tx, "analytics_cluster_mark")["mark"]
         # Records are tuples: keeping them skips building a dict per row (see bench/analytics.py).
-        return revision, mark, list(tx.run(query, params))
+        return revision, mark, snapshots.provenance(tx, revision), list(tx.run(query, params))
 
     graph.ensure_bootstrapped()
     started = time.perf_counter()
     # fetch_size=-1 streams the whole result at once: 15-20% faster than batches of 1000 on 100k rows.
     with graph.session(default_access_mode=neo4j.READ_ACCESS, fetch_size=-1) as session:
-        revision, mark, rows = session.execute_read(work)
+        revision, mark, known, rows = session.execute_read(work)
     projection = from_rows(rows)
-    projection.cluster_mark = mark
+    projection.cluster_mark, projection.provenance = mark, known
     projection.origin = {"read": "whole", "changes": None, "seconds": round(time.perf_counter() - started, 4)}
     return revision, projection
 
@@ -83,18 +84,20 @@ def _projection(engine: Engine, graph: db.Graph, revision: int, scope: Scope) ->
     from the scope's snapshot on disk, when the change feed allows it (live.advance); else read whole."""
 
     def compute() -> tuple[int, Projection]:
-        live_on, stored = engine.settings.live_projection, engine.snapshots
-        base = engine.newest_projection(scope)
-        if base is None and live_on and stored is not None:
+        # Snapshots serve today's scopes (the ones fresh workers are asked for), and only with live patching.
+        stored = engine.snapshots if engine.settings.live_projection and scope.as_of == today() else None
+        base = engine.newest_projection(scope) if engine.settings.live_projection else None
+        from_disk = base is None and stored is not None
+        if from_disk:
             base = stored.load(graph, scope.as_of, scope.organizations)
         result = None
-        if base is not None and live_on:
+        if base is not None:
             result = live.advance(graph, base[0], base[1], scope.as_of, scope.organizations)
-            if result is not None and base[1].origin and base[1].origin["read"] == "snapshot":
+            if result is not None and from_disk:
                 _from_snapshot(result[1], base[1])
         if result is None:
             result = read_projection(graph, scope)
-        if stored is not None and scope.as_of == today():     # the scope fresh workers need; past dates aren't
+        if stored is not None:
             # Saved on the analytics thread once the answer is out, behind the cluster write-back that
             # computing it queued (so the file holds the ids written): the outer after() runs when the
             # answer is done, and queues the save behind everything queued by then.

@@ -21,6 +21,7 @@ def engine(app):
     engine.clear()
     settings = engine.settings
     yield engine
+    engine.wait_idle(timeout=120)   # no write-back or snapshot of this test may land in the next one
     engine.settings = settings
     engine.clear()
 

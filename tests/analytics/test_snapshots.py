@@ -14,10 +14,11 @@ import numpy as np
 import pytest
 
 from service import auth, db
-from service.analytics import live, snapshots as snapshots_module
+from service.analytics import live
 from service.analytics.snapshots import Snapshots
 from service.repositories import analytics as analytics_repo
 from service.repositories.analytics import Scope, read_projection
+from tests.analytics.conftest import with_settings
 from tests.analytics.test_live_projection import Writer, canonical
 from tests.conftest import run_test_query
 
@@ -84,17 +85,22 @@ def test_a_fresh_worker_starts_from_the_snapshot_and_answers_as_a_whole_read(api
 
     scope = Scope.of(None)
     assert canonical(engine.newest_projection(scope)[1]) == canonical(read_projection(graph, scope)[1])
+    new_collaboration({"id": ids[2]}, {"id": ids[30]})
+    later = api.get("/v1/analytics/health").get_json()["computed"]["projection"]
+    assert later["read"] == "patched" and later["changes"] == 1, "after the start, patches as any worker does"
     assert fresh["metrics"]["ties"] == nx.karate_club_graph().number_of_edges() + 2
 
 
-def test_a_wiped_database_never_loads_the_old_file(api, graph, engine, stored, whole_reads, load_network):
-    load_network(nx.path_graph(4))
+def test_another_database_never_loads_the_file(api, graph, engine, stored, whole_reads, load_network,
+                                                new_collaboration):
+    """Same data, same history, another id (a copy of the database, or this one given a new id): the file
+    is named by the id, so it is not found."""
+    ids = load_network(nx.path_graph(4))
     assert api.get("/v1/analytics/health").status_code == 200
     engine.wait_idle(timeout=30)
-    saved = list(stored.directory.glob("projection-*.npz"))
-    assert len(saved) == 1
-    run_test_query(graph, "test_clean_graph", keep_key_id=auth.BOOTSTRAP_KEY_ID)   # and the Instance id
-    load_network(nx.path_graph(4))      # the same counts, so only the id tells the databases apart
+    assert len(list(stored.directory.glob("projection-*.npz"))) == 1
+    run_test_query(graph, "test_delete_instance")
+    new_collaboration({"id": ids[0]}, {"id": ids[3]})
     engine.clear()
     answer = api.get("/v1/analytics/health").get_json()
     assert answer["computed"]["projection"]["read"] == "whole" and len(whole_reads) == 2
@@ -103,16 +109,18 @@ def test_a_wiped_database_never_loads_the_old_file(api, graph, engine, stored, w
 
 
 def test_a_file_the_feed_cannot_bring_up_to_date_falls_back_to_a_whole_read(api, graph, engine, stored,
-                                                                          whole_reads, new_member):
+                                                                          whole_reads, new_member, caplog):
     new_member("Ada")
     assert api.get("/v1/analytics/health").status_code == 200
     engine.wait_idle(timeout=30)
+    assert list(stored.directory.glob("projection-*.npz"))
     run_test_query(graph, "test_member_outside_feed", id="outside-the-feed")
     new_member("Grace")
     engine.clear()
     answer = api.get("/v1/analytics/health").get_json()
     assert answer["computed"]["projection"]["read"] == "whole" and len(whole_reads) == 2
     assert answer["metrics"]["members"] == 3
+    assert "lost step with the database" in caplog.text     # the file was loaded, and its patch gave up
 
 
 def test_a_damaged_file_is_ignored(api, graph, engine, stored, whole_reads, new_member, caplog):
@@ -125,7 +133,7 @@ def test_a_damaged_file_is_ignored(api, graph, engine, stored, whole_reads, new_
     engine.clear()
     answer = api.get("/v1/analytics/health").get_json()
     assert answer["computed"]["projection"]["read"] == "whole" and answer["metrics"]["members"] == 2
-    assert "unreadable projection snapshot" in caplog.text
+    assert "ignoring the projection snapshot" in caplog.text and "BadZipFile" in caplog.text
 
 
 def test_a_patched_projection_replaces_only_an_old_file(graph, stored, new_member):
@@ -136,7 +144,7 @@ def test_a_patched_projection_replaces_only_an_old_file(graph, stored, new_membe
     new_member("Grace")
     revision, patched = live.advance(graph, revision, projection, scope.as_of, False)
     assert not stored.offer(graph, scope.as_of, False, revision, patched)     # the file is younger than `every`
-    path = stored.path(snapshots_module.instance_id(graph), scope.as_of, False)
+    path = file_of(graph, stored, scope)
     old = time.time() - 301
     os.utime(path, (old, old))
     assert stored.offer(graph, scope.as_of, False, revision, patched)
@@ -162,15 +170,46 @@ def test_a_file_of_another_history_is_not_loaded(graph, stored, new_member):
     revision, projection = read_projection(graph, scope)
     assert stored.offer(graph, scope.as_of, False, revision, projection)
     assert stored.load(graph, scope.as_of, False) is not None
-    path = stored.path(snapshots_module.instance_id(graph), scope.as_of, False)
+    path = file_of(graph, stored, scope)
     with np.load(path, allow_pickle=False) as archive:
         arrays = {name: archive[name] for name in archive.files}
     meta = json.loads(arrays["meta"].tobytes())
-    assert meta["last_change"][0] == "member"
-    meta["last_change"][1] = "a-member-of-another-history"
+    assert meta["provenance"]["last_change"][0] == "member"
+    meta["provenance"]["last_change"][1] = "a-member-of-another-history"
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     np.savez(path, **arrays)
     assert stored.load(graph, scope.as_of, False) is None
+
+
+def test_no_file_without_a_change_entry_to_tie_it_to_its_history(graph, stored, new_member):
+    new_member("Ada")
+    scope = Scope.of(None)
+    revision, projection = read_projection(graph, scope)
+    projection.provenance = {**projection.provenance, "last_change": None}    # as when retention purged it
+    assert not stored.offer(graph, scope.as_of, False, revision, projection)
+    assert not list(stored.directory.glob("projection-*.npz"))
+
+
+def test_an_empty_network_round_trips(graph, stored, new_organization):
+    new_organization("North District")      # a change entry, and no member
+    scope = Scope.of(None)
+    revision, projection = read_projection(graph, scope)
+    assert projection.size == 0
+    assert stored.offer(graph, scope.as_of, False, revision, projection)
+    loaded_revision, loaded = stored.load(graph, scope.as_of, False)
+    assert loaded_revision == revision and loaded.size == 0 and loaded.graph.ecount() == 0
+
+
+def test_without_live_patching_nothing_is_saved_or_loaded(api, engine, stored, whole_reads, new_member):
+    with_settings(engine, live_projection=0)
+    new_member("Ada")
+    assert api.get("/v1/analytics/health").get_json()["computed"]["projection"]["read"] == "whole"
+    engine.wait_idle(timeout=30)
+    assert not list(stored.directory.glob("projection-*.npz"))
+
+
+def file_of(graph, stored: Snapshots, scope: Scope):
+    return stored.path(graph.read(db.run_one, "analytics_instance")["id"], scope.as_of, scope.organizations)
 
 
 def test_past_dates_are_not_saved(api, engine, stored, new_member):

@@ -112,3 +112,8 @@ MATCH (m:Member {id: $id})
 SET m._lock = true
 REMOVE m._lock
 RETURN collect(m.id) AS locked
+
+// name: test_delete_instance
+// Removes the database's id (what a new database lacks), keeping its data and change feed.
+MATCH (i:Instance)
+DETACH DELETE i
