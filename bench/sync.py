@@ -59,14 +59,24 @@ def batches(records):
     return [records[i:i + BATCH] for i in range(0, len(records), BATCH)]
 
 
-def run_parallel(send, chunks, threads: int, servers=()) -> tuple[float, float]:
+# CPU seconds by process, per side and phase: [client, *servers] (raw: Neo4j; API: Neo4j, gunicorn).
+SPLIT: dict[tuple[str, str], list[float]] = {}
+
+
+def run_parallel(send, chunks, threads: int, servers=(), label=None) -> tuple[float, float]:
     """Wall seconds, and CPU seconds spent by this process and the server processes (with their children)."""
-    cpu_before = time.process_time() + sum(cpu_seconds(pid) for pid in servers)
+    def sample():
+        return [time.process_time(), *(cpu_seconds(pid) for pid in servers)]
+
+    before = sample()
     started = time.perf_counter()
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(send, chunks))
     wall = time.perf_counter() - started
-    return wall, time.process_time() + sum(cpu_seconds(pid) for pid in servers) - cpu_before
+    spent = [after - first for after, first in zip(sample(), before)]
+    if label:
+        SPLIT[label] = spent
+    return wall, sum(spent)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -104,8 +114,9 @@ def raw_side(uri: str, neo4j_pid: int, members, ties, threads: int) -> dict[str,
                                                   "props": {"kind": r["kind"], "strength": r["strength"]}}
                                                  for r in chunk])
 
-        return {"members": run_parallel(send_members, batches(members), threads, [neo4j_pid]),
-                "collaborations": run_parallel(send_ties, batches(ties), threads, [neo4j_pid])}
+        return {"members": run_parallel(send_members, batches(members), threads, [neo4j_pid], ("raw", "members")),
+                "collaborations": run_parallel(send_ties, batches(ties), threads, [neo4j_pid],
+                                               ("raw", "collaborations"))}
 
 
 # --- the API ------------------------------------------------------------------------------------
@@ -124,9 +135,10 @@ def api_side(port: int, servers: list[int], members, ties, threads: int) -> dict
         if response.status != 200:
             raise RuntimeError(f"{path}: {response.status} {payload[:300]!r}")
 
-    return {"members": run_parallel(lambda c: post("/v1/sync/members", c), batches(members), threads, servers),
+    return {"members": run_parallel(lambda c: post("/v1/sync/members", c), batches(members), threads, servers,
+                                    ("api", "members")),
             "collaborations": run_parallel(lambda c: post("/v1/sync/collaborations", c), batches(ties), threads,
-                                           servers)}
+                                           servers, ("api", "collaborations"))}
 
 
 def with_neo4j(label: str, heap_mb: int, pagecache_mb: int, body):
@@ -181,6 +193,10 @@ def main() -> None:
     (raw_wall, raw_cpu), (api_wall, api_cpu) = totals["raw"], totals["api"]
     print(f"{'all records':<16}{count / raw_wall:>18,.0f}{count / api_wall:>20,.0f}{raw_wall / api_wall:>8.2f}"
           f"{raw_cpu * 1000 / count:>14.3f}{api_cpu * 1000 / count:>14.3f}{raw_cpu / api_cpu:>11.2f}")
+    print("CPU s/1k by process (client / Neo4j / gunicorn):")
+    for phase, count in (("members", len(members)), ("collaborations", len(ties))):
+        for side in ("raw", "api"):
+            print(f"  {phase:<16}{side:<5}" + " / ".join(f"{cpu * 1000 / count:.3f}" for cpu in SPLIT[side, phase]))
     print("CPU: seconds of CPU per 1,000 records spent by Neo4j, the API's gunicorn processes and this client "
           "together; on a shared machine their ratio moves less than the wall-clock one")
     print("goal: the API at least 0.70x the raw driver's records per second")
