@@ -92,7 +92,7 @@ def cpu_seconds(pid: int) -> float:
 
 # --- the raw driver ---------------------------------------------------------------------------
 
-def raw_side(uri: str, neo4j_pid: int, members, ties, threads: int) -> dict[str, tuple[float, float]]:
+def raw_side(uri: str, neo4j_pid: int, members, ties, threads: int, warmup=((), ())) -> dict[str, tuple[float, float]]:
     with GraphDatabase.driver(uri, auth=None) as driver:
         driver.execute_query(PEER["peer_member_key"].text)
 
@@ -114,6 +114,8 @@ def raw_side(uri: str, neo4j_pid: int, members, ties, threads: int) -> dict[str,
                                                   "props": {"kind": r["kind"], "strength": r["strength"]}}
                                                  for r in chunk])
 
+        run_parallel(send_members, batches(warmup[0]), threads)
+        run_parallel(send_ties, batches(warmup[1]), threads)
         return {"members": run_parallel(send_members, batches(members), threads, [neo4j_pid], ("raw", "members")),
                 "collaborations": run_parallel(send_ties, batches(ties), threads, [neo4j_pid],
                                                ("raw", "collaborations"))}
@@ -121,7 +123,8 @@ def raw_side(uri: str, neo4j_pid: int, members, ties, threads: int) -> dict[str,
 
 # --- the API ------------------------------------------------------------------------------------
 
-def api_side(port: int, servers: list[int], members, ties, threads: int) -> dict[str, tuple[float, float]]:
+def api_side(port: int, servers: list[int], members, ties, threads: int,
+             warmup=((), ())) -> dict[str, tuple[float, float]]:
     local = threading.local()
 
     def post(path: str, chunk) -> None:
@@ -135,6 +138,8 @@ def api_side(port: int, servers: list[int], members, ties, threads: int) -> dict
         if response.status != 200:
             raise RuntimeError(f"{path}: {response.status} {payload[:300]!r}")
 
+    run_parallel(lambda c: post("/v1/sync/members", c), batches(warmup[0]), threads)
+    run_parallel(lambda c: post("/v1/sync/collaborations", c), batches(warmup[1]), threads)
     return {"members": run_parallel(lambda c: post("/v1/sync/members", c), batches(members), threads, servers,
                                     ("api", "members")),
             "collaborations": run_parallel(lambda c: post("/v1/sync/collaborations", c), batches(ties), threads,
@@ -156,23 +161,31 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--collaborations", type=int, default=300_000)
     parser.add_argument("--threads", type=int, default=2, help="client threads on each side")
+    parser.add_argument("--warmup", type=int, default=0, help=(
+        "members (and 3x as many ties) each side writes first, untimed, under other external ids: the "
+        "figures then leave out a fresh Neo4j's JIT warm-up and first store growth (default 0: a cold start)"))
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--heap-mb", type=int, default=2048)
     parser.add_argument("--pagecache-mb", type=int, default=1024)
     args = parser.parse_args()
 
     members, ties = generate(args.members, args.collaborations)
+    warmup = tuple([{**record, **{key: f"w{record[key]}" for key in ("external_id", "source_external_id",
+                                                                       "target_external_id") if key in record}}
+                    for record in records]
+                   for records in generate(args.warmup, 3 * args.warmup, seed=2)) if args.warmup else ((), ())
     print(f"records: {len(members)} members, {len(ties)} collaborations; batches of {BATCH}; "
-          f"{args.threads} client threads; Neo4j heap {args.heap_mb} MB, page cache {args.pagecache_mb} MB")
+          f"{args.threads} client threads; Neo4j heap {args.heap_mb} MB, page cache {args.pagecache_mb} MB; "
+          f"untimed warm-up: {args.warmup} members, {3 * args.warmup} collaborations")
 
     raw = with_neo4j("raw", args.heap_mb, args.pagecache_mb,
-                     lambda uri, pid: raw_side(uri, pid, members, ties, args.threads))
+                     lambda uri, pid: raw_side(uri, pid, members, ties, args.threads, warmup))
 
     def api_run(uri, neo4j_pid):
         process, port = start_api(uri, ADMIN_KEY, args.workers,
                                   NETWEAVE_MAX_BODY_BYTES=str(8 * 1024 * 1024), NETWEAVE_RATE_LIMITS=UNLIMITED)
         try:
-            return api_side(port, [neo4j_pid, process.pid], members, ties, args.threads)
+            return api_side(port, [neo4j_pid, process.pid], members, ties, args.threads, warmup)
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(60)
