@@ -33,8 +33,8 @@ from neo4j import ManagedTransaction
 
 import graph_queries
 from service import db
-from service.repositories import changes
 from service.analytics.projection import MEMBER, Projection
+from service.repositories import changes
 
 log = logging.getLogger(__name__)
 
