@@ -59,14 +59,24 @@ def batches(records):
     return [records[i:i + BATCH] for i in range(0, len(records), BATCH)]
 
 
-def run_parallel(send, chunks, threads: int, servers=()) -> tuple[float, float]:
+# CPU seconds by process, per side and phase: [client, *servers] (raw: Neo4j; API: Neo4j, gunicorn).
+SPLIT: dict[tuple[str, str], list[float]] = {}
+
+
+def run_parallel(send, chunks, threads: int, servers=(), label=None) -> tuple[float, float]:
     """Wall seconds, and CPU seconds spent by this process and the server processes (with their children)."""
-    cpu_before = time.process_time() + sum(cpu_seconds(pid) for pid in servers)
+    def sample():
+        return [time.process_time(), *(cpu_seconds(pid) for pid in servers)]
+
+    before = sample()
     started = time.perf_counter()
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(send, chunks))
     wall = time.perf_counter() - started
-    return wall, time.process_time() + sum(cpu_seconds(pid) for pid in servers) - cpu_before
+    spent = [after - first for after, first in zip(sample(), before)]
+    if label:
+        SPLIT[label] = spent
+    return wall, sum(spent)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -82,7 +92,7 @@ def cpu_seconds(pid: int) -> float:
 
 # --- the raw driver ---------------------------------------------------------------------------
 
-def raw_side(uri: str, neo4j_pid: int, members, ties, threads: int) -> dict[str, tuple[float, float]]:
+def raw_side(uri: str, neo4j_pid: int, members, ties, threads: int, warmup=((), ())) -> dict[str, tuple[float, float]]:
     with GraphDatabase.driver(uri, auth=None) as driver:
         driver.execute_query(PEER["peer_member_key"].text)
 
@@ -104,13 +114,17 @@ def raw_side(uri: str, neo4j_pid: int, members, ties, threads: int) -> dict[str,
                                                   "props": {"kind": r["kind"], "strength": r["strength"]}}
                                                  for r in chunk])
 
-        return {"members": run_parallel(send_members, batches(members), threads, [neo4j_pid]),
-                "collaborations": run_parallel(send_ties, batches(ties), threads, [neo4j_pid])}
+        run_parallel(send_members, batches(warmup[0]), threads)
+        run_parallel(send_ties, batches(warmup[1]), threads)
+        return {"members": run_parallel(send_members, batches(members), threads, [neo4j_pid], ("raw", "members")),
+                "collaborations": run_parallel(send_ties, batches(ties), threads, [neo4j_pid],
+                                               ("raw", "collaborations"))}
 
 
 # --- the API ------------------------------------------------------------------------------------
 
-def api_side(port: int, servers: list[int], members, ties, threads: int) -> dict[str, tuple[float, float]]:
+def api_side(port: int, servers: list[int], members, ties, threads: int,
+             warmup=((), ())) -> dict[str, tuple[float, float]]:
     local = threading.local()
 
     def post(path: str, chunk) -> None:
@@ -124,9 +138,12 @@ def api_side(port: int, servers: list[int], members, ties, threads: int) -> dict
         if response.status != 200:
             raise RuntimeError(f"{path}: {response.status} {payload[:300]!r}")
 
-    return {"members": run_parallel(lambda c: post("/v1/sync/members", c), batches(members), threads, servers),
+    run_parallel(lambda c: post("/v1/sync/members", c), batches(warmup[0]), threads)
+    run_parallel(lambda c: post("/v1/sync/collaborations", c), batches(warmup[1]), threads)
+    return {"members": run_parallel(lambda c: post("/v1/sync/members", c), batches(members), threads, servers,
+                                    ("api", "members")),
             "collaborations": run_parallel(lambda c: post("/v1/sync/collaborations", c), batches(ties), threads,
-                                           servers)}
+                                           servers, ("api", "collaborations"))}
 
 
 def with_neo4j(label: str, heap_mb: int, pagecache_mb: int, body):
@@ -144,23 +161,31 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=100_000)
     parser.add_argument("--collaborations", type=int, default=300_000)
     parser.add_argument("--threads", type=int, default=2, help="client threads on each side")
+    parser.add_argument("--warmup", type=int, default=0, help=(
+        "members (and 3x as many ties) each side writes first, untimed, under other external ids: the "
+        "figures then leave out a fresh Neo4j's JIT warm-up and first store growth (default 0: a cold start)"))
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--heap-mb", type=int, default=2048)
     parser.add_argument("--pagecache-mb", type=int, default=1024)
     args = parser.parse_args()
 
     members, ties = generate(args.members, args.collaborations)
+    warmup = tuple([{**record, **{key: f"w{record[key]}" for key in ("external_id", "source_external_id",
+                                                                       "target_external_id") if key in record}}
+                    for record in records]
+                   for records in generate(args.warmup, 3 * args.warmup, seed=2)) if args.warmup else ((), ())
     print(f"records: {len(members)} members, {len(ties)} collaborations; batches of {BATCH}; "
-          f"{args.threads} client threads; Neo4j heap {args.heap_mb} MB, page cache {args.pagecache_mb} MB")
+          f"{args.threads} client threads; Neo4j heap {args.heap_mb} MB, page cache {args.pagecache_mb} MB; "
+          f"untimed warm-up: {args.warmup} members, {3 * args.warmup} collaborations")
 
     raw = with_neo4j("raw", args.heap_mb, args.pagecache_mb,
-                     lambda uri, pid: raw_side(uri, pid, members, ties, args.threads))
+                     lambda uri, pid: raw_side(uri, pid, members, ties, args.threads, warmup))
 
     def api_run(uri, neo4j_pid):
         process, port = start_api(uri, ADMIN_KEY, args.workers,
                                   NETWEAVE_MAX_BODY_BYTES=str(8 * 1024 * 1024), NETWEAVE_RATE_LIMITS=UNLIMITED)
         try:
-            return api_side(port, [neo4j_pid, process.pid], members, ties, args.threads)
+            return api_side(port, [neo4j_pid, process.pid], members, ties, args.threads, warmup)
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(60)
@@ -181,6 +206,10 @@ def main() -> None:
     (raw_wall, raw_cpu), (api_wall, api_cpu) = totals["raw"], totals["api"]
     print(f"{'all records':<16}{count / raw_wall:>18,.0f}{count / api_wall:>20,.0f}{raw_wall / api_wall:>8.2f}"
           f"{raw_cpu * 1000 / count:>14.3f}{api_cpu * 1000 / count:>14.3f}{raw_cpu / api_cpu:>11.2f}")
+    print("CPU s/1k by process (client / Neo4j / gunicorn):")
+    for phase, count in (("members", len(members)), ("collaborations", len(ties))):
+        for side in ("raw", "api"):
+            print(f"  {phase:<16}{side:<5}" + " / ".join(f"{cpu * 1000 / count:.3f}" for cpu in SPLIT[side, phase]))
     print("CPU: seconds of CPU per 1,000 records spent by Neo4j, the API's gunicorn processes and this client "
           "together; on a shared machine their ratio moves less than the wall-clock one")
     print("goal: the API at least 0.70x the raw driver's records per second")

@@ -27,10 +27,20 @@ RETURN party.id AS id, kind, party.region AS region, party.role AS role, coalesc
 // name: analytics_changes_since
 // The change entries after seq $after up to seq $until (at most $limit), in seq order: what a projection kept
 // current from the feed (service/analytics/live.py) re-reads. `parties` is set on collaboration entries.
+// Entries are numbered one by one inside Change nodes (see graph_queries/changes.cypher); $first is
+// change_holder's answer for $after. Each list is read once per node; rows stream in seq order (index order,
+// then UNWIND's), with no sort after the UNWIND (see change_list).
 MATCH (c:Change)
-WHERE c.seq > $after AND c.seq <= $until
-WITH c ORDER BY c.seq LIMIT $limit
-RETURN c.resource AS resource, c.resource_id AS id, c.action AS action, c.parties AS parties
+WHERE c.seq >= $first AND c.seq <= $until
+WITH c ORDER BY c.seq
+WITH c, c.resources AS resources, c.ids AS ids, c.actions AS actions, c.party_sources AS party_sources,
+     c.party_targets AS party_targets
+UNWIND range(CASE WHEN c.seq > $after THEN 0 ELSE $after + 1 - c.seq END,
+             CASE WHEN c.last > $until THEN $until - c.seq ELSE size(ids) - 1 END) AS i
+WITH resources[i] AS resource, ids[i] AS id, actions[i] AS action,
+     CASE WHEN party_sources[i] = '' THEN null ELSE [party_sources[i], party_targets[i]] END AS parties
+LIMIT $limit
+RETURN resource, id, action, parties
 
 // name: analytics_collaboration_parties
 // The two parties of each collaboration in $ids that still exists.

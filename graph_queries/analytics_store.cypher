@@ -56,3 +56,13 @@ RETURN i.id AS id
 MERGE (i:Instance {name: 'netweave'})
 ON CREATE SET i.id = randomUUID()
 RETURN i.id AS id
+
+// name: analytics_change_at
+// The change entry numbered $revision as [resource, id, action, when its transaction committed], or null
+// when the feed no longer (or never) had it: what ties a projection snapshot to this database's history.
+OPTIONAL MATCH (holder:Change) WHERE holder.seq <= $revision
+WITH holder ORDER BY holder.seq DESC LIMIT 1
+RETURN CASE WHEN holder IS NOT NULL AND $revision <= holder.last
+            THEN [holder.resources[$revision - holder.seq], holder.ids[$revision - holder.seq],
+                  holder.actions[$revision - holder.seq], toString(holder.at)]
+       END AS entry

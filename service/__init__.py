@@ -69,6 +69,9 @@ def open_graph(config: Mapping[str, Any]) -> db.Graph:
     """A driver for the configured database that applies the schema and seeds the admin key on first use."""
     graph = db.Graph(db.create_driver(config), config["NEO4J_DATABASE"],
                      query_timeout=config["NETWEAVE_QUERY_TIMEOUT_SECONDS"])
-    graph.bootstrap_steps = [db.apply_schema, lambda g: auth.seed_admin_key(g, config["NETWEAVE_ADMIN_KEY"])]
+    from service.repositories import changes
+
+    graph.bootstrap_steps = [db.apply_schema, changes.migrate,
+                             lambda g: auth.seed_admin_key(g, config["NETWEAVE_ADMIN_KEY"])]
     return graph
 

@@ -35,6 +35,7 @@ import graph_queries
 from service import db
 from service.analytics import snapshots
 from service.analytics.projection import MEMBER, Projection
+from service.repositories import changes
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +66,7 @@ def advance(graph: db.Graph, base_revision: int, base: Projection, as_of: date,
             return None     # the graph was reset (tests wipe it): nothing to derive from
         if db.run_one(tx, "change_floor")["purged_through"] > base_revision:
             return None
-        entries = db.run(tx, "analytics_changes_since", after=base_revision, until=revision,
-                         limit=MAX_ENTRIES + 1)
+        entries = changes.entries_between(tx, base_revision, revision, MAX_ENTRIES + 1)
         if len(entries) > MAX_ENTRIES:
             return None
         touched = _touched(tx, entries, organizations)

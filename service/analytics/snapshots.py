@@ -194,10 +194,8 @@ def _projection(meta: dict, edges: np.ndarray, weights: np.ndarray) -> Projectio
 def provenance(tx: ManagedTransaction, revision: int) -> dict:
     """Which database and history a projection read in `tx` at `revision` belongs to: the database's id
     (its `Instance` node; null before its first file) and the change entry at `revision` (resource, id,
-    action). Read in the projection's own transaction, so a file can't be named after a database that
+    action, commit time). Read in the projection's own transaction, so a file can't be named after a database that
     replaced the one read. A database restored from a backup keeps its id but goes back in time, and the
     entry its feed later numbers `revision` is another one."""
-    instance = db.run_one(tx, "analytics_instance")["id"]
-    rows = db.run(tx, "analytics_changes_since", after=revision - 1, until=revision, limit=1)
-    return {"instance": instance,
-            "last_change": [rows[0]["resource"], rows[0]["id"], rows[0]["action"]] if rows else None}
+    return {"instance": db.run_one(tx, "analytics_instance")["id"],
+            "last_change": db.run_one(tx, "analytics_change_at", revision=revision)["entry"]}

@@ -9,6 +9,7 @@ from typing import Any, Iterable
 
 from neo4j import ManagedTransaction
 
+import graph_queries
 from service import db
 from service.api import decode_cursor, encode_cursor
 from service.errors import Problem, field_error
@@ -25,21 +26,50 @@ def change(resource: str, id_: str, action: str, source: str = "api",
             "external_ids": list(external_ids), "parties": list(parties) if parties else None}
 
 
-# Retention is enforced each time the feed passes a multiple of this many entries.
+# Retention is checked each time the feed passes a multiple of this many entries.
 PURGE_EVERY = 10_000
+# Nodes one purge reads at most (a node holds one writing transaction's entries).
+PURGE_BATCH = 2_000
 
 
 def record(tx: ManagedTransaction, changes: list[dict[str, Any]]) -> int | None:
     """Append `changes` in this transaction; returns the new revision (None when nothing changed).
 
-    Each time the feed passes a multiple of PURGE_EVERY, entries past retention are removed.
+    The entries are stored together, in one Change node of parallel lists (graph_queries/changes.cypher).
+    Each time the feed passes a multiple of PURGE_EVERY, entries past retention are removed: the age of the
+    oldest node kept is looked at first, and only when it is past retention are nodes read and removed.
     """
     if not changes:
         return None
-    revision = db.run_one(tx, "change_record", changes=changes)["revision"]
+    external_ids: list[str] = []
+    bounds = [0]
+    for entry in changes:
+        external_ids.extend(entry["external_ids"])
+        bounds.append(len(external_ids))
+    parties = [entry["parties"] or ("", "") for entry in changes]
+    revision = db.run_scalars(
+        tx, "change_record", count=len(changes), resources=[entry["resource"] for entry in changes],
+        ids=[entry["id"] for entry in changes], actions=[entry["action"] for entry in changes],
+        sources=[entry["source"] for entry in changes], external_ids=external_ids, external_id_bounds=bounds,
+        party_sources=[pair[0] for pair in parties], party_targets=[pair[1] for pair in parties])
     if (revision - len(changes)) // PURGE_EVERY != revision // PURGE_EVERY:
-        db.run(tx, "change_purge", days=_retention_days(), batch=2 * PURGE_EVERY)
+        days = _retention_days()
+        if db.run_one(tx, "change_purge_due", days=days)["due"]:
+            db.run(tx, "change_purge", days=days, batch=PURGE_BATCH)
     return revision
+
+
+def migrate(graph: db.Graph) -> None:
+    """Start-up step: rewrite Change nodes of the earlier one-entry-per-node format into the current one.
+
+    Entries keep their numbers, so cursors handed out before stay valid. Runs once per database (the
+    counter remembers the format); a rerun after a crash finishes the job.
+    """
+    with graph.driver.session(database=graph.database) as session:
+        if session.run(graph_queries.get("change_format").text).single()["format"] >= 2:
+            return
+        session.run(graph_queries.get("change_migrate").text).consume()
+        session.run(graph_queries.get("change_format_set").text).consume()
 
 
 def _retention_days() -> int:
@@ -61,7 +91,8 @@ def feed(graph: db.Graph, *, after: int | None, limit: int, resource: str | None
     def work(tx: ManagedTransaction) -> tuple[int, list[dict]]:
         floor = db.run_one(tx, "change_floor")["purged_through"]
         start = floor if after is None else after
-        rows = db.run(tx, "change_list", after=start, limit=limit, resource=resource, source=source,
+        first = db.run_one(tx, "change_holder", after=start)["first"]
+        rows = db.run(tx, "change_list", after=start, first=first, limit=limit, resource=resource, source=source,
                       exclude_source=exclude_source)
         return floor, rows
 
@@ -73,6 +104,13 @@ def feed(graph: db.Graph, *, after: int | None, limit: int, resource: str | None
     items = [row["change"] for row in rows]
     last = items[-1]["seq"] if items else (floor if after is None else after)
     return {"items": items, "next_cursor": encode_seq(last)}
+
+
+def entries_between(tx: ManagedTransaction, after: int, until: int, limit: int) -> list[dict[str, Any]]:
+    """The entries numbered after `after` up to `until` (at most `limit`), in seq order, as maps {resource, id,
+    action, parties}: what a projection kept current from the feed (service/analytics/live.py) re-reads."""
+    first = db.run_one(tx, "change_holder", after=after)["first"]
+    return db.run_plain(tx, "analytics_changes_since", after=after, first=first, until=until, limit=limit)
 
 
 def encode_seq(seq: int) -> str:

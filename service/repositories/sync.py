@@ -8,10 +8,12 @@ batch is atomic. Unchanged records write nothing: no version bump, no change ent
 
 from __future__ import annotations
 
-import uuid
+import os
 from collections import Counter
+from datetime import date
 from typing import Any
 
+import neo4j.time
 from marshmallow import ValidationError
 from neo4j import ManagedTransaction
 from neo4j.exceptions import ConstraintError
@@ -25,6 +27,17 @@ from service.repositories import changes
 _SINGULAR = {"organizations": "organization", "members": "member", "collaborations": "collaboration"}
 _CONFLICT_RETRIES = 3
 _NOT_PROPS = {"id", "external_id", "deleted", "organizations", "source_external_id", "target_external_id"}
+_DATE_FROM_NATIVE = neo4j.time.Date.from_native
+
+
+def _new_ids(count: int) -> list[str]:
+    """`count` random (version 4) UUIDs as strings, from one urandom call: uuid.uuid4() per record showed."""
+    raw = os.urandom(16 * count)
+    ids = []
+    for start in range(0, 16 * count, 16):
+        h = raw[start:start + 16].hex()
+        ids.append(f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}")
+    return ids
 
 
 def external_key(resource: str, source: str, external_id: str) -> str:
@@ -143,8 +156,10 @@ def _outcome(row: dict, record: dict, source: str) -> dict[str, Any]:
 
 
 def _props(record: dict) -> dict[str, Any]:
-    return db.to_cypher({key: value for key, value in record.items()
-                         if key not in _NOT_PROPS and not key.startswith("_")})
+    """The record's stored properties, dates as Neo4j dates (db.to_cypher, flattened: record values are
+    scalars or lists of strings, and a thousand records a batch made the recursive walk show)."""
+    return {key: _DATE_FROM_NATIVE(value) if type(value) is date else value for key, value in record.items()
+            if key not in _NOT_PROPS and not key.startswith("_")}
 
 
 def _upsert(tx: ManagedTransaction, resource: str, source: str, upserts: list[tuple[int, dict]]) -> list[dict]:
@@ -154,9 +169,9 @@ def _upsert(tx: ManagedTransaction, resource: str, source: str, upserts: list[tu
     rows = []
     if resource == "collaborations":
         return _upsert_collaborations(tx, source, upserts)
-    for index, record in upserts:
+    for (index, record), new_id in zip(upserts, _new_ids(len(upserts))):
         rows.append({"index": index, "key": external_key(singular, source, record["external_id"]),
-                     "external_id": record["external_id"], "new_id": str(uuid.uuid4()),
+                     "external_id": record["external_id"], "new_id": new_id,
                      "link_id": record.get("id"), "props": _props(record)})
     # One answer row holding every record's [index, id, status]: a row per record costs a Bolt message each.
     answer = db.run_scalars(tx, f"sync_upsert_{resource}", rows=rows, source=source)
@@ -166,10 +181,10 @@ def _upsert(tx: ManagedTransaction, resource: str, source: str, upserts: list[tu
 def _upsert_collaborations(tx: ManagedTransaction, source: str, upserts: list[tuple[int, dict]]) -> list[dict]:
     """Parties are resolved in the upsert statement itself (one round trip); see sync_upsert_collaborations."""
     rows = []
-    for index, record in upserts:
+    for (index, record), new_id in zip(upserts, _new_ids(len(upserts))):
         source_value, target_value = record["source_external_id"], record["target_external_id"]
         rows.append({"index": index, "key": external_key("collaboration", source, record["external_id"]),
-                     "new_id": str(uuid.uuid4()), "props": _props(record),
+                     "new_id": new_id, "props": _props(record),
                      "source_value": source_value, "target_value": target_value,
                      "source_keys": [external_key("member", source, source_value),
                                      external_key("organization", source, source_value)],

@@ -117,3 +117,24 @@ RETURN collect(m.id) AS locked
 // Removes the database's id (what a new database lacks), keeping its data and change feed.
 MATCH (i:Instance)
 DETACH DELETE i
+
+// name: test_legacy_changes
+// Appends $entries (maps {resource, id, action, source, external_ids, parties}) as Change nodes of the earlier
+// one-entry-per-node format, numbered after the counter, and marks the feed as not yet migrated.
+MERGE (counter:Counter {name: 'changes'})
+ON CREATE SET counter.value = 0
+WITH counter, counter.value AS base
+SET counter.value = base + size($entries)
+REMOVE counter.entries_format
+WITH base
+UNWIND range(0, size($entries) - 1) AS i
+WITH base, base + i + 1 AS seq, $entries[i] AS change
+CREATE (:Change {seq: seq, resource: change.resource, resource_id: change.id, action: change.action,
+                 source: change.source, external_ids: change.external_ids, parties: change.parties,
+                 at: datetime()})
+RETURN DISTINCT base
+
+// name: test_change_nodes
+// Each Change node after seq $after as [seq, last, property keys], in seq order.
+MATCH (c:Change) WHERE c.seq > $after
+RETURN c.seq AS seq, c.last AS last, keys(c) AS keys ORDER BY seq
