@@ -146,7 +146,7 @@ class Snapshots:
         encoded = np.frombuffer(json.dumps(meta, separators=(",", ":")).encode(), dtype=np.uint8)
         graph = projection.graph
         # Ties and weights both from igraph (not the edge array a patch derives), so they can't disagree.
-        edges = edge_array(graph)
+        edges = edge_array(graph).astype(np.int32)      # vertex numbers fit: half the file's ties
         weights = np.asarray(graph.es["weight"])     # int64 for summed strengths, as read
         # A file appears whole or not at all: written aside, then renamed over the old one.
         handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".partial-", suffix=".npz")
