@@ -12,10 +12,11 @@ A file names the database it came from by the id of its `Instance` node, which a
 does not have, and holds the change entry at its revision, which a database restored from a backup (same
 id, another history from there on) does not share: neither loads it. Both are read in the same
 transaction as the projection (`provenance`), and a projection whose revision has no entry any more
-(retention) is not saved. The format holds no code: an uncompressed
-numpy archive (ties and weights as arrays, read with allow_pickle=False) and one JSON document (the
-parties' ids and attributes). The directory must belong to the service's user and not be writable by
-others; otherwise snapshots are off and that is logged.
+(retention) is not saved.
+
+The format holds no code: an uncompressed numpy archive (ties and weights as arrays, read with
+allow_pickle=False) and one JSON document (the parties' ids and attributes). The directory must belong
+to the service's user and not be writable by others; otherwise snapshots are off and that is logged.
 """
 
 from __future__ import annotations
