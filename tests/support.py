@@ -1,4 +1,5 @@
-"""Test helpers that are not fixtures: a TCP proxy to cut the API off from Neo4j (or freeze the line) and let it back."""
+"""Test helpers that are not fixtures: a TCP proxy to cut the API off from Neo4j (or freeze the line) and let it
+back, threads run together, and waiting for an analytics run."""
 
 from __future__ import annotations
 
@@ -95,3 +96,12 @@ def finish_pending_run(api, engine, pending) -> None:
     assert pending.headers["Location"].endswith(f"/v1/analytics/runs/{run['id']}")
     engine.wait_idle(timeout=60)
     assert api.get(f"/v1/analytics/runs/{run['id']}").get_json()["status"] == "done"
+
+
+def run_together(work, count: int) -> None:
+    """Run work(0) .. work(count - 1) each on its own thread, all started before any is joined."""
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()

@@ -4,6 +4,8 @@ import threading
 
 import pytest
 
+from tests.support import run_together
+
 
 @pytest.fixture
 def resources(new_member, new_organization, new_collaboration):
@@ -57,11 +59,7 @@ def test_concurrent_patches_with_one_etag_let_one_win(app, api, new_member):
         response = client.patch(f"/v1/members/{member['id']}", json={"title": f"t{n}"}, headers={"If-Match": '"1"'})
         results.append(response.status_code)
 
-    threads = [threading.Thread(target=patch, args=(n,)) for n in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_together(patch, 6)
     assert sorted(results) == [200, 412, 412, 412, 412, 412]
     assert api.get(f"/v1/members/{member['id']}").get_json()["version"] == 2
 

@@ -1,11 +1,11 @@
 """CRM sync: per-record answers, unchanged writes nothing, tombstones, atomic batches, the change feed."""
 
-import threading
 import uuid
 
 import pytest
 
 from tests.conftest import run_test_query
+from tests.support import run_together
 
 
 def sync(api, resource, records, source="hubspot", query="", **kwargs):
@@ -203,11 +203,7 @@ def test_concurrent_upserts_of_overlapping_external_ids_leave_one_node_each(app,
         if response.status_code != 200:
             errors.append(response.get_data(as_text=True))
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_together(worker, 20)
     assert errors == []
     counts = run_test_query(graph, "test_members_by_external_key", keys=[f"member:crm:{k}" for k in keys])
     assert {row["key"]: row["members"] for row in counts} == {f"member:crm:{k}": 1 for k in keys}

@@ -14,6 +14,7 @@ from schemas.sync import RECORD_SCHEMAS, SyncResponseSchema
 from service import db
 from service.repositories import sync as sync_repository
 from tests.conftest import run_test_query
+from tests.support import run_together
 from tests.service.test_sync import sync
 
 # Values each field takes (some changed on the way: padded text, upper-case or repeated tags, 3.0 as a
@@ -164,11 +165,7 @@ def test_two_integrations_creating_one_tie_both_ways_at_once_leave_one_tie(app, 
                                headers={"Authorization": f"Bearer {api.secret}"})
         (answers if response.status_code == 200 else errors).append(response.get_json())
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_together(worker, 2)
     assert errors == []
     first, second = ([r["id"] for r in answer["results"]] for answer in answers)
     assert first == second
