@@ -37,39 +37,30 @@ def _compile(field: fields.Field):
             validator(value)
         return value
 
-    kind = type(field)
-    if kind in (Trimmed, fields.String):
-        strip = kind is Trimmed
-
+    def typed(expected: type, convert=None):
+        """A loader for values of exactly `expected` (None only when the field allows it), converted, then
+        validated; anything else is declined to the field itself."""
         def load(value):
-            if value is None:
-                if allow_none:
-                    return None
-                raise _Decline
-            if type(value) is not str:
-                raise _Decline
-            return validated(value.strip(SPACE) if strip else value)
-    elif kind is StrictBoolean:
-        def load(value):
-            if type(value) is not bool:
+            if type(value) is not expected:
                 if value is None and allow_none:
                     return None
                 raise _Decline
-            return validated(value)
+            return validated(value if convert is None else convert(value))
+        return load
+
+    kind = type(field)
+    if kind in (Trimmed, fields.String):
+        load = typed(str, (lambda value: value.strip(SPACE)) if kind is Trimmed else None)
+    elif kind is StrictBoolean:
+        load = typed(bool)
     elif kind in (Tags, fields.List) and type(field.inner) is Trimmed:
         inner, lower = _compile(field.inner), kind is Tags
 
-        def load(value):
-            if value is None:
-                if allow_none:
-                    return None
-                raise _Decline
-            if type(value) is not list:
-                raise _Decline
-            items = [inner(item) for item in value]
-            if lower:
-                items = list(dict.fromkeys(item.lower() for item in items))
-            return validated(items)
+        def items(value: list) -> list:
+            loaded = [inner(item) for item in value]
+            return list(dict.fromkeys(item.lower() for item in loaded)) if lower else loaded
+
+        load = typed(list, items)
     else:
         def load(value):
             return field.deserialize(value)
