@@ -34,3 +34,16 @@ CREATE (a)-[:COLLABORATES_WITH {id: row.id, kind: 'project', strength: row.stren
 MATCH (a:Member)-[c:COLLABORATES_WITH]->(b:Member)
 WHERE (c.started_on IS NULL OR c.started_on <= $as_of) AND (c.ended_on IS NULL OR c.ended_on >= $as_of)
 RETURN a.id AS a, b.id AS b, coalesce(c.strength, 3) AS strength
+
+// name: bench_projection_party_rows
+// The projection's record shape before session 5: one record per party, ties naming the other party by uuid
+// (kept only to time the shape against the chunked one).
+MATCH (party:Member)
+WITH party, [(party)-[c:COLLABORATES_WITH]->(x:Member)
+             WHERE (c.started_on IS NULL OR c.started_on <= $as_of)
+               AND (c.ended_on IS NULL OR c.ended_on >= $as_of) | [x.id, coalesce(c.strength, 3)]] AS ties
+RETURN party.id AS id, 'member' AS kind, party.region AS region, party.role AS role,
+       coalesce(party.topics, []) AS topics,
+       [(party)-[a:MEMBER_OF]->(o:Organization)
+        WHERE (a.since IS NULL OR a.since <= $as_of) AND (a.until IS NULL OR a.until >= $as_of) | o.id] AS organizations,
+       [t IN ties | t[0]] AS tie_ids, [t IN ties | t[1]] AS tie_strengths, party.cluster_id AS cluster_id

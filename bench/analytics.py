@@ -103,8 +103,9 @@ class Neo4j:
 def _driver(uri: str):
     from neo4j import GraphDatabase
 
-    # As the app's driver: optional properties that no node has yet are expected, not worth a warning.
-    return GraphDatabase.driver(uri, auth=None, notifications_disabled_classifications=["UNRECOGNIZED"])
+    # As the app's driver: optional properties that no node has yet are expected, not worth a warning; nor is
+    # the projection's id() (deprecated as a lasting key, used inside one transaction).
+    return GraphDatabase.driver(uri, auth=None, notifications_disabled_classifications=["UNRECOGNIZED", "DEPRECATION"])
 
 
 # --- the generated network -------------------------------------------------------------------------
@@ -166,11 +167,20 @@ def _ties(rng, community: np.ndarray, ids: list[str], ties: int, communities: in
 
 # --- the projection: record shape, fetch size, the Rust extension ---------------------------------
 
+PROJECTION_VARIANTS = {
+    "chunks (the API's)": "records of 1,000 parties, ties by internal node id, whole result at once",
+    "chunks, fetch 1000": "the same, fetched 1,000 records at a time",
+    "party rows": "a record per party, ties by uuid (the statement before session 5), whole result at once",
+    "party rows as dicts": "the same, each record made a dict",
+    "edge-rows": "a record per tie (a, b, strength), no isolates or attributes",
+}
+
+
 def tune_projection(uri: str) -> dict:
     """Times reading the projection several ways, each in a fresh interpreter (with and without neo4j-rust-ext)."""
     results = {}
     for rust in (True, False):
-        for variant in ("tuples", "data", "tuples-fetch-all", "edge-rows"):
+        for variant in PROJECTION_VARIANTS:
             out = subprocess.run([sys.executable, __file__, "--read-projection", uri, variant, str(int(rust))],
                                  capture_output=True, text=True, check=True)
             results[f"{variant}{'' if rust else ' (no rust ext)'}"] = json.loads(out.stdout.strip().splitlines()[-1])
@@ -182,16 +192,21 @@ def _read_projection_variant(uri: str, variant: str, rust: bool) -> None:
         sys.modules["neo4j._rust"] = None  # the driver falls back to its pure-Python packstream
     import neo4j
 
-    params = {"as_of": date.today(), "organizations": False}
-    fetch_size = -1 if variant == "tuples-fetch-all" else 1000
-    text = Q["bench_projection_edges"] if variant == "edge-rows" else graph_queries.get("analytics_projection").text
+    from service.repositories.analytics import PROJECTION_CHUNK
+
+    params = {"as_of": date.today(), "organizations": False, "chunk": PROJECTION_CHUNK}
+    fetch_size = 1000 if variant == "chunks, fetch 1000" else -1
+    chunks = variant.startswith("chunks")
+    text = (graph_queries.get("analytics_projection").text if chunks
+            else Q["bench_projection_edges"] if variant == "edge-rows" else Q["bench_projection_party_rows"])
     with _driver(uri) as driver:
         timings = []
         for _ in range(3):
             started = time.perf_counter()
             with driver.session(default_access_mode=neo4j.READ_ACCESS, fetch_size=fetch_size) as session:
                 rows = session.execute_read(
-                    lambda tx: [r.data() for r in tx.run(text, params)] if variant == "data"
+                    lambda tx: [party for record in tx.run(text, params) for party in record[0]] if chunks
+                    else [r.data() for r in tx.run(text, params)] if variant.endswith("dicts")
                     else list(tx.run(text, params)))
             timings.append(time.perf_counter() - started)
     print(json.dumps({"seconds": min(timings), "rows": len(rows)}))
@@ -204,13 +219,17 @@ def raw_igraph(uri: str) -> dict:
     import igraph as ig
     import neo4j
 
+    from service.repositories.analytics import PROJECTION_CHUNK
+
     text = graph_queries.get("analytics_projection").text
+    params = {"as_of": date.today(), "organizations": False, "chunk": PROJECTION_CHUNK}
     with _driver(uri) as driver:
         def read():
             started = time.perf_counter()
             with driver.session(default_access_mode=neo4j.READ_ACCESS, fetch_size=-1) as session:
-                rows = session.execute_read(lambda tx: list(tx.run(text, as_of=date.today(), organizations=False)))
-            index = {row[0]: i for i, row in enumerate(rows)}
+                rows = session.execute_read(
+                    lambda tx: [party for record in tx.run(text, params) for party in record[0]])
+            index = {row[9]: i for i, row in enumerate(rows)}   # ties name parties by internal node id
             edges, weights = [], []
             for i, row in enumerate(rows):
                 for other, strength in zip(row[6], row[7]):
@@ -393,7 +412,7 @@ def report(figures: dict, options: argparse.Namespace) -> None:
           f"{options.ties:,} generated collaborations, {options.communities} planted communities")
     print("\nprojection read (best of 3, seconds):")
     for variant, result in figures["projection"].items():
-        print(f"  {variant:32s} {result['seconds']:7.2f}  ({result['rows']:,} rows)")
+        print(f"  {variant:36s} {result['seconds']:7.2f}  ({result['rows']:,} rows)")
     print(f"\nmodularity: API {api['clusters']['body']['modularity']:.4f}  (a) igraph {a['modularity']:.4f}  "
           f"(b) networkx Louvain {b['modularity']:.4f}")
     print(f"networkx: build {b['build']:.1f} s, Louvain {b['louvain']:.1f} s, bridges+articulation "

@@ -206,6 +206,10 @@ def _finishing(work: Callable[..., T], pending) -> Callable[..., T]:
     return work_then_store_response
 
 
+# "property key does not exist" on optional properties is expected, not a problem to log.
+QUIET_NOTIFICATIONS = ["UNRECOGNIZED"]
+
+
 def create_driver(config: dict[str, Any]) -> neo4j.Driver:
     auth = (config["NEO4J_USER"], config["NEO4J_PASSWORD"]) if config.get("NEO4J_USER") else None
     return GraphDatabase.driver(
@@ -215,8 +219,7 @@ def create_driver(config: dict[str, Any]) -> neo4j.Driver:
         connection_acquisition_timeout=config["NEO4J_RETRY_SECONDS"],
         max_transaction_retry_time=config["NEO4J_RETRY_SECONDS"],
         liveness_check_timeout=30.0,
-        # "property key does not exist" on optional properties is expected, not a problem to log.
-        notifications_disabled_classifications=["UNRECOGNIZED"],
+        notifications_disabled_classifications=QUIET_NOTIFICATIONS,
         notifications_min_severity="WARNING",
     )
 

@@ -72,21 +72,24 @@ class Projection:
         )
 
 
-def from_rows(rows: Iterable[Sequence]) -> Projection:
+def from_rows(rows: Iterable[Sequence], by_node: bool = False) -> Projection:
     """Build the projection from rows (id, kind, region, role, topics, organizations, tie_ids, tie_strengths,
-    cluster_id).
+    cluster_id[, node]).
 
-    A tie whose other end is not a row (an organization when only members are projected) is dropped.
+    A row's ties name the other party by its id (row[0]), or with `by_node` by its `node` (row[9]: the
+    internal node id the analytics_projection statement names parties by). A tie whose other end is not a
+    row (an organization when only members are projected) is dropped.
     """
     rows = rows if isinstance(rows, list) else list(rows)
     ids = [row[0] for row in rows]
     index = {party_id: i for i, party_id in enumerate(ids)}
+    ends = {row[9]: i for i, row in enumerate(rows)} if by_node else index
     sources: list[int] = []
     targets: list[int] = []
     weights: list[int] = []
     for i, row in enumerate(rows):
         for other, strength in zip(row[6], row[7]):
-            j = index.get(other)
+            j = ends.get(other)
             if j is not None and j != i:
                 sources.append(i)
                 targets.append(j)

@@ -149,8 +149,24 @@ class Writer:
             self.delete_organization()
 
 
+@pytest.mark.parametrize("chunk", [1, 7, analytics_repo.PROJECTION_CHUNK])
+def test_a_whole_read_names_each_tie_once_whatever_its_records(graph, load_network, monkeypatch, chunk):
+    """The statement sends parties in records of `chunk`; a tie names its other party by internal node id,
+    whichever record that party is in."""
+    import networkx as nx
+
+    monkeypatch.setattr(analytics_repo, "PROJECTION_CHUNK", chunk)
+    G = nx.karate_club_graph()
+    ids = load_network(G)
+    parties, ties = canonical(read_projection(graph, Scope.of(None))[1])
+    assert set(parties) == set(ids.values())
+    assert ties == {frozenset((ids[u], ids[v])): 1 for u, v in G.edges()}
+
+
 @pytest.mark.parametrize("include", [(), ("organizations",)], ids=["members", "with-organizations"])
-def test_patched_projection_equals_a_whole_read_after_random_writes(api, graph, include):
+def test_patched_projection_equals_a_whole_read_after_random_writes(api, graph, include, monkeypatch):
+    # Records of 5 parties: the whole read's ties cross records (the patch reads parties one by one).
+    monkeypatch.setattr(analytics_repo, "PROJECTION_CHUNK", 5)
     rng = random.Random(7 + len(include))
     writer = Writer(api, rng).network(organizations=4, members=12, ties=20)
     scope = Scope.of(None, include)
