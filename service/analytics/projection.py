@@ -81,24 +81,33 @@ def from_rows(rows: Iterable[Sequence], by_node: bool = False) -> Projection:
     row (an organization when only members are projected) is dropped.
     """
     rows = rows if isinstance(rows, list) else list(rows)
+    n = len(rows)
     ids = [row[0] for row in rows]
     index = {party_id: i for i, party_id in enumerate(ids)}
-    ends = {row[9]: i for i, row in enumerate(rows)} if by_node else index
-    sources: list[int] = []
-    targets: list[int] = []
-    weights: list[int] = []
-    for i, row in enumerate(rows):
-        for other, strength in zip(row[6], row[7]):
-            j = ends.get(other)
-            if j is not None and j != i:
-                sources.append(i)
-                targets.append(j)
-                weights.append(strength)
+    counts = np.fromiter((len(row[6]) for row in rows), dtype=np.int64, count=n)
+    total = int(counts.sum())
+    sources = np.repeat(np.arange(n, dtype=np.int64), counts)
+    others = itertools.chain.from_iterable(row[6] for row in rows)
+    if by_node:
+        # Node ids to vertices by binary search over the sorted ids: no Python loop over the ties.
+        nodes = np.fromiter((row[9] for row in rows), dtype=np.int64, count=n)
+        order = np.argsort(nodes)
+        ordered = nodes[order]
+        wanted = np.fromiter(others, dtype=np.int64, count=total)
+        at = np.minimum(np.searchsorted(ordered, wanted), max(n - 1, 0))   # (no ties when n == 0)
+        found = ordered[at] == wanted
+        targets = order[at]
+    else:
+        targets = np.fromiter((index.get(other, -1) for other in others), dtype=np.int64, count=total)
+        found = targets >= 0
+    # Strengths keep their type (whole numbers stay ints).
+    strengths = np.array(list(itertools.chain.from_iterable(row[7] for row in rows)))
+    keep = found & (targets != sources)
+    graph = build_graph(n, sources[keep].tolist(), targets[keep].tolist(), strengths[keep].tolist())
     projection = Projection(ids=ids, kinds=[row[1] for row in rows], regions=[row[2] for row in rows],
                             roles=[row[3] for row in rows], topics=[row[4] for row in rows],
                             organizations=[row[5] for row in rows],
-                            graph=build_graph(len(ids), sources, targets, weights),
-                            previous_clusters=[row[8] for row in rows])
+                            graph=graph, previous_clusters=[row[8] for row in rows])
     projection._index = index
     return projection
 
