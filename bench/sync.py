@@ -5,6 +5,10 @@ generated records (members, then collaborations) in batches of 1,000 from the
 same number of client threads; records per second and the ratio are printed.
 
     .venv/bin/python bench/sync.py --members 100000 --collaborations 300000
+
+--statements adds a third side: the API's own upsert statements (service/repositories/sync.py `_upsert`, the
+records validated as the API does) sent through the raw driver, without HTTP, the change feed, idempotency or
+affiliations: how far the statements themselves are from the peer's plain MERGE.
 """
 
 from __future__ import annotations
@@ -146,6 +150,32 @@ def api_side(port: int, servers: list[int], members, ties, threads: int,
                                            servers, ("api", "collaborations"))}
 
 
+# --- the API's statements through the raw driver ---------------------------------------------------
+
+def statements_side(uri: str, neo4j_pid: int, members, ties, threads: int,
+                    warmup=((), ())) -> dict[str, tuple[float, float]]:
+    from service import create_app, db
+    from service.repositories import sync as sync_repo
+
+    app = create_app({"NEO4J_URI": uri})   # the API's schema: constraints and indexes
+    app.extensions[db.EXTENSION].ensure_bootstrapped()
+    app.extensions[db.EXTENSION].close()
+    with GraphDatabase.driver(uri, auth=None, notifications_disabled_classifications=["UNRECOGNIZED"]) as driver:
+        def sender(resource):
+            def send(chunk):
+                _, valid = sync_repo._validate(resource, chunk)
+                with driver.session() as session:
+                    session.execute_write(lambda tx: sync_repo._upsert(tx, resource, "crm", valid))
+            return send
+
+        run_parallel(sender("members"), batches(warmup[0]), threads)
+        run_parallel(sender("collaborations"), batches(warmup[1]), threads)
+        return {"members": run_parallel(sender("members"), batches(members), threads, [neo4j_pid],
+                                        ("statements", "members")),
+                "collaborations": run_parallel(sender("collaborations"), batches(ties), threads, [neo4j_pid],
+                                               ("statements", "collaborations"))}
+
+
 def with_neo4j(label: str, heap_mb: int, pagecache_mb: int, body):
     data = Path(tempfile.mkdtemp(prefix=f"netweave-bench-{label}-"))
     running = neo4j_local.start(port=0, data_dir=data, heap_mb=heap_mb, pagecache_mb=pagecache_mb)
@@ -165,6 +195,8 @@ def main() -> None:
         "members (and 3x as many ties) each side writes first, untimed, under other external ids: the "
         "figures then leave out a fresh Neo4j's JIT warm-up and first store growth (default 0: a cold start)"))
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    parser.add_argument("--statements", action="store_true",
+                        help="also time the API's upsert statements sent by the raw driver (see above)")
     parser.add_argument("--heap-mb", type=int, default=2048)
     parser.add_argument("--pagecache-mb", type=int, default=1024)
     args = parser.parse_args()
@@ -191,6 +223,9 @@ def main() -> None:
             process.wait(60)
 
     api = with_neo4j("api", args.heap_mb, args.pagecache_mb, api_run)
+    statements = with_neo4j("statements", args.heap_mb, args.pagecache_mb,
+                            lambda uri, pid: statements_side(uri, pid, members, ties, args.threads, warmup)
+                            ) if args.statements else None
 
     print(f"{'phase':<16}{'raw driver rec/s':>18}{'netweave API rec/s':>20}{'ratio':>8}"
           f"{'raw CPU s/1k':>14}{'API CPU s/1k':>14}{'CPU ratio':>11}")
@@ -206,10 +241,15 @@ def main() -> None:
     (raw_wall, raw_cpu), (api_wall, api_cpu) = totals["raw"], totals["api"]
     print(f"{'all records':<16}{count / raw_wall:>18,.0f}{count / api_wall:>20,.0f}{raw_wall / api_wall:>8.2f}"
           f"{raw_cpu * 1000 / count:>14.3f}{api_cpu * 1000 / count:>14.3f}{raw_cpu / api_cpu:>11.2f}")
+    if statements:
+        wall, cpu = (sum(statements[phase][k] for phase in statements) for k in (0, 1))
+        print(f"{'statements only':<16}{count / raw_wall:>18,.0f}{count / wall:>20,.0f}{raw_wall / wall:>8.2f}"
+              f"{raw_cpu * 1000 / count:>14.3f}{cpu * 1000 / count:>14.3f}{raw_cpu / cpu:>11.2f}"
+              "   <- the API's upsert statements by the raw driver, in the API's column")
     print("CPU s/1k by process (client / Neo4j / gunicorn):")
     for phase, count in (("members", len(members)), ("collaborations", len(ties))):
-        for side in ("raw", "api"):
-            print(f"  {phase:<16}{side:<5}" + " / ".join(f"{cpu * 1000 / count:.3f}" for cpu in SPLIT[side, phase]))
+        for side in ("raw", "api", *(("statements",) if statements else ())):
+            print(f"  {phase:<16}{side:<11}" + " / ".join(f"{cpu * 1000 / count:.3f}" for cpu in SPLIT[side, phase]))
     print("CPU: seconds of CPU per 1,000 records spent by Neo4j, the API's gunicorn processes and this client "
           "together; on a shared machine their ratio moves less than the wall-clock one")
     print("goal: the API at least 0.70x the raw driver's records per second")
