@@ -169,7 +169,7 @@ def _ties(rng, community: np.ndarray, ids: list[str], ties: int, communities: in
 
 PROJECTION_VARIANTS = {
     "chunks (the API's)": "records of 1,000 parties, ties by internal node id, whole result at once",
-    "chunks, fetch 1000": "the same, fetched 1,000 records at a time",
+    "chunks, fetch 10": "the same, fetched 10 records (10,000 parties) at a time",
     "party rows": "a record per party, ties by uuid (the statement before session 5), whole result at once",
     "party rows as dicts": "the same, each record made a dict",
     "edge-rows": "a record per tie (a, b, strength), no isolates or attributes",
@@ -195,7 +195,7 @@ def _read_projection_variant(uri: str, variant: str, rust: bool) -> None:
     from service.repositories.analytics import PROJECTION_CHUNK
 
     params = {"as_of": date.today(), "organizations": False, "chunk": PROJECTION_CHUNK}
-    fetch_size = 1000 if variant == "chunks, fetch 1000" else -1
+    fetch_size = 10 if variant == "chunks, fetch 10" else -1
     chunks = variant.startswith("chunks")
     text = (graph_queries.get("analytics_projection").text if chunks
             else Q["bench_projection_edges"] if variant == "edge-rows" else Q["bench_projection_party_rows"])

@@ -7,8 +7,9 @@ same number of client threads; records per second and the ratio are printed.
     .venv/bin/python bench/sync.py --members 100000 --collaborations 300000
 
 --statements adds a third side: the API's own upsert statements (service/repositories/sync.py `_upsert`, the
-records validated as the API does) sent through the raw driver, without HTTP, the change feed, idempotency or
-affiliations: how far the statements themselves are from the peer's plain MERGE.
+records validated as the API does, in the bench process) sent through the raw driver, without HTTP or the
+change feed (the records list no organizations, and no side sends an Idempotency-Key): how far the statements
+themselves are from the peer's plain MERGE.
 """
 
 from __future__ import annotations
@@ -158,14 +159,20 @@ def statements_side(uri: str, neo4j_pid: int, members, ties, threads: int,
     from service.repositories import sync as sync_repo
 
     app = create_app({"NEO4J_URI": uri})   # the API's schema: constraints and indexes
-    app.extensions[db.EXTENSION].ensure_bootstrapped()
-    app.extensions[db.EXTENSION].close()
+    graph = app.extensions[db.EXTENSION]
+    graph.ensure_bootstrapped()
+    graph.close()
     with GraphDatabase.driver(uri, auth=None, notifications_disabled_classifications=["UNRECOGNIZED"]) as driver:
         def sender(resource):
             def send(chunk):
-                _, valid = sync_repo._validate(resource, chunk)
-                with driver.session() as session:
-                    session.execute_write(lambda tx: sync_repo._upsert(tx, resource, "crm", valid))
+                failed, valid = sync_repo._validate(resource, chunk)
+                if any(failed) or len(valid) != len(chunk):
+                    raise RuntimeError(f"{resource}: records the API would reject: {[f for f in failed if f][:1]}")
+                with driver.session(database=graph.database) as session:
+                    results = session.execute_write(lambda tx: sync_repo._upsert(tx, resource, "crm", valid))
+                if len(results) != len(chunk) or any(r["status"] not in ("created", "updated", "unchanged")
+                                                     for r in results):
+                    raise RuntimeError(f"{resource}: not every record was written: {results[:1]}")
             return send
 
         run_parallel(sender("members"), batches(warmup[0]), threads)
@@ -245,7 +252,7 @@ def main() -> None:
         wall, cpu = (sum(statements[phase][k] for phase in statements) for k in (0, 1))
         print(f"{'statements only':<16}{count / raw_wall:>18,.0f}{count / wall:>20,.0f}{raw_wall / wall:>8.2f}"
               f"{raw_cpu * 1000 / count:>14.3f}{cpu * 1000 / count:>14.3f}{raw_cpu / cpu:>11.2f}"
-              "   <- the API's upsert statements by the raw driver, in the API's column")
+              "   <- the API's validation and upsert statements, sent by the raw driver, in the API's column")
     print("CPU s/1k by process (client / Neo4j / gunicorn):")
     for phase, count in (("members", len(members)), ("collaborations", len(ties))):
         for side in ("raw", "api", *(("statements",) if statements else ())):

@@ -8,10 +8,11 @@
 // on $as_of that start at this party (each stored relationship is listed once, at its start node; the engine
 // reads them as undirected), naming the other party by its `node`: the internal node id, valid inside this
 // one transaction only, which is all the engine uses it for.
-// Why this shape (bench/analytics.py --read-variants, 100,000 members / 1M ties): a record per party costs the
-// driver ~20 us of Python per record (2.9 s CPU for the whole read, holding the worker's GIL); chunks of 1,000
-// parties cut that to 0.7 s, and internal ids instead of uuid strings spare Neo4j ~1 s of string packing
-// (id() is deprecated as a lasting key, which is not how it is used here).
+// Why this shape: on 100,000 members / 1M ties, bench/analytics.py's "projection read" table (wall clock, same
+// run) gave 3.6 s for it against 6.5 s for a record per party with uuid ties. Measured apart (session 5, not
+// in the bench): a record costs the driver ~20 us of Python whatever the Rust extension does, so a record per
+// party took 2.9 s of the worker's CPU (and GIL) against 0.7 s in chunks, and node ids instead of uuids cut
+// Neo4j's CPU for the read by ~1 s. (id() is deprecated as a lasting key, which is not how it is used here.)
 CALL () {
     MATCH (m:Member)
     RETURN m AS party
@@ -62,9 +63,10 @@ MATCH (a)-[c:COLLABORATES_WITH {id: collaboration_id}]->(b)
 RETURN c.id AS id, a.id AS source_id, b.id AS target_id
 
 // name: analytics_projection_parties
-// The analytics_projection rows of the parties $ids (those that exist and are in scope), except that each
-// row lists every collaboration of the party active on $as_of, in either direction, with its id in tie_keys
-// (a tie between two listed parties appears in both rows).
+// One row per party of $ids (those that exist and are in scope), with the fields of an analytics_projection
+// party row, except that ties name the other party by its uuid `id` (not a node id) and each row lists every
+// collaboration of the party active on $as_of, in either direction, with its id in tie_keys (row[9]; a tie
+// between two listed parties appears in both rows). service/analytics/live.py reads these.
 UNWIND $ids AS party_id
 CALL (party_id) {
     MATCH (m:Member {id: party_id})

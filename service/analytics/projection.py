@@ -91,7 +91,7 @@ def from_rows(rows: Iterable[Sequence], by_node: bool = False) -> Projection:
     if by_node:
         # Node ids to vertices by binary search over the sorted ids: no Python loop over the ties.
         nodes = np.fromiter((row[9] for row in rows), dtype=np.int64, count=n)
-        order = np.argsort(nodes)
+        order = np.argsort(nodes, kind="stable")
         ordered = nodes[order]
         wanted = np.fromiter(others, dtype=np.int64, count=total)
         at = np.minimum(np.searchsorted(ordered, wanted), max(n - 1, 0))   # (no ties when n == 0)
@@ -100,7 +100,6 @@ def from_rows(rows: Iterable[Sequence], by_node: bool = False) -> Projection:
     else:
         targets = np.fromiter((index.get(other, -1) for other in others), dtype=np.int64, count=total)
         found = targets >= 0
-    # Strengths keep their type (whole numbers stay ints).
     strengths = np.array(list(itertools.chain.from_iterable(row[7] for row in rows)))
     keep = found & (targets != sources)
     graph = build_graph(n, sources[keep].tolist(), targets[keep].tolist(), strengths[keep].tolist())

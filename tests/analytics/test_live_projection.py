@@ -158,7 +158,10 @@ def test_a_whole_read_names_each_tie_once_whatever_its_records(graph, load_netwo
     monkeypatch.setattr(analytics_repo, "PROJECTION_CHUNK", chunk)
     G = nx.karate_club_graph()
     ids = load_network(G)
-    parties, ties = canonical(read_projection(graph, Scope.of(None))[1])
+    projection = read_projection(graph, Scope.of(None))[1]
+    assert projection.graph.vcount() == G.number_of_nodes()        # no party twice, none missing
+    assert projection.graph.ecount() == G.number_of_edges()
+    parties, ties = canonical(projection)
     assert set(parties) == set(ids.values())
     assert ties == {frozenset((ids[u], ids[v])): 1 for u, v in G.edges()}
 

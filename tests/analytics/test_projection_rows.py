@@ -18,8 +18,10 @@ def test_parallel_ties_sum_and_self_ties_and_strangers_are_dropped(by_node):
 
     a, b, c, stranger = (907, "a"), (12, "b"), (55, "c"), (400, "gone")
     rows = [
-        _row("a", 907, [name(b), name(b), name(a), name(stranger)], [2, 3, 5, 1]),
-        _row("b", 12, [name(a), name(c)], [1, 4]),        # b-a stored the other way: same tie
+        _row("a", 907, [name(b), name(b), name(a)], [2, 3, 5]),
+        # b-a stored the other way: the same tie. The stranger's node id sorts next to a's (907), so a tie
+        # kept by mistake would land on a-b.
+        _row("b", 12, [name(a), name(c), name(stranger)], [1, 4, 1]),
         _row("c", 55, [], []),
         _row("d", 3, [], []),                              # an isolate
     ]
