@@ -84,6 +84,16 @@ def run_parallel(send, chunks, threads: int, servers=(), label=None) -> tuple[fl
     return wall, sum(spent)
 
 
+def timed_phases(side: str, send_members, send_ties, members, ties, threads: int, servers,
+                 warmup=((), ())) -> dict[str, tuple[float, float]]:
+    """One side's run: the untimed warm-up records, then members and collaborations timed (wall, CPU), the
+    CPU split by process kept in SPLIT under `side`."""
+    run_parallel(send_members, batches(warmup[0]), threads)
+    run_parallel(send_ties, batches(warmup[1]), threads)
+    return {"members": run_parallel(send_members, batches(members), threads, servers, (side, "members")),
+            "collaborations": run_parallel(send_ties, batches(ties), threads, servers, (side, "collaborations"))}
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a live process and its live children (Linux /proc)."""
     try:
@@ -119,11 +129,7 @@ def raw_side(uri: str, neo4j_pid: int, members, ties, threads: int, warmup=((), 
                                                   "props": {"kind": r["kind"], "strength": r["strength"]}}
                                                  for r in chunk])
 
-        run_parallel(send_members, batches(warmup[0]), threads)
-        run_parallel(send_ties, batches(warmup[1]), threads)
-        return {"members": run_parallel(send_members, batches(members), threads, [neo4j_pid], ("raw", "members")),
-                "collaborations": run_parallel(send_ties, batches(ties), threads, [neo4j_pid],
-                                               ("raw", "collaborations"))}
+        return timed_phases("raw", send_members, send_ties, members, ties, threads, [neo4j_pid], warmup)
 
 
 # --- the API ------------------------------------------------------------------------------------
@@ -143,12 +149,8 @@ def api_side(port: int, servers: list[int], members, ties, threads: int,
         if response.status != 200:
             raise RuntimeError(f"{path}: {response.status} {payload[:300]!r}")
 
-    run_parallel(lambda c: post("/v1/sync/members", c), batches(warmup[0]), threads)
-    run_parallel(lambda c: post("/v1/sync/collaborations", c), batches(warmup[1]), threads)
-    return {"members": run_parallel(lambda c: post("/v1/sync/members", c), batches(members), threads, servers,
-                                    ("api", "members")),
-            "collaborations": run_parallel(lambda c: post("/v1/sync/collaborations", c), batches(ties), threads,
-                                           servers, ("api", "collaborations"))}
+    return timed_phases("api", lambda c: post("/v1/sync/members", c), lambda c: post("/v1/sync/collaborations", c),
+                        members, ties, threads, servers, warmup)
 
 
 # --- the API's statements through the raw driver ---------------------------------------------------
@@ -175,12 +177,8 @@ def statements_side(uri: str, neo4j_pid: int, members, ties, threads: int,
                     raise RuntimeError(f"{resource}: not every record was written: {results[:1]}")
             return send
 
-        run_parallel(sender("members"), batches(warmup[0]), threads)
-        run_parallel(sender("collaborations"), batches(warmup[1]), threads)
-        return {"members": run_parallel(sender("members"), batches(members), threads, [neo4j_pid],
-                                        ("statements", "members")),
-                "collaborations": run_parallel(sender("collaborations"), batches(ties), threads, [neo4j_pid],
-                                               ("statements", "collaborations"))}
+        return timed_phases("statements", sender("members"), sender("collaborations"), members, ties, threads,
+                            [neo4j_pid], warmup)
 
 
 def with_neo4j(label: str, heap_mb: int, pagecache_mb: int, body):
