@@ -3,7 +3,8 @@
 // numbered one by one (the feed's cursor and the graph revision are entry numbers); a node holds the
 // consecutive entries `seq` .. `last`, entry i of the node being number seq + i. Per entry i:
 // resources[i], ids[i], actions[i], sources[i], party_sources[i] / party_targets[i] (a collaboration's two
-// parties, '' for other entries), and external_ids[external_id_bounds[i] .. external_id_bounds[i + 1]].
+// parties, '' for other entries), external_ids[external_id_bounds[i] .. external_id_bounds[i + 1]], and, only
+// on nodes of a member merge, merged_into[i] (the survivor of a merged member's tombstone, '' otherwise).
 
 // name: change_record
 // Appends one node holding $count entries (the parallel lists above) numbered after the counter; returns the
@@ -16,7 +17,8 @@ WITH counter, counter.value AS base
 SET counter.value = base + $count
 CREATE (c:Change {seq: base + 1, last: base + $count, resources: $resources, ids: $ids, actions: $actions,
                   sources: $sources, external_ids: $external_ids, external_id_bounds: $external_id_bounds,
-                  party_sources: $party_sources, party_targets: $party_targets, at: datetime()})
+                  party_sources: $party_sources, party_targets: $party_targets, merged_into: $merged_into,
+                  at: datetime()})
 RETURN base + $count AS revision
 
 // name: change_revision
@@ -54,7 +56,8 @@ WHERE ($resource IS NULL OR resources[i] = $resource)
   AND ($exclude_source IS NULL OR sources[i] <> $exclude_source)
 WITH c, i, resources, sources, ids, actions, external_ids, bounds LIMIT $limit
 RETURN {seq: c.seq + i, resource: resources[i], id: ids[i], action: actions[i], source: sources[i],
-        external_ids: external_ids[bounds[i]..bounds[i + 1]], at: c.at} AS change
+        external_ids: external_ids[bounds[i]..bounds[i + 1]], at: c.at,
+        merged_into: CASE WHEN c.merged_into[i] <> '' THEN c.merged_into[i] END} AS change
 
 // name: change_floor
 // The highest seq removed by retention (a cursor below it has missed entries), and the revision.

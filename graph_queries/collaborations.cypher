@@ -46,6 +46,7 @@ WHERE ($after IS NULL OR c.created_at > datetime($after[0])
   AND ($kind IS NULL OR c.kind = $kind)
   AND ($active_on IS NULL OR ((c.started_on IS NULL OR c.started_on <= $active_on)
                               AND (c.ended_on IS NULL OR c.ended_on >= $active_on)))
+  AND all(f IN $attribute_filters WHERE CASE WHEN f.tags THEN f.value IN c[f.key] ELSE c[f.key] = f.value END)
 WITH a, b, c ORDER BY c.created_at, c.id LIMIT $limit
 RETURN c {.*, source_id: a.id, target_id: b.id, parties: [
     {id: a.id, type: CASE WHEN a:Member THEN 'member' ELSE 'organization' END, name: a.name},

@@ -1,9 +1,11 @@
 // Members: create, read, list, update, delete, collaborators.
 
 // name: member_create
-// Creates a member from $props (already validated) and returns it.
+// Creates a member from $props (already validated) and returns it. It holds the email key $email_key unless
+// another member does (then it holds none, and GET /v1/members/duplicates lists the two).
 CREATE (m:Member)
 SET m = $props,
+    m.email_key = CASE WHEN EXISTS { MATCH (:Member {email_key: $email_key}) } THEN null ELSE $email_key END,
     m.id = $id,
     m.name_key = toLower($props.name),
     m.version = 1,
@@ -29,6 +31,7 @@ WHERE ($after IS NULL OR m.name_key > $after[0] OR (m.name_key = $after[0] AND m
   AND ($topic IS NULL OR $topic IN m.topics)
   AND ($q IS NULL OR m.name_key CONTAINS $q)
   AND ($organization_id IS NULL OR EXISTS { (m)-[:MEMBER_OF]->(:Organization {id: $organization_id}) })
+  AND all(f IN $attribute_filters WHERE CASE WHEN f.tags THEN f.value IN m[f.key] ELSE m[f.key] = f.value END)
 WITH m ORDER BY m.name_key, m.id LIMIT $limit
 RETURN m {.*, affiliations: COLLECT {
     MATCH (m)-[a:MEMBER_OF]->(o:Organization)
@@ -63,6 +66,15 @@ FOREACH (x IN handles | DETACH DELETE x)
 DETACH DELETE m
 RETURN collaborations, organizations, external_ids
 
+// name: member_by_email_key
+// The member holding the email key $key, with its affiliations, or no row.
+MATCH (m:Member {email_key: $key})
+RETURN m {.*, affiliations: COLLECT {
+    MATCH (m)-[a:MEMBER_OF]->(o:Organization)
+    RETURN a {.role, .since, .until, member_id: m.id, organization_id: o.id, organization_name: o.name}
+    ORDER BY o.name_key, o.id
+}} AS member
+
 // name: member_exists
 // One row when the member exists.
 MATCH (m:Member {id: $id})
@@ -78,3 +90,103 @@ LIMIT $limit
 RETURN {id: p.id, type: CASE WHEN p:Member THEN 'member' ELSE 'organization' END, name: p.name,
         collaborations: collaborations, strength: strength, kinds: kinds} AS item,
        [p.name_key, p.id] AS sort_key
+
+// name: member_duplicates
+// Groups of members that are likely one person, at most $limit: the same email (trimmed, lower-case), or the
+// same name in the same organization. Each group: reason, members [{id, name, email, organizations}] (the
+// oldest first, at most 20), size.
+CALL () {
+    MATCH (m:Member)
+    WHERE m.email IS NOT NULL
+    WITH toLower(trim(m.email)) AS key, m ORDER BY m.created_at, m.id
+    WITH key, collect(m) AS members
+    WHERE size(members) > 1
+    RETURN 'email' AS reason, key AS sort, members
+    UNION ALL
+    MATCH (m:Member)-[:MEMBER_OF]->(o:Organization)
+    WITH o, m.name_key AS name, m ORDER BY m.created_at, m.id
+    WITH o, name, collect(m) AS members
+    WHERE size(members) > 1
+    RETURN 'name_in_organization' AS reason, name + ' ' + o.id AS sort, members
+}
+WITH reason, sort, members ORDER BY reason, sort LIMIT $limit
+RETURN reason, size(members) AS size, [m IN members[..20] | m {.id, .name, .email, organizations: COLLECT {
+    MATCH (m)-[:MEMBER_OF]->(o:Organization) RETURN o.name ORDER BY o.name_key
+}}] AS members
+
+// name: member_merge
+// Folds the members $others into $survivor (all locked by the caller): external ids, affiliations,
+// collaborations and introductions move to the survivor (a tie between two of them goes, and an
+// introduction of the survivor to itself); the survivor's empty fields are filled from the others (the first
+// listed first) and its topics and populations gain theirs; the others go. The survivor's email key is left
+// to member_email_keys. Returns what changed, for the change feed: dropped and moved ties [id, source, target],
+// affiliations_gone [member, organization], affiliations_new [organization], tombstones [id, external keys],
+// and the survivor's email_key.
+MATCH (s:Member {id: $survivor})
+MATCH (o:Member) WHERE o.id IN $others
+WITH s, collect(o) AS others
+WITH s, others, [o IN others | [o.id, [(x:ExternalId)-[:IDENTIFIES]->(o) | x.key]]] AS tombstones
+CALL (s, others) {
+    UNWIND others AS o
+    MATCH (x:ExternalId)-[r:IDENTIFIES]->(o)
+    DELETE r
+    MERGE (x)-[:IDENTIFIES]->(s)
+}
+CALL (s, others) {
+    UNWIND others AS o
+    MATCH (o)-[a:MEMBER_OF]->(organization:Organization)
+    WITH s, o, a, organization, properties(a) AS props
+    DELETE a
+    MERGE (s)-[n:MEMBER_OF]->(organization)
+    ON CREATE SET n = props, n._new = true
+    RETURN collect([o.id, organization.id]) AS affiliations_gone,
+           collect(DISTINCT CASE WHEN n._new THEN organization.id END) AS affiliations_new
+}
+CALL (s) {
+    MATCH (s)-[n:MEMBER_OF]->()
+    WHERE n._new
+    REMOVE n._new
+}
+CALL (s, others) {
+    UNWIND others AS o
+    MATCH (o)-[c:COLLABORATES_WITH]-()
+    WITH DISTINCT s, others, c
+    WITH s, c, startNode(c) AS a, endNode(c) AS b, properties(c) AS props
+    WITH s, c, a, b, props, CASE WHEN a IN others OR a = s THEN s ELSE a END AS a2,
+         CASE WHEN b IN others OR b = s THEN s ELSE b END AS b2
+    DELETE c
+    WITH a, b, props, a2, b2
+    OPTIONAL CALL (props, a2, b2) {
+        WITH * WHERE a2 <> b2
+        CREATE (a2)-[n:COLLABORATES_WITH]->(b2)
+        SET n = props, n.version = props.version + 1, n.updated_at = datetime()
+        RETURN n
+    }
+    RETURN collect(CASE WHEN a2 <> b2 THEN [props.id, a2.id, b2.id] END) AS moved,
+           collect(CASE WHEN a2 = b2 THEN [props.id, a.id, b.id] END) AS dropped
+}
+CALL (s, others) {
+    UNWIND others AS o
+    MATCH (i:Introduction)-[r:INTRODUCES]->(o)
+    DELETE r
+    MERGE (i)-[:INTRODUCES]->(s)
+}
+CALL (s) {
+    MATCH (i:Introduction)-[:INTRODUCES]->(s)
+    WHERE COUNT { (i)-[:INTRODUCES]->() } < 2
+    DETACH DELETE i
+}
+WITH s, others, tombstones, affiliations_gone, affiliations_new, moved, dropped, properties(s) AS own
+// The others' unique keys go first, so no two nodes hold one id or email key even for a moment.
+FOREACH (o IN others | REMOVE o.id, o.email_key)
+FOREACH (o IN reverse(others) | SET s += properties(o))
+SET s += own
+SET s.topics = COLLECT { UNWIND coalesce(own.topics, []) + reduce(acc = [], o IN others | acc + coalesce(o.topics, [])) AS t
+                         RETURN DISTINCT t }[..30],
+    s.populations = COLLECT { UNWIND coalesce(own.populations, []) + reduce(acc = [], o IN others | acc + coalesce(o.populations, [])) AS t
+                              RETURN DISTINCT t }[..30],
+    s.email_key = own.email_key, s.name_key = toLower(s.name),
+    s.version = own.version + 1, s.updated_at = datetime()
+FOREACH (o IN others | DETACH DELETE o)
+RETURN tombstones, affiliations_gone, affiliations_new, moved, dropped,
+       CASE WHEN s.email IS NULL THEN null ELSE toLower(trim(s.email)) END AS email_key

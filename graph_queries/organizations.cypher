@@ -24,6 +24,7 @@ WHERE ($after IS NULL OR o.name_key > $after[0] OR (o.name_key = $after[0] AND o
   AND ($kind IS NULL OR o.kind = $kind)
   AND ($topic IS NULL OR $topic IN o.topics)
   AND ($q IS NULL OR o.name_key CONTAINS $q)
+  AND all(f IN $attribute_filters WHERE CASE WHEN f.tags THEN f.value IN o[f.key] ELSE o[f.key] = f.value END)
 WITH o ORDER BY o.name_key, o.id LIMIT $limit
 RETURN o {.*, member_count: COUNT { (o)<-[:MEMBER_OF]-(:Member) }} AS item, [o.name_key, o.id] AS sort_key
 

@@ -12,30 +12,48 @@ OPTIONAL MATCH (byid:Organization {id: ref.value})
 RETURN ref.value AS value, coalesce(o.id, byid.id) AS id
 
 // name: sync_upsert_members
-// Creates or updates members from rows {index, key, external_id, new_id, link_id, props}; writes nothing for
-// unchanged ones. link_id (a netweave id) attaches a new external id to an existing member instead of creating one.
-// Returns one row: `rows`, per input row [index, id, status] (status created, updated or unchanged).
+// Creates or updates members from rows {index, key, external_id, new_id, link_id, match_key, props}; writes
+// nothing for unchanged ones. A record whose external id names no member attaches it to the member whose
+// netweave id is link_id, else to the member holding the email key match_key (null: no matching by email),
+// instead of creating one. A new member gets the shape a POST gives (topics, populations, discoverable).
+// Returns one row: `rows`, per input row [index, id, status, matched] (status created, updated or unchanged;
+// matched 'email' when the member was found by email, else null).
 UNWIND $rows AS row
 MERGE (x:ExternalId {key: row.key})
 ON CREATE SET x.source = $source, x.value = row.external_id, x.resource = 'member'
 WITH row, x
 OPTIONAL MATCH (x)-[:IDENTIFIES]->(found:Member)
 OPTIONAL MATCH (linked:Member {id: row.link_id})
-WITH row, x, coalesce(found, linked) AS existing, found IS NULL AND linked IS NOT NULL AS link
+OPTIONAL MATCH (by_email:Member {email_key: row.match_key})
+WITH row, x, coalesce(found, linked, by_email) AS existing, found IS NULL AND coalesce(linked, by_email) IS NOT NULL AS link,
+     found IS NULL AND linked IS NULL AND by_email IS NOT NULL AS matched_email
 FOREACH (_ IN CASE WHEN link THEN [1] ELSE [] END | MERGE (x)-[:IDENTIFIES]->(existing))
-WITH row, x, existing,
+WITH row, x, existing, matched_email,
      existing IS NOT NULL AND (link OR any(k IN keys(row.props)
          WHERE NOT coalesce(existing[k] = row.props[k], existing[k] IS NULL AND row.props[k] IS NULL))) AS changed
 FOREACH (_ IN CASE WHEN existing IS NULL THEN [1] ELSE [] END |
     CREATE (m:Member {id: row.new_id})
     SET m += row.props, m.name_key = toLower(row.props.name), m.version = 1,
+        m.topics = coalesce(m.topics, []), m.populations = coalesce(m.populations, []),
+        m.discoverable = coalesce(m.discoverable, true),
         m.created_at = datetime(), m.updated_at = m.created_at
     CREATE (x)-[:IDENTIFIES]->(m))
 FOREACH (_ IN CASE WHEN changed THEN [1] ELSE [] END |
     SET existing += row.props, existing.name_key = toLower(existing.name),
         existing.version = existing.version + 1, existing.updated_at = datetime())
 RETURN collect([row.index, coalesce(existing.id, row.new_id),
-                CASE WHEN existing IS NULL THEN 'created' WHEN changed THEN 'updated' ELSE 'unchanged' END]) AS rows
+                CASE WHEN existing IS NULL THEN 'created' WHEN changed THEN 'updated' ELSE 'unchanged' END,
+                CASE WHEN matched_email THEN 'email' END]) AS rows
+
+// name: member_email_keys
+// Gives each member of rows {id, email_key} that email key (null: none) unless another member holds it, in
+// which case the member holds none (GET /v1/members/duplicates lists it). Returns nothing.
+UNWIND $rows AS row
+MATCH (m:Member {id: row.id})
+WHERE coalesce(m.email_key, '') <> coalesce(row.email_key, '')
+OPTIONAL MATCH (holder:Member {email_key: row.email_key})
+WITH m, row, holder
+SET m.email_key = CASE WHEN holder IS NULL OR holder = m THEN row.email_key END
 
 // name: sync_member_affiliations
 // Makes each member's affiliations from this source exactly rows {member_id, organization_ids}.
@@ -90,7 +108,7 @@ WITH row, x, existing,
          WHERE NOT coalesce(existing[k] = row.props[k], existing[k] IS NULL AND row.props[k] IS NULL))) AS changed
 FOREACH (_ IN CASE WHEN existing IS NULL THEN [1] ELSE [] END |
     CREATE (o:Organization {id: row.new_id})
-    SET o += row.props, o.name_key = toLower(row.props.name), o.version = 1,
+    SET o += row.props, o.name_key = toLower(row.props.name), o.version = 1, o.topics = coalesce(o.topics, []),
         o.created_at = datetime(), o.updated_at = o.created_at
     CREATE (x)-[:IDENTIFIES]->(o))
 FOREACH (_ IN CASE WHEN changed THEN [1] ELSE [] END |

@@ -7,7 +7,8 @@ from datetime import date
 
 from schemas.common import (DEFAULT_PAGE, MAX_PAGE, Id, PageArgsSchema, PageSchema, StrictSchema, ValidationError,
                             fields, trimmed, validate)
-from schemas.members import MEMBER_ROLES, MemberSchema
+from schemas.members import MemberSchema
+from schemas.vocabularies import term_filter
 
 INCLUDES = ("organizations",)
 MAX_RESOLUTION = 10.0
@@ -57,7 +58,7 @@ class ClusterMembersArgsSchema(PageArgsSchema):
 class HealthFilterSchema(StrictSchema):
     organization_id = Id(metadata={"description": "only members affiliated with this organization on the date"})
     region = trimmed(100, metadata={"description": "only members of this region"})
-    role = fields.String(validate=validate.OneOf(MEMBER_ROLES), metadata={"description": "only members in this role"})
+    role = term_filter("member_role", "only members in this role")
 
 
 class HealthArgsSchema(HealthFilterSchema):

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from schemas.common import (Id, NonEmptyPatch, PageArgsSchema, PageSchema, StrictSchema, ValidationError, WholeNumber,
-                            date_range_check, fields, trimmed, validate, validates_schema)
+from marshmallow import post_dump
 
-COLLABORATION_KINDS = ("project", "mentoring", "co-facilitation", "partnership", "event", "introduction", "other")
+from schemas.attributes import attributes_field
+from schemas.common import (AttributeFilterArgs, Id, NonEmptyPatch, PageArgsSchema, PageSchema, StrictSchema,
+                            ValidationError, WholeNumber, date_range_check, fields, trimmed, validate, validates_schema)
+from schemas.members import hide_personal_attributes
+from schemas.vocabularies import DEFAULT_TERMS, term, term_filter
+
+COLLABORATION_KINDS = DEFAULT_TERMS["collaboration_kind"]  # the defaults of the collaboration_kind vocabulary
 
 
 class PartySchema(StrictSchema):
@@ -19,15 +24,20 @@ class CollaborationSchema(StrictSchema):
     source_id = Id(required=True, metadata={"description": "a member or organization id"})
     target_id = Id(required=True, metadata={"description": "a member or organization id"})
     parties = fields.List(fields.Nested(PartySchema), dump_only=True)
-    kind = fields.String(required=True, validate=validate.OneOf(COLLABORATION_KINDS))
+    kind = term("collaboration_kind", required=True)
     strength = WholeNumber(load_default=3, validate=validate.Range(min=1, max=5))
     started_on = fields.Date(allow_none=True, dump_default=None)
     ended_on = fields.Date(allow_none=True, dump_default=None)
     source = trimmed(100, load_default="api", metadata={"description": "the system that recorded it"})
     note = trimmed(2000, allow_none=True, dump_default=None)
+    attributes = attributes_field(load_default=dict, dump_default=dict)
     version = fields.Integer(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
+
+    @post_dump(pass_original=True)
+    def _hide_personal_data(self, data, original, **kwargs):
+        return hide_personal_attributes(data, original)
 
     @validates_schema
     def _consistent(self, data, **kwargs):
@@ -39,20 +49,21 @@ class CollaborationSchema(StrictSchema):
 class CollaborationPatchSchema(NonEmptyPatch, StrictSchema):
     """The fields of a collaboration that may change; its parties may not."""
 
-    kind = fields.String(validate=validate.OneOf(COLLABORATION_KINDS))
+    kind = term("collaboration_kind")
     strength = WholeNumber(validate=validate.Range(min=1, max=5))
     started_on = fields.Date(allow_none=True, dump_default=None)
     ended_on = fields.Date(allow_none=True, dump_default=None)
     note = trimmed(2000, allow_none=True, dump_default=None)
+    attributes = attributes_field()
 
     @validates_schema
     def _consistent(self, data, **kwargs):
         date_range_check(data, "started_on", "ended_on")
 
 
-class CollaborationListArgsSchema(PageArgsSchema):
+class CollaborationListArgsSchema(AttributeFilterArgs, PageArgsSchema):
     party_id = Id(metadata={"description": "only collaborations of this member or organization"})
-    kind = fields.String(validate=validate.OneOf(COLLABORATION_KINDS))
+    kind = term_filter("collaboration_kind", "only collaborations of this kind")
     active_on = fields.Date(metadata={"description": "only collaborations active on this date"})
 
 

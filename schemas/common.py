@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
+from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 20
@@ -127,10 +127,27 @@ class PageSchema(Schema):
                                 metadata={"description": "pass as `cursor` for the next page; null on the last"})
 
 
+class AttributeFilterArgs:
+    """List arguments that take `?attr.NAME=value` filters on custom attributes (collected under `attr`)."""
+
+    undocumented_parameters = ("attr",)
+    attr = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$")),
+                       values=fields.String(validate=validate.Length(min=1, max=200)), load_default=dict)
+
+    @pre_load
+    def _attribute_filters(self, data, **kwargs):
+        keys = list(data)
+        if not any(key.startswith("attr.") for key in keys):
+            return data
+        out = {key: data[key] for key in keys if not key.startswith("attr.")}
+        out["attr"] = {key[len("attr."):]: data[key] for key in keys if key.startswith("attr.")}
+        return out
+
+
 def date_range_check(data: dict, start: str, end: str) -> None:
     if data.get(start) and data.get(end) and data[end] < data[start]:
         raise ValidationError(f"must not be before {start}", end)
 
 
-__all__ = ["StrictSchema", "ProblemSchema", "PageArgsSchema", "PageSchema", "trimmed", "tag_list", "Id",
+__all__ = ["AttributeFilterArgs", "StrictSchema", "ProblemSchema", "PageArgsSchema", "PageSchema", "trimmed", "tag_list", "Id",
            "date_range_check", "StrictBoolean", "NonEmptyPatch", "WholeNumber", "fields", "validate", "validates_schema", "post_load", "ValidationError"]

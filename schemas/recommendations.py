@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from schemas.common import (Id, PageArgsSchema, PageSchema, Schema, StrictSchema, ValidationError, fields, trimmed,
                             validate, validates_schema)
-from schemas.members import MEMBER_ROLES, MemberSchema
+from schemas.members import MemberSchema
+from schemas.vocabularies import term_filter
 from schemas.organizations import OrganizationSchema
 from service.recommendations import STRATEGIES
 
@@ -15,7 +16,7 @@ class MemberRecommendationArgsSchema(StrictSchema):
     strategy = fields.String(load_default="balanced", validate=validate.OneOf(STRATEGIES))
     limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=50))
     region = trimmed(100)
-    role = fields.String(validate=validate.OneOf(MEMBER_ROLES))
+    role = term_filter("member_role", "only candidates in this role")
     organization_id = Id(metadata={"description": "only members of this organization"})
     exclude_organization_id = Id(metadata={"description": "no members of this organization"})
 

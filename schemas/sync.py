@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE
 
-from schemas.collaborations import COLLABORATION_KINDS
+from schemas.attributes import attributes_field
 from schemas.common import (Id, PageSchema, ProblemSchema, Schema, StrictBoolean, StrictSchema, ValidationError,
                             WholeNumber, date_range_check, fields, tag_list, trimmed, validate, validates_schema)
-from schemas.members import MEMBER_ROLES
-from schemas.organizations import ORGANIZATION_KINDS
+from schemas.vocabularies import term
+
+MATCH_ON = ("email",)
 
 MAX_RECORDS = 1000
 SOURCE_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,49}$"
@@ -34,6 +35,11 @@ class SyncRequestSchema(StrictSchema):
     records = _Records(fields.Dict(), required=True, validate=validate.Length(min=1), metadata={
         "description": f"at most {MAX_RECORDS} records (more: 413); each is validated on its own",
         "maxItems": MAX_RECORDS})
+    match_on = fields.List(fields.String(validate=validate.OneOf(MATCH_ON)), validate=validate.Length(max=1),
+                           metadata={"description": "members only: how a record with no known external id finds "
+                                                    "the person it names; `[\"email\"]` (the deployment's default, "
+                                                    "NETWEAVE_MEMBER_MATCH_ON) attaches it to the member with the same "
+                                                    "email, `[]` always creates"})
 
 
 class SyncArgsSchema(StrictSchema):
@@ -67,9 +73,10 @@ class SyncOrganizationRecordSchema(_RecordSchema):
     REQUIRED_UNLESS_DELETED = ("name",)
     id = Id(metadata=_LINK)
     name = trimmed(200)
-    kind = fields.String(allow_none=True, validate=validate.OneOf(ORGANIZATION_KINDS))
+    kind = term("organization_kind", allow_none=True)
     region = trimmed(100, allow_none=True)
     topics = tag_list()
+    attributes = attributes_field()
 
 
 class SyncMemberRecordSchema(_RecordSchema):
@@ -77,12 +84,13 @@ class SyncMemberRecordSchema(_RecordSchema):
     id = Id(metadata=_LINK)
     name = trimmed(200)
     email = fields.Email(allow_none=True, validate=validate.Length(max=254))
-    role = fields.String(allow_none=True, validate=validate.OneOf(MEMBER_ROLES))
+    role = term("member_role", allow_none=True)
     title = trimmed(200, allow_none=True)
     region = trimmed(100, allow_none=True)
     topics = tag_list()
     populations = tag_list()
     discoverable = StrictBoolean()
+    attributes = attributes_field()
     organizations = fields.List(trimmed(200), validate=validate.Length(max=50), metadata={
         "description": "the member's organizations by external id of the same source (or netweave id); "
                        "the member's affiliations from this source become exactly these"})
@@ -93,11 +101,12 @@ class SyncCollaborationRecordSchema(_RecordSchema):
     source_external_id = trimmed(200, metadata={"description": "a member or organization of the same source "
                                                                 "(or a netweave id)"})
     target_external_id = trimmed(200)
-    kind = fields.String(validate=validate.OneOf(COLLABORATION_KINDS))
+    kind = term("collaboration_kind")
     strength = WholeNumber(validate=validate.Range(min=1, max=5))
     started_on = fields.Date(allow_none=True)
     ended_on = fields.Date(allow_none=True)
     note = trimmed(2000, allow_none=True)
+    attributes = attributes_field()
 
     @validates_schema
     def _consistent(self, data, **kwargs):
@@ -119,6 +128,10 @@ class SyncResultSchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
     id = fields.String(allow_none=True, required=True, metadata={"description": "the netweave id"})
     error = fields.Nested(ProblemSchema, allow_none=True, required=True)
+    matched = fields.String(validate=validate.OneOf(("email",)), metadata={
+        "description": "present when the record found its member by email (one person, one member)"})
+    new_values = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "present when the record added values to open vocabularies: field -> value added"})
 
 
 class SyncSummarySchema(Schema):
@@ -147,7 +160,8 @@ class SyncResponseSchema(Schema):
         problem = self._PROBLEM
         return {"results": [{"index": result["index"], "external_id": result["external_id"],
                              "status": result["status"], "id": result["id"],
-                             "error": None if result["error"] is None else problem.dump(result["error"])}
+                             "error": None if result["error"] is None else problem.dump(result["error"]),
+                             **{key: result[key] for key in ("matched", "new_values") if result.get(key)}}
                             for result in obj["results"]],
                 "summary": {status: obj["summary"][status] for status in STATUSES}}
 
@@ -170,6 +184,8 @@ class ChangeSchema(Schema):
     source = fields.String(required=True)
     external_ids = fields.List(fields.String(), required=True)
     at = fields.DateTime(required=True)
+    merged_into = fields.String(allow_none=True, metadata={
+        "description": "a member deleted by a merge: the member it was merged into (follow it)"})
 
 
 class ChangePageSchema(PageSchema):

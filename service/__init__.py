@@ -69,9 +69,9 @@ def open_graph(config: Mapping[str, Any]) -> db.Graph:
     """A driver for the configured database that applies the schema and seeds the admin key on first use."""
     graph = db.Graph(db.create_driver(config), config["NEO4J_DATABASE"],
                      query_timeout=config["NETWEAVE_QUERY_TIMEOUT_SECONDS"])
-    from service.repositories import changes
+    from service.repositories import changes, vocabularies
 
-    graph.bootstrap_steps = [db.apply_schema, changes.migrate,
+    graph.bootstrap_steps = [db.apply_schema, changes.migrate, vocabularies.seed,
                              lambda g: auth.seed_admin_key(g, config["NETWEAVE_ADMIN_KEY"])]
     return graph
 

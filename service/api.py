@@ -12,6 +12,7 @@ import re
 from typing import Any, Callable, Sequence
 
 from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
+from apispec.ext.marshmallow.common import resolve_schema_instance
 from webargs.flaskparser import FlaskParser, is_json_request
 from flask import request
 from flask_smorest import Api, Blueprint as SmorestBlueprint
@@ -84,6 +85,13 @@ class NetweaveConverter(OpenAPIConverter):
         jsonschema = super().schema2jsonschema(schema)
         jsonschema.update(getattr(schema, "json_schema_extra", {}))
         return jsonschema
+
+    def schema2parameters(self, schema, *, location, **kwargs):
+        """A schema's parameters, less those it names in `undocumented_parameters` (query keys OpenAPI cannot
+        name, such as `attr.NAME`; the operation's description documents them)."""
+        parameters = super().schema2parameters(schema, location=location, **kwargs)
+        hidden = getattr(resolve_schema_instance(schema), "undocumented_parameters", ())
+        return [parameter for parameter in parameters if parameter.get("name") not in hidden]
 
 
 class NetweavePlugin(MarshmallowPlugin):

@@ -34,6 +34,9 @@ DEFAULTS: dict[str, Any] = {
     # through another worker takes effect within this time; through the same worker at once.
     "NETWEAVE_KEY_CACHE_SECONDS": 5.0,
     "NETWEAVE_LOG_LEVEL": "INFO",
+    # How a member written without a known external id finds its person: "email" (one person, one member)
+    # or "none" (always a new member); a sync request may choose for itself with `match_on`.
+    "NETWEAVE_MEMBER_MATCH_ON": "email",
 }
 
 # Environment variables read at start-up, with the type each is parsed to.
@@ -59,6 +62,7 @@ _ENVIRONMENT: dict[str, type] = {
     "NETWEAVE_KEY_ROTATION_GRACE_SECONDS": int,
     "NETWEAVE_KEY_CACHE_SECONDS": float,
     "NETWEAVE_LOG_LEVEL": str,
+    "NETWEAVE_MEMBER_MATCH_ON": str,
 }
 
 ADMIN_KEY_MIN_LENGTH = 16
@@ -120,6 +124,8 @@ def _hardening(config: dict[str, Any]) -> None:
         raise ConfigError(str(exc)) from None
     if config["NETWEAVE_KEY_CACHE_SECONDS"] < 0:
         raise ConfigError("NETWEAVE_KEY_CACHE_SECONDS must be zero (no cache) or positive")
+    if config["NETWEAVE_MEMBER_MATCH_ON"] not in ("email", "none"):
+        raise ConfigError("NETWEAVE_MEMBER_MATCH_ON must be email or none")
     if config["NETWEAVE_QUERY_TIMEOUT_SECONDS"] <= 0:
         raise ConfigError("NETWEAVE_QUERY_TIMEOUT_SECONDS must be positive")
 

@@ -117,10 +117,15 @@ class Graph:
 
     def write(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run `work` in a write transaction; a request's Idempotency-Key hook joins its first one."""
-        self.ensure_bootstrapped()
         pending = _pending_idempotency()
         if pending is not None and pending.response is None:
             work = _finishing(work, pending)
+        return self.write_step(work, *args, **kwargs)
+
+    def write_step(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """A write transaction that is one step of a longer job (a batch of a rewrite): the Idempotency-Key
+        hook waits for the job's last transaction, run with write(), whose result is the job's answer."""
+        self.ensure_bootstrapped()
         for attempt in range(_MASKED_RETRIES + 1):
             try:
                 with self.session() as session, _timed("write"):

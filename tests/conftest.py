@@ -117,6 +117,9 @@ def clean_graph(request):
         return
     graph = request.getfixturevalue("graph")
     run_test_query(graph, "test_clean_graph", keep_key_id=auth.BOOTSTRAP_KEY_ID)
+    from service.repositories import vocabularies
+
+    vocabularies.seed(graph)  # as a new database gets at start-up
     yield
 
 

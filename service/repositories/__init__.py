@@ -29,18 +29,37 @@ def locked(tx: ManagedTransaction, lock_query: str, what: str, id_: str, expecte
     return row
 
 
-def fetch_page(graph: db.Graph, query: str, limit: int, after: list[str] | None, **filters: Any) -> list[dict]:
-    """Rows of one keyset page (one more than `limit`, so the caller knows whether another follows)."""
+def fetch_page(graph: db.Graph, query: str, limit: int, after: list[str] | None, *, target: str | None = None,
+               attribute_filters: dict[str, str] | None = None, **filters: Any) -> list[dict]:
+    """Rows of one keyset page (one more than `limit`, so the caller knows whether another follows). With a
+    `target` (member, organization, collaboration), each item's custom attributes are shaped and
+    `?attr.NAME=` filters apply, against the definitions read in the same transaction."""
+    from service.repositories import attributes
 
     def work(tx: ManagedTransaction) -> list[dict]:
-        return db.run(tx, query, after=after, limit=limit + 1, **db.to_cypher(filters))
+        found = attributes.definitions(tx, target) if target else {}
+        extra = {"attribute_filters": attributes.list_filters(found, attribute_filters or {}, target)} if target else {}
+        rows = db.run(tx, query, after=after, limit=limit + 1, **extra, **db.to_cypher(filters))
+        if target:
+            for row in rows:
+                row["item"] = attributes.shape(row["item"], found)
+        return rows
 
     return graph.read(work)
 
 
 def read_one(graph: db.Graph, query: str, column: str, what: str, id_: str) -> dict[str, Any]:
-    """The single row `column` of a by-id statement, or a 404 problem."""
-    row = graph.read(lambda tx: db.run_one(tx, query, id=id_))
+    """The single row `column` of a by-id statement, or a 404 problem; a member's, organization's or
+    collaboration's custom attributes shaped (`what` names the target)."""
+    from service.repositories import attributes
+
+    def work(tx: ManagedTransaction) -> dict[str, Any] | None:
+        row = db.run_one(tx, query, id=id_)
+        if row is not None and what in attributes.TARGETS:
+            row[column] = attributes.shape(row[column], attributes.definitions(tx, what))
+        return row
+
+    row = graph.read(work)
     if row is None:
         raise not_found(what, id_)
     return row[column]

@@ -19,11 +19,13 @@ ACTIONS = ("create", "update", "delete")
 
 
 def change(resource: str, id_: str, action: str, source: str = "api",
-           external_ids: Iterable[str] = (), parties: tuple[str, str] | None = None) -> dict[str, Any]:
+           external_ids: Iterable[str] = (), parties: tuple[str, str] | None = None,
+           merged_into: str | None = None) -> dict[str, Any]:
     """One feed entry. `parties` (a collaboration's source and target ids) is kept for the analytics projection,
     which cannot look a deleted tie up (service/analytics/live.py); the feed does not show it."""
     return {"resource": resource, "id": id_, "action": action, "source": source,
-            "external_ids": list(external_ids), "parties": list(parties) if parties else None}
+            "external_ids": list(external_ids), "parties": list(parties) if parties else None,
+            "merged_into": merged_into}
 
 
 # Retention is checked each time the feed passes a multiple of this many entries.
@@ -51,7 +53,10 @@ def record(tx: ManagedTransaction, changes: list[dict[str, Any]]) -> int | None:
         tx, "change_record", count=len(changes), resources=[entry["resource"] for entry in changes],
         ids=[entry["id"] for entry in changes], actions=[entry["action"] for entry in changes],
         sources=[entry["source"] for entry in changes], external_ids=external_ids, external_id_bounds=bounds,
-        party_sources=[pair[0] for pair in parties], party_targets=[pair[1] for pair in parties])
+        party_sources=[pair[0] for pair in parties], party_targets=[pair[1] for pair in parties],
+        # Only a transaction that merged members stores this list (a tombstone's pointer to the survivor).
+        merged_into=[entry.get("merged_into") or "" for entry in changes]
+        if any(entry.get("merged_into") for entry in changes) else None)
     if (revision - len(changes)) // PURGE_EVERY != revision // PURGE_EVERY:
         days = _retention_days()
         if db.run_one(tx, "change_purge_due", days=days)["due"]:

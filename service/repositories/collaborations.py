@@ -10,7 +10,7 @@ from neo4j import ManagedTransaction
 
 from service import db
 from service.errors import field_error
-from service.repositories import changes, fetch_page, locked, read_one
+from service.repositories import attributes, changes, fetch_page, locked, read_one, records
 
 _PARTY_FIELDS = ("source_id", "target_id")
 
@@ -21,11 +21,13 @@ def create(graph: db.Graph, fields: dict[str, Any]) -> dict[str, Any]:
 
     def work(tx: ManagedTransaction) -> dict[str, Any]:
         _require_parties(tx, fields["source_id"], fields["target_id"])
+        stored = records.prepare(tx, "collaboration", props, creating=True)
         db.run(tx, "collaboration_create", id=collaboration_id, source_id=fields["source_id"],
-               target_id=fields["target_id"], props=db.to_cypher(props))
+               target_id=fields["target_id"], props=db.to_cypher(stored))
         changes.record(tx, [changes.change("collaboration", collaboration_id, "create", source=props["source"],
                                            parties=(fields["source_id"], fields["target_id"]))])
-        return db.run_one(tx, "collaboration_get", id=collaboration_id)["collaboration"]
+        collaboration = db.run_one(tx, "collaboration_get", id=collaboration_id)["collaboration"]
+        return attributes.shape(collaboration, attributes.definitions(tx, "collaboration"))
 
     return graph.write(work)
 
@@ -43,8 +45,10 @@ def get(graph: db.Graph, collaboration_id: str) -> dict[str, Any]:
 
 
 def list_page(graph: db.Graph, *, limit: int, after: list[str] | None, party_id: str | None = None,
-              kind: str | None = None, active_on: date | None = None) -> list[dict[str, Any]]:
-    return fetch_page(graph, "collaboration_list", limit, after, party_id=party_id, kind=kind, active_on=active_on)
+              kind: str | None = None, active_on: date | None = None,
+              attr: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    return fetch_page(graph, "collaboration_list", limit, after, target="collaboration", attribute_filters=attr,
+                      party_id=party_id, kind=kind, active_on=active_on)
 
 
 def update(graph: db.Graph, collaboration_id: str, fields: dict[str, Any],
@@ -56,7 +60,8 @@ def update(graph: db.Graph, collaboration_id: str, fields: dict[str, Any],
         if started and ended and ended < started:
             field = "ended_on" if "ended_on" in fields else "started_on"
             raise field_error(field, "ended_on must not be before started_on")
-        db.run(tx, "collaboration_update", id=collaboration_id, changes=db.to_cypher(fields))
+        stored = records.prepare(tx, "collaboration", fields, creating=False)
+        db.run(tx, "collaboration_update", id=collaboration_id, changes=db.to_cypher(stored))
         changes.record(tx, [changes.change("collaboration", collaboration_id, "update",
                                            parties=(current["source_id"], current["target_id"]))])
 

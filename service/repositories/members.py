@@ -1,4 +1,6 @@
-"""Members: the people of the network."""
+"""Members: the people of the network. One person is one member: a write whose email matches a member's
+attaches to it (unless the deployment or the request says otherwise), duplicates already stored are listed,
+and members found to be one person are merged."""
 
 from __future__ import annotations
 
@@ -6,20 +8,48 @@ import uuid
 from typing import Any
 
 from neo4j import ManagedTransaction
+from neo4j.exceptions import ConstraintError
 
 from service import db
-from service.repositories import changes, fetch_page, locked, not_found, read_one
+from service.errors import Problem, field_error
+from service.repositories import attributes, changes, fetch_page, locked, not_found, read_one, records
+
+_CONFLICT_RETRIES = 3
+MAX_MERGE = 20
 
 
-def create(graph: db.Graph, props: dict[str, Any]) -> dict[str, Any]:
+def email_key(email: str | None) -> str | None:
+    """The key one person's email is matched by: trimmed and lower-case."""
+    return email.strip().lower() if email else None
+
+
+def create(graph: db.Graph, props: dict[str, Any], match_email: bool = True) -> dict[str, Any]:
+    """A new member, or (matching by email) the member who already has this email, marked `matched`."""
     member_id = str(uuid.uuid4())
 
     def work(tx: ManagedTransaction) -> dict[str, Any]:
-        member = db.run_one(tx, "member_create", id=member_id, props=db.to_cypher(props))["member"]
+        stored = records.prepare(tx, "member", props, creating=True)
+        key = email_key(stored.get("email"))
+        if key and match_email:
+            found = db.run_one(tx, "member_by_email_key", key=key)
+            if found is not None:
+                return {**attributes.shape(found["member"], attributes.definitions(tx, "member")), "matched": "email"}
+        member = db.run_one(tx, "member_create", id=member_id, props=db.to_cypher(stored), email_key=key)["member"]
         changes.record(tx, [changes.change("member", member_id, "create")])
-        return member
+        return attributes.shape(member, attributes.definitions(tx, "member"))
 
-    return graph.write(work)
+    return _retrying_conflicts(graph, work)
+
+
+def _retrying_conflicts(graph: db.Graph, work):
+    """Run `work` again when a concurrent write took the same email key first: this time it matches."""
+    for attempt in range(_CONFLICT_RETRIES + 1):
+        try:
+            return graph.write(work)
+        except ConstraintError:
+            if attempt == _CONFLICT_RETRIES:
+                raise
+    raise AssertionError("unreachable")
 
 
 def get(graph: db.Graph, member_id: str) -> dict[str, Any]:
@@ -28,18 +58,27 @@ def get(graph: db.Graph, member_id: str) -> dict[str, Any]:
 
 def list_page(graph: db.Graph, *, limit: int, after: list[str] | None, organization_id: str | None = None,
               region: str | None = None, role: str | None = None, topic: str | None = None,
-              q: str | None = None) -> list[dict[str, Any]]:
-    return fetch_page(graph, "member_list", limit, after, organization_id=organization_id, region=region,
-                      role=role, topic=topic and topic.lower(), q=q and q.lower())
+              q: str | None = None, attr: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    return fetch_page(graph, "member_list", limit, after, target="member", attribute_filters=attr,
+                      organization_id=organization_id, region=region, role=role, topic=topic and topic.lower(),
+                      q=q and q.lower())
 
 
 def update(graph: db.Graph, member_id: str, fields: dict[str, Any], expected_version: int | None) -> dict[str, Any]:
     def work(tx: ManagedTransaction) -> None:
         locked(tx, "member_lock", "member", member_id, expected_version)
-        db.run(tx, "member_update", id=member_id, changes=db.to_cypher(fields))
+        stored = records.prepare(tx, "member", fields, creating=False)
+        if "email" in stored:
+            stored["email_key"] = key = email_key(stored["email"])
+            holder = db.run_one(tx, "member_by_email_key", key=key) if key else None
+            if holder is not None and holder["member"]["id"] != member_id:
+                raise Problem(409, f"member {holder['member']['id']} already has this email: one person is one "
+                                   f"member, so merge the two (POST /v1/members/{holder['member']['id']}/merge)",
+                              slug="member-email-taken", member_id=holder["member"]["id"])
+        db.run(tx, "member_update", id=member_id, changes=db.to_cypher(stored))
         changes.record(tx, [changes.change("member", member_id, "update")])
 
-    graph.write(work)
+    _retrying_conflicts(graph, work)
     return get(graph, member_id)
 
 
@@ -65,3 +104,42 @@ def require(graph: db.Graph, member_id: str) -> None:
 def collaborators_page(graph: db.Graph, member_id: str, *, limit: int, after: list[str] | None) -> list[dict]:
     require(graph, member_id)
     return fetch_page(graph, "member_collaborators", limit, after, id=member_id)
+
+
+# --- one person, one member ----------------------------------------------------------------------
+
+def duplicates(graph: db.Graph, limit: int) -> dict[str, Any]:
+    """Groups of members that are likely one person: the same email, or the same name in one organization."""
+    rows = graph.read(lambda tx: db.run(tx, "member_duplicates", limit=limit + 1))
+    return {"items": rows[:limit], "truncated": len(rows) > limit}
+
+
+def merge(graph: db.Graph, survivor_id: str, others: list[str]) -> dict[str, Any]:
+    """Fold `others` into the survivor in one transaction: external ids, affiliations, collaborations and
+    introductions move to it (a tie between two of the merged members goes), empty fields are filled from
+    the others, and each other leaves a tombstone pointing at the survivor in the change feed."""
+    if survivor_id in others:
+        raise field_error("from", "lists the member merged into")
+    if len(set(others)) != len(others):
+        raise field_error("from", "lists a member twice")
+
+    def work(tx: ManagedTransaction) -> None:
+        locked(tx, "member_lock", "member", survivor_id, None)
+        for index, other in enumerate(others):
+            if db.run_one(tx, "member_lock", id=other) is None:
+                raise field_error(f"from.{index}", f"no member with id {other}")
+        moved = db.run_one(tx, "member_merge", survivor=survivor_id, others=others)
+        entries = [changes.change("collaboration", c, "delete", parties=(a, b)) for c, a, b in moved["dropped"]]
+        entries += [changes.change("collaboration", c, "update", parties=(a, b)) for c, a, b in moved["moved"]]
+        entries += [changes.change("affiliation", changes.affiliation_id(m, o), "delete")
+                    for m, o in moved["affiliations_gone"]]
+        entries += [changes.change("affiliation", changes.affiliation_id(survivor_id, o), "create")
+                    for o in moved["affiliations_new"]]
+        entries += [changes.change("member", other, "delete", external_ids=ids, merged_into=survivor_id)
+                    for other, ids in moved["tombstones"]]
+        entries.append(changes.change("member", survivor_id, "update"))
+        db.run(tx, "member_email_keys", rows=[{"id": survivor_id, "email_key": moved["email_key"]}])
+        changes.record(tx, entries)
+
+    graph.write(work)
+    return get(graph, survivor_id)

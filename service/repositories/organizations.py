@@ -9,17 +9,18 @@ from neo4j import ManagedTransaction
 
 from service import db
 from service.errors import Problem
-from service.repositories import changes, fetch_page, locked, not_found, read_one
+from service.repositories import attributes, changes, fetch_page, locked, not_found, read_one, records, vocabularies
 
 
 def create(graph: db.Graph, props: dict[str, Any]) -> dict[str, Any]:
     organization_id = str(uuid.uuid4())
 
     def work(tx: ManagedTransaction) -> dict[str, Any]:
+        stored = records.prepare(tx, "organization", props, creating=True)
         organization = db.run_one(tx, "organization_create", id=organization_id,
-                                  props=db.to_cypher(props))["organization"]
+                                  props=db.to_cypher(stored))["organization"]
         changes.record(tx, [changes.change("organization", organization_id, "create")])
-        return organization
+        return attributes.shape(organization, attributes.definitions(tx, "organization"))
 
     return graph.write(work)
 
@@ -29,16 +30,18 @@ def get(graph: db.Graph, organization_id: str) -> dict[str, Any]:
 
 
 def list_page(graph: db.Graph, *, limit: int, after: list[str] | None, region: str | None = None,
-              kind: str | None = None, topic: str | None = None, q: str | None = None) -> list[dict[str, Any]]:
-    return fetch_page(graph, "organization_list", limit, after, region=region, kind=kind,
-                      topic=topic and topic.lower(), q=q and q.lower())
+              kind: str | None = None, topic: str | None = None, q: str | None = None,
+              attr: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    return fetch_page(graph, "organization_list", limit, after, target="organization", attribute_filters=attr,
+                      region=region, kind=kind, topic=topic and topic.lower(), q=q and q.lower())
 
 
 def update(graph: db.Graph, organization_id: str, fields: dict[str, Any],
            expected_version: int | None) -> dict[str, Any]:
     def work(tx: ManagedTransaction) -> None:
         locked(tx, "organization_lock", "organization", organization_id, expected_version)
-        db.run(tx, "organization_update", id=organization_id, changes=db.to_cypher(fields))
+        stored = records.prepare(tx, "organization", fields, creating=False)
+        db.run(tx, "organization_update", id=organization_id, changes=db.to_cypher(stored))
         changes.record(tx, [changes.change("organization", organization_id, "update")])
 
     graph.write(work)
@@ -66,7 +69,7 @@ def delete(graph: db.Graph, organization_id: str, expected_version: int | None, 
 def members_page(graph: db.Graph, organization_id: str, *, limit: int, after: list[str] | None) -> list[dict]:
     if graph.read(lambda tx: db.run_one(tx, "organization_exists", id=organization_id)) is None:
         raise not_found("organization", organization_id)
-    return fetch_page(graph, "organization_members", limit, after, id=organization_id)
+    return fetch_page(graph, "organization_members", limit, after, target="member", id=organization_id)
 
 
 def put_affiliation(graph: db.Graph, member_id: str, organization_id: str,
@@ -74,8 +77,9 @@ def put_affiliation(graph: db.Graph, member_id: str, organization_id: str,
     """Create or replace the affiliation; returns it and whether it is new."""
 
     def work(tx: ManagedTransaction) -> dict[str, Any] | None:
+        role = vocabularies.normalise(tx, "affiliation", {"role": fields.get("role")})["role"]
         row = db.run_one(tx, "affiliation_put", member_id=member_id, organization_id=organization_id,
-                         role=fields.get("role"), **db.to_cypher({"since": fields.get("since"),
+                         role=role, **db.to_cypher({"since": fields.get("since"),
                                                                   "until": fields.get("until")}))
         if row is not None:
             action = "create" if row["created"] else "update"

@@ -22,11 +22,11 @@ from schemas.fast import FastLoader
 from schemas.sync import MAX_RECORDS, RECORD_SCHEMAS, STATUSES
 from service import db
 from service.errors import Problem, field_error, flatten_messages, problem_body
-from service.repositories import changes
+from service.repositories import attributes, changes, vocabularies
 
 _SINGULAR = {"organizations": "organization", "members": "member", "collaborations": "collaboration"}
 _CONFLICT_RETRIES = 3
-_NOT_PROPS = {"id", "external_id", "deleted", "organizations", "source_external_id", "target_external_id"}
+_NOT_PROPS = {"id", "external_id", "deleted", "organizations", "source_external_id", "target_external_id", "attributes"}
 _DATE_FROM_NATIVE = neo4j.time.Date.from_native
 
 
@@ -45,7 +45,15 @@ def external_key(resource: str, source: str, external_id: str) -> str:
     return f"{resource}:{source}:{external_id}"
 
 
-def sync(graph: db.Graph, resource: str, source: str, records: list[dict], atomic: bool) -> dict[str, Any]:
+def email_key(email: str | None) -> str | None:
+    """The key one person's email is matched by: trimmed and lower-case."""
+    return email.strip().lower() if email else None
+
+
+def sync(graph: db.Graph, resource: str, source: str, records: list[dict], atomic: bool,
+         match_on: tuple[str, ...] = ("email",)) -> dict[str, Any]:
+    """Upsert or delete `records` of `resource` from `source`. Members whose external id is new find their
+    person by email when `match_on` holds "email" (the deployment's policy unless the request sets one)."""
     if len(records) > MAX_RECORDS:
         raise Problem(413, f"a sync batch holds at most {MAX_RECORDS} records; this one has {len(records)}: "
                            "split it", slug="batch-too-large", max_records=MAX_RECORDS)
@@ -54,7 +62,7 @@ def sync(graph: db.Graph, resource: str, source: str, records: list[dict], atomi
         raise _atomic_failure(results)
     for attempt in range(_CONFLICT_RETRIES + 1):
         try:
-            return graph.write(_apply, resource, source, valid, results, atomic)
+            return graph.write(_apply, resource, source, valid, results, atomic, "email" in match_on)
         except ConstraintError:
             # Another integration created the same tie between other parties (or the other way round) between
             # our look and our write: the constraint refused the duplicate; again, the tie is found.
@@ -107,17 +115,18 @@ def _atomic_failure(results: list[dict | None]) -> Problem:
 
 
 def _apply(tx: ManagedTransaction, resource: str, source: str, valid: list[tuple[int, dict]],
-           prior: list[dict | None], atomic: bool) -> dict[str, Any]:
+           prior: list[dict | None], atomic: bool, match_email: bool) -> dict[str, Any]:
     results = list(prior)  # a retried transaction starts again from the validation results
     tombstones = [(i, r) for i, r in valid if r["deleted"]]
     upserts = [(i, r) for i, r in valid if not r["deleted"]]
     upserts = _resolve_references(tx, resource, source, upserts, results)
+    upserts = _resolve_fields(tx, _SINGULAR[resource], upserts, results)
     if atomic and any(result is not None for result in results):
         raise _atomic_failure(results)
     recorded: list[dict] = []
     singular = _SINGULAR[resource]
-    by_index = dict(valid)
-    for row in _upsert(tx, resource, source, upserts):
+    by_index = {**dict(valid), **dict(upserts)}  # records as resolved (normalised values, new ones named)
+    for row in _upsert(tx, resource, source, upserts, match_email):
         record = by_index[row["index"]]
         results[row["index"]] = _outcome(row, record, source)
         if row["status"] in ("created", "updated"):
@@ -151,31 +160,71 @@ def _outcome(row: dict, record: dict, source: str) -> dict[str, Any]:
                                                     "tombstone and a new record to move it")
         return {"index": row["index"], "external_id": record["external_id"], "status": "error", "id": row["id"],
                 "error": problem_body(problem) | {"detail": f"record {row['index']}: {problem.detail}"}}
-    return {"index": row["index"], "external_id": record["external_id"], "status": row["status"],
-            "id": row["id"], "error": None}
+    outcome = {"index": row["index"], "external_id": record["external_id"], "status": row["status"],
+               "id": row["id"], "error": None}
+    if row.get("matched"):
+        outcome["matched"] = row["matched"]
+    if record.get("_new_values"):
+        outcome["new_values"] = record["_new_values"]
+    return outcome
 
 
 def _props(record: dict) -> dict[str, Any]:
     """The record's stored properties, dates as Neo4j dates (db.to_cypher, flattened: record values are
-    scalars or lists of strings, and a thousand records a batch made the recursive walk show)."""
-    return {key: _DATE_FROM_NATIVE(value) if type(value) is date else value for key, value in record.items()
-            if key not in _NOT_PROPS and not key.startswith("_")}
+    scalars or lists of strings, and a thousand records a batch made the recursive walk show), custom
+    attributes under their storage keys."""
+    props = {key: _DATE_FROM_NATIVE(value) if type(value) is date else value for key, value in record.items()
+             if key not in _NOT_PROPS and not key.startswith("_")}
+    if "_attributes" in record:
+        props.update(record["_attributes"])
+    return props
 
 
-def _upsert(tx: ManagedTransaction, resource: str, source: str, upserts: list[tuple[int, dict]]) -> list[dict]:
+def _upsert(tx: ManagedTransaction, resource: str, source: str, upserts: list[tuple[int, dict]],
+            match_email: bool) -> list[dict]:
     if not upserts:
         return []
-    singular = _SINGULAR[resource]
-    rows = []
     if resource == "collaborations":
         return _upsert_collaborations(tx, source, upserts)
+    if resource == "members":
+        return _upsert_members(tx, source, upserts, match_email)
+    rows = []
     for (index, record), new_id in zip(upserts, _new_ids(len(upserts))):
-        rows.append({"index": index, "key": external_key(singular, source, record["external_id"]),
+        rows.append({"index": index, "key": external_key("organization", source, record["external_id"]),
                      "external_id": record["external_id"], "new_id": new_id,
                      "link_id": record.get("id"), "props": _props(record)})
     # One answer row holding every record's [index, id, status]: a row per record costs a Bolt message each.
-    answer = db.run_scalars(tx, f"sync_upsert_{resource}", rows=rows, source=source)
+    answer = db.run_scalars(tx, "sync_upsert_organizations", rows=rows, source=source)
     return [{"index": index, "id": id_, "status": status} for index, id_, status in answer]
+
+
+def _upsert_members(tx: ManagedTransaction, source: str, upserts: list[tuple[int, dict]],
+                    match_email: bool) -> list[dict]:
+    """Members in rounds: the n-th record of a batch naming one email goes in round n, so it finds the member
+    an earlier record of the batch created (a statement does not see its own earlier rows' email keys)."""
+    rounds: list[list[dict]] = []
+    seen: Counter = Counter()
+    for (index, record), new_id in zip(upserts, _new_ids(len(upserts))):
+        key = email_key(record.get("email"))
+        round_ = seen[key] if key else 0
+        seen[key] += 1
+        if round_ == len(rounds):
+            rounds.append([])
+        rounds[round_].append({"index": index, "key": external_key("member", source, record["external_id"]),
+                               "external_id": record["external_id"], "new_id": new_id, "link_id": record.get("id"),
+                               "match_key": key if match_email else None, "email_key": key,
+                               "has_email": "email" in record, "props": _props(record)})
+    out = []
+    for rows in rounds:
+        answer = db.run_scalars(tx, "sync_upsert_members", rows=rows, source=source)
+        by_index = {row["index"]: row for row in rows}
+        keys = [{"id": id_, "email_key": by_index[index]["email_key"]} for index, id_, status, _ in answer
+                if by_index[index]["has_email"] and status != "unchanged"]
+        if keys:
+            db.run(tx, "member_email_keys", rows=keys)
+        out.extend({"index": index, "id": id_, "status": status, "matched": matched}
+                   for index, id_, status, matched in answer)
+    return out
 
 
 def _upsert_collaborations(tx: ManagedTransaction, source: str, upserts: list[tuple[int, dict]]) -> list[dict]:
@@ -231,6 +280,30 @@ def _resolve_references(tx: ManagedTransaction, resource: str, source: str, upse
     if resource == "members":
         return _resolve_organizations(tx, source, upserts, results)
     return upserts
+
+
+def _resolve_fields(tx: ManagedTransaction, singular: str, upserts: list[tuple[int, dict]],
+                    results: list[dict | None]) -> list[tuple[int, dict]]:
+    """The batch's vocabulary values resolved (open vocabularies grow) and custom attributes checked against
+    their definitions; a record with a refused value or a bad attribute is marked and left out."""
+    wanted = [(vocabulary, record[name]) for _, record in upserts
+              for name, vocabulary in vocabularies.FIELDS[singular].items() if record.get(name) is not None]
+    resolution = vocabularies.resolve(tx, wanted)
+    found = attributes.definitions(tx, singular) if any(r.get("attributes") for _, r in upserts) else {}
+    kept = []
+    for index, record in upserts:
+        record, new_values, errors = resolution.apply(singular, record)
+        if record.get("attributes"):
+            stored, attribute_errors = attributes.to_props(found, record["attributes"], singular)
+            errors.extend(attribute_errors)
+            record["_attributes"] = stored
+        if errors:
+            results[index] = _failed(index, record, errors)
+            continue
+        if new_values:
+            record["_new_values"] = new_values
+        kept.append((index, record))
+    return kept
 
 
 def _resolve_links(tx, singular, upserts, results):

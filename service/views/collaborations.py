@@ -36,6 +36,8 @@ class Collaborations(MethodView):
     @requires("read")
     @blp.arguments(CollaborationListArgsSchema, location="query")
     @blp.response(200, CollaborationPageSchema)
+    @blp.doc(description="Custom attributes filter too: `?attr.NAME=value` keeps the collaborations whose attribute "
+                         "NAME is that value (a `tags` attribute: holds that tag); at most 5.")
     def get(self, args):
         """List collaborations, filtered and paged by cursor"""
         limit, after = args.pop("limit"), decode_cursor(args.pop("cursor", None), 2)

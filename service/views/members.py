@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from flask.views import MethodView
 
 from schemas.common import PageArgsSchema
-from schemas.members import (AffiliationSchema, CollaboratorPageSchema, MemberListArgsSchema, MemberPageSchema,
+from schemas.members import (AffiliationSchema, CollaboratorPageSchema, DuplicateArgsSchema, DuplicatePageSchema,
+                             MemberCreateArgsSchema, MemberListArgsSchema, MemberMergeSchema, MemberPageSchema,
                              MemberPatchSchema, MemberSchema)
 from service.api import (Blueprint, created_headers, decode_cursor, errors, etag, if_match, item_links, links,
                          operation_ref, page, render)
@@ -19,6 +21,10 @@ blp = Blueprint("members", __name__, url_prefix="/v1/members",
 
 
 _created = created_headers("members.Member", "member_id")
+
+
+def _created_status(member: dict) -> int:
+    return 200 if member.get("matched") else 201
 _ITEM = "/v1/members/{member_id}"
 _OF_MEMBER = {"path.member_id": "$response.body#/id"}
 
@@ -26,19 +32,23 @@ _OF_MEMBER = {"path.member_id": "$response.body#/id"}
 @blp.route("")
 class Members(MethodView):
     @requires("write")
-    @idempotent(render(MemberSchema(), 201, _created))
+    @idempotent(render(MemberSchema(), _created_status, _created))
+    @blp.arguments(MemberCreateArgsSchema, location="query")
     @blp.arguments(MemberSchema)
     @blp.response(201, MemberSchema, headers={"ETag": {"schema": {"type": "string"}}})
+    @blp.alt_response(200, schema=MemberSchema, success=True, description="a member with this email exists (one "
+                      "person, one member): it is returned unchanged, with `matched: email`")
     @links(201, **item_links(_ITEM, "member_id", "get", "patch", "delete"),
            ListCollaborators={"operationRef": operation_ref(_ITEM + "/collaborators", "get"), "parameters": _OF_MEMBER},
            GetRecommendations={"operationRef": operation_ref(_ITEM + "/recommendations", "get"),
                                "parameters": _OF_MEMBER},
            PutAffiliation={"operationRef": operation_ref(_ITEM + "/affiliations/{organization_id}", "put"),
                            "parameters": _OF_MEMBER})
-    def post(self, body):
+    def post(self, args, body):
         """Create a member"""
-        member = members.create(get_graph(), body)
-        return member, 201, _created(member)
+        match_on = args.get("match_on") or current_app.config["NETWEAVE_MEMBER_MATCH_ON"]
+        member = members.create(get_graph(), body, match_email=match_on == "email")
+        return member, _created_status(member), _created(member)
 
     @requires("read")
     @blp.arguments(MemberListArgsSchema, location="query")
@@ -50,10 +60,32 @@ class Members(MethodView):
         "operationRef": operation_ref("/v1/introductions", "post"),
         "requestBody": {"member_ids": ["$response.body#/items/0/id", "$response.body#/items/1/id"]},
         "description": "an introduction between the first two members of the page"})
+    @blp.doc(description="Custom attributes filter too: `?attr.grade_band=elementary` keeps the members whose "
+                         "attribute `grade_band` is that value (a `tags` attribute: holds that tag); at most 5.")
     def get(self, args):
         """List members, filtered and paged by cursor"""
         limit, after = args.pop("limit"), decode_cursor(args.pop("cursor", None), 2)
         return page(members.list_page(get_graph(), limit=limit, after=after, **args), limit)
+
+
+@blp.route("/duplicates")
+@requires("read")
+@blp.arguments(DuplicateArgsSchema, location="query")
+@blp.response(200, DuplicatePageSchema)
+def duplicates(args):
+    """List groups of members that are likely one person"""
+    return members.duplicates(get_graph(), args["limit"])
+
+
+@blp.route("/<member_id>/merge", methods=["POST"])
+@requires("write")
+@idempotent(render(MemberSchema(), 200))
+@blp.arguments(MemberMergeSchema)
+@blp.response(200, MemberSchema)
+@errors(404)
+def merge(body, member_id):
+    """Merge members that are one person into this one"""
+    return members.merge(get_graph(), member_id, body["from_"])
 
 
 @blp.route("/<member_id>")

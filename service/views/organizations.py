@@ -42,6 +42,8 @@ class Organizations(MethodView):
     @requires("read")
     @blp.arguments(OrganizationListArgsSchema, location="query")
     @blp.response(200, OrganizationPageSchema)
+    @blp.doc(description="Custom attributes filter too: `?attr.NAME=value` keeps the organizations whose attribute "
+                         "NAME is that value (a `tags` attribute: holds that tag); at most 5.")
     def get(self, args):
         """List organizations, filtered and paged by cursor"""
         limit, after = args.pop("limit"), decode_cursor(args.pop("cursor", None), 2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import current_app
 from flask.views import MethodView
 
 from schemas.sync import ChangeArgsSchema, ChangePageSchema, SyncArgsSchema, SyncRequestSchema, SyncResponseSchema
@@ -29,7 +30,11 @@ def _sync_view(resource: str):
                       description="some records failed; each says why, the others were committed")
     @errors(400, 413)
     def view(args, body):
-        outcome = sync.sync(get_graph(), resource, body["source"], body["records"], args["atomic"])
+        match_on = body.get("match_on")
+        if match_on is None:
+            setting = current_app.config["NETWEAVE_MEMBER_MATCH_ON"]
+            match_on = [] if setting == "none" else [setting]
+        outcome = sync.sync(get_graph(), resource, body["source"], body["records"], args["atomic"], tuple(match_on))
         return outcome, _status(outcome)
 
     view.__name__ = f"sync_{resource}"

@@ -1,0 +1,78 @@
+// Custom attributes. A definition is an AttributeDefinition node {key: "<target>:<name>", target, name, type,
+// values, label, description, pii, version}. A value is stored on the member, organization or collaboration
+// under the property "attr.<name>", which statements reach only through a parameter ($key, or a map key):
+// never as text of the statement.
+
+// name: attribute_definitions
+// The definitions, all or of one $target (null: all), ordered by target and name.
+MATCH (d:AttributeDefinition)
+WHERE $target IS NULL OR d.target = $target
+RETURN d {.*} AS definition
+ORDER BY d.target, d.name
+
+// name: attribute_definition_get
+// One definition by key, or no row.
+MATCH (d:AttributeDefinition {key: $key})
+RETURN d {.*} AS definition
+
+// name: attribute_definition_count
+// How many attributes $target has.
+MATCH (d:AttributeDefinition {target: $target})
+RETURN count(d) AS count
+
+// name: attribute_definition_put
+// Creates or replaces the definition $key from $props; returns it and whether it is new.
+MERGE (d:AttributeDefinition {key: $key})
+ON CREATE SET d.version = 0, d.created_at = datetime(), d._new = true
+WITH d, d._new IS NOT NULL AS created
+REMOVE d._new
+SET d += $props, d.version = d.version + 1, d.updated_at = datetime()
+RETURN d {.*} AS definition, created
+
+// name: attribute_definition_delete
+// Removes the definition $key; returns how many went (0 or 1).
+MATCH (d:AttributeDefinition {key: $key})
+DELETE d
+RETURN count(*) AS removed
+
+// name: attribute_usage_member
+// Members holding attribute property $key: all of them, or (with $values not null) those holding one of $values.
+MATCH (m:Member)
+WHERE m[$key] IS NOT NULL AND ($values IS NULL OR m[$key] IN $values)
+RETURN count(m) AS uses
+
+// name: attribute_usage_organization
+// Organizations holding attribute property $key (with $values not null: one of $values).
+MATCH (o:Organization)
+WHERE o[$key] IS NOT NULL AND ($values IS NULL OR o[$key] IN $values)
+RETURN count(o) AS uses
+
+// name: attribute_usage_collaboration
+// Collaborations holding attribute property $key (with $values not null: one of $values).
+MATCH ()-[c:COLLABORATES_WITH]->()
+WHERE c[$key] IS NOT NULL AND ($values IS NULL OR c[$key] IN $values)
+RETURN count(c) AS uses
+
+// name: attribute_clear_member
+// Removes attribute property $key ($nulls = {key: null}) from at most $batch members; returns their ids.
+MATCH (m:Member)
+WHERE m[$key] IS NOT NULL
+WITH m LIMIT $batch
+SET m += $nulls, m.version = m.version + 1, m.updated_at = datetime()
+RETURN collect(m.id) AS ids
+
+// name: attribute_clear_organization
+// Removes attribute property $key from at most $batch organizations; returns their ids.
+MATCH (o:Organization)
+WHERE o[$key] IS NOT NULL
+WITH o LIMIT $batch
+SET o += $nulls, o.version = o.version + 1, o.updated_at = datetime()
+RETURN collect(o.id) AS ids
+
+// name: attribute_clear_collaboration
+// Removes attribute property $key from at most $batch collaborations; returns [id, source id, target id] of each.
+MATCH (a)-[c:COLLABORATES_WITH]->(b)
+WHERE c[$key] IS NOT NULL
+WITH a, c, b LIMIT $batch
+SET c += $nulls, c.version = c.version + 1, c.updated_at = datetime()
+RETURN collect([c.id, a.id, b.id]) AS ids

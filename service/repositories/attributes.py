@@ -1,0 +1,171 @@
+"""Custom attributes: their definitions, and the values records carry under `attributes`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import ValidationError
+from neo4j import ManagedTransaction
+
+from schemas.attributes import TARGETS, MAX_DEFINITIONS, MAX_FILTERS, PREFIX, dump_value, load_filter, load_value, storage_key
+from service import db
+from service.errors import Problem, field_error
+from service.repositories import changes, not_found
+
+CLEAR_BATCH = 1000
+
+
+def _key(target: str, name: str) -> str:
+    return f"{target}:{name}"
+
+
+def definitions(tx: ManagedTransaction, target: str) -> dict[str, dict[str, Any]]:
+    """`target`'s definitions by name, read in this transaction."""
+    return {row["definition"]["name"]: row["definition"]
+            for row in db.run(tx, "attribute_definitions", target=target)}
+
+
+def list_definitions(graph: db.Graph, target: str | None = None) -> list[dict[str, Any]]:
+    return [row["definition"] for row in graph.read(lambda tx: db.run(tx, "attribute_definitions", target=target))]
+
+
+def get_definition(graph: db.Graph, target: str, name: str) -> dict[str, Any]:
+    row = graph.read(lambda tx: db.run_one(tx, "attribute_definition_get", key=_key(target, name)))
+    if row is None:
+        raise not_found("attribute", f"{target}/{name}")
+    return row["definition"]
+
+
+def put_definition(graph: db.Graph, target: str, name: str, body: dict[str, Any],
+                   expected_version: int | None) -> tuple[dict[str, Any], bool]:
+    """Create or replace a definition. A type change, or an enum losing values, is refused while values of the
+    old kind are stored (delete the attribute, or change those records, first)."""
+    props = {"target": target, "name": name, "type": body["type"], "values": body.get("values"),
+             "label": body.get("label") or name, "description": body.get("description"), "pii": body["pii"]}
+
+    def work(tx: ManagedTransaction) -> dict[str, Any]:
+        current = db.run_one(tx, "attribute_definition_get", key=_key(target, name))
+        if current is None:
+            if expected_version is not None:
+                raise not_found("attribute", f"{target}/{name}")
+            if db.run_one(tx, "attribute_definition_count", target=target)["count"] >= MAX_DEFINITIONS:
+                raise Problem(409, f"a {target} has at most {MAX_DEFINITIONS} attributes", slug="too-many-attributes")
+        else:
+            current = current["definition"]
+            if expected_version is not None and current["version"] != expected_version:
+                from service.api import stale
+
+                raise stale()
+            _refuse_orphans(tx, target, name, current, props)
+        return db.run_one(tx, "attribute_definition_put", key=_key(target, name), props=props)
+
+    row = graph.write(work)
+    return row["definition"], row["created"]
+
+
+def _refuse_orphans(tx, target: str, name: str, current: dict[str, Any], new: dict[str, Any]) -> None:
+    if current["type"] != new["type"]:
+        stranded, what = None, f"{current['type']} values"
+    elif current["type"] == "enum":
+        stranded = [value for value in current["values"] if value not in new["values"]]
+        what = f"the values {', '.join(stranded)}"
+        if not stranded:
+            return
+    else:
+        return
+    uses = db.run_one(tx, f"attribute_usage_{target}", key=storage_key(name), values=stranded)["uses"]
+    if uses:
+        raise Problem(409, f"{uses} {target}s hold {what} of {name}; change them or delete the attribute first",
+                      slug="attribute-in-use", uses=uses)
+
+
+_CLEARED = {
+    "member": lambda id_: changes.change("member", id_, "update"),
+    "organization": lambda id_: changes.change("organization", id_, "update"),
+    "collaboration": lambda row: changes.change("collaboration", row[0], "update", parties=(row[1], row[2])),
+}
+
+
+def delete_definition(graph: db.Graph, target: str, name: str) -> None:
+    """Remove the field and its values, a batch of records per transaction (each with its change entries);
+    the definition goes last, so a rerun after a failure finishes the job."""
+    get_definition(graph, target, name)
+    key = storage_key(name)
+
+    def clear_batch(tx: ManagedTransaction) -> int:
+        rows = db.run_scalars(tx, f"attribute_clear_{target}", key=key, nulls={key: None}, batch=CLEAR_BATCH)
+        changes.record(tx, [_CLEARED[target](row) for row in rows])
+        return len(rows)
+
+    while graph.write_step(clear_batch):
+        pass
+    graph.write(lambda tx: db.run(tx, "attribute_definition_delete", key=_key(target, name)))
+
+
+# --- values on records ---------------------------------------------------------------------------
+
+def to_props(found: dict[str, dict[str, Any]], values: dict[str, Any], target: str) -> tuple[dict, list[dict]]:
+    """A record's `attributes` as stored properties ({"attr.name": value}; None removes), and a field error
+    for each unknown name or bad value."""
+    props, errors = {}, []
+    for name, value in values.items():
+        definition = found.get(name)
+        if definition is None:
+            errors.append(_error(f"attributes.{name}", f"no {target} attribute '{name}' is defined "
+                                                       f"(PUT /v1/attributes/{target}/{name} defines one)"))
+            continue
+        if value is None:
+            props[storage_key(name)] = None
+            continue
+        try:
+            props[storage_key(name)] = db.to_cypher(load_value(definition, value))
+        except ValidationError as exc:
+            errors.append(_error(f"attributes.{name}", *_messages(exc)))
+    return props, errors
+
+
+def _messages(exc: ValidationError) -> list[str]:
+    messages = exc.messages
+    if isinstance(messages, dict):
+        return [f"{key}: {text}" for key, texts in messages.items() for text in texts]
+    return list(messages)
+
+
+def _error(field: str, *messages: str, location: str = "json") -> dict[str, Any]:
+    return {"field": field, "location": location, "messages": list(messages)}
+
+
+def shape(entity: dict[str, Any], found: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """`entity` (a node's or tie's properties) with its attribute properties nested under `attributes`, and
+    the names of its personal ones under `_pii_attributes` (the response schema hides those without `pii`).
+    A stored value whose definition is gone is left out."""
+    out: dict[str, Any] = {}
+    attributes: dict[str, Any] = {}
+    for key, value in entity.items():
+        if key.startswith(PREFIX):
+            name = key[len(PREFIX):]
+            if name in found:
+                attributes[name] = dump_value(value)
+        else:
+            out[key] = value
+    out["attributes"] = attributes
+    out["_pii_attributes"] = [name for name in attributes if found[name].get("pii")]
+    return out
+
+
+def list_filters(found: dict[str, dict[str, Any]], raw: dict[str, str], target: str) -> list[dict[str, Any]]:
+    """`?attr.NAME=value` list filters as {key, value, tags} (a tags field matches a member holding the tag)."""
+    if len(raw) > MAX_FILTERS:
+        raise field_error("attr", f"at most {MAX_FILTERS} attribute filters", location="query")
+    filters = []
+    for name, text in raw.items():
+        field = f"attr.{name}"
+        definition = found.get(name)
+        if definition is None:
+            raise field_error(field, f"no {target} attribute '{name}' is defined", location="query")
+        try:
+            value = load_filter(definition, text)
+        except ValidationError as exc:
+            raise field_error(field, _messages(exc)[0], location="query") from None
+        filters.append({"key": storage_key(name), "value": db.to_cypher(value), "tags": definition["type"] == "tags"})
+    return filters

@@ -1,0 +1,193 @@
+"""Vocabularies: each network's own words for member roles, organization kinds, collaboration kinds and
+affiliation roles. A write's vocabulary values are resolved in its own transaction: a known value is kept,
+an unknown one is added to an open vocabulary (and reported as new) or refused by a closed one."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from neo4j import ManagedTransaction
+
+from schemas.vocabularies import DEFAULT_TERMS, default_label, slug
+from service import db
+from service.errors import Problem, field_error
+from service.repositories import changes, locked, not_found
+
+# Which field of which resource holds which vocabulary's values.
+FIELDS = {
+    "member": {"role": "member_role"},
+    "organization": {"kind": "organization_kind"},
+    "collaboration": {"kind": "collaboration_kind"},
+    "affiliation": {"role": "affiliation_role"},
+}
+_ALLOWED_SHOWN = 100
+MERGE_BATCH = 1000
+
+
+def seed(graph: db.Graph) -> None:
+    """Start-up step: each vocabulary a database lacks is created open, with the default values."""
+    vocabularies = [{"name": name, "terms": [{"value": value, "label": default_label(value)} for value in values]}
+                    for name, values in DEFAULT_TERMS.items()]
+    with graph.driver.session(database=graph.database) as session:
+        session.execute_write(lambda tx: db.run(tx, "vocabulary_seed", vocabularies=vocabularies))
+
+
+def list_all(graph: db.Graph) -> list[dict[str, Any]]:
+    return [row["vocabulary"] for row in graph.read(lambda tx: db.run(tx, "vocabulary_list"))]
+
+
+def get(graph: db.Graph, name: str) -> dict[str, Any]:
+    row = graph.read(lambda tx: db.run_one(tx, "vocabulary_get", name=name))
+    if row is None:
+        raise not_found("vocabulary", name)
+    return row["vocabulary"]
+
+
+def replace(graph: db.Graph, name: str, policy: str, values: list[dict[str, Any]],
+            expected_version: int | None) -> dict[str, Any]:
+    """Make the vocabulary exactly `values` under `policy`; a value still held by the graph may not go."""
+    terms = [{"value": slug(item["value"]), "label": item.get("label") or item["value"],
+              "description": item.get("description")} for item in values]
+
+    def work(tx: ManagedTransaction) -> None:
+        locked(tx, "vocabulary_lock", "vocabulary", name, expected_version)
+        current = db.run_one(tx, "vocabulary_get", name=name)["vocabulary"]
+        kept = {term["value"] for term in terms}
+        dropped = [term["value"] for term in current["values"] if term["value"] not in kept]
+        in_use = {row["value"]: row["uses"] for row in _usage(tx, name, dropped)} if dropped else {}
+        if in_use:
+            raise Problem(409, f"still in use: {', '.join(f'{v} ({n})' for v, n in sorted(in_use.items()))}; merge "
+                               f"them into another value first (POST /v1/vocabularies/{name}/merge)",
+                          slug="vocabulary-value-in-use", in_use=in_use)
+        db.run(tx, "vocabulary_replace", name=name, policy=policy, values=terms)
+
+    graph.write(work)
+    return get(graph, name)
+
+
+def _usage(tx: ManagedTransaction, name: str, values: list[str]) -> list[dict[str, Any]]:
+    return db.run(tx, f"vocabulary_usage_{name}", values=values)  # name is one of FIELDS' vocabularies
+
+
+_MERGES = {
+    "member_role": ("vocabulary_merge_members", lambda id_: changes.change("member", id_, "update")),
+    "organization_kind": ("vocabulary_merge_organizations", lambda id_: changes.change("organization", id_, "update")),
+    "collaboration_kind": ("vocabulary_merge_collaborations",
+                           lambda row: changes.change("collaboration", row[0], "update", parties=(row[1], row[2]))),
+    "affiliation_role": ("vocabulary_merge_affiliations",
+                         lambda row: changes.change("affiliation", changes.affiliation_id(*row), "update")),
+}
+
+
+def merge(graph: db.Graph, name: str, sources: list[str], into: str) -> dict[str, Any]:
+    """Rewrite every node or tie holding one of `sources` to `into`, a batch per transaction (each with its
+    change entries), then drop the merged terms. A rerun after a failure finishes the job."""
+    get(graph, name)
+    target = slug(into)
+    folded = sorted({slug(value) for value in sources} - {target})
+    statement, entry = _MERGES[name]
+
+    def rewrite_batch(tx: ManagedTransaction) -> int:
+        rows = db.run_scalars(tx, statement, **{"from": folded}, into=target, batch=MERGE_BATCH)
+        changes.record(tx, [entry(row) for row in rows])
+        return len(rows)
+
+    def finish(tx: ManagedTransaction, rewritten: int) -> dict[str, Any]:
+        db.run(tx, "vocabulary_lock", id=name)
+        db.run(tx, "vocabulary_merge_terms", name=name, **{"from": folded}, into=target, label=into)
+        return {"vocabulary": db.run_one(tx, "vocabulary_get", name=name)["vocabulary"], "rewritten": rewritten}
+
+    _check_target(graph, name, target)
+    rewritten = 0
+    while folded and (batch := graph.write_step(rewrite_batch)):
+        rewritten += batch
+    return graph.write(finish, rewritten)
+
+
+def _check_target(graph: db.Graph, name: str, target: str) -> None:
+    """A closed vocabulary merges only into one of its own values (checked before anything is rewritten)."""
+    def work(tx: ManagedTransaction) -> None:
+        row = db.run(tx, "vocabulary_resolve", wanted=[{"vocabulary": name, "value": target}])[0]
+        if row["policy"] == "closed" and not row["known"]:
+            raise field_error("into", f"'{target}' is not a value of the closed vocabulary {name}; allowed: "
+                                      f"{', '.join(_allowed(tx, name))}")
+
+    graph.read(work)
+
+
+def _allowed(tx: ManagedTransaction, name: str) -> list[str]:
+    return db.run_one(tx, "vocabulary_values", name=name, limit=_ALLOWED_SHOWN)["values"]
+
+
+# --- resolving the values of a write ------------------------------------------------------------
+
+@dataclass
+class Resolution:
+    """What the vocabulary values of one write (a record, or a batch of them) resolved to."""
+
+    values: dict[tuple[str, str], str] = field(default_factory=dict)        # (vocabulary, as sent) -> value
+    refused: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # closed: (vocabulary, as sent) -> allowed
+    added: set[tuple[str, str]] = field(default_factory=set)                 # (vocabulary, value) new to it here
+
+    def apply(self, resource: str, record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str], list[dict]]:
+        """`record` with its vocabulary values normalised, the values it added ({field: value}), and a field
+        error for each value a closed vocabulary refused."""
+        out, new, errors = dict(record), {}, []
+        for name, vocabulary in FIELDS[resource].items():
+            raw = record.get(name)
+            if raw is None:
+                continue
+            if (vocabulary, raw) in self.refused:
+                allowed = self.refused[(vocabulary, raw)]
+                errors.append({"field": name, "location": "json", "messages": [
+                    f"'{raw}' is not a value of the closed vocabulary {vocabulary}; allowed: {', '.join(allowed)}"]})
+                continue
+            out[name] = value = self.values[(vocabulary, raw)]
+            if (vocabulary, value) in self.added:
+                new[name] = value
+        return out, new, errors
+
+
+def resolve(tx: ManagedTransaction, wanted: Iterable[tuple[str, str]]) -> Resolution:
+    """Resolve (vocabulary, value as sent) pairs in this transaction, adding open vocabularies' new values."""
+    resolution = Resolution()
+    by_value: dict[tuple[str, str], str] = {}  # (vocabulary, value) -> first spelling sent, the new term's label
+    for vocabulary, raw in wanted:
+        value = slug(raw)
+        resolution.values[(vocabulary, raw)] = value
+        by_value.setdefault((vocabulary, value), raw)
+    if not by_value:
+        return resolution
+    rows = db.run(tx, "vocabulary_resolve", wanted=[{"vocabulary": v, "value": x} for v, x in by_value])
+    grow, refused = [], set()
+    for row in rows:
+        if row["known"]:
+            continue
+        if row["policy"] == "closed":
+            refused.add(row["vocabulary"])
+        else:
+            grow.append({"vocabulary": row["vocabulary"], "value": row["value"],
+                         "label": by_value[(row["vocabulary"], row["value"])]})
+    if grow:
+        resolution.added = {tuple(pair) for pair in db.run_scalars(tx, "vocabulary_grow", terms=grow)}
+    known_closed = {(row["vocabulary"], row["value"]) for row in rows if row["known"]}
+    allowed = {vocabulary: _allowed(tx, vocabulary) for vocabulary in refused}
+    for (vocabulary, raw), value in resolution.values.items():
+        if vocabulary in refused and (vocabulary, value) not in known_closed:
+            resolution.refused[(vocabulary, raw)] = allowed[vocabulary]
+    return resolution
+
+
+def normalise(tx: ManagedTransaction, resource: str, record: dict[str, Any]) -> dict[str, Any]:
+    """One record's vocabulary values resolved in this transaction; a refused one is a 422 naming its field
+    and the allowed values."""
+    wanted = [(vocabulary, record[name]) for name, vocabulary in FIELDS[resource].items()
+              if record.get(name) is not None]
+    resolution = resolve(tx, wanted)
+    out, _, errors = resolution.apply(resource, record)
+    if errors:
+        allowed = next(iter(resolution.refused.values()))
+        raise Problem(422, f"{errors[0]['field']}: {errors[0]['messages'][0]}", slug="validation-error",
+                      errors=errors, allowed=allowed)
+    return out

@@ -1,0 +1,159 @@
+"""Vocabularies: a network's own roles and kinds, open by default, closable, mergeable."""
+
+from __future__ import annotations
+
+import pytest
+
+ADVICE = {"external_id": "t1", "source_external_id": "m1", "target_external_id": "m2", "kind": "Advice"}
+
+
+def sync(api, resource, records, **body):
+    response = api.post(f"/v1/sync/{resource}", json={"source": "crm", "records": records, **body})
+    assert response.status_code in (200, 207), response.get_data(as_text=True)
+    return response.get_json()
+
+
+def vocabulary(api, name):
+    response = api.get(f"/v1/vocabularies/{name}")
+    assert response.status_code == 200
+    return response
+
+
+def values(api, name):
+    return [item["value"] for item in vocabulary(api, name).get_json()["values"]]
+
+
+def test_every_vocabulary_starts_open_with_the_defaults(api):
+    listed = api.get("/v1/vocabularies").get_json()["items"]
+    assert {item["name"]: item["policy"] for item in listed} == {
+        "affiliation_role": "open", "collaboration_kind": "open", "member_role": "open", "organization_kind": "open"}
+    assert "co-facilitation" in values(api, "collaboration_kind")
+    assert vocabulary(api, "member_role").get_json()["values"][3] == {
+        "value": "assistant_principal", "label": "Assistant principal", "description": None}
+
+
+def test_an_open_vocabulary_grows_and_reports_the_new_value(api):
+    outcome = sync(api, "members", [
+        {"external_id": "m1", "name": "Ana", "role": "Instructional Coach"},
+        {"external_id": "m2", "name": "Ben", "role": "instructional coach"},
+        {"external_id": "m3", "name": "Cy", "role": "Teacher"}])
+    assert [r["status"] for r in outcome["results"]] == ["created"] * 3
+    assert outcome["results"][0]["new_values"] == {"role": "instructional_coach"}
+    assert outcome["results"][1]["new_values"] == {"role": "instructional_coach"}  # new to the network in this batch
+    assert "new_values" not in outcome["results"][2]
+    member = api.get(f"/v1/members/{outcome['results'][1]['id']}").get_json()
+    assert member["role"] == "instructional_coach"
+    added = [item for item in vocabulary(api, "member_role").get_json()["values"]
+             if item["value"] == "instructional_coach"]
+    assert added == [{"value": "instructional_coach", "label": "Instructional Coach", "description": None}]
+    again = sync(api, "members", [{"external_id": "m4", "name": "Di", "role": "Instructional coach"}])
+    assert "new_values" not in again["results"][0]
+
+
+def test_tie_kinds_of_the_network_are_accepted_by_sync_and_post(api, new_member):
+    sync(api, "members", [{"external_id": "m1", "name": "Ana"}, {"external_id": "m2", "name": "Ben"}])
+    outcome = sync(api, "collaborations", [ADVICE])
+    assert outcome["results"][0]["status"] == "created"
+    assert outcome["results"][0]["new_values"] == {"kind": "advice"}
+    a, b = new_member("A"), new_member("B")
+    response = api.post("/v1/collaborations", json={"source_id": a["id"], "target_id": b["id"], "kind": "Co-Teaching"})
+    assert response.status_code == 201
+    assert response.get_json()["kind"] == "co-teaching"
+    listed = api.get("/v1/collaborations?kind=Co-Teaching").get_json()["items"]
+    assert [item["id"] for item in listed] == [response.get_json()["id"]]
+
+
+def test_a_closed_vocabulary_refuses_naming_the_field_and_the_allowed_values(api, new_member):
+    current = vocabulary(api, "member_role")
+    body = {"policy": "closed", "values": [{"value": "teacher"}, {"value": "Coach", "label": "Coach"},
+                                           {"value": "paraprofessional", "description": "classroom aide"}]}
+    response = api.put("/v1/vocabularies/member_role", json=body, headers={"If-Match": current.headers["ETag"]})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["policy"] == "closed"
+    assert values(api, "member_role") == ["teacher", "coach", "paraprofessional"]
+
+    refused = api.post("/v1/members", json={"name": "Ed", "role": "principal"})
+    assert refused.status_code == 422
+    problem = refused.get_json()
+    assert refused.content_type == "application/problem+json"
+    assert problem["errors"][0]["field"] == "role"
+    assert problem["allowed"] == ["teacher", "coach", "paraprofessional"]
+    assert api.post("/v1/members", json={"name": "Ed", "role": "Paraprofessional"}).status_code == 201
+
+    outcome = sync(api, "members", [{"external_id": "x1", "name": "Fay", "role": "janitor"},
+                                    {"external_id": "x2", "name": "Gus", "role": "coach"}])
+    assert [r["status"] for r in outcome["results"]] == ["error", "created"]
+    error = outcome["results"][0]["error"]
+    assert error["errors"][0]["field"] == "role"
+    assert "allowed: teacher, coach, paraprofessional" in error["errors"][0]["messages"][0]
+    assert "janitor" not in values(api, "member_role")
+
+
+def test_a_vocabulary_put_needs_if_match_and_keeps_values_in_use(api, new_member):
+    new_member(role="coach")
+    body = {"policy": "open", "values": [{"value": "teacher"}]}
+    assert api.put("/v1/vocabularies/member_role", json=body).status_code == 428
+    stale = api.put("/v1/vocabularies/member_role", json=body, headers={"If-Match": '"999"'})
+    assert stale.status_code == 412
+    etag = vocabulary(api, "member_role").headers["ETag"]
+    in_use = api.put("/v1/vocabularies/member_role", json=body, headers={"If-Match": etag})
+    assert in_use.status_code == 409
+    assert in_use.get_json()["in_use"] == {"coach": 1}
+    duplicate = {"policy": "open", "values": [{"value": "Coach"}, {"value": "coach "}]}
+    assert api.put("/v1/vocabularies/member_role", json=duplicate, headers={"If-Match": etag}).status_code == 422
+    assert api.get("/v1/vocabularies/colours").status_code == 404
+
+
+def test_vocabulary_changes_need_the_admin_scope(api, make_key):
+    writer = api.with_key(make_key("read", "write"))
+    body = {"policy": "closed", "values": [{"value": "teacher"}]}
+    assert writer.put("/v1/vocabularies/member_role", json=body, headers={"If-Match": "*"}).status_code == 403
+    assert writer.post("/v1/vocabularies/member_role/merge", json={"from": ["coach"], "into": "teacher"}).status_code == 403
+    assert writer.get("/v1/vocabularies/member_role").status_code == 200
+
+
+def test_a_merge_rewrites_the_graph_and_feeds_the_change_feed(api, new_member, new_organization):
+    people = [new_member(f"P{i}", role=role) for i, role in enumerate(["coach", "Coach ", "mentor", "teacher"])]
+    org = new_organization()
+    api.put(f"/v1/members/{people[0]['id']}/affiliations/{org['id']}", json={"role": "Volunteer"})
+    since = api.get("/v1/changes?limit=1000").get_json()["next_cursor"]
+
+    response = api.post("/v1/vocabularies/member_role/merge", json={"from": ["coach", "Mentor"], "into": "Instructional Coach"},
+                        headers={"Idempotency-Key": "merge-1"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json().get("rewritten") == 3, response.get_json()
+    roles = [api.get(f"/v1/members/{p['id']}").get_json()["role"] for p in people]
+    assert roles == ["instructional_coach"] * 3 + ["teacher"]
+    assert "coach" not in values(api, "member_role") and "mentor" not in values(api, "member_role")
+    assert "instructional_coach" in values(api, "member_role")
+    feed = api.get(f"/v1/changes?since={since}&resource=member").get_json()["items"]
+    assert sorted(item["id"] for item in feed) == sorted(p["id"] for p in people[:3])
+    assert {item["action"] for item in feed} == {"update"}
+
+    replay = api.post("/v1/vocabularies/member_role/merge", json={"from": ["coach", "Mentor"], "into": "Instructional Coach"},
+                      headers={"Idempotency-Key": "merge-1"})
+    assert replay.headers.get("Idempotent-Replayed") == "true"
+    assert replay.get_json() == response.get_json()
+
+    affiliation = api.post("/v1/vocabularies/affiliation_role/merge", json={"from": ["volunteer"], "into": "member"})
+    assert affiliation.get_json()["rewritten"] == 1
+    assert api.get(f"/v1/members/{people[0]['id']}").get_json()["affiliations"][0]["role"] == "member"
+
+
+def test_a_closed_vocabulary_merges_only_into_its_own_values(api, new_member):
+    etag = vocabulary(api, "organization_kind").headers["ETag"]
+    body = {"policy": "closed", "values": [{"value": "school"}, {"value": "district"}]}
+    assert api.put("/v1/vocabularies/organization_kind", json=body, headers={"If-Match": etag}).status_code == 200
+    refused = api.post("/v1/vocabularies/organization_kind/merge", json={"from": ["school"], "into": "campus"})
+    assert refused.status_code == 422
+    assert refused.get_json()["errors"][0]["field"] == "into"
+
+
+@pytest.mark.parametrize("raw, value", [("Instructional Coach", "instructional_coach"), ("  PhD student ", "phd_student"),
+                                        ("co-facilitation", "co-facilitation"), ("K-12 Teacher", "k-12_teacher"),
+                                        ("Éducatrice", "éducatrice"), ("!!!", "!!!")])
+def test_values_are_normalised_as_a_bounded_slug(raw, value):
+    from schemas.vocabularies import slug
+
+    assert slug(raw) == value
+    assert len(slug("x" * 500)) == 60
