@@ -19,21 +19,27 @@ def _key(target: str, name: str) -> str:
     return f"{target}:{name}"
 
 
+def _definition(stored: dict[str, Any]) -> dict[str, Any]:
+    """A definition as read (a property stored as null is absent from the node)."""
+    return {"values": None, "description": None, "pii": False, **stored}
+
+
 def definitions(tx: ManagedTransaction, target: str) -> dict[str, dict[str, Any]]:
     """`target`'s definitions by name, read in this transaction."""
-    return {row["definition"]["name"]: row["definition"]
+    return {row["definition"]["name"]: _definition(row["definition"])
             for row in db.run(tx, "attribute_definitions", target=target)}
 
 
 def list_definitions(graph: db.Graph, target: str | None = None) -> list[dict[str, Any]]:
-    return [row["definition"] for row in graph.read(lambda tx: db.run(tx, "attribute_definitions", target=target))]
+    rows = graph.read(lambda tx: db.run(tx, "attribute_definitions", target=target))
+    return [_definition(row["definition"]) for row in rows]
 
 
 def get_definition(graph: db.Graph, target: str, name: str) -> dict[str, Any]:
     row = graph.read(lambda tx: db.run_one(tx, "attribute_definition_get", key=_key(target, name)))
     if row is None:
         raise not_found("attribute", f"{target}/{name}")
-    return row["definition"]
+    return _definition(row["definition"])
 
 
 def put_definition(graph: db.Graph, target: str, name: str, body: dict[str, Any],
@@ -45,6 +51,7 @@ def put_definition(graph: db.Graph, target: str, name: str, body: dict[str, Any]
 
     def work(tx: ManagedTransaction) -> dict[str, Any]:
         current = db.run_one(tx, "attribute_definition_get", key=_key(target, name))
+        current = current and {"definition": _definition(current["definition"])}
         if current is None:
             if expected_version is not None:
                 raise not_found("attribute", f"{target}/{name}")
@@ -60,7 +67,7 @@ def put_definition(graph: db.Graph, target: str, name: str, body: dict[str, Any]
         return db.run_one(tx, "attribute_definition_put", key=_key(target, name), props=props)
 
     row = graph.write(work)
-    return row["definition"], row["created"]
+    return _definition(row["definition"]), row["created"]
 
 
 def _refuse_orphans(tx, target: str, name: str, current: dict[str, Any], new: dict[str, Any]) -> None:

@@ -1,0 +1,170 @@
+"""Custom attributes: typed fields a network defines on members, organizations and collaborations."""
+
+from __future__ import annotations
+
+import pytest
+
+FIELDS = {
+    "grade_band": {"type": "enum", "values": ["Elementary", "Middle", "High"], "label": "Grade band"},
+    "years_in_role": {"type": "integer"},
+    "students_served": {"type": "number"},
+    "rural": {"type": "boolean"},
+    "certified_on": {"type": "date"},
+    "subjects": {"type": "tags"},
+    "home_phone": {"type": "string", "pii": True},
+}
+
+
+@pytest.fixture
+def defined(api):
+    for name, body in FIELDS.items():
+        response = api.put(f"/v1/attributes/member/{name}", json=body)
+        assert response.status_code == 201, response.get_data(as_text=True)
+    return FIELDS
+
+
+VALUES = {"grade_band": "middle", "years_in_role": 4, "students_served": 120.5, "rural": True,
+          "certified_on": "2019-06-01", "subjects": ["Math", "science", "math"], "home_phone": "555-0100"}
+STORED = {**VALUES, "grade_band": "Middle", "subjects": ["math", "science"]}
+
+
+def test_each_type_round_trips_through_post_get_and_patch(api, defined):
+    created = api.post("/v1/members", json={"name": "Ana", "attributes": VALUES})
+    assert created.status_code == 201, created.get_data(as_text=True)
+    assert created.get_json()["attributes"] == STORED
+    member = api.get(f"/v1/members/{created.get_json()['id']}")
+    assert member.get_json()["attributes"] == STORED
+    patched = api.patch(f"/v1/members/{created.get_json()['id']}", headers={"If-Match": member.headers["ETag"]},
+                        json={"attributes": {"years_in_role": 5, "rural": None}})
+    assert patched.status_code == 200
+    assert patched.get_json()["attributes"] == {**{k: v for k, v in STORED.items() if k != "rural"}, "years_in_role": 5}
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("grade_band", "college", "must be one of: Elementary, Middle, High"),
+    ("years_in_role", 4.5, "Not a valid integer."),
+    ("years_in_role", "4", "Not a valid integer."),
+    ("students_served", True, "Not a valid number."),
+    ("rural", "yes", "Not a valid boolean."),
+    ("certified_on", "June 2019", "Not a valid date."),
+    ("subjects", "math", "Not a valid list."),
+    ("home_phone", "", "Length must be between 1 and 500."),
+    ("shoe_size", 42, "no member attribute 'shoe_size' is defined"),
+])
+def test_a_bad_value_is_a_problem_naming_the_attribute_and_writes_nothing(api, defined, name, value, message):
+    response = api.post("/v1/members", json={"name": "Ana", "attributes": {name: value}})
+    assert response.status_code == 422
+    assert response.content_type == "application/problem+json"
+    error = response.get_json()["errors"][0]
+    assert error["field"] == f"attributes.{name}"
+    assert message in " ".join(error["messages"])
+    assert api.get("/v1/members").get_json()["items"] == []
+
+
+def test_sync_checks_attributes_per_record(api, defined):
+    response = api.post("/v1/sync/members", json={"source": "crm", "records": [
+        {"external_id": "1", "name": "Ana", "attributes": {"grade_band": "High", "years_in_role": 2}},
+        {"external_id": "2", "name": "Ben", "attributes": {"years_in_role": "many"}},
+        {"external_id": "3", "name": "Cy", "attributes": {"nickname": "C"}}]})
+    assert response.status_code == 207
+    results = response.get_json()["results"]
+    assert [r["status"] for r in results] == ["created", "error", "error"]
+    assert results[1]["error"]["errors"][0]["field"] == "attributes.years_in_role"
+    assert results[2]["error"]["errors"][0]["field"] == "attributes.nickname"
+    member = api.get(f"/v1/members/{results[0]['id']}").get_json()
+    assert member["attributes"] == {"grade_band": "High", "years_in_role": 2}
+    again = api.post("/v1/sync/members", json={"source": "crm", "records": [
+        {"external_id": "1", "name": "Ana", "attributes": {"grade_band": "high"}}]})
+    assert again.get_json()["results"][0]["status"] == "unchanged"
+
+
+def test_a_pii_attribute_is_shown_only_to_keys_with_the_pii_scope(api, defined, make_key):
+    member = api.post("/v1/members", json={"name": "Ana", "attributes": VALUES}).get_json()
+    reader = api.with_key(make_key("read"))
+    seen = reader.get(f"/v1/members/{member['id']}").get_json()["attributes"]
+    assert "home_phone" not in seen and seen["grade_band"] == "Middle"
+    listed = reader.get("/v1/members").get_json()["items"][0]["attributes"]
+    assert "home_phone" not in listed
+    trusted = api.with_key(make_key("read", "pii")).get(f"/v1/members/{member['id']}").get_json()
+    assert trusted["attributes"]["home_phone"] == "555-0100"
+
+
+def test_lists_filter_by_attribute(api, defined):
+    for name, values in [("Ana", {"grade_band": "Middle", "years_in_role": 4, "subjects": ["math"], "rural": True}),
+                         ("Ben", {"grade_band": "High", "years_in_role": 4, "subjects": ["art"]}),
+                         ("Cy", {"grade_band": "Middle", "years_in_role": 9})]:
+        assert api.post("/v1/members", json={"name": name, "attributes": values}).status_code == 201
+
+    def names(query):
+        response = api.get(f"/v1/members?{query}")
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return [item["name"] for item in response.get_json()["items"]]
+
+    assert names("attr.grade_band=middle") == ["Ana", "Cy"]
+    assert names("attr.grade_band=Middle&attr.years_in_role=4") == ["Ana"]
+    assert names("attr.subjects=Math") == ["Ana"]
+    assert names("attr.rural=true") == ["Ana"]
+    bad = api.get("/v1/members?attr.years_in_role=four")
+    assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "attr.years_in_role"
+    assert api.get("/v1/members?attr.unknown=1").get_json()["errors"][0]["field"] == "attr.unknown"
+    assert api.get("/v1/members?attr.Bad-Name=1").status_code == 422
+
+
+def test_organization_and_collaboration_attributes(api, new_member):
+    assert api.put("/v1/attributes/organization/school_level", json={"type": "enum", "values": ["primary", "secondary"]}).status_code == 201
+    assert api.put("/v1/attributes/collaboration/hours", json={"type": "integer"}).status_code == 201
+    org = api.post("/v1/organizations", json={"name": "North High", "attributes": {"school_level": "Secondary"}})
+    assert org.get_json()["attributes"] == {"school_level": "secondary"}
+    assert [o["name"] for o in api.get("/v1/organizations?attr.school_level=secondary").get_json()["items"]] == ["North High"]
+    a, b = new_member("A"), new_member("B")
+    tie = api.post("/v1/collaborations", json={"source_id": a["id"], "target_id": b["id"], "kind": "mentoring",
+                                               "attributes": {"hours": 12}})
+    assert tie.status_code == 201 and tie.get_json()["attributes"] == {"hours": 12}
+    assert api.get(f"/v1/collaborations?attr.hours=12").get_json()["items"][0]["id"] == tie.get_json()["id"]
+    # a member attribute is not an organization's
+    wrong = api.post("/v1/organizations", json={"name": "X", "attributes": {"hours": 1}})
+    assert wrong.status_code == 422
+
+
+def test_definitions_are_listed_changed_and_deleted_with_their_values(api, defined, make_key):
+    listed = api.get("/v1/attributes?target=member").get_json()["items"]
+    assert [d["name"] for d in listed] == sorted(FIELDS)
+    member = api.post("/v1/members", json={"name": "Ana", "attributes": VALUES}).get_json()
+    since = api.get("/v1/changes?limit=1000").get_json()["next_cursor"]
+
+    in_use = api.put("/v1/attributes/member/years_in_role", json={"type": "string"})
+    assert in_use.status_code == 409
+    narrowed = api.put("/v1/attributes/member/grade_band", json={"type": "enum", "values": ["Elementary", "High"]})
+    assert narrowed.status_code == 409
+    relabelled = api.put("/v1/attributes/member/grade_band", json={**FIELDS["grade_band"], "label": "Band"})
+    assert relabelled.status_code == 200 and relabelled.get_json()["version"] == 2
+    assert api.with_key(make_key("read", "write")).delete("/v1/attributes/member/grade_band").status_code == 403
+
+    assert api.delete("/v1/attributes/member/grade_band").status_code == 204
+    assert "grade_band" not in api.get(f"/v1/members/{member['id']}").get_json()["attributes"]
+    feed = api.get(f"/v1/changes?since={since}").get_json()["items"]
+    assert [(item["resource"], item["id"], item["action"]) for item in feed] == [("member", member["id"], "update")]
+    assert api.get("/v1/attributes/member/grade_band").status_code == 404
+    # defined again, the old values do not come back
+    api.put("/v1/attributes/member/grade_band", json=FIELDS["grade_band"])
+    assert "grade_band" not in api.get(f"/v1/members/{member['id']}").get_json()["attributes"]
+
+
+@pytest.mark.parametrize("path, body, field", [
+    ("/v1/attributes/member/Grade", {"type": "string"}, "name"),
+    ("/v1/attributes/member/x", {"type": "colour"}, "type"),
+    ("/v1/attributes/member/x", {"type": "enum"}, "values"),
+    ("/v1/attributes/member/x", {"type": "string", "values": ["a"]}, "values"),
+    ("/v1/attributes/member/x", {"type": "enum", "values": ["A", "a"]}, "values"),
+])
+def test_bad_definitions_are_refused(api, path, body, field):
+    response = api.put(path, json=body)
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["field"] == field
+
+
+def test_a_hostile_attribute_name_never_reaches_cypher(api):
+    hostile = "x`}) DETACH DELETE (n) //"
+    response = api.post("/v1/members", json={"name": "Ana", "attributes": {hostile: 1}})
+    assert response.status_code == 422
+    assert api.get("/v1/members?attr.x%60%7D)%20DETACH=1").status_code == 422
