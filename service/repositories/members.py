@@ -123,7 +123,7 @@ def merge(graph: db.Graph, survivor_id: str, others: list[str]) -> dict[str, Any
     if len(set(others)) != len(others):
         raise field_error("from", "lists a member twice")
 
-    def work(tx: ManagedTransaction) -> None:
+    def work(tx: ManagedTransaction) -> dict[str, Any]:
         locked(tx, "member_lock", "member", survivor_id, None)
         for index, other in enumerate(others):
             if db.run_one(tx, "member_lock", id=other) is None:
@@ -140,6 +140,7 @@ def merge(graph: db.Graph, survivor_id: str, others: list[str]) -> dict[str, Any
         entries.append(changes.change("member", survivor_id, "update"))
         db.run(tx, "member_email_keys", rows=[{"id": survivor_id, "email_key": moved["email_key"]}])
         changes.record(tx, entries)
+        member = db.run_one(tx, "member_get", id=survivor_id)["member"]
+        return attributes.shape(member, attributes.definitions(tx, "member"))
 
-    graph.write(work)
-    return get(graph, survivor_id)
+    return graph.write(work)

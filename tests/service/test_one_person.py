@@ -1,0 +1,141 @@
+"""One person, one member: email matching on sync and create, the duplicates list, and merges."""
+
+from __future__ import annotations
+
+
+def sync_members(api, source, records, **body):
+    response = api.post("/v1/sync/members", json={"source": source, "records": records, **body})
+    assert response.status_code in (200, 207), response.get_data(as_text=True)
+    return response.get_json()["results"]
+
+
+def test_a_person_synced_from_two_sources_with_one_email_is_one_member(api):
+    [first] = sync_members(api, "hubspot", [{"external_id": "h1", "name": "Ada Reyes", "email": "Ada@Example.org"}])
+    [second] = sync_members(api, "salesforce", [{"external_id": "003x", "name": "Ada Reyes",
+                                                 "email": "ADA@example.org", "title": "Coach"}])
+    assert second["id"] == first["id"]
+    assert second["matched"] == "email" and second["status"] == "updated"
+    assert "matched" not in first
+    members = api.get("/v1/members").get_json()["items"]
+    assert [m["id"] for m in members] == [first["id"]]
+    assert members[0]["title"] == "Coach"
+    # the second system's id now names the same member
+    [again] = sync_members(api, "salesforce", [{"external_id": "003x", "name": "Ada Reyes", "email": "ADA@example.org",
+                                                "title": "Coach"}])
+    assert again["status"] == "unchanged" and "matched" not in again
+
+
+def test_records_of_one_batch_with_one_email_make_one_member(api):
+    results = sync_members(api, "csv", [{"external_id": "1", "name": "Bo", "email": "bo@example.org"},
+                                        {"external_id": "2", "name": "Bo L.", "email": "BO@example.org"},
+                                        {"external_id": "3", "name": "Cy", "email": "cy@example.org"}])
+    assert results[0]["id"] == results[1]["id"] != results[2]["id"]
+    assert [r["status"] for r in results] == ["created", "updated", "created"]
+    assert results[1]["matched"] == "email"
+    assert len(api.get("/v1/members").get_json()["items"]) == 2
+
+
+def test_matching_can_be_turned_off_per_request(api):
+    sync_members(api, "a", [{"external_id": "1", "name": "Di", "email": "di@example.org"}])
+    [other] = sync_members(api, "b", [{"external_id": "1", "name": "Di", "email": "di@example.org"}], match_on=[])
+    assert other["status"] == "created"
+    assert len(api.get("/v1/members").get_json()["items"]) == 2
+    groups = api.get("/v1/members/duplicates").get_json()
+    assert [g["reason"] for g in groups["items"]] == ["email"] and groups["truncated"] is False
+    assert groups["items"][0]["size"] == 2
+
+
+def test_a_post_with_a_known_email_answers_the_existing_member(api, new_member):
+    ada = new_member("Ada", email="ada@example.org")
+    again = api.post("/v1/members", json={"name": "Ada R.", "email": "ADA@example.org"})
+    assert again.status_code == 200
+    assert again.get_json()["id"] == ada["id"] and again.get_json()["matched"] == "email"
+    assert again.get_json()["name"] == "Ada"
+    forced = api.post("/v1/members?match_on=none", json={"name": "Ada R.", "email": "ada@example.org"})
+    assert forced.status_code == 201 and forced.get_json()["id"] != ada["id"]
+
+
+def test_a_patch_to_another_members_email_is_a_conflict_pointing_at_merge(api, new_member):
+    ada, bo = new_member("Ada", email="ada@example.org"), new_member("Bo", email="bo@example.org")
+    response = api.patch(f"/v1/members/{bo['id']}", json={"email": "Ada@example.org"}, headers={"If-Match": "*"})
+    assert response.status_code == 409
+    assert response.get_json()["member_id"] == ada["id"]
+    assert "merge" in response.get_json()["detail"]
+    moved = api.patch(f"/v1/members/{ada['id']}", json={"email": "ada@new.example.org"}, headers={"If-Match": "*"})
+    assert moved.status_code == 200
+    assert api.patch(f"/v1/members/{bo['id']}", json={"email": "ada@example.org"}, headers={"If-Match": "*"}).status_code == 200
+
+
+def test_duplicates_list_same_names_in_one_organization_without_emails_for_readers(api, new_member, new_organization,
+                                                                                  make_key):
+    org = new_organization("North District")
+    for index, name in enumerate(("Eve Moss", "eve moss", "Finn")):
+        member = new_member(name, email=f"person{index}@example.org")
+        api.put(f"/v1/members/{member['id']}/affiliations/{org['id']}", json={})
+    new_member("Eve Moss")  # no organization: not named a duplicate by name
+    groups = api.with_key(make_key("read")).get("/v1/members/duplicates").get_json()["items"]
+    assert [(g["reason"], g["size"]) for g in groups] == [("name_in_organization", 2)]
+    assert {m["name"] for m in groups[0]["members"]} == {"Eve Moss", "eve moss"}
+    assert all("email" not in m and m["organizations"] == ["North District"] for m in groups[0]["members"])
+
+
+def test_a_merge_keeps_every_tie_and_tells_integrations(api, new_member, new_organization):
+    org_a, org_b = new_organization("A"), new_organization("B")
+    keep = new_member("Ada", topics=["literacy"], role="coach")
+    dup = new_member("Ada Reyes", topics=["math"], title="Coach", region="north")
+    [synced] = sync_members(api, "crm", [{"external_id": "c-9", "name": "Ada", "email": "ada.r@example.org"}],
+                            match_on=[])
+    friend, other, stranger = new_member("Bea"), new_member("Cal"), new_member("Dee")
+    api.put(f"/v1/members/{keep['id']}/affiliations/{org_a['id']}", json={"role": "staff"})
+    api.put(f"/v1/members/{dup['id']}/affiliations/{org_a['id']}", json={"role": "board"})
+    api.put(f"/v1/members/{dup['id']}/affiliations/{org_b['id']}", json={})
+
+    def tie(a, b, **fields):
+        body = {"source_id": a["id"], "target_id": b["id"], "kind": "project", **fields}
+        return api.post("/v1/collaborations", json=body).get_json()
+
+    kept_tie = tie(keep, friend, strength=2)
+    parallel = tie(friend, dup, strength=3)         # becomes a second tie keep-friend: both stay (summed in analytics)
+    moved = tie(dup, other)
+    inner = tie(dup, keep)                            # between two merged members: goes
+    intro = api.post("/v1/introductions", json={"member_ids": [dup["id"], stranger["id"]]})
+    assert intro.status_code == 201, intro.get_data(as_text=True)
+    since = api.get("/v1/changes?limit=1000").get_json()["next_cursor"]
+
+    response = api.post(f"/v1/members/{keep['id']}/merge", json={"from": [dup["id"], synced["id"]]},
+                        headers={"Idempotency-Key": "merge-ada"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    merged = response.get_json()
+    assert merged["id"] == keep["id"]
+    assert (merged["name"], merged["title"], merged["region"], merged["role"]) == ("Ada", "Coach", "north", "coach")
+    assert merged["topics"] == ["literacy", "math"] and merged["email"] == "ada.r@example.org"
+    assert {(a["organization_name"], a["role"]) for a in merged["affiliations"]} == {("A", "staff"), ("B", "member")}
+    assert api.get(f"/v1/members/{dup['id']}").status_code == 404
+    ties = {c["id"]: {c["source_id"], c["target_id"]} for c in api.get(f"/v1/collaborations?party_id={keep['id']}").get_json()["items"]}
+    assert ties == {kept_tie["id"]: {keep["id"], friend["id"]}, parallel["id"]: {friend["id"], keep["id"]},
+                    moved["id"]: {keep["id"], other["id"]}}
+    assert api.get(f"/v1/collaborations/{inner['id']}").status_code == 404
+    introduced = api.get(f"/v1/introductions/{intro.get_json()['id']}").get_json()["members"]
+    assert {m["id"] for m in introduced} == {keep["id"], stranger["id"]}
+    # the synced record's external id follows the person
+    [resynced] = sync_members(api, "crm", [{"external_id": "c-9", "name": "Ada", "email": "ada.r@example.org"}])
+    assert resynced["id"] == keep["id"]
+
+    feed = api.get(f"/v1/changes?since={since}&limit=100").get_json()["items"]
+    tombstones = {item["id"]: item["merged_into"] for item in feed if item["resource"] == "member" and item["action"] == "delete"}
+    assert tombstones == {dup["id"]: keep["id"], synced["id"]: keep["id"]}
+    assert ("collaboration", inner["id"], "delete") in {(i["resource"], i["id"], i["action"]) for i in feed}
+    assert ("collaboration", moved["id"], "update") in {(i["resource"], i["id"], i["action"]) for i in feed}
+
+    replay = api.post(f"/v1/members/{keep['id']}/merge", json={"from": [dup["id"], synced["id"]]},
+                      headers={"Idempotency-Key": "merge-ada"})
+    assert replay.status_code == 200 and replay.headers.get("Idempotent-Replayed") == "true"
+    assert api.get(f"/v1/changes?since={since}&limit=100").get_json()["items"] == feed
+
+
+def test_a_merge_names_what_is_wrong(api, new_member):
+    ada = new_member("Ada")
+    assert api.post(f"/v1/members/{ada['id']}/merge", json={"from": [ada["id"]]}).get_json()["errors"][0]["field"] == "from"
+    missing = api.post(f"/v1/members/{ada['id']}/merge", json={"from": ["6f1c4a4e-0000-4000-8000-000000000000"]})
+    assert missing.status_code == 422 and missing.get_json()["errors"][0]["field"] == "from.0"
+    assert api.get(f"/v1/members/{ada['id']}").status_code == 200
