@@ -76,7 +76,8 @@ RETURN m.id AS id, m.name AS name, CASE WHEN $pii THEN m.email END AS email, m.r
            WHERE (a.since IS NULL OR a.since <= $as_of) AND (a.until IS NULL OR a.until >= $as_of)
            RETURN [o.id, o.name] ORDER BY o.name_key, o.id
        } AS organizations,
-       m.cluster_id AS cluster_id, m.betweenness AS betweenness
+       m.cluster_id AS cluster_id, m.betweenness AS betweenness,
+       [k IN keys(m) WHERE k STARTS WITH 'attr.' | [substring(k, 5), m[k]]] AS attributes
 
 // name: export_organizations
 // One row per selected organization (none unless $organizations): its attributes.
@@ -90,7 +91,8 @@ WHERE $organizations AND (($region IS NULL AND $role IS NULL AND $organization_i
           AND ($organization_id IS NULL OR EXISTS {
                 MATCH (m)-[b:MEMBER_OF]->(:Organization {id: $organization_id})
                 WHERE (b.since IS NULL OR b.since <= $as_of) AND (b.until IS NULL OR b.until >= $as_of) }) })
-RETURN o.id AS id, o.name AS name, o.kind AS kind, o.region AS region, coalesce(o.topics, []) AS topics
+RETURN o.id AS id, o.name AS name, o.kind AS kind, o.region AS region, coalesce(o.topics, []) AS topics,
+       [k IN keys(o) WHERE k STARTS WITH 'attr.' | [substring(k, 5), o[k]]] AS attributes
 
 // name: export_collaborations
 // One row per collaboration active on $as_of whose two parties are both exported nodes (source and target
@@ -114,7 +116,8 @@ WHERE (c.started_on IS NULL OR c.started_on <= $as_of) AND (c.ended_on IS NULL O
                        WHERE (g.since IS NULL OR g.since <= $as_of) AND (g.until IS NULL OR g.until >= $as_of) })
              })))
 RETURN c.id AS id, a.id AS source, b.id AS target, c.kind AS kind, coalesce(c.strength, 3) AS strength,
-       c.started_on AS started_on, c.ended_on AS ended_on, c.source AS source_system, c.note AS note
+       c.started_on AS started_on, c.ended_on AS ended_on, c.source AS source_system, c.note AS note,
+       [k IN keys(c) WHERE k STARTS WITH 'attr.' | [substring(k, 5), c[k]]] AS attributes
 
 // name: export_affiliations
 // One row per affiliation active on $as_of between exported nodes (none unless $organizations).

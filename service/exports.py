@@ -89,6 +89,40 @@ def node_attributes(pii: bool) -> list[tuple[str, str]]:
     return [(name, kind) for name, kind in NODE_ATTRIBUTES if pii or name != "email"]
 
 
+# A custom attribute's type as an export attribute type (a tags field is a joined string, as topics are).
+_CUSTOM_TYPES = {"string": "string", "enum": "string", "date": "string", "tags": "string", "integer": "long",
+                 "number": "double", "boolean": "boolean"}
+
+
+class CustomAttributes:
+    """The network's own fields in an export: each under its name (or "attr.<name>" when a built-in attribute
+    already has that name), typed, personal ones only with `pii`. Members and organizations share the node
+    attributes (a name defined on both with different types is a string)."""
+
+    def __init__(self, definitions: list[dict[str, Any]], pii: bool):
+        shown = [d for d in definitions if pii or not d.get("pii")]
+        self.nodes = self._columns([d for d in shown if d["target"] in ("member", "organization")],
+                                   {name for name, _ in NODE_ATTRIBUTES})
+        self.ties = self._columns([d for d in shown if d["target"] == "collaboration"],
+                                  {name for name, _ in TIE_ATTRIBUTES})
+        self.hidden = {(d["target"], d["name"]) for d in definitions} - {(d["target"], d["name"]) for d in shown}
+
+    @staticmethod
+    def _columns(definitions: list[dict[str, Any]], taken: set[str]) -> dict[str, tuple[str, str]]:
+        columns: dict[str, tuple[str, str]] = {}
+        for definition in definitions:
+            name, kind = definition["name"], _CUSTOM_TYPES[definition["type"]]
+            column = f"attr.{name}" if name in taken else name
+            if name in columns and columns[name][1] != kind:
+                kind = "string"
+            columns[name] = (column, kind)
+        return columns
+
+    def values(self, target: str, pairs: list[list[Any]], columns: dict[str, tuple[str, str]]) -> dict[str, Any]:
+        return {columns[name][0]: _iso(value) for name, value in pairs
+                if name in columns and (target, name) not in self.hidden}
+
+
 # --- where analytics attributes come from ------------------------------------------------------------
 
 @dataclass
@@ -157,6 +191,7 @@ class Export:
         self._analytics_lookup = analytics
         self.analytics: AnalyticsAttributes | None = None
         self.revision: int | None = None
+        self.custom = CustomAttributes([], pii)
         self._session = self._tx = None
 
     def open(self) -> "Export":
@@ -166,6 +201,8 @@ class Export:
         try:
             self._tx = self._session.begin_transaction()
             self.revision = self._tx.run(graph_queries.get("change_revision").text).single()["revision"]
+            definitions = self._tx.run(graph_queries.get("attribute_definitions").text, {"target": None})
+            self.custom = CustomAttributes([dict(row["definition"]) for row in definitions], self.pii)
             self.analytics = self._analytics_lookup(self.revision)
         except BaseException:
             self.close()
@@ -186,6 +223,14 @@ class Export:
         row = self._tx.run(graph_queries.get("export_counts").text, self.selection.params()).single()
         return dict(row.items())
 
+    @property
+    def node_attributes(self) -> list[tuple[str, str]]:
+        return node_attributes(self.pii) + list(self.custom.nodes.values())
+
+    @property
+    def tie_attributes(self) -> list[tuple[str, str]]:
+        return TIE_ATTRIBUTES + list(self.custom.ties.values())
+
     def _rows(self, name: str) -> Iterator[dict[str, Any]]:
         """Rows as dicts of the raw values: Record.data() converts every value recursively, which was the
         largest cost of an export; the few dates are converted where they are written (_iso)."""
@@ -199,7 +244,8 @@ class Export:
             yield self._member(row)
         for row in self._rows("export_organizations"):
             yield _clean({"id": row["id"], "type": "organization", "label": row["name"], "kind": row["kind"],
-                          "region": row["region"], "topics": row["topics"], **self.analytics.of(row["id"])})
+                          "region": row["region"], "topics": row["topics"], **self.analytics.of(row["id"]),
+                          **self.custom.values("organization", row["attributes"], self.custom.nodes)})
 
     def _member(self, row: dict[str, Any]) -> dict[str, Any]:
         organizations = row["organizations"]
@@ -210,6 +256,7 @@ class Export:
             "organizations": [name for _, name in organizations],
             "organization_ids": [org_id for org_id, _ in organizations],
             **self.analytics.of(row["id"], row["cluster_id"], row["betweenness"]),
+            **self.custom.values("member", row["attributes"], self.custom.nodes),
         })
 
     def ties(self) -> Iterator[dict[str, Any]]:
@@ -218,7 +265,8 @@ class Export:
                           "tie": "collaboration", "kind": row["kind"], "strength": row["strength"],
                           "weight": float(row["strength"]), "started_on": _iso(row["started_on"]),
                           "ended_on": _iso(row["ended_on"]), "source_system": row["source_system"],
-                          "note": row["note"]})
+                          "note": row["note"], **self.custom.values("collaboration", row["attributes"],
+                                                                   self.custom.ties)})
         for row in self._rows("export_affiliations"):
             yield _clean({"id": f"{row['source']}/{row['target']}", "source": row["source"],
                           "target": row["target"], "tie": "affiliation", "weight": 1.0, "role": row["role"],
@@ -296,8 +344,8 @@ class GraphMLWriter:
 
     def __init__(self, export: Export):
         self.export = export
-        self.node_keys = {name: f"n{i}" for i, (name, _) in enumerate(node_attributes(export.pii))}
-        self.tie_keys = {name: f"e{i}" for i, (name, _) in enumerate(TIE_ATTRIBUTES)}
+        self.node_keys = {name: f"n{i}" for i, (name, _) in enumerate(export.node_attributes)}
+        self.tie_keys = {name: f"e{i}" for i, (name, _) in enumerate(export.tie_attributes)}
 
     def write(self, nodes: Iterable[dict], ties: Iterable[dict]) -> Iterator[str]:
         yield ('<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -305,10 +353,10 @@ class GraphMLWriter:
                'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
                'xsi:schemaLocation="http://graphml.graphdrawing.org/xmlns '
                'http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">\n')
-        for name, kind in node_attributes(self.export.pii):
-            yield f'  <key id="{self.node_keys[name]}" for="node" attr.name="{name}" attr.type="{kind}"/>\n'
-        for name, kind in TIE_ATTRIBUTES:
-            yield f'  <key id="{self.tie_keys[name]}" for="edge" attr.name="{name}" attr.type="{kind}"/>\n'
+        for name, kind in self.export.node_attributes:
+            yield f'  <key id="{self.node_keys[name]}" for="node" attr.name={quoteattr(name)} attr.type="{kind}"/>\n'
+        for name, kind in self.export.tie_attributes:
+            yield f'  <key id="{self.tie_keys[name]}" for="edge" attr.name={quoteattr(name)} attr.type="{kind}"/>\n'
         metadata = self.export.metadata()
         for name in metadata:
             yield f'  <key id="g_{name}" for="graph" attr.name="{name}" attr.type="string"/>\n'
@@ -333,12 +381,12 @@ class GexfWriter:
     """GEXF 1.2 (Gephi's own format; 1.2 rather than 1.3 because every Gephi release reads it): node labels,
     edge weights and labels, typed attributes."""
 
-    TYPES = {"string": "string", "boolean": "boolean", "double": "double", "int": "integer"}
+    TYPES = {"string": "string", "boolean": "boolean", "double": "double", "int": "integer", "long": "long"}
 
     def __init__(self, export: Export):
         self.export = export
-        self.node_ids = {name: str(i) for i, (name, _) in enumerate(node_attributes(export.pii)) if name != "label"}
-        self.tie_ids = {name: str(i) for i, (name, _) in enumerate(TIE_ATTRIBUTES) if name != "weight"}
+        self.node_ids = {name: str(i) for i, (name, _) in enumerate(export.node_attributes) if name != "label"}
+        self.tie_ids = {name: str(i) for i, (name, _) in enumerate(export.tie_attributes) if name != "weight"}
 
     def write(self, nodes: Iterable[dict], ties: Iterable[dict]) -> Iterator[str]:
         metadata = self.export.metadata()
@@ -349,8 +397,8 @@ class GexfWriter:
                f'  <meta lastmodifieddate="{metadata["exported_at"][:10]}"><creator>netweave</creator>'
                f'<description>{escape(json.dumps(metadata))}</description></meta>\n'
                '  <graph defaultedgetype="undirected" mode="static">\n')
-        yield from self._declare("node", node_attributes(self.export.pii), self.node_ids)
-        yield from self._declare("edge", TIE_ATTRIBUTES, self.tie_ids)
+        yield from self._declare("node", self.export.node_attributes, self.node_ids)
+        yield from self._declare("edge", self.export.tie_attributes, self.tie_ids)
         yield '    <nodes>\n'
         for node in nodes:
             yield (f'      <node id={quoteattr(node["id"])} label={quoteattr(_xml_text(node.get("label", "")))}>'
@@ -427,8 +475,8 @@ class CsvZipWriter:
         sink = _Sink()
         with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for name, columns, rows in (
-                    ("nodes.csv", ["id"] + [name for name, _ in node_attributes(self.export.pii)], nodes),
-                    ("ties.csv", ["id", "source", "target"] + [name for name, _ in TIE_ATTRIBUTES], ties)):
+                    ("nodes.csv", ["id"] + [name for name, _ in self.export.node_attributes], nodes),
+                    ("ties.csv", ["id", "source", "target"] + [name for name, _ in self.export.tie_attributes], ties)):
                 info = zipfile.ZipInfo(name, date_time=datetime.now().timetuple()[:6])
                 info.compress_type = zipfile.ZIP_DEFLATED
                 with archive.open(info, "w", force_zip64=True) as entry:

@@ -138,3 +138,24 @@ RETURN DISTINCT base
 // Each Change node after seq $after as [seq, last, property keys], in seq order.
 MATCH (c:Change) WHERE c.seq > $after
 RETURN c.seq AS seq, c.last AS last, keys(c) AS keys ORDER BY seq
+
+// name: test_old_shape_network
+// A network as main wrote it before vocabularies, attributes and email keys: members without email_key (two of
+// them with one email in other cases), a synced member without topics, populations or discoverable, and no
+// Vocabulary nodes. Returns nothing.
+CREATE (o:Organization {id: 'a0000000-0000-4000-8000-000000000001', name: 'North District', name_key: 'north district',
+                        kind: 'district', topics: [], version: 1, created_at: datetime(), updated_at: datetime()})
+CREATE (a:Member {id: 'a0000000-0000-4000-8000-000000000002', name: 'Ada', name_key: 'ada', email: 'Ada@Example.org',
+                  role: 'coach', topics: ['literacy'], populations: [], discoverable: true, version: 3,
+                  created_at: datetime('2024-01-01T00:00:00Z'), updated_at: datetime()})
+CREATE (b:Member {id: 'a0000000-0000-4000-8000-000000000003', name: 'Ada R', name_key: 'ada r', email: 'ada@example.org ',
+                  role: 'teacher', version: 1, created_at: datetime('2025-01-01T00:00:00Z'), updated_at: datetime()})
+CREATE (x:ExternalId {key: 'member:hubspot:h1', source: 'hubspot', value: 'h1', resource: 'member'})-[:IDENTIFIES]->(b)
+CREATE (a)-[:MEMBER_OF {role: 'staff', created_at: datetime(), updated_at: datetime()}]->(o)
+CREATE (a)-[:COLLABORATES_WITH {id: 'a0000000-0000-4000-8000-000000000004', kind: 'mentoring', strength: 4,
+                                source: 'api', version: 1, created_at: datetime(), updated_at: datetime()}]->(b)
+
+// name: test_drop_vocabularies
+// Removes every vocabulary and term, as in a database written before vocabularies existed.
+MATCH (n) WHERE n:Vocabulary OR n:VocabularyTerm
+DETACH DELETE n

@@ -58,6 +58,16 @@ ROUTE_SCOPES = {
     ("GET", "/v1/analytics/layout"): "analytics",
     ("GET", "/v1/analytics/map.svg"): "analytics",
     ("GET", "/v1/analytics/map.png"): "analytics",
+    ("GET", "/v1/members/duplicates"): "read",
+    ("POST", "/v1/members/<member_id>/merge"): "write",
+    ("GET", "/v1/vocabularies"): "read",
+    ("GET", "/v1/vocabularies/<name>"): "read",
+    ("PUT", "/v1/vocabularies/<name>"): "admin",
+    ("POST", "/v1/vocabularies/<name>/merge"): "admin",
+    ("GET", "/v1/attributes"): "read",
+    ("GET", "/v1/attributes/<target>/<name>"): "read",
+    ("PUT", "/v1/attributes/<target>/<name>"): "admin",
+    ("DELETE", "/v1/attributes/<target>/<name>"): "admin",
 }
 
 
@@ -225,7 +235,7 @@ def network(api, new_member, new_organization, new_collaboration):
     clusters = api.get("/v1/analytics/clusters").get_json()
     return {"member_id": ada["id"], "organization_id": organization["id"], "collaboration_id": collaboration["id"],
             "introduction_id": introduction["id"], "key_id": auth.BOOTSTRAP_KEY_ID,
-            "cluster_id": clusters["clusters"][0]["id"], "run_id": ANY_ID}
+            "cluster_id": clusters["clusters"][0]["id"], "run_id": ANY_ID, "name": "member_role", "target": "member"}
 
 
 def _path(rule: str, ids: dict[str, str]) -> str:
