@@ -30,7 +30,7 @@ class CollaborationSchema(StrictSchema):
     ended_on = fields.Date(allow_none=True, dump_default=None)
     source = trimmed(100, load_default="api", metadata={"description": "the system that recorded it"})
     note = trimmed(2000, allow_none=True, dump_default=None)
-    attributes = attributes_field(load_default=dict, dump_default=dict)
+    attributes = attributes_field(load_default=dict)
     version = fields.Integer(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)

@@ -51,7 +51,7 @@ class MemberSchema(StrictSchema):
     populations = tag_list(load_default=list, metadata={"description": "populations served"})
     discoverable = StrictBoolean(load_default=True,
                                   metadata={"description": "consent to be recommended to other members"})
-    attributes = attributes_field(load_default=dict, dump_default=dict)
+    attributes = attributes_field(load_default=dict)
     affiliations = fields.List(fields.Nested(AffiliationSchema), dump_only=True)
     cluster_id = Id(dump_only=True, metadata={"description": "the member's cluster in the latest analytics "
                                                              "(GET /v1/analytics/clusters), once computed"})

@@ -19,7 +19,7 @@ class OrganizationSchema(StrictSchema):
     kind = term("organization_kind", allow_none=True, dump_default=None)
     region = trimmed(100, allow_none=True, dump_default=None)
     topics = tag_list(load_default=list)
-    attributes = attributes_field(load_default=dict, dump_default=dict)
+    attributes = attributes_field(load_default=dict)
     member_count = fields.Integer(dump_only=True)
     version = fields.Integer(dump_only=True)
     created_at = fields.DateTime(dump_only=True)

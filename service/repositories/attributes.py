@@ -93,9 +93,13 @@ _CLEARED = {
 }
 
 
-def delete_definition(graph: db.Graph, target: str, name: str) -> None:
+def delete_definition(graph: db.Graph, target: str, name: str, expected_version: int | None) -> None:
     """Remove the field and its values, a batch of records per transaction (each with its change entries);
     the definition goes last, so a rerun after a failure finishes the job."""
+    if expected_version is not None and get_definition(graph, target, name)["version"] != expected_version:
+        from service.api import stale
+
+        raise stale()
     get_definition(graph, target, name)
     key = storage_key(name)
 

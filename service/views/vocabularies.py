@@ -119,9 +119,10 @@ class Attribute(MethodView):
         return definition, 201 if created else 200, {"ETag": etag(definition["version"])}
 
     @requires("admin")
+    @if_match
     @blp.response(204)
     @errors(404)
-    def delete(self, target, name):
+    def delete(self, target, name, expected_version):
         """Remove a custom attribute and every value of it"""
         _attribute_path(target, name)
-        attributes.delete_definition(get_graph(), target, name)
+        attributes.delete_definition(get_graph(), target, name, expected_version)

@@ -139,8 +139,10 @@ def test_definitions_are_listed_changed_and_deleted_with_their_values(api, defin
     relabelled = api.put("/v1/attributes/member/grade_band", json={**FIELDS["grade_band"], "label": "Band"})
     assert relabelled.status_code == 200 and relabelled.get_json()["version"] == 2
     assert api.with_key(make_key("read", "write")).delete("/v1/attributes/member/grade_band").status_code == 403
+    assert api.delete("/v1/attributes/member/grade_band").status_code == 428
+    assert api.delete("/v1/attributes/member/grade_band", headers={"If-Match": '"1"'}).status_code == 412
 
-    assert api.delete("/v1/attributes/member/grade_band").status_code == 204
+    assert api.delete("/v1/attributes/member/grade_band", headers={"If-Match": '"2"'}).status_code == 204
     assert "grade_band" not in api.get(f"/v1/members/{member['id']}").get_json()["attributes"]
     feed = api.get(f"/v1/changes?since={since}").get_json()["items"]
     assert [(item["resource"], item["id"], item["action"]) for item in feed] == [("member", member["id"], "update")]

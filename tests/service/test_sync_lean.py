@@ -31,12 +31,14 @@ _GOOD = {
     "topics": [["Math", "math", " equity "], [], ["ell"]], "populations": [["ELL"], []],
     "source_external_id": ["m1", " m1 ", "o1"], "target_external_id": ["m2", "o2 "],
     "strength": [1, 3, 5, 3.0], "started_on": ["2024-01-31", None], "ended_on": ["2024-06-30", None],
+    "attributes": [{}, {"grade_band": "middle", "years": 4}, {"home": None}],
 }
 _BAD = {
     **{name: _BAD_TEXT for name in ("external_id", "name", "source_external_id", "target_external_id")},
     **{name: _BAD_TEXT[:4] for name in ("title", "region", "note")},
     "deleted": [True, "yes", None], "id": ["not-a-uuid", None, 7], "email": ["not-an-email", " a@b.org", 3],
-    "role": ["pilot"], "kind": ["nope", None, "organization"], "discoverable": ["yes", None, 1],
+    "role": ["", 7, "x" * 101], "kind": ["", None, 7],
+    "attributes": [{"Bad Name": 1}, "grade_band", [1], None], "discoverable": ["yes", None, 1],
     "organizations": [[""], "o1", None, ["o"] * 51], "topics": [[""], "math", [7], ["x"] * 31],
     "populations": [None, ["a" * 61]], "strength": [2.5, 9, 0, "3", True, None],
     "started_on": ["2023-02-30", 20240131, "2025-01-01"], "ended_on": ["yesterday", "2023-12-31"],
