@@ -21,8 +21,10 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--host", default="127.0.0.1", show_default=True, help="0.0.0.0 to listen on every interface")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), envvar="NETWEAVE_PORT",
+              show_envvar=True)
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="NETWEAVE_HOST", show_envvar=True,
+              help="0.0.0.0 to listen on every interface (the Docker image does)")
 @click.option("--workers", type=click.IntRange(1, 64), help="gunicorn workers (default from gunicorn.conf.py)")
 def serve(port: int, host: str, workers: int | None) -> None:
     """Run the API under gunicorn (gthread workers, driver created per worker)."""
