@@ -10,12 +10,13 @@ from pathlib import Path
 import click
 
 from service import config as config_module
+from service.cli_problems import ProblemGroup, messages_line
 from service.progress import Progress
 
 GUNICORN_CONF = Path(__file__).resolve().parent / "gunicorn.conf.py"
 
 
-@click.group()
+@click.group(cls=ProblemGroup)
 def main() -> None:
     """netweave: a relationship-graph service for education networks."""
 
@@ -206,10 +207,11 @@ def keys_create(name: str, scopes: str, as_json: bool) -> None:
     from marshmallow import ValidationError
     from service.repositories import api_keys
 
+    values = {"name": name, "scopes": [s.strip() for s in scopes.split(",") if s.strip()]}
     try:
-        body = ApiKeySchema().load({"name": name, "scopes": [s.strip() for s in scopes.split(",") if s.strip()]})
+        body = ApiKeySchema().load(values)
     except ValidationError as exc:
-        raise click.BadParameter(json.dumps(exc.messages)) from None
+        raise click.UsageError(messages_line(exc.messages, values)) from None
     graph = _graph()
     try:
         key = api_keys.create(graph, body["name"], body["scopes"])
