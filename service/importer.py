@@ -211,7 +211,7 @@ def _csv_rows(path: Path, handle, delimiter: str) -> Iterator[Row]:
     # strict: a quote must close a field and be followed by the delimiter or the line's end, so a quote
     # left open is an error instead of a field that swallows the rows after it.
     reader = csv.reader(handle, delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
-    header = _header(path, reader, delimiter)
+    header = _header(path, reader)
     end = reader.line_num
     while True:
         start = end + 1
@@ -229,7 +229,7 @@ def _csv_rows(path: Path, handle, delimiter: str) -> Iterator[Row]:
         yield Row(start, dict(zip(header, values)))
 
 
-def _header(path: Path, reader, delimiter: str) -> list[str]:
+def _header(path: Path, reader) -> list[str]:
     try:
         header = next(reader, None)
     except csv.Error as exc:
@@ -279,7 +279,7 @@ def inspect_file(path: Path, fmt: FileFormat, mapping: Mapping, resource: str) -
     if path.suffix.lower() not in JSON_LINES:
         with _text(path, fmt.encoding) as handle:
             delimiter = fmt.delimiter or sniff_delimiter(handle)
-            header = _header(path, csv.reader(handle, delimiter=delimiter, strict=True), delimiter)
+            header = _header(path, csv.reader(handle, delimiter=delimiter, strict=True))
         _check_columns(path, header, mapping, resource, delimiter)
     rows = sum(1 for _ in read_rows(path, FileFormat(fmt.encoding, delimiter)))
     return Inspection(rows, delimiter)
