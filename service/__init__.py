@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+from importlib import metadata
 from typing import Any, Mapping
 
 from flask import Flask
 
-from service import auth, bookmarks, config as config_module, db, errors, limits, observability, security
+from service import (auth, bookmarks, config as config_module, db, errors, limits, observability, request_limits,
+                     security)
 from service.api import create_api
+
+
+def _version() -> str:
+    """The installed package's version (pyproject.toml), which the OpenAPI document and /docs show."""
+    try:
+        return metadata.version("netweave")
+    except metadata.PackageNotFoundError:  # imported from a checkout that was never installed
+        return "0+unknown"
+
+
+__version__ = _version()
 
 API_SPEC = {
     "API_TITLE": "netweave",
-    "API_VERSION": "1.0.0",
+    "API_VERSION": __version__,
     "OPENAPI_VERSION": "3.1.0",
     "OPENAPI_URL_PREFIX": "/",
     "OPENAPI_JSON_PATH": "openapi.json",
@@ -44,6 +57,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(config_module.load(config))
     app.config["MAX_CONTENT_LENGTH"] = app.config["NETWEAVE_MAX_BODY_BYTES"]
     observability.init_app(app)
+    request_limits.init_app(app)
 
     app.extensions[db.EXTENSION] = open_graph(app.config)
 

@@ -19,7 +19,7 @@ from flask_smorest import Api, Blueprint as SmorestBlueprint
 from flask_smorest.utils import prepare_response
 
 from schemas.common import ProblemSchema
-from service import auth
+from service import auth, request_limits
 from service.errors import PROBLEM_CONTENT_TYPE, Problem, field_error, from_http_exception, problem_response
 
 
@@ -33,7 +33,7 @@ class NetweaveApi(Api):
 
     def _register_responses(self):
         for status in http.HTTPStatus:
-            response: dict[str, Any] = {"description": status.phrase}
+            response: dict[str, Any] = {"description": request_limits.DESCRIPTIONS.get(status, status.phrase)}
             if status >= 400:
                 response["schema"] = self.ERROR_SCHEMA
                 prepare_response(response, self.spec, PROBLEM_CONTENT_TYPE)
@@ -101,7 +101,8 @@ class NetweavePlugin(MarshmallowPlugin):
 def create_api() -> NetweaveApi:
     from service.bookmarks import BookmarkDocs
 
-    return NetweaveApi(spec_kwargs={"marshmallow_plugin": NetweavePlugin(), "extra_plugins": [BookmarkDocs()]})
+    return NetweaveApi(spec_kwargs={"marshmallow_plugin": NetweavePlugin(),
+                                    "extra_plugins": [BookmarkDocs(), request_limits.RequestLimitDocs()]})
 
 
 def errors(*statuses: int) -> Callable:

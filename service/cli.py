@@ -10,19 +10,23 @@ from pathlib import Path
 import click
 
 from service import config as config_module
+from service.cli_problems import ProblemGroup, messages_line
 from service.progress import Progress
 
 GUNICORN_CONF = Path(__file__).resolve().parent / "gunicorn.conf.py"
+IMPORT_ERRORS_SHOWN = 10  # rejected rows printed after an import (all of them are in the errors file)
 
 
-@click.group()
+@click.group(cls=ProblemGroup)
 def main() -> None:
     """netweave: a relationship-graph service for education networks."""
 
 
 @main.command()
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--host", default="127.0.0.1", show_default=True, help="0.0.0.0 to listen on every interface")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), envvar="NETWEAVE_PORT",
+              show_envvar=True)
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="NETWEAVE_HOST", show_envvar=True,
+              help="0.0.0.0 to listen on every interface (the Docker image does)")
 @click.option("--workers", type=click.IntRange(1, 64), help="gunicorn workers (default from gunicorn.conf.py)")
 def serve(port: int, host: str, workers: int | None) -> None:
     """Run the API under gunicorn (gthread workers, driver created per worker)."""
@@ -120,31 +124,40 @@ def seed(demo: bool, seed_value: int, members: int, if_empty: bool) -> None:
     click.echo("loaded demo network: " + ", ".join(f"{count} {what}" for what, count in counts.items()))
 
 
-@main.command("import")
+@main.command("import", epilog="Exit status: 0 when every row was stored; 1 when any row was rejected (they are "
+                                 "in the errors file) or the file cannot be read; 2 for a usage error, including "
+                                 "a bad --map.")
 @click.argument("data_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--resource", required=True, type=click.Choice(["organizations", "members", "collaborations"]))
 @click.option("--source", required=True, callback=lambda ctx, param, value: _check_source(value),
               help="the system the file comes from, e.g. hubspot")
 @click.option("--map", "mapping_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="YAML: columns: {file column: field}, separator: ';' (for list fields)")
+              help="YAML: columns: {file column: field, dropped column: ~}, separator: ';' (for list fields)")
+@click.option("--encoding", default="utf-8", show_default=True, callback=lambda ctx, param, value: _encoding(value),
+              help="the file's text encoding, e.g. cp1252 or latin-1 (a UTF-8 byte-order mark is skipped)")
+@click.option("--delimiter", callback=lambda ctx, param, value: _delimiter(value), metavar="',' | ';' | tab | '|'",
+              help="the CSV field separator (default: sniffed from the header line)")
 @click.option("--batch-size", default=500, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--errors", "errors_file", type=click.Path(dir_okay=False, path_type=Path),
               help="where rejected rows go (default: FILE.errors.csv)")
 @click.option("--max-batches", type=click.IntRange(min=1), help="stop after this many batches (resume later)")
 @click.option("--restart", is_flag=True, help="ignore saved progress and start from the first row")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
-def import_file(data_file: Path, resource: str, source: str, mapping_file: Path | None, batch_size: int,
-                errors_file: Path | None, max_batches: int | None, restart: bool, as_json: bool) -> None:
-    """Upsert records from a CSV or JSON-lines file by external id, resumably."""
+def import_file(data_file: Path, resource: str, source: str, mapping_file: Path | None, encoding: str,
+                delimiter: str | None, batch_size: int, errors_file: Path | None, max_batches: int | None,
+                restart: bool, as_json: bool) -> None:
+    """Upsert records from a CSV or JSON-lines file by external id, resumably.
+
+    Rows are numbered by the file's lines (the header is line 1). A file that is not well-formed (not in
+    its encoding, a quote left open, a row with more or fewer fields than the header) is refused, naming
+    the line, before anything is written.
+    """
     from service import importer
 
-    try:
-        mapping = importer.Mapping.load(mapping_file)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--map") from None
+    mapping, fmt, inspection = _import_plan(data_file, resource, mapping_file, encoding, delimiter)
     graph = _graph()
     resumed = 0 if restart else importer.ImportState.open(data_file, resource, source).rows_done
-    progress = Progress("import", max(importer.count_rows(data_file) - resumed, 0))
+    progress = Progress("import", max(inspection.rows - resumed, 0))
     committed = [resumed]
 
     def on_batch(rows_done: int, _report) -> None:
@@ -153,23 +166,71 @@ def import_file(data_file: Path, resource: str, source: str, mapping_file: Path 
 
     try:
         report, state = importer.run_import(graph, data_file, resource=resource, source=source, mapping=mapping,
-                                            batch_size=batch_size, max_batches=max_batches, restart=restart,
-                                            on_batch=on_batch)
+                                            fmt=fmt, batch_size=batch_size, max_batches=max_batches,
+                                            restart=restart, on_batch=on_batch)
+    except importer.FileProblem as exc:  # the file changed since it was inspected
+        raise click.ClickException(str(exc)) from None
     finally:
         graph.close()
         progress.finish()
     errors_path = errors_file or data_file.with_name(data_file.name + ".errors.csv")
     if report.errors:
         importer.write_error_report(errors_path, report)
+    _import_summary(report, state, errors_path, inspection.delimiter, as_json)
+    if report.errors:
+        click.get_current_context().exit(1)
+
+
+def _import_plan(data_file: Path, resource: str, mapping_file: Path | None, encoding: str, delimiter: str | None):
+    """The mapping, how to read the file, and the file read once through: a bad one stops here, nothing written."""
+    from service import importer
+
+    try:
+        mapping = importer.Mapping.load(mapping_file)
+        mapping.check(resource)
+    except importer.FileProblem as exc:
+        raise click.BadParameter(str(exc), param_hint="--map") from None
+    try:
+        inspection = importer.inspect_file(data_file, importer.FileFormat(encoding, delimiter), mapping, resource)
+    except importer.FileProblem as exc:
+        raise click.ClickException(str(exc)) from None
+    return mapping, importer.FileFormat(encoding, inspection.delimiter), inspection
+
+
+def _import_summary(report, state, errors_path: Path, delimiter: str | None, as_json: bool) -> None:
     summary = {**report.counts, "rows_done": state.rows_done, "complete": state.complete,
-               "resumed_after": report.rows_skipped, "errors_file": str(errors_path) if report.errors else None}
+               "resumed_after": report.rows_skipped, "delimiter": delimiter,
+               "errors_file": str(errors_path) if report.errors else None}
     if as_json:
         click.echo(json.dumps(summary))
         return
     _table([(status, count) for status, count in report.counts.items()], ("status", "records"))
     click.echo(f"rows done: {state.rows_done}" + ("" if state.complete else " (not complete: run again to resume)"))
     if report.errors:
-        click.echo(f"rejected rows written to {errors_path}")
+        shown = sorted(report.errors, key=lambda error: error["line"])[:IMPORT_ERRORS_SHOWN]
+        for error in shown:
+            click.echo(error["detail"], err=True)
+        more = len(report.errors) - len(shown)
+        click.echo(f"rejected rows{f' ({more} more)' if more else ''} written to {errors_path}")
+
+
+def _encoding(value: str) -> str:
+    import codecs
+
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        raise click.BadParameter(f"unknown encoding {value!r}; e.g. utf-8, cp1252, latin-1, utf-16") from None
+    return value
+
+
+def _delimiter(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = "\t" if value.lower() in ("tab", "\\t") else value
+    if len(value) != 1 or value in "\"\r\n":
+        raise click.BadParameter("one character, such as ',' or ';', or 'tab'")
+    return value
 
 
 def _check_source(value: str) -> str:
@@ -204,10 +265,11 @@ def keys_create(name: str, scopes: str, as_json: bool) -> None:
     from marshmallow import ValidationError
     from service.repositories import api_keys
 
+    values = {"name": name, "scopes": [s.strip() for s in scopes.split(",") if s.strip()]}
     try:
-        body = ApiKeySchema().load({"name": name, "scopes": [s.strip() for s in scopes.split(",") if s.strip()]})
+        body = ApiKeySchema().load(values)
     except ValidationError as exc:
-        raise click.BadParameter(json.dumps(exc.messages)) from None
+        raise click.UsageError(messages_line(exc.messages, values)) from None
     graph = _graph()
     try:
         key = api_keys.create(graph, body["name"], body["scopes"])

@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterator
 import click
 from marshmallow import Schema, ValidationError
 
+from service.cli_problems import messages_line
 from service.progress import Progress
 
 PROGRESS_EVERY = 500       # items between progress updates of an export (a bar redraw per row is slow)
@@ -52,9 +53,7 @@ def _load(schema: Schema, values: dict[str, Any]) -> dict[str, Any]:
     try:
         return schema.load({key: value for key, value in values.items() if value is not None})
     except ValidationError as exc:
-        problems = "; ".join(f"--{field.replace('_', '-')}: {' '.join(map(str, messages))}"
-                             for field, messages in exc.messages.items())
-        raise click.UsageError(problems) from None
+        raise click.UsageError(messages_line(exc.messages, values)) from None
 
 
 def _settled(compute: Callable[[], dict]) -> dict:

@@ -27,11 +27,15 @@ _DEFAULT_SLUGS = {
     410: "gone",
     412: "precondition-failed",
     413: "payload-too-large",
+    414: "uri-too-long",
     415: "unsupported-media-type",
+    417: "expectation-failed",
     422: "validation-error",
     428: "precondition-required",
     429: "too-many-requests",
+    431: "request-header-fields-too-large",
     500: "internal-error",
+    501: "not-implemented",
     503: "service-unavailable",
 }
 

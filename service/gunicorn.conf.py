@@ -35,6 +35,15 @@ logconfig_dict = {
 if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="netweave-metrics-")
 
+# Imported only now: importing `service` imports the Prometheus client, which reads the variable above.
+from service.request_limits import GUNICORN_LIMITS, answer_server_refusals_as_problems  # noqa: E402
+
+# Above the app's own limits (service/request_limits.py), so the app sees a request line or headers over
+# its limits and answers 414/431 as problem+json itself; gunicorn refuses only what is over these.
+limit_request_line = GUNICORN_LIMITS["limit_request_line"]
+limit_request_field_size = GUNICORN_LIMITS["limit_request_field_size"]
+limit_request_fields = GUNICORN_LIMITS["limit_request_fields"]
+
 
 def on_starting(server):
     # Samples of a previous run would be counted again: start from an empty directory.
@@ -49,6 +58,10 @@ def child_exit(server, worker):
 
 
 def post_worker_init(worker):
+    # What gunicorn still refuses itself (over the limits above, a control character in a header) is
+    # answered as problem+json like everything else.
+    answer_server_refusals_as_problems()
+
     # The app's own objects (modules, schemas, routes) live as long as the worker: freeze them out of the
     # cyclic collector, and collect the young generation every 10,000 allocations rather than 700. A sync
     # batch allocates ~100,000 short-lived containers; with the defaults the collector took 25-45 ms of

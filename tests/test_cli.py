@@ -37,9 +37,29 @@ def test_keys_create_prints_a_working_secret(cli_env, api):
     assert api.with_key(key["secret"]).post("/v1/members", json={"name": "X"}).status_code == 403
 
 
-def test_keys_create_rejects_unknown_scope(cli_env):
+def test_keys_create_rejects_unknown_scope_in_one_readable_line(cli_env):
     result = CliRunner(env=cli_env).invoke(cli.main, ["keys", "create", "--name", "x", "--scopes", "read,root"])
-    assert result.exit_code != 0 and "scopes" in result.output
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        "Error: --scopes: 'root': Must be one of: read, write, sync, analytics, pii, admin")
+
+
+def test_keys_create_names_each_failing_option_in_one_line(cli_env):
+    result = CliRunner(env=cli_env).invoke(cli.main, ["keys", "create", "--name", " ", "--scopes", "read,root"])
+    assert result.exit_code == 2
+    assert result.stderr.splitlines()[-1] == (
+        "Error: --name: Length must be between 1 and 100; needs a character that is not space or a control "
+        "character; --scopes: 'root': Must be one of: read, write, sync, analytics, pii, admin")
+
+
+def test_an_unreachable_database_is_one_line_not_a_traceback():
+    closed = _free_port()
+    env = {"NEO4J_URI": f"bolt://127.0.0.1:{closed}", "NEO4J_CONNECT_TIMEOUT": "1", "NEO4J_RETRY_SECONDS": "1"}
+    result = CliRunner(env=env).invoke(cli.main, ["keys", "create", "--name", "x", "--scopes", "read"])
+    assert result.exit_code == 1 and result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith("Error: the graph database is unreachable (") and f"127.0.0.1:{closed}" in line
+    assert line.endswith("is Neo4j running, and is NEO4J_URI right?")
 
 
 def test_seed_demo_loads_once(cli_env, api):

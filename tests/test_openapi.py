@@ -1,11 +1,14 @@
 """The committed openapi.yaml is what the code generates, and documents security and errors."""
 
+import re
+from importlib import metadata
 from pathlib import Path
 
 import pytest
 import yaml
 
 COMMITTED = Path(__file__).resolve().parent.parent / "openapi.yaml"
+README = Path(__file__).resolve().parent.parent / "README.md"
 UNAUTHENTICATED = {"/healthz", "/readyz", "/openapi.yaml", "/docs", "/openapi.json"}
 
 
@@ -45,6 +48,40 @@ def test_every_operation_documents_security_and_problem_errors(app):
     for name, response in spec["components"]["responses"].items():
         if name in {"UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND", "UNPROCESSABLE_CONTENT", "DEFAULT_ERROR"}:
             assert list(response["content"]) == ["application/problem+json"], name
+
+
+def test_every_operation_declares_the_answers_any_request_can_get_before_its_view(app):
+    """414 and 431 from the size limits and 400 for a malformed request: problem+json, from the app or
+    from gunicorn itself (service/request_limits.py), on any operation."""
+    spec = yaml.safe_load(_generated(app))
+    refs = {"400": "BAD_REQUEST", "414": "REQUEST_URI_TOO_LONG", "431": "REQUEST_HEADER_FIELDS_TOO_LARGE"}
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            if method in {"get", "post", "put", "patch", "delete"}:
+                for status, name in refs.items():
+                    assert op["responses"][status] == {"$ref": f"#/components/responses/{name}"}, (method, path)
+    for status, name in refs.items():
+        response = spec["components"]["responses"][name]
+        assert list(response["content"]) == ["application/problem+json"], name
+    assert "4,094 bytes" in spec["components"]["responses"]["REQUEST_URI_TOO_LONG"]["description"]
+
+
+def test_the_document_and_docs_show_the_package_version(app, client):
+    version = metadata.version("netweave")
+    assert _spec(app)["info"]["version"] == version
+    assert client.get("/openapi.json").get_json()["info"]["version"] == version
+
+
+def test_readme_names_the_document_paths_the_docs_page_reads(client):
+    readme = README.read_text(encoding="utf-8")
+    page = client.get("/docs").get_data(as_text=True)
+    [spec_url] = re.findall(r'url: "([^"]+)"', page)
+    for path in ("/openapi.yaml", "/openapi.json", "/docs"):
+        assert client.get(path).status_code == 200, path
+        assert f"`{path}`" in readme or f"GET {path}`" in readme, f"the README does not name {path}"
+    assert spec_url in ("/openapi.yaml", "/openapi.json")
+    assert re.search(rf"`/docs`[^.]*`{re.escape(spec_url)}`|`{re.escape(spec_url)}`[^.]*`/docs`", readme), (
+        f"the README does not say /docs reads {spec_url}")
 
 
 def _spec(app) -> dict:

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import atexit
 import json
+import os
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 
 import schemathesis
 from schemathesis.openapi.checks import EnsureResourceAvailability, RejectedPositiveData
@@ -89,8 +90,14 @@ def is_unstatable_rejection(response) -> bool:
 _REPLAYED_IDS: set[str] = set()
 
 
+# Every status each operation answered; printed at the end when NETWEAVE_CONTRACT_STATUSES is set
+# (the run without a key checks that every answer was a refusal).
+_STATUSES: defaultdict[str, set[int]] = defaultdict(set)
+
+
 @schemathesis.hook
 def after_call(context, case, response):
+    _STATUSES[f"{case.method.upper()} {case.path}"].add(response.status_code)
     if response.status_code == 201 and (response.headers.get("idempotent-replayed") or [""])[0] == "true":
         created = _problem(response) or {}
         if isinstance(created.get("id"), str):
@@ -127,3 +134,8 @@ def _print_dropped() -> None:
         for reason, count in sorted(_DROPPED.items()):
             print(f"  {reason}: {count}")
 
+
+@atexit.register
+def _print_statuses() -> None:
+    if os.environ.get("NETWEAVE_CONTRACT_STATUSES"):
+        print("Statuses by operation: " + json.dumps({op: sorted(found) for op, found in sorted(_STATUSES.items())}))
