@@ -151,6 +151,16 @@ MATCH (m:Member {id: row.id})
 SET m.betweenness = row.betweenness
 RETURN count(m) AS written
 
+// name: analytics_write_coreness
+// Writes derived k-core numbers ($rows of {id, coreness}) onto members whose stored one differs; not a change:
+// no version, no feed entry. Most members keep their core number from one revision to the next, so most
+// rows write nothing.
+UNWIND $rows AS row
+MATCH (m:Member {id: row.id})
+WHERE m.coreness IS NULL OR m.coreness <> row.coreness
+SET m.coreness = row.coreness
+RETURN count(m) AS written
+
 // name: analytics_snapshot_create
 // Stores a health snapshot (metrics and scope as JSON text) and returns it.
 CREATE (s:HealthSnapshot {id: $id, label: $label, as_of: $as_of, revision: $revision, scope: $scope,

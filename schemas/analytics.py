@@ -1,7 +1,9 @@
-"""Analytics schemas: query arguments of bridges, clusters and health, and the reports they answer."""
+"""Analytics schemas: query arguments of bridges, clusters, health, segments and reach, and the reports they
+answer."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date
 
@@ -181,6 +183,18 @@ class KcoreSchema(StrictSchema):
     size = fields.Integer(required=True, metadata={"description": "members in the k-core"})
 
 
+class CorePeripherySchema(StrictSchema):
+    """The main core (the k-core of the largest k) against the rest of the members, the periphery."""
+
+    core_share = fields.Float(required=True, metadata={"description": "share of the members in the main core"})
+    core_density = fields.Float(allow_none=True, required=True, metadata={
+        "description": "ties inside the main core over its pairs (null below two members)"})
+    periphery_density = fields.Float(allow_none=True, required=True, metadata={
+        "description": "ties among the other members over their pairs (null below two members)"})
+    between_density = fields.Float(allow_none=True, required=True, metadata={
+        "description": "ties between a core and a periphery member over such pairs (null when either is empty)"})
+
+
 class HealthMetricsSchema(StrictSchema):
     members = fields.Integer(required=True)
     ties = fields.Integer(required=True, metadata={"description": "connected pairs"})
@@ -195,6 +209,8 @@ class HealthMetricsSchema(StrictSchema):
     modularity = fields.Float(required=True)
     ei_index = fields.Nested(EiIndexSchema, required=True)
     kcore = fields.Nested(KcoreSchema, required=True)
+    core_periphery = fields.Nested(CorePeripherySchema, metadata={
+        "description": "always computed now; absent from snapshots stored before it was"})
     average_shortest_path = fields.Float(allow_none=True, required=True)
 
 
@@ -280,8 +296,130 @@ class CompareSchema(StrictSchema):
 
 class RunSchema(StrictSchema):
     id = Id(required=True)
-    kind = fields.String(required=True, metadata={"description": "bridges, clusters or health"})
+    kind = fields.String(required=True, metadata={"description": "bridges, clusters, health, layout or segments"})
     status = fields.String(required=True, metadata={"description": "running, done or failed"})
     started_at = fields.DateTime(required=True)
     finished_at = fields.DateTime(allow_none=True, required=True)
     error = fields.String(allow_none=True, required=True)
+
+
+# --- segments (equity lenses) ----------------------------------------------------------------------------
+
+SEGMENT_BY_PATTERN = r"^(region|organization|role|attributes\.[a-z][a-z0-9_]{0,39})$"
+
+
+class SegmentBy(fields.String):
+    """`region`, `organization`, `role` or `attributes.NAME` (a member attribute's name)."""
+
+    def __init__(self, **kwargs):
+        kwargs["metadata"] = {"pattern": SEGMENT_BY_PATTERN, **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not re.fullmatch(SEGMENT_BY_PATTERN[1:-1], text):
+            raise ValidationError("region, organization, role or attributes.NAME (NAME a lower-case letter, then "
+                                  "up to 39 lower-case letters, digits or underscores)")
+        return text
+
+
+class SegmentsArgsSchema(HealthArgsSchema):
+    by = SegmentBy(required=True, metadata={
+        "description": "what to segment members by: region, organization (each member in its primary "
+                       "organization), role, or attributes.NAME (a defined member attribute of type string, enum, "
+                       "boolean, date, integer or number)"})
+    min_size = fields.Integer(validate=validate.Range(min=1, max=1000), metadata={
+        "description": "segments with fewer members are pooled into `other`; default and lowest allowed value: "
+                       "the deployment's NETWEAVE_SEGMENT_MIN_SIZE (5)"})
+
+
+class SegmentSchema(StrictSchema):
+    kind = fields.String(required=True, validate=validate.OneOf(("value", "other", "unknown")), metadata={
+        "description": "value: the members with one value; other: the values held by fewer than min_size members, "
+                       "pooled; unknown: members without a value"})
+    value = fields.Raw(allow_none=True, required=True, metadata={
+        "description": "the value (an organization's id for by=organization); null for other and unknown",
+        "type": ["string", "number", "boolean"]})
+    label = fields.String(allow_none=True, required=True, metadata={
+        "description": "the value as text (an organization's name); null for other and unknown"})
+    size = fields.Integer(required=True)
+    internal_ties = fields.Integer(required=True)
+    external_ties = fields.Integer(required=True)
+    ei_index = fields.Float(allow_none=True, required=True,
+                            metadata={"description": "(E-I)/(E+I): -1 all ties inside, +1 all outward"})
+    density = fields.Float(required=True, metadata={"description": "internal ties over the segment's pairs"})
+
+
+class AttributeRefSchema(StrictSchema):
+    name = fields.String(required=True)
+    type = fields.String(required=True)
+
+
+class AssignmentSchema(StrictSchema):
+    rule = fields.String(required=True, validate=validate.OneOf(("value", "primary_organization")))
+    description = fields.String(required=True)
+
+
+class PooledSchema(StrictSchema):
+    segments = fields.Integer(required=True, metadata={"description": "values pooled into `other`"})
+    members = fields.Integer(required=True, metadata={"description": "members in `other`"})
+
+
+def _matrix(description: str, cell) -> fields.List:
+    return fields.List(fields.List(cell), required=True, metadata={"description": description})
+
+
+class SegmentsSchema(StrictSchema):
+    by = fields.String(required=True)
+    attribute = fields.Nested(AttributeRefSchema, allow_none=True, required=True,
+                              metadata={"description": "the member attribute, for by=attributes.NAME"})
+    assignment = fields.Nested(AssignmentSchema, required=True,
+                               metadata={"description": "how members were put into segments"})
+    members = fields.Integer(required=True)
+    ties = fields.Integer(required=True, metadata={"description": "connected pairs among these members"})
+    min_size = fields.Integer(required=True)
+    pooled = fields.Nested(PooledSchema, required=True)
+    unknown_members = fields.Integer(required=True, metadata={"description": "members in the `unknown` segment"})
+    segments = fields.List(fields.Nested(SegmentSchema), required=True, metadata={
+        "description": "values largest first, then `other`, then `unknown`; matrix and reach are indexed alike"})
+    matrix = _matrix("ties between segments, each counted once: row i, column j >= i (i = j: inside segment i); "
+                     "cells below the diagonal are 0, so the cells sum to `ties`", fields.Integer())
+    reach = _matrix("row i, column j: the share of segment i's members who reach a member of segment j (other "
+                    "than themselves) within two steps", fields.Float())
+    assortativity = fields.Float(allow_none=True, required=True, metadata={
+        "description": "Newman's assortativity coefficient over ties between members with a value (before pooling):"
+                       " +1 ties only within a value, 0 as by chance, negative across; null when undefined"})
+    assortativity_kind = fields.String(required=True, validate=validate.OneOf(("categorical", "numeric")),
+                                       metadata={"description": "numeric for integer and number attributes"})
+    scope = fields.Nested(HealthScopeSchema, required=True)
+    computed = fields.Nested(ComputedSchema, required=True)
+
+
+# --- reach and cores ----------------------------------------------------------------------------------
+
+REACH_SORTS = ("reach", "reach_efficiency", "coreness")
+
+
+class ReachArgsSchema(PageArgsSchema):
+    as_of = _as_of()
+    sort = fields.String(load_default="reach", validate=validate.OneOf(REACH_SORTS),
+                         metadata={"description": "highest first (then by id); members without ties rank last by "
+                                                  "reach_efficiency"})
+
+
+class MemberReachSchema(StrictSchema):
+    member = fields.Nested(MemberSchema, required=True)
+    degree = fields.Integer(required=True, metadata={"description": "collaborators (connected members)"})
+    two_step_reach = fields.Integer(required=True, metadata={"description": "other members within two steps"})
+    reach = fields.Float(required=True, metadata={"description": "two_step_reach / (members - 1): the share of the "
+                                                                 "network within two steps"})
+    reach_efficiency = fields.Float(allow_none=True, required=True, metadata={
+        "description": "reach / degree: the share of the network each direct tie opens up; null without ties"})
+    coreness = fields.Integer(required=True, metadata={"description": "k-core number"})
+
+
+class ReachPageSchema(PageSchema):
+    items = fields.List(fields.Nested(MemberReachSchema), required=True)
+    members_total = fields.Integer(required=True)
+    sort = fields.String(required=True)
+    computed = fields.Nested(ComputedSchema, required=True)

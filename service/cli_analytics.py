@@ -298,8 +298,8 @@ def clusters(as_of: str | None, include: str | None, resolution: float, limit: i
 @_include
 @_json
 def run(as_of: str | None, include: str | None, as_json: bool) -> None:
-    """Compute clusters, brokers and health now (and, for today's graph, write cluster ids and betweenness
-    back onto members), then print a summary."""
+    """Compute clusters, brokers and health now (and, for today's graph, write cluster ids, betweenness and
+    coreness back onto members), then print a summary."""
     from schemas.analytics import BridgesArgsSchema
     from service.analytics.engine import get_engine
     from service.repositories import analytics
@@ -316,7 +316,7 @@ def run(as_of: str | None, include: str | None, as_json: bool) -> None:
             cut = _settled(lambda: analytics.bridges(graph, as_of=day, include=included, limit=TOP))
             progress.step("health metrics")
             healthy = _settled(lambda: analytics.health(graph, as_of=day))
-            progress.step("writing cluster ids and betweenness back onto members")
+            progress.step("writing cluster ids, betweenness and coreness back onto members")
             engine.wait_idle()
     written_back = day == analytics.today() and not included
     summary = {"as_of": day.isoformat(), "revision": cut["computed"]["revision"],

@@ -47,6 +47,9 @@ _SETTINGS = {
     "min_interval": ("NETWEAVE_ANALYTICS_MIN_INTERVAL", 15.0, 0.0, 3600.0),
     # Above this many members the explorer and the pictures draw one bubble per cluster.
     "layout_max_members": ("NETWEAVE_LAYOUT_MAX_MEMBERS", 5000, 10, 20_000),
+    # Segments (GET /v1/analytics/segments) smaller than this are pooled into "other": the default of the
+    # request's min_size and the lowest it may ask for, so a report cannot single out a handful of people.
+    "segment_min_size": ("NETWEAVE_SEGMENT_MIN_SIZE", 5, 1, 1000),
 }
 
 
@@ -64,6 +67,7 @@ class Settings:
     run_timeout: float
     min_interval: float
     layout_max_members: int
+    segment_min_size: int
     # Where projections are kept on disk for fresh workers ("off": nowhere); see service/analytics/snapshots.py.
     snapshot_dir: str = ""
 

@@ -46,6 +46,7 @@ def metrics(projection: Projection, sampling: Sampling) -> tuple[dict[str, Any],
                                              seed=sampling.seed).modularity if m else 0.0,
         "ei_index": ei_indexes(projection),
         "kcore": kcore(projection),
+        "core_periphery": core_periphery(projection),
         "average_shortest_path": path,
     }
     return values, {"average_shortest_path": {"exact": path_exact, "sample_size": None if path_exact else path_sources}}
@@ -78,6 +79,28 @@ def kcore(projection: Projection) -> dict[str, int]:
     coreness = projection.graph.coreness()
     k = max(coreness)
     return {"k": k, "size": sum(1 for c in coreness if c == k)}
+
+
+def core_periphery(projection: Projection) -> dict[str, float | None]:
+    """The main core (the members of the largest core number, as in `kcore`) against the rest, the periphery:
+    the core's share of the members, the density of ties inside each, and between them (ties between a core
+    and a periphery member over core x periphery pairs). A density is None for a part of fewer than two
+    members (between: when either part is empty). Without ties every member is in the main core (k = 0)."""
+    n = projection.size
+    if not n:
+        return {"core_share": 0.0, "core_density": None, "periphery_density": None, "between_density": None}
+    numbers = np.asarray(projection.graph.coreness(), dtype=np.int64)
+    core = numbers == numbers.max()
+    edges = projection.edges
+    a, b = core[edges[:, 0]], core[edges[:, 1]]
+    inside, outside = int(np.count_nonzero(a & b)), int(np.count_nonzero(~a & ~b))
+    between = int(edges.shape[0]) - inside - outside
+    c = int(np.count_nonzero(core))
+    p = n - c
+    return {"core_share": c / n,
+            "core_density": 2.0 * inside / (c * (c - 1)) if c > 1 else None,
+            "periphery_density": 2.0 * outside / (p * (p - 1)) if p > 1 else None,
+            "between_density": between / (c * p) if c and p else None}
 
 
 def ei_indexes(projection: Projection) -> dict[str, float | None]:

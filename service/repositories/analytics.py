@@ -1,9 +1,12 @@
 """Analytics: reads the projection, runs the engine's algorithms through its cache, describes the results
-with member objects, writes derived cluster ids and betweenness back onto members, keeps health snapshots."""
+with member objects, writes derived cluster ids, betweenness and coreness back onto members, keeps health
+snapshots."""
 
 from __future__ import annotations
 
+import bisect
 import json
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -17,10 +20,11 @@ from neo4j import ManagedTransaction
 import graph_queries
 from service import bookmarks, db
 from service.analytics import bridges as bridges_module, clusters as clusters_module, health as health_module, live
-from service.analytics import snapshots
+from service.analytics import reach as reach_module, segments as segments_module, snapshots
 from service.analytics.engine import Engine, get_engine
 from service.analytics.projection import Projection, from_rows
 from service.analytics.store import SharedStore
+from service.errors import Problem, field_error
 from service.repositories import fetch_page, not_found
 
 DEFAULT_RESOLUTION = 1.0
@@ -174,6 +178,28 @@ def bridge_analysis(engine: Engine, graph: db.Graph, revision: int, scope: Scope
     return engine.memo(("bridges", revision, scope), compute)
 
 
+def core_numbers(engine: Engine, graph: db.Graph, revision: int, scope: Scope) -> tuple[Projection, list[int]]:
+    """(projection, each vertex's k-core number); written back onto members for today's members-only graph."""
+
+    def compute() -> tuple[Projection, list[int]]:
+        _, projection = _projection(engine, graph, revision, scope)
+        numbers = reach_module.coreness(projection.graph)
+        if scope.is_current:
+            engine.after(lambda: _write_coreness(graph, projection, numbers))
+        return projection, numbers
+
+    return engine.memo(("coreness", revision, scope), compute)
+
+
+def reach_analysis(engine: Engine, graph: db.Graph, revision: int, scope: Scope) -> tuple[int, Projection,
+                                                                                         reach_module.Reach]:
+    def compute() -> tuple[int, Projection, reach_module.Reach]:
+        actual, projection = _projection(engine, graph, revision, scope)
+        return actual, projection, reach_module.two_step_reach(projection.graph)
+
+    return engine.memo(("reach", revision, scope), compute)
+
+
 def cut_vertices_bypassed(revision: int, pairs: list[tuple[str, str]]) -> list[list[str] | None] | None:
     """For each (member, member) pair: the articulation points a new tie between them would route around.
 
@@ -222,6 +248,11 @@ def _write_cluster_ids(graph: db.Graph, projection: Projection, grouped: list[li
 def _write_betweenness(graph: db.Graph, projection: Projection, scores: list[float]) -> None:
     rows = [{"id": projection.ids[v], "betweenness": scores[v]} for v in projection.member_vertices()]
     _write_batches(graph, "analytics_write_betweenness", rows)
+
+
+def _write_coreness(graph: db.Graph, projection: Projection, numbers: list[int]) -> None:
+    rows = [{"id": projection.ids[v], "coreness": numbers[v]} for v in projection.member_vertices()]
+    _write_batches(graph, "analytics_write_coreness", rows)
 
 
 def _write_batches(graph: db.Graph, query: str, rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
@@ -349,6 +380,8 @@ def cluster_members(graph: db.Graph, cluster_id: str, *, as_of: date | None = No
 
 def _health_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope, filters: dict) -> dict:
     actual, projection = _projection(engine, graph, revision, scope)
+    if scope.is_current:
+        core_numbers(engine, graph, revision, scope)    # the whole network's, written back onto members
     part = projection.subset(_matching(projection, filters)) if any(filters.values()) else projection
     settings = engine.settings
     metrics, sampled = health_module.metrics(part, health_module.Sampling(settings.path_samples, settings.seed,
@@ -356,7 +389,8 @@ def _health_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope,
     path = sampled["average_shortest_path"]
     return {
         "scope": filters, "metrics": metrics,
-        "computed": _computed("igraph: components, transitivity, local clustering, coreness, Leiden modularity "
+        "computed": _computed("igraph: components, transitivity, local clustering, coreness (kcore and "
+                              "core_periphery: the main core against the other members), Leiden modularity "
                               "(resolution 1, weighted); average_shortest_path by breadth-first search",
                               {"as_of": scope.as_of.isoformat(), **filters}, actual, scope, settings.seed,
                               exact=path["exact"], sample_size=path["sample_size"], projection=projection),
@@ -408,6 +442,174 @@ def run_status(graph: db.Graph, run_id: str) -> dict:
     if shared is None:
         raise not_found("analytics run", run_id)
     return shared
+
+
+# --- segments (equity lenses) ----------------------------------------------------------------------
+
+ATTRIBUTE_PREFIX = "attributes."
+ATTRIBUTE_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")   # the attribute definitions' name pattern
+ATTRIBUTE_KEY_PREFIX = "attr."                          # a member's value lives under 'attr.' + name
+NUMERIC_TYPES = ("integer", "number")
+SEGMENT_TYPES = ("string", "enum", "boolean", "date", *NUMERIC_TYPES)
+PRIMARY_ORGANIZATION = ("each member counts once, in its primary organization: the longest-standing of its "
+                        "affiliations active on the date (earliest since, an affiliation without since counting "
+                        "as the earliest; then the organization's name and id); members with none are unknown")
+
+
+@dataclass(frozen=True)
+class Lens:
+    """What members are segmented by: `region`, `organization`, `role`, or a member attribute of a type."""
+
+    by: str
+    attribute: str | None = None
+    type: str | None = None
+
+    @property
+    def numeric(self) -> bool:
+        return self.type in NUMERIC_TYPES
+
+    @property
+    def assignment(self) -> dict:
+        if self.by == "organization":
+            return {"rule": "primary_organization", "description": PRIMARY_ORGANIZATION}
+        what = f"attribute {self.attribute} ({self.type})" if self.attribute else self.by
+        return {"rule": "value", "description": f"each member counts once, by its {what}; members without a "
+                                                "value (or with one not of the attribute's type) are unknown"}
+
+
+def lens(graph: db.Graph, by: str, *, sees_pii: bool) -> Lens:
+    """The lens `by` names; a member attribute must be defined, hold one value per member, and, when it is
+    personal data, be asked for by a caller who may see personal data."""
+    if not by.startswith(ATTRIBUTE_PREFIX):
+        return Lens(by)
+    name = by[len(ATTRIBUTE_PREFIX):]
+    if not ATTRIBUTE_NAME.fullmatch(name):
+        raise field_error("by", "an attribute name is a lower-case letter, then up to 39 lower-case letters, "
+                                "digits or underscores", location="query")
+    row = graph.read(db.run_one, "segments_attribute_definition", name=name)
+    if row is None:
+        raise field_error("by", f"no member attribute named {name} is defined", location="query")
+    if row["type"] not in SEGMENT_TYPES:
+        raise field_error("by", f"attribute {name} is of type {row['type']}; segments need one value per member "
+                                f"(types {', '.join(SEGMENT_TYPES)})", location="query")
+    if row["pii"] and not sees_pii:
+        raise Problem(403, f"attribute {name} is personal data: segmenting by it needs the 'pii' scope",
+                      slug="insufficient-scope", required_scopes=["pii"])
+    return Lens(by, name, row["type"])
+
+
+def segments(graph: db.Graph, *, by: str, min_size: int | None = None, as_of: date | None = None,
+             organization_id: str | None = None, region: str | None = None, role: str | None = None,
+             sees_pii: bool = False) -> dict:
+    smallest = _engine().settings.segment_min_size
+    if min_size is None:
+        min_size = smallest
+    elif min_size < smallest:
+        raise field_error("min_size", f"must be at least {smallest}, the smallest segment this deployment shows "
+                                      "(NETWEAVE_SEGMENT_MIN_SIZE)", location="query")
+    chosen, scope = lens(graph, by, sees_pii=sees_pii), Scope.of(as_of)
+    filters = {"organization_id": organization_id, "region": region, "role": role}
+    args = ("segments", scope, chosen, min_size, tuple(filters.items()))
+    return _answer(graph, args, lambda engine, revision: _segments_report(engine, graph, revision, scope, chosen,
+                                                                          min_size, filters))
+
+
+def _segments_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope, chosen: Lens, min_size: int,
+                     filters: dict) -> dict:
+    actual, projection = _projection(engine, graph, revision, scope)
+    part = projection.subset(_matching(projection, filters)) if any(filters.values()) else projection
+    values, labels = _lens_values(graph, part, chosen, scope)
+    cut = segments_module.segment(values, min_size, labels)
+    edges = part.edges
+    matrix = segments_module.tie_matrix(edges, cut.codes, cut.count)
+    return {
+        "by": chosen.by,
+        "attribute": {"name": chosen.attribute, "type": chosen.type} if chosen.attribute else None,
+        "assignment": chosen.assignment,
+        "members": part.size, "ties": int(edges.shape[0]),
+        "min_size": min_size,
+        "pooled": {"segments": cut.pooled_values, "members": cut.pooled_members},
+        "unknown_members": sum(s.size for s in cut.segments if s.kind == segments_module.UNKNOWN),
+        "segments": segments_module.summaries(matrix, cut),
+        "matrix": matrix.tolist(),
+        "reach": segments_module.reach_matrix(edges, cut.codes, cut.count).tolist(),
+        "assortativity": segments_module.assortativity(part.graph, values, chosen.numeric),
+        "assortativity_kind": "numeric" if chosen.numeric else "categorical",
+        "scope": filters,
+        "computed": _computed(
+            "segments by value, values of fewer than min_size members pooled into other; assortativity: Newman's "
+            "coefficient (igraph, unweighted, over ties between members with a value, on the values before "
+            "pooling); reach: breadth-first, two steps",
+            {"as_of": scope.as_of.isoformat(), "by": chosen.by, "min_size": min_size, **filters}, actual, scope,
+            engine.settings.seed, projection=projection),
+    }
+
+
+def _lens_values(graph: db.Graph, part: Projection, chosen: Lens, scope: Scope) -> tuple[list, dict]:
+    """(each vertex's value or None, display labels by value) for the lens."""
+    if chosen.by == "region":
+        return list(part.regions), {}
+    if chosen.by == "role":
+        return list(part.roles), {}
+    if chosen.by == "organization":
+        rows = graph.read(db.run_one, "segments_primary_organizations", as_of=scope.as_of)["rows"]
+        primary = {member: organization for member, organization, _ in rows}
+        return [primary.get(member) for member in part.ids], {organization: name for _, organization, name in rows}
+    pairs = graph.read(db.run_one, "segments_attribute_values",
+                       attribute_key=ATTRIBUTE_KEY_PREFIX + chosen.attribute)["pairs"]
+    stored = {member: _typed(chosen.type, value) for member, value in pairs}
+    return [stored.get(member) for member in part.ids], {}
+
+
+def _typed(kind: str, value: Any) -> Any:
+    """A stored attribute value as the lens reads it: None when it is not of the attribute's type."""
+    if kind in NUMERIC_TYPES:
+        return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if kind == "boolean":
+        return value if isinstance(value, bool) else None
+    if kind == "date":
+        return value.isoformat() if isinstance(value, date) else None
+    return value if isinstance(value, str) else None
+
+
+# --- reach and cores (each member's) -------------------------------------------------------------------
+
+def reach_page(graph: db.Graph, *, as_of: date | None = None, sort: str = "reach", limit: int = 20,
+               after: list[str] | None = None) -> dict:
+    """One page of members by `sort` (highest first, then id) with their reach, reach efficiency and core
+    number; computed synchronously (like a cluster's members) and cached per revision."""
+    engine, scope = _engine(), Scope.of(as_of)
+    revision = graph.read(db.run_one, "change_revision")["revision"]
+    actual, projection, found = reach_analysis(engine, graph, revision, scope)
+    _, numbers = core_numbers(engine, graph, revision, scope)
+    order = engine.memo(("reach-order", revision, scope, sort), lambda: _ranked(projection, found, numbers, sort))
+    start = 0
+    if after is not None:
+        try:
+            start = bisect.bisect_right(order, (-float(after[0]), after[1]))
+        except ValueError:
+            raise field_error("cursor", "not a cursor this list returned", location="query") from None
+    shown = order[start:start + limit + 1]
+    members = members_by_ids(graph, [member for _, member in shown])
+    index = projection.index
+    rows = [{"item": {"member": members[member], **found.of(index[member]), "coreness": numbers[index[member]]},
+             "sort_key": [repr(-key), member]} for key, member in shown if member in members]
+    return {"rows": rows, "members_total": len(order), "sort": sort,
+            "computed": _computed("two-step reach: igraph neighborhood_size (order 2) over n - 1 members; reach "
+                                  "efficiency: reach / degree; coreness: igraph coreness (k-core number)",
+                                  {"as_of": scope.as_of.isoformat(), "sort": sort}, actual, scope,
+                                  engine.settings.seed, projection=projection)}
+
+
+def _ranked(projection: Projection, found: reach_module.Reach, numbers: list[int], sort: str) -> list[tuple]:
+    """(-key, member id) of every member, in page order; a member without ties ranks last by efficiency."""
+    if sort == "coreness":
+        key = [float(number) for number in numbers]
+    elif sort == "reach_efficiency":
+        key = [-1.0 if value != value else float(value) for value in found.efficiency.tolist()]
+    else:
+        key = found.share.tolist()
+    return sorted((-key[v], projection.ids[v]) for v in projection.member_vertices())
 
 
 # --- health snapshots ------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Analytics: brokers and bridges, clusters, network health and its snapshots, background runs."""
+"""Analytics: brokers and bridges, clusters, network health and its snapshots, segments, each member's reach
+and core, background runs."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ from flask.views import MethodView
 
 from schemas.analytics import (BridgesArgsSchema, BridgesSchema, ClusterMembersArgsSchema, ClusterMembersSchema,
                                ClustersArgsSchema, ClustersSchema, CompareArgsSchema, CompareSchema,
-                               HealthArgsSchema, HealthSchema, RunSchema, SnapshotCreateSchema, SnapshotPageSchema,
+                               HealthArgsSchema, HealthSchema, ReachArgsSchema, ReachPageSchema, RunSchema,
+                               SegmentsArgsSchema, SegmentsSchema, SnapshotCreateSchema, SnapshotPageSchema,
                                SnapshotSchema)
 from schemas.common import PageArgsSchema
 from service.analytics.engine import Pending
 from service.api import Blueprint, decode_cursor, errors, page
-from service.auth import requires
+from service.auth import caller_sees_pii, requires
 from service.db import get_graph
 from service.repositories import analytics
 
@@ -81,6 +83,29 @@ class Health(MethodView):
     def get(self, args):
         """Network health metrics, for the network or a part of it, as of a date"""
         return analytics.health(get_graph(), **args)
+
+
+@blp.route("/segments")
+class Segments(MethodView):
+    @requires("analytics")
+    @blp.arguments(SegmentsArgsSchema, location="query")
+    @blp.response(200, SegmentsSchema)
+    @blp.alt_response(202, **_PENDING)
+    def get(self, args):
+        """Segments of the members by region, organization, role or attribute: their ties, mixing and reach"""
+        return analytics.segments(get_graph(), sees_pii=caller_sees_pii(), **args)
+
+
+@blp.route("/reach")
+class Reach(MethodView):
+    @requires("analytics")
+    @blp.arguments(ReachArgsSchema, location="query")
+    @blp.response(200, ReachPageSchema)
+    def get(self, args):
+        """Each member's two-step reach, reach efficiency and k-core number, paged by cursor"""
+        limit, after = args.pop("limit"), decode_cursor(args.pop("cursor", None), 2)
+        found = analytics.reach_page(get_graph(), limit=limit, after=after, **args)
+        return {**found, **page(found.pop("rows"), limit)}
 
 
 @blp.route("/health/snapshots")

@@ -130,10 +130,22 @@ def test_health_equals_networkx_formulas(api, load_network, network):
         "modularity": nx.community.modularity(G, partition, weight=weight),
         "ei_index": {"organization": None, "region": None, "role": None},
         "kcore": {"k": max(cores.values()), "size": sum(1 for c in cores.values() if c == max(cores.values()))},
+        "core_periphery": _core_periphery(G),
         "average_shortest_path": sum(distances) / len(distances),
     }
     _approx_nested(metrics, expected)
     assert health["computed"]["exact"] is True
+
+
+def _core_periphery(G: nx.Graph) -> dict:
+    """The main core (networkx's k_core at the largest k) against the rest of the network."""
+    core = set(nx.k_core(G))
+    periphery = set(G) - core
+    between = sum(1 for u, v in G.edges() if (u in core) != (v in core))
+    return {"core_share": len(core) / len(G),
+            "core_density": nx.density(G.subgraph(core)) if len(core) > 1 else None,
+            "periphery_density": nx.density(G.subgraph(periphery)) if len(periphery) > 1 else None,
+            "between_density": between / (len(core) * len(periphery)) if core and periphery else None}
 
 
 def _approx_nested(actual: dict, expected: dict) -> bool:

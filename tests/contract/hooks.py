@@ -28,11 +28,16 @@ _STATEFUL_PROBLEMS = {"urn:netweave:problem:precondition-failed", "urn:netweave:
 #  - a body that names a member or organization that does not exist (the id is a valid UUID);
 #  - a date range whose end is before its start (a rule between two fields, which JSON Schema cannot state);
 #  - a key expiry in the past (a rule against the clock); two query parameters that exclude each other;
+#  - segments by a member attribute that is not defined (the server's data), or smaller than the deployment's
+#    NETWEAVE_SEGMENT_MIN_SIZE allows (its configuration, which the committed document cannot know).
 _UNSTATABLE_FIELD_MESSAGES = re.compile(r"^(not a cursor this list returned"
                                       r"|no (member|organization|member or organization) with id \S+"
                                       r"|(\w+ )?must not be before \w+"
                                       r"|must be in the future"
-                                      r"|give \w+ or \w+, not both)$")
+                                      r"|give \w+ or \w+, not both"
+                                      r"|no member attribute named \w+ is defined"
+                                      r"|must be at least \d+, the smallest segment this deployment shows "
+                                      r"\(NETWEAVE_SEGMENT_MIN_SIZE\))$")
 
 
 def _problem(response) -> dict | None:

@@ -19,6 +19,7 @@ ROUTE_SCOPES = {
     ("PATCH", "/v1/members/<member_id>"): "write",
     ("DELETE", "/v1/members/<member_id>"): "write",
     ("GET", "/v1/members/<member_id>/collaborators"): "read",
+    ("GET", "/v1/members/<member_id>/network"): "read",
     ("PUT", "/v1/members/<member_id>/affiliations/<organization_id>"): "write",
     ("DELETE", "/v1/members/<member_id>/affiliations/<organization_id>"): "write",
     ("POST", "/v1/organizations"): "write",
@@ -53,6 +54,8 @@ ROUTE_SCOPES = {
     ("POST", "/v1/analytics/health/snapshots"): "analytics",
     ("GET", "/v1/analytics/health/snapshots"): "analytics",
     ("GET", "/v1/analytics/health/compare"): "analytics",
+    ("GET", "/v1/analytics/segments"): "analytics",
+    ("GET", "/v1/analytics/reach"): "analytics",
     ("GET", "/v1/analytics/runs/<run_id>"): "analytics",
     ("GET", "/v1/export"): "analytics",
     ("GET", "/v1/analytics/layout"): "analytics",
@@ -95,10 +98,12 @@ SHOWS_MEMBERS = {
     ("GET", "/v1/members"),
     ("GET", "/v1/members/<member_id>"),
     ("PATCH", "/v1/members/<member_id>"),
+    ("GET", "/v1/members/<member_id>/network"),
     ("GET", "/v1/organizations/<organization_id>/members"),
     ("GET", "/v1/analytics/bridges"),
     ("GET", "/v1/analytics/clusters"),
     ("GET", "/v1/analytics/clusters/<cluster_id>"),
+    ("GET", "/v1/analytics/reach"),
     ("GET", "/v1/export"),
 }
 
@@ -240,7 +245,7 @@ def network(api, new_member, new_organization, new_collaboration):
 
 def _path(rule: str, ids: dict[str, str]) -> str:
     path = re.sub(r"<([^>]+)>", lambda m: ids[m.group(1)], rule)
-    query = {"/compare": "?from=2000-01-01&to=2100-01-01", "/v1/export": "?format=json"}
+    query = {"/compare": "?from=2000-01-01&to=2100-01-01", "/v1/export": "?format=json", "/segments": "?by=region"}
     return path + next((q for suffix, q in query.items() if rule.endswith(suffix)), "")
 
 
