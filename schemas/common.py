@@ -44,7 +44,7 @@ def trimmed(max_length: int, **kwargs) -> fields.String:
     so a blank or control-only string is refused by the document and by the check alike.
     """
     kwargs["metadata"] = {"pattern": VISIBLE_PATTERN, **kwargs.get("metadata", {})}
-    return Trimmed(validate=[validate.Length(min=1, max=max_length),
+    return Trimmed(validate=[UnicodeText(), validate.Length(min=1, max=max_length),
                              validate.Regexp(_VISIBLE, error="needs a character that is not space or a control "
                                                              "character")], **kwargs)
 
@@ -59,6 +59,26 @@ SPACE = "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007
 VISIBLE_PATTERN = r"[^\s\u0000-\u001F\u007F-\u009F]"          # ECMAScript, as the document states it
 # The same set for Python's re; Regexp validates with match(), so the leading (?s).*? makes it a search.
 _VISIBLE = re.compile("(?s).*?[^" + re.escape(SPACE) + "\x00-\x1f\x7f-\x9f]")
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def is_unicode_text(text: str) -> bool:
+    """Whether `text` is Unicode text. JSON's escapes can spell a lone surrogate ("\\ud800"), and Python keeps
+    it in the string, but no UTF-8 encoder (the Neo4j driver's included) can write one."""
+    return _LONE_SURROGATE.search(text) is None
+
+
+class UnicodeText(validate.Validator):
+    """Refuses a string holding a lone surrogate (a valid pair arrives from JSON as one character)."""
+
+    error = "holds a lone surrogate (U+D800-U+DFFF), which is not a character"
+
+    def __call__(self, value: str) -> str:
+        if not is_unicode_text(value):
+            raise ValidationError(self.error)
+        return value
 
 
 class Trimmed(fields.String):
@@ -133,4 +153,5 @@ def date_range_check(data: dict, start: str, end: str) -> None:
 
 
 __all__ = ["StrictSchema", "ProblemSchema", "PageArgsSchema", "PageSchema", "trimmed", "tag_list", "Id",
-           "date_range_check", "StrictBoolean", "NonEmptyPatch", "WholeNumber", "fields", "validate", "validates_schema", "post_load", "ValidationError"]
+           "date_range_check", "StrictBoolean", "NonEmptyPatch", "WholeNumber", "UnicodeText", "is_unicode_text",
+           "fields", "validate", "validates_schema", "post_load", "ValidationError"]

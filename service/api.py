@@ -17,7 +17,7 @@ from flask import request
 from flask_smorest import Api, Blueprint as SmorestBlueprint
 from flask_smorest.utils import prepare_response
 
-from schemas.common import ProblemSchema
+from schemas.common import ProblemSchema, is_unicode_text
 from service import auth
 from service.errors import PROBLEM_CONTENT_TYPE, Problem, field_error, from_http_exception, problem_response
 
@@ -56,11 +56,81 @@ class BodyRequiredParser(FlaskParser):
     """
 
     def _raw_load_json(self, req):
-        if not req.get_data(cache=True):
+        data = req.get_data(cache=True)
+        if not data:
             raise field_error("_schema", "a JSON body is required", location="json")
         if not is_json_request(req):
             raise Problem(415, f"send the body as application/json, not {req.mimetype or 'an unnamed type'}")
-        return super()._raw_load_json(req)
+        return load_json_body(data)
+
+
+class Unusable:
+    """Stands in for a JSON value that Python parses but nothing downstream can hold: an integer longer than
+    Python converts (4,300 digits), or a string with a lone surrogate ("\\ud800", which no UTF-8 encoder,
+    the Neo4j driver's included, can write). The field that receives it fails as it would on a value of the
+    wrong type: a 422 naming the field, or one failed record of a sync batch, never a crash."""
+
+    __slots__ = ("what",)
+
+    def __init__(self, what: str):
+        self.what = what
+
+    def __repr__(self) -> str:
+        return f"<{self.what}>"
+
+
+_MAX_INT_DIGITS = 4300
+# Only a \u escape can put a surrogate into a parsed string (the UTF-8 decoder refuses encoded ones), so a
+# body without one needs no search.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+
+
+def _json_int(text: str) -> int | Unusable:
+    if len(text) - text.startswith("-") > _MAX_INT_DIGITS:
+        return Unusable(f"an integer of more than {_MAX_INT_DIGITS} digits")
+    return int(text)
+
+
+def _not_json(constant: str):
+    raise json.JSONDecodeError(f"{constant} is not a JSON value", constant, 0)
+
+
+def _text_or_unusable(value: Any) -> Any:
+    return value if type(value) is not str or is_unicode_text(value) else Unusable("text with a lone surrogate")
+
+
+def _replace_lone_surrogates(document: Any) -> Any:
+    """`document` with every string holding a lone surrogate replaced by Unusable (keys by their escaped
+    spelling, which names no field); iterative, as the document may nest as deep as the parser allowed."""
+    document = _text_or_unusable(document)
+    stack = [document]
+    while stack:
+        container = stack.pop()
+        if type(container) is dict:
+            for key in [key for key in container if not is_unicode_text(key)]:
+                container[key.encode("utf-8", "backslashreplace").decode("ascii")] = container.pop(key)
+            items = container.items()
+        elif type(container) is list:
+            items = enumerate(container)
+        else:
+            continue
+        for place, value in list(items):
+            container[place] = _text_or_unusable(value)
+            stack.append(value)
+    return document
+
+
+def load_json_body(data: bytes) -> Any:
+    """A request body parsed as JSON (RFC 8259: UTF-8, no NaN or Infinity), unusable values marked.
+
+    Nesting deep enough to exhaust the parser's recursion is a 400 naming the body, not a crash; webargs
+    turns a JSONDecodeError or UnicodeDecodeError into its 400 "Invalid JSON body".
+    """
+    try:
+        document = json.loads(data.decode("utf-8"), parse_int=_json_int, parse_constant=_not_json)
+    except RecursionError:
+        raise field_error("_schema", "nested too deeply", location="json", status=400) from None
+    return _replace_lone_surrogates(document) if _SURROGATE_ESCAPE.search(data) else document
 
 
 class Blueprint(SmorestBlueprint):

@@ -86,3 +86,14 @@ def test_import_rejects_a_bad_source_and_mapping(cli_env, files):
     bad_map = runner.invoke(cli.main, ["import", str(files / "members.csv"), "--resource", "members",
                                        "--source", "crm", "--map", str(files / "bad.yaml")])
     assert bad_map.exit_code == 2 and "columns" in bad_map.output
+
+
+def test_a_lone_surrogate_in_a_json_line_fails_that_row_only(cli_env, tmp_path, api):
+    """JSON lines are parsed by the importer, not the API's body parser: the schemas' text check refuses it."""
+    (tmp_path / "orgs.jsonl").write_text('{"external_id": "o1", "name": "North"}\n'
+                                         '{"external_id": "o2", "name": "So\\ud800uth", "region": "x\\udfff"}\n')
+    summary = _import(cli_env, tmp_path / "orgs.jsonl", "--resource", "organizations", "--source", "crm")
+    assert (summary["created"], summary["error"]) == (1, 1)
+    with open(summary["errors_file"], newline="") as handle:
+        assert [(r["row"], r["fields"]) for r in csv.DictReader(handle)] == [("2", "name region")]
+    assert [o["name"] for o in api.get("/v1/organizations").get_json()["items"]] == ["North"]
