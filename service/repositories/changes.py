@@ -11,8 +11,8 @@ from neo4j import ManagedTransaction
 
 import graph_queries
 from service import db
-from service.api import decode_cursor, encode_cursor
-from service.errors import Problem, field_error
+from service.api import BY_SEQ, decode_cursor, encode_cursor
+from service.errors import Problem
 
 RESOURCES = ("member", "organization", "affiliation", "collaboration")
 ACTIONS = ("create", "update", "delete")
@@ -120,9 +120,7 @@ def encode_seq(seq: int) -> str:
 def decode_seq(cursor: str | None) -> int | None:
     if cursor is None:
         return None
-    (seq,) = decode_cursor(cursor, 1, field="since")
-    if not seq.isdigit():
-        raise field_error("since", "not a cursor this feed returned", location="query")
+    (seq,) = decode_cursor(cursor, BY_SEQ, field="since")
     return int(seq)
 
 

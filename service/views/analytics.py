@@ -11,7 +11,7 @@ from schemas.analytics import (BridgesArgsSchema, BridgesSchema, ClusterMembersA
                                SnapshotSchema)
 from schemas.common import PageArgsSchema
 from service.analytics.engine import Pending
-from service.api import Blueprint, decode_cursor, errors, page
+from service.api import BY_CREATION, BY_NAME, Blueprint, decode_cursor, errors, page
 from service.auth import requires
 from service.db import get_graph
 from service.repositories import analytics
@@ -66,7 +66,7 @@ class Cluster(MethodView):
     @errors(404)
     def get(self, args, cluster_id):
         """List the members of a cluster, paged by cursor"""
-        limit, after = args.pop("limit"), decode_cursor(args.pop("cursor", None), 2)
+        limit, after = args.pop("limit"), decode_cursor(args.pop("cursor", None), BY_NAME)
         found = analytics.cluster_members(get_graph(), cluster_id, include=_include(args), limit=limit,
                                           after=after, **args)
         return {**found, **page(found.pop("rows"), limit)}
@@ -98,7 +98,7 @@ class Snapshots(MethodView):
     @blp.response(200, SnapshotPageSchema)
     def get(self, args):
         """List health snapshots, oldest first, paged by cursor"""
-        limit, after = args["limit"], decode_cursor(args.get("cursor"), 2)
+        limit, after = args["limit"], decode_cursor(args.get("cursor"), BY_CREATION)
         return page(analytics.snapshots_page(get_graph(), limit=limit, after=after), limit)
 
 

@@ -8,8 +8,8 @@ from schemas.common import PageArgsSchema
 from schemas.organizations import (OrganizationDeleteArgsSchema, OrganizationListArgsSchema,
                                    OrganizationMemberPageSchema, OrganizationPageSchema, OrganizationPatchSchema,
                                    OrganizationSchema)
-from service.api import (Blueprint, created_headers, decode_cursor, errors, etag, if_match, item_links, links,
-                         operation_ref, page, render)
+from service.api import (BY_NAME, Blueprint, created_headers, decode_cursor, errors, etag, if_match, item_links,
+                         links, operation_ref, page, render)
 from service.auth import requires
 from service.db import get_graph
 from service.idempotency import idempotent
@@ -44,7 +44,7 @@ class Organizations(MethodView):
     @blp.response(200, OrganizationPageSchema)
     def get(self, args):
         """List organizations, filtered and paged by cursor"""
-        limit, after = args.pop("limit"), decode_cursor(args.pop("cursor", None), 2)
+        limit, after = args.pop("limit"), decode_cursor(args.pop("cursor", None), BY_NAME)
         return page(organizations.list_page(get_graph(), limit=limit, after=after, **args), limit)
 
 
@@ -87,5 +87,5 @@ class Organization(MethodView):
 @errors(404)
 def organization_members(args, organization_id):
     """List an organization's members with their affiliation"""
-    limit, after = args["limit"], decode_cursor(args.get("cursor"), 2)
+    limit, after = args["limit"], decode_cursor(args.get("cursor"), BY_NAME)
     return page(organizations.members_page(get_graph(), organization_id, limit=limit, after=after), limit)

@@ -3,12 +3,17 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
 
 JSON = {"Content-Type": "application/json"}
 SURROGATE = "a\\ud800b"  # as spelled in a JSON document: the escape of a lone surrogate
+
+
+def _cursor(sort_key) -> str:
+    return base64.urlsafe_b64encode(json.dumps(sort_key).encode()).decode().rstrip("=")
 
 
 def _raw(document: dict, **spelled: str) -> str:
@@ -119,3 +124,53 @@ def test_nan_and_infinity_are_not_json(api, parties):
     for constant in ("NaN", "Infinity", "-Infinity"):
         body = _raw({"source_id": ada["id"], "target_id": grace["id"], "kind": "project"}, strength=constant)
         _assert_names(api.post("/v1/collaborations", data=body, headers=JSON), 400, "_schema")
+
+
+BY_NAME = ["/v1/members", "/v1/organizations", "/v1/members/{m}/collaborators", "/v1/organizations/{o}/members",
+           "/v1/analytics/clusters/{c}"]
+BY_CREATION = ["/v1/collaborations", "/v1/introductions", "/v1/api-keys", "/v1/analytics/health/snapshots"]
+ODD_CURSORS = {
+    "a lone surrogate": "WyJcdWQ4MDAiLCAieCJd",  # ["\ud800", "x"]
+    "numbers": _cursor([1, 2]),
+    "nesting": base64.urlsafe_b64encode(b"[" * 1400).decode(),
+}
+# What is a fine name is no creation time: these lists read the first part with Cypher's datetime().
+ODD_TIME_CURSORS = {
+    "wrong types": _cursor(["a", "b"]),
+    "a month 13": _cursor(["2025-13-01T00:00:00Z", "x"]),
+    "non-ASCII digits": _cursor(["\u0662\u0660\u0662\u0665-01-01T00:00:00Z", "x"]),
+    "an offset past 18 hours": _cursor(["2025-01-01T00:00:00+19:00", "x"]),
+}
+
+
+@pytest.mark.parametrize("path, cursor", [
+    pytest.param(path, cursor, id=f"{path} {kind}")
+    for paths, cursors in ((BY_NAME + BY_CREATION, ODD_CURSORS), (BY_CREATION, ODD_TIME_CURSORS))
+    for path in paths for kind, cursor in cursors.items()])
+def test_a_cursor_that_is_not_one_of_ours_is_422_on_every_list(api, parties, path, cursor):
+    ada, _, org = parties
+    response = api.get(path.format(m=ada["id"], o=org["id"], c="0f6c3f52-8d53-4c07-93a1-5a0e4fd7c2b1")
+                       + f"?cursor={cursor}")
+    _assert_names(response, 422, "cursor")
+
+
+def test_a_cursor_each_list_returned_still_works(api, new_member, new_collaboration):
+    ada, grace, ann = new_member("Ada"), new_member("Grace"), new_member("Ann")
+    new_collaboration(ada, grace), new_collaboration(ada, ann)
+    for path in ("/v1/members", "/v1/collaborations"):
+        first = api.get(f"{path}?limit=1").get_json()
+        second = api.get(f"{path}?limit=1&cursor={first['next_cursor']}")
+        assert second.status_code == 200 and second.get_json()["items"][0]["id"] != first["items"][0]["id"]
+
+
+@pytest.mark.parametrize("since", [_cursor(["²"]), _cursor([str(2**63 - 1)]), _cursor(["9" * 19]), _cursor([7]),
+                                   _cursor(["-1"]), "WyJcdWQ4MDAiXQ"])
+def test_changes_since_an_odd_value_is_422_naming_since(api, since):
+    _assert_names(api.get(f"/v1/changes?since={since}"), 422, "since")
+
+
+def test_changes_since_a_position_still_works(api, new_member):
+    new_member()
+    since = api.get("/v1/changes").get_json()["next_cursor"]
+    new_member("Grace")
+    assert [c["action"] for c in api.get(f"/v1/changes?since={since}").get_json()["items"]] == ["create"]
