@@ -275,9 +275,13 @@ def expected_version() -> int | None:
     header = header.strip()
     if header == "*":
         return None
-    if header.startswith('"') and header.endswith('"') and header[1:-1].isdigit():
+    if header.startswith('"') and header.endswith('"') and _VERSION.fullmatch(header[1:-1]):
         return int(header[1:-1])
     raise stale()
+
+
+# ASCII digits only (str.isdigit also takes "²", which int() refuses), and no more than a 64-bit version holds.
+_VERSION = re.compile(r"[0-9]{1,18}")
 
 
 def created_headers(endpoint: str, id_arg: str) -> Callable[[dict[str, Any]], dict[str, str]]:

@@ -174,3 +174,12 @@ def test_changes_since_a_position_still_works(api, new_member):
     since = api.get("/v1/changes").get_json()["next_cursor"]
     new_member("Grace")
     assert [c["action"] for c in api.get(f"/v1/changes?since={since}").get_json()["items"]] == ["create"]
+
+
+@pytest.mark.parametrize("tag", ['"²"', '"١"', '"' + "9" * 30 + '"'])
+def test_if_match_that_names_no_version_of_ours_is_412(api, new_member, tag):
+    """A syntactically valid entity tag (RFC 9110: obs-text is allowed) that matches no ETag: 412, as for "abc"."""
+    member = new_member()
+    response = api.patch(f"/v1/members/{member['id']}", json={"title": "x"}, headers={"If-Match": tag})
+    assert response.status_code == 412 and response.mimetype == "application/problem+json"
+    assert api.get(f"/v1/members/{member['id']}").get_json()["version"] == 1
