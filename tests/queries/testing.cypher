@@ -138,3 +138,11 @@ RETURN DISTINCT base
 // Each Change node after seq $after as [seq, last, property keys], in seq order.
 MATCH (c:Change) WHERE c.seq > $after
 RETURN c.seq AS seq, c.last AS last, keys(c) AS keys ORDER BY seq
+
+// name: test_set_raw_text
+// Overwrites the name of a member or organization, or the note of a collaboration (by id), straight in
+// the database, past the API's input rules: text stored before they existed, or written by other means.
+OPTIONAL MATCH (n {id: $id}) WHERE n:Member OR n:Organization
+OPTIONAL MATCH ()-[c:COLLABORATES_WITH {id: $id}]->()
+FOREACH (_ IN CASE WHEN n IS NULL THEN [] ELSE [1] END | SET n.name = $text)
+FOREACH (_ IN CASE WHEN c IS NULL THEN [] ELSE [1] END | SET c.note = $text)
