@@ -24,7 +24,7 @@ class CollaborationSchema(StrictSchema):
     started_on = fields.Date(allow_none=True, dump_default=None)
     ended_on = fields.Date(allow_none=True, dump_default=None)
     source = trimmed(100, load_default="api", metadata={"description": "the system that recorded it"})
-    note = trimmed(2000, allow_none=True, dump_default=None)
+    note = trimmed(2000, multiline=True, allow_none=True, dump_default=None)
     version = fields.Integer(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)
@@ -43,7 +43,7 @@ class CollaborationPatchSchema(NonEmptyPatch, StrictSchema):
     strength = WholeNumber(validate=validate.Range(min=1, max=5))
     started_on = fields.Date(allow_none=True, dump_default=None)
     ended_on = fields.Date(allow_none=True, dump_default=None)
-    note = trimmed(2000, allow_none=True, dump_default=None)
+    note = trimmed(2000, multiline=True, allow_none=True, dump_default=None)
 
     @validates_schema
     def _consistent(self, data, **kwargs):

@@ -37,14 +37,16 @@ class ProblemSchema(Schema):
     errors = fields.List(fields.Nested(FieldErrorSchema), metadata={"description": "for validation problems"})
 
 
-def trimmed(max_length: int, **kwargs) -> fields.String:
-    """A string stripped of surrounding space, at most max_length long, with at least one visible character.
+def trimmed(max_length: int, *, multiline: bool = False, **kwargs) -> fields.String:
+    """A string stripped of surrounding space, at most max_length long, with at least one visible character
+    and no control character (a `multiline` text, such as a note, may hold tab, line feed and carriage return).
 
-    Documented with the same rule as a pattern (one character that is neither space nor a control character),
-    so a blank or control-only string is refused by the document and by the check alike.
+    Documented with the same rules as a pattern, so a blank string, or one holding a control character, is
+    refused by the document and by the check alike.
     """
-    kwargs["metadata"] = {"pattern": VISIBLE_PATTERN, **kwargs.get("metadata", {})}
-    return Trimmed(validate=[UnicodeText(), validate.Length(min=1, max=max_length),
+    kwargs["metadata"] = {"pattern": TEXT_PATTERN if multiline else LINE_PATTERN, **kwargs.get("metadata", {})}
+    return Trimmed(multiline=multiline,
+                   validate=[UnicodeText(), validate.Length(min=1, max=max_length),
                              validate.Regexp(_VISIBLE, error="needs a character that is not space or a control "
                                                              "character")], **kwargs)
 
@@ -59,6 +61,16 @@ SPACE = "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007
 VISIBLE_PATTERN = r"[^\s\u0000-\u001F\u007F-\u009F]"          # ECMAScript, as the document states it
 # The same set for Python's re; Regexp validates with match(), so the leading (?s).*? makes it a search.
 _VISIBLE = re.compile("(?s).*?[^" + re.escape(SPACE) + "\x00-\x1f\x7f-\x9f]")
+
+# Control characters (Unicode Cc: C0, DEL and C1) have no place in a name or any one-line text, and XML 1.0
+# forbids most of C0: a member named "Ctl\x0bVt" made map.svg unreadable. A multi-line text keeps tab,
+# line feed and carriage return. The patterns say so to the document's reader (ECMAScript's `$` is the end
+# of the string); the compiled sets are what the check searches the value for, before it is trimmed.
+_LINE_CONTROLS = r"\u0000-\u001F\u007F-\u009F"
+_TEXT_CONTROLS = r"\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F"
+LINE_PATTERN = f"^[^{_LINE_CONTROLS}]*{VISIBLE_PATTERN}[^{_LINE_CONTROLS}]*$"
+TEXT_PATTERN = f"^[^{_TEXT_CONTROLS}]*{VISIBLE_PATTERN}[^{_TEXT_CONTROLS}]*$"
+_CONTROLS = {False: re.compile(f"[{_LINE_CONTROLS}]"), True: re.compile(f"[{_TEXT_CONTROLS}]")}
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -82,8 +94,20 @@ class UnicodeText(validate.Validator):
 
 
 class Trimmed(fields.String):
+    default_error_messages = {"control": "holds a control character"}
+
+    def __init__(self, *args, multiline: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.controls = _CONTROLS[multiline]
+
+    def trim(self, value: str) -> str:
+        """The text without surrounding space; a ValidationError when it holds a control character."""
+        if self.controls.search(value):
+            raise self.make_error("control")
+        return value.strip(SPACE)
+
     def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).strip(SPACE)
+        return self.trim(super()._deserialize(value, attr, data, **kwargs))
 
 
 def tag_list(max_items: int = 30, max_length: int = 60, **kwargs) -> fields.List:
