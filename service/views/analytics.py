@@ -11,9 +11,10 @@ from schemas.analytics import (BridgesArgsSchema, BridgesSchema, ClusterMembersA
                                SnapshotSchema)
 from schemas.common import PageArgsSchema
 from service.analytics.engine import Pending
-from service.api import BY_CREATION, BY_NAME, Blueprint, decode_cursor, errors, page
+from service.api import BY_CREATION, BY_NAME, Blueprint, decode_cursor, errors, page, render
 from service.auth import requires
 from service.db import get_graph
+from service.idempotency import idempotent
 from service.repositories import analytics
 
 blp = Blueprint("analytics", __name__, url_prefix="/v1/analytics",
@@ -86,6 +87,7 @@ class Health(MethodView):
 @blp.route("/health/snapshots")
 class Snapshots(MethodView):
     @requires("analytics")
+    @idempotent(render(SnapshotSchema(), 201))
     @blp.arguments(SnapshotCreateSchema)
     @blp.response(201, SnapshotSchema)
     @blp.alt_response(202, **_PENDING)
