@@ -20,7 +20,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Iterable
 
-from flask import Blueprint, Flask, Response, current_app, g, request
+from flask import Blueprint, Flask, Response, current_app, g, has_request_context, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client import REGISTRY, multiprocess
 
@@ -61,6 +61,10 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         entry.update({key: value for key, value in vars(record).items() if key not in _STANDARD_RECORD_FIELDS})
+        if "request_id" not in entry and has_request_context():
+            # Whatever logged it (the error handler's traceback, the driver, a library) inside a request: the
+            # client's X-Request-ID then finds its line.
+            entry["request_id"] = request_id()
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return scrub(json.dumps(entry, default=str))
