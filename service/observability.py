@@ -94,9 +94,18 @@ def _start_request() -> None:
     g.request_id = offered if _REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
 
 
+# Metric labels come from a known set, so a client cannot grow /metrics with what it sends: a method
+# outside this set counts as `other`, and every path no route matches as `<unmatched>`.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 def _route() -> str:
     # The template (/v1/members/<member_id>), never the path: paths and query strings may carry data.
     return request.url_rule.rule if request.url_rule is not None else "<unmatched>"
+
+
+def _method() -> str:
+    return request.method if request.method in _METHODS else "other"
 
 
 def _finish_request(response: Response) -> Response:
@@ -106,10 +115,10 @@ def _finish_request(response: Response) -> Response:
         return response
     seconds = time.perf_counter() - started
     route = _route()
-    REQUEST_SECONDS.labels(request.method, route, str(response.status_code)).observe(seconds)
+    REQUEST_SECONDS.labels(_method(), route, str(response.status_code)).observe(seconds)
     caller = g.get("caller")
     log.info("request", extra={
-        "request_id": request_id(), "method": request.method, "route": route, "status": response.status_code,
+        "request_id": request_id(), "method": _method(), "route": route, "status": response.status_code,
         "duration_ms": round(seconds * 1000, 2), "key_id": caller.key_id if caller else None,
         "key_name": caller.name if caller else None,
     })
