@@ -149,7 +149,8 @@ def metrics():
         multiprocess.MultiProcessCollector(registry)
     else:
         registry = REGISTRY
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    # content_type, not mimetype: CONTENT_TYPE_LATEST already names its charset, and mimetype adds another.
+    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
 
 def metrics_networks(value: str | Iterable[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:

@@ -255,3 +255,7 @@ def test_metric_labels_stay_bounded_whatever_method_or_path_a_client_sends(clien
     assert "FOO0X" not in text and "BAR0Y" not in text and "/no/such/path" not in text
     assert 'method="other",route="<unmatched>",status="404"' in text
     assert 'method="other",route="<unmatched>",status="405"' in text
+
+
+def test_metrics_name_their_charset_once(client):
+    assert client.get("/metrics").headers["Content-Type"].count("charset") == 1
