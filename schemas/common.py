@@ -112,11 +112,26 @@ class Trimmed(fields.String):
 
 def tag_list(max_items: int = 30, max_length: int = 60, **kwargs) -> fields.List:
     """A list of short labels (topics, populations): trimmed, lower-cased, de-duplicated in order."""
-    return Tags(trimmed(max_length), validate=validate.Length(max=max_items), **kwargs)
+    return Tags(trimmed(max_length), max_items=max_items, validate=validate.Length(max=max_items), **kwargs)
 
 
 class Tags(fields.List):
+    """The limit holds for the list as sent, before duplicates are dropped: 100,000 copies of one tag were once
+    loaded one by one and then accepted as a single tag."""
+
+    default_error_messages = {"too_many": "Longer than maximum length {max}."}
+
+    def __init__(self, *args, max_items: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.max_items = max_items
+
+    def check_count(self, value: list) -> None:
+        if len(value) > self.max_items:
+            raise self.make_error("too_many", max=self.max_items)
+
     def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, list):
+            self.check_count(value)
         items = super()._deserialize(value, attr, data, **kwargs)
         return list(dict.fromkeys(item.lower() for item in items))
 

@@ -57,6 +57,8 @@ def _compile(field: fields.Field):
         inner, lower = _compile(field.inner), kind is Tags
 
         def items(value: list) -> list:
+            if lower:
+                field.check_count(value)
             loaded = [inner(item) for item in value]
             return list(dict.fromkeys(item.lower() for item in loaded)) if lower else loaded
 

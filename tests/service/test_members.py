@@ -228,3 +228,14 @@ def test_a_control_character_in_a_synced_name_fails_that_record(api):
     assert response.status_code == 207
     assert [(r["status"], r["error"] and r["error"]["errors"][0]["field"]) for r in response.get_json()["results"]] \
         == [("created", None), ("error", "name")]
+
+
+@pytest.mark.parametrize("topics", [["t"] * 100_000, ["Math", "math"] * 16])
+def test_the_tag_limit_holds_for_the_list_as_sent_not_after_duplicates_go(api, topics):
+    """100,000 copies of "t" were accepted: the 30-tag limit was checked after de-duplication."""
+    response = api.post("/v1/members", json={"name": "Ann", "topics": topics})
+    assert response.status_code == 422 and response.get_json()["errors"][0]["field"] == "topics"
+    synced = api.post("/v1/sync/members", json={"source": "crm", "records": [
+        {"external_id": "c1", "name": "Ann", "topics": topics[:31]}]})
+    assert synced.status_code == 207
+    assert synced.get_json()["results"][0]["error"]["errors"][0]["field"] == "topics"
