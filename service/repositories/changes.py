@@ -82,8 +82,9 @@ def _retention_days() -> int:
 
 
 def feed(graph: db.Graph, *, after: int | None, limit: int, resource: str | None = None, source: str | None = None,
-         exclude_source: str | None = None) -> dict[str, Any]:
-    """One page of the feed after seq `after` (None: from the oldest entry kept).
+         exclude_source: str | None = None, external_ids: bool = True) -> dict[str, Any]:
+    """One page of the feed after seq `after` (None: from the oldest entry kept); each entry's external ids
+    only with `external_ids` (else an empty list).
 
     410 when retention already removed entries the cursor has not seen.
     """
@@ -101,7 +102,7 @@ def feed(graph: db.Graph, *, after: int | None, limit: int, resource: str | None
         raise Problem(410, f"entries after this cursor were removed by retention (kept: after seq "
                            f"{floor}); re-read the full lists, then follow the feed from "
                            "GET /v1/changes without `since`", slug="cursor-expired")
-    items = [row["change"] for row in rows]
+    items = [row["change"] if external_ids else {**row["change"], "external_ids": []} for row in rows]
     last = items[-1]["seq"] if items else (floor if after is None else after)
     return {"items": items, "next_cursor": encode_seq(last)}
 
