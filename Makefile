@@ -9,7 +9,7 @@ PORT ?= 8080
 NEO4J_PORT ?= 7687
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test install openapi clean
+.PHONY: run test fuzz install openapi clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,12 @@ run: install
 
 test: install $(SYSTEM_TOOLS)
 	$(BIN)/pytest
+
+# The long hostile-input run (tests/contract/test_hostile_fuzz.py) for a scheduled or manual job: new random
+# cases each time. FUZZ_EXAMPLES sets how many per operation.
+FUZZ_EXAMPLES ?= 500
+fuzz: install
+	NETWEAVE_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) NETWEAVE_FUZZ_SEED=random $(BIN)/pytest -q tests/contract/test_hostile_fuzz.py
 
 openapi: install
 	$(BIN)/netweave openapi -o openapi.yaml

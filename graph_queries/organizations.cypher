@@ -72,12 +72,14 @@ RETURN m {.*, affiliation: a {.role, .since, .until, member_id: m.id, organizati
 
 // name: affiliation_put
 // Creates or replaces the member's affiliation with the organization; says whether it was new.
+// Whether it is new is what the MERGE found once it held the locks of both nodes (ON CREATE), not what a
+// read before it saw: concurrent PUTs of a new pair all read "absent", and each then called itself the creator.
 MATCH (m:Member {id: $member_id})
 MATCH (o:Organization {id: $organization_id})
-OPTIONAL MATCH (m)-[existing:MEMBER_OF]->(o)
-WITH m, o, existing IS NULL AS created
 MERGE (m)-[a:MEMBER_OF]->(o)
-ON CREATE SET a.created_at = datetime()
+ON CREATE SET a.created_at = datetime(), a.created_by_this_statement = true
+WITH m, o, a, a.created_by_this_statement IS NOT NULL AS created
+REMOVE a.created_by_this_statement
 SET a.role = $role, a.since = $since, a.until = $until, a.updated_at = datetime()
 RETURN created, a {.role, .since, .until, member_id: m.id, organization_id: o.id,
                    organization_name: o.name} AS affiliation

@@ -29,7 +29,7 @@ class CollaborationSchema(StrictSchema):
     started_on = fields.Date(allow_none=True, dump_default=None)
     ended_on = fields.Date(allow_none=True, dump_default=None)
     source = trimmed(100, load_default="api", metadata={"description": "the system that recorded it"})
-    note = trimmed(2000, allow_none=True, dump_default=None)
+    note = trimmed(2000, multiline=True, allow_none=True, dump_default=None)
     attributes = attributes_field(load_default=dict)
     version = fields.Integer(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
@@ -53,7 +53,7 @@ class CollaborationPatchSchema(NonEmptyPatch, StrictSchema):
     strength = WholeNumber(validate=validate.Range(min=1, max=5))
     started_on = fields.Date(allow_none=True, dump_default=None)
     ended_on = fields.Date(allow_none=True, dump_default=None)
-    note = trimmed(2000, allow_none=True, dump_default=None)
+    note = trimmed(2000, multiline=True, allow_none=True, dump_default=None)
     attributes = attributes_field()
 
     @validates_schema

@@ -37,14 +37,16 @@ class ProblemSchema(Schema):
     errors = fields.List(fields.Nested(FieldErrorSchema), metadata={"description": "for validation problems"})
 
 
-def trimmed(max_length: int, **kwargs) -> fields.String:
-    """A string stripped of surrounding space, at most max_length long, with at least one visible character.
+def trimmed(max_length: int, *, multiline: bool = False, **kwargs) -> fields.String:
+    """A string stripped of surrounding space, at most max_length long, with at least one visible character
+    and no control character (a `multiline` text, such as a note, may hold tab, line feed and carriage return).
 
-    Documented with the same rule as a pattern (one character that is neither space nor a control character),
-    so a blank or control-only string is refused by the document and by the check alike.
+    Documented with the same rules as a pattern, so a blank string, or one holding a control character, is
+    refused by the document and by the check alike.
     """
-    kwargs["metadata"] = {"pattern": VISIBLE_PATTERN, **kwargs.get("metadata", {})}
-    return Trimmed(validate=[validate.Length(min=1, max=max_length),
+    kwargs["metadata"] = {"pattern": TEXT_PATTERN if multiline else LINE_PATTERN, **kwargs.get("metadata", {})}
+    return Trimmed(multiline=multiline,
+                   validate=[UnicodeText(), validate.Length(min=1, max=max_length),
                              validate.Regexp(_VISIBLE, error="needs a character that is not space or a control "
                                                              "character")], **kwargs)
 
@@ -60,19 +62,76 @@ VISIBLE_PATTERN = r"[^\s\u0000-\u001F\u007F-\u009F]"          # ECMAScript, as t
 # The same set for Python's re; Regexp validates with match(), so the leading (?s).*? makes it a search.
 _VISIBLE = re.compile("(?s).*?[^" + re.escape(SPACE) + "\x00-\x1f\x7f-\x9f]")
 
+# Control characters (Unicode Cc: C0, DEL and C1) have no place in a name or any one-line text, and XML 1.0
+# forbids most of C0: a member named "Ctl\x0bVt" made map.svg unreadable. A multi-line text keeps tab,
+# line feed and carriage return. The patterns say so to the document's reader (ECMAScript's `$` is the end
+# of the string); the compiled sets are what the check searches the value for, before it is trimmed.
+_LINE_CONTROLS = r"\u0000-\u001F\u007F-\u009F"
+_TEXT_CONTROLS = r"\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F"
+LINE_PATTERN = f"^[^{_LINE_CONTROLS}]*{VISIBLE_PATTERN}[^{_LINE_CONTROLS}]*$"
+TEXT_PATTERN = f"^[^{_TEXT_CONTROLS}]*{VISIBLE_PATTERN}[^{_TEXT_CONTROLS}]*$"
+_CONTROLS = {False: re.compile(f"[{_LINE_CONTROLS}]"), True: re.compile(f"[{_TEXT_CONTROLS}]")}
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def is_unicode_text(text: str) -> bool:
+    """Whether `text` is Unicode text. JSON's escapes can spell a lone surrogate ("\\ud800"), and Python keeps
+    it in the string, but no UTF-8 encoder (the Neo4j driver's included) can write one."""
+    return _LONE_SURROGATE.search(text) is None
+
+
+class UnicodeText(validate.Validator):
+    """Refuses a string holding a lone surrogate (a valid pair arrives from JSON as one character)."""
+
+    error = "holds a lone surrogate (U+D800-U+DFFF), which is not a character"
+
+    def __call__(self, value: str) -> str:
+        if not is_unicode_text(value):
+            raise ValidationError(self.error)
+        return value
+
 
 class Trimmed(fields.String):
+    default_error_messages = {"control": "holds a control character"}
+
+    def __init__(self, *args, multiline: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.controls = _CONTROLS[multiline]
+
+    def trim(self, value: str) -> str:
+        """The text without surrounding space; a ValidationError when it holds a control character."""
+        if self.controls.search(value):
+            raise self.make_error("control")
+        return value.strip(SPACE)
+
     def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).strip(SPACE)
+        return self.trim(super()._deserialize(value, attr, data, **kwargs))
 
 
 def tag_list(max_items: int = 30, max_length: int = 60, **kwargs) -> fields.List:
     """A list of short labels (topics, populations): trimmed, lower-cased, de-duplicated in order."""
-    return Tags(trimmed(max_length), validate=validate.Length(max=max_items), **kwargs)
+    return Tags(trimmed(max_length), max_items=max_items, validate=validate.Length(max=max_items), **kwargs)
 
 
 class Tags(fields.List):
+    """The limit holds for the list as sent, before duplicates are dropped: 100,000 copies of one tag were once
+    loaded one by one and then accepted as a single tag."""
+
+    default_error_messages = {"too_many": "Longer than maximum length {max}."}
+
+    def __init__(self, *args, max_items: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.max_items = max_items
+
+    def check_count(self, value: list) -> None:
+        if len(value) > self.max_items:
+            raise self.make_error("too_many", max=self.max_items)
+
     def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, list):
+            self.check_count(value)
         items = super()._deserialize(value, attr, data, **kwargs)
         return list(dict.fromkeys(item.lower() for item in items))
 
@@ -149,5 +208,6 @@ def date_range_check(data: dict, start: str, end: str) -> None:
         raise ValidationError(f"must not be before {start}", end)
 
 
-__all__ = ["AttributeFilterArgs", "StrictSchema", "ProblemSchema", "PageArgsSchema", "PageSchema", "trimmed", "tag_list", "Id",
-           "date_range_check", "StrictBoolean", "NonEmptyPatch", "WholeNumber", "fields", "validate", "validates_schema", "post_load", "ValidationError"]
+__all__ = ["AttributeFilterArgs", "StrictSchema", "ProblemSchema", "PageArgsSchema", "PageSchema", "trimmed",
+           "tag_list", "Id", "date_range_check", "StrictBoolean", "NonEmptyPatch", "WholeNumber", "UnicodeText",
+           "is_unicode_text", "fields", "validate", "validates_schema", "post_load", "ValidationError"]

@@ -15,7 +15,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, missing
 
-from schemas.common import SPACE, StrictBoolean, Tags, Trimmed
+from schemas.common import StrictBoolean, Tags, Trimmed
 
 _SCHEMA_HOOK = "validates_schema"
 
@@ -50,13 +50,15 @@ def _compile(field: fields.Field):
 
     kind = type(field)
     if kind in (Trimmed, fields.String):
-        load = typed(str, (lambda value: value.strip(SPACE)) if kind is Trimmed else None)
+        load = typed(str, field.trim if kind is Trimmed else None)
     elif kind is StrictBoolean:
         load = typed(bool)
     elif kind in (Tags, fields.List) and type(field.inner) is Trimmed:
         inner, lower = _compile(field.inner), kind is Tags
 
         def items(value: list) -> list:
+            if lower:
+                field.check_count(value)
             loaded = [inner(item) for item in value]
             return list(dict.fromkeys(item.lower() for item in loaded)) if lower else loaded
 

@@ -84,7 +84,7 @@ class IntroductionSchema(StrictSchema):
     id = Id(dump_only=True)
     member_ids = fields.List(Id(), required=True, load_only=True, validate=validate.Length(equal=2))
     members = fields.List(fields.Nested(IntroducedMemberSchema), dump_only=True)
-    note = trimmed(2000, allow_none=True, dump_default=None)
+    note = trimmed(2000, multiline=True, allow_none=True, dump_default=None)
     status = fields.String(dump_only=True)
     collaboration_id = Id(dump_only=True, allow_none=True, dump_default=None,
                           metadata={"description": "the collaboration an accepted introduction created"})
@@ -101,7 +101,7 @@ class IntroductionSchema(StrictSchema):
 
 class IntroductionDecisionSchema(StrictSchema):
     status = fields.String(required=True, validate=validate.OneOf(("accepted", "declined")))
-    note = trimmed(2000, allow_none=True)
+    note = trimmed(2000, multiline=True, allow_none=True)
 
 
 class IntroductionListArgsSchema(PageArgsSchema):

@@ -105,7 +105,7 @@ class SyncCollaborationRecordSchema(_RecordSchema):
     strength = WholeNumber(validate=validate.Range(min=1, max=5))
     started_on = fields.Date(allow_none=True)
     ended_on = fields.Date(allow_none=True)
-    note = trimmed(2000, allow_none=True)
+    note = trimmed(2000, multiline=True, allow_none=True)
     attributes = attributes_field()
 
     @validates_schema

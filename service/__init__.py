@@ -28,8 +28,6 @@ API_SPEC = {
     "OPENAPI_VERSION": "3.1.0",
     "OPENAPI_URL_PREFIX": "/",
     "OPENAPI_JSON_PATH": "openapi.json",
-    "OPENAPI_SWAGGER_UI_PATH": "docs",
-    "OPENAPI_SWAGGER_UI_URL": "/docs/assets/",
     "API_SPEC_OPTIONS": {
         "info": {
             "description": (

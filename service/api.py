@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import datetime
 import functools
 import binascii
 import http
@@ -18,7 +19,7 @@ from flask import request
 from flask_smorest import Api, Blueprint as SmorestBlueprint
 from flask_smorest.utils import prepare_response
 
-from schemas.common import ProblemSchema
+from schemas.common import ProblemSchema, is_unicode_text
 from service import auth, request_limits
 from service.errors import PROBLEM_CONTENT_TYPE, Problem, field_error, from_http_exception, problem_response
 
@@ -57,11 +58,81 @@ class BodyRequiredParser(FlaskParser):
     """
 
     def _raw_load_json(self, req):
-        if not req.get_data(cache=True):
+        data = req.get_data(cache=True)
+        if not data:
             raise field_error("_schema", "a JSON body is required", location="json")
         if not is_json_request(req):
             raise Problem(415, f"send the body as application/json, not {req.mimetype or 'an unnamed type'}")
-        return super()._raw_load_json(req)
+        return load_json_body(data)
+
+
+class Unusable:
+    """Stands in for a JSON value that Python parses but nothing downstream can hold: an integer longer than
+    Python converts (4,300 digits), or a string with a lone surrogate ("\\ud800", which no UTF-8 encoder,
+    the Neo4j driver's included, can write). The field that receives it fails as it would on a value of the
+    wrong type: a 422 naming the field, or one failed record of a sync batch, never a crash."""
+
+    __slots__ = ("what",)
+
+    def __init__(self, what: str):
+        self.what = what
+
+    def __repr__(self) -> str:
+        return f"<{self.what}>"
+
+
+_MAX_INT_DIGITS = 4300
+# Only a \u escape can put a surrogate into a parsed string (the UTF-8 decoder refuses encoded ones), so a
+# body without one needs no search.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
+
+
+def _json_int(text: str) -> int | Unusable:
+    if len(text) - text.startswith("-") > _MAX_INT_DIGITS:
+        return Unusable(f"an integer of more than {_MAX_INT_DIGITS} digits")
+    return int(text)
+
+
+def _not_json(constant: str):
+    raise json.JSONDecodeError(f"{constant} is not a JSON value", constant, 0)
+
+
+def _text_or_unusable(value: Any) -> Any:
+    return value if type(value) is not str or is_unicode_text(value) else Unusable("text with a lone surrogate")
+
+
+def _replace_lone_surrogates(document: Any) -> Any:
+    """`document` with every string holding a lone surrogate replaced by Unusable (keys by their escaped
+    spelling, which names no field); iterative, as the document may nest as deep as the parser allowed."""
+    document = _text_or_unusable(document)
+    stack = [document]
+    while stack:
+        container = stack.pop()
+        if type(container) is dict:
+            for key in [key for key in container if not is_unicode_text(key)]:
+                container[key.encode("utf-8", "backslashreplace").decode("ascii")] = container.pop(key)
+            items = container.items()
+        elif type(container) is list:
+            items = enumerate(container)
+        else:
+            continue
+        for place, value in list(items):
+            container[place] = _text_or_unusable(value)
+            stack.append(value)
+    return document
+
+
+def load_json_body(data: bytes) -> Any:
+    """A request body parsed as JSON (RFC 8259: UTF-8, no NaN or Infinity), unusable values marked.
+
+    Nesting deep enough to exhaust the parser's recursion is a 400 naming the body, not a crash; webargs
+    turns a JSONDecodeError or UnicodeDecodeError into its 400 "Invalid JSON body".
+    """
+    try:
+        document = json.loads(data.decode("utf-8"), parse_int=_json_int, parse_constant=_not_json)
+    except RecursionError:
+        raise field_error("_schema", "nested too deeply", location="json", status=400) from None
+    return _replace_lone_surrogates(document) if _SURROGATE_ESCAPE.search(data) else document
 
 
 class Blueprint(SmorestBlueprint):
@@ -138,16 +209,52 @@ def encode_cursor(sort_key: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
-def decode_cursor(cursor: str | None, arity: int, field: str = "cursor") -> list[Any] | None:
-    """The sort key a cursor stands for, or a 422 naming `cursor` when it is not one of ours."""
+# The shape of a sort key: what each part is. A cursor is checked against it before any part reaches a
+# statement, so a part of the wrong kind (a name where `datetime()` expects a time, a lone surrogate the
+# driver cannot encode, a number past Neo4j's 64 bits) is the client's 422, not the database's error.
+BY_NAME = ("text", "text")                  # (name_key, id)
+BY_CREATION = ("timestamp", "text")         # (created_at as Neo4j writes it, id)
+BY_SEQ = ("seq",)                           # the change feed's position
+
+_TIMESTAMP = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d)(?::(\d\d)(?:\.\d{1,9})?)?"
+                        r"(?:Z|[+-](\d\d):(\d\d))", re.ASCII)
+_SEQ = re.compile(r"[0-9]{1,18}")            # below 2**63 with room to add to it
+
+
+def _cursor_text(part: Any) -> bool:
+    return isinstance(part, str) and is_unicode_text(part)
+
+
+def _cursor_timestamp(part: Any) -> bool:
+    match = _TIMESTAMP.fullmatch(part) if isinstance(part, str) else None
+    if match is None:
+        return False
+    year, month, day, hour, minute, second, offset_hours, offset_minutes = (int(g or 0) for g in match.groups())
+    try:
+        datetime.datetime(year, month, day, hour, minute, second)
+    except ValueError:
+        return False
+    return offset_minutes < 60 and (offset_hours, offset_minutes) <= (18, 0)
+
+
+def _cursor_seq(part: Any) -> bool:
+    return isinstance(part, str) and _SEQ.fullmatch(part) is not None
+
+
+_CURSOR_PARTS = {"text": _cursor_text, "timestamp": _cursor_timestamp, "seq": _cursor_seq}
+
+
+def decode_cursor(cursor: str | None, shape: Sequence[str], field: str = "cursor") -> list[Any] | None:
+    """The sort key a cursor stands for, or a 422 naming `field` when it is not one of ours of this `shape`."""
     if cursor is None:
         return None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         key = json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         key = None
-    if not isinstance(key, list) or len(key) != arity or not all(isinstance(part, str) for part in key):
+    if not (isinstance(key, list) and len(key) == len(shape)
+            and all(_CURSOR_PARTS[kind](part) for kind, part in zip(shape, key))):
         raise field_error(field, "not a cursor this list returned", location="query")
     return key
 
@@ -177,9 +284,13 @@ def expected_version() -> int | None:
     header = header.strip()
     if header == "*":
         return None
-    if header.startswith('"') and header.endswith('"') and header[1:-1].isdigit():
+    if header.startswith('"') and header.endswith('"') and _VERSION.fullmatch(header[1:-1]):
         return int(header[1:-1])
     raise stale()
+
+
+# ASCII digits only (str.isdigit also takes "²", which int() refuses), and no more than a 64-bit version holds.
+_VERSION = re.compile(r"[0-9]{1,18}")
 
 
 def created_headers(endpoint: str, id_arg: str) -> Callable[[dict[str, Any]], dict[str, str]]:

@@ -137,6 +137,13 @@ def caller_sees_pii() -> bool:
     return caller is not None and caller.has("pii")
 
 
+def caller_sees_external_ids() -> bool:
+    """External ids are a CRM's own keys, and a CRM may use emails as keys: keys that sync see them, and
+    keys that may see personal data; read-only keys do not."""
+    caller = g.get("caller")
+    return caller is not None and (caller.has("sync") or caller.has("pii"))
+
+
 def requires(scope: str, *alternatives: str) -> Callable:
     """Require an API key holding `scope` (or one of `alternatives`); documents security and 401/403."""
     accepted = (scope, *alternatives)

@@ -49,7 +49,7 @@ def decode(value: str) -> neo4j.Bookmarks:
     try:
         text = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("ascii")
         values = json.loads(text)
-    except (binascii.Error, ValueError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+    except (binascii.Error, ValueError, RecursionError):  # UnicodeDecodeError, JSONDecodeError are ValueErrors
         raise _invalid("not a bookmark returned by this API (base64url of a JSON list)") from None
     if not isinstance(values, list) or not values or len(values) > MAX_BOOKMARKS:
         raise _invalid(f"must hold a list of 1 to {MAX_BOOKMARKS} bookmarks")

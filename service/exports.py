@@ -16,18 +16,17 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any, Callable, Iterable, Iterator
-from xml.sax.saxutils import escape, quoteattr
 
 import neo4j
 import neo4j.time
 
 import graph_queries
 from service import db
+from service.xmltext import xml_attribute, xml_chars, xml_text
 
 CHUNK_BYTES = 64 * 1024
 FETCH_SIZE = 1000
@@ -327,16 +326,13 @@ def _coalesce(parts: Iterable[str | bytes]) -> Iterator[bytes]:
 
 # --- writers: write(nodes, ties) yields the document's text in pieces ----------------------------------
 
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def _xml_text(value: Any) -> str:
-    """A value as XML character data: lists joined, booleans as xsd booleans, illegal characters dropped."""
+def _xml_value(value: Any) -> str:
+    """A value as XML text before escaping: lists joined, booleans as xsd booleans, forbidden characters dropped."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
         value = LIST_SEPARATOR.join(str(item) for item in value)
-    return _XML_ILLEGAL.sub("", str(value))
+    return xml_chars(str(value))
 
 
 class GraphMLWriter:
@@ -363,17 +359,17 @@ class GraphMLWriter:
         yield '  <graph id="netweave" edgedefault="undirected">\n'
         for name, value in metadata.items():
             text = value if isinstance(value, str) else json.dumps(value)
-            yield f'    <data key="g_{name}">{escape(_xml_text(text))}</data>\n'
+            yield f'    <data key="g_{name}">{xml_text(_xml_value(text))}</data>\n'
         for node in nodes:
-            yield f'    <node id={quoteattr(node["id"])}>{self._data(node, self.node_keys)}</node>\n'
+            yield f'    <node id={xml_attribute(node["id"])}>{self._data(node, self.node_keys)}</node>\n'
         for tie in ties:
-            yield (f'    <edge id={quoteattr(tie["id"])} source={quoteattr(tie["source"])} '
-                   f'target={quoteattr(tie["target"])}>{self._data(tie, self.tie_keys)}</edge>\n')
+            yield (f'    <edge id={xml_attribute(tie["id"])} source={xml_attribute(tie["source"])} '
+                   f'target={xml_attribute(tie["target"])}>{self._data(tie, self.tie_keys)}</edge>\n')
         yield '  </graph>\n</graphml>\n'
 
     @staticmethod
     def _data(record: dict, keys: dict[str, str]) -> str:
-        return "".join(f'<data key="{keys[name]}">{escape(_xml_text(value))}</data>'
+        return "".join(f'<data key="{keys[name]}">{xml_text(_xml_value(value))}</data>'
                        for name, value in record.items() if name in keys)
 
 
@@ -395,19 +391,21 @@ class GexfWriter:
                'xsi:schemaLocation="http://www.gexf.net/1.2draft http://www.gexf.net/1.2draft/gexf.xsd" '
                'version="1.2">\n'
                f'  <meta lastmodifieddate="{metadata["exported_at"][:10]}"><creator>netweave</creator>'
-               f'<description>{escape(json.dumps(metadata))}</description></meta>\n'
+               f'<description>{xml_text(json.dumps(metadata))}</description></meta>\n'
                '  <graph defaultedgetype="undirected" mode="static">\n')
         yield from self._declare("node", self.export.node_attributes, self.node_ids)
         yield from self._declare("edge", self.export.tie_attributes, self.tie_ids)
         yield '    <nodes>\n'
         for node in nodes:
-            yield (f'      <node id={quoteattr(node["id"])} label={quoteattr(_xml_text(node.get("label", "")))}>'
-                   f'{self._values(node, self.node_ids)}</node>\n')
+            label = xml_attribute(_xml_value(node.get("label", "")))
+            yield (f'      <node id={xml_attribute(node["id"])} label={label}>{self._values(node, self.node_ids)}'
+                   '</node>\n')
         yield '    </nodes>\n    <edges>\n'
         for tie in ties:
             label = tie.get("kind", tie["tie"])
-            yield (f'      <edge id={quoteattr(tie["id"])} source={quoteattr(tie["source"])} '
-                   f'target={quoteattr(tie["target"])} weight="{tie["weight"]!r}" label={quoteattr(label)}>'
+            yield (f'      <edge id={xml_attribute(tie["id"])} source={xml_attribute(tie["source"])} '
+                   f'target={xml_attribute(tie["target"])} weight="{tie["weight"]!r}" '
+                   f'label={xml_attribute(label)}>'
                    f'{self._values(tie, self.tie_ids)}</edge>\n')
         yield '    </edges>\n  </graph>\n</gexf>\n'
 
@@ -420,7 +418,7 @@ class GexfWriter:
 
     @staticmethod
     def _values(record: dict, ids: dict[str, str]) -> str:
-        values = "".join(f'<attvalue for="{ids[name]}" value={quoteattr(_xml_text(value))}/>'
+        values = "".join(f'<attvalue for="{ids[name]}" value={xml_attribute(_xml_value(value))}/>'
                          for name, value in record.items() if name in ids)
         return f"<attvalues>{values}</attvalues>" if values else ""
 

@@ -20,7 +20,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Iterable
 
-from flask import Blueprint, Flask, Response, current_app, g, request
+from flask import Blueprint, Flask, Response, current_app, g, has_request_context, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client import REGISTRY, multiprocess
 
@@ -61,6 +61,10 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         entry.update({key: value for key, value in vars(record).items() if key not in _STANDARD_RECORD_FIELDS})
+        if "request_id" not in entry and has_request_context():
+            # Whatever logged it (the error handler's traceback, the driver, a library) inside a request: the
+            # client's X-Request-ID then finds its line.
+            entry["request_id"] = request_id()
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return scrub(json.dumps(entry, default=str))
@@ -90,9 +94,18 @@ def _start_request() -> None:
     g.request_id = offered if _REQUEST_ID.fullmatch(offered) else uuid.uuid4().hex
 
 
+# Metric labels come from a known set, so a client cannot grow /metrics with what it sends: a method
+# outside this set counts as `other`, and every path no route matches as `<unmatched>`.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 def _route() -> str:
     # The template (/v1/members/<member_id>), never the path: paths and query strings may carry data.
     return request.url_rule.rule if request.url_rule is not None else "<unmatched>"
+
+
+def _method() -> str:
+    return request.method if request.method in _METHODS else "other"
 
 
 def _finish_request(response: Response) -> Response:
@@ -102,10 +115,10 @@ def _finish_request(response: Response) -> Response:
         return response
     seconds = time.perf_counter() - started
     route = _route()
-    REQUEST_SECONDS.labels(request.method, route, str(response.status_code)).observe(seconds)
+    REQUEST_SECONDS.labels(_method(), route, str(response.status_code)).observe(seconds)
     caller = g.get("caller")
     log.info("request", extra={
-        "request_id": request_id(), "method": request.method, "route": route, "status": response.status_code,
+        "request_id": request_id(), "method": _method(), "route": route, "status": response.status_code,
         "duration_ms": round(seconds * 1000, 2), "key_id": caller.key_id if caller else None,
         "key_name": caller.name if caller else None,
     })
@@ -136,7 +149,8 @@ def metrics():
         multiprocess.MultiProcessCollector(registry)
     else:
         registry = REGISTRY
-    return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+    # content_type, not mimetype: CONTENT_TYPE_LATEST already names its charset, and mimetype adds another.
+    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
 
 def metrics_networks(value: str | Iterable[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass
-from xml.sax.saxutils import escape, quoteattr
+
+from service.xmltext import xml_attribute, xml_text
 
 # Clusters are ranked largest first (in the whole network); the first len(PALETTE) ranks get their own
 # colour, the rest share OTHER, so a cluster keeps its colour whatever the filters show.
@@ -124,14 +125,14 @@ def svg(scene: dict, side: int = 1000) -> bytes:
     lines, dots, bubbles, bubble_ties = _shapes(scene, frame)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{frame.width}" height="{side}" '
            f'viewBox="0 0 {frame.width} {side}" font-family="sans-serif">',
-           f"<title>{escape('netweave: ' + (scene.get('title') or 'the network'))}</title>",
+           f"<title>{xml_text('netweave: ' + (scene.get('title') or 'the network'))}</title>",
            f'<rect x="0" y="0" width="{frame.width}" height="{side}" fill="#ffffff"/>',
            f'<g class="ties" stroke="{TIE}" stroke-opacity="0.35" stroke-linecap="round">']
     out += [f'<line x1="{t["x1"]:.1f}" y1="{t["y1"]:.1f}" x2="{t["x2"]:.1f}" y2="{t["y2"]:.1f}" '
             f'stroke-width="{t["w"]:.2f}"/>' for t in (*lines, *bubble_ties)]
     out.append("</g>")
     out += [f'<circle class="cluster" cx="{b["x"]:.1f}" cy="{b["y"]:.1f}" r="{b["r"]:.1f}" fill="{b["colour"]}" '
-            f'fill-opacity="0.75" stroke="#ffffff"><title>{escape(b["id"])}: {b["members"]} members</title>'
+            f'fill-opacity="0.75" stroke="#ffffff"><title>{xml_text(b["id"])}: {b["members"]} members</title>'
             f"</circle>" for b in bubbles]
     out += [_svg_dot(d) for d in dots]
     out.append(_svg_legend(scene, frame))
@@ -145,9 +146,9 @@ def _svg_dot(dot: dict) -> str:
     classes = " ".join(["member", *(["broker"] if dot["broker"] else []),
                         *(["articulation-point"] if dot["articulation"] else [])])
     label = dot["name"] or dot["id"]
-    return (f'<circle class="{classes}" data-member-id={quoteattr(dot["id"])} cx="{dot["x"]:.1f}" '
+    return (f'<circle class="{classes}" data-member-id={xml_attribute(dot["id"])} cx="{dot["x"]:.1f}" '
             f'cy="{dot["y"]:.1f}" r="{dot["r"]:.1f}" fill="{dot["colour"]}" stroke="{ring}" '
-            f'stroke-width="{width}"><title>{escape(label)}</title></circle>')
+            f'stroke-width="{width}"><title>{xml_text(label)}</title></circle>')
 
 
 def _svg_legend(scene: dict, frame: Frame) -> str:
@@ -158,7 +159,7 @@ def _svg_legend(scene: dict, frame: Frame) -> str:
         y = 28 + row * 24
         if colour:
             parts.append(f'<rect x="{x0}" y="{y - 11}" width="14" height="14" rx="3" fill="{colour}"/>')
-        parts.append(f'<text x="{x0 + (22 if colour else 0)}" y="{y}">{escape(text)}</text>')
+        parts.append(f'<text x="{x0 + (22 if colour else 0)}" y="{y}">{xml_text(text)}</text>')
     parts.append("</g>")
     return "".join(parts)
 

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from marshmallow import ValidationError
+
+from schemas.common import LINE_PATTERN, TEXT_PATTERN, trimmed
 
 COMMITTED = Path(__file__).resolve().parent.parent / "openapi.yaml"
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -112,7 +115,8 @@ def test_document_states_the_rules_the_api_checks(app):
     schemas = spec["components"]["schemas"]
     for patch in ("MemberPatch", "OrganizationPatch", "CollaborationPatch"):
         assert schemas[patch]["minProperties"] == 1, patch
-    assert schemas["Member"]["properties"]["name"]["pattern"] == r"[^\s\u0000-\u001F\u007F-\u009F]"
+    assert schemas["Member"]["properties"]["name"]["pattern"] == LINE_PATTERN
+    assert schemas["Collaboration"]["properties"]["note"]["pattern"] == TEXT_PATTERN
     clusters = {p["name"]: p for p in spec["paths"]["/v1/analytics/clusters"]["get"]["parameters"] if "name" in p}
     assert clusters["resolution"]["schema"]["exclusiveMinimum"] == 0
     compare = {p["name"]: p for p in spec["paths"]["/v1/analytics/health/compare"]["get"]["parameters"] if "name" in p}
@@ -140,3 +144,18 @@ def test_create_links_to_get_patch_and_delete_with_the_etag(app, collection, ite
         assert method in spec["paths"][item]
         if method in ("patch", "delete") and "api-keys" not in item:
             assert parameters["header.If-Match"] == "$response.header.ETag"
+
+
+@pytest.mark.parametrize("text", ["Ada", " Ada\u3000", "Ada\u2028Byron", "Ada\n", "\tAda", "Ctl\u000bVt", "Nul\u0000",
+                                  "\u0085Ada", "Ada\u001c", "Del\u007f", " ", "\u00a0", "first\r\nsecond", "a\tb"])
+@pytest.mark.parametrize("multiline", [False, True])
+def test_the_documented_text_pattern_and_the_check_agree(text, multiline):
+    """What the document's pattern allows (read as ECMAScript: `$` is the end of the string) loads, and only that."""
+    pattern = (TEXT_PATTERN if multiline else LINE_PATTERN).removesuffix("$") + r"\Z"
+    field = trimmed(200, multiline=multiline)
+    try:
+        field.deserialize(text)
+        loads = True
+    except ValidationError:
+        loads = False
+    assert loads == (re.search(pattern, text) is not None)

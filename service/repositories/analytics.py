@@ -616,11 +616,15 @@ def _ranked(projection: Projection, found: reach_module.Reach, numbers: list[int
 
 def create_snapshot(graph: db.Graph, label: str, *, as_of: date | None = None, **filters: Any) -> dict:
     report = health(graph, as_of=as_of, **filters)
-    row = graph.write(lambda tx: db.run_one(
-        tx, "analytics_snapshot_create", id=str(uuid.uuid4()), label=label, as_of=report["computed"]["as_of"],
-        revision=report["computed"]["revision"], scope=json.dumps(report["scope"]),
-        metrics=json.dumps(report["metrics"])))
-    return _snapshot(row["snapshot"])
+
+    def work(tx) -> dict:
+        # Returns the snapshot itself: an Idempotency-Key stores the response rendered from what the write returns.
+        row = db.run_one(tx, "analytics_snapshot_create", id=str(uuid.uuid4()), label=label,
+                         as_of=report["computed"]["as_of"], revision=report["computed"]["revision"],
+                         scope=json.dumps(report["scope"]), metrics=json.dumps(report["metrics"]))
+        return _snapshot(row["snapshot"])
+
+    return graph.write(work)
 
 
 def get_snapshot(graph: db.Graph, snapshot_id: str) -> dict:

@@ -11,8 +11,8 @@ from neo4j import ManagedTransaction
 
 import graph_queries
 from service import db
-from service.api import decode_cursor, encode_cursor
-from service.errors import Problem, field_error
+from service.api import BY_SEQ, decode_cursor, encode_cursor
+from service.errors import Problem
 
 RESOURCES = ("member", "organization", "affiliation", "collaboration")
 ACTIONS = ("create", "update", "delete")
@@ -87,8 +87,9 @@ def _retention_days() -> int:
 
 
 def feed(graph: db.Graph, *, after: int | None, limit: int, resource: str | None = None, source: str | None = None,
-         exclude_source: str | None = None) -> dict[str, Any]:
-    """One page of the feed after seq `after` (None: from the oldest entry kept).
+         exclude_source: str | None = None, external_ids: bool = True) -> dict[str, Any]:
+    """One page of the feed after seq `after` (None: from the oldest entry kept); each entry's external ids
+    only with `external_ids` (else an empty list).
 
     410 when retention already removed entries the cursor has not seen.
     """
@@ -106,7 +107,7 @@ def feed(graph: db.Graph, *, after: int | None, limit: int, resource: str | None
         raise Problem(410, f"entries after this cursor were removed by retention (kept: after seq "
                            f"{floor}); re-read the full lists, then follow the feed from "
                            "GET /v1/changes without `since`", slug="cursor-expired")
-    items = [row["change"] for row in rows]
+    items = [row["change"] if external_ids else {**row["change"], "external_ids": []} for row in rows]
     last = items[-1]["seq"] if items else (floor if after is None else after)
     return {"items": items, "next_cursor": encode_seq(last)}
 
@@ -125,9 +126,7 @@ def encode_seq(seq: int) -> str:
 def decode_seq(cursor: str | None) -> int | None:
     if cursor is None:
         return None
-    (seq,) = decode_cursor(cursor, 1, field="since")
-    if not seq.isdigit():
-        raise field_error("since", "not a cursor this feed returned", location="query")
+    (seq,) = decode_cursor(cursor, BY_SEQ, field="since")
     return int(seq)
 
 

@@ -13,9 +13,10 @@ from schemas.analytics import (BridgesArgsSchema, BridgesSchema, ClusterMembersA
                                SnapshotSchema)
 from schemas.common import PageArgsSchema
 from service.analytics.engine import Pending
-from service.api import Blueprint, decode_cursor, errors, page
+from service.api import BY_CREATION, BY_NAME, Blueprint, decode_cursor, errors, page, render
 from service.auth import caller_sees_pii, requires
 from service.db import get_graph
+from service.idempotency import idempotent
 from service.repositories import analytics
 
 blp = Blueprint("analytics", __name__, url_prefix="/v1/analytics",
@@ -68,7 +69,7 @@ class Cluster(MethodView):
     @errors(404)
     def get(self, args, cluster_id):
         """List the members of a cluster, paged by cursor"""
-        limit, after = args.pop("limit"), decode_cursor(args.pop("cursor", None), 2)
+        limit, after = args.pop("limit"), decode_cursor(args.pop("cursor", None), BY_NAME)
         found = analytics.cluster_members(get_graph(), cluster_id, include=_include(args), limit=limit,
                                           after=after, **args)
         return {**found, **page(found.pop("rows"), limit)}
@@ -111,6 +112,7 @@ class Reach(MethodView):
 @blp.route("/health/snapshots")
 class Snapshots(MethodView):
     @requires("analytics")
+    @idempotent(render(SnapshotSchema(), 201))
     @blp.arguments(SnapshotCreateSchema)
     @blp.response(201, SnapshotSchema)
     @blp.alt_response(202, **_PENDING)
@@ -123,7 +125,7 @@ class Snapshots(MethodView):
     @blp.response(200, SnapshotPageSchema)
     def get(self, args):
         """List health snapshots, oldest first, paged by cursor"""
-        limit, after = args["limit"], decode_cursor(args.get("cursor"), 2)
+        limit, after = args["limit"], decode_cursor(args.get("cursor"), BY_CREATION)
         return page(analytics.snapshots_page(get_graph(), limit=limit, after=after), limit)
 
 

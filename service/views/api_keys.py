@@ -7,7 +7,7 @@ from flask.views import MethodView
 
 from schemas.common import PageArgsSchema
 from schemas.keys import ApiKeyPageSchema, ApiKeySchema, NewApiKeySchema, RotateApiKeySchema, RotatedApiKeySchema
-from service.api import Blueprint, decode_cursor, errors, item_links, links, page
+from service.api import BY_CREATION, Blueprint, decode_cursor, errors, item_links, links, page
 from service.auth import requires
 from service.db import get_graph
 from service.repositories import api_keys
@@ -31,7 +31,7 @@ class ApiKeys(MethodView):
     @blp.response(200, ApiKeyPageSchema)
     def get(self, args):
         """List API keys (never their secrets)"""
-        limit, after = args["limit"], decode_cursor(args.get("cursor"), 2)
+        limit, after = args["limit"], decode_cursor(args.get("cursor"), BY_CREATION)
         return page(api_keys.list_page(get_graph(), limit=limit, after=after), limit)
 
 

@@ -6,8 +6,8 @@ from flask.views import MethodView
 
 from schemas.collaborations import (CollaborationListArgsSchema, CollaborationPageSchema, CollaborationPatchSchema,
                                     CollaborationSchema)
-from service.api import (Blueprint, created_headers, decode_cursor, errors, etag, if_match, item_links, links, page,
-                         render)
+from service.api import (BY_CREATION, Blueprint, created_headers, decode_cursor, errors, etag, if_match, item_links,
+                         links, page, render)
 from service.auth import requires
 from service.db import get_graph
 from service.idempotency import idempotent
@@ -40,7 +40,7 @@ class Collaborations(MethodView):
                          "NAME is that value (a `tags` attribute: holds that tag); at most 5.")
     def get(self, args):
         """List collaborations, filtered and paged by cursor"""
-        limit, after = args.pop("limit"), decode_cursor(args.pop("cursor", None), 2)
+        limit, after = args.pop("limit"), decode_cursor(args.pop("cursor", None), BY_CREATION)
         return page(collaborations.list_page(get_graph(), limit=limit, after=after, **args), limit)
 
 

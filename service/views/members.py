@@ -9,8 +9,8 @@ from schemas.common import PageArgsSchema
 from schemas.members import (AffiliationSchema, CollaboratorPageSchema, DuplicateArgsSchema, DuplicatePageSchema,
                              MemberCreateArgsSchema, MemberListArgsSchema, MemberMergeSchema, MemberPageSchema,
                              MemberPatchSchema, MemberSchema)
-from service.api import (Blueprint, created_headers, decode_cursor, errors, etag, if_match, item_links, links,
-                         operation_ref, page, render)
+from service.api import (BY_NAME, Blueprint, created_headers, decode_cursor, errors, etag, if_match, item_links,
+                         links, operation_ref, page, render)
 from service.auth import requires
 from service.db import get_graph
 from service.idempotency import idempotent
@@ -64,7 +64,7 @@ class Members(MethodView):
                          "attribute `grade_band` is that value (a `tags` attribute: holds that tag); at most 5.")
     def get(self, args):
         """List members, filtered and paged by cursor"""
-        limit, after = args.pop("limit"), decode_cursor(args.pop("cursor", None), 2)
+        limit, after = args.pop("limit"), decode_cursor(args.pop("cursor", None), BY_NAME)
         return page(members.list_page(get_graph(), limit=limit, after=after, **args), limit)
 
 
@@ -126,7 +126,7 @@ class Member(MethodView):
 @errors(404)
 def collaborators(args, member_id):
     """List the members and organizations a member collaborates with"""
-    limit, after = args["limit"], decode_cursor(args.get("cursor"), 2)
+    limit, after = args["limit"], decode_cursor(args.get("cursor"), BY_NAME)
     return page(members.collaborators_page(get_graph(), member_id, limit=limit, after=after), limit)
 
 

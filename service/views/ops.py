@@ -44,7 +44,20 @@ def _swagger_assets() -> Path:
     return Path(swagger_ui.__file__).resolve().parent / "static"
 
 
+_STATIC = Path(__file__).resolve().parent.parent / "static"
+_DOCS_SCRIPT = "netweave-docs.js"
+
+
+@blp.get("/docs")
+def docs():
+    """Swagger UI on the API document: a static page whose only scripts are files of this origin."""
+    return Response((_STATIC / "docs.html").read_bytes(), mimetype="text/html")
+
+
 @blp.get("/docs/assets/<path:filename>")
 def docs_assets(filename: str):
-    """Swagger UI's files, served from the swagger-ui-py package (nothing fetched from elsewhere)."""
+    """Swagger UI's files, served from the swagger-ui-py package (nothing fetched from elsewhere), and the
+    script that starts it."""
+    if filename == _DOCS_SCRIPT:
+        return Response((_STATIC / "docs.js").read_bytes(), mimetype="text/javascript")
     return send_from_directory(_swagger_assets(), filename, max_age=3600)

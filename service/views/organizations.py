@@ -8,8 +8,8 @@ from schemas.common import PageArgsSchema
 from schemas.organizations import (OrganizationDeleteArgsSchema, OrganizationListArgsSchema,
                                    OrganizationMemberPageSchema, OrganizationPageSchema, OrganizationPatchSchema,
                                    OrganizationSchema)
-from service.api import (Blueprint, created_headers, decode_cursor, errors, etag, if_match, item_links, links,
-                         operation_ref, page, render)
+from service.api import (BY_NAME, Blueprint, created_headers, decode_cursor, errors, etag, if_match, item_links,
+                         links, operation_ref, page, render)
 from service.auth import requires
 from service.db import get_graph
 from service.idempotency import idempotent
@@ -46,7 +46,7 @@ class Organizations(MethodView):
                          "NAME is that value (a `tags` attribute: holds that tag); at most 5.")
     def get(self, args):
         """List organizations, filtered and paged by cursor"""
-        limit, after = args.pop("limit"), decode_cursor(args.pop("cursor", None), 2)
+        limit, after = args.pop("limit"), decode_cursor(args.pop("cursor", None), BY_NAME)
         return page(organizations.list_page(get_graph(), limit=limit, after=after, **args), limit)
 
 
@@ -89,5 +89,5 @@ class Organization(MethodView):
 @errors(404)
 def organization_members(args, organization_id):
     """List an organization's members with their affiliation"""
-    limit, after = args["limit"], decode_cursor(args.get("cursor"), 2)
+    limit, after = args["limit"], decode_cursor(args.get("cursor"), BY_NAME)
     return page(organizations.members_page(get_graph(), organization_id, limit=limit, after=after), limit)

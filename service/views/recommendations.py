@@ -8,8 +8,8 @@ from flask.views import MethodView
 from schemas.recommendations import (IntroductionDecisionSchema, IntroductionListArgsSchema, IntroductionPageSchema,
                                      IntroductionSchema, MemberRecommendationArgsSchema, MemberRecommendationsSchema,
                                      OrganizationRecommendationArgsSchema, OrganizationRecommendationsSchema)
-from service.api import (Blueprint, created_headers, decode_cursor, errors, etag, if_match, item_links, links, page,
-                         render)
+from service.api import (BY_CREATION, Blueprint, created_headers, decode_cursor, errors, etag, if_match, item_links,
+                         links, page, render)
 from service.auth import requires
 from service.db import get_graph
 from service.idempotency import idempotent
@@ -66,7 +66,7 @@ class Introductions(MethodView):
     @blp.response(200, IntroductionPageSchema)
     def get(self, args):
         """List introductions, newest first"""
-        limit, after = args.pop("limit"), decode_cursor(args.pop("cursor", None), 2)
+        limit, after = args.pop("limit"), decode_cursor(args.pop("cursor", None), BY_CREATION)
         return page(introductions.list_page(get_graph(), limit=limit, after=after, **args), limit)
 
 

@@ -7,7 +7,7 @@ from flask.views import MethodView
 
 from schemas.sync import ChangeArgsSchema, ChangePageSchema, SyncArgsSchema, SyncRequestSchema, SyncResponseSchema
 from service.api import Blueprint, errors, render
-from service.auth import requires
+from service.auth import caller_sees_external_ids, requires
 from service.db import get_graph
 from service.idempotency import idempotent
 from service.repositories import changes, sync
@@ -55,4 +55,4 @@ class Changes(MethodView):
     def get(self, args):
         """Every create, update and delete in commit order, from a cursor"""
         after = changes.decode_seq(args.pop("since", None))
-        return changes.feed(get_graph(), after=after, **args)
+        return changes.feed(get_graph(), after=after, external_ids=caller_sees_external_ids(), **args)

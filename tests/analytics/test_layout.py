@@ -15,6 +15,7 @@ from PIL import Image
 from service.analytics import layout as layout_module
 from service.analytics.projection import build_graph, Projection
 from tests.analytics.conftest import karate, with_settings
+from tests.conftest import run_test_query
 from tests.support import finish_pending_run
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -315,3 +316,14 @@ def test_layout_and_picture_answer_202_while_the_layout_is_computed(api, engine,
     finish_pending_run(api, engine, api.get("/v1/analytics/map.svg"))
     assert _layout(api)["computed"]["cached"] is True
     assert api.get("/v1/analytics/map.svg").status_code == 200
+
+
+def test_map_svg_stays_well_formed_when_a_stored_name_holds_control_characters(api, graph, new_member,
+                                                                                new_collaboration):
+    """Text stored before names were checked at input: XML 1.0 forbids NUL, SOH, VT and ESC outright."""
+    ada = new_member("Ada")
+    new_collaboration(ada, new_member("Cy"))
+    run_test_query(graph, "test_set_raw_text", id=ada["id"], text="Ctl\x0bVt\x00\x01\x1b")
+    response = api.get("/v1/analytics/map.svg")
+    assert response.status_code == 200
+    assert "CtlVt" in [c.find(f"{SVG}title").text for c in _member_circles(response.data)]

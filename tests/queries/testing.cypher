@@ -159,3 +159,11 @@ CREATE (a)-[:COLLABORATES_WITH {id: 'a0000000-0000-4000-8000-000000000004', kind
 // Removes every vocabulary and term, as in a database written before vocabularies existed.
 MATCH (n) WHERE n:Vocabulary OR n:VocabularyTerm
 DETACH DELETE n
+
+// name: test_set_raw_text
+// Overwrites the name of a member or organization, or the note of a collaboration (by id), straight in
+// the database, past the API's input rules: text stored before they existed, or written by other means.
+OPTIONAL MATCH (n {id: $id}) WHERE n:Member OR n:Organization
+OPTIONAL MATCH ()-[c:COLLABORATES_WITH {id: $id}]->()
+FOREACH (_ IN CASE WHEN n IS NULL THEN [] ELSE [1] END | SET n.name = $text)
+FOREACH (_ IN CASE WHEN c IS NULL THEN [] ELSE [1] END | SET c.note = $text)

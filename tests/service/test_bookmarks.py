@@ -79,6 +79,7 @@ def test_write_after_a_bookmark_returns_a_newer_one(api, new_member):
     _header_of(["just text"]),
     _header_of(["xx"]),
     "A" * (bookmarks.MAX_HEADER_CHARS + 1),
+    base64.urlsafe_b64encode(b"[" * 3000).decode(),  # found by tests/contract/test_hostile_fuzz.py: a 500
 ])
 def test_malformed_bookmark_is_a_problem_naming_the_header(api, value):
     response = api.get("/v1/members", headers={HEADER: value})

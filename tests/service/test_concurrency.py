@@ -82,3 +82,24 @@ def test_if_match_star_changes_whatever_version_is_current(api, resources, kind)
     assert patched.status_code == 200 and patched.headers["ETag"] == '"2"'
     assert api.delete(f"/v1/{kind}/{resource_id}", headers={"If-Match": "*"}).status_code == 204
     assert api.get(f"/v1/{kind}/{resource_id}").status_code == 404
+
+
+def test_concurrent_puts_of_a_new_affiliation_report_one_creation(app, api, new_member, new_organization):
+    """The PUT read whether the tie existed before its MERGE took the lock: up to 4 of 8 racing PUTs said 201."""
+    for attempt in range(3):  # a race: each round is a fresh pair
+        member, organization = new_member(f"Ada {attempt}"), new_organization(f"North {attempt}")
+        path = f"/v1/members/{member['id']}/affiliations/{organization['id']}"
+        since = api.get("/v1/changes?resource=affiliation").get_json()["next_cursor"]
+        statuses = []
+        barrier = threading.Barrier(8)
+
+        def put(n):
+            client = api.with_key(api.secret)
+            client.client = app.test_client()
+            barrier.wait()
+            statuses.append(client.put(path, json={"role": "member"}).status_code)
+
+        run_together(put, 8)
+        assert sorted(statuses) == [200] * 7 + [201]
+        feed = api.get(f"/v1/changes?resource=affiliation&since={since}").get_json()["items"]
+        assert sorted(entry["action"] for entry in feed) == ["create"] + ["update"] * 7

@@ -106,3 +106,31 @@ def test_every_error_body_has_the_rfc9457_members(api, path):
     problem = response.get_json()
     assert set(problem) >= {"type", "title", "status", "detail"}
     assert problem["status"] == response.status_code
+
+
+def test_the_log_line_of_an_unhandled_error_carries_the_request_id(api, new_member, monkeypatch):
+    """A client quoting its X-Request-ID could not be matched to the traceback: that line had no request id."""
+    import io
+    import json
+    import logging
+
+    from service.observability import JsonFormatter
+    from service.repositories import members
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    member = new_member()
+    monkeypatch.setattr(members, "get", broken)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logging.getLogger().addHandler(handler)
+    try:
+        response = api.get(f"/v1/members/{member['id']}", headers={"X-Request-ID": "client-ref-0042"})
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert response.status_code == 500 and response.headers["X-Request-ID"] == "client-ref-0042"
+    entries = [json.loads(line) for line in stream.getvalue().splitlines()]
+    [failure] = [entry for entry in entries if entry["message"] == "unhandled error"]
+    assert failure["request_id"] == "client-ref-0042" and "RuntimeError: a bug" in failure["exception"]

@@ -14,6 +14,7 @@ import pytest
 
 from service import exports
 from service.analytics.engine import get_engine
+from tests.conftest import run_test_query
 from tests.support import finish_pending_run
 
 SEP = exports.LIST_SEPARATOR
@@ -395,3 +396,15 @@ def test_kumu_and_csv_carry_custom_attributes(api, make_key, custom_fields):
     assert nodes[north["id"]]["school_level"] == "secondary" and "home_phone" not in nodes[ann["id"]]
     ties = {row["id"]: row for row in csv.DictReader(io.StringIO(archive.read("ties.csv").decode()))}
     assert ties[tie["id"]]["hours"] == "12.5"
+
+
+@pytest.mark.parametrize("fmt", ["graphml", "gexf"])
+def test_text_xml_forbids_is_left_out_so_the_document_stays_well_formed(api, graph, network, fmt):
+    """Names are checked at input now; text stored before (or written by other means) may still hold a NUL,
+    a vertical tab or an ESC, and one of them made the whole document unreadable."""
+    ann, north, tie = network["members"]["Ann Reyes"], network["orgs"]["north"], network["ties"][0]
+    for some_id in (ann["id"], north["id"], tie["id"]):
+        run_test_query(graph, "test_set_raw_text", id=some_id, text="Ctl\x0bVt \x00\x01\x1b\ufffeend\tok")
+    exported = _read(fmt, _export(api, format=fmt, include="organizations").get_data())
+    assert exported.nodes[ann["id"]]["label"] == exported.nodes[north["id"]]["label"] == "CtlVt end\tok"
+    assert _edges_by_id(exported)[tie["id"]][2]["note"] == "CtlVt end\tok"

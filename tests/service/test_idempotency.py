@@ -119,3 +119,15 @@ def test_key_with_inner_spaces_is_accepted(api):
     again = api.post("/v1/organizations", json={"name": "A"}, headers={"Idempotency-Key": "batch 7 / row 3"})
     assert first.status_code == again.status_code == 201
     assert first.get_json()["id"] == again.get_json()["id"]
+
+
+def test_a_health_snapshot_with_a_reused_key_is_stored_once(api, new_member):
+    new_member("Ada")
+    body = {"label": "term start"}
+    first = api.post("/v1/analytics/health/snapshots", json=body, headers={"Idempotency-Key": "snap-1"})
+    second = api.post("/v1/analytics/health/snapshots", json=body, headers={"Idempotency-Key": "snap-1"})
+    assert first.status_code == 201
+    assert (second.status_code, second.data, second.headers["Idempotent-Replayed"]) == (201, first.data, "true")
+    assert [s["id"] for s in api.get("/v1/analytics/health/snapshots").get_json()["items"]] == [first.get_json()["id"]]
+    other = api.post("/v1/analytics/health/snapshots", json={"label": "term end"}, headers={"Idempotency-Key": "snap-1"})
+    assert other.status_code == 422 and other.get_json()["type"] == "urn:netweave:problem:idempotency-key-reused"

@@ -268,3 +268,13 @@ def test_feed_scope(api, make_key):
     assert api.with_key(make_key("sync")).get("/v1/changes").status_code == 200
     assert api.with_key(make_key("read")).get("/v1/changes").status_code == 200
     assert api.with_key(make_key("write")).get("/v1/changes").status_code == 403
+
+
+def test_the_feed_shows_external_ids_only_to_keys_that_sync_or_see_personal_data(api, make_key):
+    """A CRM that keys contacts by email leaked them to every read-only key through the feed."""
+    sync(api, "members", [{"external_id": "ada@example.org", "name": "Ada"}], source="crm")
+    seen = {}
+    for scopes in (("read",), ("read", "pii"), ("sync",)):
+        items = api.with_key(make_key(*scopes)).get("/v1/changes").get_json()["items"]
+        seen[scopes] = [entry["external_ids"] for entry in items if entry["resource"] == "member"]
+    assert seen == {("read",): [[]], ("read", "pii"): [["crm:ada@example.org"]], ("sync",): [["crm:ada@example.org"]]}

@@ -39,7 +39,7 @@ _BAD = {
     "deleted": [True, "yes", None], "id": ["not-a-uuid", None, 7], "email": ["not-an-email", " a@b.org", 3],
     "role": ["", 7, "x" * 101], "kind": ["", None, 7],
     "attributes": [{"Bad Name": 1}, "grade_band", [1], None], "discoverable": ["yes", None, 1],
-    "organizations": [[""], "o1", None, ["o"] * 51], "topics": [[""], "math", [7], ["x"] * 31],
+    "organizations": [[""], "o1", None, ["o"] * 51], "topics": [[""], "math", [7], ["x"] * 31, ["t"] * 31],
     "populations": [None, ["a" * 61]], "strength": [2.5, 9, 0, "3", True, None],
     "started_on": ["2023-02-30", 20240131, "2025-01-01"], "ended_on": ["yesterday", "2023-12-31"],
 }
