@@ -104,7 +104,8 @@ class Reach(MethodView):
     @blp.response(200, ReachPageSchema)
     def get(self, args):
         """Each member's two-step reach, reach efficiency and k-core number, paged by cursor"""
-        limit, after = args.pop("limit"), decode_cursor(args.pop("cursor", None), 2)
+        # The sort key is [the sorted value as text, member id]: two texts, as BY_NAME's are.
+        limit, after = args.pop("limit"), decode_cursor(args.pop("cursor", None), BY_NAME)
         found = analytics.reach_page(get_graph(), limit=limit, after=after, **args)
         return {**found, **page(found.pop("rows"), limit)}
 
