@@ -350,9 +350,9 @@ class GraphMLWriter:
                'xsi:schemaLocation="http://graphml.graphdrawing.org/xmlns '
                'http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">\n')
         for name, kind in self.export.node_attributes:
-            yield f'  <key id="{self.node_keys[name]}" for="node" attr.name={quoteattr(name)} attr.type="{kind}"/>\n'
+            yield f'  <key id="{self.node_keys[name]}" for="node" attr.name={xml_attribute(name)} attr.type="{kind}"/>\n'
         for name, kind in self.export.tie_attributes:
-            yield f'  <key id="{self.tie_keys[name]}" for="edge" attr.name={quoteattr(name)} attr.type="{kind}"/>\n'
+            yield f'  <key id="{self.tie_keys[name]}" for="edge" attr.name={xml_attribute(name)} attr.type="{kind}"/>\n'
         metadata = self.export.metadata()
         for name in metadata:
             yield f'  <key id="g_{name}" for="graph" attr.name="{name}" attr.type="string"/>\n'
