@@ -36,7 +36,7 @@ WHERE (c.started_on IS NULL OR c.started_on <= $as_of) AND (c.ended_on IS NULL O
 RETURN a.id AS a, b.id AS b, coalesce(c.strength, 3) AS strength
 
 // name: bench_projection_party_rows
-// The projection's record shape before session 5: one record per party, ties naming the other party by uuid
+// The projection's record shape before the chunked read: one record per party, ties naming the other party by uuid
 // (kept only to time the shape against the chunked one).
 MATCH (party:Member)
 WITH party, [(party)-[c:COLLABORATES_WITH]->(x:Member)

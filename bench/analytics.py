@@ -170,7 +170,7 @@ def _ties(rng, community: np.ndarray, ids: list[str], ties: int, communities: in
 PROJECTION_VARIANTS = {
     "chunks (the API's)": "records of 1,000 parties, ties by internal node id, whole result at once",
     "chunks, fetch 10": "the same, fetched 10 records (10,000 parties) at a time",
-    "party rows": "a record per party, ties by uuid (the statement before session 5), whole result at once",
+    "party rows": "a record per party, ties by uuid (the statement before the chunked read), whole result at once",
     "party rows as dicts": "the same, each record made a dict",
     "edge-rows": "a record per tie (a, b, strength), no isolates or attributes",
 }

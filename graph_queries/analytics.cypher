@@ -9,8 +9,8 @@
 // reads them as undirected), naming the other party by its `node`: the internal node id, valid inside this
 // one transaction only, which is all the engine uses it for.
 // Why this shape: on 100,000 members / 1M ties, bench/analytics.py's "projection read" table (wall clock, same
-// run) gave 3.6 s for it against 6.5 s for a record per party with uuid ties. Measured apart (session 5, not
-// in the bench): a record costs the driver ~20 us of Python whatever the Rust extension does, so a record per
+// run) gave 3.6 s for it against 6.5 s for a record per party with uuid ties. Measured apart (cProfile and /proc CPU
+// times of a worker, not in the bench): a record costs the driver ~20 us of Python whatever the Rust extension does, so a record per
 // party took 2.9 s of the worker's CPU (and GIL) against 0.7 s in chunks, and node ids instead of uuids cut
 // Neo4j's CPU for the read by ~1 s. (id() is deprecated as a lasting key, which is not how it is used here.)
 CALL () {

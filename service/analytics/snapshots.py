@@ -1,8 +1,8 @@
 """Projections kept on local disk, so that a fresh worker starts from one instead of reading the whole graph.
 
 Reading the analytics graph of 100,000 members and a million ties over Bolt and building it takes about
-5 s (the read 3.6 s in bench/analytics.py's session-5 run, the igraph build of a million ties 1.4 s; 7 to
-10 s before session 5), and every new worker (a start, a restart, gunicorn's max-requests recycling) paid
+5 s (the read 3.6 s in bench/analytics.py's "projection read" table, the igraph build of a million ties
+1.4 s; 7 to 10 s with a record per party and ties named by uuid), and every new worker (a start, a restart, gunicorn's max-requests recycling) paid
 it on its first analytics call.
 A worker now saves the projection it read or patched to a file, and a worker without a projection of
 the scope in memory loads that file (about half a second) and brings it to the current revision with
