@@ -256,7 +256,8 @@ def test_a_lone_surrogate_in_a_json_line_fails_that_row_only(cli_env, tmp_path, 
     """JSON lines are parsed by the importer, not the API's body parser: the schemas' text check refuses it."""
     (tmp_path / "orgs.jsonl").write_text('{"external_id": "o1", "name": "North"}\n'
                                          '{"external_id": "o2", "name": "So\\ud800uth", "region": "x\\udfff"}\n')
-    summary = _import(cli_env, tmp_path / "orgs.jsonl", "--resource", "organizations", "--source", "crm")
+    summary = _import(cli_env, tmp_path / "orgs.jsonl", "--resource", "organizations", "--source", "crm",
+                      exit_code=1)
     assert (summary["created"], summary["error"]) == (1, 1)
     with open(summary["errors_file"], newline="") as handle:
         assert [(r["line"], r["fields"]) for r in csv.DictReader(handle)] == [("2", "name region")]

@@ -115,7 +115,7 @@ def world(api, new_member, new_organization, new_collaboration, make_key):
     api.post("/v1/sync/organizations", json={"source": "crm", "records": [{"external_id": "o1", "name": "Fuzz Org"}]})
     ids = {"member_id": ada["id"], "organization_id": org["id"], "collaboration_id": tie["id"],
            "introduction_id": introduction["id"], "key_id": key["id"], "cluster_id": str(uuid.uuid4()),
-           "run_id": str(uuid.uuid4())}
+           "run_id": str(uuid.uuid4()), "name": "member_role", "target": "member"}
     records = {
         "members": {"external_id": "m1", "name": "Fuzz", "organizations": ["o1"]},
         "organizations": {"external_id": "o1", "name": "Fuzz Org"},
