@@ -8,7 +8,7 @@
 // with its default terms; an existing vocabulary is left as its deployment set it. Returns nothing.
 UNWIND $vocabularies AS seed
 MERGE (v:Vocabulary {name: seed.name})
-ON CREATE SET v.policy = 'open', v.version = 1, v.created_at = datetime(), v.updated_at = v.created_at,
+ON CREATE SET v.policy = 'open', v.version = 1, v.created_at = datetime(), v.updated_at = datetime(),
               v._seeding = true
 WITH seed, v
 WHERE v._seeding

@@ -33,11 +33,16 @@ def storage_key(name: str) -> str:
 
 
 class AttributeDefinitionSchema(StrictSchema):
+    # The rule _values_for_enums checks, stated for the document's readers.
+    json_schema_extra = {"if": {"properties": {"type": {"const": "enum"}}, "required": ["type"]},
+                         "then": {"required": ["values"], "properties": {"values": {"type": "array"}}},
+                         "else": {"properties": {"values": {"type": "null"}}}}
+
     target = fields.String(dump_only=True, metadata={"enum": list(TARGETS)})
     name = fields.String(dump_only=True, metadata={"pattern": NAME_PATTERN})
     type = fields.String(required=True, validate=validate.OneOf(TYPES))
-    values = fields.List(trimmed(100), validate=validate.Length(min=1, max=MAX_ENUM_VALUES),
-                         metadata={"description": "the allowed values of an `enum` (only there)"})
+    values = fields.List(trimmed(100), allow_none=True, validate=validate.Length(min=1, max=MAX_ENUM_VALUES),
+                         metadata={"description": "the allowed values of an `enum` (null for other types)"})
     label = trimmed(200, metadata={"description": "how people read the field; default: its name"})
     description = trimmed(1000, allow_none=True)
     pii = StrictBoolean(load_default=False, metadata={
@@ -54,7 +59,7 @@ class AttributeDefinitionSchema(StrictSchema):
             folded = [value.casefold() for value in data["values"]]
             if len(set(folded)) != len(folded):
                 raise ValidationError("values must differ (ignoring case)", "values")
-        elif "values" in data:
+        elif data.get("values") is not None:
             raise ValidationError("only an enum has values", "values")
 
 
@@ -71,7 +76,8 @@ def attributes_field(**kwargs) -> fields.Dict:
     return fields.Dict(keys=fields.String(validate=validate.Regexp(NAME_PATTERN)), values=fields.Raw(allow_none=True),
                        validate=validate.Length(max=MAX_DEFINITIONS), metadata={
                            "description": "the network's own fields (GET /v1/attributes), by name; null removes a "
-                                          "value; fields marked pii are shown only to keys with the `pii` scope"},
+                                          "value; fields marked pii are shown only to keys with the `pii` scope",
+                           "propertyNames": {"pattern": NAME_PATTERN}, "maxProperties": MAX_DEFINITIONS},
                        **kwargs)
 
 

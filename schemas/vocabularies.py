@@ -52,8 +52,13 @@ def term(vocabulary: str, **kwargs) -> Trimmed:
 
 
 class _Normalised(Trimmed):
+    """Checked as sent (marshmallow validates what _deserialize returns, and a slug is cut to 60 characters),
+    then normalised."""
+
     def _deserialize(self, value, attr, data, **kwargs):
-        return slug(super()._deserialize(value, attr, data, **kwargs))
+        text = super()._deserialize(value, attr, data, **kwargs)
+        self._validate(text)
+        return slug(text)
 
 
 def term_filter(vocabulary: str, description: str) -> _Normalised:

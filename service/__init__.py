@@ -59,7 +59,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.extensions[db.EXTENSION] = open_graph(app.config)
 
-    api = create_api()
+    api = create_api(app)
     api.init_app(app)
     app.extensions["netweave.api"] = api
     errors.register(app)

@@ -14,6 +14,7 @@ from typing import Any, Callable, Sequence
 
 from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
 from apispec.ext.marshmallow.common import resolve_schema_instance
+from werkzeug.routing import BaseConverter
 from webargs.flaskparser import FlaskParser, is_json_request
 from flask import request
 from flask_smorest import Api, Blueprint as SmorestBlueprint
@@ -152,6 +153,10 @@ class Blueprint(SmorestBlueprint):
 class NetweaveConverter(OpenAPIConverter):
     """Adds a schema's `json_schema_extra` (rules marshmallow checks in code, e.g. minProperties) to its document."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_attribute_function(_property_names)
+
     def schema2jsonschema(self, schema):
         jsonschema = super().schema2jsonschema(schema)
         jsonschema.update(getattr(schema, "json_schema_extra", {}))
@@ -165,15 +170,31 @@ class NetweaveConverter(OpenAPIConverter):
         return [parameter for parameter in parameters if parameter.get("name") not in hidden]
 
 
+def _property_names(converter, field, **kwargs) -> dict[str, Any]:
+    """A Dict field's key rule (its metadata's `propertyNames`), which apispec does not carry by itself."""
+    names = field.metadata.get("propertyNames")
+    return {"propertyNames": names} if names else {}
+
+
 class NetweavePlugin(MarshmallowPlugin):
     Converter = NetweaveConverter
 
 
-def create_api() -> NetweaveApi:
+class MemberIdConverter(BaseConverter):
+    """A member id segment that is not the name of a route beside it (`/v1/members/duplicates`): without it,
+    PATCH /v1/members/duplicates reached the member route and answered 422 instead of 405."""
+
+    regex = r"(?!duplicates$)[^/]+"
+
+
+def create_api(app) -> NetweaveApi:
     from service.bookmarks import BookmarkDocs
 
-    return NetweaveApi(spec_kwargs={"marshmallow_plugin": NetweavePlugin(),
-                                    "extra_plugins": [BookmarkDocs(), request_limits.RequestLimitDocs()]})
+    app.url_map.converters["member"] = MemberIdConverter
+    api = NetweaveApi(spec_kwargs={"marshmallow_plugin": NetweavePlugin(),
+                                   "extra_plugins": [BookmarkDocs(), request_limits.RequestLimitDocs()]})
+    api.register_converter(MemberIdConverter, lambda converter: {"type": "string"})
+    return api
 
 
 def errors(*statuses: int) -> Callable:

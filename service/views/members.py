@@ -88,7 +88,7 @@ def merge(body, member_id):
     return members.merge(get_graph(), member_id, body["from_"])
 
 
-@blp.route("/<member_id>")
+@blp.route("/<member:member_id>")
 class Member(MethodView):
     @requires("read")
     @blp.response(200, MemberSchema, headers={"ETag": {"schema": {"type": "string"}}})

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import re
+
+from flask import request
 from flask.views import MethodView
 
 from schemas.attributes import (NAME_PATTERN, TARGETS, AttributeDefinitionListSchema, AttributeDefinitionSchema,
@@ -27,20 +31,29 @@ _ATTRIBUTE = {"in": "path", "name": "name", "required": True,
               "schema": {"type": "string", "pattern": NAME_PATTERN}}
 
 
-def _vocabulary_name(name: str) -> str:
-    if name not in NAMES:
-        raise field_error("name", f"one of {', '.join(NAMES)}", location="path", status=404)
-    return name
+def _vocabulary_path(view):
+    """A 404 naming `name` unless the path names a vocabulary, before If-Match or the body are looked at."""
+    @functools.wraps(view)
+    def checked(*args, **kwargs):
+        if kwargs["name"] not in NAMES:
+            raise field_error("name", f"one of {', '.join(NAMES)}", location="path", status=404)
+        return view(*args, **kwargs)
+
+    return checked
 
 
-def _attribute_path(target: str, name: str) -> None:
-    import re
+def _attribute_path(view):
+    """A problem naming `target` or `name` unless the path names an attribute, before If-Match or the body."""
+    @functools.wraps(view)
+    def checked(*args, **kwargs):
+        if kwargs["target"] not in TARGETS:
+            raise field_error("target", f"one of {', '.join(TARGETS)}", location="path", status=404)
+        if not re.fullmatch(NAME_PATTERN, kwargs["name"]):
+            raise field_error("name", "1-40 characters: a lower-case letter, then letters, digits or '_'",
+                              location="path")
+        return view(*args, **kwargs)
 
-    if target not in TARGETS:
-        raise field_error("target", f"one of {', '.join(TARGETS)}", location="path", status=404)
-    if not re.fullmatch(NAME_PATTERN, name):
-        raise field_error("name", "1-40 characters: a lower-case letter, then letters, digits or '_'",
-                          location="path")
+    return checked
 
 
 @blp.route("/vocabularies")
@@ -54,34 +67,37 @@ def list_vocabularies():
 @blp.route("/vocabularies/<name>", parameters=[_NAME])
 class Vocabulary(MethodView):
     @requires("read")
+    @_vocabulary_path
     @blp.response(200, VocabularySchema, headers=_ETAG)
     @errors(404)
     def get(self, name):
         """Get a vocabulary"""
-        vocabulary = vocabularies.get(get_graph(), _vocabulary_name(name))
+        vocabulary = vocabularies.get(get_graph(), name)
         return vocabulary, 200, {"ETag": etag(vocabulary["version"])}
 
     @requires("admin")
+    @_vocabulary_path
     @blp.arguments(VocabularySchema)
     @if_match
     @blp.response(200, VocabularySchema, headers=_ETAG)
     @errors(404, 409)
     def put(self, body, name, expected_version):
         """Set a vocabulary's policy and values"""
-        vocabulary = vocabularies.replace(get_graph(), _vocabulary_name(name), body["policy"], body["values"],
+        vocabulary = vocabularies.replace(get_graph(), name, body["policy"], body["values"],
                                           expected_version)
         return vocabulary, 200, {"ETag": etag(vocabulary["version"])}
 
 
 @blp.route("/vocabularies/<name>/merge", methods=["POST"], parameters=[_NAME])
 @requires("admin")
+@_vocabulary_path
 @idempotent(render(VocabularyMergeResultSchema(), 200))
 @blp.arguments(VocabularyMergeSchema)
 @blp.response(200, VocabularyMergeResultSchema)
 @errors(404)
 def merge_values(body, name):
     """Fold values into one, rewriting the graph"""
-    return vocabularies.merge(get_graph(), _vocabulary_name(name), body["from_"], body["into"])
+    return vocabularies.merge(get_graph(), name, body["from_"], body["into"])
 
 
 @blp.route("/attributes")
@@ -96,33 +112,31 @@ def list_attributes(args):
 @blp.route("/attributes/<target>/<name>", parameters=[_TARGET, _ATTRIBUTE])
 class Attribute(MethodView):
     @requires("read")
+    @_attribute_path
     @blp.response(200, AttributeDefinitionSchema, headers=_ETAG)
     @errors(404)
     def get(self, target, name):
         """Get a custom attribute definition"""
-        _attribute_path(target, name)
         definition = attributes.get_definition(get_graph(), target, name)
         return definition, 200, {"ETag": etag(definition["version"])}
 
     @requires("admin")
+    @_attribute_path
     @blp.arguments(AttributeDefinitionSchema)
     @blp.response(200, AttributeDefinitionSchema, headers=_ETAG)
     @blp.alt_response(201, schema=AttributeDefinitionSchema, success=True, description="the attribute was defined")
     @errors(404, 409, 412)
     def put(self, body, target, name):
         """Define or change a custom attribute (If-Match optional)"""
-        _attribute_path(target, name)
-        from flask import request
-
         version = expected_version() if "If-Match" in request.headers else None
         definition, created = attributes.put_definition(get_graph(), target, name, body, version)
         return definition, 201 if created else 200, {"ETag": etag(definition["version"])}
 
     @requires("admin")
+    @_attribute_path
     @if_match
     @blp.response(204)
     @errors(404)
     def delete(self, target, name, expected_version):
         """Remove a custom attribute and every value of it"""
-        _attribute_path(target, name)
         attributes.delete_definition(get_graph(), target, name, expected_version)

@@ -29,13 +29,22 @@ _STATEFUL_PROBLEMS = {"urn:netweave:problem:precondition-failed", "urn:netweave:
 #  - a date range whose end is before its start (a rule between two fields, which JSON Schema cannot state);
 #  - a key expiry in the past (a rule against the clock); two query parameters that exclude each other;
 #  - segments by a member attribute that is not defined (the server's data), or smaller than the deployment's
-#    NETWEAVE_SEGMENT_MIN_SIZE allows (its configuration, which the committed document cannot know).
+#    NETWEAVE_SEGMENT_MIN_SIZE allows (its configuration, which the committed document cannot know);
+#  - a custom attribute that is not defined, or a value of the wrong type for its definition (errors on
+#    `attributes.NAME`, and `attr.NAME` filters): the definitions are the network's data;
+#  - a value a closed vocabulary does not list (a scenario may have closed it: the network's data);
+#  - list items that differ as sent but not as compared: enum values ignoring case, vocabulary values once
+#    normalised (JSON Schema's uniqueItems compares items exactly).
 _UNSTATABLE_FIELD_MESSAGES = re.compile(r"^(not a cursor this list returned"
                                       r"|no (member|organization|member or organization) with id \S+"
                                       r"|(\w+ )?must not be before \w+"
                                       r"|must be in the future"
                                       r"|give \w+ or \w+, not both"
                                       r"|no member attribute named \w+ is defined"
+                                      r"|no (member|organization|collaboration) attribute '\w+' is defined.*"
+                                      r"|'.*' is not a value of the closed vocabulary \w+; allowed: .*"
+                                      r"|values must differ \(ignoring case\)"
+                                      r"|normalises to '.*', as values\.\d+ does"
                                       r"|must be at least \d+, the smallest segment this deployment shows "
                                       r"\(NETWEAVE_SEGMENT_MIN_SIZE\))$")
 
@@ -85,8 +94,12 @@ def is_unstatable_rejection(response) -> bool:
         return True
     errors = problem.get("errors") or []
     return (response.status_code == 422 and bool(errors)
-            and all(_UNSTATABLE_FIELD_MESSAGES.match(message)
-                    for error in errors for message in error.get("messages") or [""]))
+            and all(_ATTRIBUTE_FIELD.match(error.get("field") or "")
+                    or all(_UNSTATABLE_FIELD_MESSAGES.match(message) for message in error.get("messages") or [""])
+                    for error in errors))
+
+
+_ATTRIBUTE_FIELD = re.compile(r"^(attributes|attr)\.[a-z][a-z0-9_]{0,39}$")
 
 
 # Ids in replayed creations. A POST repeated with the same Idempotency-Key and body answers the first
