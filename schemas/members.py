@@ -57,6 +57,8 @@ class MemberSchema(StrictSchema):
                                                              "(GET /v1/analytics/clusters), once computed"})
     betweenness = fields.Float(dump_only=True, metadata={"description": "normalized betweenness in the latest "
                                                                          "analytics (GET /v1/analytics/bridges)"})
+    coreness = fields.Integer(dump_only=True, metadata={"description": "k-core number in the latest analytics "
+                                                                       "(GET /v1/analytics/reach), once computed"})
     matched = fields.String(dump_only=True, metadata={
         "description": "on POST: `email` when the member already existed with this email (one person, one "
                        "member) and was returned unchanged instead of created"})
