@@ -9,6 +9,7 @@ from neo4j import ManagedTransaction
 
 from schemas.attributes import TARGETS, MAX_DEFINITIONS, MAX_FILTERS, PREFIX, dump_value, load_filter, load_value, storage_key
 from service import db
+from service.api import stale
 from service.errors import Problem, field_error
 from service.repositories import changes, not_found
 
@@ -50,18 +51,15 @@ def put_definition(graph: db.Graph, target: str, name: str, body: dict[str, Any]
              "label": body.get("label") or name, "description": body.get("description"), "pii": body["pii"]}
 
     def work(tx: ManagedTransaction) -> dict[str, Any]:
-        current = db.run_one(tx, "attribute_definition_get", key=_key(target, name))
-        current = current and {"definition": _definition(current["definition"])}
-        if current is None:
+        row = db.run_one(tx, "attribute_definition_get", key=_key(target, name))
+        if row is None:
             if expected_version is not None:
                 raise not_found("attribute", f"{target}/{name}")
             if db.run_one(tx, "attribute_definition_count", target=target)["count"] >= MAX_DEFINITIONS:
                 raise Problem(409, f"a {target} has at most {MAX_DEFINITIONS} attributes", slug="too-many-attributes")
         else:
-            current = current["definition"]
+            current = _definition(row["definition"])
             if expected_version is not None and current["version"] != expected_version:
-                from service.api import stale
-
                 raise stale()
             _refuse_orphans(tx, target, name, current, props)
         return db.run_one(tx, "attribute_definition_put", key=_key(target, name), props=props)
@@ -96,11 +94,9 @@ _CLEARED = {
 def delete_definition(graph: db.Graph, target: str, name: str, expected_version: int | None) -> None:
     """Remove the field and its values, a batch of records per transaction (each with its change entries);
     the definition goes last, so a rerun after a failure finishes the job."""
-    if expected_version is not None and get_definition(graph, target, name)["version"] != expected_version:
-        from service.api import stale
-
+    current = get_definition(graph, target, name)
+    if expected_version is not None and current["version"] != expected_version:
         raise stale()
-    get_definition(graph, target, name)
     key = storage_key(name)
 
     def clear_batch(tx: ManagedTransaction) -> int:

@@ -23,6 +23,7 @@ from schemas.sync import MAX_RECORDS, RECORD_SCHEMAS, STATUSES
 from service import db
 from service.errors import Problem, field_error, flatten_messages, problem_body
 from service.repositories import attributes, changes, vocabularies
+from service.repositories.members import email_key
 
 _SINGULAR = {"organizations": "organization", "members": "member", "collaborations": "collaboration"}
 _CONFLICT_RETRIES = 3
@@ -43,11 +44,6 @@ def _new_ids(count: int) -> list[str]:
 def external_key(resource: str, source: str, external_id: str) -> str:
     """The unique key of an ExternalId node: one namespace per resource and source."""
     return f"{resource}:{source}:{external_id}"
-
-
-def email_key(email: str | None) -> str | None:
-    """The key one person's email is matched by: trimmed and lower-case."""
-    return email.strip().lower() if email else None
 
 
 def sync(graph: db.Graph, resource: str, source: str, records: list[dict], atomic: bool,

@@ -160,21 +160,20 @@ def resolve(tx: ManagedTransaction, wanted: Iterable[tuple[str, str]]) -> Resolu
     if not by_value:
         return resolution
     rows = db.run(tx, "vocabulary_resolve", wanted=[{"vocabulary": v, "value": x} for v, x in by_value])
-    grow, refused = [], set()
+    grow, refused = [], set()  # refused: (vocabulary, value) pairs a closed vocabulary does not list
     for row in rows:
+        pair = (row["vocabulary"], row["value"])
         if row["known"]:
             continue
         if row["policy"] == "closed":
-            refused.add(row["vocabulary"])
+            refused.add(pair)
         else:
-            grow.append({"vocabulary": row["vocabulary"], "value": row["value"],
-                         "label": by_value[(row["vocabulary"], row["value"])]})
+            grow.append({"vocabulary": pair[0], "value": pair[1], "label": by_value[pair]})
     if grow:
         resolution.added = {tuple(pair) for pair in db.run_scalars(tx, "vocabulary_grow", terms=grow)}
-    known_closed = {(row["vocabulary"], row["value"]) for row in rows if row["known"]}
-    allowed = {vocabulary: _allowed(tx, vocabulary) for vocabulary in refused}
+    allowed = {vocabulary: _allowed(tx, vocabulary) for vocabulary, _ in refused}
     for (vocabulary, raw), value in resolution.values.items():
-        if vocabulary in refused and (vocabulary, value) not in known_closed:
+        if (vocabulary, value) in refused:
             resolution.refused[(vocabulary, raw)] = allowed[vocabulary]
     return resolution
 
