@@ -99,9 +99,13 @@ def _start_request() -> None:
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
+_CONVERTER = re.compile(r"<[^:<>]+:([^<>]+)>")
+
+
 def _route() -> str:
-    # The template (/v1/members/<member_id>), never the path: paths and query strings may carry data.
-    return request.url_rule.rule if request.url_rule is not None else "<unmatched>"
+    # The template (/v1/members/<member_id>), never the path: paths and query strings may carry data. A
+    # converter's name (<member:member_id>) is how the route matches, not which route it is: left out.
+    return _CONVERTER.sub(r"<\1>", request.url_rule.rule) if request.url_rule is not None else "<unmatched>"
 
 
 def _method() -> str:

@@ -15,9 +15,9 @@ ANY_ID = str(uuid.uuid4())
 ROUTE_SCOPES = {
     ("POST", "/v1/members"): "write",
     ("GET", "/v1/members"): "read",
-    ("GET", "/v1/members/<member_id>"): "read",
-    ("PATCH", "/v1/members/<member_id>"): "write",
-    ("DELETE", "/v1/members/<member_id>"): "write",
+    ("GET", "/v1/members/<member:member_id>"): "read",
+    ("PATCH", "/v1/members/<member:member_id>"): "write",
+    ("DELETE", "/v1/members/<member:member_id>"): "write",
     ("GET", "/v1/members/<member_id>/collaborators"): "read",
     ("GET", "/v1/members/<member_id>/network"): "read",
     ("PUT", "/v1/members/<member_id>/affiliations/<organization_id>"): "write",
@@ -96,8 +96,8 @@ PUBLIC_EXAMPLES = {"/docs/assets/<path:filename>": "/docs/assets/swagger-ui.css"
 SHOWS_MEMBERS = {
     ("POST", "/v1/members"),
     ("GET", "/v1/members"),
-    ("GET", "/v1/members/<member_id>"),
-    ("PATCH", "/v1/members/<member_id>"),
+    ("GET", "/v1/members/<member:member_id>"),
+    ("PATCH", "/v1/members/<member:member_id>"),
     ("GET", "/v1/members/<member_id>/network"),
     ("GET", "/v1/organizations/<organization_id>/members"),
     ("GET", "/v1/analytics/bridges"),
@@ -109,7 +109,7 @@ SHOWS_MEMBERS = {
 
 
 def _concrete(rule: str) -> str:
-    return re.sub(r"<[^>]+>", ANY_ID, rule)
+    return re.sub(r"<[^>]+>", ANY_ID, rule)  # <converter:name> too
 
 
 def test_every_route_is_in_the_authorization_matrix(app):
@@ -244,7 +244,7 @@ def network(api, new_member, new_organization, new_collaboration):
 
 
 def _path(rule: str, ids: dict[str, str]) -> str:
-    path = re.sub(r"<([^>]+)>", lambda m: ids[m.group(1)], rule)
+    path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", lambda m: ids[m.group(1)], rule)
     query = {"/compare": "?from=2000-01-01&to=2100-01-01", "/v1/export": "?format=json", "/segments": "?by=region"}
     return path + next((q for suffix, q in query.items() if rule.endswith(suffix)), "")
 
