@@ -5,6 +5,10 @@ tags); then rounds alternate a plain batch set and an attribute batch set (new e
 every record is a create), so the database's growth falls on both sides alike. Prints records per second of
 each side and the time ratio (goal: attributes at most 1.15x the time of the plain sync).
 
+The peer, in the same run on a Neo4j of its own: the raw driver's batched UNWIND ... MERGE (bench/sync_peer.cypher)
+writing the same records, their attributes as five more properties, in the same alternating rounds: what
+storing five more properties costs Neo4j itself, whatever the API does.
+
     .venv/bin/python bench/sync_attributes.py --members 20000 --rounds 4
 """
 
@@ -24,8 +28,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from neo4j import GraphDatabase  # noqa: E402
+
+import graph_queries  # noqa: E402
 from bench.common import start_api  # noqa: E402
 from service import neo4j_local  # noqa: E402
+
+PEER = graph_queries.load_all(Path(__file__).resolve().parent)
 
 ADMIN_KEY = "bench-admin-key-0123456789"
 BATCH = 1000
@@ -64,6 +73,50 @@ def timed_sync(connection, batch_records: list[dict]) -> float:
     return time.perf_counter() - started
 
 
+def peer_sync(driver, batch_records: list[dict]) -> float:
+    """The raw driver's upsert of `batch_records` (attributes as attr.<name> properties), timed."""
+    def rows(chunk):
+        return [{"key": f"crm:{r['external_id']}",
+                 "props": {**{k: v for k, v in r.items() if k not in ("external_id", "attributes")},
+                           **{f"attr.{k}": v for k, v in (r.get("attributes") or {}).items()}}} for r in chunk]
+
+    started = time.perf_counter()
+    for start in range(0, len(batch_records), BATCH):
+        chunk = rows(batch_records[start:start + BATCH])
+        with driver.session() as session:
+            session.execute_write(lambda tx: tx.run(PEER["peer_upsert_members"].text, rows=chunk).consume())
+    return time.perf_counter() - started
+
+
+def alternating(sync, rounds: int, per_round: int, rng: random.Random) -> tuple[float, float]:
+    """Seconds spent on plain and on attribute records, in rounds that alternate which goes first."""
+    plain = attributed = 0.0
+    for n in range(rounds):
+        sides = [("plain", False), ("attributes", True)]
+        for side, with_attributes in (sides if n % 2 == 0 else sides[::-1]):
+            seconds = sync(records(f"{side[0]}{n}-", per_round, with_attributes, rng))
+            if with_attributes:
+                attributed += seconds
+            else:
+                plain += seconds
+    return plain, attributed
+
+
+def peer_side(args, per_round: int) -> tuple[float, float]:
+    rng = random.Random(1)
+    data = Path(tempfile.mkdtemp(prefix="netweave-bench-attributes-peer-"))
+    running = neo4j_local.start(port=0, data_dir=data)
+    try:
+        with GraphDatabase.driver(running.uri, auth=None) as driver:
+            driver.execute_query(PEER["peer_member_key"].text)
+            peer_sync(driver, records("wp", args.warmup, False, rng))
+            peer_sync(driver, records("wa", args.warmup, True, rng))
+            return alternating(lambda batch: peer_sync(driver, batch), args.rounds, per_round, rng)
+    finally:
+        neo4j_local.stop(data)
+        shutil.rmtree(data, ignore_errors=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=20_000, help="records per side")
@@ -82,27 +135,21 @@ def main() -> None:
         timed_sync(connection, records("wp", args.warmup, False, rng))
         timed_sync(connection, records("wa", args.warmup, True, rng))
         per_round = args.members // args.rounds
-        plain = attributed = 0.0
-        for n in range(args.rounds):
-            sides = [("plain", False), ("attributes", True)]
-            for side, with_attributes in (sides if n % 2 == 0 else sides[::-1]):
-                seconds = timed_sync(connection, records(f"{side[0]}{n}-", per_round, with_attributes, rng))
-                if with_attributes:
-                    attributed += seconds
-                else:
-                    plain += seconds
-        count = per_round * args.rounds
-        print(f"members per side: {count} in batches of {BATCH}, {args.rounds} alternating rounds; "
-              f"untimed warm-up {args.warmup} of each")
-        print(f"{'side':<28}{'rec/s':>10}{'seconds':>10}")
-        print(f"{'sync, no attributes':<28}{count / plain:>10,.0f}{plain:>10.2f}")
-        print(f"{'sync, 5 custom attributes':<28}{count / attributed:>10,.0f}{attributed:>10.2f}")
-        print(f"time ratio (attributes / none): {attributed / plain:.3f}   goal: at most 1.15")
+        plain, attributed = alternating(lambda batch: timed_sync(connection, batch), args.rounds, per_round, rng)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(60)
         neo4j_local.stop(data)
         shutil.rmtree(data, ignore_errors=True)
+    peer_plain, peer_attributed = peer_side(args, per_round)
+    count = per_round * args.rounds
+    print(f"members per side: {count} in batches of {BATCH}, {args.rounds} alternating rounds; "
+          f"untimed warm-up {args.warmup} of each")
+    print(f"{'':<28}{'no attributes rec/s':>21}{'5 attributes rec/s':>20}{'time ratio':>12}")
+    for label, (none, five) in (("netweave API sync", (plain, attributed)),
+                                ("raw driver MERGE (peer)", (peer_plain, peer_attributed))):
+        print(f"{label:<28}{count / none:>21,.0f}{count / five:>20,.0f}{five / none:>12.3f}")
+    print("goal: the API's time ratio at most 1.15; the peer's ratio is what five more properties cost Neo4j")
 
 
 if __name__ == "__main__":

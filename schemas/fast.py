@@ -63,9 +63,31 @@ def _compile(field: fields.Field):
             return list(dict.fromkeys(item.lower() for item in loaded)) if lower else loaded
 
         load = typed(list, items)
+    elif kind is fields.Dict and type(field.key_field) is fields.String and type(field.value_field) is fields.Raw \
+            and field.value_field.allow_none and not field.value_field.validators:
+        key = _compile(field.key_field)  # a record's `attributes`: names checked here, values by the repository
+
+        def entries(value: dict) -> dict:
+            return {key(name): item for name, item in value.items()}
+
+        load = typed(dict, entries)
     else:
         def load(value):
             return field.deserialize(value)
+    return load
+
+
+def loader(field: fields.Field):
+    """`field.deserialize` for one present value, through the direct version where there is one: the same
+    result, and the field's own errors for anything the direct version declines."""
+    fast = _compile(field)
+
+    def load(value):
+        try:
+            return fast(value)
+        except _Decline:
+            return field.deserialize(value)
+
     return load
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
+
+import neo4j.time
 
 from marshmallow import ValidationError
 from neo4j import ManagedTransaction
@@ -14,6 +17,7 @@ from service.errors import Problem, field_error
 from service.repositories import changes, not_found
 
 CLEAR_BATCH = 1000
+_DATE_FROM_NATIVE = neo4j.time.Date.from_native
 
 
 def _key(target: str, name: str) -> str:
@@ -121,11 +125,13 @@ def to_props(found: dict[str, dict[str, Any]], values: dict[str, Any], target: s
             errors.append(_error(f"attributes.{name}", f"no {target} attribute '{name}' is defined "
                                                        f"(PUT /v1/attributes/{target}/{name} defines one)"))
             continue
+        key = PREFIX + name  # a defined name: it matched NAME_PATTERN when it was defined
         if value is None:
-            props[storage_key(name)] = None
+            props[key] = None
             continue
         try:
-            props[storage_key(name)] = db.to_cypher(load_value(definition, value))
+            loaded = load_value(definition, value)
+            props[key] = _DATE_FROM_NATIVE(loaded) if type(loaded) is date else loaded
         except ValidationError as exc:
             errors.append(_error(f"attributes.{name}", *_messages(exc)))
     return props, errors
