@@ -4,7 +4,21 @@ back, threads run together, and waiting for an analytics run."""
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
+
+
+def stop(process: subprocess.Popen, timeout: float = 30) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within `timeout` seconds: a gunicorn master stops its
+    workers on SIGTERM, and a master killed first would orphan them."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 class TcpProxy:

@@ -24,6 +24,7 @@ import pytest
 
 from service import auth, config as config_module, demo, open_graph, seeding
 from tests.conftest import ADMIN_SECRET, TEST_QUERIES
+from tests.support import stop
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -100,12 +101,7 @@ def server(neo4j_settings) -> Iterator[Server]:
         _wait_ready(port, process)
         yield Server(port)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def _wait_ready(port: int, process: subprocess.Popen) -> None:

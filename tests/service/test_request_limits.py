@@ -17,6 +17,7 @@ import pytest
 from service import request_limits
 from service.request_limits import MAX_HEADER_FIELDS, MAX_HEADER_LINE, MAX_REQUEST_LINE
 from tests.conftest import ADMIN_SECRET, UNLIMITED
+from tests.support import stop
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN_LINE = request_limits.GUNICORN_LIMITS["limit_request_line"]
@@ -53,12 +54,7 @@ def server(neo4j_settings, tmp_path_factory):
             time.sleep(0.3)
         yield port
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def _send(port: int, target: str, headers: list[tuple[str, str]] = ()) -> tuple[int, dict[str, str], bytes]:

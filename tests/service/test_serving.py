@@ -20,7 +20,7 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.conftest import ADMIN_SECRET, UNLIMITED
-from tests.support import TcpProxy
+from tests.support import TcpProxy, stop
 
 ROOT = Path(__file__).resolve().parents[2]
 AUTH = {"Authorization": f"Bearer {ADMIN_SECRET}"}
@@ -75,13 +75,7 @@ def served(neo4j_settings, tmp_path_factory):
         _wait_until_ready(server)
         yield server
     finally:
-        if process.poll() is None:
-            process.terminate()  # the master stops its workers; a killed master would orphan them
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process)
         proxy.close()
 
 
