@@ -35,7 +35,7 @@ RETURN marked
 // name: analytics_run_get
 // One run by id, or no row.
 MATCH (r:AnalyticsRun {id: $id})
-RETURN r {.id, .kind, .status, .started_at, .finished_at, .error} AS run
+RETURN r {.id, .kind, .status, .started_at, .finished_at, .error, .queued_at, .attempts, .worker, .note} AS run
 
 // name: analytics_run_active
 // The newest run computing this key that started after $since and is still running, or no row.
@@ -44,6 +44,29 @@ WHERE r.status = 'running' AND r.started_at > $since
 RETURN r {.id, .kind, .status, .started_at, .finished_at, .error} AS run
 ORDER BY r.started_at DESC
 LIMIT 1
+
+// name: analytics_run_queue
+// Records a job put on the analytics queue (service/analytics/queue.py); its id is the same in every web
+// worker asking the same question at the same revision, so a second record is never made.
+MERGE (r:AnalyticsRun {id: $id})
+ON CREATE SET r.key = $key, r.kind = $kind, r.status = 'queued', r.queued_at = datetime(), r.started_at = null,
+              r.finished_at = null, r.error = null, r.attempts = 0
+RETURN r.id AS id
+
+// name: analytics_run_attempt
+// A worker starts (another attempt at) a queued run. A run still marked running was left by a worker that
+// stopped or died mid-job, whose message the queue delivered again: the note says so.
+MERGE (r:AnalyticsRun {id: $id})
+ON CREATE SET r.key = $key, r.kind = $kind, r.queued_at = datetime(), r.attempts = 0
+WITH r, r.status AS was, coalesce(r.attempts, 0) + 1 AS attempt, r.worker AS before
+SET r.attempts = attempt, r.status = 'running', r.started_at = datetime(), r.finished_at = null, r.error = null,
+    r.worker = $worker,
+    r.note = CASE WHEN was = 'running'
+                  THEN 'attempt ' + toString(attempt) + ' on ' + $worker + ': the attempt on ' +
+                       coalesce(before, 'another worker') + ' stopped before it finished, and the queue ' +
+                       'delivered the job again'
+                  ELSE r.note END
+RETURN attempt AS attempts
 
 // name: analytics_instance
 // This database's id, which names its projection snapshots on disk (null before the first is saved).

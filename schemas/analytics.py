@@ -98,6 +98,8 @@ class ComputedSchema(StrictSchema):
                                                                                     "(or is computing the next)"})
     projection = fields.Nested(ProjectionReadSchema, allow_none=True, metadata={
         "description": "how the analytics graph was obtained (null on results computed by an earlier version)"})
+    age_seconds = fields.Float(allow_none=True, metadata={
+        "description": "on a stale result: how long ago it was computed"})
 
 
 class BrokerSchema(StrictSchema):
@@ -297,10 +299,17 @@ class CompareSchema(StrictSchema):
 class RunSchema(StrictSchema):
     id = Id(required=True)
     kind = fields.String(required=True, metadata={"description": "bridges, clusters, health, layout or segments"})
-    status = fields.String(required=True, metadata={"description": "running, done or failed"})
-    started_at = fields.DateTime(required=True)
+    status = fields.String(required=True, metadata={"description": "queued, running, done or failed"})
+    started_at = fields.DateTime(allow_none=True, required=True, metadata={
+        "description": "when its latest attempt started (null while queued)"})
     finished_at = fields.DateTime(allow_none=True, required=True)
     error = fields.String(allow_none=True, required=True)
+    queued_at = fields.DateTime(allow_none=True, metadata={"description": "when it was put on the job queue"})
+    attempts = fields.Integer(allow_none=True, metadata={
+        "description": "attempts so far: more than one when a worker stopped or died while running it, and "
+                       "another took the job over"})
+    worker = fields.String(allow_none=True, metadata={"description": "the analytics worker of the latest attempt"})
+    note = fields.String(allow_none=True, metadata={"description": "what happened to the run, in words"})
 
 
 # --- segments (equity lenses) ----------------------------------------------------------------------------

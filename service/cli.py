@@ -102,6 +102,31 @@ def neo4j_status(data_dir: Path | None) -> None:
     click.echo(f"running (pid {running.pid}) at {running.uri}")
 
 
+@main.command(epilog="Scaling out: run more `netweave worker` processes, on this machine or others, with the same "
+                     "NETWEAVE_QUEUE_URL and NEO4J_URI. Each computes one job at a time; the queue hands every "
+                     "job to one of them, and a job whose worker dies goes back on the queue for another "
+                     "(after NETWEAVE_QUEUE_HEARTBEAT_SECONDS). One worker per CPU core left over by the "
+                     "web tier is a good start.")
+@click.option("--nice", default=10, show_default=True, type=click.IntRange(0, 19), envvar="NETWEAVE_WORKER_NICE",
+              show_envvar=True, help="CPU priority below the web tier's (os.nice increment)")
+@click.option("--stop-seconds", default=30.0, show_default=True, type=click.FloatRange(0, 3600),
+              envvar="NETWEAVE_WORKER_STOP_SECONDS", show_envvar=True,
+              help="on SIGTERM, how long the running job may take to finish before it is left to the queue")
+def worker(nice: int, stop_seconds: float) -> None:
+    """Run an analytics worker: it takes jobs from the queue at NETWEAVE_QUEUE_URL (Redis), computes
+    clusters, bridges, health and segments, and recomputes the default reports after writes."""
+    import logging
+
+    from service.analytics import worker as worker_module
+
+    config = _load_config_or_exit()
+    if not config.get("NETWEAVE_QUEUE_URL"):
+        raise click.ClickException("NETWEAVE_QUEUE_URL is not set: the worker takes its jobs from that Redis "
+                                   "(for example redis://127.0.0.1:6379/0), and the API must have the same")
+    logging.basicConfig(level=config["NETWEAVE_LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    worker_module.run(config, _graph(), nice=nice, stop_seconds=stop_seconds)
+
+
 @main.command()
 @click.option("--demo", is_flag=True, required=True, help="load the generated demo network")
 @click.option("--seed", "seed_value", default=7, show_default=True, help="random seed of the generator")

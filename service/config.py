@@ -27,6 +27,9 @@ DEFAULTS: dict[str, Any] = {
     "NETWEAVE_QUERY_TIMEOUT_SECONDS": 30.0,
     "NETWEAVE_RATE_LIMITS": None,  # a mapping family -> limit ("600/minute"); None: service.limits' defaults
     "REDIS_URL": None,  # rate-limit counts shared by every worker; process memory when unset
+    # The analytics job queue (a Redis URL; service/analytics/queue.py): analytics run in `netweave worker`.
+    # Unset: each web worker computes them on a background thread of its own (one process, development).
+    "NETWEAVE_QUEUE_URL": None,
     "NETWEAVE_CORS_ORIGINS": None,  # comma-separated origins allowed to call from a browser; none by default
     "NETWEAVE_METRICS_ALLOW": "127.0.0.1,::1",  # networks /metrics answers to
     "NETWEAVE_KEY_ROTATION_GRACE_SECONDS": 86_400,  # how long a rotated key keeps working by default
@@ -57,6 +60,7 @@ _ENVIRONMENT: dict[str, type] = {
     "NETWEAVE_QUERY_TIMEOUT_SECONDS": float,
     "NETWEAVE_RATE_LIMITS": str,
     "REDIS_URL": str,
+    "NETWEAVE_QUEUE_URL": str,
     "NETWEAVE_CORS_ORIGINS": str,
     "NETWEAVE_METRICS_ALLOW": str,
     "NETWEAVE_KEY_ROTATION_GRACE_SECONDS": int,

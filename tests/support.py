@@ -3,9 +3,12 @@ back, threads run together, and waiting for an analytics run."""
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 import threading
+import time
+from pathlib import Path
 
 
 def stop(process: subprocess.Popen, timeout: float = 30) -> None:
@@ -119,3 +122,38 @@ def run_together(work, count: int) -> None:
         thread.start()
     for thread in threads:
         thread.join()
+
+
+class RedisServer:
+    """A redis-server of the test's own (Debian's package, installed by `make test`) on a free port, which
+    a test may stop and start again on the same port (the queue's storage going down and coming back)."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+        self.start()
+
+    def start(self) -> None:
+        server = shutil.which("redis-server")
+        assert server, "redis-server is missing: `make test` installs it (apt-get install redis-server)"
+        self.process = subprocess.Popen([server, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                                         "--appendonly", "no", "--dir", str(self.directory)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                assert time.monotonic() < deadline and self.process.poll() is None, "redis-server did not start"
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None

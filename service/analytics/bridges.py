@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -131,7 +132,31 @@ class _BlockCutTree:
     def cut_vertices_between(self, u: int, v: int) -> list[int] | None:
         """The cut vertices every u-v path passes through (those a new u-v tie would give a way around);
         None when u and v are not in one component (or one of them has no tie)."""
-        a, b = self._node(u), self._node(v)
+        return self.structure().between(u, v)
+
+    def structure(self, names: list[str] | None = None) -> "CutStructure":
+        """The forest as plain lists, its vertices called by `names` (their indices without)."""
+        name = (lambda vertex: vertex) if names is None else names.__getitem__
+        node_of = {name(vertex): node for vertex, node in self.block_of.items()}
+        node_of.update((name(vertex), node) for vertex, node in self.cut_node.items())
+        return CutStructure(self.parent, self.depth, self.root, node_of,
+                            {node: name(vertex) for node, vertex in self.vertex_of_node.items()})
+
+
+@dataclass
+class CutStructure:
+    """The block-cut forest as the web tier reads it (stored by the analytics worker): each node's parent,
+    depth and tree root; each vertex's node (its block, or its own node when it is a cut vertex); and the
+    vertex of each cut node. Enough to name the cut vertices between two vertices, without igraph."""
+
+    parent: list[int]
+    depth: list[int]
+    root: list[int]
+    node_of: dict[Any, int]
+    cut_of: dict[int, Any]
+
+    def between(self, u: Any, v: Any) -> list[Any] | None:
+        a, b = self.node_of.get(u), self.node_of.get(v)
         if a is None or b is None or self.root[a] != self.root[b]:
             return None
         passed = []
@@ -140,8 +165,13 @@ class _BlockCutTree:
                 a, b = b, a
             a = self.parent[a]
             passed.append(a)
-        return [self.vertex_of_node[node] for node in passed if node in self.vertex_of_node and
-                self.vertex_of_node[node] not in (u, v)]
+        return [self.cut_of[node] for node in passed if node in self.cut_of and self.cut_of[node] not in (u, v)]
 
-    def _node(self, vertex: int) -> int | None:
-        return self.cut_node.get(vertex, self.block_of.get(vertex))
+    def to_json(self) -> dict:
+        return {"parent": self.parent, "depth": self.depth, "root": self.root, "node_of": self.node_of,
+                "cut_of": [[node, vertex] for node, vertex in self.cut_of.items()]}
+
+    @classmethod
+    def from_json(cls, body: dict) -> "CutStructure":
+        return cls(body["parent"], body["depth"], body["root"], body["node_of"],
+                   {node: vertex for node, vertex in body["cut_of"]})

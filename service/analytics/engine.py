@@ -50,6 +50,15 @@ _SETTINGS = {
     # Segments (GET /v1/analytics/segments) smaller than this are pooled into "other": the default of the
     # request's min_size and the lowest it may ask for, so a report cannot single out a handful of people.
     "segment_min_size": ("NETWEAVE_SEGMENT_MIN_SIZE", 5, 1, 1000),
+    # The job queue (service/analytics/queue.py): a worker silent this long is taken for dead, and its
+    # unfinished jobs go back on the queue when maintenance runs, which each queue command starts with this
+    # chance in a million.
+    "queue_heartbeat_seconds": ("NETWEAVE_QUEUE_HEARTBEAT_SECONDS", 30.0, 1.0, 3600.0),
+    "queue_maintenance_chance": ("NETWEAVE_QUEUE_MAINTENANCE_CHANCE", 20_000, 1, 1_000_000),
+    # `netweave worker` recomputes the default reports once the graph has had no write for this long, or at
+    # the latest this long after the first write it has not seen yet (service/analytics/worker.py).
+    "worker_debounce_seconds": ("NETWEAVE_WORKER_DEBOUNCE_SECONDS", 5.0, 0.0, 3600.0),
+    "worker_max_delay_seconds": ("NETWEAVE_WORKER_MAX_DELAY_SECONDS", 60.0, 0.0, 86_400.0),
 }
 
 
@@ -68,6 +77,10 @@ class Settings:
     min_interval: float
     layout_max_members: int
     segment_min_size: int
+    queue_heartbeat_seconds: float
+    queue_maintenance_chance: int
+    worker_debounce_seconds: float
+    worker_max_delay_seconds: float
     # Where projections are kept on disk for fresh workers ("off": nowhere); see service/analytics/snapshots.py.
     snapshot_dir: str = ""
 
@@ -155,19 +168,19 @@ class Engine:
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
-                return _marked(self._cache[key], cached=True)
+                return marked(self._cache[key], cached=True)
         shared_key = store_module.key_of(stale_key) if store else None
         stored = store.report(shared_key) if store else None
         if stored is not None and stored[0] == key[0]:
             self._remember(key, stale_key, stored[1], fresh_at=stored[2])
-            return _marked(stored[1], cached=True)
+            return marked(stored[1], cached=True)
         recent = self._recent(stale_key, stored)
         if recent is not None:
-            return _marked(recent, cached=True, stale=True)
+            return marked(recent, cached=True, stale=True)
         elsewhere = store.active(store_module.key_of(key)) if store else None
         if elsewhere is not None and not self._is_local(elsewhere["id"]):
             if stored is not None:
-                return _marked(stored[1], cached=True, stale=True, run_id=elsewhere["id"])
+                return marked(stored[1], cached=True, stale=True, run_id=elsewhere["id"])
             raise Pending(Run(id=elsewhere["id"], kind=elsewhere["kind"], started_at=elsewhere["started_at"]))
         run = self._start(key, stale_key, kind, compute, store)
         try:
@@ -179,7 +192,7 @@ class Engine:
                 last = stored[1]
             if last is None:
                 raise Pending(run) from None
-            return _marked(last, cached=True, stale=True, run_id=run.id)
+            return marked(last, cached=True, stale=True, run_id=run.id)
 
     def _recent(self, stale_key: Hashable, stored: tuple[int, dict, float] | None) -> dict | None:
         """The last good answer for these arguments when it is younger than `min_interval`, else None."""
@@ -291,7 +304,7 @@ class Engine:
             self._executor.shutdown(wait=True)
 
 
-def _marked(report: dict, **flags: Any) -> dict:
+def marked(report: dict, **flags: Any) -> dict:
     """A shallow copy of a cached report whose `computed` block carries `flags` (the cached one is untouched)."""
     return {**report, "computed": {**report["computed"], **flags}}
 

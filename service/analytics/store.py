@@ -69,10 +69,15 @@ class SharedStore:
             return None
         return row["revision"], decode(row["body"]), db.to_native(row["stored_at"]).timestamp()
 
-    def save(self, key: str, kind: str, revision: int, report: dict) -> None:
+    def save(self, key: str, kind: str, revision: int, report: dict, *, strict: bool = False) -> None:
+        """Stores the report (unless one of a later revision is there); `strict` raises when it cannot."""
         body = encode(report)
-        self._quietly(lambda: self.graph.write(db.run_one, "analytics_report_put", key=key, kind=kind,
-                                               revision=revision, body=body))
+
+        def put():
+            return self.graph.write(db.run_one, "analytics_report_put", key=key, kind=kind, revision=revision,
+                                    body=body)
+
+        put() if strict else self._quietly(put)
 
     def start(self, run_id: str, key: str, kind: str, started_at: datetime) -> None:
         self._quietly(lambda: self.graph.write(db.run_one, "analytics_run_create", id=run_id, key=key, kind=kind,
@@ -81,6 +86,15 @@ class SharedStore:
     def finish(self, run_id: str, status: str, finished_at: datetime, error: str | None) -> None:
         self._quietly(lambda: self.graph.write(db.run_one, "analytics_run_finish", id=run_id, status=status,
                                                finished_at=finished_at, error=error))
+
+    def queued(self, run_id: str, key: str, kind: str) -> None:
+        self._quietly(lambda: self.graph.write(db.run_one, "analytics_run_queue", id=run_id, key=key, kind=kind))
+
+    def attempt(self, run_id: str, key: str, kind: str, worker: str) -> int:
+        """Marks the run running on `worker`; the attempt's number (raises when the database fails: the
+        worker's job then fails, and the queue's redelivery or the next ask tries again)."""
+        row = self.graph.write(db.run_one, "analytics_run_attempt", id=run_id, key=key, kind=kind, worker=worker)
+        return row["attempts"]
 
     def run(self, run_id: str) -> dict | None:
         row = self._quietly(lambda: self.graph.read(db.run_one, "analytics_run_get", id=run_id))

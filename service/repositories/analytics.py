@@ -20,7 +20,9 @@ from neo4j import ManagedTransaction
 import graph_queries
 from service import bookmarks, db
 from service.analytics import bridges as bridges_module, clusters as clusters_module, health as health_module, live
-from service.analytics import reach as reach_module, segments as segments_module, snapshots
+from service.analytics import asking, queue as analytics_queue, reach as reach_module, segments as segments_module
+from service.analytics import snapshots
+from service.analytics.queue import canonical
 from service.analytics.engine import Engine, get_engine
 from service.analytics.projection import Projection, from_rows
 from service.analytics.store import SharedStore
@@ -169,9 +171,10 @@ def bridge_analysis(engine: Engine, graph: db.Graph, revision: int, scope: Scope
         settings = engine.settings
         scores = bridges_module.betweenness(projection, exact_max=settings.exact_betweenness_max,
                                             samples=settings.betweenness_samples, seed=settings.seed)
+        tree = bridges_module.block_cut_tree(projection)
         if scope.is_current:
             engine.after(lambda: _write_betweenness(graph, projection, scores.scores))
-        tree = bridges_module.block_cut_tree(projection)
+            engine.after(lambda: _write_cut_structure(graph, actual, projection, tree))
         articulation = {vertex: tree.cut_off(vertex) for vertex in tree.cut_node} if tree else {}
         return BridgeAnalysis(actual, projection, scores, articulation, bridges_module.bridge_ties(projection), tree)
 
@@ -200,26 +203,35 @@ def reach_analysis(engine: Engine, graph: db.Graph, revision: int, scope: Scope)
     return engine.memo(("reach", revision, scope), compute)
 
 
-def cut_vertices_bypassed(revision: int, pairs: list[tuple[str, str]]) -> list[list[str] | None] | None:
+CUT_STRUCTURE_KEY = "cut-structure"   # the stored block-cut forest of today's members-only graph
+
+
+def cut_vertices_bypassed(graph: db.Graph, revision: int,
+                          pairs: list[tuple[str, str]]) -> list[list[str] | None] | None:
     """For each (member, member) pair: the articulation points a new tie between them would route around.
 
-    Answers only from today's bridge analysis when it is cached for `revision` (None otherwise),
-    so a recommendation request never does whole-graph work.
+    Answers only from the cut structure the bridge analysis stored for `revision` (None otherwise): every
+    web worker reads the same one, and a recommendation request never does whole-graph work.
     """
-    analysis = _engine().peek(("bridges", revision, Scope.of(None)))
-    if analysis is None:
+    structure = _cut_structure(graph, revision)
+    if structure is None:
         return None
-    index, ids = analysis.projection.index, analysis.projection.ids
-    answers = []
-    for u, v in pairs:
-        if u not in index or v not in index:
-            answers.append(None)
-        elif analysis.tree is None:
-            answers.append([])
-        else:
-            between = analysis.tree.cut_vertices_between(index[u], index[v])
-            answers.append(None if between is None else [ids[vertex] for vertex in between])
-    return answers
+    return [structure.between(u, v) for u, v in pairs]
+
+
+def _cut_structure(graph: db.Graph, revision: int) -> bridges_module.CutStructure | None:
+    held = _CUT_STRUCTURES.get("held")
+    if held is not None and held[0] == revision:
+        return held[1]
+    row = graph.read(db.run_one, "analytics_report_get", key=CUT_STRUCTURE_KEY)
+    if row is None or row["revision"] != revision:
+        return None
+    structure = bridges_module.CutStructure.from_json(json.loads(row["body"]))
+    _CUT_STRUCTURES["held"] = (revision, structure)    # one per process: the newest asked for
+    return structure
+
+
+_CUT_STRUCTURES: dict[str, tuple[int, bridges_module.CutStructure]] = {}
 
 
 # --- write-back (derived data: no version bump, no change-feed entry) -----------------------------
@@ -250,6 +262,22 @@ def _write_betweenness(graph: db.Graph, projection: Projection, scores: list[flo
     _write_batches(graph, "analytics_write_betweenness", rows)
 
 
+def _write_cut_structure(graph: db.Graph, revision: int, projection: Projection, tree: Any) -> None:
+    """Stores the block-cut forest of today's graph for the web tier (an empty one when no vertex is a cut
+    vertex), with the revision it describes."""
+    if tree is None:    # one node per component, every member with a tie in its component's node
+        membership = projection.graph.connected_components().membership
+        count = max(membership, default=-1) + 1
+        structure = bridges_module.CutStructure([-1] * count, [0] * count, list(range(count)),
+                                                {projection.ids[v]: membership[v] for v in projection.member_vertices()
+                                                 if projection.graph.degree(v) > 0}, {})
+    else:
+        structure = tree.structure(projection.ids)
+    body = structure.to_json()
+    graph.write(db.run_one, "analytics_report_put", key=CUT_STRUCTURE_KEY, kind="cut_structure",
+                revision=revision, body=json.dumps(body, separators=(",", ":")))
+
+
 def _write_coreness(graph: db.Graph, projection: Projection, numbers: list[int]) -> None:
     rows = [{"id": projection.ids[v], "coreness": numbers[v]} for v in projection.member_vertices()]
     _write_batches(graph, "analytics_write_coreness", rows)
@@ -263,33 +291,74 @@ def _write_batches(graph: db.Graph, query: str, rows: list[dict[str, Any]]) -> l
 # --- reports (what the endpoints answer) -----------------------------------------------------------
 
 def bridges(graph: db.Graph, *, as_of: date | None = None, include: Iterable[str] = (), limit: int = 10) -> dict:
-    scope = Scope.of(as_of, include)
-    args = ("bridges", scope, limit)
-    return _answer(graph, args, lambda engine, revision: _bridges_report(engine, graph, revision, scope, limit))
+    return _answer(graph, "bridges", Scope.of(as_of, include), {"limit": limit})
 
 
 def clusters(graph: db.Graph, *, as_of: date | None = None, include: Iterable[str] = (),
              resolution: float = DEFAULT_RESOLUTION, limit: int = 20) -> dict:
-    scope = Scope.of(as_of, include)
-    args = ("clusters", scope, resolution, limit)
-    return _answer(graph, args,
-                   lambda engine, revision: _clusters_report(engine, graph, revision, scope, resolution, limit))
+    return _answer(graph, "clusters", Scope.of(as_of, include), {"resolution": resolution, "limit": limit})
 
 
 def health(graph: db.Graph, *, as_of: date | None = None, organization_id: str | None = None,
            region: str | None = None, role: str | None = None) -> dict:
-    scope = Scope.of(as_of)
     filters = {"organization_id": organization_id, "region": region, "role": role}
-    args = ("health", scope, tuple(filters.items()))
-    return _answer(graph, args, lambda engine, revision: _health_report(engine, graph, revision, scope, filters))
+    return _answer(graph, "health", Scope.of(as_of), {"filters": filters})
 
 
-def _answer(graph: db.Graph, args: tuple, report: Callable[[Engine, int], dict]) -> dict:
+# The questions the default reports answer, as the API's defaults ask them: what `netweave worker` computes
+# on its own after writes (service/analytics/worker.py), so that an analyst's GET finds them ready.
+DEFAULT_QUESTIONS = (("bridges", {"limit": 10}), ("clusters", {"resolution": DEFAULT_RESOLUTION, "limit": 20}),
+                     ("health", {"filters": {"organization_id": None, "region": None, "role": None}}))
+
+
+def question_args(question: str, scope: Scope, params: dict[str, Any]) -> tuple:
+    """What identifies a question's report (its store key, without the revision): plain values only, so
+    that the web tier and the worker derive the same key."""
+    return question, scope.as_of.isoformat(), scope.organizations, canonical(params)
+
+
+def compute(engine: Engine, graph: db.Graph, revision: int, question: str, scope: Scope,
+            params: dict[str, Any]) -> dict:
+    """A question's report at `revision` (or the revision the projection was read at, when later)."""
+    if question == "bridges":
+        return _bridges_report(engine, graph, revision, scope, params["limit"])
+    if question == "clusters":
+        return _clusters_report(engine, graph, revision, scope, params["resolution"], params["limit"])
+    if question == "health":
+        return _health_report(engine, graph, revision, scope, params["filters"])
+    if question == "segments":
+        return _segments_report(engine, graph, revision, scope, Lens(**params["lens"]), params["min_size"],
+                                params["filters"])
+    raise ValueError(f"unknown analytics question {question!r}")
+
+
+def compute_job(engine: Engine, graph: db.Graph, job: dict[str, Any]) -> dict:
+    """The report a queued job asks for (a job as service/analytics/asking.py sends it)."""
+    scope = Scope(date.fromisoformat(job["as_of"]), bool(job["organizations"]))
+    return compute(engine, graph, job["revision"], job["question"], scope, job["params"])
+
+
+def job_of(question: str, scope: Scope, params: dict[str, Any]) -> dict[str, Any]:
+    return {"question": question, "as_of": scope.as_of.isoformat(), "organizations": scope.organizations,
+            "params": params}
+
+
+def _answer(graph: db.Graph, question: str, scope: Scope, params: dict[str, Any]) -> dict:
     engine = _engine()
+    args = question_args(question, scope, params)
     revision = graph.read(db.run_one, "change_revision")["revision"]
-    # The analytics thread reads the projection after the client's bookmark too (X-Neo4j-Bookmark).
-    return engine.answer((revision, *args), args, args[0], bookmarks.carrying(lambda: report(engine, revision)),
-                         store=SharedStore(graph, engine.settings.run_timeout))
+    store = SharedStore(graph, engine.settings.run_timeout)
+    queue_url = current_app.config.get("NETWEAVE_QUEUE_URL")
+    if queue_url:
+        queue = analytics_queue.for_url(queue_url, heartbeat_seconds=engine.settings.queue_heartbeat_seconds,
+                                        maintenance_chance=engine.settings.queue_maintenance_chance,
+                                        time_limit_seconds=engine.settings.run_timeout)
+        return asking.ask(store, queue, engine.settings, revision, args, job_of(question, scope, params),
+                          retry_after=current_app.config["NETWEAVE_RETRY_AFTER_SECONDS"])
+    # No queue configured: computed here, on the app's analytics thread, after the client's bookmark too.
+    return engine.answer((revision, *args), args, question,
+                         bookmarks.carrying(lambda: compute(engine, graph, revision, question, scope, params)),
+                         store=store)
 
 
 def _bridges_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope, limit: int) -> dict:
@@ -509,9 +578,9 @@ def segments(graph: db.Graph, *, by: str, min_size: int | None = None, as_of: da
                                       "(NETWEAVE_SEGMENT_MIN_SIZE)", location="query")
     chosen, scope = lens(graph, by, sees_pii=sees_pii), Scope.of(as_of)
     filters = {"organization_id": organization_id, "region": region, "role": role}
-    args = ("segments", scope, chosen, min_size, tuple(filters.items()))
-    return _answer(graph, args, lambda engine, revision: _segments_report(engine, graph, revision, scope, chosen,
-                                                                          min_size, filters))
+    return _answer(graph, "segments", scope, {"lens": {"by": chosen.by, "attribute": chosen.attribute,
+                                                        "type": chosen.type},
+                                               "min_size": min_size, "filters": filters})
 
 
 def _segments_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope, chosen: Lens, min_size: int,

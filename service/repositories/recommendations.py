@@ -41,14 +41,14 @@ def for_member(graph: db.Graph, member_id: str, *, strategy: str, limit: int, we
     items = scoring.explain(row)
     paths_known = True
     if impact:
-        paths_known = _add_impact(row["revision"], member_id, items, row["member_cluster"], tied)
+        paths_known = _add_impact(graph, row["revision"], member_id, items, row["member_cluster"], tied)
     computed = {"strategy": strategy, "weights": weights[effective],
                 "clustering": "available" if clustered else "missing",
                 "bounds": {"collaborators_expanded": MAX_NEIGHBORS, "candidates_per_source": MAX_CANDIDATES},
                 "took_ms": round((time.perf_counter() - started) * 1000, 1)}
     if not paths_known:
-        computed["impact"] = ("around_articulation_points is null until GET /v1/analytics/bridges has run on "
-                              "the current graph")
+        computed["impact"] = ("around_articulation_points is null until the bridge analysis has run on the "
+                              "current graph (GET /v1/analytics/bridges, or the analytics worker after writes)")
     if effective != strategy:
         computed["degraded"] = ("no clustering yet (GET /v1/analytics/clusters computes it): bridge_silos "
                                 "ranked as shared_interests")
@@ -61,11 +61,11 @@ def _plan(strategy: str, weights: dict[str, dict[str, float]]) -> dict[str, Any]
     return {"weights": weights[strategy], "required": scoring.required_feature(strategy)}
 
 
-def _add_impact(revision: int, member_id: str, items: list[dict[str, Any]], member_cluster: str | None,
-                tied: dict[tuple[str, str], bool]) -> bool:
+def _add_impact(graph: db.Graph, revision: int, member_id: str, items: list[dict[str, Any]],
+                member_cluster: str | None, tied: dict[tuple[str, str], bool]) -> bool:
     """What each suggested tie would do for the whole network: tie two clusters that have no tie yet, and
     route around articulation points (from the cached bridge analysis; False when there is none)."""
-    around = analytics.cut_vertices_bypassed(revision, [(member_id, item["member"]["id"]) for item in items])
+    around = analytics.cut_vertices_bypassed(graph, revision, [(member_id, item["member"]["id"]) for item in items])
     for position, item in enumerate(items):
         pair = (member_cluster, item["member"].get("cluster_id"))
         item["impact"] = {"joins_untied_clusters": bool(item["features"]["bridging"]) and not tied.get(pair, True),

@@ -16,6 +16,7 @@ from service.analytics.engine import Pending
 from service.api import BY_CREATION, BY_NAME, Blueprint, decode_cursor, errors, page, render
 from service.auth import caller_sees_pii, requires
 from service.db import get_graph
+from service.errors import Problem
 from service.idempotency import idempotent
 from service.repositories import analytics
 
@@ -30,7 +31,12 @@ _PENDING = {"description": "the computation runs in the background and no earlie
 @blp.errorhandler(Pending)
 def answer_pending(pending: Pending):
     """202 with the run to poll (and its Location): for every blueprint whose views may raise Pending."""
-    body = RunSchema().dump(analytics.run_status(get_graph(), pending.run.id))
+    try:
+        run = analytics.run_status(get_graph(), pending.run.id)
+    except Problem:     # another web worker queued it and has not recorded the run yet
+        run = {"id": pending.run.id, "kind": pending.run.kind, "status": pending.run.status,
+               "started_at": None, "finished_at": None, "error": None}
+    body = RunSchema().dump(run)
     return body, 202, {"Location": url_for("analytics.Run", run_id=pending.run.id)}
 
 

@@ -13,6 +13,7 @@ from service import create_app, db
 from service.analytics import store as store_module
 from service.analytics.engine import get_engine
 from service.analytics.store import SharedStore
+from service.repositories import analytics
 from service.repositories.analytics import Scope
 from tests.analytics.conftest import karate, with_settings
 from tests.conftest import ADMIN_SECRET, ApiClient
@@ -80,7 +81,7 @@ def test_a_new_revision_is_computed_again_not_served_from_the_store(api, load_ne
 def test_a_run_in_flight_on_another_worker_is_not_started_again(api, load_network, engine, graph):
     load_network(*karate())
     revision = graph.read(db.run_one, "change_revision")["revision"]
-    args = ("health", Scope.of(None), (("organization_id", None), ("region", None), ("role", None)))
+    args = analytics.question_args("health", Scope.of(None), dict(analytics.DEFAULT_QUESTIONS)["health"])
     store = SharedStore(graph, run_timeout=600)
     elsewhere = "5b0c1e0e-0000-4000-8000-000000000001"
     store.start(elsewhere, store_module.key_of((revision, *args)), "health", datetime.now(timezone.utc))
@@ -94,7 +95,7 @@ def test_a_run_in_flight_on_another_worker_is_not_started_again(api, load_networ
 def test_a_run_abandoned_past_the_timeout_is_computed_here(api, load_network, engine, graph):
     load_network(*karate())
     revision = graph.read(db.run_one, "change_revision")["revision"]
-    args = ("health", Scope.of(None), (("organization_id", None), ("region", None), ("role", None)))
+    args = analytics.question_args("health", Scope.of(None), dict(analytics.DEFAULT_QUESTIONS)["health"])
     store = SharedStore(graph, run_timeout=600)
     long_ago = datetime.now(timezone.utc) - timedelta(seconds=engine.settings.run_timeout + 60)
     store.start("5b0c1e0e-0000-4000-8000-000000000002", store_module.key_of((revision, *args)), "health", long_ago)

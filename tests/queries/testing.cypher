@@ -167,3 +167,8 @@ OPTIONAL MATCH (n {id: $id}) WHERE n:Member OR n:Organization
 OPTIONAL MATCH ()-[c:COLLABORATES_WITH {id: $id}]->()
 FOREACH (_ IN CASE WHEN n IS NULL THEN [] ELSE [1] END | SET n.name = $text)
 FOREACH (_ IN CASE WHEN c IS NULL THEN [] ELSE [1] END | SET c.note = $text)
+
+// name: test_count_reports
+// How many analytics reports of a kind are stored (one per question, whatever the runs that computed it).
+MATCH (r:AnalyticsReport {kind: $kind})
+RETURN count(r) AS reports

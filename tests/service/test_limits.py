@@ -9,6 +9,7 @@ import pytest
 import graph_queries
 from service import config, create_app, db
 from tests.conftest import ADMIN_SECRET, TEST_QUERIES
+from tests.support import RedisServer
 
 
 @pytest.fixture
@@ -164,30 +165,9 @@ def test_query_over_the_timeout_answers_503_with_retry_after(neo4j_settings):
 
 @pytest.fixture
 def redis_url(tmp_path):
-    """A redis-server of the test's own (Debian's package, installed by `make test`), on a free port."""
-    import shutil
-    import socket
-    import subprocess
-
-    server = shutil.which("redis-server")
-    assert server, "redis-server is missing: `make test` installs it (apt-get install redis-server)"
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    process = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                "--appendonly", "no", "--dir", str(tmp_path)],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline and process.poll() is None, "redis-server did not start"
-            time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
-    process.terminate()
-    process.wait(10)
+    server = RedisServer(tmp_path)
+    yield server.url
+    server.stop()
 
 
 def test_with_redis_two_workers_share_one_count_per_key(neo4j_settings, redis_url, make_key):

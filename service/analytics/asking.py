@@ -1,0 +1,85 @@
+"""How the web tier answers an analytics question when analytics run in `netweave worker`: it only reads the
+stored report and enqueues.
+
+An answer is one of three:
+- the stored report when it describes the current revision (or a later one);
+- the last stored report marked `stale` (with its revision and `age_seconds`) while a job computes the
+  current one, which the request waits for up to `sync_seconds` first (polling the store: waiting holds
+  no CPU);
+- Pending (202 and a run to poll) when nothing was ever stored for the question.
+
+Before any job has run for a question, every web worker answers the same way: 202 with the same run id
+(derived from the question and the revision). With the queue's storage down, stored reports are still
+served (stale when older than the revision), and a question without one answers 503 with Retry-After.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from service.analytics.engine import Pending, Run, Settings, marked
+from service.analytics.queue import Queue, QueueUnavailable, run_id as run_id_of
+from service.analytics.store import SharedStore, key_of
+from service.errors import Problem
+
+_FIRST_POLL, _LONGEST_POLL = 0.05, 0.5
+
+
+def ask(store: SharedStore, queue: Queue, settings: Settings, revision: int, args: tuple, job: dict[str, Any],
+        *, retry_after: int) -> dict:
+    """The report for `args` (question first) at `revision`; `job` is what the worker needs to compute it."""
+    question, key = args[0], key_of(args)
+    stored = store.report(key)
+    if stored is not None and stored[0] >= revision:
+        return marked(stored[1], cached=True)
+    if stored is not None and settings.min_interval > 0 and stored[2] > time.time() - settings.min_interval:
+        return _stale(stored, None)
+    try:
+        run_id = enqueue(store, queue, args, job, revision)
+    except QueueUnavailable:
+        if stored is not None:
+            return _stale(stored, None)
+        raise Problem(503, "the analytics queue is unavailable, so this question cannot be computed now; "
+                           "reads, writes and stored analytics still work", slug="analytics-unavailable",
+                      headers={"Retry-After": str(retry_after)}) from None
+    fresh = _wait(store, key, revision, run_id, settings.sync_seconds)
+    if fresh is not None:
+        return fresh
+    if stored is not None:
+        return _stale(stored, run_id)
+    raise Pending(Run(id=run_id, kind=question, status="queued"))
+
+
+def enqueue(store: SharedStore, queue: Queue, args: tuple, job: dict[str, Any], revision: int) -> str:
+    """Puts the question on the queue unless a job for it at `revision` was put there already; its run id.
+    Raises QueueUnavailable."""
+    key = key_of(args)
+    run_id = run_id_of(key, revision)
+    if queue.submit({**job, "question": args[0], "key": key, "revision": revision, "run_id": run_id}):
+        store.queued(run_id, key, args[0])
+    return run_id
+
+
+def _wait(store: SharedStore, key: str, revision: int, run_id: str, seconds: float) -> dict | None:
+    """The report at `revision` once the worker stored it, within `seconds`; None when it did not come."""
+    deadline, pause = time.monotonic() + seconds, _FIRST_POLL
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        time.sleep(min(pause, left))
+        pause = min(pause * 1.5, _LONGEST_POLL)
+        stored = store.report(key)
+        if stored is not None and stored[0] >= revision:
+            return marked(stored[1], cached=False)
+        run = store.run(run_id)
+        if run is not None and run["status"] == "failed":
+            raise Problem(500, f"the analytics run {run_id} failed: {run['error']}", slug="analytics-failed",
+                          run_id=run_id)
+
+
+def _stale(stored: tuple[int, dict, float], run_id: str | None) -> dict:
+    age = round(max(0.0, time.time() - stored[2]), 3)
+    return marked(stored[1], cached=True, stale=True, age_seconds=age,
+                  **({"run_id": run_id} if run_id is not None else {}))

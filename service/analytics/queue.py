@@ -1,0 +1,119 @@
+"""The analytics job queue: Dramatiq on Redis (NETWEAVE_QUEUE_URL).
+
+The web tier asks questions here; `netweave worker` (service/analytics/worker.py) answers them. What the
+queue promises, and how:
+
+- **One job per (question, revision).** A job's id is derived from the question's key and the revision
+  (`run_id`), and it is sent only by whoever first sets `netweave:analytics:job:<run_id>` (SET NX): two web
+  workers asking the same question at the same revision enqueue one job and poll the same run.
+- **At least once.** Dramatiq's Redis broker acknowledges a message only after its actor returned. A
+  worker that dies (SIGKILL, a lost machine) stops sending heartbeats; after `heartbeat_seconds` the
+  maintenance that every worker's queue commands run by chance (`maintenance_chance` in a million) moves
+  its unacknowledged messages back onto the queue, and another worker runs them.
+- **No report stored twice.** The worker skips a job whose report is already stored at its revision or a
+  later one, and the store keeps one report per question, replaced only by a later revision
+  (analytics_report_put), so a redelivered job at most recomputes.
+- **A stopped worker** (SIGTERM) stops taking jobs, puts back what it had prefetched, and finishes the job
+  it runs within `NETWEAVE_WORKER_STOP_SECONDS`; one it cannot finish stays unacknowledged and is
+  redelivered as above.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import uuid
+from typing import Any, Callable
+
+import dramatiq
+import redis
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import Callbacks, Pipelines, ShutdownNotifications, TimeLimit
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAME = "netweave-analytics"
+ACTOR_NAME = "netweave_analytics_question"
+JOB_KEY = "netweave:analytics:job:"
+_RUN_NAMESPACE = uuid.UUID("5d0c1f1e-7a43-4a8e-9a53-3b4b9f1f2c10")
+
+
+class QueueUnavailable(Exception):
+    """The queue's storage did not answer: new analytics cannot be asked for now."""
+
+
+def run_id(key: str, revision: int) -> str:
+    """The run of a question (its store key) at a revision: the same in every process."""
+    return str(uuid.uuid5(_RUN_NAMESPACE, f"{key}@{revision}"))
+
+
+def canonical(params: dict[str, Any]) -> str:
+    return json.dumps(params, sort_keys=True, separators=(",", ":"))
+
+
+class Queue:
+    """A broker on `url` and the one actor analytics jobs go through; `handler` is the worker's function
+    (absent in the web tier, which only sends)."""
+
+    def __init__(self, url: str, *, heartbeat_seconds: float = 30.0, maintenance_chance: int = 20_000,
+                 time_limit_seconds: float = 3600.0, handler: Callable[[dict], None] | None = None):
+        self.url = url
+        # Short socket timeouts: a queue storage that is down must answer a web request in about a second.
+        self.client = redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=5.0)
+        self.broker = RedisBroker(client=self.client, heartbeat_timeout=int(heartbeat_seconds * 1000),
+                                  maintenance_chance=maintenance_chance,
+                                  middleware=[TimeLimit(), ShutdownNotifications(), Callbacks(), Pipelines()])
+        self.ttl = int(time_limit_seconds)
+        self.actor = dramatiq.Actor(handler or _not_here, broker=self.broker, actor_name=ACTOR_NAME,
+                                    queue_name=QUEUE_NAME, priority=0,
+                                    options={"time_limit": int(time_limit_seconds * 1000), "max_retries": 0})
+
+    def submit(self, job: dict[str, Any]) -> bool:
+        """Send `job` (it holds its `run_id`) unless a job for that run was sent already; True when sent.
+        Raises QueueUnavailable when the queue's storage does not answer."""
+        key = JOB_KEY + job["run_id"]
+        try:
+            if not self.client.set(key, "queued", nx=True, ex=self.ttl):
+                return False
+            try:
+                self.actor.send_with_options(args=(job,))
+            except Exception:
+                self.client.delete(key)
+                raise
+            return True
+        except (redis.RedisError, dramatiq.errors.BrokerError, OSError) as error:
+            raise QueueUnavailable(str(error)) from error
+
+    def forget(self, job_run_id: str) -> None:
+        """Let the run be asked for again (after it failed): the next ask enqueues a new job."""
+        try:
+            self.client.delete(JOB_KEY + job_run_id)
+        except redis.RedisError:
+            log.warning("could not release the job key of run %s", job_run_id, exc_info=True)
+
+    def ping(self) -> bool:
+        try:
+            return bool(self.client.ping())
+        except redis.RedisError:
+            return False
+
+    def close(self) -> None:
+        self.broker.close()
+
+
+def _not_here(job: dict) -> None:  # pragma: no cover - the web tier's actor only sends
+    raise RuntimeError("analytics jobs run in `netweave worker`, not in the web tier")
+
+
+_QUEUES: dict[str, Queue] = {}
+_LOCK = threading.Lock()
+
+
+def for_url(url: str, **options: Any) -> Queue:
+    """The process's sending queue for `url` (one broker and connection pool per process)."""
+    with _LOCK:
+        queue = _QUEUES.get(url)
+        if queue is None:
+            queue = _QUEUES[url] = Queue(url, **options)
+        return queue

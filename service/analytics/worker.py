@@ -1,0 +1,155 @@
+"""`netweave worker`: the process that answers analytics questions from the job queue.
+
+It holds the projections (patched from the change feed, service/analytics/live.py) and the engine's
+caches, computes each job on one thread at a lower CPU priority than the web tier, writes derived data
+(cluster ids, betweenness, coreness, the cut structure) back onto the graph, and stores the report where
+every web worker reads it. Beside the jobs the API asks for, it recomputes the default reports on its
+own once writes have settled (`worker_debounce_seconds`, at the latest `worker_max_delay_seconds` after
+the first unseen write). Several workers may run, on one machine or many: the queue gives each job to one
+of them, and deduplication (service/analytics/queue.py) keeps them from computing the same question twice.
+No Flask app is built here.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from datetime import datetime, timezone
+from typing import Any, Mapping
+
+from dramatiq import Worker
+
+from service import db
+from service.analytics.asking import enqueue
+from service.analytics.engine import Engine, Settings
+from service.analytics.queue import QUEUE_NAME, Queue, QueueUnavailable
+from service.analytics.store import SharedStore, key_of
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 1.0
+
+
+class AnalyticsWorker:
+    def __init__(self, config: Mapping[str, Any], graph: db.Graph, *, name: str | None = None):
+        self.settings = Settings.load(config)
+        self.graph = graph
+        self.engine = Engine(self.settings)
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}"
+        self.store = SharedStore(graph, self.settings.run_timeout)
+        self.queue = Queue(config["NETWEAVE_QUEUE_URL"], heartbeat_seconds=self.settings.queue_heartbeat_seconds,
+                           maintenance_chance=self.settings.queue_maintenance_chance,
+                           time_limit_seconds=self.settings.run_timeout, handler=self.handle)
+        self.stopping = threading.Event()
+        self._worker: Worker | None = None
+        self._watcher: threading.Thread | None = None
+
+    # --- jobs ---------------------------------------------------------------------------------------
+
+    def handle(self, job: dict[str, Any]) -> None:
+        """Computes one job and stores its report; a job already answered (delivered again after its worker
+        died, or overtaken by a later revision's) is marked done without recomputing."""
+        from service.repositories import analytics
+
+        run_id, key, question = job["run_id"], job["key"], job["question"]
+        stored = self.store.report(key)
+        if stored is not None and stored[0] >= job["revision"]:
+            self.store.finish(run_id, "done", _now(), None)
+            return
+        attempt = self.store.attempt(run_id, key, question, self.name)
+        log.info("run %s: %s at revision %d (attempt %d)", run_id, question, job["revision"], attempt)
+        started = time.perf_counter()
+        try:
+            report = analytics.compute_job(self.engine, self.graph, job)
+            # Derived data (cluster ids, scores, the cut structure) lands before the report is visible.
+            self.engine.wait_idle()
+            report["computed"].update(seconds=round(time.perf_counter() - started, 4), run_id=run_id,
+                                      cached=False, stale=False)
+            self.store.save(key, question, report["computed"]["revision"], report, strict=True)
+        except Exception as error:
+            log.exception("run %s failed", run_id)
+            self.store.finish(run_id, "failed", _now(), f"{type(error).__name__}: {error}")
+            self.queue.forget(run_id)       # a later ask may try again
+            return
+        self.store.finish(run_id, "done", _now(), None)
+
+    # --- the default reports, recomputed after writes ------------------------------------------------
+
+    def watch(self) -> None:
+        """Enqueues the default questions when the revision has settled (see the module's docstring)."""
+        seen: int | None = None
+        quiet_since = first_unseen = None
+        while not self.stopping.wait(POLL_SECONDS):
+            try:
+                revision = self.graph.read(db.run_one, "change_revision")["revision"]
+            except Exception:
+                log.warning("cannot read the graph revision", exc_info=True)
+                continue
+            now = time.monotonic()
+            if revision != seen:
+                seen, quiet_since = revision, now
+                first_unseen = first_unseen if first_unseen is not None else now
+            if first_unseen is None:
+                continue
+            if (now - quiet_since >= self.settings.worker_debounce_seconds
+                    or now - first_unseen >= self.settings.worker_max_delay_seconds):
+                if self.enqueue_defaults(revision):
+                    first_unseen = None
+
+    def enqueue_defaults(self, revision: int) -> bool:
+        from service.repositories import analytics
+
+        scope = analytics.Scope.of(None)
+        try:
+            for question, params in analytics.DEFAULT_QUESTIONS:
+                args = analytics.question_args(question, scope, params)
+                stored = self.store.report(key_of(args))
+                if stored is None or stored[0] < revision:
+                    enqueue(self.store, self.queue, args, analytics.job_of(question, scope, params), revision)
+        except QueueUnavailable:
+            log.warning("the analytics queue is unavailable; the default reports wait for it")
+            return False
+        return True
+
+    # --- running ------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        worker = self._worker = Worker(self.queue.broker, queues={QUEUE_NAME}, worker_threads=1,
+                                       worker_timeout=1000)
+        # One job at a time, none held back: a second job waits on the queue, where an idle worker takes it.
+        worker.queue_prefetch = 1
+        worker.start()
+        self._watcher = threading.Thread(target=self.watch, name="netweave-worker-watch", daemon=True)
+        self._watcher.start()
+        log.info("analytics worker %s consuming %s", self.name, self.queue.url.split("@")[-1])
+
+    def stop(self, timeout_seconds: float) -> None:
+        """Stops taking jobs; finishes the one running within `timeout_seconds` (else it is redelivered)."""
+        self.stopping.set()
+        if self._worker is not None:
+            self._worker.stop(timeout=int(timeout_seconds * 1000))
+        self.engine.close()
+        self.queue.close()
+
+
+def run(config: Mapping[str, Any], graph: db.Graph, *, nice: int, stop_seconds: float) -> None:
+    """The worker's main loop, until SIGTERM or SIGINT."""
+    if nice:
+        os.nice(nice)
+    worker = AnalyticsWorker(config, graph)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    worker.start()
+    stop.wait()
+    log.info("stopping: finishing the running job (up to %.0f s)", stop_seconds)
+    worker.stop(stop_seconds)
+    graph.close()
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,266 @@
+"""Analytics behind the job queue: web apps that only read and enqueue, `netweave worker` processes that
+compute, a real Redis between them, and the queue's faults (storage down, a worker killed or stopped)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import flask
+import pytest
+import redis
+
+from service import create_app, db, seeding
+from service.analytics.engine import get_engine
+from service.analytics.queue import JOB_KEY, QUEUE_NAME
+from service.analytics.store import SharedStore, key_of
+from service.analytics.worker import AnalyticsWorker
+from service.demo import generate_demo_network
+from service.repositories import analytics
+from tests.analytics.conftest import karate
+from tests.conftest import ADMIN_SECRET, SNAPSHOT_DIR, UNLIMITED, ApiClient, run_test_query
+from tests.support import RedisServer, stop
+
+NETWEAVE = str(Path(sys.executable).with_name("netweave"))
+# The worker's queue settings in these tests: a silent worker counts as dead after 2 s, and every queue
+# command runs the maintenance that gives a dead worker's jobs back, so a killed worker's job moves on fast.
+QUEUE_SETTINGS = {"NETWEAVE_QUEUE_HEARTBEAT_SECONDS": "2", "NETWEAVE_QUEUE_MAINTENANCE_CHANCE": "1000000"}
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    server = RedisServer(tmp_path)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def web(neo4j_settings, redis_server):
+    """web(**settings) -> an ApiClient on a new app (a web worker of its own) that asks the queue."""
+    apps = []
+
+    def make(**settings) -> ApiClient:
+        app = create_app({**neo4j_settings, "NETWEAVE_ADMIN_KEY": ADMIN_SECRET, "NETWEAVE_RATE_LIMITS": UNLIMITED,
+                          "NETWEAVE_ANALYTICS_MIN_INTERVAL": 0, "NETWEAVE_QUEUE_URL": redis_server.url,
+                          "NETWEAVE_ANALYTICS_SYNC_SECONDS": 0, "TESTING": True, **QUEUE_SETTINGS, **settings})
+        apps.append(app)
+        return ApiClient(app.test_client(), ADMIN_SECRET)
+
+    yield make
+    for app in apps:
+        app.extensions[db.EXTENSION].close()
+
+
+@pytest.fixture
+def workers(neo4j_settings, redis_server):
+    """workers(**env) -> a new `netweave worker` process; every one still running is stopped afterwards."""
+    started: list[subprocess.Popen] = []
+
+    def start(**env) -> subprocess.Popen:
+        environ = {**os.environ, "NEO4J_URI": neo4j_settings["NEO4J_URI"], "NETWEAVE_QUEUE_URL": redis_server.url,
+                   "NETWEAVE_ANALYTICS_SNAPSHOT_DIR": SNAPSHOT_DIR, "NETWEAVE_ADMIN_KEY": ADMIN_SECRET,
+                   "NETWEAVE_WORKER_DEBOUNCE_SECONDS": "0.5", **QUEUE_SETTINGS, **env}
+        for name in ("NEO4J_USER", "NEO4J_PASSWORD"):
+            if neo4j_settings.get(name):
+                environ[name] = neo4j_settings[name]
+        process = subprocess.Popen([NETWEAVE, "worker", "--nice", "0"], env=environ, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, text=True)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        stop(process)
+        process.stderr.close()
+
+
+def _wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"waited {timeout:.0f} s for {what}")
+
+
+def _ok(response):
+    return response if response.status_code == 200 else None
+
+
+def _run(api: ApiClient, run_id: str) -> dict:
+    response = api.get(f"/v1/analytics/runs/{run_id}")
+    return response.get_json() if response.status_code == 200 else {}
+
+
+def _queued_messages(url: str) -> int:
+    return redis.Redis.from_url(url).hlen(f"dramatiq:{QUEUE_NAME}.msgs")
+
+
+def _load_karate(api: ApiClient) -> None:
+    G, _ = karate()
+    ids = {}
+    for node in G:
+        ids[node] = api.post("/v1/members", json={"name": f"{node}"}).get_json()["id"]
+    for u, v in G.edges():
+        assert api.post("/v1/collaborations", json={"source_id": ids[u], "target_id": ids[v], "kind": "project",
+                                                    "strength": 1}).status_code == 201
+
+
+def _load_demo(graph: db.Graph, members: int) -> None:
+    seeding.load(graph, generate_demo_network(seed=11, members=members), 11)
+
+
+def test_two_web_workers_enqueue_one_job_and_give_byte_identical_answers(web, workers, redis_server, graph):
+    first, second = web(), web()
+    _load_karate(first)
+    asked = first.get("/v1/analytics/bridges")
+    again = second.get("/v1/analytics/bridges")
+    # No worker yet: both answer 202 with the same run, and one job waits on the queue.
+    assert asked.status_code == again.status_code == 202
+    run_id = asked.get_json()["id"]
+    assert again.get_json()["id"] == run_id and asked.get_json()["status"] == "queued"
+    assert _queued_messages(redis_server.url) == 1
+    workers()
+    _wait_for(lambda: _run(first, run_id).get("status") == "done", 60, "the worker to finish the run")
+    answers = [api.get("/v1/analytics/bridges") for api in (first, second)]
+    assert [a.status_code for a in answers] == [200, 200]
+    assert answers[0].get_data() == answers[1].get_data()
+    report = answers[0].get_json()
+    assert report["computed"]["run_id"] == run_id and report["brokers"]
+    # Recommendations read what the worker wrote back: the same bytes from both, with the cut structure.
+    member = report["brokers"][0]["member"]["id"]
+    recommended = [api.get(f"/v1/members/{member}/recommendations?strategy=bridge_silos") for api in (first, second)]
+    bodies = [response.get_json() for response in recommended]
+    for body in bodies:
+        body["computed"].pop("took_ms")      # the request's own timing, the one part that may differ
+    assert bodies[0] == bodies[1]
+    assert all(item["impact"]["around_articulation_points"] is not None
+               for item in recommended[0].get_json()["items"])
+    # Neither web app holds a projection or computed anything itself.
+    for api in (first, second):
+        engine = get_engine(api.client.application)
+        assert not engine._projections and not engine._runs
+
+
+def test_the_worker_computes_the_default_reports_after_writes(web, workers, graph):
+    api = web()
+    workers()
+    _load_karate(api)
+    revision = graph.read(db.run_one, "change_revision")["revision"]
+    store, scope = SharedStore(graph, 600), analytics.Scope.of(None)
+    # Nobody asks (a GET would enqueue a job of its own): the worker's recomputation after the writes
+    # settled stores each default report at the current revision.
+    for question, params in analytics.DEFAULT_QUESTIONS:
+        key = key_of(analytics.question_args(question, scope, params))
+        _wait_for(lambda: (store.report(key) or (-1,))[0] >= revision, 60, f"the default {question} report")
+    for path in ("/v1/analytics/health", "/v1/analytics/clusters", "/v1/analytics/bridges"):
+        answer = api.get(path)
+        assert answer.status_code == 200 and answer.get_json()["computed"]["cached"] is True
+    assert api.get("/v1/analytics/bridges?limit=3").status_code == 202      # not a default question
+
+
+def test_the_worker_computes_a_job_without_a_flask_app(neo4j_settings, redis_server, graph, api):
+    _load_karate(api)
+    assert not flask.has_app_context()
+    config = {**neo4j_settings, "NETWEAVE_QUEUE_URL": redis_server.url}
+    worker = AnalyticsWorker(config, graph, name="in-process")
+    scope = analytics.Scope.of(None)
+    params = dict(analytics.DEFAULT_QUESTIONS)["health"]
+    args = analytics.question_args("health", scope, params)
+    revision = graph.read(db.run_one, "change_revision")["revision"]
+    job = {**analytics.job_of("health", scope, params), "key": key_of(args), "revision": revision, "run_id": "r-1"}
+    worker.handle(job)
+    stored = worker.store.report(key_of(args))
+    assert stored is not None and stored[0] == revision and stored[1]["metrics"]["members"] == 34
+    worker.stop(5)
+
+
+def test_queue_storage_down_serves_stored_reports_and_answers_503_for_new_questions(web, workers, redis_server):
+    api = web()
+    worker = workers()
+    _load_karate(api)
+    first = _wait_for(lambda: _ok(api.get("/v1/analytics/health")), 60, "the health report")
+    stop(worker)
+    redis_server.stop()
+    # Writes and reads go on; the stored report is served, marked stale once the graph has moved on.
+    created = api.post("/v1/members", json={"name": "Newcomer"})
+    assert created.status_code == 201
+    assert api.get(f"/v1/members/{created.get_json()['id']}").status_code == 200
+    stale = api.get("/v1/analytics/health")
+    assert stale.status_code == 200 and stale.get_json()["computed"]["stale"] is True
+    assert stale.get_json()["computed"]["revision"] == first.get_json()["computed"]["revision"]
+    assert stale.get_json()["computed"]["age_seconds"] >= 0
+    # A question never answered before cannot be queued: 503 problem+json with Retry-After.
+    refused = api.get("/v1/analytics/clusters?limit=3")
+    assert refused.status_code == 503 and refused.mimetype == "application/problem+json"
+    assert refused.headers["Retry-After"] and refused.get_json()["type"].endswith("analytics-unavailable")
+    # The storage comes back: the API recovers by itself, and a worker answers again.
+    redis_server.start()
+    workers()
+    answer = _wait_for(lambda: _ok(api.get("/v1/analytics/clusters?limit=3")), 60, "clusters after the queue came back")
+    assert answer.get_json()["computed"]["stale"] is False
+
+
+def _slow_job(api: ApiClient, graph: db.Graph) -> str:
+    """A bridges run that takes seconds (exact betweenness on the 5,000-member demo network): its run id."""
+    _load_demo(graph, 5000)
+    asked = api.get("/v1/analytics/bridges?limit=5")
+    assert asked.status_code == 202
+    return asked.get_json()["id"]
+
+
+SLOW = {"NETWEAVE_ANALYTICS_EXACT_BETWEENNESS_MAX": "50000", "NETWEAVE_WORKER_DEBOUNCE_SECONDS": "3600",
+        "NETWEAVE_WORKER_MAX_DELAY_SECONDS": "3600"}
+
+
+@pytest.mark.slow
+def test_a_job_whose_worker_is_killed_completes_on_another_worker(web, workers, graph):
+    api = web()
+    run_id = _slow_job(api, graph)
+    doomed = workers(**SLOW)
+    _wait_for(lambda: _run(api, run_id).get("status") == "running", 60, "the first worker to start the run")
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait(10)
+    assert _run(api, run_id)["status"] == "running"
+    workers(**SLOW)
+    done = _wait_for(lambda: (lambda run: run if run.get("status") == "done" else None)(_run(api, run_id)), 120,
+                     "the run to complete on the second worker")
+    assert done["attempts"] == 2 and "stopped before it finished" in done["note"]
+    answer = api.get("/v1/analytics/bridges?limit=5")
+    assert answer.status_code == 200 and answer.get_json()["computed"]["run_id"] == run_id
+    assert run_test_query(graph, "test_count_reports", kind="bridges") == [{"reports": 1}]
+
+
+@pytest.mark.slow
+def test_a_worker_stopped_with_sigterm_finishes_its_job(web, workers, graph):
+    api = web()
+    run_id = _slow_job(api, graph)
+    worker = workers(**SLOW)
+    _wait_for(lambda: _run(api, run_id).get("status") == "running", 60, "the worker to start the run")
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(60) == 0, worker.stderr.read()
+    run = _run(api, run_id)
+    assert run["status"] == "done" and run["attempts"] == 1
+    assert api.get("/v1/analytics/bridges?limit=5").status_code == 200
+
+
+def test_worker_help_says_how_to_scale_out():
+    shown = subprocess.run([NETWEAVE, "worker", "--help"], capture_output=True, text=True, check=True).stdout
+    assert "Scaling out" in shown and "NETWEAVE_QUEUE_URL" in shown
+
+
+def test_a_job_key_expires_so_a_failed_run_can_be_asked_again(redis_server):
+    from service.analytics.queue import Queue
+
+    queue = Queue(redis_server.url, time_limit_seconds=60)
+    job = {"run_id": "r-2", "question": "health"}
+    assert queue.submit(job) is True and queue.submit(job) is False
+    assert 0 < redis.Redis.from_url(redis_server.url).ttl(JOB_KEY + "r-2") <= 60
+    queue.forget("r-2")
+    assert queue.submit(job) is True
+    queue.close()
