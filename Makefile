@@ -1,4 +1,5 @@
-# The two commands: `make run` (the API on :8080 over a local Neo4j with the demo network)
+# The two commands: `make run` (the API on :8080 and an analytics worker, over a local Neo4j with the demo
+# network)
 # and `make test` (the whole suite against a real Neo4j).
 
 PYTHON ?= python3
@@ -19,20 +20,32 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Debian packages the tests drive: Chromium for the explorer's browser test (Playwright with
-# executable_path; no browser download) and redis-server for rate limits shared across workers.
-# Installed once, non-interactively, only when missing; as root, else through sudo -n.
-SYSTEM_TOOLS := $(CHROMIUM) /usr/bin/redis-server
+# Debian packages: redis-server holds the analytics job queue (`make run` and the tests) and the rate-limit
+# counts shared across workers; Chromium drives the explorer's browser test (Playwright with
+# executable_path; no browser download). Installed once, non-interactively, only when missing; as root,
+# else through sudo -n.
+REDIS_SERVER := /usr/bin/redis-server
+SYSTEM_TOOLS := $(CHROMIUM) $(REDIS_SERVER)
 
-$(SYSTEM_TOOLS):
-	@echo "installing chromium and redis-server for the tests (apt-get)"
+$(CHROMIUM):
+	@echo "installing chromium for the explorer's browser test (apt-get)"
 	@SUDO=$$([ "$$(id -u)" = 0 ] || echo "sudo -n"); \
 	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get update -q </dev/null && \
-	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium redis-server </dev/null
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium </dev/null
+
+$(REDIS_SERVER):
+	@echo "installing redis-server for the analytics job queue (apt-get)"
+	@SUDO=$$([ "$$(id -u)" = 0 ] || echo "sudo -n"); \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get update -q </dev/null && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q redis-server </dev/null
 
 # Neo4j: $NEO4J_URI when set, else the local launcher (built by Maven on first use).
+# The analytics job queue: $NETWEAVE_QUEUE_URL when set, else a redis-server of its own on REDIS_PORT
+# (no persistence: a lost job is asked for again by the next GET). One analytics worker runs beside the API.
 # The admin key: $NETWEAVE_ADMIN_KEY when set, else one generated once into .netweave/admin-key.
-run: install
+# Ctrl-C stops the API, the worker and that redis-server (`netweave neo4j stop` stops Neo4j).
+REDIS_PORT ?= 6390
+run: install $(REDIS_SERVER)
 	@set -e; umask 077; mkdir -p .netweave; \
 	if [ -z "$$NEO4J_URI" ]; then \
 	  NEO4J_URI=$$($(BIN)/netweave neo4j start --port $(NEO4J_PORT) | tail -n 1); export NEO4J_URI; \
@@ -41,11 +54,18 @@ run: install
 	  [ -s .netweave/admin-key ] || $(BIN)/python -c "import secrets; print('nw_admin_' + secrets.token_urlsafe(24))" > .netweave/admin-key; \
 	  NETWEAVE_ADMIN_KEY=$$(cat .netweave/admin-key); export NETWEAVE_ADMIN_KEY; \
 	fi; \
+	pids=""; trap 'kill $$pids 2>/dev/null; wait' EXIT INT TERM; \
+	if [ -z "$$NETWEAVE_QUEUE_URL" ]; then \
+	  $(REDIS_SERVER) --port $(REDIS_PORT) --bind 127.0.0.1 --save "" --appendonly no --dir .netweave \
+	    --loglevel warning & pids="$$pids $$!"; \
+	  NETWEAVE_QUEUE_URL=redis://127.0.0.1:$(REDIS_PORT)/0; export NETWEAVE_QUEUE_URL; \
+	fi; \
 	$(BIN)/netweave seed --demo --if-empty; \
-	echo "netweave on http://127.0.0.1:$(PORT)  (Neo4j at $$NEO4J_URI)"; \
+	$(BIN)/netweave worker & pids="$$pids $$!"; \
+	echo "netweave on http://127.0.0.1:$(PORT)  (Neo4j at $$NEO4J_URI, analytics queue at $$NETWEAVE_QUEUE_URL)"; \
 	echo "admin key: $$NETWEAVE_ADMIN_KEY"; \
 	echo "try: curl -H 'Authorization: Bearer $$NETWEAVE_ADMIN_KEY' http://127.0.0.1:$(PORT)/v1/members"; \
-	exec $(BIN)/netweave serve --port $(PORT)
+	$(BIN)/netweave serve --port $(PORT)
 
 test: install $(SYSTEM_TOOLS)
 	$(BIN)/pytest

@@ -245,3 +245,21 @@ def test_docker_compose_api_command_serves_from_the_wheel(venv, neo4j_settings, 
             process.kill()
             process.wait()
             raise
+
+
+def test_docker_compose_worker_runs_the_wheels_worker_with_the_apis_environment(venv):
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    services = compose["services"]
+    worker, api = services["worker"], services["api"]
+    assert worker["build"] == "." and worker["environment"] == api["environment"]
+    assert urlparse(api["environment"]["NETWEAVE_QUEUE_URL"]).hostname == "redis" and "redis" in services
+    assert {"neo4j", "redis"} <= set(worker["depends_on"])
+    executable = venv / "bin" / worker["command"][0]
+    shown = subprocess.run([str(executable), *worker["command"][1:], "--help"], capture_output=True, text=True,
+                           check=True).stdout
+    assert "Scaling out" in shown
+    # Without a queue to take jobs from, the worker says what to set and stops (no traceback).
+    env = {name: value for name, value in os.environ.items() if name != "NETWEAVE_QUEUE_URL"}
+    refused = subprocess.run([str(executable), *worker["command"][1:]], capture_output=True, text=True, env=env)
+    assert refused.returncode != 0 and "NETWEAVE_QUEUE_URL is not set" in refused.stderr
+    assert "Traceback" not in refused.stderr
