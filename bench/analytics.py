@@ -48,7 +48,7 @@ def main() -> None:
     neo4j = Neo4j(Path(options.data), options.pagecache, options.heap)
     uri = neo4j.start()
     try:
-        _load_if_empty(uri, options)
+        load_if_empty(uri, options)
         figures = {"projection": tune_projection(uri) if not options.skip_tuning else {}}
         print("projection read:", json.dumps(figures["projection"]), flush=True)
         figures["a"] = raw_igraph(uri)
@@ -110,7 +110,7 @@ def _driver(uri: str):
 
 # --- the generated network -------------------------------------------------------------------------
 
-def _load_if_empty(uri: str, options: argparse.Namespace) -> None:
+def load_if_empty(uri: str, options: argparse.Namespace) -> None:
     from service import create_app, db
 
     app = create_app({"NEO4J_URI": uri})          # applies the schema (constraints the loader relies on)

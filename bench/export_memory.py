@@ -80,9 +80,9 @@ def main() -> None:
 
 def _load(options: argparse.Namespace) -> None:
     """The generated network of bench/analytics.py (same generator and loader), once per database."""
-    from bench.analytics import _load_if_empty
+    from bench.analytics import load_if_empty
 
-    _load_if_empty(options.uri, options)
+    load_if_empty(options.uri, options)
 
 
 def measure(uri: str, mode: str) -> dict:
