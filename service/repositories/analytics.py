@@ -308,7 +308,9 @@ def health(graph: db.Graph, *, as_of: date | None = None, organization_id: str |
 # The questions the default reports answer, as the API's defaults ask them: what `netweave worker` computes
 # on its own after writes (service/analytics/worker.py), so that an analyst's GET finds them ready.
 DEFAULT_QUESTIONS = (("bridges", {"limit": 10}), ("clusters", {"resolution": DEFAULT_RESOLUTION, "limit": 20}),
-                     ("health", {"filters": {"organization_id": None, "region": None, "role": None}}))
+                     ("health", {"filters": {"organization_id": None, "region": None, "role": None}}),
+                     ("layout", {"filters": {"organization_id": None, "region": None, "role": None},
+                                 "view": "auto"}))
 
 
 def question_args(question: str, scope: Scope, params: dict[str, Any]) -> tuple:
@@ -329,6 +331,12 @@ def compute(engine: Engine, graph: db.Graph, revision: int, question: str, scope
     if question == "segments":
         return _segments_report(engine, graph, revision, scope, Lens(**params["lens"]), params["min_size"],
                                 params["filters"])
+    if question in ("layout", "map-part"):
+        from service.repositories import layout   # it builds on this module's analyses
+        if question == "layout":
+            return layout.layout_report(engine, graph, revision, scope, params["filters"], params["view"])
+        return layout.part_scene(engine, graph, revision, scope, params["filters"], params["cluster_id"],
+                                 params["member_id"], params["depth"])
     raise ValueError(f"unknown analytics question {question!r}")
 
 

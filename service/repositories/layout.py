@@ -17,10 +17,10 @@ import numpy as np
 from service import db
 from service.analytics import layout as layout_module
 from service.analytics.engine import Engine
-from service.errors import field_error
+from service.errors import Problem, field_error
 from service.repositories import not_found
 from service.repositories.analytics import (DEFAULT_RESOLUTION, BridgeAnalysis, ClusterAnalysis, Scope, _answer,
-                                            _computed, _engine, _matching, _projection, bridge_analysis,
+                                            _computed, _matching, _projection, bridge_analysis,
                                             cluster_analysis)
 
 BROKERS = 10         # members flagged as brokers: the top of /v1/analytics/bridges (its default limit)
@@ -90,13 +90,11 @@ def _names(engine: Engine, graph: db.Graph, network: Network) -> dict[str, str]:
 
 def layout(graph: db.Graph, *, as_of: date | None = None, organization_id: str | None = None,
            region: str | None = None, role: str | None = None, view: str = "auto") -> dict:
-    scope = Scope.of(as_of)
     filters = {"organization_id": organization_id, "region": region, "role": role}
-    args = ("layout", scope, tuple(filters.items()), view)
-    return _answer(graph, args, lambda engine, revision: _layout_report(engine, graph, revision, scope, filters, view))
+    return _answer(graph, "layout", Scope.of(as_of), {"filters": filters, "view": view})
 
 
-def _layout_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope, filters: dict, view: str) -> dict:
+def layout_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope, filters: dict, view: str) -> dict:
     network = _network(engine, graph, revision, scope, with_bridges=False if view == "clusters" else None)
     projection = network.projection
     shown = np.asarray(_matching(projection, filters) if any(filters.values()) else projection.member_vertices(),
@@ -225,19 +223,32 @@ def map_scene(graph: db.Graph, *, as_of: date | None = None, organization_id: st
     if cluster_id is None and member_id is None:
         report = layout(graph, as_of=as_of, view=view, **filters)
         return {**report, "title": "the network", "as_of": report["computed"]["as_of"].isoformat(), "focus": None}
-    engine, scope = _engine(), Scope.of(as_of)
-    revision = graph.read(db.run_one, "change_revision")["revision"]
+    report = _answer(graph, "map-part", Scope.of(as_of),
+                     {"filters": filters, "cluster_id": cluster_id, "member_id": member_id, "depth": depth})
+    if "problem" in report:   # a part that does not exist, or is too large to draw: found by the computation
+        raise Problem(**report["problem"])
+    return report
+
+
+def part_scene(engine: Engine, graph: db.Graph, revision: int, scope: Scope, filters: dict,
+                cluster_id: str | None, member_id: str | None, depth: int) -> dict:
+    """The scene of one cluster or one member's neighbourhood; a part that does not exist or is too large
+    to draw is answered as {"problem": ...} (a report like any other, so every web worker refuses it alike)."""
     network = _network(engine, graph, revision, scope, with_bridges=True)
-    part, focus = _part(network, cluster_id, member_id, depth)
+    try:
+        part, focus = _part(network, cluster_id, member_id, depth)
+    except Problem as problem:
+        return _refusal(problem, network, scope)
     projection = network.projection
     names = _names(engine, graph, network)
     if any(filters.values()):
         allowed = set(_matching(projection, filters))
         part = [v for v in part if v in allowed or v == focus]
     if len(part) > network.max_members:
-        raise field_error("cluster_id" if cluster_id else "depth",
-                          f"{len(part)} members are too many to draw one by one (at most {network.max_members}); "
-                          "draw the whole network (as clusters) or a smaller part", location="query")
+        return _refusal(field_error("cluster_id" if cluster_id else "depth",
+                                    f"{len(part)} members are too many to draw one by one (at most "
+                                    f"{network.max_members}); draw the whole network (as clusters) or a smaller "
+                                    "part", location="query"), network, scope)
     shown = np.asarray(sorted(part), dtype=np.int64)
     body = _members_body(network, shown, _part_positions(engine, graph, network, shown), names)
     title = (f"cluster #{network.clusters.ids.index(cluster_id) + 1} ({cluster_id[:8]})" if cluster_id else
@@ -245,7 +256,19 @@ def map_scene(graph: db.Graph, *, as_of: date | None = None, organization_id: st
     return {"view": "members", "extent": layout_module.EXTENT, "members_total": len(projection.member_vertices()),
             "members_shown": int(shown.size), "scope": filters, "regions": [], "roles": [], **body, "title": title,
             "as_of": scope.as_of.isoformat(),
-            "focus": projection.ids[focus] if focus is not None else None}
+            "focus": projection.ids[focus] if focus is not None else None,
+            "computed": _part_computed(network, scope, engine.settings.seed)}
+
+
+def _part_computed(network: Network, scope: Scope, seed: int) -> dict:
+    return _computed("positions: the network's layout re-scaled to the part (or a layout of the part alone "
+                     f"above {network.max_members} members)", {}, network.revision, scope, seed)
+
+
+def _refusal(problem: Problem, network: Network, scope: Scope) -> dict:
+    return {"problem": {"status": problem.status, "detail": problem.detail, "slug": problem.slug,
+                        "errors": problem.errors},
+            "computed": _part_computed(network, scope, 0)}
 
 
 def _part(network: Network, cluster_id: str | None, member_id: str | None, depth: int):
