@@ -87,7 +87,8 @@ class ComputedSchema(StrictSchema):
     seed = fields.Integer(required=True, metadata={"description": "the random seed (Leiden, sampling)"})
     exact = fields.Boolean(required=True, metadata={"description": "false when a measure was estimated by sampling"})
     sample_size = fields.Integer(allow_none=True, required=True,
-                                 metadata={"description": "sampled source vertices, when not exact"})
+                                 metadata={"description": "when not exact: the sampled shortest paths (betweenness, "
+                                                          "KADABRA) or source vertices (average path length)"})
     revision = fields.Integer(required=True, metadata={"description": "the graph revision the result describes"})
     as_of = fields.Date(required=True)
     seconds = fields.Float(allow_none=True, required=True, metadata={"description": "time the computation took"})

@@ -30,7 +30,10 @@ log = logging.getLogger(__name__)
 # (config key, default, lowest, highest): read from the app config, else the environment, then bounded.
 _SETTINGS = {
     "exact_betweenness_max": ("NETWEAVE_ANALYTICS_EXACT_BETWEENNESS_MAX", 2000, 3, 50_000),
-    "betweenness_samples": ("NETWEAVE_ANALYTICS_BETWEENNESS_SAMPLES", 256, 16, 4096),
+    # Above exact_betweenness_max vertices, KADABRA's additive error bound and failure probability
+    # (service/analytics/bridges.py).
+    "betweenness_epsilon": ("NETWEAVE_ANALYTICS_BETWEENNESS_EPSILON", 0.01, 0.001, 0.1),
+    "betweenness_delta": ("NETWEAVE_ANALYTICS_BETWEENNESS_DELTA", 0.1, 0.001, 0.5),
     "path_samples": ("NETWEAVE_ANALYTICS_PATH_SAMPLES", 200, 16, 5000),
     "seed": ("NETWEAVE_ANALYTICS_SEED", 42, 0, 2**31 - 1),
     "sync_seconds": ("NETWEAVE_ANALYTICS_SYNC_SECONDS", 25.0, 0.0, 50.0),
@@ -65,7 +68,8 @@ _SETTINGS = {
 @dataclass(frozen=True)
 class Settings:
     exact_betweenness_max: int
-    betweenness_samples: int
+    betweenness_epsilon: float
+    betweenness_delta: float
     path_samples: int
     seed: int
     sync_seconds: float

@@ -170,7 +170,8 @@ def bridge_analysis(engine: Engine, graph: db.Graph, revision: int, scope: Scope
         actual, projection = _projection(engine, graph, revision, scope)
         settings = engine.settings
         scores = bridges_module.betweenness(projection, exact_max=settings.exact_betweenness_max,
-                                            samples=settings.betweenness_samples, seed=settings.seed)
+                                            epsilon=settings.betweenness_epsilon,
+                                            delta=settings.betweenness_delta, seed=settings.seed)
         tree = bridges_module.block_cut_tree(projection)
         if scope.is_current:
             engine.after(lambda: _write_betweenness(graph, projection, scores.scores))
@@ -388,7 +389,10 @@ def _bridges_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope
         "bridge_ties": [{"source_id": a, "target_id": b} for a, b in analysis.bridge_ties[:MAX_LISTED]],
         "bridge_ties_total": len(analysis.bridge_ties),
         "computed": _computed(
-            "betweenness: Brandes on hop distance, normalized; articulation points and bridge ties: "
+            "betweenness: Brandes on hop distance, normalized (exact up to "
+            f"{engine.settings.exact_betweenness_max} vertices; above, KADABRA adaptive path sampling, every "
+            f"score within {engine.settings.betweenness_epsilon / 2:g} of the exact one with probability "
+            f"{1 - engine.settings.betweenness_delta:g}); articulation points and bridge ties: "
             "biconnected components; clusters_reached: Leiden (modularity, resolution 1)",
             {"as_of": scope.as_of.isoformat(), "include": _include(scope), "limit": limit},
             analysis.revision, scope, engine.settings.seed, exact=analysis.betweenness.exact,
