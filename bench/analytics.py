@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import graph_queries  # noqa: E402
-from bench.common import free_port  # noqa: E402
+from bench.common import free_port, start_queue  # noqa: E402
 from schemas.members import MEMBER_ROLES  # noqa: E402
 
 BENCH_QUERIES = graph_queries.parse((Path(__file__).parent / "analytics.cypher").read_text(), "analytics.cypher")
@@ -53,10 +53,12 @@ def main() -> None:
         print("projection read:", json.dumps(figures["projection"]), flush=True)
         figures["a"] = raw_igraph(uri)
         print("(a):", json.dumps({k: v for k, v in figures["a"].items() if k != "edge_list"}), flush=True)
-        figures["api"] = through_api(uri, options.rounds)
+        figures["api"] = through_api(uri, options.rounds, not options.inline)
         print("API:", json.dumps({name: {k: v for k, v in f.items() if k != "body"}
                                   for name, f in figures["api"].items()}, default=str), flush=True)
         figures["b"] = with_networkx(figures["a"]["edge_list"], options.nx_sources)
+        if options.brokers_members:
+            figures["brokers"] = top_brokers(options.brokers_members, options.brokers_ties)
         report(figures, options)
     finally:
         if not options.keep:
@@ -74,6 +76,12 @@ def _options() -> argparse.Namespace:
     parser.add_argument("--nx-sources", type=int, default=16,
                         help="networkx betweenness sources actually run (extrapolated to 256)")
     parser.add_argument("--rounds", type=int, default=3, help="writes, each followed by a timed answer")
+    parser.add_argument("--inline", action="store_true",
+                        help="analytics in the web worker (no queue), as without NETWEAVE_QUEUE_URL")
+    parser.add_argument("--brokers-members", type=int, default=10_000,
+                        help="size of the network the top-10 brokers are checked on against networkx's exact "
+                             "betweenness (0: skip)")
+    parser.add_argument("--brokers-ties", type=int, default=30_000)
     parser.add_argument("--keep", action="store_true", help="leave Neo4j running and its data in place")
     parser.add_argument("--skip-tuning", action="store_true", help="do not time the projection's variants")
     return parser.parse_args()
@@ -262,17 +270,25 @@ def raw_igraph(uri: str) -> dict:
 # --- the HTTP API -----------------------------------------------------------------------------------
 
 class Api:
-    def __init__(self, uri: str, snapshots: Path):
+    """`netweave serve --workers 1`; with `queue`, a redis-server and one `netweave worker` computing the
+    analytics (it recomputes nothing on its own during the run: every answer timed is one asked for)."""
+
+    def __init__(self, uri: str, snapshots: Path, queue: bool):
         self.port = free_port()
-        env = {**os.environ, "NEO4J_URI": uri, "NETWEAVE_ADMIN_KEY": ADMIN_KEY, "NETWEAVE_WORKER_TIMEOUT": "900",
-               "NETWEAVE_LOG_LEVEL": "warning",
+        env = {"NETWEAVE_WORKER_TIMEOUT": "900", "NETWEAVE_LOG_LEVEL": "warning",
                # every answer after a write is computed for the new revision, never served stale
                "NETWEAVE_ANALYTICS_MIN_INTERVAL": "0",
                # projection snapshots of this run only (empty at first: the first worker reads the graph)
                "NETWEAVE_ANALYTICS_SNAPSHOT_DIR": str(snapshots)}
+        self.helpers: list[subprocess.Popen] = []
+        if queue:
+            self.helpers, url = start_queue(snapshots, uri, ADMIN_KEY, 1, NETWEAVE_WORKER_DEBOUNCE_SECONDS="3600",
+                                            NETWEAVE_WORKER_MAX_DELAY_SECONDS="86400", **env)
+            env["NETWEAVE_QUEUE_URL"] = url
         self.process = subprocess.Popen([str(ROOT / ".venv" / "bin" / "netweave"), "serve", "--port", str(self.port),
-                                         "--workers", "1"], env=env, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)
+                                         "--workers", "1"],
+                                        env={**os.environ, "NEO4J_URI": uri, "NETWEAVE_ADMIN_KEY": ADMIN_KEY, **env},
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
@@ -303,7 +319,7 @@ class Api:
         while status == 202 or body["computed"]["stale"]:
             run_id = body["id"] if status == 202 else body["computed"]["run_id"]
             run = self.get(f"/v1/analytics/runs/{run_id}")[1]
-            while run["status"] == "running":
+            while run["status"] in ("queued", "running"):
                 time.sleep(0.1)
                 run = self.get(f"/v1/analytics/runs/{run_id}")[1]
             if run["status"] == "failed":
@@ -311,35 +327,43 @@ class Api:
             status, body = self.get(path)
         return time.perf_counter() - started, body
 
-    def worker_peak_rss(self) -> int:
-        """VmHWM (peak resident memory, bytes) of the gunicorn worker (the master's one child)."""
-        peak = 0
+    def web_rss(self) -> tuple[int, int]:
+        """(VmRSS, VmHWM) in bytes of the gunicorn worker (the master's one child)."""
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-                if int(fields[1]) == self.process.pid:
-                    status = (stat.parent / "status").read_text()
-                    peak = max(peak, int(status.split("VmHWM:")[1].split()[0]) * 1024)
+                if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == self.process.pid:
+                    return _memory(stat.parent)
             except (OSError, IndexError, ValueError):
                 continue
-        return peak
+        return 0, 0
+
+    def analytics_rss(self) -> tuple[int, int]:
+        """(VmRSS, VmHWM) of the analytics worker, or of the web worker when analytics run there."""
+        return _memory(Path(f"/proc/{self.helpers[1].pid}")) if self.helpers else self.web_rss()
 
     def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=60)
+        for process in [self.process, *reversed(self.helpers)]:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
 
 
-def through_api(uri: str, rounds: int) -> dict:
+def _memory(proc: Path) -> tuple[int, int]:
+    status = (proc / "status").read_text()
+    return (int(status.split("VmRSS:")[1].split()[0]) * 1024, int(status.split("VmHWM:")[1].split()[0]) * 1024)
+
+
+def through_api(uri: str, rounds: int, queue: bool) -> dict:
     """Per endpoint, in a fresh worker with no projection snapshot: cold (the first answer: the whole
     projection is read), cached, then `rounds` times "after a write" (one new collaboration through the API,
     then the answer for the new revision, which patches the projection from the change feed), and the
     worker's peak memory. Then a second fresh worker, after one more write: cold from the snapshot the
-    first worker saved (loaded from disk and patched by the feed instead of read over Bolt)."""
+    first worker saved (loaded from disk and patched by the feed instead of read over Bolt). With `queue` the
+    worker is `netweave worker` and the web worker's memory is measured too."""
     figures = {}
     for name, path in (("clusters", "/v1/analytics/clusters?limit=20"),
                        ("bridges", "/v1/analytics/bridges?limit=20")):
         with tempfile.TemporaryDirectory(prefix="netweave-bench-snapshots-") as snapshots:
-            api = Api(uri, Path(snapshots))
+            api = Api(uri, Path(snapshots), queue)
             try:
                 members = [m["id"] for m in api.get("/v1/members?limit=50")[1]["items"]]  # the first request connects
                 rng = random.Random(SEED)
@@ -360,16 +384,16 @@ def through_api(uri: str, rounds: int) -> dict:
                         after_write.append(seconds)
                 figures[name] = {"cold": cold, "cached": statistics.median(cached), "computed": body["computed"],
                                  "after_write": after_write, "after_write_computed": computed,
-                                 "peak_rss": api.worker_peak_rss(), "body": body}
+                                 "peak_rss": api.analytics_rss()[1], "web_rss": api.web_rss(), "body": body}
                 time.sleep(15)      # its last write-back ends before the next worker is timed, as between rounds
             finally:
                 api.stop()
-            api = Api(uri, Path(snapshots))
+            api = Api(uri, Path(snapshots), queue)
             try:
                 a, b = rng.sample(members, 2)
                 api.post("/v1/collaborations", {"source_id": a, "target_id": b, "kind": "project", "strength": 3})
                 seconds, answer = api.answer(path)
-                figures[name].update(snapshot_cold=seconds, snapshot_peak_rss=api.worker_peak_rss(),
+                figures[name].update(snapshot_cold=seconds, snapshot_peak_rss=api.analytics_rss()[1],
                                      snapshot_computed={k: answer["computed"][k]
                                                         for k in ("revision", "seconds", "projection")})
             finally:
@@ -402,6 +426,47 @@ def with_networkx(edge_list: tuple, sources: int) -> dict:
     return {"build": build, "louvain": louvain, "cuts": cuts, "betweenness_256_extrapolated": betweenness,
             "sources_run": sources, "modularity": modularity,
             "clusters": build + louvain, "bridges": build + louvain + cuts + betweenness}
+
+
+# --- the top brokers against networkx's exact betweenness --------------------------------------------
+
+def top_brokers(members: int, ties: int) -> dict:
+    """How many of networkx's exact top-10 betweenness the service's own betweenness (as its default
+    settings run it: sampled above NETWEAVE_ANALYTICS_EXACT_BETWEENNESS_MAX members) ranks in its top 10, on
+    a network of the generator above small enough for networkx's exact Brandes."""
+    import igraph
+    import networkx as nx
+
+    from service.analytics import bridges as bridges_module
+    from service.analytics.engine import Settings
+    from service.analytics.projection import Projection
+
+    _, rows, tie_rows = generate(members, ties, max(2, members // 500))
+    index = {row["id"]: i for i, row in enumerate(rows)}
+    edges = sorted({tuple(sorted((index[t["a"]], index[t["b"]]))) for t in tie_rows})
+    settings = Settings.load({})
+    projection = Projection([row["id"] for row in rows], ["member"] * members, [None] * members, [None] * members,
+                            [[]] * members, [[]] * members, igraph.Graph(n=members, edges=edges))
+    started = time.perf_counter()
+    ours = bridges_module.betweenness(projection, exact_max=settings.exact_betweenness_max,
+                                      epsilon=settings.betweenness_epsilon, delta=settings.betweenness_delta,
+                                      seed=settings.seed)
+    ours_seconds = time.perf_counter() - started
+    graph = nx.Graph()
+    graph.add_nodes_from(range(members))
+    graph.add_edges_from(edges)
+    started = time.perf_counter()
+    exact = nx.betweenness_centrality(graph)
+    exact_seconds = time.perf_counter() - started
+
+    def top(scores) -> list[int]:
+        return sorted(range(members), key=lambda v: (-scores[v], v))[:10]
+
+    ours_top, exact_top = top(ours.scores), top([exact[v] for v in range(members)])
+    return {"members": members, "ties": len(edges), "overlap": len(set(ours_top) & set(exact_top)),
+            "ours_seconds": ours_seconds, "networkx_seconds": exact_seconds, "exact": ours.exact,
+            "sample_size": ours.sample_size, "method": None if ours.exact else "KADABRA",
+            "largest_error": max(abs(ours.scores[v] - exact[v]) for v in range(members))}
 
 
 # --- the report -------------------------------------------------------------------------------------------
@@ -438,6 +503,21 @@ def report(figures: dict, options: argparse.Namespace) -> None:
           "(the projection\npatched from the change feed); 'fresh worker from the snapshot' is a new worker's "
           "first answer after one\nmore write, starting from the projection the first worker saved to disk.")
     print("\ngoals: API cold <= 1.5x (a); >= 15x faster than (b); cached < 50 ms; worker peak < 1.5 GB")
+    ratio = api["bridges"]["cold"] / api["clusters"]["cold"]
+    print(f"bridges cold / clusters cold: {api['bridges']['cold']:.2f} / {api['clusters']['cold']:.2f} s = "
+          f"{ratio:.2f}  (goal <= 2: {'met' if ratio <= 2 else 'MISSED'})")
+    for name in ("clusters", "bridges"):
+        current, peak = api[name]["web_rss"]
+        where = "analytics worker" if not options.inline else "web worker (analytics inline)"
+        print(f"{name}: web worker RSS {current / 1024**2:.0f} MB (peak {peak / 1024**2:.0f} MB; goal < 250 MB: "
+              f"{'met' if current < 250 * 1024**2 else 'MISSED'}), {where} peak {api[name]['peak_rss'] / 1024**2:.0f} MB")
+    brokers = figures.get("brokers")
+    if brokers:
+        print(f"top-10 brokers on {brokers['members']:,} members / {brokers['ties']:,} ties: {brokers['overlap']}/10 "
+              f"of networkx's exact top 10 (goal >= 8: {'met' if brokers['overlap'] >= 8 else 'MISSED'}); "
+              f"ours {brokers['ours_seconds']:.2f} s ({'exact' if brokers['exact'] else 'approximate'}"
+              f"{', ' + str(brokers['method']) if brokers['method'] else ''}), networkx exact "
+              f"{brokers['networkx_seconds']:.0f} s; largest score error {brokers['largest_error']:.2e}")
     print("bridges computed:", json.dumps({k: api["bridges"]["computed"][k]
                                           for k in ("exact", "sample_size", "revision", "seconds")}))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import shutil
 import socket
 import subprocess
 import time
@@ -40,3 +41,21 @@ def start_api(uri: str, admin_key: str, workers: int, checkout: Path = ROOT,
         time.sleep(0.3)
     process.kill()
     raise RuntimeError("the API did not become ready")
+
+
+def start_queue(data: Path, neo4j_uri: str, admin_key: str, workers: int,
+                **environment: str) -> tuple[list[subprocess.Popen], str]:
+    """A redis-server of the run's own (no persistence, files in `data`) and `workers` analytics workers
+    (`netweave worker`) on it: (processes, redis first; queue URL). Stop them with SIGTERM."""
+    port = free_port()
+    redis = subprocess.Popen([shutil.which("redis-server") or "/usr/bin/redis-server", "--port", str(port),
+                              "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(data)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    time.sleep(0.5)
+    env = {**os.environ, "NEO4J_URI": neo4j_uri, "NETWEAVE_ADMIN_KEY": admin_key, "NETWEAVE_QUEUE_URL": url,
+           "NETWEAVE_LOG_LEVEL": "WARNING", **environment}
+    processes = [redis] + [subprocess.Popen([str(ROOT / ".venv" / "bin" / "netweave"), "worker"], env=env,
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                           for _ in range(workers)]
+    return processes, url

@@ -40,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import free_port, start_api  # noqa: E402
+from bench.common import free_port, start_api, start_queue  # noqa: E402
 from service import neo4j_local  # noqa: E402
 
 ADMIN_KEY = "bench-load-admin-key-0123456789"
@@ -287,22 +287,6 @@ def compare(without: list[Sample], with_: list[Sample], seconds: float) -> None:
           f"{'met' if ratio >= THROUGHPUT_GOAL else 'MISSED'}")
 
 
-def start_queue(data: Path, neo4j_uri: str, workers: int) -> tuple[list[subprocess.Popen], str]:
-    """A redis-server of the run's own and `workers` analytics workers on it: (processes, queue URL)."""
-    port = free_port()
-    redis = subprocess.Popen([shutil.which("redis-server") or "/usr/bin/redis-server", "--port", str(port),
-                              "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(data)],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    time.sleep(0.5)
-    env = {**os.environ, "NEO4J_URI": neo4j_uri, "NETWEAVE_ADMIN_KEY": ADMIN_KEY, "NETWEAVE_QUEUE_URL": url,
-           "NETWEAVE_LOG_LEVEL": "WARNING"}
-    processes = [redis] + [subprocess.Popen([str(ROOT / ".venv" / "bin" / "netweave"), "worker"], env=env,
-                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                           for _ in range(workers)]
-    return processes, url
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=3.0, help="per side")
@@ -333,7 +317,7 @@ def main() -> int:
             synthetic(running.uri, args.members)
         queue = {}
         if not args.inline:
-            helpers, url = start_queue(data, running.uri, args.analytics_workers)
+            helpers, url = start_queue(data, running.uri, ADMIN_KEY, args.analytics_workers)
             queue = {"NETWEAVE_QUEUE_URL": url}
         process, port = start_api(running.uri, ADMIN_KEY, args.workers, NETWEAVE_RATE_LIMITS=UNLIMITED,
                                   NEO4J_RETRY_SECONDS="2", NEO4J_CONNECT_TIMEOUT="1", **queue)
