@@ -60,3 +60,14 @@ CALL (old, state) {
     RETURN null AS key, null AS previous
 }
 RETURN state, key, previous
+
+// name: bookmark_key
+// The key that seals the X-Neo4j-Bookmark values this database's API hands out (service/bookmarks.py):
+// made once from $candidate, then the same for every API process.
+MERGE (k:Instance {name: 'netweave-bookmarks'})
+ON CREATE SET k.secret = $candidate
+RETURN k.secret AS secret
+
+// name: bookmark_reached
+// Nothing: the transaction it runs in starts only once the database has reached the client's bookmark.
+RETURN 1 AS reached

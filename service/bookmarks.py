@@ -4,21 +4,31 @@
 On a single server every read already sees every committed write; on a Neo4j cluster (or Aura)
 a read transaction may go to a follower that has not applied the write yet, and the bookmark is
 what makes it wait until it has. The header value is opaque to clients: base64url (no padding)
-of a JSON list of the driver's bookmark strings.
+of a JSON list of the driver's bookmark strings, then "." and its seal, an HMAC-SHA256 of that text under
+the server's bookmark key (NETWEAVE_BOOKMARK_KEY, else one the database keeps for every API process).
+
+The seal is what keeps a client from making the database wait: a bookmark naming a transaction far in
+the future would hold each request that sends it for the server's bookmark timeout, and a few of them
+every worker's threads. A value this API did not hand out is refused (400) before any session uses it;
+a genuine one a lagging cluster member has not reached within the server's
+`db.transaction.bookmark_ready_timeout` (tools/neo4j-local and docker-compose.yml set 5 s) answers 503.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import re
+import secrets
 from contextvars import ContextVar
 from typing import Callable, TypeVar
 
 import neo4j
 from apispec import APISpec, BasePlugin
-from flask import Flask, Response, g, has_request_context, request
+from flask import Flask, Response, current_app, g, has_request_context, request
 
 from service.errors import field_error
 
@@ -36,18 +46,28 @@ _CURRENT = "netweave_bookmarks"
 _WRITTEN = "netweave_bookmarks_written"
 
 
-def encode(bookmarks: neo4j.Bookmarks) -> str:
-    """The header value for these bookmarks (ASCII, safe in any header)."""
+def encode(bookmarks: neo4j.Bookmarks, key: bytes) -> str:
+    """The header value for these bookmarks, sealed with `key` (ASCII, safe in any header)."""
     raw = json.dumps(sorted(bookmarks.raw_values), separators=(",", ":")).encode("ascii")
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    payload = base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    return f"{payload}.{_seal(payload, key)}"
 
 
-def decode(value: str) -> neo4j.Bookmarks:
-    """The bookmarks in a header value; a 400 problem naming the header when it is not one we issue."""
+def _seal(payload: str, key: bytes) -> str:
+    digest = hmac.new(key, b"netweave-bookmark:" + payload.encode("ascii"), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def decode(value: str, key: bytes) -> neo4j.Bookmarks:
+    """The bookmarks in a header value; a 400 problem naming the header when it is not one we issued."""
     if len(value) > MAX_HEADER_CHARS:
         raise _invalid(f"longer than {MAX_HEADER_CHARS} characters")
+    payload, dot, seal = value.rpartition(".")
+    if not dot or not value.isascii() or not hmac.compare_digest(seal, _seal(payload, key)):
+        raise _invalid("not a bookmark this API handed out (altered, or from another database); send back "
+                       "the value of a write's response as it came, or none")
     try:
-        text = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("ascii")
+        text = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode("ascii")
         values = json.loads(text)
     except (binascii.Error, ValueError, RecursionError):  # UnicodeDecodeError, JSONDecodeError are ValueErrors
         raise _invalid("not a bookmark returned by this API (base64url of a JSON list)") from None
@@ -104,13 +124,53 @@ def read_header() -> None:
     """
     value = request.headers.get(HEADER)
     if value is not None:
-        setattr(g, _CURRENT, decode(value.strip()))
+        marks = decode(value.strip(), key())
+        _reached(marks)
+        setattr(g, _CURRENT, marks)
+
+
+def _reached(marks: neo4j.Bookmarks) -> None:
+    """Waits once, in an explicit transaction (which the driver never retries), until the database has
+    reached `marks`: at most the server's bookmark_ready_timeout, then its BookmarkTimeout answers 503.
+    The request's own transactions, managed and retried by the driver, then start without waiting; left
+    to them, each retry would wait the timeout again (four times over within NEO4J_RETRY_SECONDS)."""
+    from service import db
+
+    graph = db.get_graph()
+    with graph.driver.session(database=graph.database, bookmarks=marks,
+                              default_access_mode=neo4j.READ_ACCESS) as session:
+        with session.begin_transaction() as tx:
+            db.run(tx, "bookmark_reached")
 
 
 def _send_header(response: Response) -> Response:
     if g.get(_WRITTEN):
-        response.headers[HEADER] = encode(g.get(_CURRENT))
+        response.headers[HEADER] = encode(g.get(_CURRENT), key())
     return response
+
+
+_KEY = "netweave.bookmark_key"
+
+
+def key() -> bytes:
+    """The app's bookmark key: NETWEAVE_BOOKMARK_KEY, else the database's own (made once, the same for
+    every API process on that database; a new or wiped database makes a new one, so its bookmarks are
+    refused by the other). Read once per process, in a session that starts after no bookmark."""
+    found = current_app.extensions.get(_KEY)
+    if found is None:
+        configured = current_app.config.get("NETWEAVE_BOOKMARK_KEY")
+        if configured:
+            found = configured.encode("utf-8")
+        else:
+            from service import db
+
+            graph = db.get_graph()
+            graph.ensure_bootstrapped()
+            with graph.driver.session(database=graph.database) as session:
+                found = session.execute_write(lambda tx: db.run_one(
+                    tx, "bookmark_key", candidate=secrets.token_urlsafe(32))["secret"]).encode("ascii")
+        current_app.extensions[_KEY] = found
+    return found
 
 
 def init_app(app: Flask) -> None:

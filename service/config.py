@@ -19,7 +19,7 @@ DEFAULTS: dict[str, Any] = {
     "NETWEAVE_MAX_BODY_BYTES": 1_048_576,
     "NETWEAVE_IDEMPOTENCY_TTL_SECONDS": 86_400,
     # How long a claimed key counts as "still running" before a retry may take it over.
-    "NETWEAVE_IDEMPOTENCY_LEASE_SECONDS": 120,
+    "NETWEAVE_IDEMPOTENCY_LEASE_SECONDS": 10,
     "NETWEAVE_CHANGE_RETENTION_DAYS": 30,
     "NETWEAVE_RECOMMENDATION_WEIGHTS": None,  # a mapping strategy -> feature -> weight; None: the defaults
     # Longest a Cypher transaction may run before Neo4j stops it and the request answers 503: below
@@ -40,6 +40,9 @@ DEFAULTS: dict[str, Any] = {
     # How a member written without a known external id finds its person: "email" (one person, one member)
     # or "none" (always a new member); a sync request may choose for itself with `match_on`.
     "NETWEAVE_MEMBER_MATCH_ON": "email",
+    # The key sealing X-Neo4j-Bookmark values (32+ characters, the same for every API process); unset: a key
+    # the database keeps (service/bookmarks.py).
+    "NETWEAVE_BOOKMARK_KEY": None,
 }
 
 # Environment variables read at start-up, with the type each is parsed to.
@@ -67,6 +70,7 @@ _ENVIRONMENT: dict[str, type] = {
     "NETWEAVE_KEY_CACHE_SECONDS": float,
     "NETWEAVE_LOG_LEVEL": str,
     "NETWEAVE_MEMBER_MATCH_ON": str,
+    "NETWEAVE_BOOKMARK_KEY": str,
 }
 
 ADMIN_KEY_MIN_LENGTH = 16
@@ -130,6 +134,8 @@ def _hardening(config: dict[str, Any]) -> None:
         raise ConfigError("NETWEAVE_KEY_CACHE_SECONDS must be zero (no cache) or positive")
     if config["NETWEAVE_MEMBER_MATCH_ON"] not in ("email", "none"):
         raise ConfigError("NETWEAVE_MEMBER_MATCH_ON must be email or none")
+    if config["NETWEAVE_BOOKMARK_KEY"] is not None and len(config["NETWEAVE_BOOKMARK_KEY"]) < 32:
+        raise ConfigError("NETWEAVE_BOOKMARK_KEY must have at least 32 characters")
     if config["NETWEAVE_QUERY_TIMEOUT_SECONDS"] <= 0:
         raise ConfigError("NETWEAVE_QUERY_TIMEOUT_SECONDS must be positive")
 

@@ -160,6 +160,14 @@ def register(app: Flask) -> None:
         # Still failing after the driver's retries (NEO4J_RETRY_SECONDS): a deadlock storm, a database
         # being restarted. Worth retrying later, so 503, not 500.
         log.warning("neo4j transient error after retries: %s", error.code)
+        if error.code == "Neo.TransientError.Transaction.BookmarkTimeout":
+            from service.bookmarks import HEADER
+
+            return problem_response(Problem(
+                503, f"the database has not yet reached the write {HEADER} names (a cluster member still "
+                     "catching up); retry later", slug="bookmark-not-ready",
+                errors=[{"field": HEADER, "location": "headers", "messages": ["not reached yet"]}],
+                headers={"Retry-After": str(current_app.config["NETWEAVE_RETRY_AFTER_SECONDS"])}))
         return _unavailable("the graph database is busy; retry later", "database-busy")
 
     @app.errorhandler(Neo4jError)

@@ -18,7 +18,7 @@ from service import auth, create_app, db
 
 ADMIN_SECRET = "test-admin-key-0123456789abcdef"
 # The session's app serves the whole suite with one admin key: rate limits are tested on apps of their own.
-UNLIMITED = {family: "1000000/minute" for family in ("read", "write", "sync", "analytics", "admin")}
+UNLIMITED = {family: "1000000/minute" for family in ("read", "write", "sync", "analytics", "admin", "unauthenticated")}
 TEST_QUERIES = graph_queries.load_all(Path(__file__).resolve().parent / "queries")
 # Projection snapshots of the suite (its apps, and servers started as subprocesses) go to a directory of
 # its own, not to the user's cache, removed when the session ends.
@@ -68,6 +68,7 @@ def neo4j_settings() -> Iterator[dict[str, Any]]:
         # The Bolt keep-alive of tools/neo4j-local (10 s), which sets the driver's read timeout (test_serving).
         container = Neo4jContainer("neo4j:5.26-community").with_env(
             "NEO4J_server_bolt_connection__keep__alive", "10s").with_env(
+            "NEO4J_db_transaction_bookmark__ready__timeout", "5s").with_env(
             "NEO4J_server_bolt_connection__keep__alive__streaming__scheduling__interval", "5s")
         with container:
             yield {"NEO4J_URI": container.get_connection_url(), "NEO4J_USER": container.username,

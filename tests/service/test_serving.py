@@ -194,6 +194,27 @@ def test_a_frozen_database_costs_a_request_bounded_time_not_a_worker(served):
         time.sleep(0.3)
 
 
+def test_forged_bookmarks_are_refused_at_once_and_never_hold_the_workers(served):
+    """The probe's attack: a real bookmark with its transaction id set to 2**31 - 1, eight requests at once.
+    Unsealed by the API, each is refused (400) without a session waiting on it, and /healthz stays quick."""
+    from tests.service.test_bookmarks import _forged
+
+    status, headers, _ = served.request("POST", "/v1/members", {"name": "Forgery Target"})
+    assert status == 201
+    forged = _forged(headers["X-Neo4j-Bookmark"])
+    started = time.monotonic()
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: served.request("GET", "/v1/members?limit=1",
+                                                         headers={"X-Neo4j-Bookmark": forged}, timeout=60),
+                                range(8)))
+        health_started = time.monotonic()
+        health = served.request("GET", "/healthz", timeout=60)[0]
+        health_took = time.monotonic() - health_started
+    assert [answer[0] for answer in answers] == [400] * 8, answers[0][2]
+    assert all(answer[1]["Content-Type"] == "application/problem+json" for answer in answers)
+    assert time.monotonic() - started < 10 and health == 200 and health_took < 2
+
+
 def test_sigterm_lets_a_request_in_flight_finish(served):
     """Last in this module: it stops the server."""
     body = json.dumps({"name": "Finished after SIGTERM"}).encode()

@@ -69,6 +69,9 @@ public final class Main {
                 // becomes 20 s, so a hung server or a partition cannot hold an API worker for minutes.
                 .setConfig(BoltConnector.connection_keep_alive, Duration.ofSeconds(10))
                 .setConfig(BoltConnector.connection_keep_alive_streaming_scheduling_interval, Duration.ofSeconds(5))
+                // A transaction waits at most this long for the bookmark it starts after, so no request holds
+                // a worker for the default 30 s (the API refuses bookmarks it did not seal before this).
+                .setConfig(GraphDatabaseSettings.bookmark_ready_timeout, Duration.ofSeconds(5))
                 .setConfig(HttpConnector.enabled, false)
                 .setConfig(HttpsConnector.enabled, false)
                 .setConfig(GraphDatabaseSettings.auth_enabled, false)
