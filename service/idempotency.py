@@ -5,6 +5,13 @@ The first response is stored in the same transaction as the request's effect
 was lost still has its answer on the next try. A concurrent request with the
 same key gets 409 while the first runs; a different body under the same key, 422.
 Keys are scoped to the API key that sent them and kept for NETWEAVE_IDEMPOTENCY_TTL.
+
+A claim is held under a short lease (NETWEAVE_IDEMPOTENCY_LEASE_SECONDS, 10) that the request renews
+every third of a lease while it runs. A request that ends in an error releases its claim; when it cannot
+(the database went down under it, or its process died) the renewals stop with it and a retry takes the key
+over within one lease once the database answers again, instead of meeting 409 for minutes. Each claim has
+its own token: a request whose claim was taken over cannot store its response, so its effect rolls back
+rather than apply twice.
 """
 
 from __future__ import annotations
@@ -13,7 +20,10 @@ import copy
 import functools
 import hashlib
 import json
+import logging
 import re
+import threading
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -21,6 +31,8 @@ from flask import Response, current_app, g, request
 
 from service import auth, db
 from service.errors import Problem
+
+log = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 _REPLAYED_HEADERS = ("Content-Type", "ETag", "Location")
@@ -34,14 +46,20 @@ class Pending:
     """An Idempotency-Key claimed by this request; `render` turns the write's result into the response."""
 
     scope: str
+    claim: str
     render: Callable[[Any], Response]
     response: Response | None = field(default=None)
 
     def finish(self, tx, result: Any) -> None:
-        """Run inside the effect's transaction: render the response and store it there."""
-        self.response = self.render(result)
-        db.run(tx, "idempotency_complete", scope=self.scope, status=self.response.status_code,
-               body=self.response.get_data(as_text=True), headers=json.dumps(_kept_headers(self.response)))
+        """Run inside the effect's transaction: render the response and store it there (a Problem, so the
+        effect rolls back, when another request took the claim over meanwhile)."""
+        response = self.render(result)
+        row = db.run_one(tx, "idempotency_complete", scope=self.scope, claim=self.claim,
+                         status=response.status_code, body=response.get_data(as_text=True),
+                         headers=json.dumps(_kept_headers(response)))
+        if not row["completed"]:
+            raise _in_use("this request's claim on it ran out and another request took it over")
+        self.response = response
 
 
 def _kept_headers(response: Response) -> dict[str, str]:
@@ -78,42 +96,78 @@ def _run_once(key: str, render: Callable, view: Callable, args: tuple, kwargs: d
     if len(key) > _MAX_KEY_LENGTH or not re.fullmatch(_KEY_PATTERN, key):
         raise Problem(400, f"{HEADER} must be 1-{_MAX_KEY_LENGTH} visible ASCII characters (inner spaces allowed)",
                       slug="bad-idempotency-key")
-    scope = f"{auth.current_caller().key_id}:{key}"
+    scope, claim = f"{auth.current_caller().key_id}:{key}", uuid.uuid4().hex
     graph = db.get_graph()
-    stored = graph.write(_claim, scope, _fingerprint(), current_app.config)
+    lease_seconds = current_app.config["NETWEAVE_IDEMPOTENCY_LEASE_SECONDS"]
+    stored = graph.write(_claim, scope, claim, _fingerprint(), current_app.config)
     if stored is not None:
         return stored
-    g.idempotency = pending = Pending(scope=scope, render=render)
+    g.idempotency = pending = Pending(scope=scope, claim=claim, render=render)
+    lease = Lease(graph, scope, claim, lease_seconds)
     try:
         result = view(*args, **kwargs)
     except BaseException:
         g.pop("idempotency", None)
-        _release(graph, scope)
+        lease.stop()
+        _release(graph, scope, claim)
         raise
     g.pop("idempotency", None)
+    lease.stop()
     if pending.response is None:  # nothing was written, so there is no effect to protect
-        _release(graph, scope)
+        _release(graph, scope, claim)
         return result
     return pending.response
 
 
-def _claim(tx, scope: str, fingerprint: str, config) -> Response | None:
+class Lease:
+    """Renews a running claim every third of its lease until stopped, on a daemon thread: the claim lives
+    exactly as long as its request (a renewal that fails is logged; the lease then runs out on its own)."""
+
+    def __init__(self, graph: db.Graph, scope: str, claim: str, seconds: float):
+        self._stopped = threading.Event()
+        self._renew = functools.partial(_renew, graph, scope, claim, seconds)
+        self._interval = max(seconds / 3, 0.1)
+        threading.Thread(target=self._run, name="idempotency-lease", daemon=True).start()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self._interval):
+            try:
+                if not self._renew():
+                    return          # completed, released or taken over: nothing left to hold
+            except Exception:       # the database is away; the lease runs out unless it comes back in time
+                log.warning("could not renew an idempotency claim", exc_info=True)
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+
+def _renew(graph: db.Graph, scope: str, claim: str, seconds: float) -> int:
+    return graph.write_step(lambda tx: db.run_one(tx, "idempotency_renew", scope=scope, claim=claim,
+                                                  lease_seconds=seconds)["renewed"])
+
+
+def _in_use(why: str) -> Problem:
+    return Problem(409, f"a request with this {HEADER} is still running; retry later ({why})",
+                   slug="idempotency-key-in-use", headers={"Retry-After": "1"})
+
+
+def _claim(tx, scope: str, claim: str, fingerprint: str, config) -> Response | None:
     """None when this request may run; otherwise the stored response (or a problem) to answer with."""
     ttl, lease = config["NETWEAVE_IDEMPOTENCY_TTL_SECONDS"], config["NETWEAVE_IDEMPOTENCY_LEASE_SECONDS"]
-    row = db.run_one(tx, "idempotency_claim", scope=scope, fingerprint=fingerprint, ttl_seconds=ttl,
-                     lease_seconds=lease)
+    row = db.run_one(tx, "idempotency_claim", scope=scope, claim=claim, fingerprint=fingerprint,
+                     ttl_seconds=ttl, lease_seconds=lease)
     if row["created"]:
         db.run(tx, "idempotency_purge", ttl_seconds=ttl, batch=100)
         return None
     if row["expired"] or (row["state"] == "running" and row["lease_over"]):
-        db.run(tx, "idempotency_take_over", scope=scope, fingerprint=fingerprint, lease_seconds=lease)
+        db.run(tx, "idempotency_take_over", scope=scope, claim=claim, fingerprint=fingerprint,
+               lease_seconds=lease)
         return None
     if row["fingerprint"] != fingerprint:
         raise Problem(422, f"this {HEADER} was used for a different request; use a new key",
                       slug="idempotency-key-reused")
     if row["state"] == "running":
-        raise Problem(409, f"a request with this {HEADER} is still running; retry later",
-                      slug="idempotency-key-in-use", headers={"Retry-After": "1"})
+        raise _in_use("its lease is renewed while it runs")
     return _replay(row)
 
 
@@ -124,10 +178,10 @@ def _replay(row: dict[str, Any]) -> Response:
     return response
 
 
-def _release(graph: db.Graph, scope: str) -> None:
+def _release(graph: db.Graph, scope: str, claim: str) -> None:
     try:
-        graph.write(lambda tx: db.run(tx, "idempotency_release", scope=scope))
-    except Exception:  # the lease expires on its own if the database is gone
+        graph.write(lambda tx: db.run(tx, "idempotency_release", scope=scope, claim=claim))
+    except Exception:  # the lease runs out on its own (no renewals) if the database is gone
         current_app.logger.warning("could not release idempotency claim", exc_info=True)
 
 
