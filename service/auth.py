@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from flask import current_app, g, has_app_context, request
 
-from service import bookmarks, db
+from service import bookmarks, db, limits
 from service.errors import Problem, field_error
 
 from schemas.keys import SCOPES
@@ -56,6 +56,7 @@ def authenticate(header: str | None) -> Caller:
     presented = hash_key(secret)
     row = _key_cache().get(presented)
     if row is None:
+        limits.refuse_repeated_failures()
         row = db.get_graph().read(_key_by_hash, presented)
         if row is not None and row["revoked_at"] is None:
             _key_cache().put(presented, row)
@@ -151,7 +152,12 @@ def requires(scope: str, *alternatives: str) -> Callable:
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any):
-            caller = authenticate(request.headers.get("Authorization"))
+            try:
+                caller = authenticate(request.headers.get("Authorization"))
+            except Problem as problem:
+                if problem.status == 401:
+                    limits.count_failure()
+                raise
             if not any(caller.has(s) for s in accepted):
                 raise Problem(403, f"this API key lacks the '{' or '.join(accepted)}' scope",
                               slug="insufficient-scope", required_scopes=list(accepted))

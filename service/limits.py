@@ -4,6 +4,12 @@ A bucket is (presented key, family): the key is identified by a hash of the bear
 limit is checked before (and without) the database lookup that authentication needs; callers with
 no key share a bucket per client address. Storage is Redis when REDIS_URL is set (one count across
 gunicorn workers and hosts), process memory otherwise (then each worker counts on its own).
+
+A bucket per presented key alone would let a client that invents a new bearer for every request escape
+every limit, each made-up key reaching the database lookup. So failed authentications (401) also count per
+client address, under the `unauthenticated` limit (30 a minute by default): past it, that address gets 429
+before any lookup until the window moves on, whatever key it presents; its valid keys' requests are not
+counted there and a known key in this worker's cache is never held back by it.
 """
 
 from __future__ import annotations
@@ -29,7 +35,10 @@ DEFAULT_RATE_LIMITS: dict[str, str] = {
     "sync": "120/minute",
     "analytics": "120/minute",
     "admin": "60/minute",
+    # Failed authentications (401) per client address; past it, lookups of unknown keys get 429.
+    "unauthenticated": "30/minute",
 }
+_FAILURES = "auth-failures"
 _BLUEPRINT_FAMILIES = {"sync": "sync", "analytics": "analytics", "api_keys": "admin"}
 
 
@@ -77,6 +86,44 @@ def bucket() -> str:
     else:
         who = "addr:" + (request.remote_addr or "unknown")
     return f"{who}:{family()}"
+
+
+def _address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _failure_limit():
+    return parse_many(current_app.config["NETWEAVE_RATE_LIMITS"]["unauthenticated"])[0]
+
+
+def refuse_repeated_failures() -> None:
+    """429 when this client address failed authentication more often than its limit allows: called before
+    a key is looked up in the database, so invented keys cost nothing past the limit."""
+    limiter = current_app.extensions.get(EXTENSION)
+    if limiter is None or not limiter.enabled:
+        return
+    limit = _failure_limit()
+    try:
+        if limiter.limiter.test(limit, _FAILURES, _address()):
+            return
+        reset_at, _ = limiter.limiter.get_window_stats(limit, _FAILURES, _address())
+    except Exception:   # the storage is away: as for every limit, requests pass (and it is logged by it)
+        return
+    retry = max(1, math.ceil(reset_at - time.time()))
+    raise Problem(429, f"too many failed authentications from this address ({limit.amount} per "
+                       f"{limit.get_expiry()} s); retry after the Retry-After seconds with a valid API key",
+                  slug="rate-limited", headers={"Retry-After": str(retry)}, family="unauthenticated")
+
+
+def count_failure() -> None:
+    """Counts a failed authentication against the client address."""
+    limiter = current_app.extensions.get(EXTENSION)
+    if limiter is None or not limiter.enabled:
+        return
+    try:
+        limiter.limiter.hit(_failure_limit(), _FAILURES, _address())
+    except Exception:
+        return
 
 
 def _current_limit() -> str:

@@ -3,6 +3,7 @@ transaction timeout that answers 503 instead of holding a worker."""
 
 import re
 import time
+import uuid
 
 import pytest
 
@@ -185,3 +186,38 @@ def test_with_redis_two_workers_share_one_count_per_key(neo4j_settings, redis_ur
     finally:
         for app in (first, second):
             app.extensions[db.EXTENSION].close()
+
+
+def _invented_key_statuses(get, count: int) -> list[int]:
+    return [get(f"nw_made_up_{uuid.uuid4().hex}") for _ in range(count)]
+
+
+def test_invented_keys_are_limited_per_address_before_any_lookup(neo4j_settings):
+    """A new made-up bearer per request escapes the per-key buckets; the failures count per address, and
+    past the `unauthenticated` limit the address gets 429 without a database lookup. A key this worker
+    knows keeps working."""
+    app = create_app({**neo4j_settings, "NETWEAVE_ADMIN_KEY": ADMIN_SECRET, "TESTING": True,
+                      "NETWEAVE_RATE_LIMITS": {"unauthenticated": "5/minute"}})
+    try:
+        client = app.test_client()
+        assert _get(client, ADMIN_SECRET).status_code == 200          # known (cached) from here on
+        graph = app.extensions[db.EXTENSION]
+        lookups_before = _lookups(graph)
+        statuses = _invented_key_statuses(lambda key: _get(client, key).status_code, 12)
+        lookups = _lookups(graph) - lookups_before
+        refused = _get(client, "nw_made_up_once_more")
+        assert statuses == [401] * 5 + [429] * 7
+        assert lookups == 5, f"{lookups} key lookups reached the database"
+        problem = refused.get_json()
+        assert problem["family"] == "unauthenticated" and 1 <= int(refused.headers["Retry-After"]) <= 60
+        assert _get(client, ADMIN_SECRET).status_code == 200
+    finally:
+        app.extensions[db.EXTENSION].close()
+
+
+def _lookups(graph) -> int:
+    """How many times the key lookup statement ran, from the app's query metrics."""
+    from prometheus_client import REGISTRY
+
+    value = REGISTRY.get_sample_value("netweave_neo4j_query_duration_seconds_count", {"query": "api_key_by_hash"})
+    return int(value or 0)

@@ -3,6 +3,7 @@ from the app up to gunicorn's raised limits, from gunicorn itself beyond them an
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -10,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -31,15 +33,15 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(neo4j_settings, tmp_path_factory):
+@contextlib.contextmanager
+def _serving(neo4j_settings, log: Path, rate_limits: dict, workers: int = 1):
+    """`netweave serve` on a free port with these rate limits, until the block ends."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("limits") / "gunicorn.log"
     env = {**os.environ, **{k: v for k, v in neo4j_settings.items() if v}, "NETWEAVE_ADMIN_KEY": ADMIN_SECRET,
-           "NETWEAVE_RATE_LIMITS": json.dumps(UNLIMITED)}
+           "NETWEAVE_RATE_LIMITS": json.dumps(rate_limits)}
     with log.open("wb") as sink:
         process = subprocess.Popen([sys.executable, "-c", "from service.cli import main; main()", "serve",
-                                    "--port", str(port), "--workers", "1"], env=env, stdout=sink,
+                                    "--port", str(port), "--workers", str(workers)], env=env, stdout=sink,
                                    stderr=subprocess.STDOUT, cwd=ROOT)
     try:
         deadline = time.monotonic() + 90
@@ -57,11 +59,34 @@ def server(neo4j_settings, tmp_path_factory):
         stop(process)
 
 
-def _send(port: int, target: str, headers: list[tuple[str, str]] = ()) -> tuple[int, dict[str, str], bytes]:
+@pytest.fixture(scope="module")
+def server(neo4j_settings, tmp_path_factory):
+    with _serving(neo4j_settings, tmp_path_factory.mktemp("limits") / "gunicorn.log", UNLIMITED) as port:
+        yield port
+
+
+def test_under_gunicorn_invented_bearers_are_limited_per_address(neo4j_settings, tmp_path):
+    """The probe's bypass: 150 requests, each with a new made-up bearer, against two workers. Failed
+    authentications count per address (in each worker's memory without REDIS_URL, so up to workers x the
+    limit pass), and the rest are refused with 429 problem+json before any key lookup."""
+    limits = {**UNLIMITED, "unauthenticated": "10/minute"}
+    with _serving(neo4j_settings, tmp_path / "gunicorn.log", limits, workers=2) as port:
+        answers = [_send(port, "/v1/members?limit=1", [("Authorization", f"Bearer nw_{uuid.uuid4().hex}")],
+                         auth=False) for _ in range(150)]
+    statuses = [status for status, _, _ in answers]
+    assert set(statuses) == {401, 429}, statuses
+    assert statuses.count(401) <= 2 * 10, f"{statuses.count(401)} failed lookups passed"
+    refused = next(answer for answer in answers if answer[0] == 429)
+    assert refused[1]["Content-Type"] == "application/problem+json" and int(refused[1]["Retry-After"]) >= 1
+    assert json.loads(refused[2])["family"] == "unauthenticated"
+
+
+def _send(port: int, target: str, headers: list[tuple[str, str]] = (),
+          auth: bool = True) -> tuple[int, dict[str, str], bytes]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
         connection.putrequest("GET", target, skip_accept_encoding=True)
-        for name, value in [("Authorization", f"Bearer {ADMIN_SECRET}"), *headers]:
+        for name, value in [*([("Authorization", f"Bearer {ADMIN_SECRET}")] if auth else []), *headers]:
             connection.putheader(name, value)
         connection.endheaders()
         response = connection.getresponse()
