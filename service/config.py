@@ -3,75 +3,102 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any, Mapping
 
-DEFAULTS: dict[str, Any] = {
-    "NEO4J_URI": "bolt://127.0.0.1:7687",
-    "NEO4J_USER": None,
-    "NEO4J_PASSWORD": None,
-    "NEO4J_DATABASE": "neo4j",
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its default, the type its environment variable is parsed to, and for numbers the
+    bounds a value is clamped to (the analytics engine's; None: unbounded)."""
+
+    default: Any
+    kind: type
+    low: float | None = None
+    high: float | None = None
+
+
+# Every setting, declared once: read from the environment at start-up (parsed to its kind), then from the
+# mapping given to create_app. The analytics engine's settings (service/analytics/engine.py) are here too.
+SETTINGS: dict[str, Setting] = {
+    "NEO4J_URI": Setting("bolt://127.0.0.1:7687", str),
+    "NEO4J_USER": Setting(None, str),
+    "NEO4J_PASSWORD": Setting(None, str),
+    "NEO4J_DATABASE": Setting("neo4j", str),
     # How long the driver keeps retrying a transaction (and waits for a connection)
     # before the request answers 503: short, so no worker hangs on a dead database.
-    "NEO4J_RETRY_SECONDS": 5.0,
-    "NEO4J_CONNECT_TIMEOUT": 3.0,
-    "NETWEAVE_ADMIN_KEY": None,
-    "NETWEAVE_RETRY_AFTER_SECONDS": 5,
-    "NETWEAVE_MAX_BODY_BYTES": 1_048_576,
-    "NETWEAVE_IDEMPOTENCY_TTL_SECONDS": 86_400,
-    # How long a claimed key counts as "still running" before a retry may take it over.
-    "NETWEAVE_IDEMPOTENCY_LEASE_SECONDS": 10,
-    "NETWEAVE_CHANGE_RETENTION_DAYS": 30,
-    "NETWEAVE_RECOMMENDATION_WEIGHTS": None,  # a mapping strategy -> feature -> weight; None: the defaults
+    "NEO4J_RETRY_SECONDS": Setting(5.0, float),
+    "NEO4J_CONNECT_TIMEOUT": Setting(3.0, float),
+    "NETWEAVE_ADMIN_KEY": Setting(None, str),
+    "NETWEAVE_RETRY_AFTER_SECONDS": Setting(5, int),
+    "NETWEAVE_MAX_BODY_BYTES": Setting(1_048_576, int),
+    "NETWEAVE_IDEMPOTENCY_TTL_SECONDS": Setting(86_400, int),
+    # An Idempotency-Key claim's lease, renewed while its request runs (service/idempotency.py).
+    "NETWEAVE_IDEMPOTENCY_LEASE_SECONDS": Setting(10, int),
+    "NETWEAVE_CHANGE_RETENTION_DAYS": Setting(30, int),
+    "NETWEAVE_RECOMMENDATION_WEIGHTS": Setting(None, str),  # a mapping strategy -> feature -> weight; None: the defaults
     # Longest a Cypher transaction may run before Neo4j stops it and the request answers 503: below
     # gunicorn's worker timeout, so a slow query never gets a worker killed.
-    "NETWEAVE_QUERY_TIMEOUT_SECONDS": 30.0,
-    "NETWEAVE_RATE_LIMITS": None,  # a mapping family -> limit ("600/minute"); None: service.limits' defaults
-    "REDIS_URL": None,  # rate-limit counts shared by every worker; process memory when unset
+    "NETWEAVE_QUERY_TIMEOUT_SECONDS": Setting(30.0, float),
+    "NETWEAVE_RATE_LIMITS": Setting(None, str),  # a mapping family -> limit ("600/minute"); None: service.limits' defaults
+    "REDIS_URL": Setting(None, str),  # rate-limit counts shared by every worker; process memory when unset
     # The analytics job queue (a Redis URL; service/analytics/queue.py): analytics run in `netweave worker`.
     # Unset: each web worker computes them on a background thread of its own (one process, development).
-    "NETWEAVE_QUEUE_URL": None,
-    "NETWEAVE_CORS_ORIGINS": None,  # comma-separated origins allowed to call from a browser; none by default
-    "NETWEAVE_METRICS_ALLOW": "127.0.0.1,::1",  # networks /metrics answers to
-    "NETWEAVE_KEY_ROTATION_GRACE_SECONDS": 86_400,  # how long a rotated key keeps working by default
+    "NETWEAVE_QUEUE_URL": Setting(None, str),
+    "NETWEAVE_CORS_ORIGINS": Setting(None, str),  # comma-separated origins allowed to call from a browser; none by default
+    "NETWEAVE_METRICS_ALLOW": Setting("127.0.0.1,::1", str),  # networks /metrics answers to
+    "NETWEAVE_KEY_ROTATION_GRACE_SECONDS": Setting(86_400, int),  # how long a rotated key keeps working by default
     # How long a worker trusts an API key it looked up (0: look it up on every request). A revocation
     # through another worker takes effect within this time; through the same worker at once.
-    "NETWEAVE_KEY_CACHE_SECONDS": 5.0,
-    "NETWEAVE_LOG_LEVEL": "INFO",
+    "NETWEAVE_KEY_CACHE_SECONDS": Setting(5.0, float),
+    "NETWEAVE_LOG_LEVEL": Setting("INFO", str),
     # How a member written without a known external id finds its person: "email" (one person, one member)
     # or "none" (always a new member); a sync request may choose for itself with `match_on`.
-    "NETWEAVE_MEMBER_MATCH_ON": "email",
+    "NETWEAVE_MEMBER_MATCH_ON": Setting("email", str),
     # The key sealing X-Neo4j-Bookmark values (32+ characters, the same for every API process); unset: a key
     # the database keeps (service/bookmarks.py).
-    "NETWEAVE_BOOKMARK_KEY": None,
+    "NETWEAVE_BOOKMARK_KEY": Setting(None, str),
+    # --- the analytics engine and worker (service/analytics/engine.py reads these, clamped to the bounds)
+    "NETWEAVE_ANALYTICS_EXACT_BETWEENNESS_MAX": Setting(2000, int, 3, 50_000),
+    # Above the exact limit and up to KADABRA_MAX vertices, KADABRA's additive error bound and failure
+    # probability; above it, this many uniformly sampled sources (service/analytics/bridges.py).
+    "NETWEAVE_ANALYTICS_KADABRA_MAX": Setting(10_000, int, 0, 1_000_000),
+    "NETWEAVE_ANALYTICS_BETWEENNESS_EPSILON": Setting(0.01, float, 0.001, 0.1),
+    "NETWEAVE_ANALYTICS_BETWEENNESS_DELTA": Setting(0.1, float, 0.001, 0.5),
+    "NETWEAVE_ANALYTICS_BETWEENNESS_SAMPLES": Setting(256, int, 16, 4096),
+    "NETWEAVE_ANALYTICS_PATH_SAMPLES": Setting(200, int, 16, 5000),
+    "NETWEAVE_ANALYTICS_SEED": Setting(42, int, 0, 2**31 - 1),
+    "NETWEAVE_ANALYTICS_SYNC_SECONDS": Setting(25.0, float, 0.0, 50.0),
+    "NETWEAVE_ANALYTICS_CACHE_ENTRIES": Setting(64, int, 4, 1024),
+    "NETWEAVE_ANALYTICS_PROJECTION_ENTRIES": Setting(2, int, 1, 16),
+    # 1: a projection is patched from the previous one by the change feed (service/analytics/live.py); 0: read whole.
+    "NETWEAVE_ANALYTICS_LIVE_PROJECTION": Setting(1, int, 0, 1),
+    # A patched projection replaces the scope's snapshot on disk when the file is this many seconds old
+    # (service/analytics/snapshots.py); one read whole always does.
+    "NETWEAVE_ANALYTICS_SNAPSHOT_SECONDS": Setting(300.0, float, 0.0, 86_400.0),
+    # Where projections are kept on disk for fresh workers ("off": nowhere); None: snapshots.default_directory().
+    "NETWEAVE_ANALYTICS_SNAPSHOT_DIR": Setting(None, str),
+    "NETWEAVE_ANALYTICS_RUN_TIMEOUT": Setting(3600.0, float, 60.0, 86_400.0),
+    # An answer computed less than this many seconds ago is served, marked stale, instead of recomputing for
+    # a newer revision: under a steady stream of writes every call would otherwise recompute (0: always do).
+    "NETWEAVE_ANALYTICS_MIN_INTERVAL": Setting(15.0, float, 0.0, 3600.0),
+    # Above this many members the explorer and the pictures draw one bubble per cluster.
+    "NETWEAVE_LAYOUT_MAX_MEMBERS": Setting(5000, int, 10, 20_000),
+    # Segments (GET /v1/analytics/segments) smaller than this are pooled into "other": the default of the
+    # request's min_size and the lowest it may ask for, so a report cannot single out a handful of people.
+    "NETWEAVE_SEGMENT_MIN_SIZE": Setting(5, int, 1, 1000),
+    # The job queue (service/analytics/queue.py): a worker silent this long is taken for dead, and its
+    # unfinished jobs go back on the queue when maintenance runs, which each queue command starts with this
+    # chance in a million.
+    "NETWEAVE_QUEUE_HEARTBEAT_SECONDS": Setting(30.0, float, 1.0, 3600.0),
+    "NETWEAVE_QUEUE_MAINTENANCE_CHANCE": Setting(20_000, int, 1, 1_000_000),
+    # `netweave worker` recomputes the default reports once the graph has had no write for this long, or at
+    # the latest this long after the first write it has not seen yet (service/analytics/worker.py).
+    "NETWEAVE_WORKER_DEBOUNCE_SECONDS": Setting(5.0, float, 0.0, 3600.0),
+    "NETWEAVE_WORKER_MAX_DELAY_SECONDS": Setting(60.0, float, 0.0, 86_400.0),
 }
 
-# Environment variables read at start-up, with the type each is parsed to.
-_ENVIRONMENT: dict[str, type] = {
-    "NEO4J_URI": str,
-    "NEO4J_USER": str,
-    "NEO4J_PASSWORD": str,
-    "NEO4J_DATABASE": str,
-    "NEO4J_RETRY_SECONDS": float,
-    "NEO4J_CONNECT_TIMEOUT": float,
-    "NETWEAVE_ADMIN_KEY": str,
-    "NETWEAVE_RETRY_AFTER_SECONDS": int,
-    "NETWEAVE_MAX_BODY_BYTES": int,
-    "NETWEAVE_IDEMPOTENCY_TTL_SECONDS": int,
-    "NETWEAVE_IDEMPOTENCY_LEASE_SECONDS": int,
-    "NETWEAVE_CHANGE_RETENTION_DAYS": int,
-    "NETWEAVE_RECOMMENDATION_WEIGHTS": str,
-    "NETWEAVE_QUERY_TIMEOUT_SECONDS": float,
-    "NETWEAVE_RATE_LIMITS": str,
-    "REDIS_URL": str,
-    "NETWEAVE_QUEUE_URL": str,
-    "NETWEAVE_CORS_ORIGINS": str,
-    "NETWEAVE_METRICS_ALLOW": str,
-    "NETWEAVE_KEY_ROTATION_GRACE_SECONDS": int,
-    "NETWEAVE_KEY_CACHE_SECONDS": float,
-    "NETWEAVE_LOG_LEVEL": str,
-    "NETWEAVE_MEMBER_MATCH_ON": str,
-    "NETWEAVE_BOOKMARK_KEY": str,
-}
+DEFAULTS: dict[str, Any] = {name: setting.default for name, setting in SETTINGS.items()}
 
 ADMIN_KEY_MIN_LENGTH = 16
 
@@ -84,10 +111,10 @@ def load(overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] 
     """Layer defaults, the environment and `overrides`, then check the result."""
     environ = os.environ if environ is None else environ
     config = dict(DEFAULTS)
-    for name, kind in _ENVIRONMENT.items():
+    for name, setting in SETTINGS.items():
         if environ.get(name):
             try:
-                config[name] = kind(environ[name])
+                config[name] = setting.kind(environ[name])
             except ValueError as exc:
                 raise ConfigError(f"{name}: {exc}") from None
     config.update(overrides or {})
@@ -132,6 +159,11 @@ def _hardening(config: dict[str, Any]) -> None:
         raise ConfigError(str(exc)) from None
     if config["NETWEAVE_KEY_CACHE_SECONDS"] < 0:
         raise ConfigError("NETWEAVE_KEY_CACHE_SECONDS must be zero (no cache) or positive")
+    # Any case, as gunicorn takes it ("info"); logging itself wants upper case, so a worker given "warning"
+    # would die at start.
+    config["NETWEAVE_LOG_LEVEL"] = str(config["NETWEAVE_LOG_LEVEL"]).upper()
+    if config["NETWEAVE_LOG_LEVEL"] not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError("NETWEAVE_LOG_LEVEL must be one of debug, info, warning, error, critical")
     if config["NETWEAVE_MEMBER_MATCH_ON"] not in ("email", "none"):
         raise ConfigError("NETWEAVE_MEMBER_MATCH_ON must be email or none")
     if config["NETWEAVE_BOOKMARK_KEY"] is not None and len(config["NETWEAVE_BOOKMARK_KEY"]) < 32:

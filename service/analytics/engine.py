@@ -27,49 +27,39 @@ from service.analytics.store import SharedStore
 EXTENSION = "netweave.analytics"
 log = logging.getLogger(__name__)
 
-# (config key, default, lowest, highest): read from the app config, else the environment, then bounded.
+# Each field of Settings and the setting it comes from (declared, with its default and bounds, in
+# service/config.py's SETTINGS): read from the app config, else the environment, then bounded.
 _SETTINGS = {
-    "exact_betweenness_max": ("NETWEAVE_ANALYTICS_EXACT_BETWEENNESS_MAX", 2000, 3, 50_000),
-    # Above exact_betweenness_max vertices, KADABRA's additive error bound and failure probability
-    # (service/analytics/bridges.py).
-    "betweenness_epsilon": ("NETWEAVE_ANALYTICS_BETWEENNESS_EPSILON", 0.01, 0.001, 0.1),
-    "betweenness_delta": ("NETWEAVE_ANALYTICS_BETWEENNESS_DELTA", 0.1, 0.001, 0.5),
-    "path_samples": ("NETWEAVE_ANALYTICS_PATH_SAMPLES", 200, 16, 5000),
-    "seed": ("NETWEAVE_ANALYTICS_SEED", 42, 0, 2**31 - 1),
-    "sync_seconds": ("NETWEAVE_ANALYTICS_SYNC_SECONDS", 25.0, 0.0, 50.0),
-    "cache_entries": ("NETWEAVE_ANALYTICS_CACHE_ENTRIES", 64, 4, 1024),
-    "projection_entries": ("NETWEAVE_ANALYTICS_PROJECTION_ENTRIES", 2, 1, 16),
-    # 1: a projection is patched from the previous one by the change feed (service/analytics/live.py); 0: read whole.
-    "live_projection": ("NETWEAVE_ANALYTICS_LIVE_PROJECTION", 1, 0, 1),
-    # A patched projection replaces the scope's snapshot on disk when the file is this many seconds old
-    # (service/analytics/snapshots.py); one read whole always does.
-    "snapshot_seconds": ("NETWEAVE_ANALYTICS_SNAPSHOT_SECONDS", 300.0, 0.0, 86_400.0),
-    "run_timeout": ("NETWEAVE_ANALYTICS_RUN_TIMEOUT", 3600.0, 60.0, 86_400.0),
-    # An answer computed less than this many seconds ago is served, marked stale, instead of recomputing for
-    # a newer revision: under a steady stream of writes every call would otherwise recompute (0: always do).
-    "min_interval": ("NETWEAVE_ANALYTICS_MIN_INTERVAL", 15.0, 0.0, 3600.0),
-    # Above this many members the explorer and the pictures draw one bubble per cluster.
-    "layout_max_members": ("NETWEAVE_LAYOUT_MAX_MEMBERS", 5000, 10, 20_000),
-    # Segments (GET /v1/analytics/segments) smaller than this are pooled into "other": the default of the
-    # request's min_size and the lowest it may ask for, so a report cannot single out a handful of people.
-    "segment_min_size": ("NETWEAVE_SEGMENT_MIN_SIZE", 5, 1, 1000),
-    # The job queue (service/analytics/queue.py): a worker silent this long is taken for dead, and its
-    # unfinished jobs go back on the queue when maintenance runs, which each queue command starts with this
-    # chance in a million.
-    "queue_heartbeat_seconds": ("NETWEAVE_QUEUE_HEARTBEAT_SECONDS", 30.0, 1.0, 3600.0),
-    "queue_maintenance_chance": ("NETWEAVE_QUEUE_MAINTENANCE_CHANCE", 20_000, 1, 1_000_000),
-    # `netweave worker` recomputes the default reports once the graph has had no write for this long, or at
-    # the latest this long after the first write it has not seen yet (service/analytics/worker.py).
-    "worker_debounce_seconds": ("NETWEAVE_WORKER_DEBOUNCE_SECONDS", 5.0, 0.0, 3600.0),
-    "worker_max_delay_seconds": ("NETWEAVE_WORKER_MAX_DELAY_SECONDS", 60.0, 0.0, 86_400.0),
+    "exact_betweenness_max": "NETWEAVE_ANALYTICS_EXACT_BETWEENNESS_MAX",
+    "kadabra_max": "NETWEAVE_ANALYTICS_KADABRA_MAX",
+    "betweenness_epsilon": "NETWEAVE_ANALYTICS_BETWEENNESS_EPSILON",
+    "betweenness_samples": "NETWEAVE_ANALYTICS_BETWEENNESS_SAMPLES",
+    "betweenness_delta": "NETWEAVE_ANALYTICS_BETWEENNESS_DELTA",
+    "path_samples": "NETWEAVE_ANALYTICS_PATH_SAMPLES",
+    "seed": "NETWEAVE_ANALYTICS_SEED",
+    "sync_seconds": "NETWEAVE_ANALYTICS_SYNC_SECONDS",
+    "cache_entries": "NETWEAVE_ANALYTICS_CACHE_ENTRIES",
+    "projection_entries": "NETWEAVE_ANALYTICS_PROJECTION_ENTRIES",
+    "live_projection": "NETWEAVE_ANALYTICS_LIVE_PROJECTION",
+    "snapshot_seconds": "NETWEAVE_ANALYTICS_SNAPSHOT_SECONDS",
+    "run_timeout": "NETWEAVE_ANALYTICS_RUN_TIMEOUT",
+    "min_interval": "NETWEAVE_ANALYTICS_MIN_INTERVAL",
+    "layout_max_members": "NETWEAVE_LAYOUT_MAX_MEMBERS",
+    "segment_min_size": "NETWEAVE_SEGMENT_MIN_SIZE",
+    "queue_heartbeat_seconds": "NETWEAVE_QUEUE_HEARTBEAT_SECONDS",
+    "queue_maintenance_chance": "NETWEAVE_QUEUE_MAINTENANCE_CHANCE",
+    "worker_debounce_seconds": "NETWEAVE_WORKER_DEBOUNCE_SECONDS",
+    "worker_max_delay_seconds": "NETWEAVE_WORKER_MAX_DELAY_SECONDS",
 }
 
 
 @dataclass(frozen=True)
 class Settings:
     exact_betweenness_max: int
+    kadabra_max: int
     betweenness_epsilon: float
     betweenness_delta: float
+    betweenness_samples: int
     path_samples: int
     seed: int
     sync_seconds: float
@@ -90,12 +80,17 @@ class Settings:
 
     @classmethod
     def load(cls, config: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> "Settings":
+        from service.config import SETTINGS
+
         values = {}
-        for name, (key, default, low, high) in _SETTINGS.items():
-            raw = config.get(key, environ.get(key, default))
-            values[name] = min(max(type(default)(raw), low), high)
+        for name, key in _SETTINGS.items():
+            setting = SETTINGS[key]
+            raw = config.get(key)
+            if raw is None:
+                raw = environ.get(key) or setting.default
+            values[name] = min(max(setting.kind(raw), setting.low), setting.high)
         key = "NETWEAVE_ANALYTICS_SNAPSHOT_DIR"
-        values["snapshot_dir"] = str(config.get(key, environ.get(key, snapshots.default_directory())))
+        values["snapshot_dir"] = str(config.get(key) or environ.get(key) or snapshots.default_directory())
         return cls(**values)
 
 
