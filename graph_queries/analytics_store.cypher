@@ -3,8 +3,10 @@
 
 // name: analytics_report_get
 // The stored report for the arguments' key: its revision, body (JSON text) and when it was stored, or no row.
+// The body is left out (null) when it is the one stored at $known, which the caller holds decoded already.
 MATCH (r:AnalyticsReport {key: $key})
-RETURN r.revision AS revision, r.body AS body, r.stored_at AS stored_at
+RETURN r.revision AS revision, r.stored_at AS stored_at,
+       CASE WHEN $known IS NOT NULL AND r.stored_at = $known THEN null ELSE r.body END AS body
 
 // name: analytics_report_put
 // Stores a report for the arguments' key unless one of a later revision is already there.

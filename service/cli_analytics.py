@@ -97,7 +97,7 @@ def _cell(value: Any) -> str:
 
 
 def _computed_line(computed: dict) -> str:
-    how = "exact" if computed["exact"] else f"estimated ({computed['sample_size']} samples)"
+    how = "exact" if computed["exact"] else f"estimated ({computed['sample_size']} samples, see the algorithm)"
     return (f"as of {computed['as_of']}, revision {computed['revision']}, {how}"
             + (", cached" if computed["cached"] else "") + (", STALE" if computed["stale"] else ""))
 

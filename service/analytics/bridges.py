@@ -1,21 +1,28 @@
 """Who holds the network together: brokers (betweenness), articulation points and bridge ties.
 
 Betweenness is on hop distance (ties unweighted) and normalized like networkx's: divided by
-(n-1)(n-2)/2, the number of pairs a vertex can sit between. Up to `exact_max` vertices it is exact
-(Brandes, all sources, igraph). Above it, it is estimated by KADABRA (Borassi & Natale 2016; NetworKit's
-parallel implementation, deterministic for a seed whatever the thread count): adaptive sampling of shortest
-paths between random pairs, stopping once every vertex's score is within `epsilon` of the exact one with
-probability at least 1 - `delta` (in NetworKit's normalization, about twice networkx's, so the bound on the
-scores shown is about epsilon / 2). The result says `exact: false` and how many paths were sampled.
+(n-1)(n-2)/2, the number of pairs a vertex can sit between. It is computed in one of three ways, by size:
 
-KADABRA replaced igraph's betweenness from 256 uniformly sampled sources: on the 10,000-member planted
-network of bench/betweenness.py that ranked 1 of networkx's exact top 10 in its own top 10, KADABRA 9, in
-0.8 s against 0.2 s; on 100,000 members and a million ties the sources took 29 s (see the benchmark for
-this machine's figures).
+- up to `exact_max` vertices, exactly (Brandes, all sources, igraph);
+- up to `kadabra_max`, estimated by KADABRA (Borassi & Natale 2016; NetworKit's parallel implementation,
+  deterministic for a seed): adaptive sampling of shortest paths between random pairs, stopping once every
+  vertex's score is within `epsilon` of the exact one with probability at least 1 - `delta` (in NetworKit's
+  normalization, about twice networkx's, so about epsilon / 2 on the scores shown); `sample_size` is the
+  number of paths sampled;
+- above it, from `samples` source vertices drawn uniformly without replacement with a seeded generator,
+  the sum of their dependencies scaled by n/samples (the unbiased estimator of Brandes & Pich 2007, igraph);
+  `sample_size` is the number of sources. It has no per-vertex bound, but a bounded cost (one BFS per source).
+
+Why both estimators (bench/betweenness.py, same run, this machine): on a 10,000-member planted network,
+256 uniform sources ranked 1 of networkx's exact top 10 in their own top 10 (0.2 s), KADABRA 9 (0.8 s).
+But NetworKit's KADABRA cost grows erratically with size and density (2.5 s on 10,000 vertices and 95,000
+ties, over a minute on 20,000 and 190,000, over nine minutes on 100,000 and a million), so above
+`kadabra_max` the sources' fixed cost wins.
 """
 
 from __future__ import annotations
 
+import random
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -30,17 +37,23 @@ class Betweenness:
     scores: list[float]
     exact: bool
     sample_size: int | None
+    method: str = "exact"       # "exact", "kadabra" or "sources" (see the module docstring)
 
 
-def betweenness(projection: Projection, *, exact_max: int, epsilon: float, delta: float,
-                seed: int) -> Betweenness:
+def betweenness(projection: Projection, *, exact_max: int, kadabra_max: int, epsilon: float, delta: float,
+                samples: int, seed: int) -> Betweenness:
     """Normalized hop-distance betweenness of every vertex, exact or estimated (see the module docstring)."""
     graph, n = projection.graph, projection.size
     if n <= 2:
         return Betweenness([0.0] * n, True, None)
-    if n <= exact_max:
-        scale = 2.0 / ((n - 1) * (n - 2))
+    scale = 2.0 / ((n - 1) * (n - 2))
+    if n <= exact_max or (n > kadabra_max and samples >= n):
         return Betweenness([float(value) * scale for value in graph.betweenness(directed=False)], True, None)
+    if n > kadabra_max:
+        sources = sorted(random.Random(seed).sample(range(n), samples))
+        # igraph counts each (source, target) path once for sources in the sample: scale to all n sources.
+        raw = np.asarray(graph.betweenness(directed=False, sources=sources)) * (n / samples)
+        return Betweenness([float(value) * scale for value in raw], False, samples, "sources")
     import networkit as nk   # the worker's; only imported where an estimate is computed
 
     edges = projection.edges
@@ -50,9 +63,9 @@ def betweenness(projection: Projection, *, exact_max: int, epsilon: float, delta
         nk.setSeed(seed, True)
         estimate = nk.centrality.KadabraBetweenness(nk_graph, epsilon, delta, True)
         estimate.run()
-    scale = n / (2.0 * (n - 2))
+    scale = n / (2.0 * (n - 2))     # NetworKit's normalization to networkx's
     return Betweenness([float(value) * scale for value in estimate.scores()], False,
-                       int(estimate.getNumberOfIterations()))
+                       int(estimate.getNumberOfIterations()), "kadabra")
 
 
 _NETWORKIT_SEED = threading.Lock()

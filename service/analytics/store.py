@@ -11,12 +11,20 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
+from collections import OrderedDict
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from service import db
 
 log = logging.getLogger(__name__)
+
+# The reports this process read last, decoded: key -> (stored_at, report). Reports are never changed in
+# place (a new one gets a new stored_at), and callers copy before they mark one (engine.marked).
+_DECODED: OrderedDict[str, tuple[Any, dict]] = OrderedDict()
+_DECODED_ENTRIES = 16
+_DECODED_LOCK = threading.Lock()
 
 # Dates and datetimes survive the JSON round trip (the response schemas dump them as the computing worker would).
 _DATE, _DATETIME = "$date", "$datetime"
@@ -63,11 +71,26 @@ class SharedStore:
         self.run_timeout = run_timeout
 
     def report(self, key: str) -> tuple[int, dict, float] | None:
-        """(revision, report, when it was stored as epoch seconds) for these arguments, or None."""
-        row = self._quietly(lambda: self.graph.read(db.run_one, "analytics_report_get", key=key))
+        """(revision, report, when it was stored as epoch seconds) for these arguments, or None. The last
+        reports read are kept decoded in this process: a report read again (a page of a long list) costs
+        one small read, not its whole body."""
+        held = _DECODED.get(key)
+        row = self._quietly(lambda: self.graph.read(db.run_one, "analytics_report_get", key=key,
+                                                    known=held[0] if held else None))
         if row is None:
             return None
-        return row["revision"], decode(row["body"]), db.to_native(row["stored_at"]).timestamp()
+        stored_at = row["stored_at"]     # as the driver gives it (nanoseconds kept): the token sent back
+        with _DECODED_LOCK:
+            if row["body"] is None and held is not None:
+                report = held[1]
+                if key in _DECODED:
+                    _DECODED.move_to_end(key)
+            else:
+                report = decode(row["body"])
+                _DECODED[key] = (stored_at, report)
+                while len(_DECODED) > _DECODED_ENTRIES:
+                    _DECODED.popitem(last=False)
+        return row["revision"], report, db.to_native(stored_at).timestamp()
 
     def save(self, key: str, kind: str, revision: int, report: dict, *, strict: bool = False) -> None:
         """Stores the report (unless one of a later revision is there); `strict` raises when it cannot."""

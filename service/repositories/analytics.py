@@ -170,8 +170,9 @@ def bridge_analysis(engine: Engine, graph: db.Graph, revision: int, scope: Scope
         actual, projection = _projection(engine, graph, revision, scope)
         settings = engine.settings
         scores = bridges_module.betweenness(projection, exact_max=settings.exact_betweenness_max,
-                                            epsilon=settings.betweenness_epsilon,
-                                            delta=settings.betweenness_delta, seed=settings.seed)
+                                            kadabra_max=settings.kadabra_max,
+                                            epsilon=settings.betweenness_epsilon, delta=settings.betweenness_delta,
+                                            samples=settings.betweenness_samples, seed=settings.seed)
         tree = bridges_module.block_cut_tree(projection)
         if scope.is_current:
             engine.after(lambda: _write_betweenness(graph, projection, scores.scores))
@@ -332,6 +333,10 @@ def compute(engine: Engine, graph: db.Graph, revision: int, question: str, scope
     if question == "segments":
         return _segments_report(engine, graph, revision, scope, Lens(**params["lens"]), params["min_size"],
                                 params["filters"])
+    if question == "cluster-members":
+        return _cluster_members_report(engine, graph, revision, scope, params["cluster_id"], params["resolution"])
+    if question == "reach":
+        return _reach_report(engine, graph, revision, scope, params["sort"])
     if question in ("layout", "map-part"):
         from service.repositories import layout   # it builds on this module's analyses
         if question == "layout":
@@ -389,15 +394,24 @@ def _bridges_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope
         "bridge_ties": [{"source_id": a, "target_id": b} for a, b in analysis.bridge_ties[:MAX_LISTED]],
         "bridge_ties_total": len(analysis.bridge_ties),
         "computed": _computed(
-            "betweenness: Brandes on hop distance, normalized (exact up to "
-            f"{engine.settings.exact_betweenness_max} vertices; above, KADABRA adaptive path sampling, every "
-            f"score within {engine.settings.betweenness_epsilon / 2:g} of the exact one with probability "
-            f"{1 - engine.settings.betweenness_delta:g}); articulation points and bridge ties: "
-            "biconnected components; clusters_reached: Leiden (modularity, resolution 1)",
+            f"betweenness: {_betweenness_method(engine.settings, analysis.betweenness)}; articulation points "
+            "and bridge ties: biconnected components; clusters_reached: Leiden (modularity, resolution 1)",
             {"as_of": scope.as_of.isoformat(), "include": _include(scope), "limit": limit},
             analysis.revision, scope, engine.settings.seed, exact=analysis.betweenness.exact,
             sample_size=analysis.betweenness.sample_size, projection=analysis.projection),
     }
+
+
+def _betweenness_method(settings, measured: bridges_module.Betweenness) -> str:
+    """How the betweenness was obtained, with its bound (service/analytics/bridges.py)."""
+    if measured.method == "kadabra":
+        return (f"KADABRA adaptive shortest-path sampling (NetworKit), every score within "
+                f"{settings.betweenness_epsilon / 2:g} of the exact one with probability "
+                f"{1 - settings.betweenness_delta:g}; sample_size: paths sampled")
+    if measured.method == "sources":
+        return ("Brandes from uniformly sampled sources, scaled by n / sources (unbiased, no per-score bound); "
+                "sample_size: sources")
+    return "Brandes on hop distance, exact, normalized"
 
 
 def _clusters_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope, resolution: float,
@@ -443,20 +457,40 @@ def _cluster_summary(analysis: ClusterAnalysis, c: int, top_members: list[dict],
 def cluster_members(graph: db.Graph, cluster_id: str, *, as_of: date | None = None, include: Iterable[str] = (),
                     resolution: float = DEFAULT_RESOLUTION, limit: int = 20,
                     after: list[str] | None = None) -> dict:
-    """One page of a cluster's members, by (name, id); 404 when the clustering has no such cluster."""
-    engine, scope = _engine(), Scope.of(as_of, include)
-    revision = graph.read(db.run_one, "change_revision")["revision"]
+    """One page of a cluster's members, by (name, id); 404 when the clustering has no such cluster. Which
+    members a cluster holds is an analytics question like the others (computed by the worker with a queue);
+    the page is read here."""
+    report = _answer(graph, "cluster-members", Scope.of(as_of, include),
+                     {"cluster_id": cluster_id, "resolution": resolution})
+    refused(report)
+    rows = fetch_page(graph, "analytics_members_page", limit, after, ids=report["ids"])
+    return {"id": cluster_id, "size": report["size"], "rows": rows, "computed": report["computed"]}
+
+
+def _cluster_members_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope, cluster_id: str,
+                            resolution: float) -> dict:
     analysis = cluster_analysis(engine, graph, revision, scope, resolution)
+    computed = _computed("Leiden (igraph), modularity objective",
+                         {"as_of": scope.as_of.isoformat(), "include": _include(scope), "resolution": resolution},
+                         analysis.revision, scope, engine.settings.seed, projection=analysis.projection)
     if cluster_id not in analysis.ids:
-        raise not_found("cluster", cluster_id)
+        return refusal(not_found("cluster", cluster_id), computed)
     c = analysis.ids.index(cluster_id)
-    ids = [analysis.projection.ids[v] for v in analysis.grouped[c] if analysis.projection.kinds[v] == "member"]
-    rows = fetch_page(graph, "analytics_members_page", limit, after, ids=ids)
-    return {"id": cluster_id, "size": len(analysis.grouped[c]), "rows": rows,
-            "computed": _computed("Leiden (igraph), modularity objective",
-                                  {"as_of": scope.as_of.isoformat(), "include": _include(scope),
-                                   "resolution": resolution}, analysis.revision, scope, engine.settings.seed,
-                                  projection=analysis.projection)}
+    return {"size": len(analysis.grouped[c]), "computed": computed,
+            "ids": [analysis.projection.ids[v] for v in analysis.grouped[c]
+                    if analysis.projection.kinds[v] == "member"]}
+
+
+def refusal(problem: Problem, computed: dict) -> dict:
+    """A question's answer that is a problem (a cluster or member that does not exist, a part too large to
+    draw), stored like any report so that every web worker refuses alike; `refused` raises it."""
+    return {"problem": {"status": problem.status, "detail": problem.detail, "slug": problem.slug,
+                        "errors": problem.errors}, "computed": computed}
+
+
+def refused(report: dict) -> None:
+    if "problem" in report:
+        raise Problem(**report["problem"])
 
 
 def _health_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope, filters: dict) -> dict:
@@ -658,24 +692,36 @@ def _typed(kind: str, value: Any) -> Any:
 def reach_page(graph: db.Graph, *, as_of: date | None = None, sort: str = "reach", limit: int = 20,
                after: list[str] | None = None) -> dict:
     """One page of members by `sort` (highest first, then id) with their reach, reach efficiency and core
-    number; computed synchronously (like a cluster's members) and cached per revision."""
-    engine, scope = _engine(), Scope.of(as_of)
-    revision = graph.read(db.run_one, "change_revision")["revision"]
-    actual, projection, found = reach_analysis(engine, graph, revision, scope)
-    _, numbers = core_numbers(engine, graph, revision, scope)
-    order = engine.memo(("reach-order", revision, scope, sort), lambda: _ranked(projection, found, numbers, sort))
+    number. Every member's figures, in page order, are an analytics question (computed by the worker with a
+    queue, kept decoded in this process between pages); the page is sliced here."""
+    report = _answer(graph, "reach", Scope.of(as_of), {"sort": sort})
+    order = report["order"]
     start = 0
     if after is not None:
         try:
-            start = bisect.bisect_right(order, (-float(after[0]), after[1]))
+            start = bisect.bisect_right(order, (-float(after[0]), after[1]), key=tuple)
         except ValueError:
             raise field_error("cursor", "not a cursor this list returned", location="query") from None
-    shown = order[start:start + limit + 1]
-    members = members_by_ids(graph, [member for _, member in shown])
+    shown = range(start, min(start + limit + 1, len(order)))
+    members = members_by_ids(graph, [order[i][1] for i in shown])
+    figures = report["figures"]
+    rows = [{"item": {"member": members[order[i][1]], **{name: figures[name][i] for name in _REACH_FIGURES}},
+             "sort_key": [repr(-order[i][0]), order[i][1]]} for i in shown if order[i][1] in members]
+    return {"rows": rows, "members_total": len(order), "sort": sort, "computed": report["computed"]}
+
+
+_REACH_FIGURES = ("degree", "two_step_reach", "reach", "reach_efficiency", "coreness")
+
+
+def _reach_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope, sort: str) -> dict:
+    """Every member as [-sort key, id] in page order, with its figures in lists of the same order."""
+    actual, projection, found = reach_analysis(engine, graph, revision, scope)
+    _, numbers = core_numbers(engine, graph, revision, scope)
+    order = _ranked(projection, found, numbers, sort)
     index = projection.index
-    rows = [{"item": {"member": members[member], **found.of(index[member]), "coreness": numbers[index[member]]},
-             "sort_key": [repr(-key), member]} for key, member in shown if member in members]
-    return {"rows": rows, "members_total": len(order), "sort": sort,
+    described = [{**found.of(index[member]), "coreness": numbers[index[member]]} for _, member in order]
+    return {"order": [[key, member] for key, member in order],
+            "figures": {name: [one[name] for one in described] for name in _REACH_FIGURES},
             "computed": _computed("two-step reach: igraph neighborhood_size (order 2) over n - 1 members; reach "
                                   "efficiency: reach / degree; coreness: igraph coreness (k-core number)",
                                   {"as_of": scope.as_of.isoformat(), "sort": sort}, actual, scope,

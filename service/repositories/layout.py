@@ -20,7 +20,7 @@ from service.analytics.engine import Engine
 from service.errors import Problem, field_error
 from service.repositories import not_found
 from service.repositories.analytics import (DEFAULT_RESOLUTION, BridgeAnalysis, ClusterAnalysis, Scope, _answer,
-                                            _computed, _matching, _projection, bridge_analysis,
+                                            _computed, _matching, refusal, refused, _projection, bridge_analysis,
                                             cluster_analysis)
 
 BROKERS = 10         # members flagged as brokers: the top of /v1/analytics/bridges (its default limit)
@@ -225,8 +225,7 @@ def map_scene(graph: db.Graph, *, as_of: date | None = None, organization_id: st
         return {**report, "title": "the network", "as_of": report["computed"]["as_of"].isoformat(), "focus": None}
     report = _answer(graph, "map-part", Scope.of(as_of),
                      {"filters": filters, "cluster_id": cluster_id, "member_id": member_id, "depth": depth})
-    if "problem" in report:   # a part that does not exist, or is too large to draw: found by the computation
-        raise Problem(**report["problem"])
+    refused(report)   # a part that does not exist, or is too large to draw: found by the computation
     return report
 
 
@@ -266,9 +265,7 @@ def _part_computed(network: Network, scope: Scope, seed: int) -> dict:
 
 
 def _refusal(problem: Problem, network: Network, scope: Scope) -> dict:
-    return {"problem": {"status": problem.status, "detail": problem.detail, "slug": problem.slug,
-                        "errors": problem.errors},
-            "computed": _part_computed(network, scope, 0)}
+    return refusal(problem, _part_computed(network, scope, 0))
 
 
 def _part(network: Network, cluster_id: str | None, member_id: str | None, depth: int):

@@ -72,6 +72,7 @@ class Cluster(MethodView):
     @requires("analytics")
     @blp.arguments(ClusterMembersArgsSchema, location="query")
     @blp.response(200, ClusterMembersSchema)
+    @blp.alt_response(202, **_PENDING)
     @errors(404)
     def get(self, args, cluster_id):
         """List the members of a cluster, paged by cursor"""
@@ -108,6 +109,7 @@ class Reach(MethodView):
     @requires("analytics")
     @blp.arguments(ReachArgsSchema, location="query")
     @blp.response(200, ReachPageSchema)
+    @blp.alt_response(202, **_PENDING)
     def get(self, args):
         """Each member's two-step reach, reach efficiency and k-core number, paged by cursor"""
         # The sort key is [the sorted value as text, member id]: two texts, as BY_NAME's are.

@@ -207,6 +207,19 @@ def test_betweenness_above_the_exact_limit_is_estimated_within_its_bound_and_say
     assert max(listed, key=listed.get) == max(exact, key=exact.get)                   # Valjean either way
 
 
+def test_betweenness_above_the_kadabra_limit_comes_from_sampled_sources_and_says_so(api, load_network, engine):
+    G, weight = les_miserables()
+    load_network(G, weight)
+    with_settings(engine, exact_betweenness_max=10, kadabra_max=20, betweenness_samples=40)
+    body = api.get("/v1/analytics/bridges", query_string={"limit": 100}).get_json()
+    assert body["computed"]["exact"] is False and body["computed"]["sample_size"] == 40
+    assert "sampled sources" in body["computed"]["algorithm"]
+    exact = nx.betweenness_centrality(G)
+    listed = {b["member"]["name"]: b["betweenness"] for b in body["brokers"]}
+    assert listed != pytest.approx({name: exact[name] for name in listed}, abs=1e-9)
+    assert max(listed, key=listed.get) == max(exact, key=exact.get)
+
+
 def test_slow_computation_answers_202_then_serves_last_good_marked_stale(api, load_network, engine,
                                                                          new_collaboration):
     G, weight = karate()

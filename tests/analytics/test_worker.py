@@ -63,7 +63,9 @@ def workers(neo4j_settings, redis_server):
     def start(**env) -> subprocess.Popen:
         environ = {**os.environ, "NEO4J_URI": neo4j_settings["NEO4J_URI"], "NETWEAVE_QUEUE_URL": redis_server.url,
                    "NETWEAVE_ANALYTICS_SNAPSHOT_DIR": SNAPSHOT_DIR, "NETWEAVE_ADMIN_KEY": ADMIN_SECRET,
-                   "NETWEAVE_WORKER_DEBOUNCE_SECONDS": "0.5", **QUEUE_SETTINGS, **env}
+                   "NETWEAVE_WORKER_DEBOUNCE_SECONDS": "0.5",
+                   # lower case, as gunicorn takes it (a worker given "warning" once died at start)
+                   "NETWEAVE_LOG_LEVEL": "warning", **QUEUE_SETTINGS, **env}
         for name in ("NEO4J_USER", "NEO4J_PASSWORD"):
             if neo4j_settings.get(name):
                 environ[name] = neo4j_settings[name]
@@ -95,6 +97,19 @@ def _ok(response):
 def _run(api: ApiClient, run_id: str) -> dict:
     response = api.get(f"/v1/analytics/runs/{run_id}")
     return response.get_json() if response.status_code == 200 else {}
+
+
+def _answered(api: ApiClient, path: str):
+    """The 200 answer to `path`, once the worker has computed it (a 202 names the run to wait for)."""
+    deadline = time.monotonic() + 60
+    while True:
+        response = api.get(path)
+        if response.status_code != 202:
+            assert response.status_code == 200, (path, response.get_data(as_text=True))
+            return response
+        assert time.monotonic() < deadline, f"{path} still 202 after 60 s"
+        run_id = response.get_json()["id"]
+        _wait_for(lambda: _run(api, run_id).get("status") in ("done", "failed"), 60, f"the run of {path}")
 
 
 def _queued_messages(url: str) -> int:
@@ -141,6 +156,16 @@ def test_two_web_workers_enqueue_one_job_and_give_byte_identical_answers(web, wo
     assert bodies[0] == bodies[1]
     assert all(item["impact"]["around_articulation_points"] is not None
                for item in recommended[0].get_json()["items"])
+    # Every other whole-graph answer (the layout, pictures, a cluster's members, reach) comes from the worker
+    # too, the same bytes from both web apps.
+    cluster = _answered(first, "/v1/analytics/clusters").get_json()["clusters"][0]["id"]
+    for path in ("/v1/analytics/layout", "/v1/analytics/map.svg", f"/v1/analytics/map.svg?cluster_id={cluster}",
+                 f"/v1/analytics/clusters/{cluster}?limit=5", "/v1/analytics/reach?limit=5&sort=coreness",
+                 f"/v1/analytics/map.svg?member_id={member}"):
+        bodies = [_answered(api, path).get_data() for api in (first, second)]
+        assert bodies[0] == bodies[1], path
+    missing = [api.get("/v1/analytics/clusters/00000000-0000-4000-8000-000000000000") for api in (first, second)]
+    assert [response.status_code for response in missing] == [404, 404]
     # Neither web app holds a projection or computed anything itself.
     for api in (first, second):
         engine = get_engine(api.client.application)
