@@ -225,7 +225,7 @@ def _cut_structure(graph: db.Graph, revision: int) -> bridges_module.CutStructur
     held = _CUT_STRUCTURES.get("held")
     if held is not None and held[0] == revision:
         return held[1]
-    row = graph.read(db.run_one, "analytics_report_get", key=CUT_STRUCTURE_KEY)
+    row = graph.read(db.run_one, "analytics_report_get", key=CUT_STRUCTURE_KEY, known=None)
     if row is None or row["revision"] != revision:
         return None
     structure = bridges_module.CutStructure.from_json(json.loads(row["body"]))

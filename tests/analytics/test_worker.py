@@ -99,13 +99,13 @@ def _run(api: ApiClient, run_id: str) -> dict:
     return response.get_json() if response.status_code == 200 else {}
 
 
-def _answered(api: ApiClient, path: str):
-    """The 200 answer to `path`, once the worker has computed it (a 202 names the run to wait for)."""
+def _answered(api: ApiClient, path: str, status: int = 200):
+    """The answer to `path` once the worker has computed it (a 202 names the run to wait for)."""
     deadline = time.monotonic() + 60
     while True:
         response = api.get(path)
         if response.status_code != 202:
-            assert response.status_code == 200, (path, response.get_data(as_text=True))
+            assert response.status_code == status, (path, response.get_data(as_text=True))
             return response
         assert time.monotonic() < deadline, f"{path} still 202 after 60 s"
         run_id = response.get_json()["id"]
@@ -164,8 +164,9 @@ def test_two_web_workers_enqueue_one_job_and_give_byte_identical_answers(web, wo
                  f"/v1/analytics/map.svg?member_id={member}"):
         bodies = [_answered(api, path).get_data() for api in (first, second)]
         assert bodies[0] == bodies[1], path
-    missing = [api.get("/v1/analytics/clusters/00000000-0000-4000-8000-000000000000") for api in (first, second)]
-    assert [response.status_code for response in missing] == [404, 404]
+    missing = [_answered(api, "/v1/analytics/clusters/00000000-0000-4000-8000-000000000000", 404).get_json()
+               for api in (first, second)]
+    assert missing[0] == missing[1] and missing[0]["type"].endswith("not-found")
     # Neither web app holds a projection or computed anything itself.
     for api in (first, second):
         engine = get_engine(api.client.application)
