@@ -14,7 +14,8 @@ Betweenness is on hop distance (ties unweighted) and normalized like networkx's:
   `sample_size` is the number of sources. It has no per-vertex bound, but a bounded cost (one BFS per source).
 
 Why both estimators (bench/betweenness.py, same run, this machine): on a 10,000-member planted network,
-256 uniform sources ranked 1 of networkx's exact top 10 in their own top 10 (0.2 s), KADABRA 9 (0.8 s).
+256 uniform sources ranked 1 of networkx's exact top 10 in their own top 10 (0.2 s), KADABRA 8 or 9 (0.8 s;
+5 with the service's seed in bench/analytics.py: the top of that network is flat, and the seed decides).
 But NetworKit's KADABRA cost grows erratically with size and density (2.5 s on 10,000 vertices and 95,000
 ties, over a minute on 20,000 and 190,000, over nine minutes on 100,000 and a million), so above
 `kadabra_max` the sources' fixed cost wins.
