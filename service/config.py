@@ -69,6 +69,8 @@ SETTINGS: dict[str, Setting] = {
     "NETWEAVE_ANALYTICS_PATH_SAMPLES": Setting(200, int, 16, 5000),
     "NETWEAVE_ANALYTICS_SEED": Setting(42, int, 0, 2**31 - 1),
     "NETWEAVE_ANALYTICS_SYNC_SECONDS": Setting(25.0, float, 0.0, 50.0),
+    # With a queue, how long a request that has an earlier report to serve (marked stale) waits for the fresh one.
+    "NETWEAVE_ANALYTICS_QUEUE_WAIT_SECONDS": Setting(0.5, float, 0.0, 50.0),
     "NETWEAVE_ANALYTICS_CACHE_ENTRIES": Setting(64, int, 4, 1024),
     "NETWEAVE_ANALYTICS_PROJECTION_ENTRIES": Setting(2, int, 1, 16),
     # 1: a projection is patched from the previous one by the change feed (service/analytics/live.py); 0: read whole.

@@ -38,6 +38,7 @@ _SETTINGS = {
     "path_samples": "NETWEAVE_ANALYTICS_PATH_SAMPLES",
     "seed": "NETWEAVE_ANALYTICS_SEED",
     "sync_seconds": "NETWEAVE_ANALYTICS_SYNC_SECONDS",
+    "queue_wait_seconds": "NETWEAVE_ANALYTICS_QUEUE_WAIT_SECONDS",
     "cache_entries": "NETWEAVE_ANALYTICS_CACHE_ENTRIES",
     "projection_entries": "NETWEAVE_ANALYTICS_PROJECTION_ENTRIES",
     "live_projection": "NETWEAVE_ANALYTICS_LIVE_PROJECTION",
@@ -63,6 +64,7 @@ class Settings:
     path_samples: int
     seed: int
     sync_seconds: float
+    queue_wait_seconds: float
     cache_entries: int
     projection_entries: int
     live_projection: int
