@@ -163,11 +163,9 @@ def register(app: Flask) -> None:
         if error.code == "Neo.TransientError.Transaction.BookmarkTimeout":
             from service.bookmarks import HEADER
 
-            return problem_response(Problem(
-                503, f"the database has not yet reached the write {HEADER} names (a cluster member still "
-                     "catching up); retry later", slug="bookmark-not-ready",
-                errors=[{"field": HEADER, "location": "headers", "messages": ["not reached yet"]}],
-                headers={"Retry-After": str(current_app.config["NETWEAVE_RETRY_AFTER_SECONDS"])}))
+            return _unavailable(f"the database has not yet reached the write {HEADER} names (a cluster member "
+                                "still catching up); retry later", "bookmark-not-ready",
+                                errors=[{"field": HEADER, "location": "headers", "messages": ["not reached yet"]}])
         return _unavailable("the graph database is busy; retry later", "database-busy")
 
     @app.errorhandler(Neo4jError)
@@ -188,9 +186,9 @@ def register(app: Flask) -> None:
         return problem_response(Problem(409, "the change conflicts with existing data (a uniqueness constraint)",
                                         slug="constraint-violation"))
 
-    def _unavailable(detail: str, slug: str):
+    def _unavailable(detail: str, slug: str, errors: list[dict[str, Any]] | None = None):
         retry_after = str(current_app.config["NETWEAVE_RETRY_AFTER_SECONDS"])
-        return problem_response(Problem(503, detail, slug=slug, headers={"Retry-After": retry_after}))
+        return problem_response(Problem(503, detail, slug=slug, errors=errors, headers={"Retry-After": retry_after}))
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

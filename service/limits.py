@@ -96,11 +96,16 @@ def _failure_limit():
     return parse_many(current_app.config["NETWEAVE_RATE_LIMITS"]["unauthenticated"])[0]
 
 
+def _active_limiter() -> Limiter | None:
+    limiter = current_app.extensions.get(EXTENSION)
+    return limiter if limiter is not None and limiter.enabled else None
+
+
 def refuse_repeated_failures() -> None:
     """429 when this client address failed authentication more often than its limit allows: called before
     a key is looked up in the database, so invented keys cost nothing past the limit."""
-    limiter = current_app.extensions.get(EXTENSION)
-    if limiter is None or not limiter.enabled:
+    limiter = _active_limiter()
+    if limiter is None:
         return
     limit = _failure_limit()
     try:
@@ -117,8 +122,8 @@ def refuse_repeated_failures() -> None:
 
 def count_failure() -> None:
     """Counts a failed authentication against the client address."""
-    limiter = current_app.extensions.get(EXTENSION)
-    if limiter is None or not limiter.enabled:
+    limiter = _active_limiter()
+    if limiter is None:
         return
     try:
         limiter.limiter.hit(_failure_limit(), _FAILURES, _address())

@@ -237,17 +237,17 @@ def part_scene(engine: Engine, graph: db.Graph, revision: int, scope: Scope, fil
     try:
         part, focus = _part(network, cluster_id, member_id, depth)
     except Problem as problem:
-        return _refusal(problem, network, scope)
+        return refusal(problem, _part_computed(network, scope, engine.settings.seed))
     projection = network.projection
     names = _names(engine, graph, network)
     if any(filters.values()):
         allowed = set(_matching(projection, filters))
         part = [v for v in part if v in allowed or v == focus]
     if len(part) > network.max_members:
-        return _refusal(field_error("cluster_id" if cluster_id else "depth",
-                                    f"{len(part)} members are too many to draw one by one (at most "
-                                    f"{network.max_members}); draw the whole network (as clusters) or a smaller "
-                                    "part", location="query"), network, scope)
+        return refusal(field_error("cluster_id" if cluster_id else "depth",
+                                   f"{len(part)} members are too many to draw one by one (at most "
+                                   f"{network.max_members}); draw the whole network (as clusters) or a smaller "
+                                   "part", location="query"), _part_computed(network, scope, engine.settings.seed))
     shown = np.asarray(sorted(part), dtype=np.int64)
     body = _members_body(network, shown, _part_positions(engine, graph, network, shown), names)
     title = (f"cluster #{network.clusters.ids.index(cluster_id) + 1} ({cluster_id[:8]})" if cluster_id else
@@ -263,9 +263,6 @@ def _part_computed(network: Network, scope: Scope, seed: int) -> dict:
     return _computed("positions: the network's layout re-scaled to the part (or a layout of the part alone "
                      f"above {network.max_members} members)", {}, network.revision, scope, seed)
 
-
-def _refusal(problem: Problem, network: Network, scope: Scope) -> dict:
-    return refusal(problem, _part_computed(network, scope, 0))
 
 
 def _part(network: Network, cluster_id: str | None, member_id: str | None, depth: int):
