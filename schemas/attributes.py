@@ -10,7 +10,8 @@ from typing import Any
 
 from marshmallow import ValidationError, validates_schema
 
-from schemas.common import (StrictBoolean, StrictSchema, WholeNumber, fields, tag_list, trimmed, validate)
+from schemas.common import (JsonNumber, StrictBoolean, StrictSchema, WholeNumber, fields, tag_list, trimmed,
+                            validate)
 from schemas.fast import loader
 
 TARGETS = ("member", "organization", "collaboration")
@@ -82,20 +83,10 @@ def attributes_field(**kwargs) -> fields.Dict:
                        **kwargs)
 
 
-class _Number(fields.Float):
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.make_error("invalid", input=value)
-        number = super()._deserialize(value, attr, data, **kwargs)
-        if not math.isfinite(number):
-            raise self.make_error("special")
-        return int(number) if isinstance(value, int) else number
-
-
 _LOADERS: dict[str, fields.Field] = {
     "string": trimmed(MAX_STRING),
     "integer": WholeNumber(validate=validate.Range(min=-_LARGEST, max=_LARGEST)),
-    "number": _Number(validate=validate.Range(min=-_LARGEST, max=_LARGEST)),
+    "number": JsonNumber(validate=validate.Range(min=-_LARGEST, max=_LARGEST)),
     "boolean": StrictBoolean(),
     "date": fields.Date(),
     "tags": tag_list(),

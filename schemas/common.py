@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from marshmallow import INCLUDE, RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
@@ -167,6 +168,19 @@ class WholeNumber(fields.Integer):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+class JsonNumber(fields.Float):
+    """A finite JSON number: marshmallow's Float also takes "1.5" and true, which a body must not. An integer
+    stays an integer."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise self.make_error("invalid", input=value)
+        number = super()._deserialize(value, attr, data, **kwargs)
+        if not math.isfinite(number):
+            raise self.make_error("special")
+        return int(number) if isinstance(value, int) else number
+
+
 class Id(fields.UUID):
     """An id the API assigned: a UUID, loaded as its canonical string."""
 
@@ -209,5 +223,5 @@ def date_range_check(data: dict, start: str, end: str) -> None:
 
 
 __all__ = ["AttributeFilterArgs", "StrictSchema", "ProblemSchema", "PageArgsSchema", "PageSchema", "trimmed",
-           "tag_list", "Id", "date_range_check", "StrictBoolean", "NonEmptyPatch", "WholeNumber", "UnicodeText",
-           "is_unicode_text", "fields", "validate", "validates_schema", "post_load", "ValidationError"]
+           "tag_list", "Id", "JsonNumber", "date_range_check", "StrictBoolean", "NonEmptyPatch", "WholeNumber",
+           "UnicodeText", "is_unicode_text", "fields", "validate", "validates_schema", "post_load", "ValidationError"]
