@@ -20,8 +20,8 @@ from neo4j import ManagedTransaction
 import graph_queries
 from service import bookmarks, db
 from service.analytics import bridges as bridges_module, clusters as clusters_module, health as health_module, live
-from service.analytics import asking, queue as analytics_queue, reach as reach_module, segments as segments_module
-from service.analytics import snapshots
+from service.analytics import alerting, asking, queue as analytics_queue, reach as reach_module
+from service.analytics import segments as segments_module, snapshots
 from service.analytics.queue import canonical
 from service.analytics.engine import Engine, get_engine
 from service.analytics.projection import Projection, from_rows
@@ -323,7 +323,24 @@ def question_args(question: str, scope: Scope, params: dict[str, Any]) -> tuple:
 
 def compute(engine: Engine, graph: db.Graph, revision: int, question: str, scope: Scope,
             params: dict[str, Any]) -> dict:
-    """A question's report at `revision` (or the revision the projection was read at, when later)."""
+    """A question's report at `revision` (or the revision the projection was read at, when later). A default
+    report is compared with the previous one for network alerts, on either path: the worker's jobs and the
+    web tier's own computation without a queue."""
+    report = _report(engine, graph, revision, question, scope, params)
+    if question in alerting.QUESTIONS and scope.is_current and (question, params) in DEFAULT_QUESTIONS:
+        alerting.observe(graph, question, report, lambda ids: member_ties(engine, graph, revision, scope, ids))
+    return report
+
+
+def member_ties(engine: Engine, graph: db.Graph, revision: int, scope: Scope, ids: list[str]) -> dict[str, int | None]:
+    """Each member's number of collaborators in the projection at `revision` (None: no such member)."""
+    projection = _projection(engine, graph, revision, scope)[1]
+    return {member_id: projection.graph.degree(projection.index[member_id]) if member_id in projection.index
+            else None for member_id in ids}
+
+
+def _report(engine: Engine, graph: db.Graph, revision: int, question: str, scope: Scope,
+            params: dict[str, Any]) -> dict:
     if question == "bridges":
         return _bridges_report(engine, graph, revision, scope, params["limit"])
     if question == "clusters":
