@@ -135,3 +135,125 @@ def test_every_health_metric_an_alert_can_follow_is_a_number_of_the_health_repor
     metrics, _ = health_module.metrics(from_rows(rows), health_module.Sampling(10, 1, 1.0))
     followed = digest("health", {"metrics": metrics, "computed": {"revision": 1}})["anchors"]
     assert set(alerting.HEALTH_METRICS) == set(followed)
+
+
+# --- on a network built through the API, the reports computed as the API computes them without a queue ------
+
+GROUP_A, GROUP_C = [f"a{k}" for k in range(1, 6)], [f"c{k}" for k in range(1, 6)]
+DEFAULT_REPORTS = ("/v1/analytics/bridges", "/v1/analytics/clusters", "/v1/analytics/health")
+
+
+def two_groups_a_bridge_and_a_broker(api) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
+    """Two five-member cliques; B tied to two members of each, K (a broker too) to one of each; every member
+    has an email, which no alert may carry. (member ids by name, collaboration ids by pair)"""
+    ids = {}
+    for name in [*GROUP_A, *GROUP_C, "B", "K"]:
+        response = api.post("/v1/members", json={"name": name, "email": f"{name}@example.org"})
+        assert response.status_code == 201, response.get_data(as_text=True)
+        ids[name] = response.get_json()["id"]
+    pairs = [(u, v) for group in (GROUP_A, GROUP_C) for i, u in enumerate(group) for v in group[i + 1:]]
+    pairs += [("B", "a1"), ("B", "a2"), ("B", "c1"), ("B", "c2"), ("K", "a3"), ("K", "c3")]
+    ties = {}
+    for u, v in pairs:
+        response = api.post("/v1/collaborations", json={"source_id": ids[u], "target_id": ids[v], "kind": "project"})
+        assert response.status_code == 201, response.get_data(as_text=True)
+        ties[(u, v)] = response.get_json()["id"]
+    return ids, ties
+
+
+def default_reports(api, engine) -> dict[str, dict]:
+    """The default bridges, clusters and health reports, once their write-back (cluster ids) has landed."""
+    reports = {}
+    for path in DEFAULT_REPORTS:
+        response = api.get(path)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        reports[path.rsplit("/", 1)[1]] = response.get_json()
+    engine.wait_idle(timeout=120)
+    return reports
+
+
+def alerts_listed(api) -> list[dict]:
+    response = api.get("/v1/alerts?limit=100")
+    assert response.status_code == 200
+    assert "@example.org" not in response.get_data(as_text=True)
+    return response.get_json()["items"]
+
+
+def new_alerts(api, seen: int) -> list[dict]:
+    """Alerts after seq `seen`, in seq order, as (kind, subject, data)."""
+    return [(a["kind"], a["subject"], a["data"]) for a in reversed(alerts_listed(api)) if a["seq"] > seen]
+
+
+def top_seq(api) -> int:
+    listed = alerts_listed(api)
+    return listed[0]["seq"] if listed else 0
+
+
+def revision_of(report: dict) -> int:
+    return report["computed"]["revision"]
+
+
+def test_removing_the_bridge_then_the_brokers_ties_alerts_each_event_once(api, engine):
+    settings = api.get("/v1/alerts/settings")
+    body = {**{k: v for k, v in settings.get_json().items() if k not in ("version", "updated_at")},
+            "silo_ei_threshold": -0.9}
+    assert api.put("/v1/alerts/settings", json=body, headers={"If-Match": settings.headers["ETag"]}).status_code == 200
+    ids, ties = two_groups_a_bridge_and_a_broker(api)
+    name_of = {member_id: name for name, member_id in ids.items()}
+
+    first = default_reports(api, engine)
+    assert alerts_listed(api) == []         # the first reports are only the baseline
+    ranked = [name_of[b["member"]["id"]] for b in first["bridges"]["brokers"]]
+    assert ranked[0] == "B" and "K" in ranked[:5]
+
+    # The bridge member leaves: K and the two members K is tied to become cut points; B was the top broker.
+    assert api.delete(f"/v1/members/{ids['B']}", headers={"If-Match": "*"}).status_code == 204
+    second = default_reports(api, engine)
+    step = revision_of(second["bridges"]), revision_of(first["bridges"])
+    found = new_alerts(api, 0)
+    cut = [(kind, name_of[subject], data) for kind, subject, data in found if kind == "cut_point.new"]
+    assert sorted((name, data["cut_off"]) for _, name, data in cut) == [("K", 5), ("a3", 4), ("c3", 4)]
+    for _, name, data in cut:
+        assert data == {"member_id": ids[name], "name": name, "cut_off": data["cut_off"], "previous_cut_off": None,
+                        "min_cut_off": 3, "revision": step[0], "previous_revision": step[1]}
+    assert [a for a in found if a[0] != "cut_point.new"] == [("broker.inactive", ids["B"], {
+        "member_id": ids["B"], "name": "B", "reason": "deleted", "rank": 1,
+        "betweenness": first["bridges"]["brokers"][0]["betweenness"], "top_k": 5, "revision": step[0],
+        "previous_revision": step[1]})]
+    seen = top_seq(api)
+
+    # K's ties end: the two groups fall apart, each a closed silo, and K was the top broker.
+    for pair in (("K", "a3"), ("K", "c3")):
+        assert api.delete(f"/v1/collaborations/{ties[pair]}", headers={"If-Match": "*"}).status_code == 204
+    third = default_reports(api, engine)
+    found = new_alerts(api, seen)
+    k_rank = [b["member"]["id"] for b in second["bridges"]["brokers"]].index(ids["K"]) + 1
+    assert ("broker.inactive", ids["K"], {
+        "member_id": ids["K"], "name": "K", "reason": "no_ties", "rank": k_rank,
+        "betweenness": second["bridges"]["brokers"][k_rank - 1]["betweenness"], "top_k": 5,
+        "revision": revision_of(third["bridges"]), "previous_revision": revision_of(second["bridges"])}) in found
+    groups = {c["id"]: c for c in third["clusters"]["clusters"]
+              if {m["id"] for m in c["top_members"]} & {ids["a1"], ids["c1"]}}
+    before = {c["id"]: c for c in second["clusters"]["clusters"]}
+    silos = {subject: data for kind, subject, data in found if kind == "silo"}
+    assert set(silos) == set(groups) and len(groups) == 2
+    for cluster_id, data in silos.items():
+        assert data["previous_ei_index"] == before[cluster_id]["ei_index"] >= -0.9
+        # K, now without ties, may stay in the cluster it was in: a size of 5 or 6, as the report says.
+        assert {k: data[k] for k in ("size", "ei_index", "internal_ties", "external_ties", "threshold")} == {
+            "size": groups[cluster_id]["size"], "ei_index": -1.0, "internal_ties": 10, "external_ties": 0,
+            "threshold": -0.9}
+        assert {m["name"] for m in data["top_members"]} in (set(GROUP_A), set(GROUP_C))
+    assert [a for a in found if a[0] == "health.changed"] == [("health.changed", "largest_component_share", {
+        "metric": "largest_component_share", "from": 1.0, "to": 5 / 11, "change": 5 / 11 - 1.0, "threshold": 0.1,
+        "revision": revision_of(third["health"]), "previous_revision": revision_of(first["health"])})]
+    assert len(found) == 4
+    seen = top_seq(api)
+
+    # Nothing that matters changes (a rename): new reports, no new alert; asking again computes nothing new.
+    assert api.patch(f"/v1/members/{ids['a4']}", json={"name": "a4 renamed"},
+                     headers={"If-Match": "*"}).status_code == 200
+    fourth = default_reports(api, engine)
+    assert revision_of(fourth["bridges"]) > revision_of(third["bridges"])
+    default_reports(api, engine)
+    assert new_alerts(api, seen) == []
