@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from service import outbound
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -98,9 +100,38 @@ SETTINGS: dict[str, Setting] = {
     # the latest this long after the first write it has not seen yet (service/analytics/worker.py).
     "NETWEAVE_WORKER_DEBOUNCE_SECONDS": Setting(5.0, float, 0.0, 3600.0),
     "NETWEAVE_WORKER_MAX_DELAY_SECONDS": Setting(60.0, float, 0.0, 86_400.0),
+    # --- webhooks (service/delivery.py, service/outbound.py)
+    # The key webhook signing secrets are sealed under (32+ characters); unset: a key the database keeps.
+    "NETWEAVE_WEBHOOK_KEY": Setting(None, str),
+    # Addresses or networks (comma-separated) webhooks may call although private or loopback; they may use http.
+    "NETWEAVE_WEBHOOK_ALLOW_PRIVATE": Setting(None, str),
+    "NETWEAVE_WEBHOOK_TIMEOUT_SECONDS": Setting(10.0, float, 0.5, 60.0),  # one call, connect to last byte
+    "NETWEAVE_WEBHOOK_MAX_RESPONSE_BYTES": Setting(65_536, int, 0, 1_048_576),
+    "NETWEAVE_WEBHOOK_BATCH_EVENTS": Setting(100, int, 1, 1000),  # events in one delivery at most
+    "NETWEAVE_WEBHOOK_BATCH_BYTES": Setting(262_144, int, 4096, 4_194_304),
+    # A refused delivery waits this long, doubling per failure up to the maximum (with jitter); an endpoint
+    # that kept refusing for GIVE_UP seconds is disabled.
+    "NETWEAVE_WEBHOOK_BACKOFF_SECONDS": Setting(5.0, float, 0.01, 3600.0),
+    "NETWEAVE_WEBHOOK_BACKOFF_MAX_SECONDS": Setting(3600.0, float, 0.01, 86_400.0),
+    "NETWEAVE_WEBHOOK_GIVE_UP_SECONDS": Setting(86_400.0, float, 1.0, 30 * 86_400.0),
+    "NETWEAVE_WEBHOOK_ROTATION_GRACE_SECONDS": Setting(86_400, int, 0, 30 * 86_400),
+    "NETWEAVE_WEBHOOK_DELIVERY_RETENTION_DAYS": Setting(7, int, 1, 365),
+    # How often `netweave worker` looks for endpoints with something to send.
+    "NETWEAVE_WEBHOOK_POLL_SECONDS": Setting(0.5, float, 0.05, 60.0),
 }
 
 DEFAULTS: dict[str, Any] = {name: setting.default for name, setting in SETTINGS.items()}
+
+
+def bounded(config: Mapping[str, Any], name: str) -> Any:
+    """A numeric setting's value from `config` (else its default), clamped to its bounds."""
+    setting = SETTINGS[name]
+    value = setting.kind(config.get(name, setting.default))
+    if setting.low is not None:
+        value = max(value, setting.kind(setting.low))
+    if setting.high is not None:
+        value = min(value, setting.kind(setting.high))
+    return value
 
 ADMIN_KEY_MIN_LENGTH = 16
 
@@ -170,6 +201,12 @@ def _hardening(config: dict[str, Any]) -> None:
         raise ConfigError("NETWEAVE_MEMBER_MATCH_ON must be email or none")
     if config["NETWEAVE_BOOKMARK_KEY"] is not None and len(config["NETWEAVE_BOOKMARK_KEY"]) < 32:
         raise ConfigError("NETWEAVE_BOOKMARK_KEY must have at least 32 characters")
+    if config["NETWEAVE_WEBHOOK_KEY"] is not None and len(config["NETWEAVE_WEBHOOK_KEY"]) < 32:
+        raise ConfigError("NETWEAVE_WEBHOOK_KEY must have at least 32 characters")
+    try:
+        outbound.allow_list(config["NETWEAVE_WEBHOOK_ALLOW_PRIVATE"])
+    except ValueError as error:
+        raise ConfigError(f"NETWEAVE_WEBHOOK_ALLOW_PRIVATE: {error}") from None
     if config["NETWEAVE_QUERY_TIMEOUT_SECONDS"] <= 0:
         raise ConfigError("NETWEAVE_QUERY_TIMEOUT_SECONDS must be positive")
 

@@ -157,3 +157,96 @@ class RedisServer:
             self.process.terminate()
             self.process.wait(10)
             self.process = None
+
+
+class WebhookReceiver:
+    """A real HTTP endpoint on 127.0.0.1 that verifies every delivery with the `standardwebhooks` package.
+
+    It deduplicates on webhook-id as a receiver should: `events` holds each accepted delivery's events
+    once, in the order they were processed, and `duplicates_skipped` counts deliveries whose id was
+    already processed (sent again after an answer the sender did not get, or replayed). `answers` is a list of what to do with the next calls ("ok", "500", "timeout" (answers after
+    `slow_seconds`), "redirect"); once it is empty, calls are accepted. `down()` closes the port (connections
+    are refused) and `up()` opens it again on the same port. `secrets` are tried in order: after a
+    rotation, a receiver that knows only the new or only the old secret still verifies within the window.
+    """
+
+    def __init__(self, secrets: list[str] | None = None, slow_seconds: float = 3.0):
+        import http.server
+        import json
+
+        from standardwebhooks import Webhook, WebhookVerificationError
+
+        self.secrets = list(secrets or [])
+        self.slow_seconds = slow_seconds
+        self.answers: list[str] = []
+        self.events: list[dict] = []
+        self.deliveries: list[dict] = []       # every call: id, signature header, verified by which secrets
+        self.processed: set[str] = set()
+        self.duplicates_skipped = 0
+        self.unverified = 0
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                with receiver.lock:
+                    answer = receiver.answers.pop(0) if receiver.answers else "ok"
+                if answer == "timeout":
+                    time.sleep(receiver.slow_seconds)
+                if answer == "redirect":
+                    self.send_response(307)
+                    self.send_header("Location", "http://127.0.0.1:9/elsewhere")
+                    self.end_headers()
+                    return
+                headers = {name.lower(): value for name, value in self.headers.items()}
+                verified = []
+                for secret in receiver.secrets:
+                    try:
+                        Webhook(secret).verify(body, headers)
+                        verified.append(secret)
+                    except WebhookVerificationError:
+                        pass
+                with receiver.lock:
+                    receiver.deliveries.append({"id": headers.get("webhook-id"), "verified": verified,
+                                                "signature": headers.get("webhook-signature"), "answer": answer})
+                    if not verified:
+                        receiver.unverified += 1
+                    elif answer in ("ok", "timeout"):
+                        if headers["webhook-id"] in receiver.processed:
+                            receiver.duplicates_skipped += 1
+                        else:
+                            receiver.processed.add(headers["webhook-id"])
+                            receiver.events.extend(json.loads(body)["data"]["events"])
+                status = 500 if answer == "500" else (401 if not verified else 204)
+                try:
+                    self.send_response(status)
+                    self.end_headers()
+                except OSError:
+                    pass
+
+        self._handler = Handler
+        self._server_class = http.server.ThreadingHTTPServer
+        self.port = 0
+        self.up()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks"
+
+    def up(self) -> None:
+        self._server = self._server_class(("127.0.0.1", self.port), self._handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def down(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def types(self) -> list[str]:
+        with self.lock:
+            return [event["type"] for event in self.events]

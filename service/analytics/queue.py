@@ -36,6 +36,11 @@ log = logging.getLogger(__name__)
 QUEUE_NAME = "netweave-analytics"
 ACTOR_NAME = "netweave_analytics_question"
 JOB_KEY = "netweave:analytics:job:"
+# Webhook deliveries (service/delivery.py): a queue of their own, so a long analytics job never holds them up.
+WEBHOOK_QUEUE_NAME = "netweave-webhooks"
+WEBHOOK_ACTOR_NAME = "netweave_webhook_delivery"
+WEBHOOK_QUEUED_KEY = "netweave:webhook:queued:"
+WEBHOOK_LOCK_KEY = "netweave:webhook:lock:"
 _RUN_NAMESPACE = uuid.UUID("5d0c1f1e-7a43-4a8e-9a53-3b4b9f1f2c10")
 
 
@@ -57,7 +62,8 @@ class Queue:
     (absent in the web tier, which only sends)."""
 
     def __init__(self, url: str, *, heartbeat_seconds: float = 30.0, maintenance_chance: int = 20_000,
-                 time_limit_seconds: float = 3600.0, handler: Callable[[dict], None] | None = None):
+                 time_limit_seconds: float = 3600.0, handler: Callable[[dict], None] | None = None,
+                 webhook_handler: Callable[[str], None] | None = None, webhook_time_limit_seconds: float = 300.0):
         self.url = url
         # Short socket timeouts: a queue storage that is down must answer a web request in about a second.
         self.client = redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=5.0)
@@ -68,6 +74,11 @@ class Queue:
         self.actor = dramatiq.Actor(handler or _not_here, broker=self.broker, actor_name=ACTOR_NAME,
                                     queue_name=QUEUE_NAME, priority=0,
                                     options={"time_limit": int(time_limit_seconds * 1000), "max_retries": 0})
+        self.webhook_ttl = int(webhook_time_limit_seconds)
+        self.webhook_actor = dramatiq.Actor(webhook_handler or _not_here, broker=self.broker,
+                                            actor_name=WEBHOOK_ACTOR_NAME, queue_name=WEBHOOK_QUEUE_NAME,
+                                            priority=0, options={"time_limit": int(webhook_time_limit_seconds * 1000),
+                                                                 "max_retries": 0})
 
     def submit(self, job: dict[str, Any]) -> bool:
         """Send `job` (it holds its `run_id`) unless a job for that run was sent already; True when sent.
@@ -84,6 +95,26 @@ class Queue:
             return True
         except (redis.RedisError, dramatiq.errors.BrokerError, OSError) as error:
             raise QueueUnavailable(str(error)) from error
+
+    def submit_delivery(self, webhook_id: str) -> bool:
+        """Send one message for the endpoint unless one is waiting already (the taker clears the mark
+        when it starts, see `delivery_started`); True when sent."""
+        key = WEBHOOK_QUEUED_KEY + webhook_id
+        if not self.client.set(key, "queued", nx=True, ex=self.webhook_ttl):
+            return False
+        try:
+            self.webhook_actor.send_with_options(args=(webhook_id,))
+        except Exception:
+            self.client.delete(key)
+            raise
+        return True
+
+    def delivery_started(self, webhook_id: str) -> None:
+        self.client.delete(WEBHOOK_QUEUED_KEY + webhook_id)
+
+    def endpoint_lock(self, webhook_id: str, seconds: float):
+        """The endpoint's sending lock (redis-py's Lock; it expires after `seconds` if its holder died)."""
+        return self.client.lock(WEBHOOK_LOCK_KEY + webhook_id, timeout=seconds, blocking=False)
 
     def forget(self, job_run_id: str) -> None:
         """Let the run be asked for again (after it failed): the next ask enqueues a new job."""

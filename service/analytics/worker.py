@@ -26,8 +26,9 @@ from dramatiq import Worker
 from service import db
 from service.analytics.asking import enqueue
 from service.analytics.engine import Engine, Settings
-from service.analytics.queue import QUEUE_NAME, Queue, QueueUnavailable
+from service.analytics.queue import QUEUE_NAME, WEBHOOK_QUEUE_NAME, Queue, QueueUnavailable
 from service.analytics.store import SharedStore, key_of
+from service.delivery import Deliverer, DeliverySettings
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +42,20 @@ class AnalyticsWorker:
         self.engine = Engine(self.settings)
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
         self.store = SharedStore(graph, self.settings.run_timeout)
+        self.delivery_settings = DeliverySettings.load(config)
         self.queue = Queue(config["NETWEAVE_QUEUE_URL"], heartbeat_seconds=self.settings.queue_heartbeat_seconds,
                            maintenance_chance=self.settings.queue_maintenance_chance,
-                           time_limit_seconds=self.settings.run_timeout, handler=self.handle)
+                           time_limit_seconds=self.settings.run_timeout, handler=self.handle,
+                           webhook_handler=self.deliver,
+                           webhook_time_limit_seconds=self._lock_seconds() + self.delivery_settings.timeout)
+        self.webhook_key = config.get("NETWEAVE_WEBHOOK_KEY")
+        self.webhook_poll_seconds = config.get("NETWEAVE_WEBHOOK_POLL_SECONDS", 0.5)
+        self._deliverer: Deliverer | None = None
         self.stopping = threading.Event()
         self._worker: Worker | None = None
+        self._webhook_worker: Worker | None = None
         self._watcher: threading.Thread | None = None
+        self._dispatcher: threading.Thread | None = None
 
     # --- jobs ---------------------------------------------------------------------------------------
 
@@ -115,6 +124,55 @@ class AnalyticsWorker:
             return False
         return True
 
+    # --- webhook deliveries (service/delivery.py) ------------------------------------------------------
+
+    DELIVERY_BUDGET_SECONDS = 10.0
+
+    def _lock_seconds(self) -> float:
+        """How long an endpoint's lock outlives a run that died holding it: one run's budget, plus the
+        call that may have started at its end, plus a margin for the database."""
+        return self.DELIVERY_BUDGET_SECONDS + self.delivery_settings.timeout + 20.0
+
+    @property
+    def deliverer(self) -> Deliverer:
+        if self._deliverer is None:
+            from service.sealing import sealer
+
+            if not self.webhook_key:
+                log.warning("NETWEAVE_WEBHOOK_KEY is not set: webhook secrets are sealed under a key the "
+                            "database keeps, so a copy of the database reveals them")
+            self._deliverer = Deliverer(self.graph, self.delivery_settings, sealer(self.graph, self.webhook_key))
+        return self._deliverer
+
+    def deliver(self, webhook_id: str) -> None:
+        """The webhook queue's actor: sends what one endpoint has waiting, holding its lock (a second
+        message for it, from another worker, finds the lock taken and leaves: the dispatcher asks again)."""
+        self.queue.delivery_started(webhook_id)
+        lock = self.queue.endpoint_lock(webhook_id, self._lock_seconds())
+        if not lock.acquire(blocking=False):
+            return
+        try:
+            self.deliverer.run(webhook_id, self.DELIVERY_BUDGET_SECONDS)
+        finally:
+            try:
+                lock.release()
+            except Exception:           # expired and taken by another run: nothing of ours to release
+                log.warning("webhook %s: the sending lock expired during the run", webhook_id)
+
+    def dispatch(self) -> None:
+        """Puts a message on the webhook queue for each endpoint with something to send, every poll."""
+        purged_at = 0.0
+        while not self.stopping.wait(self.webhook_poll_seconds):
+            try:
+                for webhook_id in self.deliverer.due():
+                    self.queue.submit_delivery(webhook_id)
+                if time.monotonic() - purged_at > 3600:
+                    purged_at = time.monotonic()
+                    self.deliverer.purge()
+            except Exception:
+                log.warning("webhook dispatch failed; trying again", exc_info=True)
+                self.stopping.wait(5.0)
+
     # --- running ------------------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -123,15 +181,23 @@ class AnalyticsWorker:
         # One job at a time, none held back: a second job waits on the queue, where an idle worker takes it.
         worker.queue_prefetch = 1
         worker.start()
+        # Deliveries on workers of their own: short calls, never behind a long analytics job.
+        webhooks = self._webhook_worker = Worker(self.queue.broker, queues={WEBHOOK_QUEUE_NAME}, worker_threads=2,
+                                                 worker_timeout=200)
+        webhooks.queue_prefetch = 2
+        webhooks.start()
         self._watcher = threading.Thread(target=self.watch, name="netweave-worker-watch", daemon=True)
         self._watcher.start()
+        self._dispatcher = threading.Thread(target=self.dispatch, name="netweave-webhook-dispatch", daemon=True)
+        self._dispatcher.start()
         log.info("analytics worker %s consuming %s", self.name, self.queue.url.split("@")[-1])
 
     def stop(self, timeout_seconds: float) -> None:
         """Stops taking jobs; finishes the one running within `timeout_seconds` (else it is redelivered)."""
         self.stopping.set()
-        if self._worker is not None:
-            self._worker.stop(timeout=int(timeout_seconds * 1000))
+        for worker in (self._webhook_worker, self._worker):
+            if worker is not None:
+                worker.stop(timeout=int(timeout_seconds * 1000))
         self.engine.close()
         self.queue.close()
 

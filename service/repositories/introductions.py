@@ -27,6 +27,7 @@ def create(graph: db.Graph, member_ids: list[str], note: str | None) -> dict[str
             raise Problem(409, f"these members were already introduced ({state['introduction_id']})",
                           slug="already-introduced", introduction_id=state["introduction_id"])
         db.run(tx, "introduction_create", id=introduction_id, member_ids=member_ids, note=note)
+        changes.record(tx, [changes.change("introduction", introduction_id, "create")])
         return db.run_one(tx, "introduction_get", id=introduction_id)["introduction"]
 
     return graph.write(work)
@@ -60,6 +61,7 @@ def decide(graph: db.Graph, introduction_id: str, status: str, note: str | None,
                                                parties=(source_id, target_id))])
         db.run(tx, "introduction_decide", id=introduction_id, status=status, note=note,
                collaboration_id=collaboration_id)
+        changes.record(tx, [changes.change("introduction", introduction_id, "update")])
 
     graph.write(work)
     return get(graph, introduction_id)

@@ -1,0 +1,12 @@
+// Webhook endpoints and their deliveries (service/repositories/webhooks.py), applied at start-up; every
+// statement is idempotent.
+
+// name: schema_webhook_id
+CREATE CONSTRAINT webhook_id IF NOT EXISTS FOR (w:Webhook) REQUIRE w.id IS UNIQUE
+
+// name: schema_webhook_delivery_id
+CREATE CONSTRAINT webhook_delivery_id IF NOT EXISTS FOR (d:WebhookDelivery) REQUIRE d.id IS UNIQUE
+
+// name: schema_webhook_delivery_endpoint
+// An endpoint's deliveries are listed newest first, and purged oldest first.
+CREATE INDEX webhook_delivery_endpoint IF NOT EXISTS FOR (d:WebhookDelivery) ON (d.webhook_id, d.created_at)

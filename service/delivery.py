@@ -1,0 +1,343 @@
+"""Webhook deliveries: turning the change feed and the alerts into signed calls, on the workers.
+
+**Where events come from.** The change feed is written in the same transaction as each change
+(service/repositories/changes.py), and alerts likewise (service/repositories/alerts.py), so the feed is
+the outbox: an endpoint keeps a cursor into each stream, in Neo4j, and nothing a write committed can be
+missed across a restart of the API, the workers or Neo4j.
+
+**How they go out.** A delivery holds the next events of one stream an endpoint listens to, up to
+`batch_events` events and `batch_bytes` bytes: a sync of 1,000 records makes about ten calls, not 1,000.
+Its body is fixed when it is made (the resources as the API showed them then), and every attempt sends
+that body under the same `webhook-id`, so a receiver that deduplicates on it processes each event once.
+The next delivery is made only once the endpoint accepted this one (a 2xx): each endpoint's events
+arrive in order. A refused attempt waits with exponential backoff and jitter; an endpoint that kept
+refusing for `give_up_seconds` (a day) is disabled, and an alert (`webhook.disabled`) says so.
+
+**The signature** is Standard Webhooks' (the `standardwebhooks` package): `webhook-id`,
+`webhook-timestamp`, and `webhook-signature` = `v1,` base64 HMAC-SHA256 of `id.timestamp.body` under the
+endpoint's secret; for a while after a rotation, under the previous secret too (space-separated).
+
+**Who sends.** `netweave worker` polls for endpoints with something to send and puts one message per
+endpoint on the `netweave-webhooks` queue (service/analytics/queue.py); whichever worker takes it holds
+the endpoint's lock in Redis while it sends. Nothing is sent on a web request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Mapping
+
+from flask import Flask, g
+from neo4j import ManagedTransaction
+from standardwebhooks import Webhook as Signer
+
+from service import db, outbound
+from service.sealing import Sealer
+
+log = logging.getLogger(__name__)
+
+ACTION_EVENTS = {"create": "created", "update": "updated", "delete": "deleted"}
+RESOURCE_EVENTS = {"member": ("created", "updated", "deleted"), "organization": ("created", "updated", "deleted"),
+                   "collaboration": ("created", "updated", "deleted"), "affiliation": ("created", "updated", "deleted"),
+                   "introduction": ("created", "updated")}
+# Entries of a stream read per look when building a delivery (most may be events the endpoint ignores).
+SCAN = 1_000
+PURGE_BATCH = 1_000
+
+
+def event_type(resource: str, action: str) -> str:
+    return f"{resource}.{ACTION_EVENTS[action]}"
+
+
+def listens(patterns: list[str], type_: str) -> bool:
+    """Whether an endpoint subscribed to `patterns` (`*`, `member.*`, `alert.*`, `member.updated`) gets `type_`."""
+    return any(pattern == "*" or pattern == type_ or (pattern.endswith(".*") and type_.startswith(pattern[:-1]))
+               for pattern in patterns)
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    allow: tuple[outbound.Network, ...]
+    timeout: float
+    max_response_bytes: int
+    batch_events: int
+    batch_bytes: int
+    backoff_seconds: float
+    backoff_max_seconds: float
+    give_up_seconds: float
+    retention_days: int
+
+    @classmethod
+    def load(cls, config: Mapping[str, Any]) -> "DeliverySettings":
+        from service.config import bounded
+
+        return cls(allow=outbound.allow_list(config.get("NETWEAVE_WEBHOOK_ALLOW_PRIVATE")),
+                   timeout=bounded(config, "NETWEAVE_WEBHOOK_TIMEOUT_SECONDS"),
+                   max_response_bytes=bounded(config, "NETWEAVE_WEBHOOK_MAX_RESPONSE_BYTES"),
+                   batch_events=bounded(config, "NETWEAVE_WEBHOOK_BATCH_EVENTS"),
+                   batch_bytes=bounded(config, "NETWEAVE_WEBHOOK_BATCH_BYTES"),
+                   backoff_seconds=bounded(config, "NETWEAVE_WEBHOOK_BACKOFF_SECONDS"),
+                   backoff_max_seconds=bounded(config, "NETWEAVE_WEBHOOK_BACKOFF_MAX_SECONDS"),
+                   give_up_seconds=bounded(config, "NETWEAVE_WEBHOOK_GIVE_UP_SECONDS"),
+                   retention_days=bounded(config, "NETWEAVE_WEBHOOK_DELIVERY_RETENTION_DAYS"))
+
+    def backoff(self, failures: int) -> float:
+        """Seconds before the next attempt after `failures` refused ones: doubling from `backoff_seconds`
+        up to `backoff_max_seconds`, with jitter (a random half of it), so endpoints that failed together
+        are not all tried again together."""
+        ceiling = min(self.backoff_max_seconds, self.backoff_seconds * 2 ** max(0, failures - 1))
+        return ceiling * (0.5 + random.random() / 2)
+
+
+# --- what an event carries ----------------------------------------------------------------------------
+
+def _schemas() -> dict[str, Any]:
+    from schemas.collaborations import CollaborationSchema
+    from schemas.members import AffiliationSchema, MemberSchema
+    from schemas.organizations import OrganizationSchema
+    from schemas.recommendations import IntroductionSchema
+
+    return {"member": ("member_get", "member", MemberSchema()),
+            "organization": ("organization_get", "organization", OrganizationSchema()),
+            "collaboration": ("collaboration_get", "collaboration", CollaborationSchema()),
+            "introduction": ("introduction_get", "introduction", IntroductionSchema()),
+            "affiliation": ("webhook_affiliation", "affiliation", AffiliationSchema())}
+
+
+# The response schemas hide personal data by the caller's scopes (flask.g): a context of its own, holding
+# the endpoint as the caller, shapes each payload as the API would show it to that endpoint's creator.
+_SHAPING = Flask("netweave.delivery")
+
+
+class Shaper:
+    def __init__(self, webhook: Mapping[str, Any]):
+        from service.auth import Caller
+
+        scopes = {"read"} | ({"pii"} if webhook.get("pii") else set()) | (
+            {"sync"} if webhook.get("external_ids") else set())
+        self.caller = Caller(key_id=f"webhook:{webhook['id']}", name="webhook", scopes=frozenset(scopes))
+        self.schemas = _schemas()
+        self.definitions: dict[str, dict] = {}
+
+    def resources(self, tx: ManagedTransaction, entries: list[dict]) -> list[dict | None]:
+        """Each change entry's resource as it is now (None once gone), shaped for this endpoint."""
+        from service.repositories import attributes
+
+        found: list[dict | None] = []
+        for entry in entries:
+            if entry["action"] == "delete":
+                found.append(None)
+                continue
+            query, column, _ = self.schemas[entry["resource"]]
+            if entry["resource"] == "affiliation":
+                member_id, _, organization_id = entry["id"].partition("/")
+                row = db.run_one(tx, query, member_id=member_id, organization_id=organization_id)
+            else:
+                row = db.run_one(tx, query, id=entry["id"])
+            value = row[column] if row else None
+            if value is not None and entry["resource"] in attributes.TARGETS:
+                if entry["resource"] not in self.definitions:
+                    self.definitions[entry["resource"]] = attributes.definitions(tx, entry["resource"])
+                value = attributes.shape(value, self.definitions[entry["resource"]])
+            found.append(value)
+        with _SHAPING.app_context():
+            g.caller = self.caller
+            return [None if value is None else self.schemas[entry["resource"]][2].dump(value)
+                    for entry, value in zip(entries, found)]
+
+    def sees_external_ids(self) -> bool:
+        return self.caller.has("sync") or self.caller.has("pii")
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def change_events(shaper: Shaper, tx: ManagedTransaction, entries: list[dict]) -> list[dict]:
+    events = []
+    for entry, resource in zip(entries, shaper.resources(tx, entries)):
+        data: dict[str, Any] = resource if resource is not None else {"id": entry["id"]}
+        event = {"id": f"chg_{entry['seq']}", "type": event_type(entry["resource"], entry["action"]),
+                 "seq": entry["seq"], "occurred_at": _iso(entry["at"]), "source": entry["source"],
+                 "current": resource is not None or entry["action"] == "delete", "data": data}
+        if entry["action"] == "delete":
+            if entry.get("merged_into"):
+                event["merged_into"] = entry["merged_into"]
+            if shaper.sees_external_ids():
+                event["external_ids"] = entry["external_ids"]
+        events.append(event)
+    return events
+
+
+def alert_events(entries: list[dict]) -> list[dict]:
+    return [{"id": f"alt_{entry['id']}", "type": f"alert.{entry['kind']}", "seq": entry["seq"],
+             "occurred_at": _iso(entry["at"]), "subject": entry.get("subject"), "data": entry["data"]}
+            for entry in entries]
+
+
+# --- the delivery loop --------------------------------------------------------------------------------
+
+@dataclass
+class Batch:
+    stream: str
+    events: list[dict]
+    last_seq: int          # the stream position the delivery covers (events it passed over included)
+
+
+class Deliverer:
+    """Sends the deliveries of one endpoint at a time (the caller holds that endpoint's lock)."""
+
+    def __init__(self, graph: db.Graph, settings: DeliverySettings, sealer: Sealer,
+                 clock: Callable[[], float] = time.monotonic):
+        self.graph = graph
+        self.settings = settings
+        self.sealer = sealer
+        self.clock = clock
+
+    def due(self) -> list[str]:
+        return [row["id"] for row in self.graph.read(lambda tx: db.run(tx, "webhook_due"))]
+
+    def run(self, webhook_id: str, budget_seconds: float) -> int:
+        """Sends what the endpoint has waiting, for up to `budget_seconds`; returns the attempts made."""
+        deadline, attempts = self.clock() + budget_seconds, 0
+        while self.clock() < deadline:
+            state = self.graph.read(lambda tx: db.run_one(tx, "webhook_state", id=webhook_id))
+            if state is None:
+                return attempts
+            webhook, now = state["webhook"], state["now"]
+            if not webhook["enabled"] or (webhook.get("next_attempt_at") and webhook["next_attempt_at"] > now):
+                return attempts
+            replays = self.graph.read(lambda tx: db.run(tx, "delivery_replays", webhook_id=webhook_id, limit=10))
+            for replay in replays:
+                attempts += 1
+                self._attempt(webhook, replay["id"], now)
+            delivery_id = webhook.get("pending") or self._make(webhook, state)
+            if delivery_id is None:
+                return attempts
+            attempts += 1
+            if not self._attempt(webhook, delivery_id, now):
+                return attempts
+        return attempts
+
+    def purge(self) -> int:
+        return self.graph.write(lambda tx: db.run_one(
+            tx, "delivery_purge", days=self.settings.retention_days, batch=PURGE_BATCH)["purged"])
+
+    # -- making a delivery
+
+    def _make(self, webhook: dict, state: dict) -> str | None:
+        """The next delivery of the endpoint (stored, and made the one under way), or None when neither
+        stream has an event it listens to; cursors move past the entries it does not listen to."""
+        if webhook["cursor"] < state["changes_floor"]:
+            log.warning("webhook %s: change feed entries %d..%d were removed by retention before they were "
+                        "sent", webhook["id"], webhook["cursor"] + 1, state["changes_floor"])
+            self._pass(webhook["id"], "changes", state["changes_floor"])
+            webhook["cursor"] = state["changes_floor"]
+        for stream, cursor, head in (("changes", webhook["cursor"], state["changes_head"]),
+                                     ("alerts", webhook["alert_cursor"], state["alerts_head"])):
+            while cursor < head:
+                batch = self.graph.read(self._collect, webhook, stream, cursor)
+                if batch.events:
+                    return self._store(webhook, batch)
+                if batch.last_seq <= cursor:
+                    break
+                self._pass(webhook["id"], stream, batch.last_seq)
+                cursor = batch.last_seq
+        return None
+
+    def _collect(self, tx: ManagedTransaction, webhook: dict, stream: str, cursor: int) -> Batch:
+        from service.repositories import alerts
+
+        patterns = webhook["events"]
+        if stream == "changes":
+            first = db.run_one(tx, "change_holder", after=cursor)["first"]
+            entries = [row["change"] for row in db.run(
+                tx, "change_list", after=cursor, first=first, limit=SCAN, resource=None, source=None,
+                exclude_source=None)]
+            wanted = [entry for entry in entries if listens(patterns, event_type(entry["resource"], entry["action"]))]
+        else:
+            entries = alerts.after(tx, cursor, SCAN)
+            wanted = [entry for entry in entries if listens(patterns, f"alert.{entry['kind']}")]
+        if not entries:
+            return Batch(stream, [], cursor)
+        wanted = wanted[:self.settings.batch_events]
+        events = change_events(Shaper(webhook), tx, wanted) if stream == "changes" else alert_events(wanted)
+        kept, size = [], 0
+        for event in events:
+            size += len(json.dumps(event, separators=(",", ":"), default=str)) + 1
+            if kept and size > self.settings.batch_bytes:
+                break
+            kept.append(event)
+        full = len(kept) < len(events) or len(wanted) == self.settings.batch_events
+        last = kept[-1]["seq"] if kept and full else entries[-1]["seq"]
+        return Batch(stream, kept, last)
+
+    def _store(self, webhook: dict, batch: Batch) -> str | None:
+        delivery_id = str(uuid.uuid4())
+        body = json.dumps({"type": "netweave.events", "timestamp": _iso(datetime.now(timezone.utc)),
+                           "data": {"webhook_id": webhook["id"], "stream": batch.stream, "events": batch.events}},
+                          separators=(",", ":"), default=str)
+        types = sorted({event["type"] for event in batch.events})
+        row = self.graph.write(lambda tx: db.run_one(
+            tx, "delivery_create", id=delivery_id, webhook_id=webhook["id"], stream=batch.stream,
+            first_seq=batch.events[0]["seq"], last_seq=batch.last_seq, event_count=len(batch.events),
+            event_types=types, body=body))
+        # No row: another run made the endpoint's next delivery first; the next look sends that one.
+        return row["id"] if row else None
+
+    def _pass(self, webhook_id: str, stream: str, seq: int) -> None:
+        self.graph.write(lambda tx: db.run(tx, "webhook_pass", id=webhook_id, stream=stream, seq=seq))
+
+    # -- sending one
+
+    def _attempt(self, webhook: dict, delivery_id: str, now: datetime) -> bool:
+        """One attempt at a delivery, recorded; True when the endpoint accepted it."""
+        row = self.graph.read(lambda tx: db.run_one(tx, "delivery_body", id=delivery_id, webhook_id=webhook["id"]))
+        if row is None:
+            return False
+        body = row["delivery"]["body"]
+        outcome = outbound.post(webhook["url"], body.encode("utf-8"), self.headers(webhook, delivery_id, body),
+                                allow=self.settings.allow, timeout=self.settings.timeout,
+                                max_response_bytes=self.settings.max_response_bytes)
+        failing_since = webhook.get("failing_since")
+        give_up = (not outcome.ok and failing_since is not None
+                   and (now - failing_since).total_seconds() >= self.settings.give_up_seconds)
+        disable = (f"every delivery failed for {self.settings.give_up_seconds:g} s; last: "
+                   f"{outcome.error or outcome.status}") if give_up else None
+        next_at = None if outcome.ok else now + timedelta(seconds=self.settings.backoff(webhook["failures"] + 1))
+
+        def work(tx: ManagedTransaction) -> dict:
+            result = db.run_one(tx, "delivery_attempted", id=delivery_id, webhook_id=webhook["id"], ok=outcome.ok,
+                                code=outcome.status, error=outcome.error, seconds=outcome.seconds,
+                                next_attempt_at=next_at, disable=disable)
+            if disable is not None and result is not None and not result["enabled"]:
+                from service.repositories import alerts
+
+                alerts.emit(tx, "webhook.disabled", {"webhook_id": webhook["id"], "url": webhook["url"],
+                                                     "reason": disable}, subject=webhook["id"])
+            return result
+
+        self.graph.write(work)
+        if not outcome.ok:
+            log.info("webhook %s: delivery %s refused (%s)", webhook["id"], delivery_id,
+                     outcome.error or outcome.status)
+            # The backoff lives in the endpoint's state; a replay's failure leaves the endpoint as it was.
+        return outcome.ok
+
+    def headers(self, webhook: dict, delivery_id: str, body: str) -> dict[str, str]:
+        sent_at = datetime.now(timezone.utc)
+        signatures = [Signer(self.sealer.open(webhook["secret"])).sign(delivery_id, sent_at, body)]
+        previous_until = webhook.get("previous_secret_until")
+        if webhook.get("previous_secret") and previous_until is not None and previous_until > sent_at:
+            signatures.append(Signer(self.sealer.open(webhook["previous_secret"])).sign(delivery_id, sent_at, body))
+        return {"webhook-id": delivery_id, "webhook-timestamp": str(int(sent_at.timestamp())),
+                "webhook-signature": " ".join(signatures), "content-type": "application/json",
+                "user-agent": "netweave-webhooks"}
