@@ -205,10 +205,14 @@ class Deliverer:
     def due(self) -> list[str]:
         return [row["id"] for row in self.graph.read(lambda tx: db.run(tx, "webhook_due"))]
 
-    def run(self, webhook_id: str, budget_seconds: float) -> int:
-        """Sends what the endpoint has waiting, for up to `budget_seconds`; returns the attempts made."""
+    def run(self, webhook_id: str, budget_seconds: float, keep: Callable[[], Any] | None = None) -> int:
+        """Sends what the endpoint has waiting, for up to `budget_seconds`; returns the attempts made.
+        `keep` is called before each look (the worker renews the endpoint's lock with it; it raises when
+        the lock was lost, which ends the run)."""
         deadline, attempts = self.clock() + budget_seconds, 0
         while self.clock() < deadline:
+            if keep is not None:
+                keep()
             state = self.graph.read(lambda tx: db.run_one(tx, "webhook_state", id=webhook_id))
             if state is None:
                 return attempts
@@ -217,6 +221,8 @@ class Deliverer:
                 return attempts
             replays = self.graph.read(lambda tx: db.run(tx, "delivery_replays", webhook_id=webhook_id, limit=10))
             for replay in replays:
+                if keep is not None:
+                    keep()
                 attempts += 1
                 self._attempt(webhook, replay["id"], now)
             delivery_id = webhook.get("pending") or self._make(webhook, state)

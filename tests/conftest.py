@@ -213,3 +213,14 @@ def new_collaboration(api):
         return response.get_json()
 
     return create
+
+
+@pytest.fixture
+def own_neo4j():
+    """A Neo4j of this test's own, on a fixed port, so it can be killed and started again."""
+    from service import neo4j_local
+
+    data = Path(tempfile.mkdtemp(prefix="netweave-fault-"))
+    running = neo4j_local.start(port=0, data_dir=data)
+    yield data, running
+    neo4j_local.stop(data)

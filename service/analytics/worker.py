@@ -47,7 +47,7 @@ class AnalyticsWorker:
                            maintenance_chance=self.settings.queue_maintenance_chance,
                            time_limit_seconds=self.settings.run_timeout, handler=self.handle,
                            webhook_handler=self.deliver,
-                           webhook_time_limit_seconds=self._lock_seconds() + self.delivery_settings.timeout)
+                           webhook_time_limit_seconds=self.DELIVERY_BUDGET_SECONDS + 2 * self._lock_seconds())
         self.webhook_key = config.get("NETWEAVE_WEBHOOK_KEY")
         self.webhook_poll_seconds = config.get("NETWEAVE_WEBHOOK_POLL_SECONDS", 0.5)
         self._deliverer: Deliverer | None = None
@@ -129,9 +129,9 @@ class AnalyticsWorker:
     DELIVERY_BUDGET_SECONDS = 10.0
 
     def _lock_seconds(self) -> float:
-        """How long an endpoint's lock outlives a run that died holding it: one run's budget, plus the
-        call that may have started at its end, plus a margin for the database."""
-        return self.DELIVERY_BUDGET_SECONDS + self.delivery_settings.timeout + 20.0
+        """How long an endpoint's lock outlives a run that died holding it: the call it may have been
+        making, plus a margin for the database. A live run renews it before each call."""
+        return self.delivery_settings.timeout + 5.0
 
     @property
     def deliverer(self) -> Deliverer:
@@ -152,7 +152,7 @@ class AnalyticsWorker:
         if not lock.acquire(blocking=False):
             return
         try:
-            self.deliverer.run(webhook_id, self.DELIVERY_BUDGET_SECONDS)
+            self.deliverer.run(webhook_id, self.DELIVERY_BUDGET_SECONDS, keep=lock.reacquire)
         finally:
             try:
                 lock.release()

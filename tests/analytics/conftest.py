@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any, Callable, Hashable
 
 import networkx as nx
 import pytest
 
+from service import create_app, db
 from service.analytics.engine import get_engine
+from tests.conftest import ADMIN_SECRET, SNAPSHOT_DIR, UNLIMITED, ApiClient
+from tests.support import RedisServer, stop
 
 MAX_STRENGTH = 5
 
@@ -94,3 +101,60 @@ def les_miserables() -> tuple[nx.Graph, str]:
 
 NETWORKS = {"karate": karate, "florentine": florentine, "southern_women": southern_women,
             "les_miserables": les_miserables}
+
+
+# --- the job queue: a real redis-server, web apps that ask it, `netweave worker` processes ----------------
+
+NETWEAVE = str(Path(sys.executable).with_name("netweave"))
+# The worker's queue settings in these tests: a silent worker counts as dead after 2 s, and every queue
+# command runs the maintenance that gives a dead worker's jobs back, so a killed worker's job moves on fast.
+QUEUE_SETTINGS = {"NETWEAVE_QUEUE_HEARTBEAT_SECONDS": "2", "NETWEAVE_QUEUE_MAINTENANCE_CHANCE": "1000000"}
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    server = RedisServer(tmp_path)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def web(neo4j_settings, redis_server):
+    """web(**settings) -> an ApiClient on a new app (a web worker of its own) that asks the queue."""
+    apps = []
+
+    def make(**settings) -> ApiClient:
+        app = create_app({**neo4j_settings, "NETWEAVE_ADMIN_KEY": ADMIN_SECRET, "NETWEAVE_RATE_LIMITS": UNLIMITED,
+                          "NETWEAVE_ANALYTICS_MIN_INTERVAL": 0, "NETWEAVE_QUEUE_URL": redis_server.url,
+                          "NETWEAVE_ANALYTICS_SYNC_SECONDS": 0, "TESTING": True, **QUEUE_SETTINGS, **settings})
+        apps.append(app)
+        return ApiClient(app.test_client(), ADMIN_SECRET)
+
+    yield make
+    for app in apps:
+        app.extensions[db.EXTENSION].close()
+
+
+@pytest.fixture
+def workers(neo4j_settings, redis_server):
+    """workers(**env) -> a new `netweave worker` process; every one still running is stopped afterwards."""
+    started: list[subprocess.Popen] = []
+
+    def start(**env) -> subprocess.Popen:
+        environ = {**os.environ, "NEO4J_URI": neo4j_settings["NEO4J_URI"], "NETWEAVE_QUEUE_URL": redis_server.url,
+                   "NETWEAVE_ANALYTICS_SNAPSHOT_DIR": SNAPSHOT_DIR, "NETWEAVE_ADMIN_KEY": ADMIN_SECRET,
+                   "NETWEAVE_WORKER_DEBOUNCE_SECONDS": "0.5",
+                   # lower case, as gunicorn takes it (a worker given "warning" once died at start)
+                   "NETWEAVE_LOG_LEVEL": "warning", **QUEUE_SETTINGS, **env}
+        for name in ("NEO4J_USER", "NEO4J_PASSWORD"):
+            if neo4j_settings.get(name):
+                environ[name] = neo4j_settings[name]
+        process = subprocess.Popen([NETWEAVE, "worker", "--nice", "0"], env=environ, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, text=True)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        stop(process)
+        process.stderr.close()

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -25,15 +24,6 @@ from tests.support import stop
 ROOT = Path(__file__).resolve().parents[2]
 
 BATCHES, BATCH_SIZE = 6, 1000
-
-
-@pytest.fixture
-def own_neo4j():
-    """A Neo4j of this test's own, on a fixed port, so it can be killed and started again."""
-    data = Path(tempfile.mkdtemp(prefix="netweave-fault-"))
-    running = neo4j_local.start(port=0, data_dir=data)
-    yield data, running
-    neo4j_local.stop(data)
 
 
 def _send_until_answered(client, batch_number, log):
