@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from service import db
 from service.analytics import alerting
 from service.analytics.alerting import Thresholds, compare, digest
 
@@ -257,3 +258,41 @@ def test_removing_the_bridge_then_the_brokers_ties_alerts_each_event_once(api, e
     assert revision_of(fourth["bridges"]) > revision_of(third["bridges"])
     default_reports(api, engine)
     assert new_alerts(api, seen) == []
+
+
+def test_the_workers_jobs_alert_once_and_a_job_delivered_again_emits_nothing(api, engine, graph, load_network):
+    """The worker computes a job with analytics.compute_job: a job redelivered after its worker died, or one
+    overtaken by a later revision, finds the baseline at its revision and emits nothing."""
+    import networkx as nx
+
+    from service.repositories import alerts, analytics
+
+    settings = api.get("/v1/alerts/settings").get_json()
+    body = {**{k: v for k, v in settings.items() if k not in ("version", "updated_at")}, "broker_top_k": 10}
+    assert api.put("/v1/alerts/settings", json=body, headers={"If-Match": '"0"'}).status_code == 200
+    ids = load_network(nx.cycle_graph(10))      # every member a broker of equal betweenness, no cut point
+    name_of = {member_id: node for node, member_id in ids.items()}
+    job = analytics.job_of("bridges", analytics.Scope.of(None), {"limit": 10})
+
+    def run_job() -> tuple[dict, list[tuple[str, int]]]:
+        start = graph.read(alerts.revision)
+        revision = graph.read(db.run_one, "change_revision")["revision"]
+        report = analytics.compute_job(engine, graph, {**job, "revision": revision})
+        engine.wait_idle(timeout=120)
+        found = graph.read(lambda tx: alerts.after(tx, start, 100))
+        return report, sorted((a["kind"], name_of[a["subject"]]) for a in found)
+
+    ring, found = run_job()
+    assert found == []
+    assert api.delete(f"/v1/members/{ids[0]}", headers={"If-Match": "*"}).status_code == 204
+    # The ring is a path now: the members in its middle cut off at least three others.
+    path, found = run_job()
+    assert found == [("broker.inactive", 0), ("cut_point.new", 4), ("cut_point.new", 5), ("cut_point.new", 6)]
+    assert run_job()[1] == []
+    # The ring's report arriving late (its job overtaken) must not become the baseline: else the path's
+    # cut points would alert a second time.
+    def tied(member_ids):
+        return {member_id: 2 for member_id in member_ids}
+
+    assert alerting.observe(graph, "bridges", ring, tied) == []
+    assert alerting.observe(graph, "bridges", path, tied) == []
