@@ -17,8 +17,14 @@ _EVENT_HELP = ("`*`, `<resource>.*` or `<resource>.created|updated|deleted` (res
                "collaboration, affiliation; introduction: created, updated), `alert.*` or `alert.<kind>`")
 
 
+# The URL's documented form; which addresses it may lead to, and whether http is allowed, depend on the
+# deployment (NETWEAVE_WEBHOOK_ALLOW_PRIVATE) and are checked in code (service/outbound.py).
+URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#@:\[\]]+(:[0-9]{1,4})?([/?][^\s#]*)?$"
+
+
 def _url(**kwargs) -> fields.String:
     return fields.String(validate=validate.Length(min=1, max=2048), metadata={
+        "pattern": URL_PATTERN,
         "description": "where deliveries are POSTed: https (http only to addresses listed in "
                        "NETWEAVE_WEBHOOK_ALLOW_PRIVATE); loopback, private, link-local and reserved addresses "
                        "are refused unless listed there; redirects are not followed"}, **kwargs)

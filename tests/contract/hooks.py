@@ -33,6 +33,8 @@ _STATEFUL_PROBLEMS = {"urn:netweave:problem:precondition-failed", "urn:netweave:
 #  - a custom attribute that is not defined, or a value of the wrong type for its definition (errors on
 #    `attributes.NAME`, and `attr.NAME` filters): the definitions are the network's data;
 #  - a value a closed vocabulary does not list (a scenario may have closed it: the network's data);
+#  - a webhook URL whose address is loopback, private or reserved, or that uses http: allowed only by the
+#    deployment's NETWEAVE_WEBHOOK_ALLOW_PRIVATE (its configuration);
 #  - list items that differ as sent but not as compared: enum values ignoring case, vocabulary values once
 #    normalised (JSON Schema's uniqueItems compares items exactly).
 _UNSTATABLE_FIELD_MESSAGES = re.compile(r"^(not a cursor this list returned"
@@ -45,6 +47,9 @@ _UNSTATABLE_FIELD_MESSAGES = re.compile(r"^(not a cursor this list returned"
                                       r"|'.*' is not a value of the closed vocabulary \w+; allowed: .*"
                                       r"|values must differ \(ignoring case\)"
                                       r"|normalises to '.*', as values\.\d+ does"
+                                      r"|\S+ is a loopback, private, link-local or reserved address; list it in "
+                                      r"NETWEAVE_WEBHOOK_ALLOW_PRIVATE to allow it"
+                                      r"|an https URL \(http only to addresses listed in NETWEAVE_WEBHOOK_ALLOW_PRIVATE\)"
                                       r"|must be at least \d+, the smallest segment this deployment shows "
                                       r"\(NETWEAVE_SEGMENT_MIN_SIZE\))$")
 

@@ -113,7 +113,8 @@ def world(api, new_member, new_organization, new_collaboration, make_key):
     introduction = api.post("/v1/introductions", json={"member_ids": [ada["id"], cy["id"]]}).get_json()
     key = api.post("/v1/api-keys", json={"name": "fuzzed", "scopes": ["read"]}).get_json()
     api.post("/v1/sync/organizations", json={"source": "crm", "records": [{"external_id": "o1", "name": "Fuzz Org"}]})
-    ids = {"member_id": ada["id"], "organization_id": org["id"], "collaboration_id": tie["id"],
+    webhook = api.post("/v1/webhooks", json={"url": "https://example.org/hooks", "events": ["*"]}).get_json()
+    ids = {"webhook_id": webhook["id"], "delivery_id": str(uuid.uuid4()), "member_id": ada["id"], "organization_id": org["id"], "collaboration_id": tie["id"],
            "introduction_id": introduction["id"], "key_id": key["id"], "cluster_id": str(uuid.uuid4()),
            "run_id": str(uuid.uuid4()), "name": "member_role", "target": "member"}
     records = {
@@ -135,6 +136,9 @@ def world(api, new_member, new_organization, new_collaboration, make_key):
         ("post", "/v1/api-keys"): {"name": "k", "scopes": ["read"]},
         ("post", "/v1/api-keys/{key_id}/rotate"): {"grace_seconds": 60},
         ("post", "/v1/analytics/health/snapshots"): {"label": "s"},
+        ("post", "/v1/webhooks"): {"url": "https://example.org/other", "events": ["member.*"]},
+        ("patch", "/v1/webhooks/{webhook_id}"): {"description": "x"},
+        ("post", "/v1/webhooks/{webhook_id}/rotate"): {"grace_seconds": 60},
         **{("post", f"/v1/sync/{resource}"): {"source": "crm", "records": [record]}
            for resource, record in records.items()},
     }

@@ -394,3 +394,18 @@ def test_deleting_an_endpoint_removes_its_deliveries(hooks_app, api, receiver, d
     assert api.delete(f"/v1/webhooks/{hook['id']}", headers={"If-Match": '"1"'}).status_code == 204
     left = graph.read(lambda tx: tx.run("MATCH (d:WebhookDelivery) RETURN count(d) AS n").single()["n"])
     assert left == 0
+
+
+def test_alerts_are_delivered_to_endpoints_that_listen_to_them(hooks_app, api, receiver, deliverer, graph,
+                                                              new_member):
+    from service.repositories import alerts
+
+    subscribe(api, receiver, ["alert.silo", "member.created"])
+    new_member("Ada")
+    graph.write(lambda tx: alerts.emit(tx, "broker.inactive", {"member_id": "x"}, subject="x"))
+    graph.write(lambda tx: alerts.emit(tx, "silo", {"cluster_id": "c1", "ei_index": -0.9}, subject="c1"))
+    drain(deliverer())
+    assert receiver.types() == ["member.created", "alert.silo"]
+    silo = receiver.events[-1]
+    assert silo["data"] == {"cluster_id": "c1", "ei_index": -0.9} and silo["subject"] == "c1"
+    assert silo["id"].startswith("alt_")
