@@ -42,7 +42,8 @@ $(REDIS_SERVER):
 # Neo4j: $NEO4J_URI when set, else the local launcher (built by Maven on first use).
 # The analytics job queue: $NETWEAVE_QUEUE_URL when set, else a redis-server of its own on REDIS_PORT
 # (no persistence: a lost job is asked for again by the next GET). One analytics worker runs beside the API.
-# The admin key: $NETWEAVE_ADMIN_KEY when set, else one generated once into .netweave/admin-key.
+# The admin key: $NETWEAVE_ADMIN_KEY when set, else one generated once into .netweave/admin-key; the key
+# sealing webhook secrets likewise ($NETWEAVE_WEBHOOK_KEY, else .netweave/webhook-key).
 # Ctrl-C stops the API, the worker and that redis-server (`netweave neo4j stop` stops Neo4j).
 REDIS_PORT ?= 6390
 run: install $(REDIS_SERVER)
@@ -53,6 +54,10 @@ run: install $(REDIS_SERVER)
 	if [ -z "$$NETWEAVE_ADMIN_KEY" ]; then \
 	  [ -s .netweave/admin-key ] || $(BIN)/python -c "import secrets; print('nw_admin_' + secrets.token_urlsafe(24))" > .netweave/admin-key; \
 	  NETWEAVE_ADMIN_KEY=$$(cat .netweave/admin-key); export NETWEAVE_ADMIN_KEY; \
+	fi; \
+	if [ -z "$$NETWEAVE_WEBHOOK_KEY" ]; then \
+	  [ -s .netweave/webhook-key ] || $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(32))" > .netweave/webhook-key; \
+	  NETWEAVE_WEBHOOK_KEY=$$(cat .netweave/webhook-key); export NETWEAVE_WEBHOOK_KEY; \
 	fi; \
 	pids=""; trap 'kill $$pids 2>/dev/null; wait' EXIT INT TERM; \
 	if [ -z "$$NETWEAVE_QUEUE_URL" ]; then \

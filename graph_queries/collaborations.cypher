@@ -30,8 +30,8 @@ SET c = $props,
 RETURN c.id AS id
 
 // name: collaboration_get
-// One collaboration with both parties, or no row.
-MATCH (a)-[c:COLLABORATES_WITH {id: $id}]->(b)
+// The collaborations named in $ids (one row each that exists), with both parties.
+MATCH (a)-[c:COLLABORATES_WITH]->(b) WHERE c.id IN $ids
 RETURN c {.*, source_id: a.id, target_id: b.id, parties: [
     {id: a.id, type: CASE WHEN a:Member THEN 'member' ELSE 'organization' END, name: a.name},
     {id: b.id, type: CASE WHEN b:Member THEN 'member' ELSE 'organization' END, name: b.name}

@@ -22,8 +22,8 @@ RETURN members,
        [(a)<-[:INTRODUCES]-(i:Introduction)-[:INTRODUCES]->(b) | i.id][0] AS introduction_id
 
 // name: introduction_get
-// One introduction with its two members, or no row.
-MATCH (i:Introduction {id: $id})-[:INTRODUCES]->(m:Member)
+// The introductions named in $ids (one row each that exists), with their two members.
+MATCH (i:Introduction)-[:INTRODUCES]->(m:Member) WHERE i.id IN $ids
 WITH i, m ORDER BY m.name_key, m.id
 WITH i, collect({id: m.id, name: m.name}) AS members
 RETURN i {.id, .status, .note, .version, .created_at, .updated_at, .collaboration_id, members: members}

@@ -14,8 +14,8 @@ SET m = $props,
 RETURN m {.*, affiliations: []} AS member
 
 // name: member_get
-// One member with its affiliations, or no row.
-MATCH (m:Member {id: $id})
+// The members named in $ids (one row each that exists, in no set order), with their affiliations.
+MATCH (m:Member) WHERE m.id IN $ids
 RETURN m {.*, affiliations: COLLECT {
     MATCH (m)-[a:MEMBER_OF]->(o:Organization)
     RETURN a {.role, .since, .until, member_id: m.id, organization_id: o.id, organization_name: o.name}

@@ -12,8 +12,8 @@ SET o = $props,
 RETURN o {.*, member_count: 0} AS organization
 
 // name: organization_get
-// One organization with its member count, or no row.
-MATCH (o:Organization {id: $id})
+// The organizations named in $ids (one row each that exists), with their member counts.
+MATCH (o:Organization) WHERE o.id IN $ids
 RETURN o {.*, member_count: COUNT { (o)<-[:MEMBER_OF]-(:Member) }} AS organization
 
 // name: organization_list

@@ -123,33 +123,35 @@ class Shaper:
             {"sync"} if webhook.get("external_ids") else set())
         self.caller = Caller(key_id=f"webhook:{webhook['id']}", name="webhook", scopes=frozenset(scopes))
         self.schemas = _schemas()
-        self.definitions: dict[str, dict] = {}
 
     def resources(self, tx: ManagedTransaction, entries: list[dict]) -> list[dict | None]:
-        """Each change entry's resource as it is now (None once gone), shaped for this endpoint."""
+        """Each change entry's resource as it is now (None once gone), shaped for this endpoint: one
+        statement per kind of resource for the whole delivery."""
         from service.repositories import attributes
 
-        found: list[dict | None] = []
+        wanted: dict[str, set[str]] = {}
         for entry in entries:
-            if entry["action"] == "delete":
-                found.append(None)
+            if entry["action"] != "delete":
+                wanted.setdefault(entry["resource"], set()).add(entry["id"])
+        found: dict[tuple[str, str], dict] = {}
+        for resource, ids in wanted.items():
+            query, column, _ = self.schemas[resource]
+            if resource == "affiliation":
+                for id_ in ids:
+                    member_id, _, organization_id = id_.partition("/")
+                    row = db.run_one(tx, query, member_id=member_id, organization_id=organization_id)
+                    if row is not None:
+                        found[resource, id_] = row[column]
                 continue
-            query, column, _ = self.schemas[entry["resource"]]
-            if entry["resource"] == "affiliation":
-                member_id, _, organization_id = entry["id"].partition("/")
-                row = db.run_one(tx, query, member_id=member_id, organization_id=organization_id)
-            else:
-                row = db.run_one(tx, query, id=entry["id"])
-            value = row[column] if row else None
-            if value is not None and entry["resource"] in attributes.TARGETS:
-                if entry["resource"] not in self.definitions:
-                    self.definitions[entry["resource"]] = attributes.definitions(tx, entry["resource"])
-                value = attributes.shape(value, self.definitions[entry["resource"]])
-            found.append(value)
+            definitions = attributes.definitions(tx, resource) if resource in attributes.TARGETS else None
+            for row in db.run(tx, query, ids=list(ids)):
+                value = row[column]
+                found[resource, value["id"]] = value if definitions is None else attributes.shape(value, definitions)
         with _SHAPING.app_context():
             g.caller = self.caller
-            return [None if value is None else self.schemas[entry["resource"]][2].dump(value)
-                    for entry, value in zip(entries, found)]
+            return [None if (entry["action"] == "delete" or (entry["resource"], entry["id"]) not in found)
+                    else self.schemas[entry["resource"]][2].dump(found[entry["resource"], entry["id"]])
+                    for entry in entries]
 
     def sees_external_ids(self) -> bool:
         return self.caller.has("sync") or self.caller.has("pii")
@@ -262,19 +264,28 @@ class Deliverer:
     def _collect(self, tx: ManagedTransaction, webhook: dict, stream: str, cursor: int) -> Batch:
         from service.repositories import alerts
 
-        patterns = webhook["events"]
-        if stream == "changes":
-            first = db.run_one(tx, "change_holder", after=cursor)["first"]
-            entries = [row["change"] for row in db.run(
-                tx, "change_list", after=cursor, first=first, limit=SCAN, resource=None, source=None,
-                exclude_source=None)]
-            wanted = [entry for entry in entries if listens(patterns, event_type(entry["resource"], entry["action"]))]
-        else:
-            entries = alerts.after(tx, cursor, SCAN)
-            wanted = [entry for entry in entries if listens(patterns, f"alert.{entry['kind']}")]
+        patterns, limit = webhook["events"], self.settings.batch_events
+        entries: list[dict] = []
+        wanted: list[dict] = []
+        # Pages of the stream until the delivery is full or SCAN entries were looked at: most of the time the
+        # first page is the delivery; an endpoint listening to a few kinds may pass over many entries.
+        while len(wanted) < limit and len(entries) < SCAN:
+            after = entries[-1]["seq"] if entries else cursor
+            if stream == "changes":
+                first = db.run_one(tx, "change_holder", after=after)["first"]
+                page = [row["change"] for row in db.run(
+                    tx, "change_list", after=after, first=first, limit=limit, resource=None, source=None,
+                    exclude_source=None)]
+                wanted += [entry for entry in page if listens(patterns, event_type(entry["resource"], entry["action"]))]
+            else:
+                page = alerts.after(tx, after, limit)
+                wanted += [entry for entry in page if listens(patterns, f"alert.{entry['kind']}")]
+            entries += page
+            if len(page) < limit:
+                break
         if not entries:
             return Batch(stream, [], cursor)
-        wanted = wanted[:self.settings.batch_events]
+        wanted = wanted[:limit]
         events = change_events(Shaper(webhook), tx, wanted) if stream == "changes" else alert_events(wanted)
         kept, size = [], 0
         for event in events:
@@ -282,7 +293,7 @@ class Deliverer:
             if kept and size > self.settings.batch_bytes:
                 break
             kept.append(event)
-        full = len(kept) < len(events) or len(wanted) == self.settings.batch_events
+        full = len(kept) < len(events) or len(wanted) == limit
         last = kept[-1]["seq"] if kept and full else entries[-1]["seq"]
         return Batch(stream, kept, last)
 

@@ -49,12 +49,12 @@ def fetch_page(graph: db.Graph, query: str, limit: int, after: list[str] | None,
 
 
 def read_one(graph: db.Graph, query: str, column: str, what: str, id_: str) -> dict[str, Any]:
-    """The single row `column` of a by-id statement, or a 404 problem; a member's, organization's or
-    collaboration's custom attributes shaped (`what` names the target)."""
+    """The single row `column` of a by-ids statement (`$ids`) asked for one id, or a 404 problem; a
+    member's, organization's or collaboration's custom attributes shaped (`what` names the target)."""
     from service.repositories import attributes
 
     def work(tx: ManagedTransaction) -> dict[str, Any] | None:
-        row = db.run_one(tx, query, id=id_)
+        row = db.run_one(tx, query, ids=[id_])
         if row is not None and what in attributes.TARGETS:
             row[column] = attributes.shape(row[column], attributes.definitions(tx, what))
         return row

@@ -26,7 +26,7 @@ def create(graph: db.Graph, fields: dict[str, Any]) -> dict[str, Any]:
                target_id=fields["target_id"], props=db.to_cypher(stored))
         changes.record(tx, [changes.change("collaboration", collaboration_id, "create", source=props["source"],
                                            parties=(fields["source_id"], fields["target_id"]))])
-        collaboration = db.run_one(tx, "collaboration_get", id=collaboration_id)["collaboration"]
+        collaboration = db.run_one(tx, "collaboration_get", ids=[collaboration_id])["collaboration"]
         return attributes.shape(collaboration, attributes.definitions(tx, "collaboration"))
 
     return graph.write(work)

@@ -28,7 +28,7 @@ def create(graph: db.Graph, member_ids: list[str], note: str | None) -> dict[str
                           slug="already-introduced", introduction_id=state["introduction_id"])
         db.run(tx, "introduction_create", id=introduction_id, member_ids=member_ids, note=note)
         changes.record(tx, [changes.change("introduction", introduction_id, "create")])
-        return db.run_one(tx, "introduction_get", id=introduction_id)["introduction"]
+        return db.run_one(tx, "introduction_get", ids=[introduction_id])["introduction"]
 
     return graph.write(work)
 

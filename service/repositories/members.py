@@ -140,7 +140,7 @@ def merge(graph: db.Graph, survivor_id: str, others: list[str]) -> dict[str, Any
         entries.append(changes.change("member", survivor_id, "update"))
         db.run(tx, "member_email_keys", rows=[{"id": survivor_id, "email_key": moved["email_key"]}])
         changes.record(tx, entries)
-        member = db.run_one(tx, "member_get", id=survivor_id)["member"]
+        member = db.run_one(tx, "member_get", ids=[survivor_id])["member"]
         return attributes.shape(member, attributes.definitions(tx, "member"))
 
     return graph.write(work)
