@@ -249,6 +249,38 @@ def test_clusters_view_draws_bubbles_and_a_bubble_lists_its_members(server, anal
     assert page.errors == []
 
 
+def test_the_alerts_panel_lists_the_newest_alerts_and_one_about_a_member_shows_it(
+        server, analyst_key, page, neo4j_settings):
+    from service.repositories import alerts
+
+    layout = server.get("/v1/analytics/layout", analyst_key)
+    member = max(range(layout["members_shown"]), key=lambda i: layout["members"]["betweenness"][i])
+    member_id, name = layout["members"]["id"][member], layout["members"]["name"][member]
+    graph = open_graph(config_module.load({**neo4j_settings, "NETWEAVE_ADMIN_KEY": ADMIN_SECRET}))
+    try:
+        graph.write(lambda tx: alerts.emit(tx, "cut_point.new", {"member_id": member_id, "name": name,
+                                                                 "cut_off": 7, "previous_cut_off": None},
+                                           subject=member_id))
+        graph.write(lambda tx: alerts.emit(tx, "health.changed", {"metric": "largest_component_share",
+                                                                  "from": 1.0, "to": 0.8}, subject="x"))
+    finally:
+        graph.close()
+    page.open(server, analyst_key)
+    page.page.wait_for_selector("#alerts-panel[data-state=loaded]")
+    items = page.page.locator("#alerts li")
+    assert items.nth(0).get_attribute("data-kind") == "health.changed"      # newest first
+    assert "largest component share went from 1 to 0.800" in items.nth(0).text_content()
+    assert items.nth(1).get_attribute("data-kind") == "cut_point.new"
+    assert f"{name} now holds 7 members" in items.nth(1).text_content()
+    items.nth(1).click()
+    page.page.wait_for_selector("#member-panel[data-state=loaded]")
+    assert page.page.get_attribute("#member-panel", "data-member-id") == member_id
+    if os.environ.get("NETWEAVE_SCREENSHOT_DIR"):  # the whole page, to look at
+        page.page.screenshot(path=str(Path(os.environ["NETWEAVE_SCREENSHOT_DIR"]) / "explorer-alerts.png"),
+                             full_page=True)
+    assert page.errors == []
+
+
 def test_explorer_screenshot_is_not_blank(server, analyst_key, page, tmp_path):
     from PIL import Image, ImageStat
 

@@ -100,7 +100,8 @@
     $("forget-key").hidden = false;
     document.body.dataset.state = "loading";
     try {
-      await Promise.all([loadLayout(true), loadHealth(), loadOrganizations()]);
+      // Alerts after the layout: one about a member on the map links to it.
+      await Promise.all([loadLayout(true).then(loadAlerts), loadHealth(), loadOrganizations()]);
       document.body.dataset.state = "ready";
     } catch (error) {
       failed(error);
@@ -110,7 +111,7 @@
   async function reload() {
     document.body.dataset.state = "loading";
     try {
-      await Promise.all([loadLayout(false), loadHealth()]);
+      await Promise.all([loadLayout(false).then(loadAlerts), loadHealth()]);
       document.body.dataset.state = "ready";
     } catch (error) {
       failed(error);
@@ -603,6 +604,67 @@
       }
     });
     trend.appendChild(table);
+  }
+
+  // --- alerts (GET /v1/alerts) -----------------------------------------------------------------------------
+
+  const ALERT_TITLES = {
+    "cut_point.new": "New cut point", "broker.inactive": "Broker gone", "silo": "Silo",
+    "health.changed": "Health moved", "webhook.disabled": "Webhook disabled"};
+
+  function describeAlert(alert) {
+    const d = alert.data || {};
+    switch (alert.kind) {
+      case "cut_point.new":
+        return (d.name || d.member_id) + " now holds " + d.cut_off + " members to the rest of the network";
+      case "broker.inactive":
+        return (d.name || d.member_id) + ", broker #" + d.rank + ", " +
+          (d.reason === "deleted" ? "was removed" : "has no ties left");
+      case "silo":
+        return "a cluster of " + d.size + " members turned inward (E-I index " + formatNumber(d.ei_index) + ")" +
+          ((d.top_members || []).length ? ": " + d.top_members.map((m) => m.name).join(", ") : "");
+      case "health.changed":
+        return String(d.metric).replace(/_/g, " ") + " went from " + formatNumber(d.from) + " to " + formatNumber(d.to);
+      case "webhook.disabled":
+        return "deliveries to " + d.url + " stopped: " + d.reason;
+      default:
+        return alert.subject || "";
+    }
+  }
+
+  async function loadAlerts() {
+    const panel = $("alerts-panel"), list = $("alerts");
+    const page = await api("/v1/alerts?limit=10");
+    list.replaceChildren();
+    for (const alert of page.items) {
+      const li = document.createElement("li");
+      li.dataset.kind = alert.kind;
+      const title = document.createElement("strong");
+      title.textContent = ALERT_TITLES[alert.kind] || alert.kind;
+      const when = document.createElement("time");
+      when.dateTime = alert.at;
+      when.textContent = " " + new Date(alert.at).toLocaleString();
+      const text = document.createElement("div");
+      text.textContent = describeAlert(alert);
+      li.append(title, when, text);
+      const memberId = (alert.data || {}).member_id;
+      const index = memberId && state.layout && state.layout.view === "members" ? state.layout.members.id.indexOf(memberId) : -1;
+      if (index >= 0) {
+        li.classList.add("clickable");
+        li.tabIndex = 0;
+        li.addEventListener("click", () => select(index));
+        li.addEventListener("keydown", (event) => { if (event.key === "Enter") select(index); });
+      }
+      list.appendChild(li);
+    }
+    list.dataset.count = String(page.items.length);
+    panel.dataset.state = page.items.length ? "loaded" : "empty";
+    if (!page.items.length) {
+      const li = document.createElement("li");
+      li.className = "hint";
+      li.textContent = "No alerts yet: they come as the analytics worker recomputes after writes.";
+      list.appendChild(li);
+    }
   }
 
   // --- wiring -----------------------------------------------------------------------------------------------
