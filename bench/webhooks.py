@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import http.server
 import json
 import shutil
 import signal
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -33,55 +31,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from standardwebhooks import Webhook  # noqa: E402
-
 from bench.common import start_api, start_queue  # noqa: E402
 from service import neo4j_local  # noqa: E402
+from tests.support import WebhookReceiver  # noqa: E402
 
 ADMIN_KEY = "bench-admin-key-0123456789"
 WEBHOOK_KEY = "bench-webhook-key-" + "b" * 32
 BATCH = 1000
 UNLIMITED = json.dumps({family: "10000000/minute" for family in ("read", "write", "sync", "analytics", "admin")})
-
-
-class Receiver:
-    """Verifies each delivery and keeps each event's lag (seconds from commit to arrival)."""
-
-    def __init__(self):
-        self.secret: str | None = None
-        self.lags: list[float] = []
-        self.events = 0
-        self.bad = 0
-        self.lock = threading.Lock()
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["content-length"]))
-                arrived = time.time()
-                try:
-                    payload = Webhook(receiver.secret).verify(body, dict(self.headers))
-                except Exception:
-                    with receiver.lock:
-                        receiver.bad += 1
-                    self.send_response(401)
-                    self.end_headers()
-                    return
-                lags = [arrived - datetime.fromisoformat(event["occurred_at"]).timestamp()
-                        for event in payload["data"]["events"]]
-                with receiver.lock:
-                    receiver.lags.extend(lags)
-                    receiver.events += len(lags)
-                self.send_response(204)
-                self.end_headers()
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
 def call(connection, method: str, path: str, body: dict | None = None, headers: dict | None = None) -> dict:
@@ -117,7 +74,7 @@ def main() -> None:
     queue, url = start_queue(data, running.uri, ADMIN_KEY, 1, **hooks)
     process, port = start_api(running.uri, ADMIN_KEY, 2, NETWEAVE_MAX_BODY_BYTES=str(8 * 1024 * 1024),
                               NETWEAVE_QUEUE_URL=url, **hooks)
-    receiver = Receiver()
+    receiver = WebhookReceiver()
     seconds = {"without": 0.0, "with": 0.0}
     try:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
@@ -132,14 +89,14 @@ def main() -> None:
                 # A fresh connection after each wait: gunicorn closes an idle keep-alive one after seconds.
                 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
                 hook = call(connection, "POST", "/v1/webhooks", {"url": receiver.url, "events": ["*"]})
-                receiver.secret = hook["secret"]
-                expected = receiver.events + per_round
+                receiver.secrets = [hook["secret"]]
+                expected = len(receiver.events) + per_round
                 seconds[side] += timed_sync(connection, f"{side}{n}-", per_round)
                 deadline = time.monotonic() + 600
-                while receiver.events < expected and time.monotonic() < deadline:
+                while len(receiver.events) < expected and time.monotonic() < deadline:
                     time.sleep(0.1)
-                if receiver.events < expected:
-                    raise RuntimeError(f"only {receiver.events} of {expected} events arrived")
+                if len(receiver.events) < expected:
+                    raise RuntimeError(f"only {len(receiver.events)} of {expected} events arrived")
                 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
                 call(connection, "DELETE", f"/v1/webhooks/{hook['id']}", headers={"If-Match": '"1"'})
     finally:
@@ -151,14 +108,16 @@ def main() -> None:
         neo4j_local.stop(data)
         shutil.rmtree(data, ignore_errors=True)
     count = per_round * args.rounds
-    lags = sorted(receiver.lags)
+    lags = sorted(arrived - datetime.fromisoformat(event["occurred_at"]).timestamp()
+                  for event, arrived in zip(receiver.events, receiver.arrivals))
     print(f"members per side: {count} in batches of {BATCH}, {args.rounds} alternating rounds; untimed warm-up "
           f"{args.warmup}; 1 netweave worker sends the deliveries")
     print(f"{'':<34}{'rec/s':>10}")
     print(f"{'sync without webhooks':<34}{count / seconds['without']:>10,.0f}")
     print(f"{'sync with an endpoint on *':<34}{count / seconds['with']:>10,.0f}")
     print(f"throughput ratio (with / without): {seconds['without'] / seconds['with']:.3f} (goal >= 0.85)")
-    print(f"events delivered: {receiver.events}, signatures refused: {receiver.bad}")
+    print(f"events delivered: {len(receiver.events)}, signatures refused: {receiver.unverified}, "
+          f"deliveries processed twice: {receiver.duplicates_skipped}")
     print(f"delivery lag per event: p50 {statistics.median(lags):.2f} s, p99 {lags[int(0.99 * (len(lags) - 1))]:.2f} s, "
           f"max {lags[-1]:.2f} s")
 

@@ -180,6 +180,7 @@ class WebhookReceiver:
         self.slow_seconds = slow_seconds
         self.answers: list[str] = []
         self.events: list[dict] = []
+        self.arrivals: list[float] = []         # when each event of `events` arrived (time.time())
         self.deliveries: list[dict] = []       # every call: id, signature header, verified by which secrets
         self.processed: set[str] = set()
         self.duplicates_skipped = 0
@@ -193,6 +194,7 @@ class WebhookReceiver:
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                arrived = time.time()
                 with receiver.lock:
                     answer = receiver.answers.pop(0) if receiver.answers else "ok"
                 if answer == "timeout":
@@ -220,7 +222,9 @@ class WebhookReceiver:
                             receiver.duplicates_skipped += 1
                         else:
                             receiver.processed.add(headers["webhook-id"])
-                            receiver.events.extend(json.loads(body)["data"]["events"])
+                            events = json.loads(body)["data"]["events"]
+                            receiver.events.extend(events)
+                            receiver.arrivals.extend([arrived] * len(events))
                 status = 500 if answer == "500" else (401 if not verified else 204)
                 try:
                     self.send_response(status)
