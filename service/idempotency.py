@@ -48,15 +48,18 @@ class Pending:
     scope: str
     claim: str
     render: Callable[[Any], Response]
+    replay: Callable[[Any], Response] | None = None
     response: Response | None = field(default=None)
 
     def finish(self, tx, result: Any) -> None:
         """Run inside the effect's transaction: render the response and store it there (a Problem, so the
-        effect rolls back, when another request took the claim over meanwhile)."""
+        effect rolls back, when another request took the claim over meanwhile). With `replay`, what is
+        stored (and replayed) is its rendering instead: a response holding a secret shown once."""
         response = self.render(result)
+        kept = self.replay(result) if self.replay is not None else response
         row = db.run_one(tx, "idempotency_complete", scope=self.scope, claim=self.claim,
-                         status=response.status_code, body=response.get_data(as_text=True),
-                         headers=json.dumps(_kept_headers(response)))
+                         status=kept.status_code, body=kept.get_data(as_text=True),
+                         headers=json.dumps(_kept_headers(kept)))
         if not row["completed"]:
             raise _in_use("this request's claim on it ran out and another request took it over")
         self.response = response
@@ -66,8 +69,9 @@ def _kept_headers(response: Response) -> dict[str, str]:
     return {name: response.headers[name] for name in _REPLAYED_HEADERS if name in response.headers}
 
 
-def idempotent(render: Callable[[Any], Response]) -> Callable:
-    """Honour Idempotency-Key on a view whose one write returns what `render` shows.
+def idempotent(render: Callable[[Any], Response], replay: Callable[[Any], Response] | None = None) -> Callable:
+    """Honour Idempotency-Key on a view whose one write returns what `render` shows; `replay`, when given,
+    renders what a retry gets instead (the first response alone may show a secret).
 
     Place it under @requires (the key scope needs the caller) and above @blp.arguments.
     """
@@ -78,7 +82,7 @@ def idempotent(render: Callable[[Any], Response]) -> Callable:
             key = request.headers.get(HEADER)
             if key is None:
                 return view(*args, **kwargs)
-            return _run_once(key, render, view, args, kwargs)
+            return _run_once(key, render, view, args, kwargs, replay)
 
         apidoc = wrapper._apidoc = copy.deepcopy(getattr(view, "_apidoc", {}))
         manual = apidoc.setdefault("manual_doc", {})
@@ -92,7 +96,8 @@ def idempotent(render: Callable[[Any], Response]) -> Callable:
     return decorator
 
 
-def _run_once(key: str, render: Callable, view: Callable, args: tuple, kwargs: dict):
+def _run_once(key: str, render: Callable, view: Callable, args: tuple, kwargs: dict,
+              replay: Callable | None = None):
     if len(key) > _MAX_KEY_LENGTH or not re.fullmatch(_KEY_PATTERN, key):
         raise Problem(400, f"{HEADER} must be 1-{_MAX_KEY_LENGTH} visible ASCII characters (inner spaces allowed)",
                       slug="bad-idempotency-key")
@@ -102,7 +107,7 @@ def _run_once(key: str, render: Callable, view: Callable, args: tuple, kwargs: d
     stored = graph.write(_claim, scope, claim, _fingerprint(), current_app.config)
     if stored is not None:
         return stored
-    g.idempotency = pending = Pending(scope=scope, claim=claim, render=render)
+    g.idempotency = pending = Pending(scope=scope, claim=claim, render=render, replay=replay)
     lease = Lease(graph, scope, claim, lease_seconds)
     try:
         result = view(*args, **kwargs)

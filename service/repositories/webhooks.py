@@ -37,9 +37,9 @@ def create(graph: db.Graph, sealer: Sealer, body: dict[str, Any], *, pii: bool, 
         db.run(tx, "webhook_create", id=webhook_id, url=body["url"], events=body["events"],
                description=body.get("description"), secret=sealer.seal(secret), pii=pii,
                external_ids=external_ids, created_by=created_by)
-        return db.run_one(tx, "webhook_get", id=webhook_id)["webhook"]
+        return {**db.run_one(tx, "webhook_get", id=webhook_id)["webhook"], "secret": secret}
 
-    return {**graph.write(work), "secret": secret}
+    return graph.write(work)
 
 
 def get(graph: db.Graph, webhook_id: str) -> dict[str, Any]:
@@ -71,9 +71,9 @@ def rotate(graph: db.Graph, sealer: Sealer, webhook_id: str, grace_seconds: int,
     def work(tx: ManagedTransaction) -> dict[str, Any]:
         locked(tx, "webhook_lock", "webhook", webhook_id, expected_version)
         db.run(tx, "webhook_rotate", id=webhook_id, secret=sealer.seal(secret), until=until)
-        return db.run_one(tx, "webhook_get", id=webhook_id)["webhook"]
+        return {**db.run_one(tx, "webhook_get", id=webhook_id)["webhook"], "secret": secret}
 
-    return {**graph.write(work), "secret": secret}
+    return graph.write(work)
 
 
 def delete(graph: db.Graph, webhook_id: str, expected_version: int | None) -> None:

@@ -9,9 +9,10 @@ from schemas.common import PageArgsSchema
 from schemas.webhooks import (DeliveryPageSchema, DeliverySchema, NewWebhookSchema, WebhookCreateSchema,
                               WebhookPageSchema, WebhookPatchSchema, WebhookRotateSchema, WebhookSchema)
 from service import sealing
-from service.api import BY_CREATION, Blueprint, decode_cursor, errors, etag, if_match, page
+from service.api import BY_CREATION, Blueprint, decode_cursor, errors, etag, if_match, page, render
 from service.auth import current_caller, requires
 from service.db import get_graph
+from service.idempotency import idempotent
 from service.repositories import webhooks
 
 blp = Blueprint("webhooks", __name__, url_prefix="/v1/webhooks",
@@ -22,6 +23,17 @@ blp = Blueprint("webhooks", __name__, url_prefix="/v1/webhooks",
 
 _ETAG = {"ETag": {"schema": {"type": "string"}}}
 _SEALER = "netweave.webhook_sealer"
+
+
+def _etag(webhook: dict) -> dict[str, str]:
+    return {"ETag": etag(webhook["version"])}
+
+
+# A retry under the same Idempotency-Key gets the endpoint without its secret: the secret is shown once, and
+# the stored response would otherwise keep it in the clear.
+_SHOWN = render(NewWebhookSchema(), 201, _etag)
+_REPLAYED = render(WebhookSchema(), 201, _etag)
+_ROTATED, _ROTATION_REPLAYED = render(NewWebhookSchema(), 200, _etag), render(WebhookSchema(), 200, _etag)
 
 
 def _sealer() -> sealing.Sealer:
@@ -35,14 +47,17 @@ def _sealer() -> sealing.Sealer:
 @blp.route("")
 class Webhooks(MethodView):
     @requires("admin")
+    @idempotent(_SHOWN, replay=_REPLAYED)
     @blp.arguments(WebhookCreateSchema)
     @blp.response(201, NewWebhookSchema, headers=_ETAG)
+    @blp.doc(description="With an Idempotency-Key, a retry gets the endpoint created first, without its secret "
+                         "(it is shown once).")
     def post(self, body):
         """Create a webhook endpoint (its secret is shown once)"""
         caller = current_caller()
         webhook = webhooks.create(get_graph(), _sealer(), body, pii=caller.has("pii"),
                                   external_ids=caller.has("pii") or caller.has("sync"), created_by=caller.key_id)
-        return webhook, 201, {"ETag": etag(webhook["version"])}
+        return webhook, 201, _etag(webhook)
 
     @requires("admin")
     @blp.arguments(PageArgsSchema, location="query")
@@ -61,7 +76,7 @@ class Webhook(MethodView):
     def get(self, webhook_id):
         """Get a webhook endpoint and where its deliveries stand"""
         webhook = webhooks.get(get_graph(), webhook_id)
-        return webhook, 200, {"ETag": etag(webhook["version"])}
+        return webhook, 200, _etag(webhook)
 
     @requires("admin")
     @blp.arguments(WebhookPatchSchema)
@@ -71,7 +86,7 @@ class Webhook(MethodView):
     def patch(self, body, webhook_id, expected_version):
         """Change a webhook endpoint's URL, events or description, or pause and resume it"""
         webhook = webhooks.update(get_graph(), webhook_id, body, expected_version)
-        return webhook, 200, {"ETag": etag(webhook["version"])}
+        return webhook, 200, _etag(webhook)
 
     @requires("admin")
     @if_match
@@ -84,6 +99,7 @@ class Webhook(MethodView):
 
 @blp.route("/<webhook_id>/rotate", methods=["POST"])
 @requires("admin")
+@idempotent(_ROTATED, replay=_ROTATION_REPLAYED)
 @blp.arguments(WebhookRotateSchema)
 @blp.response(200, NewWebhookSchema, headers=_ETAG)
 @errors(404)
@@ -93,7 +109,7 @@ def rotate(body, webhook_id):
     if grace is None:
         grace = current_app.config["NETWEAVE_WEBHOOK_ROTATION_GRACE_SECONDS"]
     webhook = webhooks.rotate(get_graph(), _sealer(), webhook_id, grace, None)
-    return webhook, 200, {"ETag": etag(webhook["version"])}
+    return webhook, 200, _etag(webhook)
 
 
 @blp.route("/<webhook_id>/deliveries")

@@ -18,7 +18,7 @@ from service.analytics.store import SharedStore, key_of
 from service.analytics.worker import AnalyticsWorker
 from service.demo import generate_demo_network
 from service.repositories import analytics
-from tests.analytics.conftest import karate
+from tests.analytics.conftest import NETWEAVE, karate
 from tests.conftest import ApiClient, run_test_query
 from tests.support import stop
 

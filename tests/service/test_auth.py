@@ -71,6 +71,18 @@ ROUTE_SCOPES = {
     ("GET", "/v1/attributes/<target>/<name>"): "read",
     ("PUT", "/v1/attributes/<target>/<name>"): "admin",
     ("DELETE", "/v1/attributes/<target>/<name>"): "admin",
+    ("GET", "/v1/alerts"): "read",
+    ("GET", "/v1/alerts/settings"): ("read", "admin"),
+    ("PUT", "/v1/alerts/settings"): "admin",
+    ("POST", "/v1/webhooks"): "admin",
+    ("GET", "/v1/webhooks"): "admin",
+    ("GET", "/v1/webhooks/<webhook_id>"): "admin",
+    ("PATCH", "/v1/webhooks/<webhook_id>"): "admin",
+    ("DELETE", "/v1/webhooks/<webhook_id>"): "admin",
+    ("POST", "/v1/webhooks/<webhook_id>/rotate"): "admin",
+    ("GET", "/v1/webhooks/<webhook_id>/deliveries"): "admin",
+    ("GET", "/v1/webhooks/<webhook_id>/deliveries/<delivery_id>"): "admin",
+    ("POST", "/v1/webhooks/<webhook_id>/deliveries/<delivery_id>/retry"): "admin",
 }
 
 
@@ -240,7 +252,8 @@ def network(api, new_member, new_organization, new_collaboration):
     clusters = api.get("/v1/analytics/clusters").get_json()
     return {"member_id": ada["id"], "organization_id": organization["id"], "collaboration_id": collaboration["id"],
             "introduction_id": introduction["id"], "key_id": auth.BOOTSTRAP_KEY_ID,
-            "cluster_id": clusters["clusters"][0]["id"], "run_id": ANY_ID, "name": "member_role", "target": "member"}
+            "cluster_id": clusters["clusters"][0]["id"], "run_id": ANY_ID, "name": "member_role", "target": "member",
+            "webhook_id": ANY_ID, "delivery_id": ANY_ID}
 
 
 def _path(rule: str, ids: dict[str, str]) -> str:

@@ -409,3 +409,21 @@ def test_alerts_are_delivered_to_endpoints_that_listen_to_them(hooks_app, api, r
     silo = receiver.events[-1]
     assert silo["data"] == {"cluster_id": "c1", "ei_index": -0.9} and silo["subject"] == "c1"
     assert silo["id"].startswith("alt_")
+
+
+def test_a_retried_create_or_rotation_applies_once_and_shows_the_secret_once(hooks_app, api, receiver, graph):
+    body = {"url": receiver.url, "events": ["*"]}
+    first = api.post("/v1/webhooks", json=body, headers={"Idempotency-Key": "create-hook-1"})
+    again = api.post("/v1/webhooks", json=body, headers={"Idempotency-Key": "create-hook-1"})
+    assert first.status_code == again.status_code == 201
+    assert first.get_json()["secret"].startswith("whsec_") and "secret" not in again.get_json()
+    assert again.get_json()["id"] == first.get_json()["id"] and again.headers["ETag"] == '"1"'
+    assert len(api.get("/v1/webhooks").get_json()["items"]) == 1
+    stored = graph.read(lambda tx: tx.run("MATCH (r:IdempotencyRecord) RETURN r.body AS body").value())
+    assert stored and all(first.get_json()["secret"] not in (text or "") for text in stored)
+    path = f"/v1/webhooks/{first.get_json()['id']}/rotate"
+    rotated = api.post(path, json={"grace_seconds": 60}, headers={"Idempotency-Key": "rotate-1"})
+    replayed = api.post(path, json={"grace_seconds": 60}, headers={"Idempotency-Key": "rotate-1"})
+    assert rotated.status_code == replayed.status_code == 200 and "secret" not in replayed.get_json()
+    assert rotated.get_json()["version"] == replayed.get_json()["version"] == 2
+    assert api.get(f"/v1/webhooks/{first.get_json()['id']}").get_json()["version"] == 2
