@@ -76,3 +76,10 @@ WHERE c[$key] IS NOT NULL
 WITH a, c, b LIMIT $batch
 SET c += $nulls, c.version = c.version + 1, c.updated_at = datetime()
 RETURN collect([c.id, a.id, b.id]) AS ids
+
+// name: attribute_member_values
+// For each member id in $ids that exists, the values of the attribute properties $keys (in that order; null
+// where absent). The keys are defined attributes' storage keys (attr.<name>), never raw input.
+UNWIND $ids AS id
+MATCH (m:Member {id: id})
+RETURN id, [key IN $keys | m[key]] AS values

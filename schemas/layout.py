@@ -14,6 +14,12 @@ class LayoutArgsSchema(HealthArgsSchema):
                        "`clusters`: bubbles whatever the size"})
 
 
+class LayoutQueryArgsSchema(LayoutArgsSchema):
+    attributes = fields.Boolean(load_default=False, truthy={"true"}, falsy={"false"}, metadata={
+        "description": "add the shown members' custom attributes (`members.attributes`), for colouring and "
+                       "filtering; personal ones only with the `pii` scope"})
+
+
 class MapArgsSchema(LayoutArgsSchema):
     cluster_id = Id(metadata={"description": "draw only this cluster (an id from /v1/analytics/clusters)"})
     member_id = Id(metadata={"description": "draw only this member's neighbourhood"})
@@ -50,6 +56,15 @@ class LayoutMembersSchema(StrictSchema):
     articulation_point = fields.List(fields.Boolean(), required=True)
     region = fields.List(fields.String(allow_none=True), required=True)
     role = fields.List(fields.String(allow_none=True), required=True)
+    attributes = fields.Dict(keys=fields.String(), values=fields.Nested(lambda: LayoutAttributeSchema()), metadata={
+        "description": "with `?attributes=true`: each member attribute's type, label and values, one per "
+                       "member shown (null where unset)"})
+
+
+class LayoutAttributeSchema(StrictSchema):
+    type = fields.String(required=True)
+    label = fields.String(required=True)
+    values = fields.List(fields.Raw(allow_none=True), required=True)
 
 
 class LayoutTiesSchema(StrictSchema):

@@ -281,6 +281,36 @@ def test_the_alerts_panel_lists_the_newest_alerts_and_one_about_a_member_shows_i
     assert page.errors == []
 
 
+def test_members_are_coloured_and_highlighted_by_a_custom_attribute(server, analyst_key, page):
+    status, body = server.call("PUT", "/v1/attributes/member/grade_band", ADMIN_SECRET,
+                               {"type": "enum", "values": ["elementary", "high"], "label": "Grade band"})
+    assert status in (200, 201), body
+    layout = server.get("/v1/analytics/layout", analyst_key)
+    chosen = layout["members"]["id"][:30]
+    for n, member_id in enumerate(chosen):
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        connection.request("PATCH", f"/v1/members/{member_id}", body=json.dumps(
+            {"attributes": {"grade_band": "elementary" if n < 20 else "high"}}), headers={
+            "Authorization": f"Bearer {ADMIN_SECRET}", "Content-Type": "application/json", "If-Match": "*"})
+        assert connection.getresponse().status == 200
+        connection.close()
+    page.open(server, analyst_key)
+    page.page.select_option("#colour-by", "attr:grade_band")
+    legend = page.page.locator("#legend").text_content()
+    assert "elementary: 20" in legend and "high: 10" in legend and f"{DEMO_MEMBERS - 30} not set" in legend
+    page.page.select_option("#highlight-field", "attr:grade_band")
+    page.page.select_option("#highlight-value", "high")
+    page.page.wait_for_selector("#network[data-highlighted='10']")
+    if os.environ.get("NETWEAVE_SCREENSHOT_DIR"):
+        page.page.screenshot(path=str(Path(os.environ["NETWEAVE_SCREENSHOT_DIR"]) / "explorer-attribute.png"))
+    page.page.select_option("#highlight-field", "role")
+    roles = layout["members"]["role"]
+    top = max(set(roles), key=lambda role: (roles.count(role), role or ""))
+    page.page.select_option("#highlight-value", top)
+    page.page.wait_for_selector(f"#network[data-highlighted='{roles.count(top)}']")
+    assert page.errors == []
+
+
 def test_explorer_screenshot_is_not_blank(server, analyst_key, page, tmp_path):
     from PIL import Image, ImageStat
 

@@ -166,6 +166,21 @@ def shape(entity: dict[str, Any], found: dict[str, dict[str, Any]]) -> dict[str,
     return out
 
 
+def member_values(graph: db.Graph, member_ids: list[str], *, personal: bool) -> dict[str, dict[str, Any]]:
+    """The member attributes of these members, as {name: {"type", "label", "values": [one per id, None
+    where unset]}}; personal ones only with `personal`. Dates as ISO text."""
+    def work(tx: ManagedTransaction) -> tuple[dict, list[dict]]:
+        found = {name: d for name, d in definitions(tx, "member").items() if personal or not d.get("pii")}
+        keys = [PREFIX + name for name in found]
+        return found, db.run(tx, "attribute_member_values", ids=member_ids, keys=keys) if keys else []
+
+    found, rows = graph.read(work)
+    by_id = {row["id"]: row["values"] for row in rows}
+    return {name: {"type": definition["type"], "label": definition.get("label") or name,
+                   "values": [dump_value((by_id.get(id_) or [None] * len(found))[i]) for id_ in member_ids]}
+            for i, (name, definition) in enumerate(found.items())}
+
+
 def list_filters(found: dict[str, dict[str, Any]], raw: dict[str, str], target: str) -> list[dict[str, Any]]:
     """`?attr.NAME=value` list filters as {key, value, tags} (a tags field matches a member holding the tag)."""
     if len(raw) > MAX_FILTERS:

@@ -121,12 +121,14 @@
   async function loadLayout(fit) {
     const generation = ++state.generation;
     setStatus("loading the network...");
-    const layout = await api("/v1/analytics/layout" + query(filters()));
+    // With the members' custom attributes (each network's own fields), to colour and highlight by.
+    const layout = await api("/v1/analytics/layout" + query({ ...filters(), attributes: "true" }));
     if (generation !== state.generation) return;  // a newer filter answered first
     state.layout = layout;
     state.selected = -1;
     clearPanel();
     fillFilterChoices(layout);
+    fillAttributeChoices(layout);
     if (fit) fitView();
     draw();
     renderLegend();
@@ -165,6 +167,77 @@
         select.appendChild(option);
       }
     }
+  }
+
+  // --- colour and highlight by a field: role, region, or a custom member attribute ("attr:NAME") -----------
+
+  function fillAttributeChoices(layout) {
+    const fields = (layout.members && layout.members.attributes) || {};
+    for (const id of ["colour-by", "highlight-field"]) {
+      const select = $(id), chosen = select.value;
+      for (const option of [...select.options]) if (option.value.startsWith("attr:")) option.remove();
+      for (const [name, field] of Object.entries(fields)) {
+        const option = document.createElement("option");
+        option.value = "attr:" + name;
+        option.textContent = field.label || name;
+        select.appendChild(option);
+      }
+      select.value = [...select.options].some((o) => o.value === chosen) ? chosen : select.options[0].value;
+    }
+    fillHighlightValues();
+  }
+
+  // The category of member i under `field`: a text, or null when unset. Numbers fall in five equal ranges
+  // of the values shown; a tags field counts by its first tag.
+  function categories(field) {
+    const members = state.layout && state.layout.members;
+    if (!members || !field || field === "cluster") return null;
+    if (field === "role" || field === "region") return members[field].map((v) => v || null);
+    const attribute = (members.attributes || {})[field.slice(5)];
+    if (!attribute) return null;
+    const values = attribute.values;
+    if (attribute.type === "integer" || attribute.type === "number") {
+      const numbers = values.filter((v) => typeof v === "number");
+      if (!numbers.length) return values.map(() => null);
+      const low = Math.min(...numbers), high = Math.max(...numbers), step = (high - low) / 5 || 1;
+      return values.map((v) => {
+        if (typeof v !== "number") return null;
+        const bin = Math.min(4, Math.floor((v - low) / step));
+        return formatNumber(low + bin * step) + " - " + formatNumber(bin === 4 ? high : low + (bin + 1) * step);
+      });
+    }
+    return values.map((v) => (v === null || v === undefined ? null
+                              : Array.isArray(v) ? (v.length ? String(v[0]) : null) : String(v)));
+  }
+
+  // Categories in order of size (the largest first gets the first colour), with their colours and counts.
+  function categoryColours(labels) {
+    const counts = new Map();
+    for (const label of labels) if (label !== null) counts.set(label, (counts.get(label) || 0) + 1);
+    const ordered = [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+    return new Map(ordered.map(([label, count], k) => [label, { colour: colour(k), count: count }]));
+  }
+
+  function fillHighlightValues() {
+    const field = $("highlight-field").value, select = $("highlight-value");
+    const chosen = select.value;
+    select.replaceChildren();
+    const labels = categories(field);
+    select.hidden = !labels;
+    if (!labels) return;
+    for (const [label, info] of categoryColours(labels)) {
+      const option = document.createElement("option");
+      option.value = label;
+      option.textContent = label.replace(/_/g, " ") + " (" + info.count + ")";
+      select.appendChild(option);
+    }
+    if ([...select.options].some((o) => o.value === chosen)) select.value = chosen;
+  }
+
+  // Which members the highlight keeps (null: everyone).
+  function highlighted() {
+    const labels = categories($("highlight-field").value), value = $("highlight-value").value;
+    return labels ? labels.map((label) => label === value) : null;
   }
 
   // --- drawing ----------------------------------------------------------------------------------------
@@ -243,12 +316,19 @@
       context.stroke();
     }
     const radius = sizes(layout), byColour = new Map(), marked = [];
+    const labels = categories($("colour-by").value), palette = labels ? categoryColours(labels) : null;
+    const kept = highlighted();
+    let shownHighlighted = 0;
     for (let i = 0; i < members.id.length; i++) {
-      const fill = colour(layout.clusters.rank[members.cluster[i]]);
+      let fill = labels ? (labels[i] === null ? OTHER : palette.get(labels[i]).colour)
+                        : colour(layout.clusters.rank[members.cluster[i]]);
+      if (kept && !kept[i]) fill = "#e5e7eb";          // outside the highlight: a pale dot
+      else if (kept) shownHighlighted += 1;
       if (!byColour.has(fill)) byColour.set(fill, []);
       byColour.get(fill).push(i);
       if (members.broker[i] || members.articulation_point[i] || i === state.selected) marked.push(i);
     }
+    canvas.dataset.highlighted = kept ? String(shownHighlighted) : "";
     context.strokeStyle = "#ffffff";
     context.lineWidth = 0.6 * Math.min(unit * 1.5, 1.5);
     for (const [fill, indices] of byColour) {
@@ -327,11 +407,20 @@
       div.append(swatch, label);
       legend.appendChild(div);
     };
-    const clusters = layout.clusters;
-    for (let c = 0; c < Math.min(clusters.id.length, 8); c++) {
-      row(colour(clusters.rank[c]), "cluster #" + (clusters.rank[c] + 1) + ": " + clusters.members_shown[c] + " shown");
+    const clusters = layout.clusters, labels = layout.view === "members" ? categories($("colour-by").value) : null;
+    if (labels) {
+      const palette = [...categoryColours(labels)];
+      for (const [label, info] of palette.slice(0, 8)) row(info.colour, label.replace(/_/g, " ") + ": " + info.count);
+      const rest = palette.slice(8).reduce((n, [, info]) => n + info.count, 0);
+      const unset = labels.filter((label) => label === null).length;
+      if (rest) row(OTHER, rest + " in " + (palette.length - 8) + " more");
+      if (unset) row(OTHER, unset + " not set");
+    } else {
+      for (let c = 0; c < Math.min(clusters.id.length, 8); c++) {
+        row(colour(clusters.rank[c]), "cluster #" + (clusters.rank[c] + 1) + ": " + clusters.members_shown[c] + " shown");
+      }
+      if (clusters.id.length > 8) row(OTHER, (clusters.id.length - 8) + " more clusters");
     }
-    if (clusters.id.length > 8) row(OTHER, (clusters.id.length - 8) + " more clusters");
     if (layout.view === "members") {
       row(BROKER, "broker (top betweenness)", true);
       row(ARTICULATION, "articulation point", true);
@@ -687,6 +776,9 @@
     $(id).addEventListener("change", reload);
   }
   $("size-by").addEventListener("change", () => { state.sizeBy = $("size-by").value; draw(); });
+  $("colour-by").addEventListener("change", () => { draw(); renderLegend(); });
+  $("highlight-field").addEventListener("change", () => { fillHighlightValues(); draw(); });
+  $("highlight-value").addEventListener("change", draw);
   $("fit").addEventListener("click", () => { fitView(); draw(); });
   window.addEventListener("resize", () => { resizeCanvas(); draw(); });
 

@@ -6,13 +6,13 @@ from flask import Response
 from flask.views import MethodView
 
 from schemas.analytics import RunSchema
-from schemas.layout import LayoutArgsSchema, LayoutSchema, MapArgsSchema
+from schemas.layout import LayoutQueryArgsSchema, LayoutSchema, MapArgsSchema
 from service import pictures
 from service.analytics.engine import Pending
 from service.api import Blueprint, errors
-from service.auth import requires
+from service.auth import caller_sees_pii, requires
 from service.db import get_graph
-from service.repositories import layout
+from service.repositories import attributes, layout
 from service.views.analytics import answer_pending
 
 blp = Blueprint("maps", __name__, url_prefix="/v1/analytics",
@@ -33,12 +33,19 @@ def _binary(content_type: str) -> dict:
 @blp.route("/layout")
 class Layout(MethodView):
     @requires("analytics")
-    @blp.arguments(LayoutArgsSchema, location="query")
+    @blp.arguments(LayoutQueryArgsSchema, location="query")
     @blp.response(200, LayoutSchema)
     @blp.alt_response(202, **_PENDING)
     def get(self, args):
         """Positions of members (or cluster bubbles) with their clusters and broker scores, as arrays"""
-        return layout.layout(get_graph(), **args)
+        with_attributes = args.pop("attributes")
+        answer = layout.layout(get_graph(), **args)
+        if not with_attributes or not answer.get("members", {}).get("id"):
+            return answer
+        # Read at answer time, not stored with the shared report: attributes change without a re-layout,
+        # and personal ones depend on the caller.
+        values = attributes.member_values(get_graph(), answer["members"]["id"], personal=caller_sees_pii())
+        return {**answer, "members": {**answer["members"], "attributes": values}}
 
 
 def _picture(args: dict, kind: str) -> Response:

@@ -132,6 +132,27 @@ def test_layout_has_no_personal_data(api, load_network):
     assert "@example.org" not in response.get_data(as_text=True)
 
 
+def test_layout_carries_member_attributes_on_request_personal_ones_only_with_pii(api, make_key, load_network):
+    for name, body in {"grade_band": {"type": "enum", "values": ["elementary", "high"]},
+                       "years": {"type": "integer"}, "home_city": {"type": "string", "pii": True}}.items():
+        assert api.put(f"/v1/attributes/member/{name}", json=body).status_code == 201
+    G, weight = karate()
+    ids = load_network(G, weight, member_fields=lambda node, _: {"attributes": {
+        **({"grade_band": "high" if node % 3 else "elementary"} if node < 20 else {}),
+        "years": node, "home_city": f"City {node}"}})
+    plain = _layout(api.with_key(make_key("analytics")), attributes="true")
+    assert "attributes" not in _layout(api)["members"]
+    shown = plain["members"]["attributes"]
+    assert set(shown) == {"grade_band", "years"}                     # the personal one is left out
+    by_id = {member_id: node for node, member_id in ids.items()}
+    nodes = [by_id[member_id] for member_id in plain["members"]["id"]]
+    assert shown["grade_band"]["type"] == "enum"
+    assert shown["grade_band"]["values"] == [("high" if n % 3 else "elementary") if n < 20 else None for n in nodes]
+    assert shown["years"]["values"] == nodes
+    personal = _layout(api.with_key(make_key("analytics", "pii")), attributes="true")["members"]["attributes"]
+    assert personal["home_city"]["values"] == [f"City {n}" for n in nodes]
+
+
 def test_layout_filters_choose_who_is_shown_without_moving_anyone(api, load_network):
     G, ids = _karate(load_network)
     everyone = _layout(api)
