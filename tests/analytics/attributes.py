@@ -1,24 +1,25 @@
-"""Custom member attributes for the segment tests, in the storage contract of the attributes API.
-
-Until PUT /v1/attributes/member/{name} and members' `attributes` land, definitions and values are written with
-the test-only statements of tests/queries/lenses.cypher; these two functions are the only callers, so moving to
-the API is a change here alone. The values are written outside the change feed, so they do not move the graph
-revision that analytics are cached by: set them before the first analytics call of a test.
-"""
+"""Custom attributes for the segment tests, defined and set through the API (PUT /v1/attributes/...,
+PATCH /v1/members/{id} with `attributes`), as a network's integration would. Each value is a write in the
+change feed, so set them before the first analytics call of a test (or expect a recomputation)."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from tests.conftest import run_test_query
 
-
-def define_member_attribute(graph, name: str, type_: str, *, pii: bool = False, target: str = "member") -> None:
+def define_member_attribute(api, name: str, type_: str, *, pii: bool = False, target: str = "member") -> None:
     """Defines an attribute of members (or, with `target`, of organizations or collaborations)."""
-    run_test_query(graph, "test_attribute_define", target=target, attribute=name, type=type_, pii=pii)
+    response = api.put(f"/v1/attributes/{target}/{name}", json={"type": type_, "pii": pii})
+    assert response.status_code == 201, response.get_data(as_text=True)
 
 
-def set_member_attribute(graph, name: str, values: dict[str, Any]) -> None:
+def set_member_attribute(api, name: str, values: dict[str, Any]) -> None:
     """values: member id -> value (None leaves the member without one)."""
-    rows = [{"id": member_id, "properties": {f"attr.{name}": value}} for member_id, value in values.items()]
-    assert run_test_query(graph, "test_attribute_set_values", rows=rows)[0]["written"] == len(rows)
+    for member_id, value in values.items():
+        if value is None:
+            continue
+        sent = value.isoformat() if isinstance(value, date) else value
+        response = api.patch(f"/v1/members/{member_id}", json={"attributes": {name: sent}},
+                             headers={"If-Match": "*"})
+        assert response.status_code == 200, response.get_data(as_text=True)

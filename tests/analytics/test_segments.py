@@ -107,15 +107,15 @@ def test_segments_by_region_with_small_regions_pooled_and_unknowns(api, engine, 
     assert body["assortativity"] == pytest.approx(nx.attribute_assortativity_coefficient(H, "region"), abs=1e-12)
 
 
-def test_custom_string_attribute_on_davis_southern_women(api, graph, load_network):
+def test_custom_string_attribute_on_davis_southern_women(api, load_network):
     """The two circles of Davis, Gardner and Gardner as usually read (women 1-9 and 10-16); the last two women,
     on the edge of both, have no value."""
     G, weight = southern_women()
     ids = load_network(G, weight)
     women = list(G)
     circle = {woman: "first" if k < 9 else "second" if k < 16 else None for k, woman in enumerate(women)}
-    define_member_attribute(graph, "circle", "string")
-    set_member_attribute(graph, "circle", {ids[w]: c for w, c in circle.items() if c is not None})
+    define_member_attribute(api, "circle", "string")
+    set_member_attribute(api, "circle", {ids[w]: c for w, c in circle.items() if c is not None})
 
     body = _segments(api, by="attributes.circle")
     _check(body, G, expected_segments(G, circle, 5))
@@ -125,13 +125,13 @@ def test_custom_string_attribute_on_davis_southern_women(api, graph, load_networ
     assert body["assortativity"] == pytest.approx(nx.attribute_assortativity_coefficient(H, "circle"), abs=1e-12)
 
 
-def test_integer_attribute_assortativity_is_numeric_and_equals_networkx(api, graph, load_network):
+def test_integer_attribute_assortativity_is_numeric_and_equals_networkx(api, load_network):
     """Each karate member's number of contacts as an integer attribute: its numeric assortativity is the
     network's degree assortativity."""
     G, weight = karate()
     ids = load_network(G, weight)
-    define_member_attribute(graph, "contacts", "integer")
-    set_member_attribute(graph, "contacts", {ids[node]: degree for node, degree in G.degree()})
+    define_member_attribute(api, "contacts", "integer")
+    set_member_attribute(api, "contacts", {ids[node]: degree for node, degree in G.degree()})
     nx.set_node_attributes(G, dict(G.degree()), "contacts")
 
     body = _segments(api, by="attributes.contacts")
@@ -141,14 +141,14 @@ def test_integer_attribute_assortativity_is_numeric_and_equals_networkx(api, gra
     _check(body, G, expected_segments(G, dict(G.degree()), 5))
 
 
-def test_number_attribute_with_unknowns_on_les_miserables(api, graph, load_network):
+def test_number_attribute_with_unknowns_on_les_miserables(api, load_network):
     """Each character's co-appearances (summed weights) over ten as a number; every fifth character has none."""
     G, weight = les_miserables()
     ids = load_network(G, weight)
     scenes = {node: (None if k % 5 == 0 else round(G.degree(node, weight=weight) / 10, 1))
               for k, node in enumerate(G)}
-    define_member_attribute(graph, "scenes", "number")
-    set_member_attribute(graph, "scenes", {ids[n]: v for n, v in scenes.items() if v is not None})
+    define_member_attribute(api, "scenes", "number")
+    set_member_attribute(api, "scenes", {ids[n]: v for n, v in scenes.items() if v is not None})
 
     body = _segments(api, by="attributes.scenes")
     H = G.subgraph(n for n in G if scenes[n] is not None)
@@ -159,15 +159,15 @@ def test_number_attribute_with_unknowns_on_les_miserables(api, graph, load_netwo
     assert expected["pooled"] > 0 and body["segments"][-2]["kind"] == "other"
 
 
-def test_boolean_and_date_attributes_are_categorical(api, graph, load_network):
+def test_boolean_and_date_attributes_are_categorical(api, load_network):
     G, weight = karate()
     ids = load_network(G, weight)
     mentor = {node: G.degree(node) >= 5 for node in G}
     joined = {node: date(2020, 1 + node % 3, 1) for node in G}
-    define_member_attribute(graph, "mentor", "boolean")
-    define_member_attribute(graph, "joined", "date")
-    set_member_attribute(graph, "mentor", {ids[n]: v for n, v in mentor.items()})
-    set_member_attribute(graph, "joined", {ids[n]: v for n, v in joined.items()})
+    define_member_attribute(api, "mentor", "boolean")
+    define_member_attribute(api, "joined", "date")
+    set_member_attribute(api, "mentor", {ids[n]: v for n, v in mentor.items()})
+    set_member_attribute(api, "joined", {ids[n]: v for n, v in joined.items()})
 
     flags = _segments(api, by="attributes.mentor")
     _check(flags, G, expected_segments(G, mentor, 5))
@@ -263,21 +263,21 @@ def test_segments_take_the_health_filters_and_as_of(api, load_network, new_membe
     ("attributes." + "a" * 41, "too long"), ("attributes.undefined", "not defined"),
     ("attributes.interests", "tags hold several values"), ("attributes.circle", "an organization's attribute"),
 ])
-def test_an_unusable_by_is_a_problem_naming_by(api, graph, new_member, by, reason):
+def test_an_unusable_by_is_a_problem_naming_by(api, new_member, by, reason):
     new_member("A")
-    define_member_attribute(graph, "interests", "tags")
-    define_member_attribute(graph, "circle", "string", target="organization")
+    define_member_attribute(api, "interests", "tags")
+    define_member_attribute(api, "circle", "string", target="organization")
     response = api.get("/v1/analytics/segments", query_string={"by": by})
     assert response.status_code == 422, reason
     assert response.mimetype == "application/problem+json"
     assert [e["field"] for e in response.get_json()["errors"]] == ["by"]
 
 
-def test_a_personal_attribute_needs_the_pii_scope(api, graph, make_key, load_network):
+def test_a_personal_attribute_needs_the_pii_scope(api, make_key, load_network):
     G, weight = karate()
     ids = load_network(G, weight)
-    define_member_attribute(graph, "disability", "boolean", pii=True)
-    set_member_attribute(graph, "disability", {ids[n]: n % 3 == 0 for n in G})
+    define_member_attribute(api, "disability", "boolean", pii=True)
+    set_member_attribute(api, "disability", {ids[n]: n % 3 == 0 for n in G})
     refused = api.with_key(make_key("analytics")).get("/v1/analytics/segments?by=attributes.disability")
     assert refused.status_code == 403 and refused.get_json()["required_scopes"] == ["pii"]
     allowed = api.with_key(make_key("analytics", "pii")).get("/v1/analytics/segments?by=attributes.disability")
