@@ -73,11 +73,15 @@ RETURN coalesce(c.at < datetime() - duration({days: $days}), false) AS due
 
 // name: change_purge
 // Removes up to $batch nodes older than $days days, oldest first, and remembers the highest seq removed;
-// returns how many entries went. Nodes are read in seq order from the last purge on (an index range).
+// returns how many entries went. Nodes are read in seq order from the last purge on (an index range). The
+// feed is the webhooks' outbox: entries an enabled endpoint has not been sent yet are kept (a disabled one
+// resumed after retention is told of the gap, service/delivery.py).
 MATCH (counter:Counter {name: 'changes'})
-CALL (counter) {
+OPTIONAL MATCH (w:Webhook) WHERE w.enabled
+WITH counter, min(w.cursor) AS held
+CALL (counter, held) {
     MATCH (c:Change)
-    WHERE c.seq > coalesce(counter.purged_through, 0)
+    WHERE c.seq > coalesce(counter.purged_through, 0) AND (held IS NULL OR c.last <= held)
     WITH c ORDER BY c.seq LIMIT $batch
     WITH c WHERE c.at < datetime() - duration({days: $days})
     WITH collect(c) AS old

@@ -99,17 +99,27 @@ WHERE w.enabled AND (w.next_attempt_at IS NULL OR w.next_attempt_at <= datetime(
 RETURN w.id AS id
 
 // name: webhook_pass
-// Moves a stream's cursor past entries none of which the endpoint listens to (only forward, and only
-// while no delivery is under way).
-MATCH (w:Webhook {id: $id}) WHERE w.pending IS NULL
+// Moves a stream's cursor from $from_cursor to $seq past entries none of which the endpoint listens to: only
+// while no delivery is under way and the cursor is still where the caller read it (the endpoint's lock is
+// taken first, so two runs cannot both pass or store from one position).
+MATCH (w:Webhook {id: $id})
+SET w._lock = true
+REMOVE w._lock
+WITH w WHERE w.pending IS NULL
+  AND CASE $stream WHEN 'changes' THEN w.cursor ELSE w.alert_cursor END = $from_cursor
 SET w.cursor = CASE WHEN $stream = 'changes' AND $seq > w.cursor THEN $seq ELSE w.cursor END,
     w.alert_cursor = CASE WHEN $stream = 'alerts' AND $seq > w.alert_cursor THEN $seq ELSE w.alert_cursor END
 RETURN w.id AS id
 
 // name: delivery_create
-// A delivery of a stream's events $first_seq..$last_seq, made the endpoint's delivery under way; no row
-// when one is already under way (another run made it first).
-MATCH (w:Webhook {id: $webhook_id}) WHERE w.pending IS NULL
+// A delivery of a stream's events $first_seq..$last_seq, made the endpoint's delivery under way. The
+// endpoint's lock is taken first, then it is checked that no delivery is under way and that the stream's
+// cursor is still $from_cursor, where the events were read from: no row when another run moved on meanwhile.
+MATCH (w:Webhook {id: $webhook_id})
+SET w._lock = true
+REMOVE w._lock
+WITH w WHERE w.pending IS NULL
+  AND CASE $stream WHEN 'changes' THEN w.cursor ELSE w.alert_cursor END = $from_cursor
 CREATE (d:WebhookDelivery {id: $id, webhook_id: $webhook_id, stream: $stream, first_seq: $first_seq,
                            last_seq: $last_seq, event_count: $event_count, event_types: $event_types,
                            body: $body, status: 'pending', attempts: 0, attempt_at: [], codes: [], errors: [],
@@ -123,19 +133,22 @@ MATCH (d:WebhookDelivery {id: $id, webhook_id: $webhook_id})
 RETURN d {.id, .body, .stream, .first_seq, .last_seq, .status, .replay} AS delivery
 
 // name: delivery_attempted
-// Records one attempt. Accepted: the delivery is done, the endpoint's cursor moves past its events and its
+// Records one attempt (the endpoint's and the delivery's locks taken before anything is read). Accepted: the delivery is done, the endpoint's cursor moves past its events and its
 // failures are cleared (a replay of a done delivery moves nothing). Refused: the endpoint waits until
 // $next_attempt_at, or is disabled with $disable (a reason) when it kept failing too long.
 MATCH (w:Webhook {id: $webhook_id})
 MATCH (d:WebhookDelivery {id: $id, webhook_id: $webhook_id})
-WITH w, d, d.replay AS replay, w.pending = d.id AS under_way
+SET w._lock = true, d._lock = true
+REMOVE w._lock, d._lock
+WITH w, d, coalesce(d.replay, false) AS replay, coalesce(w.pending = d.id, false) AS under_way
 SET d.attempts = d.attempts + 1,
     d.attempt_at = d.attempt_at + [datetime()],
     d.codes = d.codes + [coalesce($code, -1)],
     d.errors = d.errors + [coalesce($error, '')],
     d.seconds = d.seconds + [$seconds],
     d.replay = null
-FOREACH (_ IN CASE WHEN replay THEN [1] ELSE [] END | SET w.replays = w.replays - 1)
+FOREACH (_ IN CASE WHEN replay THEN [1] ELSE [] END |
+    SET w.replays = CASE WHEN coalesce(w.replays, 0) > 0 THEN w.replays - 1 ELSE 0 END)
 FOREACH (_ IN CASE WHEN $ok THEN [1] ELSE [] END |
     SET d.status = 'delivered', d.delivered_at = coalesce(d.delivered_at, datetime()))
 FOREACH (_ IN CASE WHEN $ok AND under_way THEN [1] ELSE [] END |
@@ -180,9 +193,12 @@ RETURN d {.id, .webhook_id, .stream, .first_seq, .last_seq, .event_count, .event
 // as a replay with its own webhook-id and body. Returns the delivery's id, or no row.
 MATCH (w:Webhook {id: $webhook_id})
 MATCH (d:WebhookDelivery {id: $id, webhook_id: $webhook_id})
-FOREACH (_ IN CASE WHEN w.pending = d.id THEN [1] ELSE [] END | SET w.next_attempt_at = null)
-FOREACH (_ IN CASE WHEN w.pending <> d.id OR w.pending IS NULL THEN [1] ELSE [] END |
-    SET w.replays = coalesce(w.replays, 0) + CASE WHEN d.replay THEN 0 ELSE 1 END, d.replay = true)
+SET w._lock = true, d._lock = true
+REMOVE w._lock, d._lock
+WITH w, d, coalesce(w.pending = d.id, false) AS under_way, coalesce(d.replay, false) AS asked
+FOREACH (_ IN CASE WHEN under_way THEN [1] ELSE [] END | SET w.next_attempt_at = null)
+FOREACH (_ IN CASE WHEN NOT under_way AND NOT asked THEN [1] ELSE [] END |
+    SET w.replays = coalesce(w.replays, 0) + 1, d.replay = true)
 RETURN d.id AS id
 
 // name: delivery_replays
@@ -191,10 +207,11 @@ MATCH (d:WebhookDelivery {webhook_id: $webhook_id}) WHERE d.replay
 RETURN d.id AS id ORDER BY d.created_at, d.id LIMIT $limit
 
 // name: delivery_purge
-// Removes up to $batch accepted deliveries older than $days days; returns how many went.
+// Removes up to $batch finished deliveries (accepted, or failed when their endpoint gave up) made before
+// $before, oldest first (the created_at index); returns how many went. A delivery asked to be sent again stays.
 MATCH (d:WebhookDelivery)
-WHERE d.status = 'delivered' AND d.created_at < datetime() - duration({days: $days}) AND d.replay IS NULL
-WITH d LIMIT $batch
+WHERE d.created_at < $before AND d.status IN ['delivered', 'failed'] AND d.replay IS NULL
+WITH d ORDER BY d.created_at LIMIT $batch
 DETACH DELETE d
 RETURN count(*) AS purged
 

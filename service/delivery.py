@@ -209,57 +209,80 @@ class Deliverer:
 
     def run(self, webhook_id: str, budget_seconds: float, keep: Callable[[], Any] | None = None) -> int:
         """Sends what the endpoint has waiting, for up to `budget_seconds`; returns the attempts made.
-        `keep` is called before each look (the worker renews the endpoint's lock with it; it raises when
-        the lock was lost, which ends the run)."""
+        `keep` is called before each step (the worker renews the endpoint's lock with it; it raises when
+        the lock was lost, which ends the run). Two runs on one endpoint at once (a lock lost to a pause
+        or a Redis failover) stay correct: a delivery is made only from the cursor it was read at, so at
+        worst the one under way is sent twice under its own webhook-id."""
         deadline, attempts = self.clock() + budget_seconds, 0
+        step = keep or (lambda: None)
         while self.clock() < deadline:
-            if keep is not None:
-                keep()
+            step()
             state = self.graph.read(lambda tx: db.run_one(tx, "webhook_state", id=webhook_id))
             if state is None:
                 return attempts
             webhook, now = state["webhook"], state["now"]
             if not webhook["enabled"] or (webhook.get("next_attempt_at") and webhook["next_attempt_at"] > now):
                 return attempts
-            replays = self.graph.read(lambda tx: db.run(tx, "delivery_replays", webhook_id=webhook_id, limit=10))
-            for replay in replays:
-                if keep is not None:
-                    keep()
-                attempts += 1
-                self._attempt(webhook, replay["id"], now)
-            delivery_id = webhook.get("pending") or self._make(webhook, state)
+            if webhook.get("replays"):
+                for replay in self.graph.read(lambda tx: db.run(tx, "delivery_replays", webhook_id=webhook_id,
+                                                                 limit=10)):
+                    step()
+                    attempts += 1
+                    self._attempt(webhook, replay["id"], now)
+            delivery_id = webhook.get("pending") or self._make(webhook, state, step, deadline)
             if delivery_id is None:
                 return attempts
+            step()
             attempts += 1
             if not self._attempt(webhook, delivery_id, now):
                 return attempts
         return attempts
 
     def purge(self) -> int:
-        return self.graph.write(lambda tx: db.run_one(
-            tx, "delivery_purge", days=self.settings.retention_days, batch=PURGE_BATCH)["purged"])
+        """Removes finished deliveries past retention, in batches; how many went."""
+        before = datetime.now(timezone.utc) - timedelta(days=self.settings.retention_days)
+        total = 0
+        while True:
+            purged = self.graph.write(lambda tx: db.run_one(
+                tx, "delivery_purge", before=before, batch=PURGE_BATCH)["purged"])
+            total += purged
+            if purged < PURGE_BATCH:
+                return total
 
     # -- making a delivery
 
-    def _make(self, webhook: dict, state: dict) -> str | None:
+    def _make(self, webhook: dict, state: dict, step: Callable[[], Any], deadline: float) -> str | None:
         """The next delivery of the endpoint (stored, and made the one under way), or None when neither
-        stream has an event it listens to; cursors move past the entries it does not listen to."""
+        stream has an event it listens to (cursors move past the entries it does not listen to) or the run's
+        time is up. Alerts first: they are few, and must not wait behind a long sync."""
         if webhook["cursor"] < state["changes_floor"]:
-            log.warning("webhook %s: change feed entries %d..%d were removed by retention before they were "
-                        "sent", webhook["id"], webhook["cursor"] + 1, state["changes_floor"])
-            self._pass(webhook["id"], "changes", state["changes_floor"])
-            webhook["cursor"] = state["changes_floor"]
-        for stream, cursor, head in (("changes", webhook["cursor"], state["changes_head"]),
-                                     ("alerts", webhook["alert_cursor"], state["alerts_head"])):
+            return self._store(webhook, self._gap(webhook["cursor"], state["changes_floor"]), webhook["cursor"])
+        for stream, cursor, head in (("alerts", webhook["alert_cursor"], state["alerts_head"]),
+                                     ("changes", webhook["cursor"], state["changes_head"])):
             while cursor < head:
+                if self.clock() >= deadline:
+                    return None
+                step()
                 batch = self.graph.read(self._collect, webhook, stream, cursor)
                 if batch.events:
-                    return self._store(webhook, batch)
-                if batch.last_seq <= cursor:
-                    break
-                self._pass(webhook["id"], stream, batch.last_seq)
+                    return self._store(webhook, batch, cursor)
+                if batch.last_seq <= cursor or not self._pass(webhook["id"], stream, cursor, batch.last_seq):
+                    break       # nothing further, or another run moved the cursor: the next look starts over
                 cursor = batch.last_seq
         return None
+
+    @staticmethod
+    def _gap(cursor: int, floor: int) -> Batch:
+        """The one event an endpoint gets for change-feed entries removed by retention before it was sent
+        them (it was disabled or paused past NETWEAVE_CHANGE_RETENTION_DAYS; an enabled endpoint holds the
+        entries it has not been sent): whatever it listens to, so it knows to read the lists again."""
+        log.warning("webhook: change feed entries %d..%d were removed by retention before they were sent",
+                    cursor + 1, floor)
+        return Batch("changes", [{"id": f"gap_{cursor}_{floor}", "type": "feed.gap", "seq": floor,
+                                  "occurred_at": _iso(datetime.now(timezone.utc)),
+                                  "data": {"missed_from_seq": cursor + 1, "missed_to_seq": floor,
+                                           "resync": "read the lists again, then follow GET /v1/changes"}}],
+                     floor)
 
     def _collect(self, tx: ManagedTransaction, webhook: dict, stream: str, cursor: int) -> Batch:
         from service.repositories import alerts
@@ -297,7 +320,7 @@ class Deliverer:
         last = kept[-1]["seq"] if kept and full else entries[-1]["seq"]
         return Batch(stream, kept, last)
 
-    def _store(self, webhook: dict, batch: Batch) -> str | None:
+    def _store(self, webhook: dict, batch: Batch, from_cursor: int) -> str | None:
         delivery_id = str(uuid.uuid4())
         body = json.dumps({"type": "netweave.events", "timestamp": _iso(datetime.now(timezone.utc)),
                            "data": {"webhook_id": webhook["id"], "stream": batch.stream, "events": batch.events}},
@@ -306,12 +329,15 @@ class Deliverer:
         row = self.graph.write(lambda tx: db.run_one(
             tx, "delivery_create", id=delivery_id, webhook_id=webhook["id"], stream=batch.stream,
             first_seq=batch.events[0]["seq"], last_seq=batch.last_seq, event_count=len(batch.events),
-            event_types=types, body=body))
-        # No row: another run made the endpoint's next delivery first; the next look sends that one.
+            event_types=types, body=body, from_cursor=from_cursor))
+        # No row: another run made the endpoint's next delivery, or moved its cursor, first; the next look
+        # sends what is under way.
         return row["id"] if row else None
 
-    def _pass(self, webhook_id: str, stream: str, seq: int) -> None:
-        self.graph.write(lambda tx: db.run(tx, "webhook_pass", id=webhook_id, stream=stream, seq=seq))
+    def _pass(self, webhook_id: str, stream: str, from_cursor: int, seq: int) -> bool:
+        """Moves the stream's cursor from `from_cursor` to `seq`; False when another run moved it first."""
+        return bool(self.graph.write(lambda tx: db.run(tx, "webhook_pass", id=webhook_id, stream=stream,
+                                                        from_cursor=from_cursor, seq=seq)))
 
     # -- sending one
 
@@ -327,9 +353,11 @@ class Deliverer:
         failing_since = webhook.get("failing_since")
         give_up = (not outcome.ok and failing_since is not None
                    and (now - failing_since).total_seconds() >= self.settings.give_up_seconds)
-        disable = (f"every delivery failed for {self.settings.give_up_seconds:g} s; last: "
-                   f"{outcome.error or outcome.status}") if give_up else None
-        next_at = None if outcome.ok else now + timedelta(seconds=self.settings.backoff(webhook["failures"] + 1))
+        last = f"HTTP {outcome.status}" if outcome.status is not None else "no answer"
+        disable = f"every delivery failed for {self.settings.give_up_seconds:g} s; last: {last}" if give_up else None
+        # The backoff counts from the end of the call (a timeout may have taken longer than the first backoff).
+        next_at = None if outcome.ok else datetime.now(timezone.utc) + timedelta(
+            seconds=self.settings.backoff(webhook["failures"] + 1))
 
         def work(tx: ManagedTransaction) -> dict:
             result = db.run_one(tx, "delivery_attempted", id=delivery_id, webhook_id=webhook["id"], ok=outcome.ok,
@@ -338,8 +366,11 @@ class Deliverer:
             if disable is not None and result is not None and not result["enabled"]:
                 from service.repositories import alerts
 
-                alerts.emit(tx, "webhook.disabled", {"webhook_id": webhook["id"], "url": webhook["url"],
-                                                     "reason": disable}, subject=webhook["id"])
+                # Neither the URL (it may hold a token) nor the error text (it may name internal addresses):
+                # any `read` key lists alerts. GET /v1/webhooks/{id} (admin) has the details.
+                alerts.emit(tx, "webhook.disabled", {"webhook_id": webhook["id"], "last_answer": last,
+                                                     "failing_seconds": self.settings.give_up_seconds},
+                            subject=webhook["id"])
             return result
 
         self.graph.write(work)

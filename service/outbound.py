@@ -14,6 +14,7 @@ request forgery.
 
 from __future__ import annotations
 
+import concurrent.futures
 import ipaddress
 import socket
 import time
@@ -27,6 +28,8 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 MAX_URL_CHARS = 2048
+RESOLVE_SECONDS = 5.0
+_RESOLVER = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="netweave-resolve")
 
 
 class Refused(ValueError):
@@ -40,10 +43,26 @@ def allow_list(setting: str | None) -> tuple[Network, ...]:
 
 
 def _plain(address: Address) -> Address:
-    """An IPv4-mapped IPv6 address as the IPv4 address it carries (checked as that)."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        return address.ipv4_mapped
+    """An IPv6 address that carries an IPv4 one (IPv4-mapped, 6to4) as that IPv4 address (checked as it)."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return address.ipv4_mapped
+        if address.sixtofour is not None:
+            return address.sixtofour
     return address
+
+
+def literal(host: str) -> Address | None:
+    """The address a host names literally, in any form the resolver takes as one (`127.1`, `2130706433`,
+    `0x7f000001` are 127.0.0.1), else None."""
+    try:
+        return _plain(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except (OSError, ValueError):
+        return None
 
 
 def allowed(address: Address, allow: Iterable[Network]) -> bool:
@@ -54,6 +73,8 @@ def public(address: Address) -> bool:
     """Whether the address is a public unicast one (not loopback, private, link-local, metadata,
     multicast, reserved or unspecified)."""
     address = _plain(address)
+    if isinstance(address, ipaddress.IPv6Address) and address.teredo is not None:
+        return False            # a tunnel to an IPv4 address the check cannot see through
     return address.is_global and not (address.is_multicast or address.is_reserved)
 
 
@@ -84,15 +105,12 @@ def parse(url: str, allow: tuple[Network, ...]) -> Target:
     if parts.fragment:
         raise Refused("no #fragment")
     host = parts.hostname
-    try:
-        literal = _plain(ipaddress.ip_address(host))
-    except ValueError:
-        literal = None
-    if literal is not None and not public(literal) and not allowed(literal, allow):
+    named = literal(host)
+    if named is not None and not public(named) and not allowed(named, allow):
         raise Refused(f"{host} is a loopback, private, link-local or reserved address; list it in "
                       "NETWEAVE_WEBHOOK_ALLOW_PRIVATE to allow it")
     # http only to listed addresses: a literal one is checked here, a name's addresses by `resolve`.
-    if parts.scheme == "http" and (not allow or (literal is not None and not allowed(literal, allow))):
+    if parts.scheme == "http" and (not allow or (named is not None and not allowed(named, allow))):
         raise Refused("an https URL (http only to addresses listed in NETWEAVE_WEBHOOK_ALLOW_PRIVATE)")
     path = parts.path or "/"
     if parts.query:
@@ -103,8 +121,12 @@ def parse(url: str, allow: tuple[Network, ...]) -> Target:
 def resolve(target: Target, allow: tuple[Network, ...]) -> Address:
     """The address to connect to: the host's first address, once every address it resolves to passed
     the rules (any refused address refuses the call, so a name cannot mix a public and a private one)."""
+    # getaddrinfo has no timeout of its own: it runs on a small pool, and a lookup that hangs is given up.
+    lookup = _RESOLVER.submit(socket.getaddrinfo, target.host, target.port, type=socket.SOCK_STREAM)
     try:
-        infos = socket.getaddrinfo(target.host, target.port, type=socket.SOCK_STREAM)
+        infos = lookup.result(timeout=RESOLVE_SECONDS)
+    except concurrent.futures.TimeoutError:
+        raise Refused(f"{target.host} did not resolve within {RESOLVE_SECONDS:g} s") from None
     except socket.gaierror as error:
         raise Refused(f"{target.host} does not resolve: {error.strerror}") from None
     addresses = [_plain(ipaddress.ip_address(info[4][0].split("%")[0])) for info in infos]

@@ -214,7 +214,8 @@ class WebhookReceiver:
                         pass
                 with receiver.lock:
                     receiver.deliveries.append({"id": headers.get("webhook-id"), "verified": verified,
-                                                "signature": headers.get("webhook-signature"), "answer": answer})
+                                                "signature": headers.get("webhook-signature"), "answer": answer,
+                                                "host": headers.get("host"), "bytes": len(body)})
                     if not verified:
                         receiver.unverified += 1
                     elif answer in ("ok", "timeout"):

@@ -715,7 +715,8 @@
       case "health.changed":
         return String(d.metric).replace(/_/g, " ") + " went from " + formatNumber(d.from) + " to " + formatNumber(d.to);
       case "webhook.disabled":
-        return "deliveries to " + d.url + " stopped: " + d.reason;
+        return "webhook " + d.webhook_id + " was disabled after failing for " + formatNumber(d.failing_seconds) +
+          " s (last: " + d.last_answer + ")";
       default:
         return alert.subject || "";
     }
