@@ -7,8 +7,9 @@ missed across a restart of the API, the workers or Neo4j.
 
 **How they go out.** A delivery holds the next events of one stream an endpoint listens to, up to
 `batch_events` events and `batch_bytes` bytes: a sync of 1,000 records makes about ten calls, not 1,000.
-Its body is fixed when it is made (the resources as the API showed them then), and every attempt sends
-that body under the same `webhook-id`, so a receiver that deduplicates on it processes each event once.
+Its body is fixed when it is made (the resources as the API showed them then; stored compressed), and
+every attempt sends that body under the same `webhook-id`, so a receiver that deduplicates on it processes
+each event once.
 The next delivery is made only once the endpoint accepted this one (a 2xx): each endpoint's events
 arrive in order. A refused attempt waits with exponential backoff and jitter; an endpoint that kept
 refusing for `give_up_seconds` (a day) is disabled, and an alert (`webhook.disabled`) says so.
@@ -28,7 +29,9 @@ import json
 import logging
 import random
 import time
+import threading
 import uuid
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
@@ -203,6 +206,8 @@ class Deliverer:
         self.settings = settings
         self.sealer = sealer
         self.clock = clock
+        # Per thread (the worker sends from two): the delivery this thread just made, with its body.
+        self._local = threading.local()
 
     def due(self) -> list[str]:
         return [row["id"] for row in self.graph.read(lambda tx: db.run(tx, "webhook_due"))]
@@ -329,10 +334,13 @@ class Deliverer:
         row = self.graph.write(lambda tx: db.run_one(
             tx, "delivery_create", id=delivery_id, webhook_id=webhook["id"], stream=batch.stream,
             first_seq=batch.events[0]["seq"], last_seq=batch.last_seq, event_count=len(batch.events),
-            event_types=types, body=body, from_cursor=from_cursor))
+            event_types=types, body=zlib.compress(body.encode("utf-8"), 1), from_cursor=from_cursor))
         # No row: another run made the endpoint's next delivery, or moved its cursor, first; the next look
         # sends what is under way.
-        return row["id"] if row else None
+        if row is None:
+            return None
+        self._local.made = (delivery_id, body)      # its first attempt need not read the body back
+        return row["id"]
 
     def _pass(self, webhook_id: str, stream: str, from_cursor: int, seq: int) -> bool:
         """Moves the stream's cursor from `from_cursor` to `seq`; False when another run moved it first."""
@@ -343,10 +351,15 @@ class Deliverer:
 
     def _attempt(self, webhook: dict, delivery_id: str, now: datetime) -> bool:
         """One attempt at a delivery, recorded; True when the endpoint accepted it."""
-        row = self.graph.read(lambda tx: db.run_one(tx, "delivery_body", id=delivery_id, webhook_id=webhook["id"]))
-        if row is None:
-            return False
-        body = row["delivery"]["body"]
+        made, self._local.made = getattr(self._local, "made", None), None
+        if made is not None and made[0] == delivery_id:
+            body = made[1]
+        else:
+            row = self.graph.read(lambda tx: db.run_one(tx, "delivery_body", id=delivery_id,
+                                                        webhook_id=webhook["id"]))
+            if row is None:
+                return False
+            body = zlib.decompress(row["delivery"]["body"]).decode("utf-8")
         outcome = outbound.post(webhook["url"], body.encode("utf-8"), self.headers(webhook, delivery_id, body),
                                 allow=self.settings.allow, timeout=self.settings.timeout,
                                 max_response_bytes=self.settings.max_response_bytes)
