@@ -140,7 +140,8 @@ MATCH (w:Webhook {id: $webhook_id})
 MATCH (d:WebhookDelivery {id: $id, webhook_id: $webhook_id})
 SET w._lock = true, d._lock = true
 REMOVE w._lock, d._lock
-WITH w, d, coalesce(d.replay, false) AS replay, coalesce(w.pending = d.id, false) AS under_way
+WITH w, d, coalesce(d.replay, false) AS replay, coalesce(w.pending = d.id, false) AS under_way,
+     w.enabled AS was_enabled
 SET d.attempts = d.attempts + 1,
     d.attempt_at = d.attempt_at + [datetime()],
     d.codes = d.codes + [coalesce($code, -1)],
@@ -161,7 +162,7 @@ FOREACH (_ IN CASE WHEN NOT $ok AND under_way THEN [1] ELSE [] END |
         w.next_attempt_at = $next_attempt_at)
 FOREACH (_ IN CASE WHEN NOT $ok AND under_way AND $disable IS NOT NULL THEN [1] ELSE [] END |
     SET w.enabled = false, w.disabled_reason = $disable, d.status = 'failed')
-RETURN w.failures AS failures, w.enabled AS enabled,
+RETURN w.failures AS failures, w.enabled AS enabled, was_enabled AND NOT w.enabled AS disabled_now,
        duration.inSeconds(coalesce(w.failing_since, datetime()), datetime()).seconds AS failing_seconds
 
 // name: delivery_get

@@ -376,7 +376,7 @@ class Deliverer:
             result = db.run_one(tx, "delivery_attempted", id=delivery_id, webhook_id=webhook["id"], ok=outcome.ok,
                                 code=outcome.status, error=outcome.error, seconds=outcome.seconds,
                                 next_attempt_at=next_at, disable=disable)
-            if disable is not None and result is not None and not result["enabled"]:
+            if result is not None and result["disabled_now"]:       # once, by the attempt that disabled it
                 from service.repositories import alerts
 
                 # Neither the URL (it may hold a token) nor the error text (it may name internal addresses):
