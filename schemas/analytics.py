@@ -147,8 +147,22 @@ class RegionShareSchema(StrictSchema):
     members = fields.Integer(required=True)
 
 
+class NamePartSchema(StrictSchema):
+    kind = fields.String(required=True, validate=validate.OneOf(["organization", "region", "topic", "member"]))
+    value = fields.String(required=True, metadata={"description": "an organization or member id, a region, a topic"})
+    label = fields.String(required=True, metadata={"description": "as it appears in the name"})
+    members = fields.Integer(required=True, metadata={"description": "the cluster's members that have it"})
+    share = fields.Float(required=True, metadata={"description": "members / the cluster's members"})
+
+
 class ClusterSchema(StrictSchema):
     id = Id(required=True, metadata={"description": "stable across small changes of the network"})
+    name = fields.String(required=True, metadata={
+        "description": "readable, from what most of its members share: the organization, else the region, "
+                       "then the topic (\"Lakeside Literacy Network · literacy\"); else \"around\" the member "
+                       "with most ties; repeated names are numbered \"(2)\" in size order"})
+    name_basis = fields.List(fields.Nested(NamePartSchema), required=True,
+                             metadata={"description": "what the name was made from, with counts"})
     size = fields.Integer(required=True)
     density = fields.Float(required=True)
     internal_ties = fields.Integer(required=True)

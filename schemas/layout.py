@@ -77,6 +77,8 @@ class LayoutClustersSchema(StrictSchema):
     """Parallel arrays, one entry per cluster with members shown."""
 
     id = fields.List(Id(), required=True)
+    name = fields.List(fields.String(), required=True, metadata={
+        "description": "readable names, as in /v1/analytics/clusters"})
     rank = _ints("0 for the largest cluster of the whole network, and so on (colours follow it)")
     size = _ints("members of the cluster in the whole network")
     members_shown = _ints("members of the cluster that pass the filters")

@@ -285,10 +285,10 @@ def clusters(as_of: str | None, include: str | None, resolution: float, limit: i
     if as_json:
         return _echo_json(report)
     click.echo(f"Clusters: {report['clusters_total']}, modularity {report['modularity']:.4f}")
-    click.echo(table([[c["id"][:8], c["size"], c["density"], c["internal_ties"], c["external_ties"],
+    click.echo(table([[c["id"][:8], c["name"], c["size"], c["density"], c["internal_ties"], c["external_ties"],
                        c["ei_index"], [m["name"] for m in c["top_members"][:3]],
                        [o["name"] for o in c["organizations"][:2]]] for c in report["clusters"]],
-                     ["cluster", "size", "density", "internal", "external", "E-I", "top members",
+                     ["cluster", "name", "size", "density", "internal", "external", "E-I", "top members",
                       "organizations"]))
     click.echo(_computed_line(report["computed"]))
 

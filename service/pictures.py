@@ -98,11 +98,11 @@ def _legend_lines(scene: dict) -> list[tuple[str | None, str]]:
     clusters = scene["clusters"]
     rows: list[tuple[str | None, str]] = [(None, scene.get("title") or "the network"),
                                           (None, f"as of {scene['as_of']}"),
-                                          (None, f"{scene['members_shown']} of {scene['members_total']} members")]
+                                          (None, f"{scene['members_shown']:,} of {plural(scene['members_total'], 'member')}")]
     rows.append((None, "clusters (Leiden), largest first:"))
     for c in range(min(len(clusters["id"]), LEGEND_CLUSTERS)):
         rows.append((cluster_colour(clusters["rank"][c]),
-                     f"#{clusters['rank'][c] + 1} ({clusters['id'][c][:8]}): {clusters['members_shown'][c]} members"))
+                     f"{clusters['name'][c]}: {plural(clusters['members_shown'][c], 'member')}"))
     if len(clusters["id"]) > LEGEND_CLUSTERS:
         rows.append((OTHER, f"... {len(clusters['id']) - LEGEND_CLUSTERS} more clusters"))
     if scene["view"] == "members":
@@ -111,6 +111,11 @@ def _legend_lines(scene: dict) -> list[tuple[str | None, str]]:
     else:
         rows += [(None, "bubble area: members"), (None, "lines: ties between clusters")]
     return [(colour, _clipped(text)) for colour, text in rows if text]
+
+
+def plural(n: int, noun: str) -> str:
+    """ "1 member", "1,200 members"."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def _clipped(text: str, limit: int = 38) -> str:

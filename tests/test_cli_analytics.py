@@ -118,7 +118,7 @@ def test_analytics_clusters_table_and_json(runner, api, demo_network):
     text = _invoke(runner, "analytics", "clusters", "--limit", "5").stdout
     assert f"Clusters: {from_api['clusters_total']}, modularity {from_api['modularity']:.4f}" in text
     for cluster in from_api["clusters"]:
-        assert re.search(rf"^{cluster['id'][:8]}\s+{cluster['size']}\s", text, re.M)
+        assert re.search(rf"^{cluster['id'][:8]}\s+{re.escape(cluster['name'])}\s+{cluster['size']}\s", text, re.M)
     as_json = json.loads(_invoke(runner, "analytics", "clusters", "--limit", "5", "--json").stdout)
     assert [c["id"] for c in as_json["clusters"]] == [c["id"] for c in from_api["clusters"]]
 

@@ -8,6 +8,13 @@ cluster and each old id used at most once; a new cluster without a partner gets 
 the graph revision, the parameters and its smallest member id (the same on every worker, different from
 any earlier id). So when one tie is added, every cluster that keeps most of its members keeps its id;
 a split leaves the id with the larger part, a merge with the part that had more members.
+
+Names. Each cluster also gets a readable name from what dominates its members (`name`): the organization
+most of them belong to, else the region most of them are in, followed by the topic most of them share
+("Northern Literacy Collaborative · literacy", "north region · numeracy"); where nothing is shared by a
+majority, the member with most ties ("around Ada Lovelace"). The parts it was made from are its basis,
+with their counts. A name changes only when what dominates the cluster changes, so it is as stable as the
+cluster's id; clusters that would share a name are numbered in size order ("… (2)").
 """
 
 from __future__ import annotations
@@ -133,6 +140,60 @@ def dominant(values: list[list[str] | str | None], count: int) -> list[tuple[str
         elif value is not None:
             counter[value] += 1
     return sorted(counter.items(), key=lambda item: (-item[1], item[0]))[:count]
+
+
+# A part names a cluster when at least this share of its members have it.
+MAJORITY = 0.5
+
+
+@dataclass(frozen=True)
+class NamePart:
+    """One thing a cluster's name is made from: the organization, region or topic most of its members
+    have (`value` an organization id, a region or a topic), or the member with most ties."""
+
+    kind: str          # organization | region | topic | member
+    value: str
+    label: str
+    members: int       # the cluster's members that have it (1 for a member)
+    share: float       # members / the cluster's members
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "value": self.value, "label": self.label, "members": self.members,
+                "share": round(self.share, 3)}
+
+
+def leading(values: list[list[str] | str | None], size: int) -> tuple[str, int, float] | None:
+    """The most frequent label among a cluster's `size` members with its count and share (ties by label)."""
+    found = dominant(values, 1)
+    if not found or not size:
+        return None
+    label, count = found[0]
+    return label, count, count / size
+
+
+def cluster_name(organization: NamePart | None, region: NamePart | None, topic: NamePart | None,
+                 member: NamePart | None) -> tuple[str, list[NamePart]]:
+    """The name and its basis (see the module docstring); parts below MAJORITY are not used."""
+    head = next((part for part in (organization, region) if part and part.share >= MAJORITY), None)
+    tail = topic if topic and topic.share >= MAJORITY else None
+    basis = [part for part in (head, tail) if part]
+    if not basis:
+        if member is None:
+            return "unnamed", []
+        return (member.label if member.share >= 1 else f"around {member.label}"), [member]
+    words = [f"{part.label} region" if part.kind == "region" else part.label for part in basis]
+    return " · ".join(words), basis
+
+
+def numbered(names: list[str]) -> list[str]:
+    """Names made unique in the given order (largest cluster first): later repeats get " (2)", " (3)"."""
+    seen: Counter[str] = Counter(names)
+    counts: Counter[str] = Counter()
+    out = []
+    for name in names:
+        counts[name] += 1
+        out.append(name if seen[name] == 1 or counts[name] == 1 else f"{name} ({counts[name]})")
+    return out
 
 
 def match_ids(projection: Projection, grouped: list[list[int]], salt: str) -> list[str]:

@@ -30,9 +30,15 @@ _DECODED_LOCK = threading.Lock()
 _DATE, _DATETIME = "$date", "$datetime"
 
 
+# The shape of the stored reports. Raise it when a report gains or loses a field: every key changes, so a
+# report of the old shape is never served (fresh or stale) by the code that expects the new one.
+# 2: cluster names in the clusters and layout reports.
+REPORT_FORMAT = 2
+
+
 def key_of(value: Any) -> str:
     """A stable text key for a tuple of arguments (dates, frozen dataclasses and numbers in it)."""
-    return hashlib.sha256(repr(value).encode()).hexdigest()
+    return hashlib.sha256(repr((REPORT_FORMAT, value)).encode()).hexdigest()
 
 
 def encode(report: dict) -> str:

@@ -440,13 +440,14 @@ def _clusters_report(engine: Engine, graph: db.Graph, revision: int, scope: Scop
     organizations = {c: clusters_module.dominant([analysis.projection.organizations[v]
                                                   for v in analysis.grouped[c]], DOMINANT) for c in shown}
     names = organization_names(graph, [org for pairs in organizations.values() for org, _ in pairs])
+    named = cluster_names(engine, graph, revision, scope, resolution)
     return {
         "modularity": analysis.clustering.modularity,
         "clusters_total": len(analysis.grouped),
         "clusters": [_cluster_summary(analysis, c, [members[analysis.projection.ids[v]] for v in tops[c]
                                                     if analysis.projection.ids[v] in members],
                                       [{"id": org, "name": names.get(org), "members": count}
-                                       for org, count in organizations[c]]) for c in shown],
+                                       for org, count in organizations[c]], named[c]) for c in shown],
         "computed": _computed("Leiden (igraph), modularity objective, on ties weighted by summed strength; "
                               "ids matched by overlap with the previous result",
                               {"as_of": scope.as_of.isoformat(), "include": _include(scope),
@@ -455,11 +456,51 @@ def _clusters_report(engine: Engine, graph: db.Graph, revision: int, scope: Scop
     }
 
 
-def _cluster_summary(analysis: ClusterAnalysis, c: int, top_members: list[dict], organizations: list[dict]) -> dict:
+def cluster_names(engine: Engine, graph: db.Graph, revision: int, scope: Scope,
+                  resolution: float = DEFAULT_RESOLUTION) -> list[tuple[str, list[dict]]]:
+    """Every cluster's readable name and the basis it was made from, in cluster order (clusters.py's
+    module docstring says how); computed once per clustering."""
+    def compute() -> list[tuple[str, list[dict]]]:
+        analysis = cluster_analysis(engine, graph, revision, scope, resolution)
+        projection = analysis.projection
+        found = []
+        for vertices in analysis.grouped:
+            members = [v for v in vertices if projection.kinds[v] == "member"]
+            size = len(members)
+            parts = {kind: clusters_module.leading([getattr(projection, column)[v] for v in members], size)
+                     for kind, column in (("organization", "organizations"), ("region", "regions"),
+                                          ("topic", "topics"))}
+            top = clusters_module.top_by_degree(projection, vertices, 1)
+            found.append((size, parts, projection.ids[top[0]] if top else None))
+        org_names = organization_names(graph, [parts["organization"][0] for _, parts, _ in found
+                                               if parts["organization"] and parts["organization"][2] >= clusters_module.MAJORITY])
+        member_ids = [top for size, parts, top in found if top is not None]
+        member_names = {row["id"]: row["name"] for row in graph.read(
+            lambda tx: db.run(tx, "layout_member_names", ids=member_ids))} if member_ids else {}
+        names, bases = [], []
+        for size, parts, top in found:
+            def part(kind: str) -> clusters_module.NamePart | None:
+                if parts[kind] is None:
+                    return None
+                value, count, share = parts[kind]
+                label = org_names.get(value, value) if kind == "organization" else value
+                return clusters_module.NamePart(kind, value, label, count, share)
+            member = clusters_module.NamePart("member", top, member_names.get(top) or top, 1,
+                                              1 / max(size, 1)) if top is not None else None
+            name, basis = clusters_module.cluster_name(part("organization"), part("region"), part("topic"), member)
+            names.append(name)
+            bases.append([item.as_dict() for item in basis])
+        return list(zip(clusters_module.numbered(names), bases))
+
+    return engine.memo(("cluster-names", revision, scope, resolution), compute)
+
+
+def _cluster_summary(analysis: ClusterAnalysis, c: int, top_members: list[dict], organizations: list[dict],
+                     named: tuple[str, list[dict]]) -> dict:
     vertices, projection = analysis.grouped[c], analysis.projection
     internal, external = int(analysis.ties.internal[c]), int(analysis.ties.external[c])
     return {
-        "id": analysis.ids[c], "size": len(vertices),
+        "id": analysis.ids[c], "name": named[0], "name_basis": named[1], "size": len(vertices),
         "density": clusters_module.density(len(vertices), internal),
         "internal_ties": internal, "external_ties": external,
         "ei_index": clusters_module.ei_index(external, internal),

@@ -21,7 +21,7 @@ from service.errors import Problem, field_error
 from service.repositories import not_found
 from service.repositories.analytics import (DEFAULT_RESOLUTION, BridgeAnalysis, ClusterAnalysis, Scope, _answer,
                                             _computed, _matching, refusal, refused, _projection, bridge_analysis,
-                                            cluster_analysis)
+                                            cluster_analysis, cluster_names)
 
 BROKERS = 10         # members flagged as brokers: the top of /v1/analytics/bridges (its default limit)
 
@@ -38,6 +38,7 @@ class Network:
     membership: np.ndarray
     brokers: frozenset[int]
     max_members: int
+    cluster_names: list[str]
 
     @property
     def projection(self):
@@ -57,7 +58,8 @@ def _network(engine: Engine, graph: db.Graph, revision: int, scope: Scope, *,
     bridges = bridge_analysis(engine, graph, revision, scope) if with_bridges else None
     return Network(clusters.revision, scope, clusters, bridges,
                    np.asarray(clusters.clustering.membership, dtype=np.int64),
-                   _top_brokers(bridges, clusters.projection.ids), engine.settings.layout_max_members)
+                   _top_brokers(bridges, clusters.projection.ids), engine.settings.layout_max_members,
+                   [name for name, _ in cluster_names(engine, graph, revision, scope)])
 
 
 def _top_brokers(bridges: BridgeAnalysis | None, ids: list[str]) -> frozenset[int]:
@@ -174,6 +176,7 @@ def _cluster_table(network: Network, clusters_shown: np.ndarray, cluster_index: 
         np.maximum.at(reach, cluster_index, np.hypot(x - cx[cluster_index], y - cy[cluster_index]))
     grouped = network.clusters.grouped
     return {"id": [network.clusters.ids[c] for c in clusters_shown.tolist()],
+            "name": [network.cluster_names[c] for c in clusters_shown.tolist()],
             "rank": clusters_shown.tolist(),
             "size": [len(grouped[c]) for c in clusters_shown.tolist()],
             "members_shown": counts.tolist(),
@@ -202,6 +205,7 @@ def _bubbles_body(engine: Engine, network: Network, shown: np.ndarray) -> dict:
                                         "articulation_point", "region", "role")},
         "ties": {"source": [], "target": [], "strength": []},
         "clusters": {"id": [network.clusters.ids[c] for c in kept.tolist()],
+                     "name": [network.cluster_names[c] for c in kept.tolist()],
                      "rank": kept.tolist(),
                      "size": [len(grouped[c]) for c in kept.tolist()],
                      "members_shown": counts[kept].tolist(),
@@ -250,7 +254,7 @@ def part_scene(engine: Engine, graph: db.Graph, revision: int, scope: Scope, fil
                                    "part", location="query"), _part_computed(network, scope, engine.settings.seed))
     shown = np.asarray(sorted(part), dtype=np.int64)
     body = _members_body(network, shown, _part_positions(engine, graph, network, shown), names)
-    title = (f"cluster #{network.clusters.ids.index(cluster_id) + 1} ({cluster_id[:8]})" if cluster_id else
+    title = (f"cluster {network.cluster_names[network.clusters.ids.index(cluster_id)]}" if cluster_id else
              f"{names.get(member_id) or member_id} and {'contacts' if depth == 1 else 'two steps around'}")
     return {"view": "members", "extent": layout_module.EXTENT, "members_total": len(projection.member_vertices()),
             "members_shown": int(shown.size), "scope": filters, "regions": [], "roles": [], **body, "title": title,

@@ -393,6 +393,11 @@
     return 0;
   }
 
+  // "1 member", "12 members".
+  function count(n, noun) { return n.toLocaleString("en") + " " + noun + (n === 1 ? "" : "s"); }
+
+  function clusterName(clusters, c) { return clusters.name ? clusters.name[c] : "cluster #" + (clusters.rank[c] + 1); }
+
   function renderLegend() {
     const legend = $("legend"), layout = state.layout;
     legend.replaceChildren();
@@ -417,7 +422,7 @@
       if (unset) row(OTHER, unset + " not set");
     } else {
       for (let c = 0; c < Math.min(clusters.id.length, 8); c++) {
-        row(colour(clusters.rank[c]), "cluster #" + (clusters.rank[c] + 1) + ": " + clusters.members_shown[c] + " shown");
+        row(colour(clusters.rank[c]), clusterName(clusters, c) + ": " + count(clusters.members_shown[c], "member"));
       }
       if (clusters.id.length > 8) row(OTHER, (clusters.id.length - 8) + " more clusters");
     }
@@ -539,7 +544,7 @@
     const cluster = members.cluster[index];
     addDetail(dl, "role", members.role[index] && members.role[index].replace(/_/g, " "));
     addDetail(dl, "region", members.region[index]);
-    addDetail(dl, "cluster", "#" + (layout.clusters.rank[cluster] + 1) + " (" + layout.clusters.size[cluster] + " members)");
+    addDetail(dl, "cluster", clusterName(layout.clusters, cluster) + " (" + count(layout.clusters.size[cluster], "member") + ")");
     addDetail(dl, "degree", members.degree[index]);
     addDetail(dl, "betweenness", members.betweenness[index].toFixed(4));
     const flags = document.createElement("span");
@@ -610,7 +615,7 @@
     panel.dataset.clusterId = id;
     delete panel.dataset.memberId;
     const title = document.createElement("h3");
-    title.textContent = "cluster #" + (clusters.rank[index] + 1);
+    title.textContent = clusterName(clusters, index);
     const dl = document.createElement("dl");
     addDetail(dl, "id", id);
     addDetail(dl, "members", clusters.size[index]);

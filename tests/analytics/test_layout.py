@@ -348,3 +348,62 @@ def test_map_svg_stays_well_formed_when_a_stored_name_holds_control_characters(a
     response = api.get("/v1/analytics/map.svg")
     assert response.status_code == 200
     assert "CtlVt" in [c.find(f"{SVG}title").text for c in _member_circles(response.data)]
+
+
+def test_clusters_are_named_from_what_most_of_their_members_share(api, load_network):
+    """Karate club members in the two clubs of the split (organizations), regions for a third of them and a
+    topic by faction; each cluster's name is worked out here from its members, by the documented rule."""
+    G, weight = karate()
+    organizations = {}
+    for club in ("Mr. Hi", "Officer"):
+        response = api.post("/v1/organizations", json={"name": f"{club} Karate Club", "kind": "network"})
+        assert response.status_code == 201
+        organizations[club] = response.get_json()["id"]
+    region = {node: ("east" if node % 3 == 0 else None) for node in G}
+    topic = {node: (["kata"] if node < 17 else ["sparring"]) for node in G}
+    ids = load_network(G, weight, member_fields=lambda node, _: {
+        **({"region": region[node]} if region[node] else {}), "topics": topic[node]})
+    for node, data in G.nodes(data=True):
+        if node % 4:    # three members in four belong to their club: the club dominates some clusters only
+            assert api.put(f"/v1/members/{ids[node]}/affiliations/{organizations[data['club']]}",
+                           json={"role": "member"}).status_code in (200, 201)
+    node_of = {member_id: node for node, member_id in ids.items()}
+    degree = dict(G.degree())
+    report = api.get("/v1/analytics/clusters", query_string={"limit": 100}).get_json()
+    expected = []
+    for cluster in report["clusters"]:
+        members = api.get(f"/v1/analytics/clusters/{cluster['id']}", query_string={"limit": 100}).get_json()["items"]
+        nodes = [node_of[m["id"]] for m in members]
+        size = len(nodes)
+
+        def leading(values):
+            counts = {}
+            for value in values:
+                for item in (value if isinstance(value, list) else [value] if value else []):
+                    counts[item] = counts.get(item, 0) + 1
+            best = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+            return (best[0][0], best[0][1] / size) if best else (None, 0)
+
+        club, club_share = leading([G.nodes[n]["club"] if n % 4 else None for n in nodes])
+        place, place_share = leading([region[n] for n in nodes])
+        focus, focus_share = leading([topic[n] for n in nodes])
+        head = (f"{club} Karate Club" if club_share >= 0.5 else f"{place} region" if place_share >= 0.5 else None)
+        words = [w for w in (head, focus if focus_share >= 0.5 else None) if w]
+        if not words:
+            top = min(nodes, key=lambda n: (-degree[n], ids[n]))
+            words = [str(top) if size == 1 else f"around {top}"]
+        expected.append(" · ".join(words))
+        kinds = [part["kind"] for part in cluster["name_basis"]]
+        assert all(part["share"] >= 0.5 for part in cluster["name_basis"] if part["kind"] != "member"), cluster
+        assert kinds in (["organization", "topic"], ["organization"], ["region", "topic"], ["region"], ["topic"],
+                         ["member"]), kinds
+    seen = {}
+    for i, name in enumerate(expected):
+        seen[name] = seen.get(name, 0) + 1
+        expected[i] = name if seen[name] == 1 else f"{name} ({seen[name]})"
+    assert [c["name"] for c in report["clusters"]] == expected
+    assert any("Karate Club" in name for name in expected)
+    assert len(set(expected)) == len(expected)
+    layout = _layout(api)
+    assert dict(zip(layout["clusters"]["id"], layout["clusters"]["name"])) == {
+        c["id"]: c["name"] for c in report["clusters"]}
