@@ -65,6 +65,7 @@ class HealthFilterSchema(StrictSchema):
 
 class HealthArgsSchema(HealthFilterSchema):
     as_of = _as_of()
+    topic = trimmed(100, metadata={"description": "only members with this topic (any case)"})
 
 
 class ProjectionReadSchema(StrictSchema):
@@ -235,6 +236,7 @@ class HealthScopeSchema(StrictSchema):
     organization_id = Id(allow_none=True, required=True)
     region = fields.String(allow_none=True, required=True)
     role = fields.String(allow_none=True, required=True)
+    topic = fields.String(allow_none=True, metadata={"description": "absent from snapshots, which take no topic"})
 
 
 class HealthSchema(StrictSchema):

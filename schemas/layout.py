@@ -102,6 +102,7 @@ class LayoutSchema(StrictSchema):
     scope = fields.Nested(HealthScopeSchema, required=True)
     regions = fields.List(fields.String(), required=True, metadata={"description": "the network's regions"})
     roles = fields.List(fields.String(), required=True, metadata={"description": "the roles its members have"})
+    topics = fields.List(fields.String(), required=True, metadata={"description": "the topics its members have"})
     members = fields.Nested(LayoutMembersSchema, required=True)
     ties = fields.Nested(LayoutTiesSchema, required=True)
     clusters = fields.Nested(LayoutClustersSchema, required=True)

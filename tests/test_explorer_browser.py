@@ -183,7 +183,7 @@ def test_explorer_takes_the_key_from_the_fragment_and_draws_every_member(server,
     assert int(page.canvas("drawn")) == layout["members_shown"]
     assert analyst_key not in page.page.url and "#" not in page.page.url
     assert page.page.evaluate("sessionStorage.getItem('netweave.key')") == analyst_key
-    assert page.page.locator("#health-metrics dd").first.text_content() == str(DEMO_MEMBERS)
+    assert page.page.locator("#health-metrics dd .value").first.text_content() == str(DEMO_MEMBERS)
     assert page.errors == []
 
 
@@ -220,7 +220,7 @@ def test_a_filter_changes_what_is_drawn(server, analyst_key, page):
     # (The page's policy forbids string evaluation, so wait on the attribute, not a JS predicate.)
     page.page.wait_for_selector(f"#network[data-drawn='{filtered['members_shown']}']")
     page.ready()
-    assert page.page.locator("#health-metrics dd").first.text_content() == str(filtered["members_shown"])
+    assert page.page.locator("#health-metrics dd .value").first.text_content() == str(filtered["members_shown"])
 
     page.page.select_option("#filter-region", "")
     page.page.wait_for_selector(f"#network[data-drawn='{DEMO_MEMBERS}']")
@@ -335,4 +335,122 @@ def test_explorer_without_a_key_asks_for_one_and_sends_security_headers(server, 
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy
     assert response.headers["x-content-type-options"] == "nosniff"
     assert page.canvas("drawn") == "0"
+    assert page.errors == []
+
+
+def _shot(page: Page, name: str) -> None:
+    """A screenshot of the whole page to look at, when NETWEAVE_SCREENSHOT_DIR is set."""
+    if os.environ.get("NETWEAVE_SCREENSHOT_DIR"):
+        page.page.screenshot(path=str(Path(os.environ["NETWEAVE_SCREENSHOT_DIR"]) / name))
+
+
+def test_finding_a_member_by_name_shows_it_with_its_ties_and_suggested_introductions(server, analyst_key, page):
+    page.open(server, analyst_key)
+    layout = server.get("/v1/analytics/layout", analyst_key)
+    names = layout["members"]["name"]
+    member = max((i for i in range(len(names)) if names.count(names[i]) == 1),
+                 key=lambda i: (layout["members"]["degree"][i], layout["members"]["id"][i]))
+    member_id = layout["members"]["id"][member]
+    ties = sum(member in (a, b) for a, b in zip(layout["ties"]["source"], layout["ties"]["target"]))
+    suggested = [item for item in server.get(f"/v1/members/{member_id}/recommendations", analyst_key, limit=5)["items"]
+                 if item["member"]["id"] in layout["members"]["id"]]
+    assert ties > 0 and suggested
+
+    page.page.fill("#search", names[member].upper())   # any case
+    page.page.press("#search", "Enter")
+    page.page.wait_for_selector("#member-panel[data-state=loaded]")
+    assert page.page.get_attribute("#member-panel", "data-member-id") == member_id
+    page.page.wait_for_selector(f"#network[data-suggested='{len(suggested)}']")
+    assert int(page.canvas("selected-ties")) == ties
+    # The member is centred in the canvas.
+    box = page.page.locator("#network").bounding_box()
+    scale, left, top = (float(page.canvas(name)) for name in ("scale", "offset-x", "offset-y"))
+    assert abs(left + layout["members"]["x"][member] * scale - box["width"] / 2) < 2
+    assert abs(top + layout["members"]["y"][member] * scale - box["height"] / 2) < 2
+    _shot(page, "explorer-member.png")
+
+    page.page.fill("#search", "nobody is called this")
+    page.page.press("#search", "Enter")
+    page.page.wait_for_selector("#status.error")
+    assert "No member shown is called" in page.page.text_content("#status")
+    assert page.errors == []
+
+
+def test_the_topic_filter_draws_the_members_with_that_topic(server, analyst_key, page):
+    layout = server.get("/v1/analytics/layout", analyst_key)
+    assert layout["topics"], "the demo's members have topics"
+    topic = layout["topics"][0]
+    holders, cursor = set(), None
+    while True:
+        page_of = server.get("/v1/members", analyst_key, topic=topic, limit=100, cursor=cursor)
+        holders |= {m["id"] for m in page_of["items"]}
+        cursor = page_of["next_cursor"]
+        if not cursor:
+            break
+    filtered = server.get("/v1/analytics/layout", analyst_key, topic=topic.upper())
+    assert set(filtered["members"]["id"]) == holders and 0 < len(holders) < DEMO_MEMBERS
+
+    page.open(server, analyst_key)
+    page.page.select_option("#filter-topic", topic)
+    page.page.wait_for_selector(f"#network[data-drawn='{len(holders)}']")
+    page.ready()
+    assert page.page.locator("#health-metrics dd .value").first.text_content() == str(len(holders))
+    assert page.errors == []
+
+
+def test_health_metrics_are_explained_and_a_snapshot_can_be_taken_from_the_page(server, analyst_key, page):
+    page.open(server, analyst_key)
+    explanations = page.page.locator("#health-metrics dd .explain").all_text_contents()
+    assert len(explanations) == page.page.locator("#health-metrics dt").count() >= 10
+    assert all(len(text) > 15 for text in explanations)
+    before = server.get("/v1/analytics/health/snapshots", analyst_key, limit=100)["items"]
+    if not before:
+        assert "take one below" in page.page.text_content("#trend")
+
+    page.page.fill("#snapshot-label", "browser snapshot")
+    page.page.click("#take-snapshot")
+    page.page.wait_for_selector("#trend td:has-text('browser snapshot')")
+    after = server.get("/v1/analytics/health/snapshots", analyst_key, limit=100)["items"]
+    assert [s["label"] for s in after].count("browser snapshot") == 1 and len(after) == len(before) + 1
+    assert page.errors == []
+
+
+def test_the_as_of_field_takes_iso_dates_and_explains_other_forms(server, analyst_key, page):
+    page.open(server, analyst_key)
+    assert page.page.get_attribute("#filter-as-of", "placeholder") == "yyyy-mm-dd"
+    page.page.fill("#filter-as-of", "12/01/2026")
+    page.page.press("#filter-as-of", "Enter")
+    page.page.dispatch_event("#filter-as-of", "change")
+    page.page.wait_for_selector("#status.error")
+    assert "yyyy-mm-dd" in page.page.text_content("#status")
+    assert page.errors == []
+
+
+def test_fit_frames_the_drawing_itself_and_an_organization_filter_is_framed_too(server, analyst_key, page):
+    page.open(server, analyst_key)
+    box = page.page.locator("#network").bounding_box()
+
+    def framed(layout):
+        scale, left, top = (float(page.canvas(name)) for name in ("scale", "offset-x", "offset-y"))
+        xs = [left + x * scale for x in layout["members"]["x"]]
+        ys = [top + y * scale for y in layout["members"]["y"]]
+        # Centred (dot radii aside), and filling the canvas in one dimension.
+        assert abs((min(xs) - 0) - (box["width"] - max(xs))) < 0.1 * box["width"]
+        assert abs((min(ys) - 0) - (box["height"] - max(ys))) < 0.1 * box["height"]
+        assert max((max(xs) - min(xs)) / box["width"], (max(ys) - min(ys)) / box["height"]) > 0.8
+
+    page.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.page.mouse.wheel(0, 600)      # zoom out, then Fit
+    page.page.click("#fit")
+    framed(server.get("/v1/analytics/layout", analyst_key))
+    _shot(page, "explorer-network.png")
+
+    organizations = server.get("/v1/organizations", analyst_key, limit=100)["items"]
+    organization = organizations[0]
+    filtered = server.get("/v1/analytics/layout", analyst_key, organization_id=organization["id"])
+    page.page.select_option("#filter-organization", organization["id"])
+    page.page.wait_for_selector(f"#network[data-drawn='{filtered['members_shown']}']")
+    page.page.click("#fit")
+    framed(filtered)
+    _shot(page, "explorer-organization.png")
     assert page.errors == []

@@ -301,18 +301,25 @@ def clusters(graph: db.Graph, *, as_of: date | None = None, include: Iterable[st
     return _answer(graph, "clusters", Scope.of(as_of, include), {"resolution": resolution, "limit": limit})
 
 
+def member_filters(organization_id: str | None = None, region: str | None = None, role: str | None = None,
+                   topic: str | None = None) -> dict:
+    """Which members a whole-network answer is about, as its question holds them (topics are stored
+    lower-case)."""
+    return {"organization_id": organization_id, "region": region, "role": role,
+            "topic": topic.lower() if topic else None}
+
+
 def health(graph: db.Graph, *, as_of: date | None = None, organization_id: str | None = None,
-           region: str | None = None, role: str | None = None) -> dict:
-    filters = {"organization_id": organization_id, "region": region, "role": role}
+           region: str | None = None, role: str | None = None, topic: str | None = None) -> dict:
+    filters = member_filters(organization_id, region, role, topic)
     return _answer(graph, "health", Scope.of(as_of), {"filters": filters})
 
 
 # The questions the default reports answer, as the API's defaults ask them: what `netweave worker` computes
 # on its own after writes (service/analytics/worker.py), so that an analyst's GET finds them ready.
 DEFAULT_QUESTIONS = (("bridges", {"limit": 10}), ("clusters", {"resolution": DEFAULT_RESOLUTION, "limit": 20}),
-                     ("health", {"filters": {"organization_id": None, "region": None, "role": None}}),
-                     ("layout", {"filters": {"organization_id": None, "region": None, "role": None},
-                                 "view": "auto"}))
+                     ("health", {"filters": member_filters()}),
+                     ("layout", {"filters": member_filters(), "view": "auto"}))
 
 
 def question_args(question: str, scope: Scope, params: dict[str, Any]) -> tuple:
@@ -573,10 +580,12 @@ def _health_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope,
 def _matching(projection: Projection, filters: dict) -> list[int]:
     """Member vertices that pass every given filter (organization: affiliated on the date)."""
     org, region, role = filters["organization_id"], filters["region"], filters["role"]
+    topic = filters.get("topic")
     return [v for v in projection.member_vertices()
             if (org is None or org in projection.organizations[v])
             and (region is None or projection.regions[v] == region)
-            and (role is None or projection.roles[v] == role)]
+            and (role is None or projection.roles[v] == role)
+            and (topic is None or topic in projection.topics[v])]
 
 
 def _include(scope: Scope) -> list[str]:
@@ -673,7 +682,7 @@ def lens(graph: db.Graph, by: str, *, sees_pii: bool) -> Lens:
 
 def segments(graph: db.Graph, *, by: str, min_size: int | None = None, as_of: date | None = None,
              organization_id: str | None = None, region: str | None = None, role: str | None = None,
-             sees_pii: bool = False) -> dict:
+             topic: str | None = None, sees_pii: bool = False) -> dict:
     smallest = _engine().settings.segment_min_size
     if min_size is None:
         min_size = smallest
@@ -681,7 +690,7 @@ def segments(graph: db.Graph, *, by: str, min_size: int | None = None, as_of: da
         raise field_error("min_size", f"must be at least {smallest}, the smallest segment this deployment shows "
                                       "(NETWEAVE_SEGMENT_MIN_SIZE)", location="query")
     chosen, scope = lens(graph, by, sees_pii=sees_pii), Scope.of(as_of)
-    filters = {"organization_id": organization_id, "region": region, "role": role}
+    filters = member_filters(organization_id, region, role, topic)
     return _answer(graph, "segments", scope, {"lens": {"by": chosen.by, "attribute": chosen.attribute,
                                                         "type": chosen.type},
                                                "min_size": min_size, "filters": filters})

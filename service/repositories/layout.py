@@ -21,7 +21,7 @@ from service.errors import Problem, field_error
 from service.repositories import not_found
 from service.repositories.analytics import (DEFAULT_RESOLUTION, BridgeAnalysis, ClusterAnalysis, Scope, _answer,
                                             _computed, _matching, refusal, refused, _projection, bridge_analysis,
-                                            cluster_analysis, cluster_names)
+                                            cluster_analysis, cluster_names, member_filters)
 
 BROKERS = 10         # members flagged as brokers: the top of /v1/analytics/bridges (its default limit)
 
@@ -91,8 +91,9 @@ def _names(engine: Engine, graph: db.Graph, network: Network) -> dict[str, str]:
 # --- the layout report (GET /v1/analytics/layout) --------------------------------------------------
 
 def layout(graph: db.Graph, *, as_of: date | None = None, organization_id: str | None = None,
-           region: str | None = None, role: str | None = None, view: str = "auto") -> dict:
-    filters = {"organization_id": organization_id, "region": region, "role": role}
+           region: str | None = None, role: str | None = None, topic: str | None = None,
+           view: str = "auto") -> dict:
+    filters = member_filters(organization_id, region, role, topic)
     return _answer(graph, "layout", Scope.of(as_of), {"filters": filters, "view": view})
 
 
@@ -114,6 +115,7 @@ def layout_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope, 
         # What the region and role filters can take (the whole network's values, whatever is shown).
         "regions": sorted({r for r in projection.regions if r}),
         "roles": sorted({r for r in projection.roles if r}),
+        "topics": sorted({t for topics in projection.topics for t in topics}),
         **body,
         "computed": _computed(
             "positions: Fruchterman-Reingold (igraph, weighted by tie strength, seeded); clusters: Leiden "
@@ -219,11 +221,12 @@ def _bubbles_body(engine: Engine, network: Network, shown: np.ndarray) -> dict:
 # --- pictures (GET /v1/analytics/map.svg|png) -------------------------------------------------------
 
 def map_scene(graph: db.Graph, *, as_of: date | None = None, organization_id: str | None = None,
-              region: str | None = None, role: str | None = None, cluster_id: str | None = None,
+              region: str | None = None, role: str | None = None, topic: str | None = None,
+              cluster_id: str | None = None,
               member_id: str | None = None, depth: int = 1, view: str = "auto") -> dict:
     """The layout report to draw: the whole network (as the explorer shows it), one cluster, or one member's
     neighbourhood up to `depth` hops; parts are re-scaled to fill the picture."""
-    filters = {"organization_id": organization_id, "region": region, "role": role}
+    filters = member_filters(organization_id, region, role, topic)
     if cluster_id is None and member_id is None:
         report = layout(graph, as_of=as_of, view=view, **filters)
         return {**report, "title": "the network", "as_of": report["computed"]["as_of"].isoformat(), "focus": None}
@@ -257,7 +260,8 @@ def part_scene(engine: Engine, graph: db.Graph, revision: int, scope: Scope, fil
     title = (f"cluster {network.cluster_names[network.clusters.ids.index(cluster_id)]}" if cluster_id else
              f"{names.get(member_id) or member_id} and {'contacts' if depth == 1 else 'two steps around'}")
     return {"view": "members", "extent": layout_module.EXTENT, "members_total": len(projection.member_vertices()),
-            "members_shown": int(shown.size), "scope": filters, "regions": [], "roles": [], **body, "title": title,
+            "members_shown": int(shown.size), "scope": filters, "regions": [], "roles": [], "topics": [], **body,
+            "title": title,
             "as_of": scope.as_of.isoformat(),
             "focus": projection.ids[focus] if focus is not None else None,
             "computed": _part_computed(network, scope, engine.settings.seed)}

@@ -9,19 +9,29 @@
                    "#393b79", "#637939", "#ad494a", "#7b4173", "#3182bd", "#e6550d", "#31a354", "#756bb1",
                    "#843c39", "#d6616b", "#8ca252", "#bd9e39"];
   const OTHER = "#a0a4a8", BROKER = "#111111", ARTICULATION = "#d62728";
-  const HEALTH_METRICS = [["members", "members"], ["ties", "ties"], ["density", "density"],
-    ["average_degree", "average degree"], ["components", "components"],
-    ["largest_component_share", "largest component"], ["isolates", "isolates"],
-    ["transitivity", "transitivity"], ["average_clustering", "average clustering"],
-    ["degree_centralization", "degree centralization"], ["modularity", "modularity"],
-    ["ei_index.organization", "E-I across organizations"], ["ei_index.region", "E-I across regions"],
-    ["average_shortest_path", "average path length"]];
+  // Each metric with a one-line explanation for people who are not network analysts.
+  const HEALTH_METRICS = [
+    ["members", "members", "people in the network (with the filters above)"],
+    ["ties", "ties", "pairs of members who work together"],
+    ["density", "density", "share of all possible pairs that are tied, from 0 to 1"],
+    ["average_degree", "average degree", "ties per member, on average"],
+    ["components", "components", "groups with no path between them; 1 means everyone is reachable"],
+    ["largest_component_share", "largest component", "share of members in the biggest connected group"],
+    ["isolates", "isolates", "members with no ties yet"],
+    ["transitivity", "transitivity", "how often two contacts of a member know each other too"],
+    ["average_clustering", "average clustering", "the same, member by member, averaged"],
+    ["degree_centralization", "degree centralization", "0: ties spread evenly; 1: everything goes through one member"],
+    ["modularity", "modularity", "how clearly the network splits into clusters; above 0.3 is clear"],
+    ["ei_index.organization", "E-I across organizations", "-1: all ties inside organizations; +1: all across them"],
+    ["ei_index.region", "E-I across regions", "-1: all ties inside regions; +1: all across them"],
+    ["average_shortest_path", "average path length", "steps between two connected members, on average"]];
+  const SUGGESTED = "#e8590c";
   const TREND_METRICS = ["members", "ties", "density", "modularity"];
 
   const $ = (id) => document.getElementById(id);
   const canvas = $("network");
   const context = canvas.getContext("2d");
-  const state = { layout: null, view: { scale: 1, x: 0, y: 0 }, selected: -1, sizeBy: "degree",
+  const state = { layout: null, view: { scale: 1, x: 0, y: 0 }, selected: -1, suggested: [], sizeBy: "degree",
                   filtersFilled: false, generation: 0 };
 
   // --- the API key: sessionStorage, or once from the URL fragment (#key=...), which is then removed ---
@@ -74,7 +84,8 @@
 
   function filters() {
     return { organization_id: $("filter-organization").value, region: $("filter-region").value,
-             role: $("filter-role").value, as_of: $("filter-as-of").value, view: $("view").value };
+             role: $("filter-role").value, topic: $("filter-topic").value, as_of: $("filter-as-of").value,
+             view: $("view").value };
   }
 
   function setStatus(text, isError) {
@@ -126,9 +137,11 @@
     if (generation !== state.generation) return;  // a newer filter answered first
     state.layout = layout;
     state.selected = -1;
+    state.suggested = [];
     clearPanel();
     fillFilterChoices(layout);
     fillAttributeChoices(layout);
+    fillSearchChoices(layout);
     if (fit) fitView();
     draw();
     renderLegend();
@@ -158,7 +171,8 @@
     // The layout lists the whole network's regions and roles, so a filter never hides its own choices.
     if (state.filtersFilled) return;
     state.filtersFilled = true;
-    for (const [id, values] of [["filter-region", layout.regions], ["filter-role", layout.roles]]) {
+    for (const [id, values] of [["filter-region", layout.regions], ["filter-role", layout.roles],
+                                ["filter-topic", layout.topics || []]]) {
       const select = $(id);
       for (const value of values) {
         const option = document.createElement("option");
@@ -167,6 +181,33 @@
         select.appendChild(option);
       }
     }
+  }
+
+  // --- find a member by name ------------------------------------------------------------------------------
+
+  function fillSearchChoices(layout) {
+    const list = $("member-names"), names = layout.view === "members" ? layout.members.name : [];
+    list.replaceChildren(...[...new Set(names.filter(Boolean))].sort().map((name) => {
+      const option = document.createElement("option");
+      option.value = name;
+      return option;
+    }));
+    $("search").disabled = layout.view !== "members";
+    $("search").title = layout.view === "members" ? "" : "search works when members are drawn one by one";
+  }
+
+  // The shown member whose name is the text (any case), else the first whose name contains it; -1 if none.
+  function findMember(text) {
+    const wanted = text.trim().toLowerCase(), names = state.layout ? state.layout.members.name : [];
+    if (!wanted) return -1;
+    const exact = names.findIndex((name) => (name || "").toLowerCase() === wanted);
+    return exact >= 0 ? exact : names.findIndex((name) => (name || "").toLowerCase().includes(wanted));
+  }
+
+  function centreOn(index) {
+    const box = canvas.getBoundingClientRect(), members = state.layout.members;
+    state.view.x = box.width / 2 - members.x[index] * state.view.scale;
+    state.view.y = box.height / 2 - members.y[index] * state.view.scale;
   }
 
   // --- colour and highlight by a field: role, region, or a custom member attribute ("attr:NAME") -----------
@@ -244,6 +285,9 @@
 
   function colour(rank) { return rank < PALETTE.length ? PALETTE[rank] : OTHER; }
 
+  // A drawn cluster's colour: the one the server gives (the pictures' palette), else by its rank here.
+  function clusterColour(clusters, c) { return clusters.colour ? clusters.colour[c] : colour(clusters.rank[c]); }
+
   function resizeCanvas() {
     const ratio = window.devicePixelRatio || 1;
     const box = canvas.getBoundingClientRect();
@@ -252,11 +296,25 @@
     context.setTransform(ratio, 0, 0, ratio, 0, 0);
   }
 
+  // The drawing's own bounds (dots or bubbles with their radius), not the layout's square, centred in the canvas.
   function fitView() {
-    const box = canvas.getBoundingClientRect();
-    const extent = state.layout ? state.layout.extent : 1000;
-    const scale = Math.min(box.width, box.height) / extent * 0.95;
-    state.view = { scale: scale, x: (box.width - extent * scale) / 2, y: (box.height - extent * scale) / 2 };
+    const box = canvas.getBoundingClientRect(), layout = state.layout;
+    let left = Infinity, top = Infinity, right = -Infinity, bottom = -Infinity;
+    const take = (x, y, r) => {
+      left = Math.min(left, x - r); right = Math.max(right, x + r);
+      top = Math.min(top, y - r); bottom = Math.max(bottom, y + r);
+    };
+    if (layout && layout.view === "members") {
+      const radius = sizes(layout);
+      layout.members.x.forEach((x, i) => take(x, layout.members.y[i], radius[i]));
+    } else if (layout) {
+      layout.clusters.x.forEach((x, c) => take(x, layout.clusters.y[c], Math.max(layout.clusters.radius[c], 2)));
+    }
+    if (!(right > left)) { left = 0; top = 0; right = bottom = layout ? layout.extent : 1000; }
+    const width = Math.max(right - left, 1), height = Math.max(bottom - top, 1);
+    const scale = Math.min(box.width / width, box.height / height) * 0.92;
+    state.view = { scale: scale, x: (box.width - width * scale) / 2 - left * scale,
+                   y: (box.height - height * scale) / 2 - top * scale };
   }
 
   function sizes(layout) {
@@ -315,18 +373,47 @@
       }
       context.stroke();
     }
+    const chosen = state.selected;
+    let selectedTies = 0;
+    if (chosen >= 0) {  // the selected member's ties, dark over the others
+      context.strokeStyle = "rgba(17, 17, 17, 0.85)";
+      context.lineWidth = Math.max(1.6 * unit, 1.2);
+      context.beginPath();
+      for (let t = 0; t < ties.source.length; t++) {
+        const a = ties.source[t], b = ties.target[t];
+        if (a !== chosen && b !== chosen) continue;
+        context.moveTo(members.x[a], members.y[a]);
+        context.lineTo(members.x[b], members.y[b]);
+        selectedTies += 1;
+      }
+      context.stroke();
+      if (state.suggested.length) {  // its suggested introductions, dashed
+        context.strokeStyle = SUGGESTED;
+        context.setLineDash([6 * unit, 4 * unit]);
+        context.beginPath();
+        for (const s of state.suggested) {
+          context.moveTo(members.x[chosen], members.y[chosen]);
+          context.lineTo(members.x[s], members.y[s]);
+        }
+        context.stroke();
+        context.setLineDash([]);
+      }
+    }
+    canvas.dataset.selectedTies = chosen >= 0 ? String(selectedTies) : "";
+    canvas.dataset.suggested = chosen >= 0 ? String(state.suggested.length) : "";
     const radius = sizes(layout), byColour = new Map(), marked = [];
     const labels = categories($("colour-by").value), palette = labels ? categoryColours(labels) : null;
     const kept = highlighted();
     let shownHighlighted = 0;
     for (let i = 0; i < members.id.length; i++) {
       let fill = labels ? (labels[i] === null ? OTHER : palette.get(labels[i]).colour)
-                        : colour(layout.clusters.rank[members.cluster[i]]);
+                        : clusterColour(layout.clusters, members.cluster[i]);
       if (kept && !kept[i]) fill = "#e5e7eb";          // outside the highlight: a pale dot
       else if (kept) shownHighlighted += 1;
       if (!byColour.has(fill)) byColour.set(fill, []);
       byColour.get(fill).push(i);
       if (members.broker[i] || members.articulation_point[i] || i === state.selected) marked.push(i);
+      else if (chosen >= 0 && state.suggested.includes(i)) marked.push(i);
     }
     canvas.dataset.highlighted = kept ? String(shownHighlighted) : "";
     context.strokeStyle = "#ffffff";
@@ -348,6 +435,13 @@
         context.arc(members.x[i], members.y[i], radius[i], 0, 2 * Math.PI);
         context.lineWidth = 2 * line;
         context.strokeStyle = members.articulation_point[i] ? ARTICULATION : BROKER;
+        context.stroke();
+      }
+      if (i !== state.selected && state.suggested.includes(i)) {  // a suggested introduction: an orange ring
+        context.beginPath();
+        context.arc(members.x[i], members.y[i], radius[i] + 3 * line, 0, 2 * Math.PI);
+        context.lineWidth = 2 * line;
+        context.strokeStyle = SUGGESTED;
         context.stroke();
       }
       if (i === state.selected) {  // a halo around the dot, whatever its colour
@@ -377,7 +471,7 @@
     for (let c = 0; c < clusters.id.length; c++) {
       context.beginPath();
       context.arc(clusters.x[c], clusters.y[c], Math.max(clusters.radius[c], 2), 0, 2 * Math.PI);
-      context.fillStyle = colour(clusters.rank[c]);
+      context.fillStyle = clusterColour(clusters, c);
       context.globalAlpha = c === state.selected ? 1 : 0.75;
       context.fill();
       context.globalAlpha = 1;
@@ -422,7 +516,7 @@
       if (unset) row(OTHER, unset + " not set");
     } else {
       for (let c = 0; c < Math.min(clusters.id.length, 8); c++) {
-        row(colour(clusters.rank[c]), clusterName(clusters, c) + ": " + count(clusters.members_shown[c], "member"));
+        row(clusterColour(clusters, c), clusterName(clusters, c) + ": " + count(clusters.members_shown[c], "member"));
       }
       if (clusters.id.length > 8) row(OTHER, (clusters.id.length - 8) + " more clusters");
     }
@@ -509,6 +603,7 @@
 
   function select(index) {
     state.selected = index;
+    state.suggested = [];
     draw();
     if (index < 0) return;
     if (state.layout.view === "members") showMember(index); else showCluster(index);
@@ -561,6 +656,8 @@
       addDetail(dl, "topics", (profile.topics || []).join(", ") || "-");
       addDetail(dl, "organizations", (profile.affiliations || []).map((a) => a.organization_name).join(", ") || "-");
       renderRecommendations(recommendations.items);
+      state.suggested = recommendations.items.map((item) => members.id.indexOf(item.member.id)).filter((i) => i >= 0);
+      draw();
       panel.dataset.state = "loaded";
     } catch (error) {
       panel.dataset.state = "error";
@@ -660,7 +757,16 @@
       api("/v1/analytics/health/snapshots?limit=100")]);
     const list = $("health-metrics");
     list.replaceChildren();
-    for (const [path, label] of HEALTH_METRICS) addDetail(list, label, formatNumber(metric(health.metrics, path)));
+    for (const [path, label, explanation] of HEALTH_METRICS) {
+      const cell = document.createElement("span"), value = document.createElement("span");
+      value.className = "value";
+      value.textContent = formatNumber(metric(health.metrics, path));
+      const explain = document.createElement("span");
+      explain.className = "explain";
+      explain.textContent = explanation;
+      cell.append(value, explain);
+      addDetail(list, label, cell);
+    }
     renderTrend(snapshots.items, health);
   }
 
@@ -672,7 +778,7 @@
     if (rows.length === 1) {
       const p = document.createElement("p");
       p.className = "hint";
-      p.textContent = "No snapshots yet: POST /v1/analytics/health/snapshots stores one.";
+      p.textContent = "No snapshots yet: take one below to follow how the network changes over time.";
       trend.appendChild(p);
     }
     const table = document.createElement("table");
@@ -778,9 +884,53 @@
     draw();
     askForKey();
   });
-  for (const id of ["filter-organization", "filter-region", "filter-role", "filter-as-of", "view"]) {
+  for (const id of ["filter-organization", "filter-region", "filter-role", "filter-topic", "view"]) {
     $(id).addEventListener("change", reload);
   }
+  $("filter-as-of").addEventListener("change", () => {
+    const input = $("filter-as-of");
+    if (input.value && !/^\d{4}-\d{2}-\d{2}$/.test(input.value.trim())) {
+      setStatus("As of: give a date as yyyy-mm-dd, e.g. 2026-09-01, or leave it empty for today", true);
+      return;
+    }
+    input.value = input.value.trim();
+    reload();
+  });
+  $("search-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (!state.layout || state.layout.view !== "members") return;
+    const index = findMember($("search").value);
+    if (index < 0) { setStatus("No member shown is called " + JSON.stringify($("search").value.trim()), true); return; }
+    centreOn(index);
+    select(index);
+  });
+  $("search").addEventListener("change", () => $("search-form").requestSubmit());
+  $("snapshot-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const current = filters(), button = $("take-snapshot");
+    const label = $("snapshot-label").value.trim() || "explorer " + new Date().toISOString().slice(0, 16).replace("T", " ");
+    const body = { label: label };
+    for (const name of ["organization_id", "region", "role", "as_of"]) if (current[name]) body[name] = current[name];
+    button.disabled = true;
+    try {
+      const response = await fetch("/v1/analytics/health/snapshots", {
+        method: "POST", cache: "no-store", body: JSON.stringify(body),
+        headers: { "Authorization": "Bearer " + key(), "Accept": "application/json", "Content-Type": "application/json" }});
+      const answer = await response.json().catch(() => null);
+      if (!response.ok) throw new ApiError(response.status, answer);
+      if (response.status === 202) {  // no health report yet at this revision: the worker is computing one
+        setStatus("The network's health is being computed; take the snapshot again in a few seconds", true);
+        return;
+      }
+      $("snapshot-label").value = "";
+      setStatus("Snapshot \u201C" + answer.label + "\u201D taken");
+      await loadHealth();
+    } catch (error) {
+      setStatus("Could not take a snapshot: " + error.message, true);
+    } finally {
+      button.disabled = false;
+    }
+  });
   $("size-by").addEventListener("change", () => { state.sizeBy = $("size-by").value; draw(); });
   $("colour-by").addEventListener("change", () => { draw(); renderLegend(); });
   $("highlight-field").addEventListener("change", () => { fillHighlightValues(); draw(); });

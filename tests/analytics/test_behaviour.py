@@ -72,7 +72,7 @@ def test_health_of_a_region_counts_only_its_members_and_their_ties(api, new_memb
                                                                     new_collaboration):
     people = _small_network(new_member, new_organization, new_collaboration, api)
     north = _health(api, region="north")
-    assert north["scope"] == {"organization_id": None, "region": "north", "role": None}
+    assert north["scope"] == {"organization_id": None, "region": "north", "role": None, "topic": None}
     assert (north["metrics"]["members"], north["metrics"]["ties"]) == (2, 1)
     in_org = _health(api, organization_id=people["north"]["id"])["metrics"]     # ann, bob, dan
     assert (in_org["members"], in_org["ties"], in_org["components"], in_org["isolates"]) == (3, 1, 2, 1)

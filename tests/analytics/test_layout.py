@@ -166,7 +166,7 @@ def test_layout_filters_choose_who_is_shown_without_moving_anyone(api, load_netw
     assert all(where[m] == (x, y) for m, x, y in zip(*(north["members"][k] for k in ("id", "x", "y"))))
     shown = set(north["members"]["id"])
     assert len(north["ties"]["source"]) == sum(1 for u, v in G.edges() if ids[u] in shown and ids[v] in shown)
-    assert north["scope"] == {"organization_id": None, "region": "north", "role": None}
+    assert north["scope"] == {"organization_id": None, "region": "north", "role": None, "topic": None}
     assert north["regions"] == everyone["regions"] == ["north", "south"]
     assert coaches["roles"] == ["coach", "teacher"]
 
@@ -407,3 +407,19 @@ def test_clusters_are_named_from_what_most_of_their_members_share(api, load_netw
     layout = _layout(api)
     assert dict(zip(layout["clusters"]["id"], layout["clusters"]["name"])) == {
         c["id"]: c["name"] for c in report["clusters"]}
+
+
+def test_layout_and_health_filter_by_topic_in_any_case(api, load_network):
+    G, weight = karate()
+    topics = {node: (["Literacy", "math"] if node % 3 == 0 else ["math"] if node % 3 == 1 else []) for node in G}
+    ids = load_network(G, weight, member_fields=lambda node, _: {"topics": topics[node]})
+    literate = {ids[node] for node in G if "Literacy" in topics[node]}
+    body = _layout(api, topic="LITERACY")
+    assert set(body["members"]["id"]) == literate
+    assert body["topics"] == ["literacy", "math"]
+    assert body["scope"]["topic"] == "literacy"
+    health = api.get("/v1/analytics/health", query_string={"topic": "literacy"}).get_json()
+    assert health["metrics"]["members"] == len(literate)
+    expected_ties = sum(1 for u, v in G.edges if ids[u] in literate and ids[v] in literate)
+    assert health["metrics"]["ties"] == expected_ties
+    assert _layout(api, topic="astronomy")["members_shown"] == 0

@@ -248,7 +248,7 @@ def test_segments_take_the_health_filters_and_as_of(api, load_network, new_membe
     north = _segments(api, by="role", region="north")
     H = G.subgraph(range(20))
     _check(north, H, expected_segments(H, {n: CLUB_ROLE[G.nodes[n]["club"]] for n in H}, 5))
-    assert north["scope"] == {"organization_id": None, "region": "north", "role": None}
+    assert north["scope"] == {"organization_id": None, "region": "north", "role": None, "topic": None}
 
     a, b = new_member("Late", role="teacher"), new_member("Later", role="coach")
     started = (date.today() + timedelta(days=30)).isoformat()
