@@ -22,10 +22,12 @@ install: $(STAMP)
 
 # Debian packages: redis-server holds the analytics job queue (`make run` and the tests) and the rate-limit
 # counts shared across workers; Chromium drives the explorer's browser test (Playwright with
-# executable_path; no browser download). Installed once, non-interactively, only when missing; as root,
-# else through sudo -n.
+# executable_path; no browser download); curl and jq run the README's tour as printed
+# (tests/test_readme_tour.py). Installed once, non-interactively, only when missing; as root, else through
+# sudo -n.
 REDIS_SERVER := /usr/bin/redis-server
-SYSTEM_TOOLS := $(CHROMIUM) $(REDIS_SERVER)
+TOUR_TOOLS := /usr/bin/curl /usr/bin/jq
+SYSTEM_TOOLS := $(CHROMIUM) $(REDIS_SERVER) $(TOUR_TOOLS)
 
 $(CHROMIUM):
 	@echo "installing chromium for the explorer's browser test (apt-get)"
@@ -38,6 +40,12 @@ $(REDIS_SERVER):
 	@SUDO=$$([ "$$(id -u)" = 0 ] || echo "sudo -n"); \
 	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get update -q </dev/null && \
 	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q redis-server </dev/null
+
+$(TOUR_TOOLS):
+	@echo "installing $(notdir $@) for the README tour's test (apt-get)"
+	@SUDO=$$([ "$$(id -u)" = 0 ] || echo "sudo -n"); \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get update -q </dev/null && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $(notdir $@) </dev/null
 
 # Neo4j: $NEO4J_URI when set, else the local launcher (built by Maven on first use).
 # The analytics job queue: $NETWEAVE_QUEUE_URL when set, else a redis-server of its own on REDIS_PORT
