@@ -9,7 +9,9 @@ from datetime import date
 
 from schemas.common import (DEFAULT_PAGE, MAX_PAGE, Id, PageArgsSchema, PageSchema, StrictSchema, ValidationError,
                             fields, trimmed, validate)
+from schemas.collaborations import PartySchema
 from schemas.members import MemberSchema
+from service.analytics.bridges import DEFAULT_MIN_CUT_OFF
 from schemas.vocabularies import term_filter
 
 INCLUDES = ("organizations",)
@@ -38,10 +40,19 @@ def _resolution():
                                                  "higher gives more, smaller clusters", "exclusiveMinimum": 0})
 
 
+MAX_MIN_CUT_OFF = 1_000_000
+
+
 class BridgesArgsSchema(StrictSchema):
     as_of = _as_of()
     include = _include()
     limit = _limit(10, "brokers")
+    min_cut_off = fields.Integer(
+        load_default=DEFAULT_MIN_CUT_OFF, validate=validate.Range(min=0, max=MAX_MIN_CUT_OFF), metadata={
+            "description": f"list only the bridge ties and articulation points that cut off at least this many "
+                           f"members, 0-{MAX_MIN_CUT_OFF:,}; the default {DEFAULT_MIN_CUT_OFF} leaves out pendant "
+                           f"ties (a member whose only tie it is) and cut points that cut off one member; 1 lists "
+                           f"every one (0 also those that cut off only organizations)"})
 
 
 class ClustersArgsSchema(StrictSchema):
@@ -111,10 +122,27 @@ class BrokerSchema(StrictSchema):
                                                                              "its ties reach"})
 
 
+def _clusters_joined(what: str):
+    return fields.Integer(required=True, metadata={"description": f"how many clusters {what} (Leiden, the "
+                                                                  "default resolution, as in GET "
+                                                                  "/v1/analytics/clusters)"})
+
+
+def _cluster_ids():
+    return fields.List(Id(), required=True, metadata={"description": "the ids of those clusters"})
+
+
+def _ranked(what: str) -> str:
+    return (f"at most 100 {what} that cut off at least min_cut_off members, ranked by what they hold together: "
+            "the most clusters joined first, then the most members cut off, then by id")
+
+
 class ArticulationPointSchema(StrictSchema):
     member = fields.Nested(MemberSchema, required=True)
     cut_off = fields.Integer(required=True, metadata={"description": "members separated from the rest of the "
                                                                     "component if this member left"})
+    clusters_joined = _clusters_joined("its ties meet: its own and its collaborators'")
+    cluster_ids = _cluster_ids()
 
 
 class TieSchema(StrictSchema):
@@ -122,13 +150,33 @@ class TieSchema(StrictSchema):
     target_id = Id(required=True)
 
 
+class BridgeTieSchema(TieSchema):
+    source = fields.Nested(PartySchema, required=True, metadata={"description": "the end with source_id"})
+    target = fields.Nested(PartySchema, required=True, metadata={"description": "the end with target_id"})
+    cut_off = fields.Integer(required=True, metadata={
+        "description": "members on the smaller of the two sides the tie's removal would separate"})
+    pendant = fields.Boolean(required=True, metadata={
+        "description": "one side is a single member (or organization): its only tie"})
+    clusters_joined = _clusters_joined("the tie connects: its ends' (2 when it is a tie between clusters)")
+    cluster_ids = _cluster_ids()
+
+
 class BridgesSchema(StrictSchema):
     brokers = fields.List(fields.Nested(BrokerSchema), required=True)
     articulation_points = fields.List(fields.Nested(ArticulationPointSchema), required=True,
-                                      metadata={"description": "at most 100, most cut off first"})
-    articulation_points_total = fields.Integer(required=True)
-    bridge_ties = fields.List(fields.Nested(TieSchema), required=True, metadata={"description": "at most 100"})
-    bridge_ties_total = fields.Integer(required=True)
+                                      metadata={"description": _ranked("members")})
+    articulation_points_total = fields.Integer(required=True, metadata={
+        "description": "every member articulation point, whatever min_cut_off"})
+    articulation_points_matching = fields.Integer(required=True, metadata={
+        "description": "those that cut off at least min_cut_off members"})
+    bridge_ties = fields.List(fields.Nested(BridgeTieSchema), required=True,
+                              metadata={"description": _ranked("ties")})
+    bridge_ties_total = fields.Integer(required=True, metadata={"description": "every bridge tie, whatever "
+                                                                              "min_cut_off"})
+    bridge_ties_matching = fields.Integer(required=True, metadata={
+        "description": "those that cut off at least min_cut_off members"})
+    pendant_ties_total = fields.Integer(required=True, metadata={
+        "description": "bridge ties that are pendant ties (included in bridge_ties_total)"})
     computed = fields.Nested(ComputedSchema, required=True)
 
 

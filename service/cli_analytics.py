@@ -243,14 +243,19 @@ def health(as_of: str | None, organization_id: str | None, region: str | None, r
 @analytics_group.command("bridges")
 @_as_of
 @_include
-@click.option("--limit", type=int, default=TOP, show_default=True, help="brokers to list, 1-100")
+@click.option("--limit", type=int, default=TOP, show_default=True,
+              help="brokers to list, 1-100 (and articulation points and bridge ties to show)")
+@click.option("--min-cut-off", type=int, default=None,
+              help="show only bridge ties and articulation points that cut off at least this many members "
+                   "(default 2: no pendant ties; 1 shows every one)")
 @_json
-def bridges(as_of: str | None, include: str | None, limit: int, as_json: bool) -> None:
-    """Top brokers (betweenness), articulation points and bridge ties."""
+def bridges(as_of: str | None, include: str | None, limit: int, min_cut_off: int | None, as_json: bool) -> None:
+    """Top brokers (betweenness), articulation points and bridge ties, those joining clusters first."""
     from schemas.analytics import BridgesArgsSchema, BridgesSchema
     from service.repositories import analytics
 
-    args = _load(BridgesArgsSchema(), {"as_of": as_of, "include": include, "limit": limit})
+    args = _load(BridgesArgsSchema(), {"as_of": as_of, "include": include, "limit": limit,
+                                       "min_cut_off": min_cut_off})
     args["include"] = [args["include"]] if args.get("include") else []
     with _app() as app:
         report = BridgesSchema().dump(_settled(lambda: analytics.bridges(_graph(app), **args)))
@@ -259,10 +264,17 @@ def bridges(as_of: str | None, include: str | None, limit: int, as_json: bool) -
     click.echo(f"Top brokers ({len(report['brokers'])})")
     click.echo(table([[b["member"]["name"], b["member"].get("region"), b["betweenness"], b["clusters_reached"]]
                       for b in report["brokers"]], ["member", "region", "betweenness", "clusters reached"]))
-    click.echo(f"\nArticulation points ({report['articulation_points_total']}; first {limit})")
-    click.echo(table([[p["member"]["name"], p["member"].get("region"), p["cut_off"]]
-                      for p in report["articulation_points"][:limit]], ["member", "region", "cut off"]))
-    click.echo(f"\nBridge ties: {report['bridge_ties_total']}")
+    least = args["min_cut_off"]
+    click.echo(f"\nArticulation points ({report['articulation_points_total']}; "
+               f"{report['articulation_points_matching']} cut off {least} or more; first {limit})")
+    click.echo(table([[p["member"]["name"], p["member"].get("region"), p["cut_off"], p["clusters_joined"]]
+                      for p in report["articulation_points"][:limit]],
+                     ["member", "region", "cut off", "clusters joined"]))
+    click.echo(f"\nBridge ties ({report['bridge_ties_total']}, {report['pendant_ties_total']} pendant; "
+               f"{report['bridge_ties_matching']} cut off {least} or more; first {limit})")
+    click.echo(table([[t["source"]["name"], t["target"]["name"], t["cut_off"], t["clusters_joined"],
+                       "yes" if t["pendant"] else ""] for t in report["bridge_ties"][:limit]],
+                     ["one end", "other end", "cut off", "clusters joined", "pendant"]))
     click.echo(_computed_line(report["computed"]))
 
 

@@ -134,9 +134,10 @@ def generate_demo_network(seed: int = 7, members: int = 300) -> DemoNetwork:
       regions on a ring, each in a different organization. Each has 3 ties into an
       organization of the other region (and a second affiliation there), and so the
       highest betweenness centrality.
-    - Satellite: a team of 3-4 members that reaches the rest of the network only
-      through one mentoring tie to an anchor member, the single bridge of the
-      member graph; the anchor and the team's end of it are articulation points.
+    - Satellite: a team of 3-4 members, all tied to each other, that reaches the rest of the network only
+      through one mentoring tie to an anchor member, the bridge between clusters of the
+      member graph; the anchor and the team's end of it are articulation points. The
+      team's ties never end, so the bridge is there today.
     - Isolates: 3-8 members with no collaborations at all.
     - Partnerships: 2-3 organization-to-organization collaborations (kind "partnership")
       whose `source_key`/`target_key` are organization keys.
@@ -336,21 +337,23 @@ class _Ledger:
         self.neighbors: dict[str, list[str]] = defaultdict(list)
         self.collaborations: list[dict] = []
 
-    def tie(self, source: str, target: str, style: _TieStyle) -> bool:
+    def tie(self, source: str, target: str, style: _TieStyle, *, ongoing: bool = False) -> bool:
         pair = frozenset((source, target))
         if source == target or pair in self.pairs:
             return False
         self.pairs.add(pair)
         self.neighbors[source].append(target)
         self.neighbors[target].append(source)
-        self.collaborations.append(self._describe(source, target, style))
+        self.collaborations.append(self._describe(source, target, style, ongoing))
         return True
 
-    def _describe(self, source: str, target: str, style: _TieStyle) -> dict:
+    def _describe(self, source: str, target: str, style: _TieStyle, ongoing: bool) -> dict:
         rng = self.rng
         kind = rng.choices(style.kinds, weights=style.kind_weights)[0]
         started = _random_day(rng, _EPOCH, _HORIZON - timedelta(days=90))
         ended = _random_day(rng, started + timedelta(days=30), _HORIZON) if rng.random() < 0.15 else None
+        if ongoing:     # drawn all the same, so the rest of the network stays the one this seed always gave
+            ended = None
         return {
             "source_key": source,
             "target_key": target,
@@ -429,9 +432,14 @@ def _weave_brokerage(
 
 
 def _weave_satellite(ledger: _Ledger, satellite: list[str], anchor: str) -> None:
+    # Every pair of the team tied, and ongoing, so that today's graph has the bridge and the team is a cluster
+    # of its own (on a ring, Leiden merged it into the anchor's): an ended tie would cut the team off, or leave
+    # its members on single ties (pendants, not a bridge between clusters).
     for a, b in zip(satellite, satellite[1:] + satellite[:1]):
-        ledger.tie(a, b, _COLLEAGUES)
-    ledger.tie(anchor, satellite[0], _OUTREACH)
+        ledger.tie(a, b, _COLLEAGUES, ongoing=True)
+    for a, b in zip(satellite, satellite[2:]):
+        ledger.tie(a, b, _COLLEAGUES, ongoing=True)
+    ledger.tie(anchor, satellite[0], _OUTREACH, ongoing=True)
 
 
 def _weave_partnerships(ledger: _Ledger, org_keys: list[str]) -> None:

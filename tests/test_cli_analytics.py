@@ -109,6 +109,11 @@ def test_analytics_bridges_lists_the_top_brokers(runner, api, demo_network):
     for broker in from_api["brokers"]:
         assert re.search(rf"^{re.escape(broker['member']['name'])}\s.*{broker['betweenness']:.4f}", text, re.M)
     assert f"Articulation points ({from_api['articulation_points_total']}" in text
+    assert f"Bridge ties ({from_api['bridge_ties_total']}, {from_api['pendant_ties_total']} pendant" in text
+    assert from_api["bridge_ties"], "the demo's satellite team hangs on a bridge tie"
+    for tie in from_api["bridge_ties"][:3]:
+        assert re.search(rf"^{re.escape(tie['source']['name'])}\s+{re.escape(tie['target']['name'])}\s+"
+                         rf"{tie['cut_off']}\s+{tie['clusters_joined']}\s*$", text, re.M)
     as_json = json.loads(_invoke(runner, "analytics", "bridges", "--limit", "3", "--json").stdout)
     assert [b["member"]["id"] for b in as_json["brokers"]] == [b["member"]["id"] for b in from_api["brokers"]]
 

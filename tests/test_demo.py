@@ -7,10 +7,12 @@ from networkx.algorithms.community import louvain_communities, modularity
 from service.demo import generate_demo_network
 
 
-def _member_graph(network) -> nx.Graph:
+def _member_graph(network, *, ongoing_only: bool = False) -> nx.Graph:
     graph = nx.Graph()
     graph.add_nodes_from(member["key"] for member in network.members)
     for tie in network.collaborations:
+        if ongoing_only and tie["ended_on"] is not None:
+            continue
         if tie["source_key"] in graph and tie["target_key"] in graph:
             graph.add_edge(tie["source_key"], tie["target_key"])
     return graph
@@ -39,3 +41,15 @@ def test_demo_network_is_deterministic_per_seed():
 def test_demo_network_size_is_bounded(size):
     with pytest.raises(ValueError):
         generate_demo_network(members=size)
+
+
+@pytest.mark.parametrize("seed, size", [(7, 300), (1, 60), (42, 1000)])
+def test_demo_network_today_has_a_bridge_that_cuts_off_the_satellite_team(seed, size):
+    """Not only pendant ties: the bridges report's default (min_cut_off 2) has a tie to show."""
+    graph = _member_graph(generate_demo_network(seed=seed, members=size), ongoing_only=True)
+    cut_offs = []
+    for u, v in nx.bridges(graph):
+        rest = graph.copy()
+        rest.remove_edge(u, v)
+        cut_offs.append(min(len(nx.node_connected_component(rest, end)) for end in (u, v)))
+    assert max(cut_offs) >= 3

@@ -78,11 +78,46 @@ def clusters_reached(projection: Projection, membership: list[int], vertex: int)
     return len({membership[other] for other in projection.graph.neighbors(vertex)} - {own})
 
 
-def bridge_ties(projection: Projection) -> list[tuple[str, str]]:
-    """Pairs whose tie is the only connection between two parts of a component (ids ordered)."""
-    ids, graph = projection.ids, projection.graph
-    pairs = (sorted((ids[edge.source], ids[edge.target])) for edge in graph.es[graph.bridges()])
-    return sorted(tuple(pair) for pair in pairs)
+# Bridge ties and articulation points that cut off fewer members are left out of the report unless asked for:
+# on most networks nearly all bridge ties are pendant ties (one member with a single tie), and they would
+# bury the few that hold parts of the network together.
+DEFAULT_MIN_CUT_OFF = 2
+
+
+@dataclass(frozen=True)
+class BridgeTie:
+    """A tie whose removal splits its component: its ends (vertices, the smaller id first), the members on
+    the smaller of the two sides it leaves, and whether one side is a single vertex (a pendant tie)."""
+
+    source: int
+    target: int
+    cut_off: int
+    pendant: bool
+
+
+def bridge_ties(projection: Projection, tree: "_BlockCutTree | None" = None) -> list[BridgeTie]:
+    """The ties that are the only connection between two parts of a component, in order of their ends' ids.
+    Each side's members are read off the block-cut tree (`tree`, built when not given), where a bridge is a
+    block of two vertices: one pass over the graph, not a search per removed tie."""
+    graph, ids = projection.graph, projection.ids
+    found = graph.bridges()
+    if not found:
+        return []
+    if tree is None:
+        tree = block_cut_tree(projection)
+    weight, degree = projection.is_member(), graph.degree()
+    ties = []
+    for edge in graph.es[found]:
+        u, v = sorted((edge.source, edge.target), key=ids.__getitem__)
+        # Without any cut vertex, every bridge is a component of two vertices: each side is one end.
+        side_u, side_v = tree.sides(u, v) if tree is not None else (int(weight[u]), int(weight[v]))
+        ties.append(BridgeTie(u, v, min(side_u, side_v), degree[u] == 1 or degree[v] == 1))
+    return sorted(ties, key=lambda tie: (ids[tie.source], ids[tie.target]))
+
+
+def clusters_joined(projection: Projection, membership: list[int], vertex: int) -> list[int]:
+    """The clusters (numbers, ascending) the vertex's ties meet: its own and its collaborators'."""
+    return sorted({membership[vertex], *(membership[other] for other in projection.graph.neighbors(vertex))})
 
 
 def articulation_points(projection: Projection) -> dict[int, int]:
@@ -106,6 +141,9 @@ class _BlockCutTree:
 
     def __init__(self, blocks, cut_vertices, weight: np.ndarray):
         cut = set(cut_vertices)
+        self.weight = weight
+        # A block of two vertices is a bridge tie (the projection has no parallel ties or loops).
+        self.pair_block = {(min(block), max(block)): b for b, block in enumerate(blocks) if len(block) == 2}
         self.cut_node = {vertex: len(blocks) + k for k, vertex in enumerate(cut_vertices)}
         self.vertex_of_node = {node: vertex for vertex, node in self.cut_node.items()}
         self.block_of = {vertex: b for b, block in enumerate(blocks) for vertex in block if vertex not in cut}
@@ -159,6 +197,21 @@ class _BlockCutTree:
         if self.parent[node] >= 0:
             pieces.append(self.total[node] - self.subtree[node])
         return self.total[node] - self.weights[node] - max(pieces)
+
+    def sides(self, u: int, v: int) -> tuple[int, int]:
+        """Members on u's side and on v's side once the bridge tie u-v is removed."""
+        block = self.pair_block[(min(u, v), max(u, v))]
+        above = self.parent[block]
+        if above >= 0:     # a block's parent is one of its cut vertices: that end's side holds the rest
+            below = self.subtree[block]
+            rest = self.total[block] - below
+            return (rest, below) if self.vertex_of_node[above] == u else (below, rest)
+        return self._side_below(u), self._side_below(v)
+
+    def _side_below(self, vertex: int) -> int:
+        """Members below a root bridge's end: the end's own subtree when it is a cut vertex, else itself."""
+        node = self.cut_node.get(vertex)
+        return self.subtree[node] if node is not None else int(self.weight[vertex])
 
     def cut_vertices_between(self, u: int, v: int) -> list[int] | None:
         """The cut vertices every u-v path passes through (those a new u-v tie would give a way around);

@@ -145,7 +145,7 @@ class BridgeAnalysis:
     projection: Projection
     betweenness: bridges_module.Betweenness
     articulation: dict[int, int]
-    bridge_ties: list[tuple[str, str]]
+    bridge_ties: list[bridges_module.BridgeTie]
     tree: Any = None  # the block-cut tree, for questions about paths around articulation points
 
 
@@ -178,7 +178,8 @@ def bridge_analysis(engine: Engine, graph: db.Graph, revision: int, scope: Scope
             engine.after(lambda: _write_betweenness(graph, projection, scores.scores))
             engine.after(lambda: _write_cut_structure(graph, actual, projection, tree))
         articulation = {vertex: tree.cut_off(vertex) for vertex in tree.cut_node} if tree else {}
-        return BridgeAnalysis(actual, projection, scores, articulation, bridges_module.bridge_ties(projection), tree)
+        return BridgeAnalysis(actual, projection, scores, articulation, bridges_module.bridge_ties(projection, tree),
+                              tree)
 
     return engine.memo(("bridges", revision, scope), compute)
 
@@ -292,8 +293,9 @@ def _write_batches(graph: db.Graph, query: str, rows: list[dict[str, Any]]) -> l
 
 # --- reports (what the endpoints answer) -----------------------------------------------------------
 
-def bridges(graph: db.Graph, *, as_of: date | None = None, include: Iterable[str] = (), limit: int = 10) -> dict:
-    return _answer(graph, "bridges", Scope.of(as_of, include), {"limit": limit})
+def bridges(graph: db.Graph, *, as_of: date | None = None, include: Iterable[str] = (), limit: int = 10,
+            min_cut_off: int = bridges_module.DEFAULT_MIN_CUT_OFF) -> dict:
+    return _answer(graph, "bridges", Scope.of(as_of, include), {"limit": limit, "min_cut_off": min_cut_off})
 
 
 def clusters(graph: db.Graph, *, as_of: date | None = None, include: Iterable[str] = (),
@@ -317,7 +319,8 @@ def health(graph: db.Graph, *, as_of: date | None = None, organization_id: str |
 
 # The questions the default reports answer, as the API's defaults ask them: what `netweave worker` computes
 # on its own after writes (service/analytics/worker.py), so that an analyst's GET finds them ready.
-DEFAULT_QUESTIONS = (("bridges", {"limit": 10}), ("clusters", {"resolution": DEFAULT_RESOLUTION, "limit": 20}),
+DEFAULT_QUESTIONS = (("bridges", {"limit": 10, "min_cut_off": bridges_module.DEFAULT_MIN_CUT_OFF}),
+                     ("clusters", {"resolution": DEFAULT_RESOLUTION, "limit": 20}),
                      ("health", {"filters": member_filters()}),
                      ("layout", {"filters": member_filters(), "view": "auto"}))
 
@@ -335,7 +338,8 @@ def compute(engine: Engine, graph: db.Graph, revision: int, question: str, scope
     web tier's own computation without a queue."""
     report = _report(engine, graph, revision, question, scope, params)
     if question in alerting.QUESTIONS and scope.is_current and (question, params) in DEFAULT_QUESTIONS:
-        alerting.observe(graph, question, report, lambda ids: member_ties(engine, graph, revision, scope, ids))
+        observed = _bridges_as_alerts_read(engine, graph, revision, scope, report) if question == "bridges" else report
+        alerting.observe(graph, question, observed, lambda ids: member_ties(engine, graph, revision, scope, ids))
     return report
 
 
@@ -349,7 +353,8 @@ def member_ties(engine: Engine, graph: db.Graph, revision: int, scope: Scope, id
 def _report(engine: Engine, graph: db.Graph, revision: int, question: str, scope: Scope,
             params: dict[str, Any]) -> dict:
     if question == "bridges":
-        return _bridges_report(engine, graph, revision, scope, params["limit"])
+        # A job enqueued before min_cut_off existed lists every one, as its answers did then.
+        return _bridges_report(engine, graph, revision, scope, params["limit"], params.get("min_cut_off", 1))
     if question == "clusters":
         return _clusters_report(engine, graph, revision, scope, params["resolution"], params["limit"])
     if question == "health":
@@ -399,31 +404,86 @@ def _answer(graph: db.Graph, question: str, scope: Scope, params: dict[str, Any]
                          store=store)
 
 
-def _bridges_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope, limit: int) -> dict:
+def _bridges_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope, limit: int,
+                    min_cut_off: int) -> dict:
     analysis = bridge_analysis(engine, graph, revision, scope)
-    clustering = cluster_analysis(engine, graph, revision, scope, DEFAULT_RESOLUTION).clustering
-    projection, scores = analysis.projection, analysis.betweenness.scores
+    clusters = cluster_analysis(engine, graph, revision, scope, DEFAULT_RESOLUTION)
+    projection, scores, membership = analysis.projection, analysis.betweenness.scores, clusters.clustering.membership
     brokers = sorted((v for v in projection.member_vertices() if scores[v] > 0),
                      key=lambda v: (-scores[v], projection.ids[v]))[:limit]
-    cut = sorted((v for v in analysis.articulation if projection.kinds[v] == "member"),
-                 key=lambda v: (-analysis.articulation[v], projection.ids[v]))
-    members = members_by_ids(graph, [projection.ids[v] for v in (*brokers, *cut[:MAX_LISTED])])
+    points = _ranked_articulation_points(analysis, membership)
+    ties = _ranked_bridge_ties(analysis, membership)
+    listed_points = [point for point in points if point[1] >= min_cut_off]
+    listed_ties = [tie for tie in ties if tie[0].cut_off >= min_cut_off]
+    ends = {v for tie, _ in listed_ties[:MAX_LISTED] for v in (tie.source, tie.target)}
+    members = members_by_ids(graph, [projection.ids[v] for v in (*brokers, *(p[0] for p in listed_points[:MAX_LISTED]),
+                                                                 *ends) if projection.kinds[v] == "member"])
+    names = organization_names(graph, [projection.ids[v] for v in ends if projection.kinds[v] != "member"])
     return {
         "brokers": [{"member": members[projection.ids[v]], "betweenness": scores[v],
-                     "clusters_reached": bridges_module.clusters_reached(projection, clustering.membership, v)}
+                     "clusters_reached": bridges_module.clusters_reached(projection, membership, v)}
                     for v in brokers if projection.ids[v] in members],
-        "articulation_points": [{"member": members[projection.ids[v]], "cut_off": analysis.articulation[v]}
-                                for v in cut[:MAX_LISTED] if projection.ids[v] in members],
-        "articulation_points_total": len(cut),
-        "bridge_ties": [{"source_id": a, "target_id": b} for a, b in analysis.bridge_ties[:MAX_LISTED]],
-        "bridge_ties_total": len(analysis.bridge_ties),
+        "articulation_points": [{"member": members[projection.ids[v]], "cut_off": cut_off,
+                                 "clusters_joined": len(joined), "cluster_ids": [clusters.ids[c] for c in joined]}
+                                for v, cut_off, joined in listed_points[:MAX_LISTED] if projection.ids[v] in members],
+        "articulation_points_total": len(points),
+        "articulation_points_matching": len(listed_points),
+        "bridge_ties": [_bridge_tie(projection, tie, joined, clusters.ids, members, names)
+                        for tie, joined in listed_ties[:MAX_LISTED]],
+        "bridge_ties_total": len(ties),
+        "bridge_ties_matching": len(listed_ties),
+        "pendant_ties_total": sum(tie.pendant for tie, _ in ties),
         "computed": _computed(
             f"betweenness: {_betweenness_method(engine.settings, analysis.betweenness)}; articulation points "
-            "and bridge ties: biconnected components; clusters_reached: Leiden (modularity, resolution 1)",
-            {"as_of": scope.as_of.isoformat(), "include": _include(scope), "limit": limit},
+            "and bridge ties: biconnected components, members cut off from the block-cut tree; "
+            "clusters_reached and clusters_joined: Leiden (modularity, resolution 1)",
+            {"as_of": scope.as_of.isoformat(), "include": _include(scope), "limit": limit,
+             "min_cut_off": min_cut_off},
             analysis.revision, scope, engine.settings.seed, exact=analysis.betweenness.exact,
             sample_size=analysis.betweenness.sample_size, projection=analysis.projection),
     }
+
+
+def _ranked_articulation_points(analysis: BridgeAnalysis, membership: list[int]) -> list[tuple[int, int, list[int]]]:
+    """(vertex, cut_off, clusters joined) of every member articulation point, the most clusters joined
+    first, then the most members cut off, then by id."""
+    projection = analysis.projection
+    points = [(v, cut_off, bridges_module.clusters_joined(projection, membership, v))
+              for v, cut_off in analysis.articulation.items() if projection.kinds[v] == "member"]
+    return sorted(points, key=lambda point: (-len(point[2]), -point[1], projection.ids[point[0]]))
+
+
+def _ranked_bridge_ties(analysis: BridgeAnalysis,
+                        membership: list[int]) -> list[tuple[bridges_module.BridgeTie, list[int]]]:
+    """(tie, clusters joined: its ends' clusters) of every bridge tie, ranked as articulation points are."""
+    ids = analysis.projection.ids
+    ties = [(tie, sorted({membership[tie.source], membership[tie.target]})) for tie in analysis.bridge_ties]
+    return sorted(ties, key=lambda item: (-len(item[1]), -item[0].cut_off, ids[item[0].source], ids[item[0].target]))
+
+
+def _bridge_tie(projection: Projection, tie: bridges_module.BridgeTie, joined: list[int], cluster_ids: list[str],
+                members: dict[str, dict], organizations: dict[str, str]) -> dict:
+    def end(v: int) -> dict:
+        party_id, kind = projection.ids[v], projection.kinds[v]
+        name = (members.get(party_id) or {}).get("name") if kind == "member" else organizations.get(party_id)
+        return {"id": party_id, "type": kind, "name": name}
+
+    return {"source_id": projection.ids[tie.source], "target_id": projection.ids[tie.target],
+            "source": end(tie.source), "target": end(tie.target), "cut_off": tie.cut_off, "pendant": tie.pendant,
+            "clusters_joined": len(joined), "cluster_ids": [cluster_ids[c] for c in joined]}
+
+
+def _bridges_as_alerts_read(engine: Engine, graph: db.Graph, revision: int, scope: Scope, report: dict) -> dict:
+    """The bridges report with its articulation points as alerting.py reads them: the most members cut off
+    first, none left out by min_cut_off, so that an unlisted one cuts off at most as many as the last listed."""
+    analysis = bridge_analysis(engine, graph, revision, scope)
+    projection = analysis.projection
+    cut = sorted((v for v in analysis.articulation if projection.kinds[v] == "member"),
+                 key=lambda v: (-analysis.articulation[v], projection.ids[v]))
+    members = members_by_ids(graph, [projection.ids[v] for v in cut[:MAX_LISTED]])
+    return {**report, "articulation_points_total": len(cut),
+            "articulation_points": [{"member": members[projection.ids[v]], "cut_off": analysis.articulation[v]}
+                                    for v in cut[:MAX_LISTED] if projection.ids[v] in members]}
 
 
 def _betweenness_method(settings, measured: bridges_module.Betweenness) -> str:

@@ -272,7 +272,7 @@ def test_the_workers_jobs_alert_once_and_a_job_delivered_again_emits_nothing(api
     assert api.put("/v1/alerts/settings", json=body, headers={"If-Match": '"0"'}).status_code == 200
     ids = load_network(nx.cycle_graph(10))      # every member a broker of equal betweenness, no cut point
     name_of = {member_id: node for node, member_id in ids.items()}
-    job = analytics.job_of("bridges", analytics.Scope.of(None), {"limit": 10})
+    job = analytics.job_of("bridges", analytics.Scope.of(None), dict(analytics.DEFAULT_QUESTIONS)["bridges"])
 
     def run_job() -> tuple[dict, list[tuple[str, int]]]:
         start = graph.read(alerts.revision)

@@ -34,8 +34,8 @@ def test_bridges_as_of_drops_ended_bridge_tie(api, new_member, new_collaboration
     a, b, c = new_member("A"), new_member("B"), new_member("C")
     new_collaboration(a, b, ended_on="2022-12-31")
     new_collaboration(b, c)
-    earlier = api.get("/v1/analytics/bridges", query_string={"as_of": "2022-06-01"}).get_json()
-    now = api.get("/v1/analytics/bridges").get_json()
+    earlier = api.get("/v1/analytics/bridges", query_string={"as_of": "2022-06-01", "min_cut_off": 1}).get_json()
+    now = api.get("/v1/analytics/bridges", query_string={"min_cut_off": 1}).get_json()
     assert [p["member"]["id"] for p in earlier["articulation_points"]] == [b["id"]]
     assert earlier["articulation_points"][0]["cut_off"] == 1
     assert now["articulation_points"] == [] and now["bridge_ties_total"] == 1
@@ -165,6 +165,10 @@ def test_compare_unknown_snapshot_is_404(api):
     ("/v1/analytics/bridges", {"limit": "101"}, "limit"),
     ("/v1/analytics/bridges", {"include": "members"}, "include"),
     ("/v1/analytics/bridges", {"weighted": "true"}, "weighted"),
+    ("/v1/analytics/bridges", {"min_cut_off": "-1"}, "min_cut_off"),
+    ("/v1/analytics/bridges", {"min_cut_off": "1000001"}, "min_cut_off"),
+    ("/v1/analytics/bridges", {"min_cut_off": "two"}, "min_cut_off"),
+    ("/v1/analytics/bridges", {"min_cut_off": "1.5"}, "min_cut_off"),
     ("/v1/analytics/health", {"role": " "}, "role"),
     ("/v1/analytics/health", {"organization_id": "north"}, "organization_id"),
     ("/v1/analytics/health/compare", {"from": "last week", "to": "2025-01-01"}, "from"),
@@ -277,6 +281,16 @@ def test_include_organizations_makes_them_vertices(api, new_member, new_organiza
     assert members_only["bridge_ties_total"] == 0
     assert with_orgs["bridge_ties_total"] == 2 and with_orgs["articulation_points"] == []  # the cut vertex is the org
     assert with_orgs["computed"]["parameters"]["include"] == ["organizations"]
+    # Each tie cuts off one member (the other side is the organization and the other member): listed with
+    # min_cut_off 1, its organization end named as collaborations name it.
+    assert with_orgs["bridge_ties"] == [] and with_orgs["bridge_ties_matching"] == 0
+    ties = api.get("/v1/analytics/bridges", query_string={"include": "organizations", "min_cut_off": 1}).get_json()
+    assert [(t["cut_off"], t["pendant"]) for t in ties["bridge_ties"]] == [(1, True), (1, True)]
+    assert {t["source"]["id"]: t["source"] for t in ties["bridge_ties"]} | \
+        {t["target"]["id"]: t["target"] for t in ties["bridge_ties"]} == {
+            org["id"]: {"id": org["id"], "type": "organization", "name": "Hub Org"},
+            a["id"]: {"id": a["id"], "type": "member", "name": "A"},
+            b["id"]: {"id": b["id"], "type": "member", "name": "B"}}
 
 
 def test_within_the_minimum_interval_a_write_serves_the_last_answer_marked_stale(api, load_network, engine,
@@ -299,3 +313,64 @@ def test_within_the_minimum_interval_a_write_serves_the_last_answer_marked_stale
     fresh = api.get("/v1/analytics/health").get_json()
     assert fresh["computed"]["stale"] is False and fresh["computed"]["revision"] > first["computed"]["revision"]
     assert fresh["metrics"]["ties"] == first["metrics"]["ties"] + 1
+
+
+def _two_teams(api, new_member, new_collaboration) -> dict[str, dict]:
+    """Two six-member cliques (a0-a5, b0-b5) tied by a0-b0; p1 tied only to a1; a chain a2 - c1 - c2 - c3."""
+    people = {name: new_member(name) for name in
+              [f"a{i}" for i in range(6)] + [f"b{i}" for i in range(6)] + ["p1", "c1", "c2", "c3"]}
+    for team in "ab":
+        for i in range(6):
+            for j in range(i + 1, 6):
+                new_collaboration(people[f"{team}{i}"], people[f"{team}{j}"])
+    for x, y in (("a0", "b0"), ("a1", "p1"), ("a2", "c1"), ("c1", "c2"), ("c2", "c3")):
+        new_collaboration(people[x], people[y])
+    return people
+
+
+def _rank(item: dict, *ids: str) -> tuple:
+    return (-item["clusters_joined"], -item["cut_off"], *ids)
+
+
+def test_bridges_rank_ties_between_clusters_first_named_and_leave_out_pendant_ties(api, engine, new_member,
+                                                                                    new_collaboration):
+    people = _two_teams(api, new_member, new_collaboration)
+    name_of = {person["id"]: name for name, person in people.items()}
+    body = api.get("/v1/analytics/bridges").get_json()
+    engine.wait_idle(timeout=30)
+    cluster_of = {name: api.get(f"/v1/members/{person['id']}").get_json()["cluster_id"]
+                  for name, person in people.items()}
+    assert cluster_of["a1"] != cluster_of["b1"]     # the two cliques are two clusters
+
+    first = body["bridge_ties"][0]
+    assert {first["source"]["name"], first["target"]["name"]} == {"a0", "b0"}
+    assert first["source"] == {"id": first["source_id"], "type": "member", "name": name_of[first["source_id"]]}
+    assert first["target"] == {"id": first["target_id"], "type": "member", "name": name_of[first["target_id"]]}
+    assert (first["cut_off"], first["pendant"], first["clusters_joined"]) == (6, False, 2)
+    assert set(first["cluster_ids"]) == {cluster_of["a0"], cluster_of["b0"]}
+
+    # Pendant ties (p1, c3) and cut points cutting off one member (a1, c2) are left out by default, and counted.
+    listed = {frozenset((name_of[t["source_id"]], name_of[t["target_id"]])): t["cut_off"] for t in body["bridge_ties"]}
+    assert listed == {frozenset(("a0", "b0")): 6, frozenset(("a2", "c1")): 3, frozenset(("c1", "c2")): 2}
+    assert (body["bridge_ties_total"], body["bridge_ties_matching"], body["pendant_ties_total"]) == (5, 3, 2)
+    points = {name_of[p["member"]["id"]]: p["cut_off"] for p in body["articulation_points"]}
+    assert points == {"a0": 6, "b0": 5, "a2": 3, "c1": 2}
+    assert (body["articulation_points_total"], body["articulation_points_matching"]) == (6, 4)
+    assert body["computed"]["parameters"]["min_cut_off"] == 2
+
+    everything = api.get("/v1/analytics/bridges", query_string={"min_cut_off": 1}).get_json()
+    ties = everything["bridge_ties"]
+    assert len(ties) == everything["bridge_ties_matching"] == 5
+    assert {frozenset((t["source"]["name"], t["target"]["name"])) for t in ties if t["pendant"]} == {
+        frozenset(("a1", "p1")), frozenset(("c2", "c3"))}
+    assert [_rank(t, t["source_id"], t["target_id"]) for t in ties] == \
+        sorted(_rank(t, t["source_id"], t["target_id"]) for t in ties)
+    for tie in ties:
+        ends = {cluster_of[name_of[tie["source_id"]]], cluster_of[name_of[tie["target_id"]]]}
+        assert set(tie["cluster_ids"]) == ends and tie["clusters_joined"] == len(ends)
+    cut_points = everything["articulation_points"]
+    assert len(cut_points) == 6
+    assert [_rank(p, p["member"]["id"]) for p in cut_points] == sorted(_rank(p, p["member"]["id"]) for p in cut_points)
+    b0 = next(p for p in cut_points if p["member"]["id"] == people["b0"]["id"])
+    assert set(b0["cluster_ids"]) == {cluster_of[name] for name in ("b0", "b1", "a0")}
+    assert b0["clusters_joined"] == len(b0["cluster_ids"])

@@ -43,15 +43,29 @@ def test_bridges_equal_networkx(api, load_network, engine, network):
     ids = load_network(G, weight)
     node_of = {member_id: node for node, member_id in ids.items()}
 
-    response = api.get("/v1/analytics/bridges", query_string={"limit": 100})
+    response = api.get("/v1/analytics/bridges", query_string={"limit": 100, "min_cut_off": 1})
     assert response.status_code == 200, response.get_json()
     body = response.get_json()
 
     expected_cut = {node: _cut_off(G, node) for node in nx.articulation_points(G)}
     assert {node_of[p["member"]["id"]]: p["cut_off"] for p in body["articulation_points"]} == expected_cut
     assert body["articulation_points_total"] == len(expected_cut)
-    assert {frozenset((node_of[t["source_id"]], node_of[t["target_id"]])) for t in body["bridge_ties"]} == \
-        {frozenset(edge) for edge in nx.bridges(G)}
+    expected_ties = {frozenset(edge): _tie_cut_off(G, *edge) for edge in nx.bridges(G)}
+    assert {frozenset((node_of[t["source_id"]], node_of[t["target_id"]])): (t["cut_off"], t["pendant"])
+            for t in body["bridge_ties"]} == expected_ties
+    assert body["bridge_ties_total"] == body["bridge_ties_matching"] == len(expected_ties)
+    assert body["pendant_ties_total"] == sum(pendant for _, pendant in expected_ties.values())
+    assert all(t["source"]["name"] == str(node_of[t["source_id"]]) and
+               t["target"]["name"] == str(node_of[t["target_id"]]) for t in body["bridge_ties"])
+
+    # By default pendant ties and cut points cutting off one member are left out, and counted.
+    default = api.get("/v1/analytics/bridges", query_string={"limit": 100}).get_json()
+    assert {node_of[p["member"]["id"]] for p in default["articulation_points"]} == \
+        {node for node, cut_off in expected_cut.items() if cut_off >= 2}
+    assert {frozenset((node_of[t["source_id"]], node_of[t["target_id"]])) for t in default["bridge_ties"]} == \
+        {edge for edge, (cut_off, _) in expected_ties.items() if cut_off >= 2}
+    assert default["bridge_ties_total"] == len(expected_ties)
+    assert default["bridge_ties_matching"] == len(default["bridge_ties"])
 
     exact = nx.betweenness_centrality(G, normalized=True)
     assert body["computed"]["exact"] is True and body["computed"]["sample_size"] is None
@@ -65,6 +79,14 @@ def test_bridges_equal_networkx(api, load_network, engine, network):
     member = api.get(f"/v1/members/{ids[max(exact, key=exact.get)]}").get_json()
     assert member["betweenness"] == pytest.approx(max(exact.values()), abs=1e-9)
     assert member["version"] == 1
+
+
+def _tie_cut_off(G: nx.Graph, u, v) -> tuple[int, bool]:
+    """(members on the smaller side once the tie u-v is removed, whether that side is one member)."""
+    rest = G.copy()
+    rest.remove_edge(u, v)
+    smaller = min(len(nx.node_connected_component(rest, end)) for end in (u, v))
+    return smaller, smaller == 1
 
 
 def _cut_off(G: nx.Graph, node) -> int:

@@ -121,3 +121,17 @@ def test_within_the_minimum_interval_another_worker_serves_the_stored_answer_as_
     served = other.get("/v1/analytics/clusters").get_json()
     assert served["computed"]["stale"] is True and served["computed"]["revision"] == first["computed"]["revision"]
     assert not get_engine(app)._runs
+
+
+def test_a_bridges_report_stored_before_min_cut_off_existed_is_not_served(api, load_network, graph):
+    """A report of the earlier shape (no cut_off on ties) at the current revision sits under the question
+    without min_cut_off: the question with it is another key, so the new shape is computed."""
+    load_network(*karate())
+    revision = graph.read(db.run_one, "change_revision")["revision"]
+    old_args = analytics.question_args("bridges", Scope.of(None), {"limit": 10})
+    earlier = {"brokers": [], "articulation_points": [], "articulation_points_total": 0, "bridge_ties": [],
+               "bridge_ties_total": 999, "computed": {"revision": revision}}
+    SharedStore(graph, run_timeout=600).save(store_module.key_of(old_args), "bridges", revision, earlier)
+    body = api.get("/v1/analytics/bridges").get_json()
+    assert body["bridge_ties_total"] == 1 and body["pendant_ties_total"] == 1     # karate's 0-11
+    assert body["computed"]["parameters"]["min_cut_off"] == 2
