@@ -80,11 +80,20 @@ class LayoutClustersSchema(StrictSchema):
     name = fields.List(fields.String(), required=True, metadata={
         "description": "readable names, as in /v1/analytics/clusters"})
     rank = _ints("0 for the largest cluster of the whole network, and so on (colours follow it)")
+    colour = fields.List(fields.String(), required=True, metadata={
+        "description": "the cluster's colour (`#rrggbb`): `palette.colours[rank]`, `palette.other` beyond them"})
     size = _ints("members of the cluster in the whole network")
     members_shown = _ints("members of the cluster that pass the filters")
     x = _floats("bubble centre (members view: the centre of its members)")
     y = _floats("bubble centre")
     radius = _floats("bubble radius (members view: the farthest member from the centre)")
+
+
+class LayoutPaletteSchema(StrictSchema):
+    colours = fields.List(fields.String(), required=True, metadata={
+        "description": "the clusters' colours by rank (twenty, distinct for colour-blind viewers: Okabe-Ito, "
+                       "then Paul Tol's muted and light sets), as the pictures draw them"})
+    other = fields.String(required=True, metadata={"description": "the colour of every cluster beyond them"})
 
 
 class LayoutClusterTiesSchema(StrictSchema):
@@ -103,6 +112,7 @@ class LayoutSchema(StrictSchema):
     regions = fields.List(fields.String(), required=True, metadata={"description": "the network's regions"})
     roles = fields.List(fields.String(), required=True, metadata={"description": "the roles its members have"})
     topics = fields.List(fields.String(), required=True, metadata={"description": "the topics its members have"})
+    palette = fields.Nested(LayoutPaletteSchema, required=True)
     members = fields.Nested(LayoutMembersSchema, required=True)
     ties = fields.Nested(LayoutTiesSchema, required=True)
     clusters = fields.Nested(LayoutClustersSchema, required=True)

@@ -3,6 +3,7 @@ one bubble per cluster (sized by members, placed by the ties between clusters).
 
 Pure functions over the projection, seeded so the same graph always gets the same picture. Coordinates
 are scaled into a square of side `EXTENT` (0..EXTENT on both axes) so clients need no bounding box.
+`member_positions` also lays out a part alone (the pictures of a filtered network).
 """
 
 from __future__ import annotations
@@ -45,49 +46,79 @@ class Bubbles:
 def member_positions(projection: Projection, *, seed: int) -> Positions:
     """Each connected component laid out alone by Fruchterman-Reingold on the weighted graph (strong ties
     pull harder; igraph uses its grid variant above 1,000 vertices, which keeps 5,000 members within a few
-    seconds), in a square whose side grows with the square root of its size, the squares then packed in
-    rows, largest first. Laid out together, isolated members drift to the far edges and shrink the rest
-    of the network to a speck."""
+    seconds), in a box of its own shape whose area grows with its size; the boxes packed in rows into a
+    near-square, tallest first, and the members with no ties last, as one compact grid block. Laid out
+    together, isolated members drift to the far edges and shrink the rest of the network to a speck."""
     graph = projection.graph
     n = graph.vcount()
     if n == 0:
         return Positions(np.zeros(0), np.zeros(0))
     xy = np.zeros((n, 2))
-    components = sorted(graph.connected_components(), key=lambda c: (-len(c), c[0]))
-    sides = [math.sqrt(len(c)) for c in components]
-    corners = _shelves(sides, gap=1.0)
+    components = graph.connected_components()
+    tied = sorted((c for c in components if len(c) > 1), key=lambda c: (-len(c), c[0]))
+    alone = sorted(c[0] for c in components if len(c) == 1)
     with _RNG_LOCK:
         ig.set_random_number_generator(random.Random(seed))
         try:
-            for component, side, corner in zip(components, sides, corners):
-                xy[component] = corner + _in_square(graph, component, side)
+            boxes = [_in_box(graph, component) for component in tied]
         finally:
             ig.set_random_number_generator(random)
+    order = sorted(range(len(tied)), key=lambda i: (-_extent(boxes[i])[1], i))   # tallest first: fuller rows
+    groups = [tied[i] for i in order] + ([alone] if alone else [])
+    placed = [boxes[i] for i in order] + ([_grid(len(alone))] if alone else [])
+    corners = _shelves([_extent(points) for points in placed], gap=1.0)
+    for group, points, corner in zip(groups, placed, corners):
+        xy[group] = corner + points
     x, y = _fit(xy)
     return Positions(x, y)
 
 
-def _in_square(graph: ig.Graph, component: list[int], side: float) -> np.ndarray:
-    """The component's Fruchterman-Reingold layout scaled into [0, side]^2 (centred on a lone member)."""
-    if len(component) == 1:
-        return np.array([[side / 2, side / 2]])
+def _in_box(graph: ig.Graph, component: list[int]) -> np.ndarray:
+    """The component's Fruchterman-Reingold layout in its own shape, scaled to an area near its size (a long
+    thin layout is given at least a third of its length in width, so it does not shrink to a line)."""
     part = graph.induced_subgraph(component, implementation="create_from_scratch")
     coords = part.layout_fruchterman_reingold(weights="weight" if part.ecount() else None, niter=FR_ITERATIONS)
     points = np.asarray(coords.coords, dtype=float).reshape(-1, 2)
-    lows, span = points.min(axis=0), np.ptp(points, axis=0).max()
-    return (points - lows) * (side * 0.9 / max(span, 1e-9)) + side * 0.05
+    points -= points.min(axis=0)
+    long, short = max(np.ptp(points, axis=0).max(), 1e-9), np.ptp(points, axis=0).min()
+    scale = math.sqrt(len(component) / (long * max(short, long / 3)))
+    points *= scale
+    return points * 0.9 + np.ptp(points, axis=0) * 0.05 + 0.5
 
 
-def _shelves(sides: list[float], gap: float) -> np.ndarray:
-    """Lower-left corners packing squares of these sides (largest first) in rows of a near-square area."""
-    width = max(max(sides), 1.15 * math.sqrt(sum((s + gap) ** 2 for s in sides)))
-    corners, x, y, row = [], 0.0, 0.0, 0.0
-    for side in sides:
-        if x > 0 and x + side > width:
+def _extent(points: np.ndarray) -> tuple[float, float]:
+    return float(points[:, 0].max() + 0.5), float(points[:, 1].max() + 0.5)
+
+
+def _grid(count: int, cell: float = 0.6) -> np.ndarray:
+    """Cell centres of a near-square grid, row by row: where the members with no ties are drawn (closer
+    than the tied members, whose ties need the room)."""
+    columns = math.ceil(math.sqrt(count))
+    k = np.arange(count)
+    return (np.column_stack([k % columns, k // columns]).astype(float) + 0.5) * cell
+
+
+def _shelves(shapes: list[tuple[float, float]], gap: float) -> np.ndarray:
+    """Top-left corners packing boxes (width, height), in the given order, in rows: of the row widths that
+    make a difference, the one whose packing is nearest a square (the smallest longer side)."""
+    widths = [w for w, _ in shapes]
+    candidates = sorted({max(widths)} | {sum(widths[:k]) + gap * (k - 1) for k in range(1, len(widths) + 1)})
+    if len(candidates) > 200:
+        candidates = [candidates[i] for i in np.linspace(0, len(candidates) - 1, 200).astype(int)]
+    best = min((_rows(shapes, limit, gap) for limit in candidates), key=lambda packed: (packed[1], packed[2]))
+    return best[0]
+
+
+def _rows(shapes: list[tuple[float, float]], limit: float, gap: float) -> tuple[np.ndarray, float, float]:
+    """(corners, longer side, area) of the boxes packed in rows no wider than `limit`."""
+    corners, x, y, row, right = [], 0.0, 0.0, 0.0, 0.0
+    for w, h in shapes:
+        if x > 0 and x + w > limit + 1e-9:
             x, y, row = 0.0, y + row + gap, 0.0
         corners.append((x, y))
-        x, row = x + side + gap, max(row, side)
-    return np.asarray(corners, dtype=float)
+        x, row, right = x + w + gap, max(row, h), max(right, x + w)
+    bottom = y + row
+    return np.asarray(corners, dtype=float), max(right, bottom), right * bottom
 
 
 def cluster_bubbles(graph: ig.Graph, membership: np.ndarray, *, seed: int) -> Bubbles:

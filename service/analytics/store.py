@@ -33,7 +33,9 @@ _DATE, _DATETIME = "$date", "$datetime"
 # The shape of the stored reports. Raise it when a report gains or loses a field: every key changes, so a
 # report of the old shape is never served (fresh or stale) by the code that expects the new one.
 # 2: cluster names in the clusters and layout reports.
-REPORT_FORMAT = 2
+# 3: cluster colours and the palette in the layout report; members packed anew (components in their own
+#    shape, the members with no ties in one grid block).
+REPORT_FORMAT = 3
 
 
 def key_of(value: Any) -> str:

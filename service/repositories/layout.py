@@ -4,7 +4,8 @@ Positions come from the cached analytics of the graph revision (projection, clus
 the picture, the explorer and /v1/analytics/* always describe the same network. Up to
 NETWEAVE_LAYOUT_MAX_MEMBERS (5,000) members every member is placed (one layout per revision and date;
 filters only choose who is shown, so positions do not jump while filtering); above it the network is
-drawn as one bubble per cluster.
+drawn as one bubble per cluster. The pictures of a filtered network lay the members shown out again, so
+they fill the picture; the explorer's layout keeps everyone where the whole network put them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import date
 
 import numpy as np
 
-from service import db
+from service import db, pictures
 from service.analytics import layout as layout_module
 from service.analytics.engine import Engine
 from service.errors import Problem, field_error
@@ -116,6 +117,7 @@ def layout_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope, 
         "regions": sorted({r for r in projection.regions if r}),
         "roles": sorted({r for r in projection.roles if r}),
         "topics": sorted({t for topics in projection.topics for t in topics}),
+        "palette": _palette(),
         **body,
         "computed": _computed(
             "positions: Fruchterman-Reingold (igraph, weighted by tie strength, seeded); clusters: Leiden "
@@ -125,6 +127,10 @@ def layout_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope, 
             engine.settings.seed, exact=measured.exact if measured else True,
             sample_size=measured.sample_size if measured else None),
     }
+
+
+def _palette() -> dict:
+    return {"colours": list(pictures.PALETTE), "other": pictures.OTHER}
 
 
 def _members_body(network: Network, shown: np.ndarray, positions: layout_module.Positions,
@@ -180,6 +186,7 @@ def _cluster_table(network: Network, clusters_shown: np.ndarray, cluster_index: 
     return {"id": [network.clusters.ids[c] for c in clusters_shown.tolist()],
             "name": [network.cluster_names[c] for c in clusters_shown.tolist()],
             "rank": clusters_shown.tolist(),
+            "colour": [pictures.cluster_colour(c) for c in clusters_shown.tolist()],
             "size": [len(grouped[c]) for c in clusters_shown.tolist()],
             "members_shown": counts.tolist(),
             "x": np.round(cx, 1).tolist(), "y": np.round(cy, 1).tolist(), "radius": np.round(reach, 1).tolist()}
@@ -209,6 +216,7 @@ def _bubbles_body(engine: Engine, network: Network, shown: np.ndarray) -> dict:
         "clusters": {"id": [network.clusters.ids[c] for c in kept.tolist()],
                      "name": [network.cluster_names[c] for c in kept.tolist()],
                      "rank": kept.tolist(),
+                     "colour": [pictures.cluster_colour(c) for c in kept.tolist()],
                      "size": [len(grouped[c]) for c in kept.tolist()],
                      "members_shown": counts[kept].tolist(),
                      "x": np.round(bubbles.x[kept], 1).tolist(), "y": np.round(bubbles.y[kept], 1).tolist(),
@@ -225,10 +233,14 @@ def map_scene(graph: db.Graph, *, as_of: date | None = None, organization_id: st
               cluster_id: str | None = None,
               member_id: str | None = None, depth: int = 1, view: str = "auto") -> dict:
     """The layout report to draw: the whole network (as the explorer shows it), one cluster, or one member's
-    neighbourhood up to `depth` hops; parts are re-scaled to fill the picture."""
+    neighbourhood up to `depth` hops; parts are re-scaled to fill the picture, and the members a filter
+    leaves are laid out again among themselves (bubbles stay as the explorer draws them)."""
     filters = member_filters(organization_id, region, role, topic)
     if cluster_id is None and member_id is None:
         report = layout(graph, as_of=as_of, view=view, **filters)
+        if report["view"] == "members" and any(filters.values()) and report["members_shown"]:
+            return _answer(graph, "map-part", Scope.of(as_of),
+                           {"filters": filters, "cluster_id": None, "member_id": None, "depth": depth})
         return {**report, "title": "the network", "as_of": report["computed"]["as_of"].isoformat(), "focus": None}
     report = _answer(graph, "map-part", Scope.of(as_of),
                      {"filters": filters, "cluster_id": cluster_id, "member_id": member_id, "depth": depth})
@@ -241,11 +253,12 @@ def part_scene(engine: Engine, graph: db.Graph, revision: int, scope: Scope, fil
     """The scene of one cluster or one member's neighbourhood; a part that does not exist or is too large
     to draw is answered as {"problem": ...} (a report like any other, so every web worker refuses it alike)."""
     network = _network(engine, graph, revision, scope, with_bridges=True)
+    projection = network.projection
     try:
-        part, focus = _part(network, cluster_id, member_id, depth)
+        part, focus = _part(network, cluster_id, member_id, depth) if cluster_id or member_id else \
+            (_matching(projection, filters), None)
     except Problem as problem:
         return refusal(problem, _part_computed(network, scope, engine.settings.seed))
-    projection = network.projection
     names = _names(engine, graph, network)
     if any(filters.values()):
         allowed = set(_matching(projection, filters))
@@ -256,20 +269,24 @@ def part_scene(engine: Engine, graph: db.Graph, revision: int, scope: Scope, fil
                                    f"{network.max_members}); draw the whole network (as clusters) or a smaller "
                                    "part", location="query"), _part_computed(network, scope, engine.settings.seed))
     shown = np.asarray(sorted(part), dtype=np.int64)
-    body = _members_body(network, shown, _part_positions(engine, graph, network, shown), names)
+    alone = cluster_id is None and member_id is None
+    body = _members_body(network, shown, _part_positions(engine, graph, network, shown, alone=alone), names)
     title = (f"cluster {network.cluster_names[network.clusters.ids.index(cluster_id)]}" if cluster_id else
-             f"{names.get(member_id) or member_id} and {'contacts' if depth == 1 else 'two steps around'}")
+             f"{names.get(member_id) or member_id} and {'contacts' if depth == 1 else 'two steps around'}"
+             if member_id else "the network: " + ", ".join(f"{key.removesuffix('_id')} {value}"
+                                                           for key, value in filters.items() if value))
     return {"view": "members", "extent": layout_module.EXTENT, "members_total": len(projection.member_vertices()),
-            "members_shown": int(shown.size), "scope": filters, "regions": [], "roles": [], "topics": [], **body,
-            "title": title,
+            "members_shown": int(shown.size), "scope": filters, "regions": [], "roles": [], "topics": [], "palette": _palette(),
+            **body, "title": title,
             "as_of": scope.as_of.isoformat(),
             "focus": projection.ids[focus] if focus is not None else None,
             "computed": _part_computed(network, scope, engine.settings.seed)}
 
 
 def _part_computed(network: Network, scope: Scope, seed: int) -> dict:
-    return _computed("positions: the network's layout re-scaled to the part (or a layout of the part alone "
-                     f"above {network.max_members} members)", {}, network.revision, scope, seed)
+    return _computed("positions: the network's layout re-scaled to a cluster or neighbourhood (or a layout of "
+                     f"the part alone above {network.max_members} members); the members a filter leaves laid "
+                     "out again among themselves", {}, network.revision, scope, seed)
 
 
 
@@ -287,10 +304,12 @@ def _part(network: Network, cluster_id: str | None, member_id: str | None, depth
     return list(reached), vertex
 
 
-def _part_positions(engine: Engine, graph: db.Graph, network: Network, shown: np.ndarray) -> layout_module.Positions:
-    """The part's positions re-scaled to fill the picture: taken from the network's own layout when it is
-    small enough to have one, else from a layout of the part alone."""
-    if network.large:
+def _part_positions(engine: Engine, graph: db.Graph, network: Network, shown: np.ndarray, *,
+                    alone: bool = False) -> layout_module.Positions:
+    """The part's positions filling the picture: the network's own layout re-scaled when it is small enough
+    to have one, else (or when `alone`: the members a filter leaves, spread across the network) a layout
+    of the part by itself, with the ties among its members only."""
+    if network.large or alone:
         part = network.projection.subset(shown.tolist())
         placed = engine.memo(("layout-part", network.revision, network.scope, tuple(shown.tolist())),
                              lambda: layout_module.member_positions(part, seed=engine.settings.seed))
