@@ -184,21 +184,37 @@ def test_explorer_takes_the_key_from_the_fragment_and_draws_every_member(server,
     assert analyst_key not in page.page.url and "#" not in page.page.url
     assert page.page.evaluate("sessionStorage.getItem('netweave.key')") == analyst_key
     assert page.page.locator("#health-metrics dd .value").first.text_content() == str(DEMO_MEMBERS)
+    # The legend's clusters wear the colours the server gives (the pictures' palette), in rank order.
+    swatches = page.page.eval_on_selector_all("#legend .swatch:not(.ring)", "nodes => nodes.map("
+                                              "n => getComputedStyle(n).backgroundColor)")
+    shown = min(len(layout["clusters"]["id"]), 8)
+    assert swatches[:shown] == [_rgb(colour) for colour in layout["clusters"]["colour"][:shown]]
     assert page.errors == []
+
+
+def _rgb(hex_colour: str) -> str:
+    red, green, blue = (int(hex_colour[k:k + 2], 16) for k in (1, 3, 5))
+    return f"rgb({red}, {green}, {blue})"
 
 
 def test_clicking_a_member_shows_its_recommendations(server, analyst_key, page):
     page.open(server, analyst_key)
     layout = server.get("/v1/analytics/layout", analyst_key)
-    member = max(range(layout["members_shown"]), key=lambda i: layout["members"]["degree"][i])
+    box = page.page.locator("#network").bounding_box()
+    scale, left, top = (float(page.canvas(name)) for name in ("scale", "offset-x", "offset-y"))
+
+    def point(i: int) -> tuple[float, float]:
+        return (box["x"] + left + layout["members"]["x"][i] * scale,
+                box["y"] + top + layout["members"]["y"][i] * scale)
+
+    # The best-connected member whose dot no panel or legend covers.
+    by_degree = sorted(range(layout["members_shown"]), key=lambda i: -layout["members"]["degree"][i])
+    member = next(i for i in by_degree if page.page.evaluate(
+        "([x, y]) => document.elementFromPoint(x, y)?.id === 'network'", list(point(i))))
     member_id = layout["members"]["id"][member]
     expected = server.get(f"/v1/members/{member_id}/recommendations", analyst_key, limit=5)["items"]
     assert expected, "the demo's best-connected member has introductions to suggest"
-
-    box = page.page.locator("#network").bounding_box()
-    scale, left, top = (float(page.canvas(name)) for name in ("scale", "offset-x", "offset-y"))
-    page.page.mouse.click(box["x"] + left + layout["members"]["x"][member] * scale,
-                          box["y"] + top + layout["members"]["y"][member] * scale)
+    page.page.mouse.click(*point(member))
 
     page.page.wait_for_selector("#member-panel[data-state=loaded]")
     assert page.page.get_attribute("#member-panel", "data-member-id") == member_id

@@ -4,11 +4,10 @@
 
 (function () {
   const KEY_STORAGE = "netweave.key";
-  // Same palette, in the same order, as service/pictures.py: clusters are coloured by their rank.
-  const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22",
-                   "#393b79", "#637939", "#ad494a", "#7b4173", "#3182bd", "#e6550d", "#31a354", "#756bb1",
-                   "#843c39", "#d6616b", "#8ca252", "#bd9e39"];
-  const OTHER = "#a0a4a8", BROKER = "#111111", ARTICULATION = "#d62728";
+  const BROKER = "#111111", ARTICULATION = "#d62728";
+  // Colours come with the layout (`palette`: the pictures' colours, in rank order, and the one for the rest),
+  // so the explorer, the pictures and the exports colour a cluster alike; grey until the first layout.
+  let PALETTE = [], OTHER = "#a0a4a8";
   // Each metric with a one-line explanation for people who are not network analysts.
   const HEALTH_METRICS = [
     ["members", "members", "people in the network (with the filters above)"],
@@ -136,6 +135,8 @@
     const layout = await api("/v1/analytics/layout" + query({ ...filters(), attributes: "true" }));
     if (generation !== state.generation) return;  // a newer filter answered first
     state.layout = layout;
+    PALETTE = layout.palette.colours;
+    OTHER = layout.palette.other;
     state.selected = -1;
     state.suggested = [];
     clearPanel();

@@ -47,11 +47,11 @@ def test_explorer_assets_are_served_and_nothing_else_from_the_directory(client):
             assert response.status_code == status
 
 
-def test_explorer_colours_clusters_like_the_pictures(client):
-    from service import pictures
-
+def test_explorer_takes_its_colours_from_the_layout_not_a_list_of_its_own(client):
+    # One palette (service/pictures.py), served in the layout report: a second copy here would drift.
     with client.get("/explorer/assets/explorer.js") as script:
         text = script.get_data(as_text=True)
-    palette = re.search(r"const PALETTE = \[([^\]]*)\]", text).group(1)
-    assert re.findall(r'"(#[0-9a-f]{6})"', palette) == list(pictures.PALETTE)
-    assert f'OTHER = "{pictures.OTHER}"' in text
+    from service import pictures
+
+    assert not [colour for colour in pictures.PALETTE if colour in text.lower()]
+    assert "PALETTE = layout.palette.colours" in text
