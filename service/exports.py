@@ -75,7 +75,11 @@ NODE_ATTRIBUTES = [
     ("region", "string"), ("topics", "string"), ("populations", "string"), ("discoverable", "boolean"),
     ("organizations", "string"), ("organization_ids", "string"), ("kind", "string"),
     ("cluster_id", "string"), ("betweenness", "double"), ("articulation_point", "boolean"),
+    ("cluster_name", "string"), ("x", "double"), ("y", "double"), ("size", "double"), ("color", "string"),
 ]
+# Where each member is drawn, as the explorer and the pictures draw it (see `LayoutAttributes`); GEXF writes
+# them as its viz elements instead of attributes.
+LAYOUT_ATTRIBUTES = ("x", "y", "size", "color")
 TIE_ATTRIBUTES = [
     ("tie", "string"), ("kind", "string"), ("strength", "int"), ("weight", "double"), ("started_on", "string"),
     ("ended_on", "string"), ("source_system", "string"), ("note", "string"), ("role", "string"),
@@ -175,6 +179,50 @@ class AnalyticsAttributes:
 AnalyticsLookup = Callable[[int], AnalyticsAttributes]
 
 
+class LayoutAttributes:
+    """Each member's place in the whole network's layout (GET /v1/analytics/layout, as the explorer and the
+    pictures draw it): `x`, `y` (0..1000, y growing upward as Gephi and Kumu's scatter layout read it),
+    `size` (the pictures' dot radius, by degree), `color` (its cluster's, from the one palette) and
+    `cluster_name`.
+
+    The layout is read as last stored, never computed by an export: `netweave worker` recomputes it after
+    writes, and GET /v1/analytics/layout computes it on demand. `source` says what the export carries:
+    `current` (the layout of the exported revision), `earlier` (of an earlier revision: members added
+    since have no place), `clusters` (the network is drawn as cluster bubbles, so members have no place of
+    their own; colour and cluster name only when the layout served them) or `none` (no layout stored yet).
+    Organizations are not placed."""
+
+    def __init__(self, stored: tuple[int, dict] | None):
+        self.revision = stored[0] if stored else None
+        self._by_member: dict[str, dict[str, Any]] = {}
+        self.members_view = bool(stored) and stored[1].get("view") == "members"
+        if self.members_view:
+            self._read(stored[1])
+
+    def _read(self, report: dict) -> None:
+        from service import pictures
+
+        members, clusters = report["members"], report["clusters"]
+        extent, frame = float(report["extent"]), pictures.Frame(1000)
+        top = max(members["degree"], default=0)
+        for i, member_id in enumerate(members["id"]):
+            c = members["cluster"][i]
+            self._by_member[member_id] = {
+                "cluster_name": clusters["name"][c], "x": float(members["x"][i]),
+                "y": round(extent - float(members["y"][i]), 1),
+                "size": round(frame.radius(members["degree"][i], top), 2), "color": clusters["colour"][c]}
+
+    def source(self, revision: int | None) -> str:
+        if self.revision is None:
+            return "none"
+        if not self.members_view:
+            return "clusters"
+        return "current" if revision is not None and self.revision >= revision else "earlier"
+
+    def of(self, member_id: str) -> dict[str, Any]:
+        return self._by_member.get(member_id, {})
+
+
 # --- reading ---------------------------------------------------------------------------------------
 
 class Export:
@@ -185,9 +233,10 @@ class Export:
     """
 
     def __init__(self, graph: db.Graph, selection: Selection, fmt: str, *, pii: bool,
-                 analytics: AnalyticsLookup):
+                 analytics: AnalyticsLookup, layout: LayoutAttributes | None = None):
         self.graph, self.selection, self.format, self.pii = graph, selection, FORMATS[fmt], pii
         self._analytics_lookup = analytics
+        self.layout = layout or LayoutAttributes(None)
         self.analytics: AnalyticsAttributes | None = None
         self.revision: int | None = None
         self.custom = CustomAttributes([], pii)
@@ -255,6 +304,7 @@ class Export:
             "organizations": [name for _, name in organizations],
             "organization_ids": [org_id for org_id, _ in organizations],
             **self.analytics.of(row["id"], row["cluster_id"], row["betweenness"]),
+            **self.layout.of(row["id"]),
             **self.custom.values("member", row["attributes"], self.custom.nodes),
         })
 
@@ -270,6 +320,10 @@ class Export:
             yield _clean({"id": f"{row['source']}/{row['target']}", "source": row["source"],
                           "target": row["target"], "tie": "affiliation", "weight": 1.0, "role": row["role"],
                           "since": _iso(row["since"]), "until": _iso(row["until"])})
+
+    def layout_description(self) -> str:
+        """As the `Netweave-Layout` header gives it: where x, y, size, color and cluster_name came from."""
+        return f"source={self.layout.source(self.revision)}; revision={self.layout.revision}"
 
     def filename(self) -> str:
         return f"netweave-{self.selection.as_of.isoformat()}.{self.format.extension}"
@@ -288,6 +342,7 @@ class Export:
                 "filters": {"organization_id": self.selection.organization_id, "region": self.selection.region,
                             "role": self.selection.role},
                 "revision": self.revision, "analytics": self.analytics.sources(),
+                "layout": {"source": self.layout.source(self.revision), "revision": self.layout.revision},
                 "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
@@ -306,6 +361,11 @@ def _iso(value: Any) -> str | None:
     """A date (Python's or the driver's) as YYYY-MM-DD."""
     return value.iso_format() if isinstance(value, neo4j.time.Date) else \
         value.isoformat() if isinstance(value, (date, datetime)) else value
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    """"#rrggbb" as its three channels."""
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
 
 
 def _coalesce(parts: Iterable[str | bytes]) -> Iterator[bytes]:
@@ -353,6 +413,8 @@ class GraphMLWriter:
             yield f'  <key id="{self.node_keys[name]}" for="node" attr.name={xml_attribute(name)} attr.type="{kind}"/>\n'
         for name, kind in self.export.tie_attributes:
             yield f'  <key id="{self.tie_keys[name]}" for="edge" attr.name={xml_attribute(name)} attr.type="{kind}"/>\n'
+        for channel in "rgb":     # the colour as Gephi's GraphML import reads it, beside `color`
+            yield f'  <key id="n_{channel}" for="node" attr.name="{channel}" attr.type="int"/>\n'
         metadata = self.export.metadata()
         for name in metadata:
             yield f'  <key id="g_{name}" for="graph" attr.name="{name}" attr.type="string"/>\n'
@@ -361,7 +423,8 @@ class GraphMLWriter:
             text = value if isinstance(value, str) else json.dumps(value)
             yield f'    <data key="g_{name}">{xml_text(_xml_value(text))}</data>\n'
         for node in nodes:
-            yield f'    <node id={xml_attribute(node["id"])}>{self._data(node, self.node_keys)}</node>\n'
+            yield (f'    <node id={xml_attribute(node["id"])}>{self._data(node, self.node_keys)}'
+                   f'{self._rgb(node)}</node>\n')
         for tie in ties:
             yield (f'    <edge id={xml_attribute(tie["id"])} source={xml_attribute(tie["source"])} '
                    f'target={xml_attribute(tie["target"])}>{self._data(tie, self.tie_keys)}</edge>\n')
@@ -372,6 +435,12 @@ class GraphMLWriter:
         return "".join(f'<data key="{keys[name]}">{xml_text(_xml_value(value))}</data>'
                        for name, value in record.items() if name in keys)
 
+    @staticmethod
+    def _rgb(node: dict) -> str:
+        if "color" not in node:
+            return ""
+        return "".join(f'<data key="n_{channel}">{value}</data>' for channel, value in zip("rgb", _rgb(node["color"])))
+
 
 class GexfWriter:
     """GEXF 1.2 (Gephi's own format; 1.2 rather than 1.3 because every Gephi release reads it): node labels,
@@ -381,13 +450,15 @@ class GexfWriter:
 
     def __init__(self, export: Export):
         self.export = export
-        self.node_ids = {name: str(i) for i, (name, _) in enumerate(export.node_attributes) if name != "label"}
+        self.node_ids = {name: str(i) for i, (name, _) in enumerate(export.node_attributes)
+                         if name != "label" and name not in LAYOUT_ATTRIBUTES}
         self.tie_ids = {name: str(i) for i, (name, _) in enumerate(export.tie_attributes) if name != "weight"}
 
     def write(self, nodes: Iterable[dict], ties: Iterable[dict]) -> Iterator[str]:
         metadata = self.export.metadata()
         yield ('<?xml version="1.0" encoding="UTF-8"?>\n'
-               '<gexf xmlns="http://www.gexf.net/1.2draft" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+               '<gexf xmlns="http://www.gexf.net/1.2draft" xmlns:viz="http://www.gexf.net/1.2draft/viz" '
+               'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
                'xsi:schemaLocation="http://www.gexf.net/1.2draft http://www.gexf.net/1.2draft/gexf.xsd" '
                'version="1.2">\n'
                f'  <meta lastmodifieddate="{metadata["exported_at"][:10]}"><creator>netweave</creator>'
@@ -399,7 +470,7 @@ class GexfWriter:
         for node in nodes:
             label = xml_attribute(_xml_value(node.get("label", "")))
             yield (f'      <node id={xml_attribute(node["id"])} label={label}>{self._values(node, self.node_ids)}'
-                   '</node>\n')
+                   f'{self._viz(node)}</node>\n')
         yield '    </nodes>\n    <edges>\n'
         for tie in ties:
             label = tie.get("kind", tie["tie"])
@@ -415,6 +486,19 @@ class GexfWriter:
             if name in ids:
                 yield f'      <attribute id="{ids[name]}" title="{name}" type="{self.TYPES[attr_type]}"/>\n'
         yield '    </attributes>\n'
+
+    @staticmethod
+    def _viz(node: dict) -> str:
+        """The member's colour, place and size as Gephi draws them (viz:color, viz:position, viz:size)."""
+        parts = []
+        if "color" in node:
+            r, g, b = _rgb(node["color"])
+            parts.append(f'<viz:color r="{r}" g="{g}" b="{b}"/>')
+        if "x" in node:
+            parts.append(f'<viz:position x="{node["x"]!r}" y="{node["y"]!r}" z="0.0"/>')
+        if "size" in node:
+            parts.append(f'<viz:size value="{node["size"]!r}"/>')
+        return "".join(parts)
 
     @staticmethod
     def _values(record: dict, ids: dict[str, str]) -> str:
@@ -518,6 +602,7 @@ def start(graph: db.Graph, selection: Selection, fmt: str, *, pii: bool, compute
 
     from service.analytics.engine import get_engine
     from service.repositories import analytics
+    from service.repositories.layout import stored_layout
 
     include = ["organizations"] if selection.organizations else []
     if compute:
@@ -529,8 +614,9 @@ def start(graph: db.Graph, selection: Selection, fmt: str, *, pii: bool, compute
             revision, clusters=engine.peek(("clusters", revision, scope, analytics.DEFAULT_RESOLUTION)),
             bridges=engine.peek(("bridges", revision, scope)), use_stored=scope.is_current)
 
-    return Export(graph, selection, fmt, pii=pii, analytics=lookup).open()
+    layout = LayoutAttributes(stored_layout(graph, selection.as_of))
+    return Export(graph, selection, fmt, pii=pii, analytics=lookup, layout=layout).open()
 
 
-__all__ = ["Export", "Selection", "AnalyticsAttributes", "FORMATS", "NODE_ATTRIBUTES", "TIE_ATTRIBUTES",
+__all__ = ["Export", "Selection", "AnalyticsAttributes", "LayoutAttributes", "LAYOUT_ATTRIBUTES", "FORMATS", "NODE_ATTRIBUTES", "TIE_ATTRIBUTES",
            "node_attributes", "LIST_SEPARATOR"]

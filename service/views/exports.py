@@ -33,6 +33,11 @@ _OK = {
         "Netweave-Analytics": {"schema": {"type": "string"}, "description":
                                "where cluster_id, betweenness and articulation_point came from "
                                "(computed, stored or unknown) and the graph revision"},
+        "Netweave-Layout": {"schema": {"type": "string"}, "description":
+                            "where each member's x, y, size, color and cluster_name came from: the layout "
+                            "of the exported revision (current), of an earlier one (earlier), clusters only "
+                            "(clusters: too many members to place one by one) or none stored yet (none); "
+                            "and that layout's revision"},
     },
 }
 
@@ -54,4 +59,5 @@ class Export(MethodView):
         response.call_on_close(export.close)
         response.headers["Content-Disposition"] = f'attachment; filename="{export.filename()}"'
         response.headers["Netweave-Analytics"] = export.analytics.describe()
+        response.headers["Netweave-Layout"] = export.layout_description()
         return response

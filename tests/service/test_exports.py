@@ -251,7 +251,7 @@ def test_analytics_absent_then_computed_for_this_revision(api, network, engine):
     assert not any(name in data for _, data in graph.nodes(data=True)
                    for name in ("cluster_id", "betweenness", "articulation_point")), "nothing written back yet"
 
-    bridges = api.get("/v1/analytics/bridges?limit=100").get_json()
+    bridges = api.get("/v1/analytics/bridges?limit=100&min_cut_off=0").get_json()
     after = _export(api, format="graphml")
     assert after.headers["Netweave-Analytics"].startswith(
         "cluster_id=computed; betweenness=computed; articulation_point=computed")
@@ -408,3 +408,53 @@ def test_text_xml_forbids_is_left_out_so_the_document_stays_well_formed(api, gra
     exported = _read(fmt, _export(api, format=fmt, include="organizations").get_data())
     assert exported.nodes[ann["id"]]["label"] == exported.nodes[north["id"]]["label"] == "CtlVt end\tok"
     assert _edges_by_id(exported)[tie["id"]][2]["note"] == "CtlVt end\tok"
+
+
+def _layout_attributes(fmt: str, body: bytes) -> dict[str, dict]:
+    """Each member's x, y, size, color and cluster_name as the format carries them (GEXF: its viz elements)."""
+    if fmt in ("graphml", "gexf"):
+        found = {}
+        for node, data in _read(fmt, body).nodes(data=True):
+            if fmt == "gexf" and "viz" in data:
+                viz = data["viz"]
+                data = {**data, "x": viz["position"]["x"], "y": viz["position"]["y"], "size": viz["size"],
+                        "color": "#{:02x}{:02x}{:02x}".format(viz["color"]["r"], viz["color"]["g"], viz["color"]["b"])}
+            elif fmt == "graphml" and "color" in data:
+                assert "#{:02x}{:02x}{:02x}".format(data["r"], data["g"], data["b"]) == data["color"]
+            found[node] = data
+        return found
+    if fmt == "json":
+        return {element["id"]: element for element in json.loads(body)["elements"]}
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        rows = csv.DictReader(io.TextIOWrapper(archive.open("nodes.csv"), encoding="utf-8"))
+        return {row["id"]: {key: (float(value) if key in ("x", "y", "size") else value)
+                            for key, value in row.items() if value != ""} for row in rows}
+
+
+@pytest.mark.parametrize("fmt", ["graphml", "gexf", "json", "csv"])
+def test_exports_carry_each_members_place_colour_and_cluster_name_from_the_layout(api, network, engine,
+                                                                                   new_member, fmt):
+    before = _export(api, format=fmt)
+    assert before.headers["Netweave-Layout"] == "source=none; revision=None"
+    assert not any("x" in data or "color" in data for data in _layout_attributes(fmt, before.get_data()).values())
+
+    layout = api.get("/v1/analytics/layout").get_json()
+    assert layout["view"] == "members"
+    revision = layout["computed"]["revision"]
+    response = _export(api, format=fmt)
+    assert response.headers["Netweave-Layout"] == f"source=current; revision={revision}"
+    carried = _layout_attributes(fmt, response.get_data())
+    members, clusters = layout["members"], layout["clusters"]
+    top = max(members["degree"])
+    for i, member_id in enumerate(members["id"]):
+        node, c = carried[member_id], members["cluster"][i]
+        assert node["x"] == pytest.approx(members["x"][i])
+        assert node["y"] == pytest.approx(layout["extent"] - members["y"][i]), "y grows upward, as in Gephi"
+        assert node["color"] == clusters["colour"][c] and node["cluster_name"] == clusters["name"][c]
+        assert node["size"] == pytest.approx(2.5 + 9.0 * (members["degree"][i] / top) ** 0.5, abs=0.01)
+    assert len({carried[m]["color"] for m in members["id"]}) == len(clusters["id"]), "a colour per cluster"
+
+    late = new_member("Gus Late", region="north")
+    after = _export(api, format=fmt)
+    assert after.headers["Netweave-Layout"] == f"source=earlier; revision={revision}"
+    assert "x" not in _layout_attributes(fmt, after.get_data())[late["id"]], "not placed by an earlier layout"
