@@ -143,9 +143,9 @@
     fillFilterChoices(layout);
     fillAttributeChoices(layout);
     fillSearchChoices(layout);
+    renderLegend();     // first: Fit keeps the drawing clear of the legend
     if (fit) fitView();
     draw();
-    renderLegend();
     const shown = layout.view === "members" ? layout.members_shown + " of " + layout.members_total + " members"
                                             : layout.clusters.id.length + " clusters holding " + layout.members_shown +
                                               " of " + layout.members_total + " members";
@@ -313,9 +313,18 @@
     }
     if (!(right > left)) { left = 0; top = 0; right = bottom = layout ? layout.extent : 1000; }
     const width = Math.max(right - left, 1), height = Math.max(bottom - top, 1);
-    const scale = Math.min(box.width / width, box.height / height) * 0.92;
-    state.view = { scale: scale, x: (box.width - width * scale) / 2 - left * scale,
-                   y: (box.height - height * scale) / 2 - top * scale };
+    // The legend sits over the canvas's lower right corner: the drawing is framed in the canvas left of it
+    // when that costs the drawing less than framing it above the legend.
+    const legend = $("legend").getBoundingClientRect();
+    const room = legend.width ? [[box.width - (box.right - legend.left), box.height],
+                                 [box.width, legend.top - box.top]] : [[box.width, box.height]];
+    let best = null;
+    for (const [w, h] of room) {
+      const scale = Math.min(w / width, h / height) * 0.92;
+      if (!best || scale > best.scale) best = { scale: scale, w: w, h: h };
+    }
+    state.view = { scale: best.scale, x: (best.w - width * best.scale) / 2 - left * best.scale,
+                   y: (best.h - height * best.scale) / 2 - top * best.scale };
   }
 
   function sizes(layout) {
@@ -600,6 +609,7 @@
     $("member-details").replaceChildren();
     $("recommendations").replaceChildren();
     $("recommendations").dataset.count = "0";
+    $("list-title").hidden = true;      // a heading with nothing under it until something is selected
   }
 
   function select(index) {
@@ -634,6 +644,7 @@
     list.replaceChildren();
     list.dataset.count = "0";
     $("list-title").textContent = "Recommended introductions";
+    $("list-title").hidden = false;
     const title = document.createElement("h3");
     title.textContent = members.name[index] || id;
     const dl = document.createElement("dl");
@@ -720,6 +731,7 @@
     addDetail(dl, "shown with the filters", clusters.members_shown[index]);
     $("member-details").replaceChildren(title, dl);
     $("list-title").textContent = "Members (first 20 by name)";
+    $("list-title").hidden = false;
     list.replaceChildren();
     list.dataset.count = "0";
     try {
