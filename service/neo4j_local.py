@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import signal
@@ -51,6 +53,20 @@ def needs_build() -> bool:
     return max(path.stat().st_mtime for path in sources) > jar.stat().st_mtime
 
 
+@contextlib.contextmanager
+def _build_lock():
+    """Held while the launcher or a plugin is checked and built: two processes starting Neo4j at once (the
+    test suite's workers) would otherwise run Maven on the same target directory together and break it."""
+    lock_dir = PROJECT_DIR / "target"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with open(lock_dir / ".build.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def build(log=print) -> None:
     """Package the launcher with Maven (dependencies come from Maven's own cache after the first time)."""
     if shutil.which("mvn") is None:
@@ -68,6 +84,11 @@ def _plugin_dir(name: str) -> Path:
 
 def build_plugin(name: str, log=print) -> Path:
     """Resolve one plugin's jars (and their own dependencies) into target/plugins/NAME, once."""
+    with _build_lock():
+        return _build_plugin(name, log)
+
+
+def _build_plugin(name: str, log) -> Path:
     if name not in PLUGINS:
         raise LauncherError(f"unknown plugin {name!r}; known: {', '.join(sorted(PLUGINS))}")
     target, pom = _plugin_dir(name), PROJECT_DIR / "plugins" / "pom.xml"
@@ -144,8 +165,9 @@ def start(port: int = 0, data_dir: Path = DEFAULT_DATA_DIR, timeout: float = 180
             raise LauncherError(f"Neo4j already runs in {data_dir} with plugins {list(loaded)}; stop it first "
                                 f"to start it with {list(plugins)}")
         return running
-    if needs_build():
-        build(log)
+    with _build_lock():     # another process (a second test worker) may be building it right now
+        if needs_build():
+            build(log)
     data_dir.mkdir(parents=True, exist_ok=True)
     previous = _children.pop(data_dir, None)
     if previous is not None:
