@@ -3,12 +3,33 @@ back, threads run together, and waiting for an analytics run."""
 
 from __future__ import annotations
 
+import http.client
 import shutil
 import socket
 import subprocess
 import threading
 import time
 from pathlib import Path
+
+
+def wait_until_serving(port: int, process: subprocess.Popen, *, log: Path | None = None, path: str = "/readyz",
+                       seconds: float = 90) -> None:
+    """Until `netweave serve` on `port` answers 200 on `path`; fails with the server's log (when given) if it
+    exits, or when `seconds` pass first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        try:
+            connection.request("GET", path)
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        finally:
+            connection.close()
+        assert process.poll() is None, log.read_text() if log else "netweave serve exited"
+        assert time.monotonic() < deadline, "netweave serve did not become ready"
+        time.sleep(0.3)
 
 
 def stop(process: subprocess.Popen, timeout: float = 30) -> None:

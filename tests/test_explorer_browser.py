@@ -24,7 +24,7 @@ import pytest
 
 from service import auth, config as config_module, demo, open_graph, seeding
 from tests.conftest import ADMIN_SECRET, TEST_QUERIES
-from tests.support import stop
+from tests.support import stop, wait_until_serving
 
 CHROMIUM = Path("/usr/bin/chromium")
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -98,27 +98,10 @@ def server(neo4j_settings) -> Iterator[Server]:
     process = subprocess.Popen([_netweave(), "serve", "--port", str(port), "--workers", "1"], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_ready(port, process)
+        wait_until_serving(port, process)
         yield Server(port)
     finally:
         stop(process)
-
-
-def _wait_ready(port: int, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "netweave serve exited"
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        try:
-            connection.request("GET", "/readyz")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        finally:
-            connection.close()
-        time.sleep(0.3)
-    raise AssertionError("netweave serve did not become ready")
 
 
 @pytest.fixture(scope="module")

@@ -21,15 +21,13 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import ADMIN_SECRET
-from tests.support import stop
+from tests.support import stop, wait_until_serving
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 SECTIONS = ("API tour", "Syncing a CRM")
@@ -225,24 +223,10 @@ def served(graph, neo4j_settings, tmp_path):
         process = subprocess.Popen([sys.executable, "-c", "from service.cli import main; main()", "serve",
                                     "--port", str(port)], env=env, stdout=sink, stderr=subprocess.STDOUT, cwd=home)
     try:
-        _wait_until_ready(f"http://127.0.0.1:{port}", process, log)
+        wait_until_serving(port, process, log=log, seconds=60)
         yield home, f"http://127.0.0.1:{port}"
     finally:
         stop(process)
-
-
-def _wait_until_ready(base: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/readyz", timeout=5) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            pass
-        assert process.poll() is None, log.read_text()
-        assert time.monotonic() < deadline, "netweave serve did not become ready"
-        time.sleep(0.2)
 
 
 def test_a_shown_answer_fixes_key_sets_lengths_and_values_and_leaves_only_the_wildcards_open():

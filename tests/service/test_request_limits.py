@@ -10,7 +10,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import pytest
 from service import request_limits
 from service.request_limits import MAX_HEADER_FIELDS, MAX_HEADER_LINE, MAX_REQUEST_LINE
 from tests.conftest import ADMIN_SECRET, UNLIMITED
-from tests.support import stop
+from tests.support import stop, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN_LINE = request_limits.GUNICORN_LIMITS["limit_request_line"]
@@ -44,16 +43,7 @@ def _serving(neo4j_settings, log: Path, rate_limits: dict, workers: int = 1):
                                     "--port", str(port), "--workers", str(workers)], env=env, stdout=sink,
                                    stderr=subprocess.STDOUT, cwd=ROOT)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                if _send(port, "/healthz")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "netweave serve did not start"
-            time.sleep(0.3)
+        wait_until_serving(port, process, log=log, path="/healthz")
         yield port
     finally:
         stop(process)
