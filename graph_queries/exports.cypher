@@ -116,6 +116,7 @@ WHERE (c.started_on IS NULL OR c.started_on <= $as_of) AND (c.ended_on IS NULL O
                        WHERE (g.since IS NULL OR g.since <= $as_of) AND (g.until IS NULL OR g.until >= $as_of) })
              })))
 RETURN c.id AS id, a.id AS source, b.id AS target, c.kind AS kind, coalesce(c.strength, 3) AS strength,
+       c.trust AS trust, c.value AS value, c.reciprocated AS reciprocated,
        c.started_on AS started_on, c.ended_on AS ended_on, c.source AS source_system, c.note AS note,
        [k IN keys(c) WHERE k STARTS WITH 'attr.' | [substring(k, 5), c[k]]] AS attributes
 

@@ -26,6 +26,12 @@ class CollaborationSchema(StrictSchema):
     parties = fields.List(fields.Nested(PartySchema), dump_only=True)
     kind = term("collaboration_kind", required=True)
     strength = WholeNumber(load_default=3, validate=validate.Range(min=1, max=5))
+    trust = WholeNumber(allow_none=True, dump_default=None, validate=validate.Range(min=1, max=5), metadata={
+        "description": "how much the parties trust each other, 1-5 (a check-in's trust scale); null when unknown"})
+    value = WholeNumber(allow_none=True, dump_default=None, validate=validate.Range(min=1, max=5), metadata={
+        "description": "how valuable the tie is to them, 1-5 (a check-in's value scale); null when unknown"})
+    reciprocated = fields.Boolean(dump_only=True, dump_default=None, metadata={
+        "description": "ties from check-ins: true when both named each other, false when one did; else null"})
     started_on = fields.Date(allow_none=True, dump_default=None)
     ended_on = fields.Date(allow_none=True, dump_default=None)
     source = trimmed(100, load_default="api", metadata={"description": "the system that recorded it"})
@@ -51,6 +57,10 @@ class CollaborationPatchSchema(NonEmptyPatch, StrictSchema):
 
     kind = term("collaboration_kind")
     strength = WholeNumber(validate=validate.Range(min=1, max=5))
+    trust = WholeNumber(allow_none=True, dump_default=None, validate=validate.Range(min=1, max=5), metadata={
+        "description": "how much the parties trust each other, 1-5 (a check-in's trust scale); null when unknown"})
+    value = WholeNumber(allow_none=True, dump_default=None, validate=validate.Range(min=1, max=5), metadata={
+        "description": "how valuable the tie is to them, 1-5 (a check-in's value scale); null when unknown"})
     started_on = fields.Date(allow_none=True, dump_default=None)
     ended_on = fields.Date(allow_none=True, dump_default=None)
     note = trimmed(2000, multiline=True, allow_none=True, dump_default=None)

@@ -103,6 +103,8 @@ class SyncCollaborationRecordSchema(_RecordSchema):
     target_external_id = trimmed(200)
     kind = term("collaboration_kind")
     strength = WholeNumber(validate=validate.Range(min=1, max=5))
+    trust = WholeNumber(allow_none=True, validate=validate.Range(min=1, max=5))
+    value = WholeNumber(allow_none=True, validate=validate.Range(min=1, max=5))
     started_on = fields.Date(allow_none=True)
     ended_on = fields.Date(allow_none=True)
     note = trimmed(2000, multiline=True, allow_none=True)

@@ -81,7 +81,8 @@ NODE_ATTRIBUTES = [
 # them as its viz elements instead of attributes.
 LAYOUT_ATTRIBUTES = ("x", "y", "size", "color")
 TIE_ATTRIBUTES = [
-    ("tie", "string"), ("kind", "string"), ("strength", "int"), ("weight", "double"), ("started_on", "string"),
+    ("tie", "string"), ("kind", "string"), ("strength", "int"), ("trust", "int"), ("value", "int"),
+    ("reciprocated", "boolean"), ("weight", "double"), ("started_on", "string"),
     ("ended_on", "string"), ("source_system", "string"), ("note", "string"), ("role", "string"),
     ("since", "string"), ("until", "string"),
 ]
@@ -312,6 +313,7 @@ class Export:
         for row in self._rows("export_collaborations"):
             yield _clean({"id": row["id"], "source": row["source"], "target": row["target"],
                           "tie": "collaboration", "kind": row["kind"], "strength": row["strength"],
+                          "trust": row["trust"], "value": row["value"], "reciprocated": row["reciprocated"],
                           "weight": float(row["strength"]), "started_on": _iso(row["started_on"]),
                           "ended_on": _iso(row["ended_on"]), "source_system": row["source_system"],
                           "note": row["note"], **self.custom.values("collaboration", row["attributes"],
