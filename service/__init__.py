@@ -65,10 +65,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     errors.register(app)
     bookmarks.init_app(app)
 
-    from service.views import BLUEPRINTS, explorer, ops
+    from service.views import BLUEPRINTS, explorer, ops, surveys
 
     app.register_blueprint(ops.blp)
     app.register_blueprint(explorer.blp)
+    app.register_blueprint(surveys.page_blp)
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
 

@@ -35,11 +35,14 @@ DEFAULT_RATE_LIMITS: dict[str, str] = {
     "sync": "120/minute",
     "analytics": "120/minute",
     "admin": "60/minute",
+    # Check-in answers by token (no key): per client address. A school's respondents may share one address.
+    "respond": "300/minute",
     # Failed authentications (401) per client address; past it, lookups of unknown keys get 429.
     "unauthenticated": "30/minute",
 }
 _FAILURES = "auth-failures"
-_BLUEPRINT_FAMILIES = {"sync": "sync", "analytics": "analytics", "api_keys": "admin"}
+_BLUEPRINT_FAMILIES = {"sync": "sync", "analytics": "analytics", "api_keys": "admin", "respond": "respond",
+                       "respond_page": "respond"}
 
 
 class RateLimitConfigError(ValueError):

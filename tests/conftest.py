@@ -18,7 +18,8 @@ from service import auth, create_app, db
 
 ADMIN_SECRET = "test-admin-key-0123456789abcdef"
 # The session's app serves the whole suite with one admin key: rate limits are tested on apps of their own.
-UNLIMITED = {family: "1000000/minute" for family in ("read", "write", "sync", "analytics", "admin", "unauthenticated")}
+UNLIMITED = {family: "1000000/minute" for family in ("read", "write", "sync", "analytics", "admin", "respond",
+                                                  "unauthenticated")}
 TEST_QUERIES = graph_queries.load_all(Path(__file__).resolve().parent / "queries")
 # Projection snapshots of the suite (its apps, and servers started as subprocesses) go to a directory of
 # its own, not to the user's cache, removed when the session ends.

@@ -16,7 +16,7 @@ from service.analytics.alerting import Thresholds
 from service.repositories import fetch_page, locked
 
 # What an alert may say it is: the network alerts, and the webhook deliveries' own.
-KINDS = ("cut_point.new", "broker.inactive", "silo", "health.changed", "webhook.disabled")
+KINDS = ("cut_point.new", "broker.inactive", "silo", "health.changed", "survey.closed", "webhook.disabled")
 DEFAULTS = dataclasses.asdict(Thresholds())
 
 

@@ -71,6 +71,19 @@ def sync(graph: db.Graph, resource: str, source: str, records: list[dict], atomi
 _FAST = {resource: FastLoader(schema()) for resource, schema in RECORD_SCHEMAS.items()}
 
 
+def apply_in(tx: ManagedTransaction, resource: str, source: str, records: list[dict],
+             extra: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Upserts and deletes `records` in the caller's transaction, all or nothing (a record that fails raises
+    the batch's 400 problem). `extra` adds server-owned properties by external id (a check-in tie's
+    `reciprocated`), which no client record may carry."""
+    results, valid = _validate(resource, records)
+    if any(result is not None for result in results):
+        raise _atomic_failure(results)
+    for _, record in valid:
+        record.update((extra or {}).get(record["external_id"], {}))
+    return _apply(tx, resource, source, valid, results, True, False)
+
+
 def _validate(resource: str, records: list[dict]) -> tuple[list[dict | None], list[tuple[int, dict]]]:
     fast, schema = _FAST[resource], None
     results: list[dict | None] = [None] * len(records)

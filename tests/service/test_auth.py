@@ -58,6 +58,16 @@ ROUTE_SCOPES = {
     ("GET", "/v1/analytics/reach"): "analytics",
     ("GET", "/v1/analytics/runs/<run_id>"): "analytics",
     ("GET", "/v1/export"): "analytics",
+    ("POST", "/v1/surveys"): "write",
+    ("GET", "/v1/surveys"): "read",
+    ("GET", "/v1/surveys/<survey_id>"): "read",
+    ("PATCH", "/v1/surveys/<survey_id>"): "write",
+    ("POST", "/v1/surveys/<survey_id>/close"): "write",
+    ("POST", "/v1/surveys/<survey_id>/invitations"): "write",
+    ("GET", "/v1/surveys/<survey_id>/invitations"): "read",
+    ("GET", "/v1/surveys/<survey_id>/results"): ("analytics", "read"),
+    ("GET", "/v1/surveys/<survey_id>/write-ins"): "read",
+    ("POST", "/v1/surveys/<survey_id>/write-ins/<write_in_id>"): "admin",
     ("GET", "/v1/analytics/layout"): "analytics",
     ("GET", "/v1/analytics/map.svg"): "analytics",
     ("GET", "/v1/analytics/map.png"): "analytics",
@@ -98,8 +108,14 @@ PUBLIC_ROUTES = {
     ("GET", "/explorer"),                      # a static page: its data calls need a key
     ("GET", "/explorer/assets/<name>"),
     ("GET", "/metrics"),                       # no key, but only to NETWEAVE_METRICS_ALLOW (tested apart)
+    ("GET", "/respond/<token>"),               # the hosted check-in page: static; its calls carry the token
+    ("GET", "/respond/assets/<name>"),
 }
-PUBLIC_EXAMPLES = {"/docs/assets/<path:filename>": "/docs/assets/swagger-ui.css",
+# Answering a check-in: no key, the invitation's token in the path is the credential (tests/service/test_surveys.py).
+TOKEN_ROUTES = {("GET", "/v1/respond/<token>"), ("PUT", "/v1/respond/<token>")}
+PUBLIC_EXAMPLES = {"/respond/<token>": "/respond/nwr_not-a-real-token",
+                   "/respond/assets/<name>": "/respond/assets/respond.js",
+                   "/docs/assets/<path:filename>": "/docs/assets/swagger-ui.css",
                    "/static/<path:filename>": "/static/no-such-file.css",
                    "/explorer/assets/<name>": "/explorer/assets/explorer.js"}
 
@@ -129,9 +145,8 @@ def test_every_route_is_in_the_authorization_matrix(app):
     served = {(method, rule.rule) for rule in app.url_map.iter_rules()
               for method in rule.methods - {"HEAD", "OPTIONS"}}
     assert not set(ROUTE_SCOPES) & PUBLIC_ROUTES
-    assert served == set(ROUTE_SCOPES) | PUBLIC_ROUTES, (
-        f"not in the matrix: {sorted(served - set(ROUTE_SCOPES) - PUBLIC_ROUTES)}; "
-        f"gone: {sorted((set(ROUTE_SCOPES) | PUBLIC_ROUTES) - served)}")
+    known = set(ROUTE_SCOPES) | PUBLIC_ROUTES | TOKEN_ROUTES
+    assert served == known, f"not in the matrix: {sorted(served - known)}; gone: {sorted(known - served)}"
     assert SHOWS_MEMBERS <= set(ROUTE_SCOPES)
 
 
@@ -139,6 +154,14 @@ def test_every_route_is_in_the_authorization_matrix(app):
 def test_public_route_answers_without_a_key(client, method, rule):
     with client.open(PUBLIC_EXAMPLES.get(rule, rule), method=method) as response:
         assert response.status_code == (404 if rule.startswith("/static/") else 200)
+
+
+@pytest.mark.parametrize("method, rule", sorted(TOKEN_ROUTES))
+def test_token_route_without_a_valid_token_is_404_whatever_the_key(api, method, rule):
+    for caller in (api.with_key(None), api):
+        response = caller.request(method, rule.replace("<token>", "nwr_" + "a" * 43),
+                                  json={"answers": [], "submit": False})
+        assert response.status_code == 404 and response.mimetype == "application/problem+json"
 
 
 @pytest.mark.parametrize("method, rule", sorted(ROUTE_SCOPES))
@@ -250,7 +273,14 @@ def network(api, new_member, new_organization, new_collaboration):
     new_collaboration(grace, linus)
     introduction = api.post("/v1/introductions", json={"member_ids": [margaret["id"], linus["id"]]}).get_json()
     clusters = api.get("/v1/analytics/clusters").get_json()
-    return {"member_id": ada["id"], "organization_id": organization["id"], "collaboration_id": collaboration["id"],
+    survey = api.post("/v1/surveys", json={"title": "Check-in", "closes_at": "2100-01-01T00:00:00Z", "questions": [
+        {"id": "advice", "type": "names", "prompt": "Who?", "tie_kind": "advice", "roster": {"all": True}}]}).get_json()
+    token = api.post(f"/v1/surveys/{survey['id']}/invitations",
+                     json={"member_ids": [ada["id"], grace["id"]]}).get_json()["items"][0]["token"]
+    answered = api.with_key(None).put(f"/v1/respond/{token}", json={"submit": True, "answers": [
+        {"question_id": "advice", "named": [{"member_id": grace["id"]}], "write_ins": ["Someone"]}]})
+    assert answered.status_code == 200
+    return {"survey_id": survey["id"], "write_in_id": ANY_ID,"member_id": ada["id"], "organization_id": organization["id"], "collaboration_id": collaboration["id"],
             "introduction_id": introduction["id"], "key_id": auth.BOOTSTRAP_KEY_ID,
             "cluster_id": clusters["clusters"][0]["id"], "run_id": ANY_ID, "name": "member_role", "target": "member",
             "webhook_id": ANY_ID, "delivery_id": ANY_ID}

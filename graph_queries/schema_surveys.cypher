@@ -1,0 +1,25 @@
+// Check-ins (service/repositories/surveys.py), applied at start-up; every statement is idempotent.
+
+// name: schema_survey_id
+CREATE CONSTRAINT survey_id IF NOT EXISTS FOR (s:Survey) REQUIRE s.id IS UNIQUE
+
+// name: schema_survey_invitation_key
+// One invitation per survey and member ("<survey id>:<member id>").
+CREATE CONSTRAINT survey_invitation_key IF NOT EXISTS FOR (i:SurveyInvitation) REQUIRE i.key IS UNIQUE
+
+// name: schema_survey_invitation_token
+// A token is found by its SHA-256 hash (the token itself is never stored).
+CREATE CONSTRAINT survey_invitation_token IF NOT EXISTS FOR (i:SurveyInvitation) REQUIRE i.token_hash IS UNIQUE
+
+// name: schema_survey_invitation_survey
+CREATE INDEX survey_invitation_survey IF NOT EXISTS FOR (i:SurveyInvitation) ON (i.survey_id)
+
+// name: schema_survey_write_in_id
+CREATE CONSTRAINT survey_write_in_id IF NOT EXISTS FOR (w:SurveyWriteIn) REQUIRE w.id IS UNIQUE
+
+// name: schema_survey_write_in_survey
+CREATE INDEX survey_write_in_survey IF NOT EXISTS FOR (w:SurveyWriteIn) ON (w.survey_id)
+
+// name: schema_nomination_survey
+// A survey's nominations, read for its results and replaced per respondent and question.
+CREATE INDEX nomination_survey IF NOT EXISTS FOR ()-[n:NOMINATED]-() ON (n.survey_id)

@@ -1,0 +1,215 @@
+// Check-ins: surveys, their invitations (tokens stored hashed), nominations and write-ins.
+
+// name: survey_create
+CREATE (s:Survey)
+SET s = $props,
+    s.id = $id,
+    s.version = 1,
+    s.created_at = datetime(),
+    s.updated_at = s.created_at
+RETURN s.id AS id
+
+// name: survey_get
+// The surveys named in $ids, each with its status and how many respondents submitted.
+MATCH (s:Survey) WHERE s.id IN $ids
+RETURN s {.*, status: CASE WHEN s.closed_at IS NOT NULL OR s.closes_at <= datetime() THEN 'closed'
+                           WHEN s.opens_at > datetime() THEN 'scheduled' ELSE 'open' END,
+          answered: COUNT { MATCH (i:SurveyInvitation {survey_id: s.id}) WHERE i.status = 'submitted' }}
+       AS survey
+
+// name: survey_list
+// One page of surveys, newest first by (created_at, id) before the cursor, optionally of one status.
+MATCH (s:Survey)
+WITH s, CASE WHEN s.closed_at IS NOT NULL OR s.closes_at <= datetime() THEN 'closed'
+             WHEN s.opens_at > datetime() THEN 'scheduled' ELSE 'open' END AS status
+WHERE ($status IS NULL OR status = $status)
+  AND ($after IS NULL OR s.created_at < datetime($after[0])
+       OR (s.created_at = datetime($after[0]) AND s.id < $after[1]))
+WITH s, status ORDER BY s.created_at DESC, s.id DESC LIMIT $limit
+RETURN s {.*, status: status,
+          answered: COUNT { MATCH (i:SurveyInvitation {survey_id: s.id}) WHERE i.status = 'submitted' }} AS item,
+       [toString(s.created_at), s.id] AS sort_key
+
+// name: survey_lock
+// Takes the survey's write lock; its version, state and whether anyone has saved an answer.
+MATCH (s:Survey {id: $id})
+SET s._lock = true
+REMOVE s._lock
+RETURN s.version AS version, s.opens_at AS opens_at, s.closes_at AS closes_at,
+       s.closed_at IS NOT NULL OR s.closes_at <= datetime() AS closed,
+       EXISTS { MATCH (i:SurveyInvitation {survey_id: s.id}) WHERE i.status IN ['started', 'submitted'] }
+           AS answered
+
+// name: survey_update
+MATCH (s:Survey {id: $id})
+SET s += $changes,
+    s.version = s.version + 1,
+    s.updated_at = datetime()
+RETURN s.id AS id
+
+// name: survey_close
+// Closes the survey now: its tokens stop working.
+MATCH (s:Survey {id: $id})
+SET s.closed_at = datetime(),
+    s.version = s.version + 1,
+    s.updated_at = s.closed_at
+RETURN s.id AS id
+
+// name: survey_existing_members
+// Which of $ids are members.
+MATCH (m:Member) WHERE m.id IN $ids
+RETURN m.id AS id
+
+// name: invitation_issue
+// One invitation per (survey, member): a new one, or a new token for an existing one (answers stay).
+UNWIND $rows AS row
+MERGE (i:SurveyInvitation {key: $survey_id + ':' + row.member_id})
+ON CREATE SET i.survey_id = $survey_id, i.member_id = row.member_id, i.status = 'invited',
+              i.invited_at = datetime()
+SET i.token_hash = row.token_hash,
+    i.reissued_at = datetime()
+RETURN count(i) AS issued
+
+// name: invitation_list
+// A survey's invitations with their members' names, optionally of one status, by name.
+MATCH (i:SurveyInvitation {survey_id: $survey_id})
+WHERE $status IS NULL OR i.status = $status
+MATCH (m:Member {id: i.member_id})
+RETURN i.member_id AS member_id, m.name AS name, i.status AS status, i.invited_at AS invited_at,
+       i.started_at AS started_at, i.submitted_at AS submitted_at
+ORDER BY m.name_key, m.id
+
+// name: invitation_by_token
+// The invitation whose token hashes to $token_hash, with its survey and the respondent's name.
+MATCH (i:SurveyInvitation {token_hash: $token_hash})
+MATCH (s:Survey {id: i.survey_id})
+MATCH (m:Member {id: i.member_id})
+RETURN i {.survey_id, .member_id, .status, .draft, .submission} AS invitation,
+       s {.id, .title, .opens_at, .closes_at, .questions, .closed_at} AS survey, m.name AS name
+
+// name: invitation_lock
+// Takes the invitation's lock (concurrent saves of one token apply one after the other); its status.
+MATCH (i:SurveyInvitation {key: $key})
+SET i._lock = true
+REMOVE i._lock
+RETURN i.status AS status, i.submission AS submission
+
+// name: invitation_save
+// Saves a draft, or a submission ($submitted) which also replaces the draft.
+MATCH (i:SurveyInvitation {key: $key})
+SET i.draft = $answers,
+    i.started_at = coalesce(i.started_at, datetime()),
+    i.status = CASE WHEN $submitted OR i.status = 'submitted' THEN 'submitted' ELSE 'started' END,
+    i.submission = CASE WHEN $submitted THEN $answers ELSE i.submission END,
+    i.submitted_at = CASE WHEN $submitted THEN datetime() ELSE i.submitted_at END
+RETURN CASE WHEN $submitted THEN i.submitted_at ELSE datetime() END AS saved_at
+
+// name: roster_members
+// The members a names question lists (everyone, some organizations' members, or a segment), but the
+// respondent, each with one current organization's name (the first by name) and role; by name. With $ids,
+// only those of $ids it lists (an answer's names checked against the roster).
+CALL () {
+    MATCH (m:Member) WHERE $ids IS NULL RETURN m
+    UNION
+    UNWIND coalesce($ids, []) AS id MATCH (m:Member {id: id}) RETURN m
+}
+WITH m
+WHERE m.id <> $respondent_id
+  AND ($organization_ids IS NULL OR EXISTS {
+        MATCH (m)-[f:MEMBER_OF]->(o:Organization) WHERE o.id IN $organization_ids
+          AND (f.until IS NULL OR f.until >= date()) })
+  AND ($organization_id IS NULL OR EXISTS {
+        MATCH (m)-[f:MEMBER_OF]->(:Organization {id: $organization_id}) WHERE f.until IS NULL OR f.until >= date() })
+  AND ($region IS NULL OR m.region = $region)
+  AND ($role IS NULL OR m.role = $role)
+  AND ($topic IS NULL OR $topic IN m.topics)
+CALL (m) {
+    OPTIONAL MATCH (m)-[f:MEMBER_OF]->(o:Organization) WHERE f.until IS NULL OR f.until >= date()
+    WITH o ORDER BY o.name_key, o.id LIMIT 1
+    RETURN o.name AS organization
+}
+RETURN m.id AS member_id, m.name AS name, organization, m.role AS role
+ORDER BY m.name_key, m.id
+LIMIT $limit
+
+// name: nominations_replace
+// Replaces a respondent's nominations in one question by $named ([{member_id, scales}], scales as JSON);
+// returns whom the respondent had named before.
+MATCH (r:Member {id: $respondent_id})
+OPTIONAL MATCH (r)-[old:NOMINATED {survey_id: $survey_id, question_id: $question_id}]->(before:Member)
+WITH r, collect(before.id) AS before, collect(old) AS olds
+FOREACH (rel IN olds | DELETE rel)
+WITH r, before
+CALL (r) {
+    UNWIND $named AS row
+    MATCH (x:Member {id: row.member_id})
+    CREATE (r)-[:NOMINATED {survey_id: $survey_id, question_id: $question_id, scales: row.scales,
+                            created_at: datetime()}]->(x)
+    RETURN count(*) AS created
+}
+RETURN before, created
+
+// name: nomination_pairs
+// For each member in $others: the respondent's nomination of them and theirs of the respondent, in one
+// question (scales as JSON; null when none).
+UNWIND $others AS other
+MATCH (x:Member {id: other})
+OPTIONAL MATCH (:Member {id: $respondent_id})-[out:NOMINATED {survey_id: $survey_id, question_id: $question_id}]->(x)
+OPTIONAL MATCH (x)-[in:NOMINATED {survey_id: $survey_id, question_id: $question_id}]->(:Member {id: $respondent_id})
+RETURN other AS member_id, out.scales AS out_scales, in.scales AS in_scales
+
+// name: survey_nominations
+// Every nomination of a survey: who named whom, in which question, with what scales (JSON).
+MATCH (a:Member)-[n:NOMINATED]->(b:Member) WHERE n.survey_id = $survey_id
+RETURN a.id AS source, b.id AS target, n.question_id AS question_id, n.scales AS scales
+
+// name: survey_invitees
+// A survey's invited members: status, role and current organizations (for response rates by group).
+MATCH (i:SurveyInvitation {survey_id: $survey_id})
+MATCH (m:Member {id: i.member_id})
+RETURN m.id AS member_id, m.name AS name, m.role AS role, i.status AS status,
+       [(m)-[f:MEMBER_OF]->(o:Organization) WHERE f.until IS NULL OR f.until >= date() | {id: o.id, name: o.name}]
+           AS organizations
+
+// name: members_brief
+// Names, roles and current organizations of the members in $ids.
+MATCH (m:Member) WHERE m.id IN $ids
+RETURN m.id AS member_id, m.name AS name, m.role AS role,
+       [(m)-[f:MEMBER_OF]->(o:Organization) WHERE f.until IS NULL OR f.until >= date() | {id: o.id, name: o.name}]
+           AS organizations
+
+// name: write_ins_replace
+// Replaces a respondent's open write-ins in one question by $names (a matched one stays matched).
+OPTIONAL MATCH (w:SurveyWriteIn {survey_id: $survey_id, respondent_id: $respondent_id, question_id: $question_id,
+                                 status: 'open'})
+DETACH DELETE w
+WITH count(*) AS gone
+UNWIND $rows AS row
+CREATE (n:SurveyWriteIn {id: row.id, survey_id: $survey_id, question_id: $question_id,
+                         respondent_id: $respondent_id, name: row.name, status: 'open', created_at: datetime()})
+RETURN count(n) AS created
+
+// name: write_ins_list
+MATCH (w:SurveyWriteIn {survey_id: $survey_id})
+WHERE $status IS NULL OR w.status = $status
+OPTIONAL MATCH (r:Member {id: w.respondent_id})
+RETURN w {.*, respondent_name: coalesce(r.name, '')} AS item
+ORDER BY w.created_at, w.id
+
+// name: write_in_lock
+MATCH (w:SurveyWriteIn {id: $id, survey_id: $survey_id})
+SET w._lock = true
+REMOVE w._lock
+RETURN w {.*} AS write_in
+
+// name: write_in_matched
+MATCH (w:SurveyWriteIn {id: $id})
+SET w.status = 'matched', w.member_id = $member_id, w.matched_at = datetime()
+RETURN w {.*} AS write_in
+
+// name: nomination_add
+// One more nomination (a matched write-in), unless the respondent already named that member there.
+MATCH (r:Member {id: $respondent_id}), (x:Member {id: $member_id})
+WHERE NOT EXISTS { (r)-[:NOMINATED {survey_id: $survey_id, question_id: $question_id}]->(x) }
+CREATE (r)-[:NOMINATED {survey_id: $survey_id, question_id: $question_id, scales: '{}', created_at: datetime()}]->(x)
+RETURN count(*) AS created

@@ -1,0 +1,569 @@
+"""Check-ins (relationship surveys): definitions, invitations by token, answers, the ties they make, results.
+
+A survey's questions are stored as one JSON document on its node. An invitation holds the SHA-256 of its
+token (the token is shown once, when issued), the respondent's draft and submission. Submitting turns each
+name generator's answers into directed NOMINATED relations (one per respondent, question and named member,
+with the scales given) and, through the sync code in the same transaction, into undirected collaborations
+of the question's tie kind with source `survey:<id>` and external id `<question>:<member a>:<member b>`:
+a revision rewrites the respondent's nominations and re-derives exactly the ties it touched, never adding
+a second tie for a pair.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from collections import Counter, defaultdict
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+from marshmallow import ValidationError
+from neo4j import ManagedTransaction
+
+from schemas.members import MemberPatchSchema, MemberSchema
+from schemas.surveys import BUILT_IN_ATTRIBUTES, TIE_SCALES
+from schemas.vocabularies import slug
+from service import db
+from service.auth import hash_key
+from service.errors import Problem, field_error, flatten_messages
+from service.repositories import alerts, attributes, changes, fetch_page, locked, not_found, records, sync
+
+TOKEN_PREFIX = "nwr_"
+ROSTER_LIMIT = 10_000          # names a roster lists at most (a network's members, bounded)
+_NO_SEGMENT = {"organization_ids": None, "organization_id": None, "region": None, "role": None, "topic": None}
+
+
+def new_token() -> str:
+    """256 random bits, prefixed so a leaked link is recognisable."""
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def source_of(survey_id: str) -> str:
+    """The `source` of the ties a survey makes (the analytics can be restricted to it)."""
+    return f"survey:{survey_id}"
+
+
+# --- surveys -----------------------------------------------------------------------------------
+
+def create(graph: db.Graph, body: dict[str, Any]) -> dict[str, Any]:
+    survey_id = str(uuid.uuid4())
+
+    def work(tx: ManagedTransaction) -> dict[str, Any]:
+        props = {"title": body["title"], "closes_at": body["closes_at"],
+                 "opens_at": body.get("opens_at") or datetime.now(timezone.utc),
+                 "questions": _stored_questions(tx, body["questions"])}
+        db.run(tx, "survey_create", id=survey_id, props=db.to_cypher(props))
+        return _shaped(db.run_one(tx, "survey_get", ids=[survey_id])["survey"])
+
+    return graph.write(work)
+
+
+def get(graph: db.Graph, survey_id: str) -> dict[str, Any]:
+    row = graph.read(lambda tx: db.run_one(tx, "survey_get", ids=[survey_id]))
+    if row is None:
+        raise not_found("survey", survey_id)
+    return _shaped(row["survey"])
+
+
+def list_page(graph: db.Graph, *, limit: int, after: list[str] | None, status: str | None) -> list[dict]:
+    rows = fetch_page(graph, "survey_list", limit, after, status=status)
+    for row in rows:
+        row["item"] = _shaped(row["item"])
+    return rows
+
+
+def update(graph: db.Graph, survey_id: str, fields: dict[str, Any], expected_version: int | None) -> dict[str, Any]:
+    def work(tx: ManagedTransaction) -> None:
+        current = locked(tx, "survey_lock", "survey", survey_id, expected_version)
+        if current["closed"]:
+            raise Problem(409, f"survey {survey_id} is closed; it no longer changes", slug="survey-closed")
+        if current["answered"] and ({"questions", "opens_at"} & set(fields)):
+            field = "questions" if "questions" in fields else "opens_at"
+            raise Problem(409, f"{field}: someone has answered survey {survey_id}, so its questions and opening "
+                               "no longer change (title and closes_at still may)", slug="survey-answered",
+                          errors=[{"field": field, "location": "json", "messages": ["the survey has answers"]}])
+        opens = fields.get("opens_at", current["opens_at"])
+        closes = fields.get("closes_at", current["closes_at"])
+        if closes <= opens:
+            field = "closes_at" if "closes_at" in fields else "opens_at"
+            raise field_error(field, "closes_at must be after opens_at")
+        stored = dict(fields)
+        if "questions" in stored:
+            stored["questions"] = _stored_questions(tx, stored["questions"])
+        db.run(tx, "survey_update", id=survey_id, changes=db.to_cypher(stored))
+
+    graph.write(work)
+    return get(graph, survey_id)
+
+
+def close(graph: db.Graph, survey_id: str) -> dict[str, Any]:
+    """Closes the survey now (its tokens stop working) and raises the `survey.closed` alert."""
+
+    def work(tx: ManagedTransaction) -> None:
+        current = locked(tx, "survey_lock", "survey", survey_id, None)
+        if current["closed"]:
+            raise Problem(409, f"survey {survey_id} is already closed", slug="survey-closed")
+        db.run(tx, "survey_close", id=survey_id)
+        invitees = db.run(tx, "survey_invitees", survey_id=survey_id)
+        responded = sum(1 for row in invitees if row["status"] == "submitted")
+        alerts.emit(tx, "survey.closed", {"survey_id": survey_id, "invited": len(invitees), "responded": responded,
+                                          "response_rate": _rate(responded, len(invitees))}, subject=survey_id)
+
+    graph.write(work)
+    return get(graph, survey_id)
+
+
+def _shaped(survey: dict[str, Any]) -> dict[str, Any]:
+    survey = dict(survey)
+    survey["questions"] = json.loads(survey["questions"])
+    survey.setdefault("closed_at", None)
+    return survey
+
+
+def _stored_questions(tx: ManagedTransaction, questions: list[dict[str, Any]]) -> str:
+    """The questions as stored (JSON): tie kinds and segment roles resolved against the vocabularies, attribute
+    questions checked against the member fields; a 422 naming `questions.N.field` otherwise."""
+    member_attributes = attributes.definitions(tx, "member")
+    out = []
+    for index, question in enumerate(questions):
+        question = dict(question)
+        where = f"questions.{index}"
+        if question["type"] == "names":
+            try:
+                question["tie_kind"] = records.prepare(tx, "collaboration", {"kind": question["tie_kind"]},
+                                                       creating=False)["kind"]
+            except Problem as problem:
+                raise field_error(f"{where}.tie_kind", problem.detail.split(": ", 1)[-1]) from None
+            roster = dict(question["roster"])
+            if "organization_ids" in roster:
+                found = {row["id"] for row in db.run(tx, "party_types", ids=roster["organization_ids"])
+                         if row["type"] == "organization"}
+                missing = [o for o in roster["organization_ids"] if o not in found]
+                if missing:
+                    raise field_error(f"{where}.roster.organization_ids", f"no organization with id {missing[0]}")
+            if "segment" in roster:
+                segment = dict(roster["segment"])
+                if "role" in segment:
+                    segment["role"] = slug(segment["role"])
+                if "topic" in segment:
+                    segment["topic"] = segment["topic"].lower()
+                roster["segment"] = segment
+            question["roster"] = roster
+        elif question["attribute"] not in BUILT_IN_ATTRIBUTES and question["attribute"] not in member_attributes:
+            raise field_error(f"{where}.attribute", "no member attribute of that name (define it first: PUT "
+                                                    "/v1/attributes/member/{name}) and not one of "
+                                                    + ", ".join(BUILT_IN_ATTRIBUTES))
+        out.append(question)
+    return json.dumps(out, separators=(",", ":"), default=str)
+
+
+# --- invitations -------------------------------------------------------------------------------
+
+def invite(graph: db.Graph, survey_id: str, member_ids: list[str], base_url: str) -> dict[str, Any]:
+    """A fresh token per member (only its hash is kept), with the page's URL for it, in `member_ids` order."""
+    member_ids = list(dict.fromkeys(member_ids))
+    tokens = {member_id: new_token() for member_id in member_ids}
+
+    def work(tx: ManagedTransaction) -> dict[str, Any]:
+        current = locked(tx, "survey_lock", "survey", survey_id, None)
+        if current["closed"]:
+            raise Problem(409, f"survey {survey_id} is closed; it takes no more invitations", slug="survey-closed")
+        found = {row["id"] for row in db.run(tx, "survey_existing_members", ids=member_ids)}
+        for index, member_id in enumerate(member_ids):
+            if member_id not in found:
+                raise field_error(f"member_ids.{index}", f"no member with id {member_id}")
+        db.run(tx, "invitation_issue", survey_id=survey_id,
+               rows=[{"member_id": m, "token_hash": hash_key(t)} for m, t in tokens.items()])
+        return {"items": [{"member_id": m, "token": t, "url": f"{base_url}/respond/{t}",
+                           "expires_at": current["closes_at"]} for m, t in tokens.items()]}
+
+    return graph.write(work)
+
+
+def invitations(graph: db.Graph, survey_id: str, status: str | None) -> dict[str, Any]:
+    get(graph, survey_id)
+    rows = graph.read(lambda tx: db.run(tx, "invitation_list", survey_id=survey_id, status=None))
+    counts = Counter(row["status"] for row in rows)
+    return {"counts": {key: counts.get(key, 0) for key in ("invited", "started", "submitted")} | {"all": len(rows)},
+            "items": [row for row in rows if status is None or row["status"] == status]}
+
+
+# --- answering by token --------------------------------------------------------------------------
+
+def _invitation(tx: ManagedTransaction, token: str) -> dict[str, Any]:
+    """The invitation behind a token that may answer now, or the problem saying why not. Nothing in a
+    problem repeats the token."""
+    row = db.run_one(tx, "invitation_by_token", token_hash=hash_key(token)) \
+        if token.startswith(TOKEN_PREFIX) and len(token) <= 100 else None
+    if row is None:
+        raise Problem(404, "this check-in link is not valid: ask for a new one", slug="unknown-token")
+    survey = row["survey"]
+    now = datetime.now(timezone.utc)
+    if survey["closed_at"] is not None:
+        raise Problem(410, "this check-in has closed; answers are no longer taken", slug="survey-closed")
+    if db.to_native(survey["closes_at"]) <= now:
+        raise Problem(410, "this check-in link expired when the check-in closed", slug="token-expired")
+    if db.to_native(survey["opens_at"]) > now:
+        raise Problem(409, f"this check-in opens at {db.to_native(survey['opens_at']).isoformat()}",
+                      slug="survey-not-open", opens_at=db.to_native(survey["opens_at"]).isoformat())
+    survey = {**survey, "questions": json.loads(survey["questions"])}
+    return {**row, "survey": survey}
+
+
+def respond_view(graph: db.Graph, token: str) -> dict[str, Any]:
+    """What a respondent sees: the survey, their own name, their draft or submission, and each name
+    generator's roster (names, organization, role; never an email nor anyone else's answers)."""
+
+    def work(tx: ManagedTransaction) -> dict[str, Any]:
+        found = _invitation(tx, token)
+        invitation, survey = found["invitation"], found["survey"]
+        rosters = {question["id"]: _roster(tx, question, invitation["member_id"])
+                   for question in survey["questions"] if question["type"] == "names"}
+        answers = invitation.get("draft") or invitation.get("submission")
+        definitions = attributes.definitions(tx, "member")
+        questions = [question if question["type"] == "names"
+                     else {**question, "input": _attribute_input(question["attribute"], definitions)}
+                     for question in survey["questions"]]
+        return {"survey": {**{key: survey[key] for key in ("id", "title", "opens_at", "closes_at")},
+                           "questions": questions},
+                "respondent": {"name": found["name"]}, "status": invitation["status"],
+                "answers": json.loads(answers) if answers else [], "rosters": rosters}
+
+    return graph.read(work)
+
+
+_BUILT_IN_INPUTS = {"topics": "tags", "populations": "tags"}
+
+
+def _attribute_input(name: str, definitions: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """How the page asks an attribute question: the field's type, label and (an enum's) values."""
+    if name in BUILT_IN_ATTRIBUTES:
+        return {"type": _BUILT_IN_INPUTS.get(name, "string"), "label": name.replace("_", " ").capitalize(),
+                "values": None}
+    definition = definitions.get(name) or {"type": "string"}
+    return {"type": definition["type"], "label": definition.get("label") or name, "values": definition.get("values")}
+
+
+def _roster_filter(question: dict[str, Any]) -> dict[str, Any]:
+    roster = question["roster"]
+    if roster.get("all"):
+        return dict(_NO_SEGMENT)
+    if "organization_ids" in roster:
+        return {**_NO_SEGMENT, "organization_ids": roster["organization_ids"]}
+    return {**_NO_SEGMENT, **roster["segment"]}
+
+
+def _roster(tx: ManagedTransaction, question: dict[str, Any], respondent_id: str,
+            ids: list[str] | None = None) -> list[dict[str, Any]]:
+    return db.run(tx, "roster_members", respondent_id=respondent_id, ids=ids, limit=ROSTER_LIMIT,
+                  **_roster_filter(question))
+
+
+def respond(graph: db.Graph, token: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Saves a draft or submits; a submission replaces the respondent's earlier one, ties included."""
+
+    def work(tx: ManagedTransaction) -> dict[str, Any]:
+        found = _invitation(tx, token)
+        invitation, survey = found["invitation"], found["survey"]
+        respondent = invitation["member_id"]
+        key = f"{survey['id']}:{respondent}"
+        db.run(tx, "invitation_lock", key=key)
+        answers = _checked_answers(tx, survey["questions"], body["answers"], respondent)
+        document = json.dumps(body["answers"], separators=(",", ":"))
+        saved_at = db.run_one(tx, "invitation_save", key=key, answers=document, submitted=body["submit"])["saved_at"]
+        nominations = write_ins = 0
+        if body["submit"]:
+            nominations, write_ins = _apply_submission(tx, survey, respondent, answers)
+        return {"status": "submitted" if body["submit"] else "started", "saved_at": saved_at,
+                "nominations": nominations, "write_ins": write_ins}
+
+    return graph.write(work)
+
+
+def _checked_answers(tx: ManagedTransaction, questions: list[dict], answers: list[dict],
+                     respondent: str) -> dict[str, dict[str, Any]]:
+    """The answers by question id, each checked against its question (a 422 naming `answers.N.field`)."""
+    by_id = {question["id"]: question for question in questions}
+    out: dict[str, dict[str, Any]] = {}
+    for index, answer in enumerate(answers):
+        where = f"answers.{index}"
+        question = by_id.get(answer["question_id"])
+        if question is None:
+            raise field_error(f"{where}.question_id", "no such question in this check-in")
+        if answer["question_id"] in out:
+            raise field_error(f"{where}.question_id", "answered twice; send one answer per question")
+        if question["type"] == "attribute":
+            for field in ("named", "write_ins"):
+                if field in answer:
+                    raise field_error(f"{where}.{field}", "only for a names question")
+        else:
+            if "value" in answer:
+                raise field_error(f"{where}.value", "only for an attribute question")
+            _check_names(tx, question, answer, respondent, where)
+        out[answer["question_id"]] = answer
+    return out
+
+
+def _check_names(tx: ManagedTransaction, question: dict, answer: dict, respondent: str, where: str) -> None:
+    named, write_ins = answer.get("named", []), answer.get("write_ins", [])
+    if len(named) + len(write_ins) > question["max_names"]:
+        raise field_error(f"{where}.named", f"at most {question['max_names']} names, write-ins included")
+    if write_ins and not question["allow_write_ins"]:
+        raise field_error(f"{where}.write_ins", "this question takes names from its list only")
+    scales = {scale["name"]: scale for scale in question["scales"]}
+    seen: set[str] = set()
+    for position, entry in enumerate(named):
+        member_id = entry["member_id"]
+        if member_id == respondent:
+            raise field_error(f"{where}.named.{position}.member_id", "name others, not yourself")
+        if member_id in seen:
+            raise field_error(f"{where}.named.{position}.member_id", "named twice")
+        seen.add(member_id)
+        for name, value in entry["scales"].items():
+            scale = scales.get(name)
+            if scale is None:
+                raise field_error(f"{where}.named.{position}.scales.{name}",
+                                  "no such scale in this question" + (f" (it has {', '.join(scales)})" if scales else ""))
+            if not isinstance(value, int) or not scale["min"] <= value <= scale["max"]:
+                raise field_error(f"{where}.named.{position}.scales.{name}",
+                                  f"a whole number from {scale['min']} to {scale['max']}")
+    if named:
+        listed = {row["member_id"] for row in _roster(tx, question, respondent, ids=list(seen))}
+        for position, entry in enumerate(named):
+            if entry["member_id"] not in listed:
+                raise field_error(f"{where}.named.{position}.member_id", "not on this question's list")
+
+
+def _apply_submission(tx: ManagedTransaction, survey: dict, respondent: str,
+                      answers: dict[str, dict[str, Any]]) -> tuple[int, int]:
+    """Nominations, ties, write-ins and attribute values of one submission (the earlier one's replaced)."""
+    nominations = write_in_count = 0
+    member_fields: dict[str, Any] = {}
+    for question in survey["questions"]:
+        answer = answers.get(question["id"], {})
+        if question["type"] == "attribute":
+            if "value" in answer:
+                member_fields[question["attribute"]] = answer["value"]
+            continue
+        named = answer.get("named", [])
+        row = db.run_one(tx, "nominations_replace", survey_id=survey["id"], question_id=question["id"],
+                         respondent_id=respondent,
+                         named=[{"member_id": e["member_id"], "scales": json.dumps(e["scales"], sort_keys=True)}
+                                for e in named])
+        nominations += len(named)
+        touched = set(row["before"]) | {entry["member_id"] for entry in named}
+        _derive_ties(tx, survey["id"], question, respondent, touched)
+        texts = list(dict.fromkeys(answer.get("write_ins", [])))
+        db.run(tx, "write_ins_replace", survey_id=survey["id"], question_id=question["id"], respondent_id=respondent,
+               rows=[{"id": str(uuid.uuid4()), "name": text} for text in texts])
+        write_in_count += len(texts)
+    if member_fields:
+        _fill_member_fields(tx, survey["questions"], respondent, member_fields)
+    return nominations, write_in_count
+
+
+def _derive_ties(tx: ManagedTransaction, survey_id: str, question: dict, respondent: str,
+                 others: Iterable[str]) -> None:
+    """The question's ties between the respondent and `others`, from the nominations both ways: upserted
+    while either named the other, deleted when neither does any more."""
+    others = sorted(others)
+    if not others:
+        return
+    scales = {scale["name"]: scale for scale in question["scales"]}
+    records = []
+    for row in db.run(tx, "nomination_pairs", survey_id=survey_id, question_id=question["id"],
+                      respondent_id=respondent, others=others):
+        a, b = sorted((respondent, row["member_id"]))
+        external_id = f"{question['id']}:{a}:{b}"
+        sides = [json.loads(text) for text in (row["out_scales"], row["in_scales"]) if text is not None]
+        if not sides:
+            records.append({"external_id": external_id, "deleted": True})
+            continue
+        records.append({"external_id": external_id, "source_external_id": a, "target_external_id": b,
+                        "kind": question["tie_kind"], **tie_fields(sides, scales)})
+    reciprocated = {record["external_id"]: {"reciprocated": record.pop("reciprocated")}
+                    for record in records if "reciprocated" in record}
+    sync.apply_in(tx, "collaborations", source_of(survey_id), records, extra=reciprocated)
+
+
+def tie_fields(sides: list[dict[str, int]], scales: dict[str, dict]) -> dict[str, Any]:
+    """A tie from the one or two nominations of a pair: strength from the frequency scale (the higher side,
+    on 1-5), or 1; trust and value the mean of the sides that rated them (on 1-5, rounded half up), else null;
+    reciprocated when both named each other."""
+
+    def on_five(name: str, value: int) -> int:
+        low, high = scales[name]["min"], scales[name]["max"]
+        if low >= 1 and high <= 5:
+            return value
+        return int(1 + 4 * (value - low) / (high - low) + 0.5)
+
+    def rated(name: str) -> list[int]:
+        return [on_five(name, side[name]) for side in sides if name in side and name in scales]
+
+    frequency = rated("frequency")
+    out: dict[str, Any] = {"strength": max(frequency) if frequency else 1, "reciprocated": len(sides) == 2}
+    for name in ("trust", "value"):
+        values = rated(name)
+        out[name] = int(sum(values) / len(values) + 0.5) if values else None
+    return out
+
+
+def _fill_member_fields(tx: ManagedTransaction, questions: list[dict], respondent: str,
+                        values: dict[str, Any]) -> None:
+    """Attribute answers written to the respondent's own member record (built-in fields checked as a PATCH
+    checks them, custom ones against their definitions)."""
+    where = {question["attribute"]: f"answers.{index}.value"
+             for index, question in enumerate(questions) if question["type"] == "attribute"}
+    built_in = {name: value for name, value in values.items() if name in BUILT_IN_ATTRIBUTES}
+    try:
+        fields = MemberPatchSchema().load(built_in) if built_in else {}
+    except ValidationError as exc:
+        name = next(iter(flatten_messages(exc.normalized_messages(), "json")))["field"].split(".")[0]
+        raise field_error(where.get(name, "answers"), f"not a valid {name}") from None
+    custom = {name: value for name, value in values.items() if name not in BUILT_IN_ATTRIBUTES}
+    if custom:
+        fields["attributes"] = custom
+    try:
+        stored = records.prepare(tx, "member", fields, creating=False)
+    except Problem as problem:
+        failed = (problem.errors or [{"field": "answers"}])[0]["field"].split(".")[-1]
+        raise field_error(where.get(failed, "answers"), problem.detail.split(": ", 1)[-1]) from None
+    db.run(tx, "member_update", id=respondent, changes=db.to_cypher(stored))
+    changes.record(tx, [changes.change("member", respondent, "update")])
+
+
+# --- write-ins ---------------------------------------------------------------------------------
+
+def write_ins(graph: db.Graph, survey_id: str, status: str | None) -> list[dict[str, Any]]:
+    get(graph, survey_id)
+    return [row["item"] for row in graph.read(lambda tx: db.run(tx, "write_ins_list", survey_id=survey_id,
+                                                                 status=status))]
+
+
+def match_write_in(graph: db.Graph, survey_id: str, write_in_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Resolves a write-in to a member (an existing one, or one created from it): the respondent's nomination
+    of that member is added and the tie derived, as if they had picked the name from the list."""
+    survey = get(graph, survey_id)
+
+    def work(tx: ManagedTransaction) -> dict[str, Any]:
+        row = db.run_one(tx, "write_in_lock", id=write_in_id, survey_id=survey_id)
+        if row is None:
+            raise not_found("write-in", write_in_id)
+        write_in = row["write_in"]
+        if write_in["status"] != "open":
+            raise Problem(409, f"write-in {write_in_id} is already matched to member {write_in['member_id']}",
+                          slug="write-in-matched")
+        if "member_id" in body:
+            member_id = body["member_id"]
+            if not db.run(tx, "survey_existing_members", ids=[member_id]):
+                raise field_error("member_id", f"no member with id {member_id}")
+        else:
+            member_id = str(uuid.uuid4())
+            props = records.prepare(tx, "member", MemberSchema().load(body["create"]), creating=True)
+            db.run(tx, "member_create", id=member_id, props=db.to_cypher(props), email_key=None)
+            changes.record(tx, [changes.change("member", member_id, "create", source_of(survey_id))])
+        if member_id == write_in["respondent_id"]:
+            raise field_error("member_id", "that is the respondent who wrote it in")
+        question = next(q for q in survey["questions"] if q["id"] == write_in["question_id"])
+        db.run(tx, "nomination_add", survey_id=survey_id, question_id=question["id"],
+               respondent_id=write_in["respondent_id"], member_id=member_id)
+        _derive_ties(tx, survey_id, question, write_in["respondent_id"], [member_id])
+        matched = db.run_one(tx, "write_in_matched", id=write_in_id, member_id=member_id)["write_in"]
+        respondent = db.run_one(tx, "members_brief", ids=[write_in["respondent_id"]])
+        return {**matched, "respondent_name": respondent["name"] if respondent else ""}
+
+    return graph.write(work)
+
+
+# --- results -----------------------------------------------------------------------------------
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _mean(values: list[int]) -> float | None:
+    return round(sum(values) / len(values), 4) if values else None
+
+
+def results(graph: db.Graph, survey_id: str) -> dict[str, Any]:
+    survey = get(graph, survey_id)
+
+    def work(tx: ManagedTransaction) -> tuple[list[dict], list[dict]]:
+        return (db.run(tx, "survey_invitees", survey_id=survey_id),
+                db.run(tx, "survey_nominations", survey_id=survey_id))
+
+    invitees, nominations = graph.read(work)
+    responded = {row["member_id"] for row in invitees if row["status"] == "submitted"}
+
+    def rates(groups: dict[tuple[str | None, str | None], list[dict]], key: str) -> list[dict]:
+        out = []
+        for (group_id, name), rows in sorted(groups.items(), key=lambda item: (str(item[0][1]), str(item[0][0]))):
+            done = sum(1 for row in rows if row["member_id"] in responded)
+            out.append({key: group_id, "name": name, "invited": len(rows), "responded": done,
+                        "response_rate": _rate(done, len(rows))})
+        return out
+
+    by_organization: dict[tuple, list[dict]] = defaultdict(list)
+    by_role: dict[tuple, list[dict]] = defaultdict(list)
+    organization_of: dict[str, list[dict]] = {}
+    for row in invitees:
+        organization_of[row["member_id"]] = row["organizations"]
+        for organization in row["organizations"] or [{"id": None, "name": None}]:
+            by_organization[(organization["id"], organization["name"])].append(row)
+        by_role[(row["role"], row["role"])].append(row)
+
+    arcs = {(row["source"], row["target"]) for row in nominations}
+    reciprocated = sum(1 for a, b in arcs if (b, a) in arcs)
+    per_question = Counter(row["question_id"] for row in nominations)
+    named_ids = {row["target"] for row in nominations}
+    scores: dict[str, dict[str, list[int]]] = {"trust": defaultdict(list), "value": defaultdict(list)}
+    everyone: dict[str, list[int]] = {"trust": [], "value": []}
+    names = {}
+    missing = {row["source"] for row in nominations} - set(organization_of)
+    if missing:
+        for row in graph.read(lambda tx: db.run(tx, "members_brief", ids=sorted(missing))):
+            organization_of[row["member_id"]] = row["organizations"]
+    for row in nominations:
+        rated = json.loads(row["scales"])
+        for name in ("trust", "value"):
+            if name in rated:
+                everyone[name].append(rated[name])
+                for organization in organization_of.get(row["source"]) or []:
+                    scores[name][organization["id"]].append(rated[name])
+                    names[organization["id"]] = organization["name"]
+    return {
+        "survey_id": survey_id,
+        "invited": len(invitees), "responded": len(responded),
+        "response_rate": _rate(len(responded), len(invitees)),
+        "response_rate_by_organization": rates(by_organization, "organization_id"),
+        "response_rate_by_role": rates(by_role, "role"),
+        "nominations": len(nominations),
+        "nominations_by_question": [{"question_id": q["id"], "nominations": per_question.get(q["id"], 0)}
+                                    for q in survey["questions"] if q["type"] == "names"],
+        "reciprocity": _rate(reciprocated, len(arcs)),
+        **{name: {"mean": _mean(everyone[name]), "ratings": len(everyone[name]),
+                  "by_organization": [{"organization_id": org, "name": names[org], "mean": _mean(values),
+                                       "ratings": len(values)}
+                                      for org, values in sorted(scores[name].items(), key=lambda i: names[i[0]])]}
+           for name in ("trust", "value")},
+        "never_named": [{"member_id": row["member_id"], "name": row["name"]}
+                        for row in sorted(invitees, key=lambda r: (r["name"], r["member_id"]))
+                        if row["member_id"] not in named_ids],
+        "computed": {
+            "response_rate": "submitted invitations / invitations",
+            "reciprocity": "nominations whose named member also named the respondent (in any question) / "
+                           "distinct nominations (respondent, named), as networkx.reciprocity on that digraph",
+            "trust": "mean of the trust ratings given, in the scale's own units; by the respondent's current "
+                     "organizations",
+            "value": "as trust, for the value scale",
+            "never_named": "invited members no nomination names",
+            "ties": f"each nomination is also an undirected collaboration of the question's tie kind with source "
+                    f"{source_of(survey_id)}: strength from the frequency scale (or 1), trust and value the mean "
+                    f"of both sides' ratings, reciprocated when both named each other",
+        },
+    }
+
+
+__all__ = ["create", "get", "list_page", "update", "close", "invite", "invitations", "respond_view", "respond",
+           "write_ins", "match_write_in", "results", "tie_fields", "source_of", "TIE_SCALES"]

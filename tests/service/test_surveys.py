@@ -1,0 +1,368 @@
+"""Check-ins: defining a survey, inviting members, answering by token, the ties and the results."""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
+
+import networkx as nx
+import pytest
+
+SCALES = [{"name": "trust", "min": 1, "max": 4, "labels": ["low", "some", "high", "complete"]},
+          {"name": "value", "min": 1, "max": 5}, {"name": "frequency", "min": 1, "max": 5}]
+
+
+def _later(**delta) -> str:
+    return (datetime.now(timezone.utc) + timedelta(**delta)).isoformat()
+
+
+def _survey(api, **changes) -> dict:
+    body = {"title": "Spring check-in", "closes_at": _later(days=30), "questions": [
+        {"id": "advice", "type": "names", "prompt": "Who do you go to for advice about math teaching?",
+         "tie_kind": "advice", "roster": {"all": True}, "max_names": 15, "scales": SCALES},
+        {"id": "region", "type": "attribute", "attribute": "region"}], **changes}
+    response = api.post("/v1/surveys", json=body)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def _invite(api, survey, members) -> dict[str, str]:
+    response = api.post(f"/v1/surveys/{survey['id']}/invitations", json={"member_ids": [m["id"] for m in members]})
+    assert response.status_code == 201, response.get_json()
+    items = response.get_json()["items"]
+    assert [item["member_id"] for item in items] == [m["id"] for m in members]
+    assert all(item["url"].endswith(f"/respond/{item['token']}") for item in items)
+    return {item["member_id"]: item["token"] for item in items}
+
+
+def _answer(client, token, answers, submit=True):
+    return client.put(f"/v1/respond/{token}", json={"answers": answers, "submit": submit})
+
+
+@pytest.fixture
+def people(api, new_member, new_organization):
+    """30 members with emails in two organizations, with roles."""
+    orgs = [new_organization("North District"), new_organization("South District")]
+    members = []
+    for i in range(30):
+        member = new_member(f"Member {i:02d}", email=f"member{i}@example.org",
+                            role="coach" if i % 3 == 0 else "teacher")
+        org = orgs[i % 2]
+        assert api.put(f"/v1/members/{member['id']}/affiliations/{org['id']}", json={}).status_code in (200, 201)
+        members.append({**member, "organization": org})
+    return orgs, members
+
+
+def test_check_in_end_to_end_results_match_counts_made_here(api, client, people):
+    orgs, members = people
+    survey = _survey(api)
+    assert survey["status"] == "open" and survey["questions"][0]["tie_kind"] == "advice"
+    tokens = _invite(api, survey, members)
+    rng = random.Random(7)
+    respondents = members[:20]
+    nominations = {}                                  # (a, b) -> scales
+    by_id = {m["id"]: m for m in members}
+    for member in respondents:
+        others = [m for m in members if m is not member]
+        named = []
+        for other in rng.sample(others, rng.randint(0, 8)):
+            scales = {"trust": rng.randint(1, 4), "value": rng.randint(1, 5), "frequency": rng.randint(1, 5)}
+            if rng.random() < 0.2:
+                del scales["trust"]
+            named.append({"member_id": other["id"], "scales": scales})
+            nominations[(member["id"], other["id"])] = scales
+        response = _answer(client, tokens[member["id"]],
+                           [{"question_id": "advice", "named": named}, {"question_id": "region", "value": "west"}])
+        assert response.status_code == 200, response.get_json()
+        assert response.get_json()["status"] == "submitted" and response.get_json()["nominations"] == len(named)
+
+    results = api.get(f"/v1/surveys/{survey['id']}/results").get_json()
+    assert (results["invited"], results["responded"]) == (30, 20)
+    assert results["response_rate"] == pytest.approx(20 / 30, abs=1e-4)
+    assert results["nominations"] == len(nominations)
+    assert results["nominations_by_question"] == [{"question_id": "advice", "nominations": len(nominations)}]
+    digraph = nx.DiGraph(list(nominations))
+    assert results["reciprocity"] == pytest.approx(nx.reciprocity(digraph), abs=1e-4)
+    trust = [s["trust"] for s in nominations.values() if "trust" in s]
+    assert results["trust"]["mean"] == pytest.approx(sum(trust) / len(trust), abs=1e-4)
+    assert results["trust"]["ratings"] == len(trust)
+    for entry in results["trust"]["by_organization"]:
+        own = [s["trust"] for (a, _), s in nominations.items() if "trust" in s
+               and by_id[a]["organization"]["id"] == entry["organization_id"]]
+        assert entry["mean"] == pytest.approx(sum(own) / len(own), abs=1e-4)
+    for entry in results["response_rate_by_organization"]:
+        invited = [m for m in members if m["organization"]["id"] == entry["organization_id"]]
+        done = [m for m in invited if m in respondents]
+        assert (entry["invited"], entry["responded"]) == (len(invited), len(done))
+    named_ids = {b for _, b in nominations}
+    assert {m["member_id"] for m in results["never_named"]} == {m["id"] for m in members} - named_ids
+
+    # The ties: one undirected collaboration per named pair, with strength, trust, value and reciprocity.
+    ties = _survey_ties(api, survey["id"])
+    pairs = defaultdict(list)
+    for (a, b), scales in nominations.items():
+        pairs[frozenset((a, b))].append(scales)
+    assert set(ties) == set(pairs)
+    for pair, sides in pairs.items():
+        tie = ties[pair]
+        assert tie["kind"] == "advice" and tie["reciprocated"] == (len(sides) == 2)
+        assert tie["strength"] == max(s["frequency"] for s in sides)
+        trusts = [s["trust"] for s in sides if "trust" in s]
+        assert tie["trust"] == (int(sum(trusts) / len(trusts) + 0.5) if trusts else None)
+    # The attribute question filled the respondents' own field.
+    assert api.get(f"/v1/members/{respondents[0]['id']}").get_json()["region"] == "west"
+    status = api.get(f"/v1/surveys/{survey['id']}/invitations").get_json()
+    assert status["counts"] == {"invited": 10, "started": 0, "submitted": 20, "all": 30}
+    reminders = api.get(f"/v1/surveys/{survey['id']}/invitations?status=invited").get_json()["items"]
+    assert {row["member_id"] for row in reminders} == {m["id"] for m in members[20:]}
+
+
+def _survey_ties(api, survey_id) -> dict[frozenset, dict]:
+    ties, cursor = {}, None
+    while True:
+        page = api.get("/v1/collaborations?limit=100" + (f"&cursor={cursor}" if cursor else "")).get_json()
+        for tie in page["items"]:
+            if tie["source"] == f"survey:{survey_id}":
+                key = frozenset((tie["source_id"], tie["target_id"]))
+                assert key not in ties, "a pair has two ties"
+                ties[key] = tie
+        cursor = page["next_cursor"]
+        if not cursor:
+            return ties
+
+
+def test_a_revision_replaces_the_earlier_answer_and_its_ties(api, client, people):
+    _, members = people
+    survey = _survey(api)
+    a, b, c, d = members[:4]
+    tokens = _invite(api, survey, [a, b, c])
+    named = lambda *ms, f=3: [{"member_id": m["id"], "scales": {"frequency": f}} for m in ms]  # noqa: E731
+    assert _answer(client, tokens[a["id"]], [{"question_id": "advice", "named": named(b, c)}]).status_code == 200
+    assert _answer(client, tokens[b["id"]], [{"question_id": "advice", "named": named(a, f=5)}]).status_code == 200
+    ties = _survey_ties(api, survey["id"])
+    assert ties[frozenset((a["id"], b["id"]))]["reciprocated"] is True
+    assert ties[frozenset((a["id"], b["id"]))]["strength"] == 5
+    version = ties[frozenset((a["id"], b["id"]))]["version"]
+    # a now names b (rated lower) and d instead of c: a-c goes, a-d comes, a-b stays one tie.
+    assert _answer(client, tokens[a["id"]], [{"question_id": "advice", "named": named(b, d, f=1)}]).status_code == 200
+    ties = _survey_ties(api, survey["id"])
+    assert set(ties) == {frozenset((a["id"], b["id"])), frozenset((a["id"], d["id"]))}
+    ab = ties[frozenset((a["id"], b["id"]))]
+    assert ab["reciprocated"] is True and ab["strength"] == 5 and ab["version"] == version
+    results = api.get(f"/v1/surveys/{survey['id']}/results").get_json()
+    assert results["nominations"] == 3 and results["responded"] == 2
+    # Sending the same revision again changes nothing.
+    before = api.get("/v1/changes?limit=100").get_json()["items"]
+    assert _answer(client, tokens[a["id"]], [{"question_id": "advice", "named": named(b, d, f=1)}]).status_code == 200
+    assert api.get("/v1/changes?limit=100").get_json()["items"] == before
+
+
+def test_a_draft_is_kept_and_shown_back_until_submitted(api, client, people):
+    _, members = people
+    survey = _survey(api)
+    tokens = _invite(api, survey, members[:2])
+    token = tokens[members[0]["id"]]
+    draft = [{"question_id": "advice", "named": [{"member_id": members[1]["id"], "scales": {"trust": 2}}],
+              "write_ins": ["Someone New"]}]
+    saved = _answer(client, token, draft, submit=False)
+    assert saved.status_code == 200 and saved.get_json()["status"] == "started"
+    view = client.get(f"/v1/respond/{token}").get_json()
+    assert view["status"] == "started" and view["answers"] == draft
+    assert _survey_ties(api, survey["id"]) == {}
+    assert api.get(f"/v1/surveys/{survey['id']}/invitations").get_json()["counts"]["started"] == 1
+    # Questions no longer change once someone has answered; the title and closing time still may.
+    etag = api.get(f"/v1/surveys/{survey['id']}").headers["ETag"]
+    refused = api.patch(f"/v1/surveys/{survey['id']}", json={"questions": survey["questions"][:1]},
+                        headers={"If-Match": etag})
+    assert refused.status_code == 409 and refused.get_json()["errors"][0]["field"] == "questions"
+    moved = api.patch(f"/v1/surveys/{survey['id']}", json={"closes_at": _later(days=60)}, headers={"If-Match": etag})
+    assert moved.status_code == 200
+
+
+def test_the_token_shows_names_only_and_its_own_survey(api, client, people):
+    _, members = people
+    survey, other = _survey(api), _survey(api, title="Other check-in")
+    tokens = _invite(api, survey, members[:3])
+    other_tokens = _invite(api, other, members[:1])
+    first, second = members[0], members[1]
+    answer = [{"question_id": "advice", "named": [{"member_id": members[2]["id"], "scales": {"trust": 4}}]}]
+    assert _answer(client, tokens[second["id"]], answer).status_code == 200
+    response = client.get(f"/v1/respond/{tokens[first['id']]}")
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert "@example.org" not in text and "email" not in text
+    view = response.get_json()
+    assert view["survey"]["id"] == survey["id"] and view["respondent"] == {"name": first["name"]}
+    assert view["answers"] == []                                     # not the other respondent's
+    roster = view["rosters"]["advice"]
+    assert first["id"] not in {row["member_id"] for row in roster} and len(roster) == 29
+    assert set(roster[0]) == {"member_id", "name", "organization", "role"}
+    # A token answers its own survey only: the other survey's token sees that survey, and question ids of
+    # another survey are refused.
+    assert client.get(f"/v1/respond/{other_tokens[first['id']]}").get_json()["survey"]["id"] == other["id"]
+    wrong = _answer(client, tokens[first["id"]], [{"question_id": "elsewhere", "named": []}])
+    assert wrong.status_code == 422 and wrong.get_json()["errors"][0]["field"] == "answers.0.question_id"
+
+
+@pytest.mark.parametrize("token", ["nwr_" + "x" * 43, "not-a-token", "nwr_"])
+def test_an_unknown_token_is_a_clear_404(client, token):
+    response = client.get(f"/v1/respond/{token}")
+    assert response.status_code == 404 and response.mimetype == "application/problem+json"
+    assert response.get_json()["type"].endswith("unknown-token")
+    assert token not in response.get_data(as_text=True)
+
+
+def test_closed_expired_and_replaced_tokens_are_refused(api, client, people):
+    _, members = people
+    survey = _survey(api, opens_at=_later(hours=-2))
+    tokens = _invite(api, survey, members[:3])
+    answer = [{"question_id": "advice", "named": [{"member_id": members[1]["id"]}]}]
+    assert _answer(client, tokens[members[0]["id"]], answer).status_code == 200
+    # Invited again: the new token works, the old one no longer does; the answer stays.
+    old = tokens[members[0]["id"]]
+    new = _invite(api, survey, members[:1])[members[0]["id"]]
+    assert client.get(f"/v1/respond/{old}").status_code == 404
+    assert client.get(f"/v1/respond/{new}").get_json()["status"] == "submitted"
+    # Past closes_at: expired.
+    etag = api.get(f"/v1/surveys/{survey['id']}").headers["ETag"]
+    assert api.patch(f"/v1/surveys/{survey['id']}", json={"closes_at": _later(hours=-1)},
+                     headers={"If-Match": etag}).status_code == 200
+    expired = client.put(f"/v1/respond/{new}", json={"answers": answer, "submit": True})
+    assert expired.status_code == 410 and expired.get_json()["type"].endswith("token-expired")
+    # Closed by hand: closed.
+    survey2 = _survey(api)
+    token = _invite(api, survey2, members[:2])[members[0]["id"]]
+    assert _answer(client, token, answer).status_code == 200
+    closed = api.post(f"/v1/surveys/{survey2['id']}/close")
+    assert closed.status_code == 200 and closed.get_json()["status"] == "closed"
+    refused = _answer(client, token, answer)
+    assert refused.status_code == 410 and refused.get_json()["type"].endswith("survey-closed")
+    assert api.post(f"/v1/surveys/{survey2['id']}/close").status_code == 409
+    assert api.post(f"/v1/surveys/{survey2['id']}/invitations", json={"member_ids": [members[2]["id"]]}).status_code == 409
+    alert = api.get("/v1/alerts?kind=survey.closed").get_json()["items"][0]
+    assert alert["subject"] == survey2["id"] and alert["data"]["responded"] == 1 and alert["data"]["invited"] == 2
+
+
+def test_tokens_never_reach_the_logs(api, client, people, caplog):
+    _, members = people
+    survey = _survey(api)
+    tokens = _invite(api, survey, members[:2])
+    token = tokens[members[0]["id"]]
+    with caplog.at_level(logging.DEBUG):
+        client.get(f"/v1/respond/{token}")
+        _answer(client, token, [{"question_id": "advice", "named": [{"member_id": members[1]["id"]}]}])
+        _answer(client, token, [{"question_id": "advice", "named": [{"member_id": "bad"}]}])
+        client.get(f"/respond/{token}")
+    logged = [str(vars(record)) for record in caplog.records]
+    assert sum("/v1/respond/<token>" in line for line in logged) == 3, "the requests were not logged as expected"
+    assert not [line for line in logged if token[4:] in line]
+
+
+@pytest.mark.parametrize("answers, field", [
+    ([{"question_id": "advice", "named": [{"member_id": "MEMBER1", "scales": {"trust": 5}}]}],
+     "answers.0.named.0.scales.trust"),
+    ([{"question_id": "advice", "named": [{"member_id": "MEMBER1", "scales": {"mood": 1}}]}],
+     "answers.0.named.0.scales.mood"),
+    ([{"question_id": "advice", "named": [{"member_id": "SELF"}]}], "answers.0.named.0.member_id"),
+    ([{"question_id": "advice", "named": [{"member_id": "MEMBER1"}, {"member_id": "MEMBER1"}]}],
+     "answers.0.named.1.member_id"),
+    ([{"question_id": "advice", "named": [{"member_id": "00000000-0000-4000-8000-000000000000"}]}],
+     "answers.0.named.0.member_id"),
+    ([{"question_id": "advice", "value": "x"}], "answers.0.value"),
+    ([{"question_id": "region", "named": []}], "answers.0.named"),
+    ([{"question_id": "advice"}, {"question_id": "advice"}], "answers.1.question_id"),
+    ([{"question_id": "advice", "named": [], "extra": 1}], "answers.0.extra"),
+])
+def test_a_bad_answer_names_its_field_and_saves_nothing(api, client, people, answers, field):
+    _, members = people
+    survey = _survey(api)
+    token = _invite(api, survey, members[:2])[members[0]["id"]]
+    ids = {"MEMBER1": members[1]["id"], "SELF": members[0]["id"]}
+    for answer in answers:
+        for entry in answer.get("named", []):
+            entry["member_id"] = ids.get(entry["member_id"], entry["member_id"])
+    response = _answer(client, token, answers)
+    assert response.status_code == 422, response.get_json()
+    assert field in [e["field"] for e in response.get_json()["errors"]]
+    assert client.get(f"/v1/respond/{token}").get_json()["status"] == "invited"
+
+
+def test_a_roster_of_some_organizations_lists_only_their_members(api, client, people):
+    orgs, members = people
+    survey = _survey(api, questions=[{"id": "north", "type": "names", "prompt": "Who in the North?",
+                                      "tie_kind": "advice", "roster": {"organization_ids": [orgs[0]["id"]]}}])
+    token = _invite(api, survey, members[:1])[members[0]["id"]]
+    roster = client.get(f"/v1/respond/{token}").get_json()["rosters"]["north"]
+    north = {m["id"] for m in members if m["organization"]["id"] == orgs[0]["id"]} - {members[0]["id"]}
+    assert {row["member_id"] for row in roster} == north
+    south = next(m for m in members if m["organization"]["id"] == orgs[1]["id"])
+    refused = _answer(client, token, [{"question_id": "north", "named": [{"member_id": south["id"]}]}])
+    assert refused.status_code == 422 and refused.get_json()["errors"][0]["field"] == "answers.0.named.0.member_id"
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"title": " "}, "title"), ({"closes_at": "2020-01-01T00:00:00"}, "closes_at"),
+    ({"opens_at": "2031-01-01T00:00:00Z", "closes_at": "2030-01-01T00:00:00Z"}, "closes_at"),
+    ({"questions": []}, "questions"),
+    ({"questions": [{"id": "a", "type": "names", "prompt": "?", "tie_kind": "advice"}]}, "questions.0.roster"),
+    ({"questions": [{"id": "a", "type": "names", "prompt": "?", "tie_kind": "advice", "roster": {}}]},
+     "questions.0.roster._schema"),
+    ({"questions": [{"id": "a", "type": "names", "prompt": "?", "tie_kind": "advice", "roster": {"all": True},
+                     "scales": [{"name": "trust", "min": 3, "max": 2}]}]}, "questions.0.scales.0.max"),
+    ({"questions": [{"id": "a", "type": "attribute", "attribute": "shoe_size"}]}, "questions.0.attribute"),
+    ({"questions": [{"id": "a", "type": "attribute", "attribute": "region"},
+                    {"id": "a", "type": "attribute", "attribute": "title"}]}, "questions.1.id"),
+    ({"questions": [{"id": "a", "type": "names", "prompt": "?", "tie_kind": "advice",
+                     "roster": {"organization_ids": ["00000000-0000-4000-8000-000000000000"]}}]},
+     "questions.0.roster.organization_ids"),
+    ({"questions": [{"id": "a", "type": "names", "prompt": "?", "tie_kind": "advice", "roster": {"all": True},
+                     "max_names": 0}]}, "questions.0.max_names"),
+])
+def test_a_bad_survey_names_its_field(api, change, field):
+    body = {"title": "Check-in", "closes_at": _later(days=3), "questions": [
+        {"id": "q", "type": "attribute", "attribute": "region"}], **change}
+    response = api.post("/v1/surveys", json=body)
+    assert response.status_code == 422, response.get_json()
+    assert field in [e["field"] for e in response.get_json()["errors"]]
+    assert api.get("/v1/surveys").get_json()["items"] == []
+
+
+def test_write_ins_are_listed_and_matched_into_ties(api, client, people):
+    _, members = people
+    survey = _survey(api)
+    token = _invite(api, survey, members[:1])[members[0]["id"]]
+    assert _answer(client, token, [{"question_id": "advice", "named": [], "write_ins": ["Dana Q", "Eli R"]}]
+                   ).get_json()["write_ins"] == 2
+    listed = api.get(f"/v1/surveys/{survey['id']}/write-ins").get_json()["items"]
+    assert sorted(w["name"] for w in listed) == ["Dana Q", "Eli R"] and {w["status"] for w in listed} == {"open"}
+    dana = next(w for w in listed if w["name"] == "Dana Q")
+    eli = next(w for w in listed if w["name"] == "Eli R")
+    matched = api.post(f"/v1/surveys/{survey['id']}/write-ins/{dana['id']}", json={"member_id": members[5]["id"]})
+    assert matched.status_code == 200 and matched.get_json()["member_id"] == members[5]["id"]
+    created = api.post(f"/v1/surveys/{survey['id']}/write-ins/{eli['id']}", json={"create": {"name": "Eli R"}})
+    assert created.status_code == 200
+    eli_id = created.get_json()["member_id"]
+    assert api.get(f"/v1/members/{eli_id}").get_json()["name"] == "Eli R"
+    assert set(_survey_ties(api, survey["id"])) == {frozenset((members[0]["id"], members[5]["id"])),
+                                                     frozenset((members[0]["id"], eli_id))}
+    again = api.post(f"/v1/surveys/{survey['id']}/write-ins/{dana['id']}", json={"member_id": members[6]["id"]})
+    assert again.status_code == 409
+    assert api.get(f"/v1/surveys/{survey['id']}/results").get_json()["nominations"] == 2
+
+
+def test_invitation_tokens_are_shown_once(api, people):
+    _, members = people
+    survey = _survey(api)
+    headers = {"Idempotency-Key": "invite-once"}
+    body = {"member_ids": [members[0]["id"]]}
+    first = api.post(f"/v1/surveys/{survey['id']}/invitations", json=body, headers=headers)
+    again = api.post(f"/v1/surveys/{survey['id']}/invitations", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert "token" in first.get_json()["items"][0]
+    assert again.get_json()["items"] == [{"member_id": members[0]["id"],
+                                          "expires_at": first.get_json()["items"][0]["expires_at"]}]
+    bad = api.post(f"/v1/surveys/{survey['id']}/invitations",
+                   json={"member_ids": [members[0]["id"], "00000000-0000-4000-8000-000000000000"]})
+    assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "member_ids.1"
