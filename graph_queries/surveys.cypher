@@ -133,8 +133,9 @@ ORDER BY m.name_key, m.id
 LIMIT $limit
 
 // name: nominations_replace
-// Replaces a respondent's nominations in one question by $named ([{member_id, scales}], scales as JSON);
-// returns whom the respondent had named before.
+// Replaces a respondent's nominations in one question by $named ([{member_id, scales}], scales as JSON),
+// then answers, for every member named before or now, the nomination each way in that question (scales
+// as JSON; null when none): what the pair's tie is derived from.
 MATCH (r:Member {id: $respondent_id})
 OPTIONAL MATCH (r)-[old:NOMINATED {survey_id: $survey_id, question_id: $question_id}]->(before:Member)
 WITH r, collect(before.id) AS before, collect(old) AS olds
@@ -147,7 +148,12 @@ CALL (r) {
                             created_at: datetime()}]->(x)
     RETURN count(*) AS created
 }
-RETURN before, created
+UNWIND before + [row IN $named | row.member_id] AS other
+WITH DISTINCT r, other
+MATCH (x:Member {id: other})
+OPTIONAL MATCH (r)-[out:NOMINATED {survey_id: $survey_id, question_id: $question_id}]->(x)
+OPTIONAL MATCH (x)-[in:NOMINATED {survey_id: $survey_id, question_id: $question_id}]->(r)
+RETURN other AS member_id, out.scales AS out_scales, in.scales AS in_scales
 
 // name: nomination_pairs
 // For each member in $others: the respondent's nomination of them and theirs of the respondent, in one
@@ -213,3 +219,15 @@ MATCH (r:Member {id: $respondent_id}), (x:Member {id: $member_id})
 WHERE NOT EXISTS { (r)-[:NOMINATED {survey_id: $survey_id, question_id: $question_id}]->(x) }
 CREATE (r)-[:NOMINATED {survey_id: $survey_id, question_id: $question_id, scales: '{}', created_at: datetime()}]->(x)
 RETURN count(*) AS created
+
+// name: submission_lock
+// Takes, in id order, the write locks of the respondent, of everyone they named before in the survey and of
+// everyone in $named: a submission then holds every node its nominations and ties will touch before it
+// writes, so two respondents naming each other at once wait for one another instead of deadlocking.
+OPTIONAL MATCH (:Member {id: $respondent_id})-[n:NOMINATED]->(x:Member) WHERE n.survey_id = $survey_id
+WITH collect(DISTINCT x.id) + $named + [$respondent_id] AS ids
+MATCH (m:Member) WHERE m.id IN ids
+WITH m ORDER BY m.id
+SET m._lock = true
+REMOVE m._lock
+RETURN count(m) AS locked

@@ -274,7 +274,10 @@ def respond(graph: db.Graph, token: str, body: dict[str, Any]) -> dict[str, Any]
         saved_at = db.run_one(tx, "invitation_save", key=key, answers=document, submitted=body["submit"])["saved_at"]
         nominations = write_ins = 0
         if body["submit"]:
-            nominations, write_ins = _apply_submission(tx, survey, respondent, answers)
+            named = sorted({entry["member_id"] for answer in answers.values() for entry in answer.get("named", [])})
+            db.run(tx, "submission_lock", survey_id=survey["id"], respondent_id=respondent, named=named)
+            earlier = json.loads(invitation["submission"]) if invitation.get("submission") else []
+            nominations, write_ins = _apply_submission(tx, survey, respondent, answers, earlier)
         return {"status": "submitted" if body["submit"] else "started", "saved_at": saved_at,
                 "nominations": nominations, "write_ins": write_ins}
 
@@ -335,9 +338,10 @@ def _check_names(tx: ManagedTransaction, question: dict, answer: dict, responden
                 raise field_error(f"{where}.named.{position}.member_id", "not on this question's list")
 
 
-def _apply_submission(tx: ManagedTransaction, survey: dict, respondent: str,
-                      answers: dict[str, dict[str, Any]]) -> tuple[int, int]:
-    """Nominations, ties, write-ins and attribute values of one submission (the earlier one's replaced)."""
+def _apply_submission(tx: ManagedTransaction, survey: dict, respondent: str, answers: dict[str, dict[str, Any]],
+                      earlier: list[dict[str, Any]]) -> tuple[int, int]:
+    """Nominations, ties, write-ins and attribute values of one submission (the `earlier` one's replaced)."""
+    wrote_in = {answer["question_id"] for answer in earlier if answer.get("write_ins")}
     nominations = write_in_count = 0
     member_fields: dict[str, Any] = {}
     for question in survey["questions"]:
@@ -347,16 +351,16 @@ def _apply_submission(tx: ManagedTransaction, survey: dict, respondent: str,
                 member_fields[question["attribute"]] = answer["value"]
             continue
         named = answer.get("named", [])
-        row = db.run_one(tx, "nominations_replace", survey_id=survey["id"], question_id=question["id"],
-                         respondent_id=respondent,
-                         named=[{"member_id": e["member_id"], "scales": json.dumps(e["scales"], sort_keys=True)}
-                                for e in named])
+        pairs = db.run(tx, "nominations_replace", survey_id=survey["id"], question_id=question["id"],
+                       respondent_id=respondent,
+                       named=[{"member_id": e["member_id"], "scales": json.dumps(e["scales"], sort_keys=True)}
+                              for e in named])
         nominations += len(named)
-        touched = set(row["before"]) | {entry["member_id"] for entry in named}
-        _derive_ties(tx, survey["id"], question, respondent, touched)
+        _write_ties(tx, survey["id"], question, respondent, pairs)
         texts = list(dict.fromkeys(answer.get("write_ins", [])))
-        db.run(tx, "write_ins_replace", survey_id=survey["id"], question_id=question["id"], respondent_id=respondent,
-               rows=[{"id": str(uuid.uuid4()), "name": text} for text in texts])
+        if texts or question["id"] in wrote_in:       # else there is nothing to replace
+            db.run(tx, "write_ins_replace", survey_id=survey["id"], question_id=question["id"],
+                   respondent_id=respondent, rows=[{"id": str(uuid.uuid4()), "name": text} for text in texts])
         write_in_count += len(texts)
     if member_fields:
         _fill_member_fields(tx, survey["questions"], respondent, member_fields)
@@ -368,12 +372,19 @@ def _derive_ties(tx: ManagedTransaction, survey_id: str, question: dict, respond
     """The question's ties between the respondent and `others`, from the nominations both ways: upserted
     while either named the other, deleted when neither does any more."""
     others = sorted(others)
-    if not others:
+    if others:
+        _write_ties(tx, survey_id, question, respondent,
+                    db.run(tx, "nomination_pairs", survey_id=survey_id, question_id=question["id"],
+                           respondent_id=respondent, others=others))
+
+
+def _write_ties(tx: ManagedTransaction, survey_id: str, question: dict, respondent: str, pairs: list[dict]) -> None:
+    """Upserts or deletes the tie of each pair row (the nominations each way, as nomination_pairs gives them)."""
+    if not pairs:
         return
     scales = {scale["name"]: scale for scale in question["scales"]}
     records = []
-    for row in db.run(tx, "nomination_pairs", survey_id=survey_id, question_id=question["id"],
-                      respondent_id=respondent, others=others):
+    for row in pairs:
         a, b = sorted((respondent, row["member_id"]))
         external_id = f"{question['id']}:{a}:{b}"
         sides = [json.loads(text) for text in (row["out_scales"], row["in_scales"]) if text is not None]

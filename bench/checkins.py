@@ -1,0 +1,146 @@
+"""Check-in submissions against sync for the same number of ties, same run.
+
+One local Neo4j and one gunicorn API (2 workers). 2,000 members are synced; then, in alternating order:
+- check-ins: a survey with one name generator (trust and frequency scales), 2,000 invitations, and every
+  invitee submits 15 names through PUT /v1/respond/{token}, from 16 clients at once;
+- sync: the same number of ties (2,000 x 15) as collaborations through POST /v1/sync/collaborations in
+  batches of 1,000, from 1 client and from 2 (the faster is the peer; 16 clients of 1,000-record batches
+  make sync itself answer 503 database-busy on two cores).
+Each side starts from the members alone (the previous side's ties are removed first).
+
+Prints ties per second of each side and the ratio (goal: check-ins at least 0.5x of sync).
+
+    .venv/bin/python bench/checkins.py --members 2000 --names 15 --clients 16
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import random
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.common import start_api  # noqa: E402
+from service import neo4j_local  # noqa: E402
+
+ADMIN_KEY = "bench-admin-key-0123456789"
+BATCH = 1000
+FAMILIES = ("read", "write", "sync", "analytics", "admin", "respond", "unauthenticated")
+UNLIMITED = json.dumps({family: "100000000/minute" for family in FAMILIES})
+
+
+def call(port: int, method: str, path: str, body: dict | None = None, key: str | None = ADMIN_KEY) -> dict:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {key}"} if key else {})}
+    try:
+        connection.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+        response = connection.getresponse()
+        payload = response.read()
+    finally:
+        connection.close()
+    if response.status not in (200, 201, 204):
+        raise RuntimeError(f"{method} {path.split('/respond/')[0]}: {response.status} {payload[:300]!r}")
+    return json.loads(payload) if payload else {}
+
+
+def choices(ids: list[str], names: int, seed: int) -> dict[str, list[str]]:
+    rng = random.Random(seed)
+    return {member: rng.sample([other for other in ids if other != member], names) for member in ids}
+
+
+def run_checkins(port: int, ids: list[str], picks: dict[str, list[str]], clients: int) -> float:
+    survey = call(port, "POST", "/v1/surveys", {
+        "title": "Bench check-in", "closes_at": (datetime.now(timezone.utc) + timedelta(days=1)).isoformat(),
+        "questions": [{"id": "advice", "type": "names", "prompt": "Who do you go to for advice?",
+                       "tie_kind": "advice", "roster": {"all": True}, "max_names": 15,
+                       "scales": [{"name": "trust", "min": 1, "max": 4}, {"name": "frequency", "min": 1, "max": 5}]}]})
+    items = call(port, "POST", f"/v1/surveys/{survey['id']}/invitations", {"member_ids": ids})["items"]
+    rng = random.Random(5)
+    bodies = [(item["token"], {"submit": True, "answers": [{"question_id": "advice", "named": [
+        {"member_id": other, "scales": {"trust": rng.randint(1, 4), "frequency": rng.randint(1, 5)}}
+        for other in picks[item["member_id"]]]}]}) for item in items]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(lambda pair: call(port, "PUT", f"/v1/respond/{pair[0]}", pair[1], key=None), bodies))
+    return time.perf_counter() - started
+
+
+def run_sync(port: int, external: dict[str, str], picks: dict[str, list[str]], clients: int, tag: str) -> float:
+    records = [{"external_id": f"{tag}-{a}-{b}", "source_external_id": external[a], "target_external_id": external[b],
+                "kind": "advice", "strength": 3, "trust": 3} for a, others in picks.items() for b in others]
+    batches = [records[start:start + BATCH] for start in range(0, len(records), BATCH)]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(lambda batch: call(port, "POST", "/v1/sync/collaborations",
+                                         {"source": "crm", "records": batch}), batches))
+    return time.perf_counter() - started
+
+
+def remove_ties(uri: str) -> None:
+    import neo4j
+
+    with neo4j.GraphDatabase.driver(uri) as driver:
+        for statement in ("MATCH ()-[c:COLLABORATES_WITH]->() CALL (c) { DELETE c } IN TRANSACTIONS OF 5000 ROWS",
+                          "MATCH ()-[n:NOMINATED]->() CALL (n) { DELETE n } IN TRANSACTIONS OF 5000 ROWS",
+                          "MATCH (x:ExternalId) WHERE x.key STARTS WITH 'collaboration:' "
+                          "CALL (x) { DETACH DELETE x } IN TRANSACTIONS OF 5000 ROWS"):
+            with driver.session() as session:
+                session.run(statement).consume()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--members", type=int, default=2000)
+    parser.add_argument("--names", type=int, default=15)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    data = Path(tempfile.mkdtemp(prefix="netweave-bench-checkins-"))
+    running = neo4j_local.start(port=0, data_dir=data)
+    process = None
+    try:
+        process, port = start_api(running.uri, ADMIN_KEY, args.workers, NETWEAVE_RATE_LIMITS=UNLIMITED,
+                                  NETWEAVE_MAX_BODY_BYTES=str(16 * 1024 * 1024))
+        external, ids = {}, []
+        for start in range(0, args.members, BATCH):
+            records = [{"external_id": f"m{i}", "name": f"Member {i:05d}"}
+                       for i in range(start, min(args.members, start + BATCH))]
+            for record, result in zip(records, call(port, "POST", "/v1/sync/members",
+                                                    {"source": "crm", "records": records})["results"]):
+                external[result["id"]] = record["external_id"]
+                ids.append(result["id"])
+        picks = choices(ids, args.names, 11)
+        ties = args.members * args.names
+        times: dict[str, float] = {}
+        for side in ("checkins", "sync-1", "sync-2"):
+            remove_ties(running.uri)
+            if side == "checkins":
+                times[side] = run_checkins(port, ids, picks, args.clients)
+            else:
+                times[side] = run_sync(port, external, picks, int(side.split("-")[1]), side)
+            print(f"{side:>9}: {ties} ties in {times[side]:.1f} s = {ties / times[side]:.0f} ties/s", flush=True)
+        peer = min(times["sync-1"], times["sync-2"])
+        ratio = peer / times["checkins"]
+        print(f"check-ins ({args.clients} clients) / sync (the faster of 1 and 2 clients) throughput: {ratio:.3f}x "
+              "(goal >= 0.5x)")
+    finally:
+        if process is not None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(30)
+        neo4j_local.stop(data)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
