@@ -173,7 +173,7 @@ class ChangeArgsSchema(StrictSchema):
                           metadata={"description": "next_cursor of the previous page; absent: from the oldest kept"})
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
     resource = fields.String(validate=validate.OneOf(("member", "organization", "affiliation", "collaboration",
-                                                       "introduction")))
+                                                       "introduction", "activity")))
     source = fields.String(validate=validate.Length(min=1, max=50), metadata={"description": "only this source's"})
     exclude_source = fields.String(validate=validate.Length(min=1, max=50),
                                    metadata={"description": "skip this source's changes (e.g. your own writes)"})

@@ -1,0 +1,185 @@
+"""Shared activities: CRUD, participants, sync by external id, co-participation ties in the analytics and
+shared activities as a recommendation's reason."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+
+@pytest.fixture
+def new_activity(api):
+    def create(name: str = "Spring Math Convening", **fields):
+        response = api.post("/v1/activities", json={"name": name, "kind": "convening", **fields})
+        assert response.status_code == 201, response.get_data(as_text=True)
+        return response.get_json()
+
+    return create
+
+
+def put_participants(api, activity, members, role="participant", **kwargs):
+    body = {"participants": [{"member_id": m["id"], "role": role} for m in members]}
+    return api.put(f"/v1/activities/{activity['id']}/participants", json=body, **kwargs)
+
+
+def changes_of(api, resource="activity"):
+    return [item for item in api.get("/v1/changes?limit=1000").get_json()["items"] if item["resource"] == resource]
+
+
+# --- CRUD -------------------------------------------------------------------------------------------
+
+def test_activity_round_trip(api, new_organization):
+    host = new_organization("Math Teachers Association")
+    created = api.post("/v1/activities", json={"name": "Spring Math Convening", "kind": "Convening",
+                                               "starts_on": "2024-04-12", "ends_on": "2024-04-13",
+                                               "organization_id": host["id"]})
+    assert created.status_code == 201, created.get_data(as_text=True)
+    activity = created.get_json()
+    assert (activity["kind"], activity["organization_id"], activity["participant_count"], activity["version"]) == (
+        "convening", host["id"], 0, 1)
+    assert created.headers["ETag"] == '"1"'
+    assert created.headers["Location"].endswith(f"/v1/activities/{activity['id']}")
+    assert api.get(f"/v1/activities/{activity['id']}").get_json() == activity
+
+    patched = api.patch(f"/v1/activities/{activity['id']}", json={"name": "Spring Math Convening 2024",
+                                                                  "organization_id": None},
+                        headers={"If-Match": created.headers["ETag"]})
+    assert patched.status_code == 200, patched.get_data(as_text=True)
+    assert (patched.get_json()["name"], patched.get_json()["organization_id"], patched.get_json()["version"]) == (
+        "Spring Math Convening 2024", None, 2)
+    assert api.patch(f"/v1/activities/{activity['id']}", json={"name": "x"},
+                     headers={"If-Match": '"1"'}).status_code == 412
+    assert api.delete(f"/v1/activities/{activity['id']}", headers={"If-Match": '"2"'}).status_code == 204
+    assert api.get(f"/v1/activities/{activity['id']}").status_code == 404
+    assert [c["action"] for c in changes_of(api)] == ["create", "update", "delete"]
+
+
+def test_activities_are_listed_by_cursor_and_filtered(api, new_activity, new_member, new_organization):
+    host = new_organization()
+    first, second = new_activity("Cohort A", kind="cohort", organization_id=host["id"]), new_activity("Workshop B")
+    third = new_activity("Committee C", kind="committee")
+    ada = new_member("Ada")
+    assert put_participants(api, third, [ada]).status_code == 200
+    page = api.get("/v1/activities?limit=2").get_json()
+    assert [item["id"] for item in page["items"]] == [first["id"], second["id"]]
+    rest = api.get(f"/v1/activities?limit=2&cursor={page['next_cursor']}").get_json()
+    assert [item["id"] for item in rest["items"]] == [third["id"]] and rest["next_cursor"] is None
+    assert [i["id"] for i in api.get("/v1/activities?kind=Cohort").get_json()["items"]] == [first["id"]]
+    assert [i["id"] for i in api.get(f"/v1/activities?organization_id={host['id']}").get_json()["items"]] == [
+        first["id"]]
+    assert [i["id"] for i in api.get(f"/v1/activities?member_id={ada['id']}").get_json()["items"]] == [third["id"]]
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"name": "  "}, "name"), ({"name": None}, "name"), ({"kind": None}, "kind"),
+    ({"starts_on": "2024-05-02", "ends_on": "2024-05-01"}, "ends_on"), ({"starts_on": "spring"}, "starts_on"),
+    ({"organization_id": "abc"}, "organization_id"), ({"colour": "red"}, "colour"), ({"id": "x"}, "id"),
+    ({"participant_count": 3}, "participant_count"),
+])
+def test_invalid_activity_names_the_field(api, change, field):
+    response = api.post("/v1/activities", json={"name": "Spring Math Convening", "kind": "convening", **change})
+    assert response.status_code == 422
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert field in [e["field"] for e in response.get_json()["errors"]]
+    assert api.get("/v1/activities").get_json()["items"] == []
+
+
+def test_activity_with_unknown_organization_names_the_field(api):
+    response = api.post("/v1/activities", json={"name": "Convening", "kind": "convening",
+                                                "organization_id": str(uuid.uuid4())})
+    assert response.status_code == 422 and response.get_json()["errors"][0]["field"] == "organization_id"
+    assert api.get("/v1/activities").get_json()["items"] == []
+
+
+def test_activity_kind_is_a_vocabulary_term(api):
+    values = [item["value"] for item in api.get("/v1/vocabularies/activity_kind").get_json()["values"]]
+    assert values == ["convening", "workshop", "cohort", "committee"]
+    response = api.post("/v1/activities", json={"name": "Reading Circle", "kind": "Reading circle"})
+    assert response.status_code == 201 and response.get_json()["kind"] == "reading_circle"
+    closed = api.put("/v1/vocabularies/activity_kind", json={"policy": "closed", "values": [
+        {"value": v} for v in (*values, "reading_circle")]}, headers={"If-Match": "*"})
+    assert closed.status_code == 200, closed.get_data(as_text=True)
+    refused = api.post("/v1/activities", json={"name": "Book Club", "kind": "club"})
+    assert refused.status_code == 422 and refused.get_json()["errors"][0]["field"] == "kind"
+
+
+def test_scopes_read_for_reads_and_write_for_writes(api, make_key, new_activity):
+    activity = new_activity()
+    reader = api.with_key(make_key("read"))
+    assert reader.get(f"/v1/activities/{activity['id']}").status_code == 200
+    assert reader.get(f"/v1/activities/{activity['id']}/participants").status_code == 200
+    assert reader.post("/v1/activities", json={"name": "x", "kind": "cohort"}).status_code == 403
+    assert reader.put(f"/v1/activities/{activity['id']}/participants", json={"participants": []}).status_code == 403
+    assert api.with_key(make_key("write")).get("/v1/activities").status_code == 403
+
+
+def test_post_with_the_same_idempotency_key_creates_one_activity(api):
+    headers = {"Idempotency-Key": "activity-once"}
+    body = {"name": "Spring Math Convening", "kind": "convening"}
+    first, again = api.post("/v1/activities", json=body, headers=headers), api.post("/v1/activities", json=body,
+                                                                                    headers=headers)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert first.get_json()["id"] == again.get_json()["id"]
+    assert len(api.get("/v1/activities").get_json()["items"]) == 1
+
+
+# --- participants -----------------------------------------------------------------------------------
+
+def test_put_participants_replaces_the_set(api, new_activity, new_member):
+    activity = new_activity()
+    ada, grace, alan = new_member("Ada"), new_member("Grace"), new_member("Alan")
+    first = api.put(f"/v1/activities/{activity['id']}/participants", json={"participants": [
+        {"member_id": ada["id"], "role": "facilitator"}, {"member_id": grace["id"]}]})
+    assert first.status_code == 200, first.get_data(as_text=True)
+    assert first.get_json()["participants"] == [
+        {"member_id": ada["id"], "name": "Ada", "role": "facilitator"},
+        {"member_id": grace["id"], "name": "Grace", "role": "participant"}]
+    assert first.headers["ETag"] == '"2"'
+    assert api.get(f"/v1/activities/{activity['id']}").get_json()["participant_count"] == 2
+
+    again = put_participants(api, activity, [grace, alan])
+    assert [p["name"] for p in again.get_json()["participants"]] == ["Alan", "Grace"]
+    listed = api.get(f"/v1/activities/{activity['id']}/participants?limit=1").get_json()
+    assert [p["name"] for p in listed["items"]] == ["Alan"]
+    rest = api.get(f"/v1/activities/{activity['id']}/participants?limit=1&cursor={listed['next_cursor']}").get_json()
+    assert [p["name"] for p in rest["items"]] == ["Grace"] and rest["next_cursor"] is None
+
+    before = len(changes_of(api))
+    same = put_participants(api, activity, [grace, alan])
+    assert same.status_code == 200 and same.headers["ETag"] == again.headers["ETag"]
+    assert len(changes_of(api)) == before
+
+
+def test_put_participants_with_an_unknown_member_names_the_field(api, new_activity, new_member):
+    activity, ada = new_activity(), new_member("Ada")
+    body = {"participants": [{"member_id": ada["id"]}, {"member_id": str(uuid.uuid4())}]}
+    response = api.put(f"/v1/activities/{activity['id']}/participants", json=body)
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["field"] == "participants.1.member_id"
+    assert api.get(f"/v1/activities/{activity['id']}/participants").get_json()["items"] == []
+
+
+@pytest.mark.parametrize("participants, field", [
+    ([{"member_id": "not-a-uuid"}], "participants.0.member_id"),
+    ([{"member_id": "00000000-0000-4000-8000-000000000001", "role": "host"}], "participants.0.role"),
+    ([{"member_id": "00000000-0000-4000-8000-000000000001"}] * 2, "participants.1.member_id"),
+    ([{"member_id": str(uuid.UUID(int=i, version=4))} for i in range(1001)], "participants"),
+])
+def test_invalid_participants_name_the_field(api, new_activity, participants, field):
+    activity = new_activity()
+    response = api.put(f"/v1/activities/{activity['id']}/participants", json={"participants": participants})
+    assert response.status_code == 422
+    assert field in [e["field"] for e in response.get_json()["errors"]]
+
+
+def test_participants_of_a_missing_activity_are_404(api):
+    missing = str(uuid.uuid4())
+    assert api.get(f"/v1/activities/{missing}/participants").status_code == 404
+    assert api.put(f"/v1/activities/{missing}/participants", json={"participants": []}).status_code == 404
+
+
+def test_put_participants_honours_if_match(api, new_activity, new_member):
+    activity, ada = new_activity(), new_member("Ada")
+    assert put_participants(api, activity, [ada], headers={"If-Match": '"7"'}).status_code == 412
+    assert put_participants(api, activity, [ada], headers={"If-Match": '"1"'}).status_code == 200
