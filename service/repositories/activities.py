@@ -87,7 +87,8 @@ def set_participants(graph: db.Graph, activity_id: str, participants: list[dict[
         for index, participant in enumerate(participants):
             if participant["member_id"] not in found:
                 raise field_error(f"participants.{index}.member_id", f"no member with id {participant['member_id']}")
-        counts = db.run_one(tx, "activity_participants_set", id=activity_id, participants=participants)
+        counts = db.run_one(tx, "activity_participants_replace",
+                            rows=[{"activity_id": activity_id, "participants": participants}])
         version = current["version"]
         if counts["added"] or counts["removed"] or counts["changed"]:
             version = db.run_one(tx, "activity_touch", id=activity_id)["version"]

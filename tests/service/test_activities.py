@@ -183,3 +183,92 @@ def test_put_participants_honours_if_match(api, new_activity, new_member):
     activity, ada = new_activity(), new_member("Ada")
     assert put_participants(api, activity, [ada], headers={"If-Match": '"7"'}).status_code == 412
     assert put_participants(api, activity, [ada], headers={"If-Match": '"1"'}).status_code == 200
+
+
+# --- sync by external id ------------------------------------------------------------------------------
+
+def sync(api, resource, records, source="hubspot", **kwargs):
+    return api.post(f"/v1/sync/{resource}", json={"source": source, "records": records}, **kwargs)
+
+
+@pytest.fixture
+def synced_people(api):
+    orgs = sync(api, "organizations", [{"external_id": "o1", "name": "Math Teachers Association"}])
+    members = sync(api, "members", [{"external_id": f"m{i}", "name": name}
+                                    for i, name in enumerate(("Ann", "Ben", "Cid", "Dee"), start=1)])
+    assert (orgs.status_code, members.status_code) == (200, 200)
+    ids = {r["external_id"]: r["id"] for r in [*orgs.get_json()["results"], *members.get_json()["results"]]}
+    return ids
+
+
+ACTIVITY_BATCH = [
+    {"external_id": "a1", "name": "Spring Math Convening", "kind": "convening", "starts_on": "2024-04-12",
+     "organization_external_id": "o1",
+     "participants": [{"member_external_id": "m1", "role": "facilitator"}, {"member_external_id": "m2"},
+                      {"member_external_id": "m3"}]},
+    {"external_id": "a2", "name": "Coaching Cohort", "kind": "cohort", "participants": []},
+]
+
+
+def test_sync_activities_by_external_id_is_idempotent(api, synced_people):
+    first = sync(api, "activities", ACTIVITY_BATCH)
+    assert first.status_code == 200, first.get_data(as_text=True)
+    assert first.get_json()["summary"] == {"created": 2, "updated": 0, "unchanged": 0, "deleted": 0, "error": 0}
+    a1 = first.get_json()["results"][0]["id"]
+    stored = api.get(f"/v1/activities/{a1}").get_json()
+    assert (stored["organization_id"], stored["participant_count"], stored["version"]) == (
+        synced_people["o1"], 3, 1)
+    participants = api.get(f"/v1/activities/{a1}/participants").get_json()["items"]
+    assert [(p["name"], p["role"]) for p in participants] == [("Ann", "facilitator"), ("Ben", "participant"),
+                                                              ("Cid", "participant")]
+    entries = len(api.get("/v1/changes?limit=1000").get_json()["items"])
+
+    again = sync(api, "activities", ACTIVITY_BATCH)
+    assert again.status_code == 200
+    assert again.get_json()["summary"] == {"created": 0, "updated": 0, "unchanged": 2, "deleted": 0, "error": 0}
+    assert [r["id"] for r in again.get_json()["results"]] == [r["id"] for r in first.get_json()["results"]]
+    assert api.get(f"/v1/activities/{a1}").get_json()["version"] == 1
+    assert len(api.get("/v1/changes?limit=1000").get_json()["items"]) == entries
+
+
+def test_sync_changing_only_participants_updates_the_activity_once(api, synced_people):
+    sync(api, "activities", ACTIVITY_BATCH)
+    changed = [{**ACTIVITY_BATCH[0], "participants": [{"member_external_id": "m1", "role": "participant"},
+                                                      {"member_external_id": synced_people["m4"]}]}]
+    response = sync(api, "activities", changed)
+    assert response.get_json()["results"][0]["status"] == "updated"
+    a1 = response.get_json()["results"][0]["id"]
+    assert api.get(f"/v1/activities/{a1}").get_json()["version"] == 2
+    assert [(p["name"], p["role"]) for p in api.get(f"/v1/activities/{a1}/participants").get_json()["items"]] == [
+        ("Ann", "participant"), ("Dee", "participant")]
+    updates = [c for c in changes_of(api) if c["id"] == a1 and c["action"] == "update"]
+    assert len(updates) == 1 and updates[0]["external_ids"] == ["hubspot:a1"]
+    assert sync(api, "activities", changed).get_json()["results"][0]["status"] == "unchanged"
+
+
+def test_sync_activity_with_unknown_references_names_each_field(api, synced_people):
+    response = sync(api, "activities", [
+        {"external_id": "a1", "name": "Convening", "kind": "convening", "organization_external_id": "o9",
+         "participants": [{"member_external_id": "m1"}, {"member_external_id": "m9"}]},
+        {"external_id": "a2", "name": "Workshop", "kind": "workshop", "participants": [
+            {"member_external_id": "m1"}, {"member_external_id": "m1"}]},
+        {"external_id": "a3", "name": "Cohort", "kind": "cohort"},
+    ])
+    assert response.status_code == 207
+    results = response.get_json()["results"]
+    assert [r["status"] for r in results] == ["error", "error", "created"]
+    assert [e["field"] for e in results[0]["error"]["errors"]] == ["organization_external_id",
+                                                                  "participants.1.member_external_id"]
+    assert [e["field"] for e in results[1]["error"]["errors"]] == ["participants.1.member_external_id"]
+
+
+def test_sync_activity_tombstone_deletes_it(api, synced_people):
+    created = sync(api, "activities", ACTIVITY_BATCH).get_json()["results"][0]["id"]
+    gone = sync(api, "activities", [{"external_id": "a1", "deleted": True}])
+    assert gone.get_json()["results"][0] == {"index": 0, "external_id": "a1", "status": "deleted", "id": created,
+                                             "error": None}
+    assert api.get(f"/v1/activities/{created}").status_code == 404
+    assert sync(api, "activities", [{"external_id": "a1", "deleted": True}]).get_json()["results"][0][
+        "status"] == "unchanged"
+    deletion = [c for c in changes_of(api) if c["id"] == created and c["action"] == "delete"]
+    assert len(deletion) == 1 and deletion[0]["external_ids"] == ["hubspot:a1"]
