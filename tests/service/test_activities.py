@@ -272,3 +272,61 @@ def test_sync_activity_tombstone_deletes_it(api, synced_people):
         "status"] == "unchanged"
     deletion = [c for c in changes_of(api) if c["id"] == created and c["action"] == "delete"]
     assert len(deletion) == 1 and deletion[0]["external_ids"] == ["hubspot:a1"]
+
+
+# --- analytics: include=activities ------------------------------------------------------------------
+
+def analytics(api, path, **params):
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    response = api.get(f"/v1/analytics/{path}?{query}")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def test_include_activities_adds_co_participation_ties_and_says_how(api, new_activity, new_member):
+    people = [new_member(name) for name in ("Ann", "Ben", "Cid", "Dee")]
+    put_participants(api, new_activity("Spring Math Convening"), people)
+    put_participants(api, new_activity("Coaching Cohort", kind="cohort"), people[:2])
+
+    plain = analytics(api, "health")
+    assert plain["metrics"]["ties"] == 0
+    assert plain["computed"]["ties"]["derived_from"] == ["collaborations"]
+    assert plain["computed"]["ties"]["activities"] is None
+
+    tied = analytics(api, "health", include="activities")
+    assert tied["metrics"]["ties"] == 6 and tied["metrics"]["components"] == 1
+    assert tied["computed"]["ties"]["derived_from"] == ["collaborations", "activities"]
+    assert tied["computed"]["ties"]["activities"] == {"size_cap": 50, "counted": 2, "skipped_over_cap": 0,
+                                                      "weighting": "1/(n-1) per shared activity of n participants",
+                                                      "pairs": 6}
+    assert "co-participation in 2 activities" in tied["computed"]["ties"]["description"]
+    assert tied["computed"]["parameters"]["activity_size_cap"] == 50
+
+    capped = analytics(api, "health", include="activities", activity_size_cap=3)
+    assert capped["metrics"]["ties"] == 1       # only the cohort's pair: the convening of 4 is over the cap
+    assert capped["computed"]["ties"]["activities"]["skipped_over_cap"] == 1
+    assert "activities over 3 participants skipped: 1" in capped["computed"]["ties"]["description"]
+    # Results with and without activities are cached apart.
+    assert analytics(api, "health")["metrics"]["ties"] == 0
+    assert analytics(api, "health", include="activities")["metrics"]["ties"] == 6
+
+    for path in ("clusters", "bridges"):
+        report = analytics(api, path, include="activities")
+        assert report["computed"]["ties"]["activities"]["counted"] == 2, path
+        assert report["computed"]["parameters"]["include"] == ["activities"]
+    both = analytics(api, "clusters", include="organizations,activities")
+    assert both["computed"]["parameters"]["include"] == ["organizations", "activities"]
+    assert analytics(api, "clusters")["clusters_total"] == 4
+    assert analytics(api, "clusters", include="activities")["clusters_total"] == 1
+
+
+@pytest.mark.parametrize("path, query, field", [
+    ("health", "activity_size_cap=10", "activity_size_cap"),
+    ("clusters", "include=activities&activity_size_cap=1", "activity_size_cap"),
+    ("health", "include=organizations", "include"),
+    ("bridges", "include=friends", "include"),
+])
+def test_analytics_activity_arguments_are_checked(api, path, query, field):
+    response = api.get(f"/v1/analytics/{path}?{query}")
+    assert response.status_code == 422
+    assert field in [e["field"] for e in response.get_json()["errors"]]
