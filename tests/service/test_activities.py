@@ -330,3 +330,35 @@ def test_analytics_activity_arguments_are_checked(api, path, query, field):
     response = api.get(f"/v1/analytics/{path}?{query}")
     assert response.status_code == 422
     assert field in [e["field"] for e in response.get_json()["errors"]]
+
+
+# --- recommendations ----------------------------------------------------------------------------------
+
+def test_a_shared_activity_is_a_recommendation_reason(api, new_activity, new_member, new_collaboration):
+    ada, grace, alan, kay = (new_member(name) for name in ("Ada", "Grace", "Alan", "Kay"))
+    new_collaboration(ada, alan)
+    new_collaboration(alan, kay)            # kay: a friend of a friend, sharing no activity
+    put_participants(api, new_activity("Spring Math Convening"), [ada, grace, kay])
+    put_participants(api, new_activity("Coaching Cohort", kind="cohort"), [ada, grace])
+
+    response = api.get(f"/v1/members/{ada['id']}/recommendations")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    items = {item["member"]["name"]: item for item in response.get_json()["items"]}
+    assert set(items) == {"Grace", "Kay"}   # grace comes only from the activities; alan is already a tie
+    shared = [r for r in items["Grace"]["reasons"] if r["type"] == "shared_activity"]
+    assert shared == [{"type": "shared_activity", "count": 2, "activities": shared[0]["activities"],
+                       "text": shared[0]["text"]}]
+    assert shared[0]["text"] in ("you both attended Spring Math Convening and 1 other activity",
+                                 "you both attended Coaching Cohort and 1 other activity")
+    assert items["Grace"]["features"]["activities"] == pytest.approx(0.5 + 1.0)
+    kay_shared = [r for r in items["Kay"]["reasons"] if r["type"] == "shared_activity"]
+    assert kay_shared[0]["text"] == "you both attended Spring Math Convening"
+    assert items["Kay"]["score"] > 0
+
+
+def test_activities_over_the_cap_give_no_recommendation_reason(api, new_activity, new_member):
+    people = [new_member(f"Attendee {i:02d}") for i in range(51)]
+    put_participants(api, new_activity("Big Conference"), people)
+    response = api.get(f"/v1/members/{people[0]['id']}/recommendations")
+    assert response.status_code == 200
+    assert response.get_json()["items"] == []
