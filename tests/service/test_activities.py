@@ -362,3 +362,16 @@ def test_activities_over_the_cap_give_no_recommendation_reason(api, new_activity
     response = api.get(f"/v1/members/{people[0]['id']}/recommendations")
     assert response.status_code == 200
     assert response.get_json()["items"] == []
+
+
+def test_a_member_merge_keeps_the_participations(api, new_activity, new_member):
+    keep, dup, other = new_member("Ada"), new_member("Ada L."), new_member("Grace")
+    convening, cohort = new_activity(), new_activity("Coaching Cohort", kind="cohort")
+    put_participants(api, convening, [dup, other], role="facilitator")
+    put_participants(api, cohort, [keep, dup])
+    merged = api.post(f"/v1/members/{keep['id']}/merge", json={"from": [dup["id"]]})
+    assert merged.status_code == 200, merged.get_data(as_text=True)
+    listed = api.get(f"/v1/activities/{convening['id']}/participants").get_json()["items"]
+    assert [(p["member_id"], p["role"]) for p in listed] == [(keep["id"], "facilitator"), (other["id"], "facilitator")]
+    assert [p["member_id"] for p in api.get(f"/v1/activities/{cohort['id']}/participants").get_json()["items"]] == [
+        keep["id"]]
