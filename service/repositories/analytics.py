@@ -470,7 +470,7 @@ def _bridges_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope
             f"betweenness: {_betweenness_method(engine.settings, analysis.betweenness)}; articulation points "
             "and bridge ties: biconnected components, members cut off from the block-cut tree; "
             "clusters_reached and clusters_joined: Leiden (modularity, resolution 1)",
-            {"as_of": scope.as_of.isoformat(), "include": _include(scope), **_activity_parameters(scope), "limit": limit,
+            {"as_of": scope.as_of.isoformat(), **_scope_parameters(scope), "limit": limit,
              "min_cut_off": min_cut_off},
             analysis.revision, scope, engine.settings.seed, exact=analysis.betweenness.exact,
             sample_size=analysis.betweenness.sample_size, projection=analysis.projection),
@@ -550,7 +550,7 @@ def _clusters_report(engine: Engine, graph: db.Graph, revision: int, scope: Scop
                                        for org, count in organizations[c]], named[c]) for c in shown],
         "computed": _computed("Leiden (igraph), modularity objective, on ties weighted by summed strength; "
                               "ids matched by overlap with the previous result",
-                              {"as_of": scope.as_of.isoformat(), "include": _include(scope), **_activity_parameters(scope),
+                              {"as_of": scope.as_of.isoformat(), **_scope_parameters(scope),
                                "resolution": resolution, "limit": limit},
                               analysis.revision, scope, engine.settings.seed, projection=analysis.projection),
     }
@@ -629,7 +629,7 @@ def _cluster_members_report(engine: Engine, graph: db.Graph, revision: int, scop
                             resolution: float) -> dict:
     analysis = cluster_analysis(engine, graph, revision, scope, resolution)
     computed = _computed("Leiden (igraph), modularity objective",
-                         {"as_of": scope.as_of.isoformat(), "include": _include(scope), **_activity_parameters(scope), "resolution": resolution},
+                         {"as_of": scope.as_of.isoformat(), **_scope_parameters(scope), "resolution": resolution},
                          analysis.revision, scope, engine.settings.seed, projection=analysis.projection)
     if cluster_id not in analysis.ids:
         return refusal(not_found("cluster", cluster_id), computed)
@@ -666,9 +666,9 @@ def _health_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope,
                               "core_periphery: the main core against the other members), Leiden modularity "
                               "(resolution 1, weighted); average_shortest_path by breadth-first search",
                               {"as_of": scope.as_of.isoformat(), **filters,
-                               **({"include": _include(scope), **_activity_parameters(scope)}
-                                  if scope.activity_cap is not None else {})},
-                              actual, scope, settings.seed, exact=path["exact"], sample_size=path["sample_size"], projection=projection),
+                               **(_scope_parameters(scope) if scope.activity_cap is not None else {})},
+                              actual, scope, settings.seed,
+                              exact=path["exact"], sample_size=path["sample_size"], projection=projection),
     }
 
 
@@ -687,8 +687,10 @@ def _include(scope: Scope) -> list[str]:
     return ["organizations"] * scope.organizations + ["activities"] * (scope.activity_cap is not None)
 
 
-def _activity_parameters(scope: Scope) -> dict:
-    return {} if scope.activity_cap is None else {"activity_size_cap": scope.activity_cap}
+def _scope_parameters(scope: Scope) -> dict:
+    """`include` (and the activity size cap with activities), as a result's computed.parameters show them."""
+    cap = {} if scope.activity_cap is None else {"activity_size_cap": scope.activity_cap}
+    return {"include": _include(scope), **cap}
 
 
 COLLABORATION_TIES = {"derived_from": ["collaborations"],
