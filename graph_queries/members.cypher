@@ -116,7 +116,7 @@ RETURN reason, size(members) AS size, [m IN members[..20] | m {.id, .name, .emai
 
 // name: member_merge
 // Folds the members $others into $survivor (all locked by the caller): external ids, affiliations,
-// collaborations and introductions move to the survivor (a tie between two of them goes, and an
+// collaborations, introductions and activity participations move to the survivor (a tie between two of them goes, and an
 // introduction of the survivor to itself); the survivor's empty fields are filled from the others (the first
 // listed first) and its topics and populations gain theirs; the others go. The survivor's email key is left
 // to member_email_keys. Returns what changed, for the change feed: dropped and moved ties [id, source, target],
@@ -175,6 +175,14 @@ CALL (s) {
     MATCH (i:Introduction)-[:INTRODUCES]->(s)
     WHERE COUNT { (i)-[:INTRODUCES]->() } < 2
     DETACH DELETE i
+}
+CALL (s, others) {
+    UNWIND others AS o
+    MATCH (o)-[p:PARTICIPATED_IN]->(a:Activity)
+    WITH s, a, p, properties(p) AS props
+    DELETE p
+    MERGE (s)-[n:PARTICIPATED_IN]->(a)
+    ON CREATE SET n = props
 }
 WITH s, others, tombstones, affiliations_gone, affiliations_new, moved, dropped, properties(s) AS own
 // The others' unique keys go first, so no two nodes hold one id or email key even for a moment.

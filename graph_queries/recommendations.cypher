@@ -44,6 +44,11 @@ CALL (m, me, plan, tied, introduced) {
         WHERE any(topic IN c.topics WHERE topic IN m.topics)
         WITH DISTINCT c LIMIT $max_candidates
         RETURN c, [] AS mutuals
+        UNION
+        MATCH (m)-[:PARTICIPATED_IN]->(a:Activity)<-[:PARTICIPATED_IN]-(c:Member)
+        WHERE COUNT { (:Member)-[:PARTICIPATED_IN]->(a) } <= $activity_size_cap
+        WITH DISTINCT c LIMIT $max_candidates
+        RETURN c, [] AS mutuals
     }
     WITH m, me, plan, c, mutuals
     WHERE c <> m
@@ -55,16 +60,21 @@ CALL (m, me, plan, tied, introduced) {
       AND ($organization_id IS NULL OR EXISTS { (c)-[:MEMBER_OF]->(:Organization {id: $organization_id}) })
       AND ($exclude_organization_id IS NULL
            OR NOT EXISTS { (c)-[:MEMBER_OF]->(:Organization {id: $exclude_organization_id}) })
-    WITH me, plan, c, coalesce([x IN collect(mutuals) WHERE size(x) > 0][0], []) AS mutuals
-    // The features (Adamic-Adar over mutual collaborators, topic Jaccard, bridging, region) and the
-    // plan's weighted score, so only the best $limit rows leave the database. Each property of a
-    // candidate is read once (the member's are in `me`).
-    WITH me, plan, c, mutuals, c.cluster_id AS cluster, coalesce(c.topics, []) AS candidate_topics
-    WITH me, plan, c, mutuals, cluster, size(candidate_topics) AS candidate_topic_count,
+    WITH m, me, plan, c, coalesce([x IN collect(mutuals) WHERE size(x) > 0][0], []) AS mutuals
+    // The features (Adamic-Adar over mutual collaborators, topic Jaccard, bridging, region, co-participation
+    // in activities of at most $activity_size_cap: 1/(n-1) per shared one) and the plan's weighted score, so
+    // only the best $limit rows leave the database. Each property of a candidate is read once (the member's
+    // are in `me`).
+    WITH me, plan, c, mutuals, c.cluster_id AS cluster, coalesce(c.topics, []) AS candidate_topics,
+         [x IN [(m)-[:PARTICIPATED_IN]->(a:Activity)<-[:PARTICIPATED_IN]-(c)
+                | {id: a.id, name: a.name, size: COUNT { (:Member)-[:PARTICIPATED_IN]->(a) }}]
+          WHERE x.size <= $activity_size_cap] AS activities
+    WITH me, plan, c, mutuals, cluster, activities, size(candidate_topics) AS candidate_topic_count,
+         reduce(s = 0.0, x IN activities | s + 1.0 / (x.size - 1)) AS co_participation,
          reduce(s = 0.0, x IN mutuals | s + CASE WHEN x.degree > 1 THEN 1.0 / log(x.degree) ELSE 0.0 END)
            AS adamic_adar,
          size([t IN candidate_topics WHERE t IN me.topics]) AS shared
-    WITH me, plan, c, mutuals, cluster, adamic_adar,
+    WITH me, plan, c, mutuals, cluster, activities, co_participation, adamic_adar,
          CASE WHEN size(me.topics) + candidate_topic_count - shared = 0 THEN 0.0
               ELSE toFloat(shared) / (size(me.topics) + candidate_topic_count - shared)
          END AS topics,
@@ -75,15 +85,18 @@ CALL (m, me, plan, tied, introduced) {
        OR (plan.required = 'adamic_adar' AND adamic_adar > 0)
        OR (plan.required = 'topics' AND topics > 0)
        OR (plan.required = 'bridging' AND bridging > 0)
-    WITH c, mutuals,
-         {adamic_adar: adamic_adar, topics: topics, bridging: bridging, region: region} AS features,
+    WITH c, mutuals, activities,
+         {adamic_adar: adamic_adar, topics: topics, bridging: bridging, region: region,
+          activities: co_participation} AS features,
          plan.weights.adamic_adar * adamic_adar + plan.weights.topics * topics
-         + plan.weights.bridging * bridging + plan.weights.region * region AS score
+         + plan.weights.bridging * bridging + plan.weights.region * region
+         + coalesce(plan.weights.activities, 0.0) * co_participation AS score
     ORDER BY score DESC, c.id
     LIMIT $limit
     RETURN collect({
         candidate: c {.id, .name, .role, .title, .region, .topics, .populations, .cluster_id},
-        mutuals: mutuals, features: features, score: score
+        mutuals: mutuals, features: features, score: score,
+        activities: [x IN activities | {id: x.id, name: x.name}][..3], activity_count: size(activities)
     }) AS items
 }
 RETURN revision, clustering, me.cluster_id AS member_cluster, me.topics AS member_topics, me.region AS member_region, items

@@ -79,3 +79,15 @@ CREATE CONSTRAINT introduction_id IF NOT EXISTS FOR (i:Introduction) REQUIRE i.i
 
 // name: schema_introduction_created
 CREATE INDEX introduction_created IF NOT EXISTS FOR (i:Introduction) ON (i.created_at)
+
+// name: schema_activity_id
+// Activities (convenings, workshops, cohorts, committees) are addressed by their API-assigned UUID.
+CREATE CONSTRAINT activity_id IF NOT EXISTS FOR (a:Activity) REQUIRE a.id IS UNIQUE
+
+// name: schema_activity_created
+// Activities are listed by (created_at, id).
+CREATE INDEX activity_created IF NOT EXISTS FOR (a:Activity) ON (a.created_at, a.id)
+
+// name: schema_activity_kind
+// A vocabulary merge rewrites the activities holding a kind; this index finds them.
+CREATE INDEX activity_kind IF NOT EXISTS FOR (a:Activity) ON (a.kind)

@@ -156,3 +156,15 @@ MERGE (t:VocabularyTerm {key: v.name + ':' + $into})
 ON CREATE SET t.vocabulary = v.name, t.value = $into, t.label = $label, t.position = 1000000,
               t.created_at = datetime()
 RETURN v.version AS version
+
+// name: vocabulary_usage_activity_kind
+// How many activities hold each of $values as their kind (only values in use are returned).
+MATCH (a:Activity) WHERE a.kind IN $values
+RETURN a.kind AS value, count(*) AS uses
+
+// name: vocabulary_merge_activities
+// Rewrites the kind of at most $batch activities holding one of $from to $into; returns their ids.
+MATCH (a:Activity) WHERE a.kind IN $from
+WITH a LIMIT $batch
+SET a.kind = $into, a.version = a.version + 1, a.updated_at = datetime()
+RETURN collect(a.id) AS ids

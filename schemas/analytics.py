@@ -8,13 +8,16 @@ import uuid
 from datetime import date
 
 from schemas.common import (DEFAULT_PAGE, MAX_PAGE, Id, PageArgsSchema, PageSchema, StrictSchema, ValidationError,
-                            fields, trimmed, validate)
+                            fields, trimmed, validate, validates_schema)
 from schemas.collaborations import PartySchema
 from schemas.members import MemberSchema
 from service.analytics.bridges import DEFAULT_MIN_CUT_OFF
 from schemas.vocabularies import term_filter
 
 INCLUDES = ("organizations",)
+# `include` may also name activities (co-participation ties), alone or after organizations.
+INCLUDE_VALUES = ("organizations", "activities", "organizations,activities")
+MAX_ACTIVITY_SIZE_CAP = 10_000
 MAX_RESOLUTION = 10.0
 
 
@@ -23,9 +26,25 @@ def _as_of():
                                                 "then); default today"})
 
 
-def _include():
-    return fields.String(validate=validate.OneOf(INCLUDES),
-                         metadata={"description": "`organizations`: organizations become vertices too"})
+def _include(values=INCLUDE_VALUES):
+    return fields.String(validate=validate.OneOf(values), metadata={"description": (
+        "`organizations`: organizations become vertices too; " if "organizations" in values else "") + (
+        "`activities`: members who took part in the same activities are tied too, 1/(n-1) per shared activity "
+        "of n participants, summed with collaboration strengths (activities over `activity_size_cap` "
+        "participants are skipped)")})
+
+
+def _activity_size_cap():
+    return fields.Integer(validate=validate.Range(min=2, max=MAX_ACTIVITY_SIZE_CAP), metadata={
+        "description": "with include=activities: the largest activity whose participants count as tied (default "
+                       "NETWEAVE_ACTIVITY_SIZE_CAP, 50)"})
+
+
+class _ActivityCapNeedsActivities:
+    @validates_schema
+    def _cap_with_activities(self, data, **kwargs):
+        if "activity_size_cap" in data and "activities" not in (data.get("include") or "").split(","):
+            raise ValidationError("only with include=activities", "activity_size_cap")
 
 
 def _limit(default: int, what: str):
@@ -43,9 +62,10 @@ def _resolution():
 MAX_MIN_CUT_OFF = 1_000_000
 
 
-class BridgesArgsSchema(StrictSchema):
+class BridgesArgsSchema(_ActivityCapNeedsActivities, StrictSchema):
     as_of = _as_of()
     include = _include()
+    activity_size_cap = _activity_size_cap()
     limit = _limit(10, "brokers")
     min_cut_off = fields.Integer(
         load_default=DEFAULT_MIN_CUT_OFF, validate=validate.Range(min=0, max=MAX_MIN_CUT_OFF), metadata={
@@ -55,16 +75,18 @@ class BridgesArgsSchema(StrictSchema):
                            f"every one (0 also those that cut off only organizations)"})
 
 
-class ClustersArgsSchema(StrictSchema):
+class ClustersArgsSchema(_ActivityCapNeedsActivities, StrictSchema):
     as_of = _as_of()
     include = _include()
+    activity_size_cap = _activity_size_cap()
     resolution = _resolution()
     limit = _limit(DEFAULT_PAGE, "clusters (largest first)")
 
 
-class ClusterMembersArgsSchema(PageArgsSchema):
+class ClusterMembersArgsSchema(_ActivityCapNeedsActivities, PageArgsSchema):
     as_of = _as_of()
     include = _include()
+    activity_size_cap = _activity_size_cap()
     resolution = _resolution()
 
 
@@ -79,6 +101,13 @@ class HealthArgsSchema(HealthFilterSchema):
     topic = trimmed(100, metadata={"description": "only members with this topic (any case)"})
 
 
+class HealthQueryArgsSchema(_ActivityCapNeedsActivities, HealthArgsSchema):
+    """GET /v1/analytics/health's arguments: the filters, and co-participation ties on request."""
+
+    include = _include(("activities",))
+    activity_size_cap = _activity_size_cap()
+
+
 class ProjectionReadSchema(StrictSchema):
     """How the analytics graph was obtained for this result."""
 
@@ -89,6 +118,24 @@ class ProjectionReadSchema(StrictSchema):
     changes = fields.Integer(allow_none=True, required=True, metadata={"description": "change entries applied "
                                                                                       "(patched, snapshot)"})
     seconds = fields.Float(required=True, metadata={"description": "time the read (or load and patch) took"})
+
+
+class ActivityTiesSchema(StrictSchema):
+    size_cap = fields.Integer(required=True, metadata={"description": "activities of more participants add no ties"})
+    counted = fields.Integer(required=True, metadata={"description": "activities that added ties (2 to size_cap "
+                                                                     "participants, started by as_of)"})
+    skipped_over_cap = fields.Integer(required=True)
+    weighting = fields.String(required=True)
+    pairs = fields.Integer(required=True, metadata={"description": "member pairs that shared an activity"})
+
+
+class TiesSchema(StrictSchema):
+    """How the analytics graph's ties were derived."""
+
+    derived_from = fields.List(fields.String(), required=True, metadata={
+        "description": "collaborations; and activities with include=activities"})
+    description = fields.String(required=True)
+    activities = fields.Nested(ActivityTiesSchema, allow_none=True, required=True)
 
 
 class ComputedSchema(StrictSchema):
@@ -113,6 +160,8 @@ class ComputedSchema(StrictSchema):
         "description": "how the analytics graph was obtained (null on results computed by an earlier version)"})
     age_seconds = fields.Float(allow_none=True, metadata={
         "description": "on a stale result: how long ago it was computed"})
+    ties = fields.Nested(TiesSchema, metadata={"description": "how the ties were derived (absent on results "
+                                                              "computed by an earlier version)"})
 
 
 class BrokerSchema(StrictSchema):

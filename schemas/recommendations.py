@@ -27,7 +27,8 @@ class OrganizationRecommendationArgsSchema(StrictSchema):
 
 class ReasonSchema(Schema):
     """One reason: `mutual_collaborators` (members, count), `shared_topics` (topics),
-    `bridges_clusters` (from, to), `same_region`, `member_ties` (count, examples)."""
+    `bridges_clusters` (from, to), `same_region`, `member_ties` (count, examples), `shared_activity`
+    (count, activities: up to three {id, name}, text: "you both attended ...")."""
 
     class Meta:
         unknown = "include"
@@ -39,6 +40,8 @@ class ReasonSchema(Schema):
     examples = fields.List(fields.Dict())
     from_ = fields.String(data_key="from", attribute="from")
     to = fields.String()
+    activities = fields.List(fields.Dict())
+    text = fields.String()
 
 
 class ImpactSchema(Schema):

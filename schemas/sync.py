@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE
 
+from schemas.activities import MAX_PARTICIPANTS, PARTICIPANT_ROLES
 from schemas.attributes import attributes_field
 from schemas.common import (Id, PageSchema, ProblemSchema, Schema, StrictBoolean, StrictSchema, ValidationError,
                             WholeNumber, date_range_check, fields, tag_list, trimmed, validate, validates_schema)
@@ -117,10 +118,41 @@ class SyncCollaborationRecordSchema(_RecordSchema):
             raise ValidationError("a collaboration needs two different parties", "target_external_id")
 
 
+class SyncParticipantSchema(StrictSchema):
+    member_external_id = trimmed(200, required=True, metadata={"description": "a member of the same source (or a "
+                                                                              "netweave id)"})
+    role = fields.String(load_default="participant", validate=validate.OneOf(PARTICIPANT_ROLES))
+
+
+class SyncActivityRecordSchema(_RecordSchema):
+    REQUIRED_UNLESS_DELETED = ("name", "kind")
+    name = trimmed(200)
+    kind = term("activity_kind")
+    starts_on = fields.Date(allow_none=True)
+    ends_on = fields.Date(allow_none=True)
+    organization_external_id = trimmed(200, allow_none=True, metadata={
+        "description": "the host: an organization of the same source (or a netweave id); null: none; absent: "
+                       "left as it is"})
+    participants = fields.List(fields.Nested(SyncParticipantSchema), validate=validate.Length(max=MAX_PARTICIPANTS),
+                               metadata={"description": "the activity's participants become exactly these; absent: "
+                                                        "left as they are"})
+
+    @validates_schema
+    def _consistent(self, data, **kwargs):
+        date_range_check(data, "starts_on", "ends_on")
+        seen: dict[str, int] = {}
+        for index, item in enumerate(data.get("participants") or ()):
+            if item["member_external_id"] in seen:
+                raise ValidationError(f"listed already at participants.{seen[item['member_external_id']]}",
+                                      f"participants.{index}.member_external_id")
+            seen[item["member_external_id"]] = index
+
+
 RECORD_SCHEMAS = {
     "organizations": SyncOrganizationRecordSchema,
     "members": SyncMemberRecordSchema,
     "collaborations": SyncCollaborationRecordSchema,
+    "activities": SyncActivityRecordSchema,
 }
 
 
@@ -173,7 +205,7 @@ class ChangeArgsSchema(StrictSchema):
                           metadata={"description": "next_cursor of the previous page; absent: from the oldest kept"})
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
     resource = fields.String(validate=validate.OneOf(("member", "organization", "affiliation", "collaboration",
-                                                       "introduction")))
+                                                       "introduction", "activity")))
     source = fields.String(validate=validate.Length(min=1, max=50), metadata={"description": "only this source's"})
     exclude_source = fields.String(validate=validate.Length(min=1, max=50),
                                    metadata={"description": "skip this source's changes (e.g. your own writes)"})

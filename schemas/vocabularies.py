@@ -18,6 +18,7 @@ DEFAULT_TERMS = {
     "collaboration_kind": ("project", "mentoring", "co-facilitation", "partnership", "event", "introduction",
                            "other"),
     "affiliation_role": ("member", "staff", "board", "fellow", "leader", "partner", "other"),
+    "activity_kind": ("convening", "workshop", "cohort", "committee"),
 }
 NAMES = tuple(DEFAULT_TERMS)
 POLICIES = ("open", "closed")

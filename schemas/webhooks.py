@@ -11,10 +11,10 @@ MAX_EVENT_PATTERNS = 50
 MAX_GRACE_SECONDS = 30 * 86_400
 # What an endpoint may subscribe to: `*`, a resource's events (`member.*`, `member.updated`), alerts
 # (`alert.*`, `alert.cut_point.new`).
-EVENT_PATTERN = (r"^(\*|(member|organization|collaboration|affiliation)\.(\*|created|updated|deleted)"
+EVENT_PATTERN = (r"^(\*|(member|organization|collaboration|affiliation|activity)\.(\*|created|updated|deleted)"
                  r"|introduction\.(\*|created|updated)|alert\.(\*|[a-z][a-z_]{0,39}(\.[a-z][a-z_]{0,39})?))$")
 _EVENT_HELP = ("`*`, `<resource>.*` or `<resource>.created|updated|deleted` (resources: member, organization, "
-               "collaboration, affiliation; introduction: created, updated), `alert.*` or `alert.<kind>`")
+               "collaboration, affiliation, activity; introduction: created, updated), `alert.*` or `alert.<kind>`")
 
 
 # The URL's documented form; which addresses it may lead to, and whether http is allowed, depend on the

@@ -38,6 +38,9 @@ SETTINGS: dict[str, Setting] = {
     # An Idempotency-Key claim's lease, renewed while its request runs (service/idempotency.py).
     "NETWEAVE_IDEMPOTENCY_LEASE_SECONDS": Setting(10, int),
     "NETWEAVE_CHANGE_RETENTION_DAYS": Setting(30, int),
+    # The largest activity whose participants count as tied (analytics with include=activities, the shared
+    # activities of recommendations); an activity_size_cap query parameter overrides it per request.
+    "NETWEAVE_ACTIVITY_SIZE_CAP": Setting(50, int),
     "NETWEAVE_RECOMMENDATION_WEIGHTS": Setting(None, str),  # a mapping strategy -> feature -> weight; None: the defaults
     # Longest a Cypher transaction may run before Neo4j stops it and the request answers 503: below
     # gunicorn's worker timeout, so a slow query never gets a worker killed.
@@ -207,6 +210,8 @@ def _hardening(config: dict[str, Any]) -> None:
         outbound.allow_list(config["NETWEAVE_WEBHOOK_ALLOW_PRIVATE"])
     except ValueError as error:
         raise ConfigError(f"NETWEAVE_WEBHOOK_ALLOW_PRIVATE: {error}") from None
+    if not 2 <= config["NETWEAVE_ACTIVITY_SIZE_CAP"] <= 10_000:
+        raise ConfigError("NETWEAVE_ACTIVITY_SIZE_CAP must be 2-10000 participants")
     if config["NETWEAVE_QUERY_TIMEOUT_SECONDS"] <= 0:
         raise ConfigError("NETWEAVE_QUERY_TIMEOUT_SECONDS must be positive")
 

@@ -101,6 +101,7 @@ class DeliverySettings:
 # --- what an event carries ----------------------------------------------------------------------------
 
 def _schemas() -> dict[str, Any]:
+    from schemas.activities import ActivitySchema
     from schemas.collaborations import CollaborationSchema
     from schemas.members import AffiliationSchema, MemberSchema
     from schemas.organizations import OrganizationSchema
@@ -110,7 +111,8 @@ def _schemas() -> dict[str, Any]:
             "organization": ("organization_get", "organization", OrganizationSchema()),
             "collaboration": ("collaboration_get", "collaboration", CollaborationSchema()),
             "introduction": ("introduction_get", "introduction", IntroductionSchema()),
-            "affiliation": ("webhook_affiliation", "affiliation", AffiliationSchema())}
+            "affiliation": ("webhook_affiliation", "affiliation", AffiliationSchema()),
+            "activity": ("activity_get", "activity", ActivitySchema())}
 
 
 # The response schemas hide personal data by the caller's scopes (flask.g): a context of its own, holding

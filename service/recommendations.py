@@ -18,11 +18,14 @@ STRATEGIES = ("balanced", "close_triangles", "shared_interests", "bridge_silos")
 # without giving up the likely introductions (bench/recommend_quality.py: a bonus of 0.5 with topics
 # at 1.0 gave precision@10 0.113 on Les Miserables, these weights 0.128); `bridge_silos` is where
 # bridging leads.
+# `activities` is co-participation: 1/(n-1) per activity of n participants both took part in (up to
+# NETWEAVE_ACTIVITY_SIZE_CAP), the analytics' weighting: a small workshop of three counts 0.5, a convening of
+# fifty 0.02. Its weight is small: a shared activity is a reason to meet again, not yet a tie.
 DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
-    "balanced": {"adamic_adar": 1.0, "topics": 0.3, "bridging": 0.1, "region": 0.1},
-    "close_triangles": {"adamic_adar": 1.0, "topics": 0.1, "bridging": 0.0, "region": 0.05},
-    "shared_interests": {"adamic_adar": 0.2, "topics": 1.0, "bridging": 0.0, "region": 0.1},
-    "bridge_silos": {"adamic_adar": 0.3, "topics": 0.5, "bridging": 1.0, "region": 0.0},
+    "balanced": {"adamic_adar": 1.0, "topics": 0.3, "bridging": 0.1, "region": 0.1, "activities": 0.3},
+    "close_triangles": {"adamic_adar": 1.0, "topics": 0.1, "bridging": 0.0, "region": 0.05, "activities": 0.3},
+    "shared_interests": {"adamic_adar": 0.2, "topics": 1.0, "bridging": 0.0, "region": 0.1, "activities": 0.1},
+    "bridge_silos": {"adamic_adar": 0.3, "topics": 0.5, "bridging": 1.0, "region": 0.0, "activities": 0.0},
 }
 # A strategy only proposes candidates that have what its name promises.
 _REQUIRED_FEATURE = {"close_triangles": "adamic_adar", "shared_interests": "topics", "bridge_silos": "bridging"}
@@ -40,7 +43,7 @@ def jaccard(a: Iterable[str] | None, b: Iterable[str] | None) -> float:
 
 def reasons(item: dict[str, Any], member: dict[str, Any]) -> list[dict[str, Any]]:
     """Why a candidate is suggested to `member` (its topics and cluster), as data: mutual collaborators,
-    shared topics, clusters bridged, region."""
+    shared topics, clusters bridged, region, shared activities."""
     found: list[dict[str, Any]] = []
     values = item["features"]
     if item["mutuals"]:
@@ -56,6 +59,11 @@ def reasons(item: dict[str, Any], member: dict[str, Any]) -> list[dict[str, Any]
                       "to": item["candidate"]["cluster_id"]})
     if values["region"]:
         found.append({"type": "same_region"})
+    if item.get("activities"):
+        count, first = item["activity_count"], item["activities"][0]["name"]
+        more = f" and {count - 1} other activit{'y' if count == 2 else 'ies'}" if count > 1 else ""
+        found.append({"type": "shared_activity", "count": count, "activities": item["activities"],
+                      "text": f"you both attended {first}{more}"})
     return found
 
 

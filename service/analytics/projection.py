@@ -33,6 +33,9 @@ class Projection:
     origin: dict | None = None
     # The database and history it was read from, for its snapshot on disk (snapshots.provenance).
     provenance: dict | None = None
+    # How ties were derived beyond collaborations (co-participation: service/analytics/activities.py), as
+    # `computed.ties` shows it; None: collaborations only.
+    ties: dict | None = None
     _index: dict[str, int] | None = field(default=None, repr=False)
     _edges: np.ndarray | None = field(default=None, repr=False)
 

@@ -35,7 +35,8 @@ _DATE, _DATETIME = "$date", "$datetime"
 # 2: cluster names in the clusters and layout reports.
 # 3: cluster colours and the palette in the layout report; members packed anew (components in their own
 #    shape, the members with no ties in one grid block).
-REPORT_FORMAT = 3
+# 4: `computed.ties` (how ties were derived: collaborations, and co-participation with include=activities).
+REPORT_FORMAT = 4
 
 
 def key_of(value: Any) -> str:

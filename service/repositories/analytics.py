@@ -9,7 +9,7 @@ import json
 import re
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from typing import Any, Callable, Iterable
 
@@ -21,7 +21,7 @@ import graph_queries
 from service import bookmarks, db
 from service.analytics import bridges as bridges_module, clusters as clusters_module, health as health_module, live
 from service.analytics import alerting, asking, queue as analytics_queue, reach as reach_module
-from service.analytics import segments as segments_module, snapshots
+from service.analytics import activities as activities_module, segments as segments_module, snapshots
 from service.analytics.queue import canonical
 from service.analytics.engine import Engine, get_engine
 from service.analytics.projection import Projection, from_rows
@@ -38,19 +38,28 @@ WRITE_BATCH = 10_000
 
 @dataclass(frozen=True)
 class Scope:
-    """Which analytics graph: collaborations active on `as_of`, organizations as vertices or not."""
+    """Which analytics graph: collaborations active on `as_of`, organizations as vertices or not, and with
+    `activity_cap` (not None) co-participation ties from activities of at most that many participants."""
 
     as_of: date
     organizations: bool
+    activity_cap: int | None = None
 
     @classmethod
-    def of(cls, as_of: date | None, include: Iterable[str] = ()) -> "Scope":
-        return cls(as_of or today(), "organizations" in set(include))
+    def of(cls, as_of: date | None, include: Iterable[str] = (), activity_size_cap: int | None = None) -> "Scope":
+        include = set(include)
+        cap = (activity_size_cap or activities_module.DEFAULT_SIZE_CAP) if "activities" in include else None
+        return cls(as_of or today(), "organizations" in include, cap)
 
     @property
     def is_current(self) -> bool:
         """The members-only graph of today: the one whose results are written back onto members."""
-        return self.as_of == today() and not self.organizations
+        return self.as_of == today() and not self.organizations and self.activity_cap is None
+
+    @property
+    def collaborations_only(self) -> "Scope":
+        """The same graph without co-participation ties: what is read, patched and kept on disk."""
+        return replace(self, activity_cap=None)
 
 
 def today() -> date:
@@ -93,7 +102,10 @@ def read_projection(graph: db.Graph, scope: Scope) -> tuple[int, Projection]:
 
 def _projection(engine: Engine, graph: db.Graph, revision: int, scope: Scope) -> tuple[int, Projection]:
     """The projection at `revision`: patched from the newest one the engine holds for the scope, or else
-    from the scope's snapshot on disk, when the change feed allows it (live.advance); else read whole."""
+    from the scope's snapshot on disk, when the change feed allows it (live.advance); else read whole. With
+    co-participation, the collaborations' projection so obtained plus the activities' ties."""
+    if scope.activity_cap is not None:
+        return _with_activities(engine, graph, revision, scope)
 
     def compute() -> tuple[int, Projection]:
         # Snapshots serve today's scopes (the ones fresh workers are asked for), and only with live patching.
@@ -118,6 +130,20 @@ def _projection(engine: Engine, graph: db.Graph, revision: int, scope: Scope) ->
         return result
 
     return engine.memo(("projection", revision, scope), compute, projection=True)
+
+
+def _with_activities(engine: Engine, graph: db.Graph, revision: int, scope: Scope) -> tuple[int, Projection]:
+    """Kept apart from the collaborations' projections (another key), so it is never a base a patch starts
+    from: a patch re-reads collaborations only."""
+    from service.repositories import activities
+
+    def compute() -> tuple[int, Projection]:
+        actual, base = _projection(engine, graph, revision, scope.collaborations_only)
+        rows = activities.co_participants(graph, scope.as_of, scope.activity_cap)
+        found = activities_module.co_participation(rows, scope.activity_cap)
+        return actual, activities_module.with_co_participation(base, found)
+
+    return engine.memo(("with-activities", revision, scope), compute, projection=True)
 
 
 def _from_snapshot(projection: Projection, snapshot: Projection) -> None:
@@ -294,13 +320,15 @@ def _write_batches(graph: db.Graph, query: str, rows: list[dict[str, Any]]) -> l
 # --- reports (what the endpoints answer) -----------------------------------------------------------
 
 def bridges(graph: db.Graph, *, as_of: date | None = None, include: Iterable[str] = (), limit: int = 10,
-            min_cut_off: int = bridges_module.DEFAULT_MIN_CUT_OFF) -> dict:
-    return _answer(graph, "bridges", Scope.of(as_of, include), {"limit": limit, "min_cut_off": min_cut_off})
+            min_cut_off: int = bridges_module.DEFAULT_MIN_CUT_OFF, activity_size_cap: int | None = None) -> dict:
+    return _answer(graph, "bridges", Scope.of(as_of, include, activity_size_cap),
+                   {"limit": limit, "min_cut_off": min_cut_off})
 
 
 def clusters(graph: db.Graph, *, as_of: date | None = None, include: Iterable[str] = (),
-             resolution: float = DEFAULT_RESOLUTION, limit: int = 20) -> dict:
-    return _answer(graph, "clusters", Scope.of(as_of, include), {"resolution": resolution, "limit": limit})
+             resolution: float = DEFAULT_RESOLUTION, limit: int = 20, activity_size_cap: int | None = None) -> dict:
+    return _answer(graph, "clusters", Scope.of(as_of, include, activity_size_cap),
+                   {"resolution": resolution, "limit": limit})
 
 
 def member_filters(organization_id: str | None = None, region: str | None = None, role: str | None = None,
@@ -312,9 +340,11 @@ def member_filters(organization_id: str | None = None, region: str | None = None
 
 
 def health(graph: db.Graph, *, as_of: date | None = None, organization_id: str | None = None,
-           region: str | None = None, role: str | None = None, topic: str | None = None) -> dict:
+           region: str | None = None, role: str | None = None, topic: str | None = None,
+           include: Iterable[str] = (), activity_size_cap: int | None = None) -> dict:
     filters = member_filters(organization_id, region, role, topic)
-    return _answer(graph, "health", Scope.of(as_of), {"filters": filters})
+    scope = Scope.of(as_of, [name for name in include if name == "activities"], activity_size_cap)
+    return _answer(graph, "health", scope, {"filters": filters})
 
 
 # The questions the default reports answer, as the API's defaults ask them: what `netweave worker` computes
@@ -328,7 +358,9 @@ DEFAULT_QUESTIONS = (("bridges", {"limit": 10, "min_cut_off": bridges_module.DEF
 def question_args(question: str, scope: Scope, params: dict[str, Any]) -> tuple:
     """What identifies a question's report (its store key, without the revision): plain values only, so
     that the web tier and the worker derive the same key."""
-    return question, scope.as_of.isoformat(), scope.organizations, canonical(params)
+    args = (question, scope.as_of.isoformat(), scope.organizations, canonical(params))
+    # Only a question with co-participation says so: the other questions keep the keys they had.
+    return args if scope.activity_cap is None else (*args, ("activities", scope.activity_cap))
 
 
 def compute(engine: Engine, graph: db.Graph, revision: int, question: str, scope: Scope,
@@ -377,13 +409,14 @@ def _report(engine: Engine, graph: db.Graph, revision: int, question: str, scope
 
 def compute_job(engine: Engine, graph: db.Graph, job: dict[str, Any]) -> dict:
     """The report a queued job asks for (a job as service/analytics/asking.py sends it)."""
-    scope = Scope(date.fromisoformat(job["as_of"]), bool(job["organizations"]))
+    scope = Scope(date.fromisoformat(job["as_of"]), bool(job["organizations"]), job.get("activity_cap"))
     return compute(engine, graph, job["revision"], job["question"], scope, job["params"])
 
 
 def job_of(question: str, scope: Scope, params: dict[str, Any]) -> dict[str, Any]:
-    return {"question": question, "as_of": scope.as_of.isoformat(), "organizations": scope.organizations,
-            "params": params}
+    job = {"question": question, "as_of": scope.as_of.isoformat(), "organizations": scope.organizations,
+           "params": params}
+    return job if scope.activity_cap is None else {**job, "activity_cap": scope.activity_cap}
 
 
 def _answer(graph: db.Graph, question: str, scope: Scope, params: dict[str, Any]) -> dict:
@@ -437,7 +470,7 @@ def _bridges_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope
             f"betweenness: {_betweenness_method(engine.settings, analysis.betweenness)}; articulation points "
             "and bridge ties: biconnected components, members cut off from the block-cut tree; "
             "clusters_reached and clusters_joined: Leiden (modularity, resolution 1)",
-            {"as_of": scope.as_of.isoformat(), "include": _include(scope), "limit": limit,
+            {"as_of": scope.as_of.isoformat(), **_scope_parameters(scope), "limit": limit,
              "min_cut_off": min_cut_off},
             analysis.revision, scope, engine.settings.seed, exact=analysis.betweenness.exact,
             sample_size=analysis.betweenness.sample_size, projection=analysis.projection),
@@ -517,7 +550,7 @@ def _clusters_report(engine: Engine, graph: db.Graph, revision: int, scope: Scop
                                        for org, count in organizations[c]], named[c]) for c in shown],
         "computed": _computed("Leiden (igraph), modularity objective, on ties weighted by summed strength; "
                               "ids matched by overlap with the previous result",
-                              {"as_of": scope.as_of.isoformat(), "include": _include(scope),
+                              {"as_of": scope.as_of.isoformat(), **_scope_parameters(scope),
                                "resolution": resolution, "limit": limit},
                               analysis.revision, scope, engine.settings.seed, projection=analysis.projection),
     }
@@ -581,11 +614,11 @@ def _cluster_summary(analysis: ClusterAnalysis, c: int, top_members: list[dict],
 
 def cluster_members(graph: db.Graph, cluster_id: str, *, as_of: date | None = None, include: Iterable[str] = (),
                     resolution: float = DEFAULT_RESOLUTION, limit: int = 20,
-                    after: list[str] | None = None) -> dict:
+                    after: list[str] | None = None, activity_size_cap: int | None = None) -> dict:
     """One page of a cluster's members, by (name, id); 404 when the clustering has no such cluster. Which
     members a cluster holds is an analytics question like the others (computed by the worker with a queue);
     the page is read here."""
-    report = _answer(graph, "cluster-members", Scope.of(as_of, include),
+    report = _answer(graph, "cluster-members", Scope.of(as_of, include, activity_size_cap),
                      {"cluster_id": cluster_id, "resolution": resolution})
     refused(report)
     rows = fetch_page(graph, "analytics_members_page", limit, after, ids=report["ids"])
@@ -596,7 +629,7 @@ def _cluster_members_report(engine: Engine, graph: db.Graph, revision: int, scop
                             resolution: float) -> dict:
     analysis = cluster_analysis(engine, graph, revision, scope, resolution)
     computed = _computed("Leiden (igraph), modularity objective",
-                         {"as_of": scope.as_of.isoformat(), "include": _include(scope), "resolution": resolution},
+                         {"as_of": scope.as_of.isoformat(), **_scope_parameters(scope), "resolution": resolution},
                          analysis.revision, scope, engine.settings.seed, projection=analysis.projection)
     if cluster_id not in analysis.ids:
         return refusal(not_found("cluster", cluster_id), computed)
@@ -632,7 +665,9 @@ def _health_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope,
         "computed": _computed("igraph: components, transitivity, local clustering, coreness (kcore and "
                               "core_periphery: the main core against the other members), Leiden modularity "
                               "(resolution 1, weighted); average_shortest_path by breadth-first search",
-                              {"as_of": scope.as_of.isoformat(), **filters}, actual, scope, settings.seed,
+                              {"as_of": scope.as_of.isoformat(), **filters,
+                               **(_scope_parameters(scope) if scope.activity_cap is not None else {})},
+                              actual, scope, settings.seed,
                               exact=path["exact"], sample_size=path["sample_size"], projection=projection),
     }
 
@@ -649,7 +684,18 @@ def _matching(projection: Projection, filters: dict) -> list[int]:
 
 
 def _include(scope: Scope) -> list[str]:
-    return ["organizations"] if scope.organizations else []
+    return ["organizations"] * scope.organizations + ["activities"] * (scope.activity_cap is not None)
+
+
+def _scope_parameters(scope: Scope) -> dict:
+    """`include` (and the activity size cap with activities), as a result's computed.parameters show them."""
+    cap = {} if scope.activity_cap is None else {"activity_size_cap": scope.activity_cap}
+    return {"include": _include(scope), **cap}
+
+
+COLLABORATION_TIES = {"derived_from": ["collaborations"],
+                      "description": "collaborations active on as_of; parallel ones merged with summed strength",
+                      "activities": None}
 
 
 def _computed(algorithm: str, parameters: dict, revision: int, scope: Scope, seed: int, *, exact: bool = True,
@@ -657,7 +703,8 @@ def _computed(algorithm: str, parameters: dict, revision: int, scope: Scope, see
     return {"algorithm": algorithm, "parameters": parameters, "seed": seed, "exact": exact,
             "projection": projection.origin if projection is not None else None,
             "sample_size": sample_size, "revision": revision, "as_of": scope.as_of, "seconds": None,
-            "cached": False, "stale": False, "run_id": None}
+            "cached": False, "stale": False, "run_id": None,
+            "ties": projection.ties if projection is not None and projection.ties else COLLABORATION_TIES}
 
 
 def members_by_ids(graph: db.Graph, ids: list[str]) -> dict[str, dict]:

@@ -14,7 +14,7 @@ from service import db
 from service.api import BY_SEQ, decode_cursor, encode_cursor
 from service.errors import Problem
 
-RESOURCES = ("member", "organization", "affiliation", "collaboration", "introduction")
+RESOURCES = ("member", "organization", "affiliation", "collaboration", "introduction", "activity")
 ACTIONS = ("create", "update", "delete")
 
 

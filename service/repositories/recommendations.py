@@ -16,7 +16,7 @@ MAX_ORGANIZATION_PATHS = 5000
 
 def for_member(graph: db.Graph, member_id: str, *, strategy: str, limit: int, weights: dict[str, dict[str, float]],
                region: str | None = None, role: str | None = None, organization_id: str | None = None,
-               exclude_organization_id: str | None = None) -> dict[str, Any]:
+               exclude_organization_id: str | None = None, activity_size_cap: int = 50) -> dict[str, Any]:
     started = time.perf_counter()
     # One statement in one read transaction: the member, the revision and the ranked candidates. Which
     # plan applies depends on whether the member has a cluster id, so the statement gets both.
@@ -27,7 +27,7 @@ def for_member(graph: db.Graph, member_id: str, *, strategy: str, limit: int, we
         rows = db.run_plain(
             tx, "recommend_member", id=member_id, max_neighbors=MAX_NEIGHBORS, max_candidates=MAX_CANDIDATES,
             region=region, role=role, organization_id=organization_id,
-            exclude_organization_id=exclude_organization_id, limit=limit,
+            exclude_organization_id=exclude_organization_id, limit=limit, activity_size_cap=activity_size_cap,
             clustered=_plan(strategy, weights), unclustered=_plan(unclustered, weights))
         if not rows:
             return None, {}
@@ -44,7 +44,8 @@ def for_member(graph: db.Graph, member_id: str, *, strategy: str, limit: int, we
         paths_known = _add_impact(graph, row["revision"], member_id, items, row["member_cluster"], tied)
     computed = {"strategy": strategy, "weights": weights[effective],
                 "clustering": "available" if clustered else "missing",
-                "bounds": {"collaborators_expanded": MAX_NEIGHBORS, "candidates_per_source": MAX_CANDIDATES},
+                "bounds": {"collaborators_expanded": MAX_NEIGHBORS, "candidates_per_source": MAX_CANDIDATES,
+                           "activity_size_cap": activity_size_cap},
                 "took_ms": round((time.perf_counter() - started) * 1000, 1)}
     if not paths_known:
         computed["impact"] = ("around_articulation_points is null until the bridge analysis has run on the "

@@ -23,11 +23,14 @@ from schemas.sync import MAX_RECORDS, RECORD_SCHEMAS, STATUSES
 from service import db
 from service.errors import Problem, field_error, flatten_messages, problem_body
 from service.repositories import attributes, changes, vocabularies
+from service.repositories import activity_sync
 from service.repositories.members import email_key
 
-_SINGULAR = {"organizations": "organization", "members": "member", "collaborations": "collaboration"}
+_SINGULAR = {"organizations": "organization", "members": "member", "collaborations": "collaboration",
+             "activities": "activity"}
 _CONFLICT_RETRIES = 3
-_NOT_PROPS = {"id", "external_id", "deleted", "organizations", "source_external_id", "target_external_id", "attributes"}
+_NOT_PROPS = {"id", "external_id", "deleted", "organizations", "source_external_id", "target_external_id", "attributes",
+              "organization_external_id", "participants"}
 _DATE_FROM_NATIVE = neo4j.time.Date.from_native
 
 
@@ -144,6 +147,8 @@ def _apply(tx: ManagedTransaction, resource: str, source: str, valid: list[tuple
                                            [f"{source}:{record['external_id']}"]))
     if resource == "members":
         _sync_affiliations(tx, source, upserts, results, recorded)
+    if resource == "activities":
+        activity_sync.attach(tx, upserts, results, recorded, source)
     if atomic and any(result["status"] == "error" for result in results if result):
         raise _atomic_failure(results)
     for row in _delete(tx, resource, source, tombstones):
@@ -197,6 +202,8 @@ def _upsert(tx: ManagedTransaction, resource: str, source: str, upserts: list[tu
         return _upsert_collaborations(tx, source, upserts)
     if resource == "members":
         return _upsert_members(tx, source, upserts, match_email)
+    if resource == "activities":
+        return activity_sync.upsert(tx, source, upserts, _new_ids(len(upserts)), _props)
     rows = []
     for (index, record), new_id in zip(upserts, _new_ids(len(upserts))):
         rows.append({"index": index, "key": external_key("organization", source, record["external_id"]),
@@ -270,6 +277,8 @@ def _deletion_changes(resource: str, source: str, row: dict) -> list[dict]:
     if resource == "collaborations":
         return [changes.change("collaboration", row["id"], "delete", source,
                                parties=(row["source_id"], row["target_id"]))]
+    if resource == "activities":
+        return [changes.change("activity", row["id"], "delete", source, row["external_ids"])]
     ties = [changes.change("collaboration", c, "delete", source, parties=(a, b))
             for c, a, b in row["collaborations"]]
     others = row["organizations"] if resource == "members" else row["members"]
@@ -285,6 +294,8 @@ def _resolve_references(tx: ManagedTransaction, resource: str, source: str, upse
                         results: list[dict | None]) -> list[tuple[int, dict]]:
     if resource == "collaborations":
         return upserts  # resolved by the upsert statement itself
+    if resource == "activities":
+        return activity_sync.resolve(tx, source, upserts, results, _failed)
     upserts = _resolve_links(tx, _SINGULAR[resource], upserts, results)
     if resource == "members":
         return _resolve_organizations(tx, source, upserts, results)

@@ -20,6 +20,7 @@ FIELDS = {
     "organization": {"kind": "organization_kind"},
     "collaboration": {"kind": "collaboration_kind"},
     "affiliation": {"role": "affiliation_role"},
+    "activity": {"kind": "activity_kind"},
 }
 _ALLOWED_SHOWN = 100
 MERGE_BATCH = 1000
@@ -77,6 +78,7 @@ _MERGES = {
                            lambda row: changes.change("collaboration", row[0], "update", parties=(row[1], row[2]))),
     "affiliation_role": ("vocabulary_merge_affiliations",
                          lambda row: changes.change("affiliation", changes.affiliation_id(*row), "update")),
+    "activity_kind": ("vocabulary_merge_activities", lambda id_: changes.change("activity", id_, "update")),
 }
 
 

@@ -3,12 +3,12 @@ and core, background runs."""
 
 from __future__ import annotations
 
-from flask import url_for
+from flask import current_app, url_for
 from flask.views import MethodView
 
 from schemas.analytics import (BridgesArgsSchema, BridgesSchema, ClusterMembersArgsSchema, ClusterMembersSchema,
                                ClustersArgsSchema, ClustersSchema, CompareArgsSchema, CompareSchema,
-                               HealthArgsSchema, HealthSchema, ReachArgsSchema, ReachPageSchema, RunSchema,
+                               HealthQueryArgsSchema, HealthSchema, ReachArgsSchema, ReachPageSchema, RunSchema,
                                SegmentsArgsSchema, SegmentsSchema, SnapshotCreateSchema, SnapshotPageSchema,
                                SnapshotSchema)
 from schemas.common import PageArgsSchema
@@ -41,8 +41,12 @@ def answer_pending(pending: Pending):
 
 
 def _include(args: dict) -> list[str]:
+    """The `include` names; with activities, the activity size cap defaults to the deployment's."""
     include = args.pop("include", None)
-    return [include] if include else []
+    names = include.split(",") if include else []
+    if "activities" in names:
+        args.setdefault("activity_size_cap", current_app.config["NETWEAVE_ACTIVITY_SIZE_CAP"])
+    return names
 
 
 @blp.route("/bridges")
@@ -85,12 +89,12 @@ class Cluster(MethodView):
 @blp.route("/health")
 class Health(MethodView):
     @requires("analytics")
-    @blp.arguments(HealthArgsSchema, location="query")
+    @blp.arguments(HealthQueryArgsSchema, location="query")
     @blp.response(200, HealthSchema)
     @blp.alt_response(202, **_PENDING)
     def get(self, args):
         """Network health metrics, for the network or a part of it, as of a date"""
-        return analytics.health(get_graph(), **args)
+        return analytics.health(get_graph(), include=_include(args), **args)
 
 
 @blp.route("/segments")

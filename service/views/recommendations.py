@@ -27,7 +27,8 @@ blp = Blueprint("recommendations", __name__, url_prefix="/v1",
 def member_recommendations(args, member_id):
     """Members this member could be introduced to, ranked, each with its reasons"""
     weights = current_app.config["NETWEAVE_RECOMMENDATION_WEIGHTS"]
-    body = recommendations.for_member(get_graph(), member_id, weights=weights, **args)
+    body = recommendations.for_member(get_graph(), member_id, weights=weights,
+                                      activity_size_cap=current_app.config["NETWEAVE_ACTIVITY_SIZE_CAP"], **args)
     # The repository builds exactly the schema's shape (the candidate's public fields are picked in
     # Cypher; no email), and dumping it through marshmallow cost more CPU than the rest of the request
     # on the latency bench: sent as is. test_member_recommendations_are_what_the_schema_dumps pins it.

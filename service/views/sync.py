@@ -42,7 +42,7 @@ def _sync_view(resource: str):
     return view
 
 
-for _resource in ("organizations", "members", "collaborations"):
+for _resource in ("organizations", "members", "collaborations", "activities"):
     blp.route(f"/sync/{_resource}", methods=["POST"])(_sync_view(_resource))
 
 

@@ -32,6 +32,11 @@ _GOOD = {
     "source_external_id": ["m1", " m1 ", "o1"], "target_external_id": ["m2", "o2 "],
     "strength": [1, 3, 5, 3.0], "started_on": ["2024-01-31", None], "ended_on": ["2024-06-30", None],
     "attributes": [{}, {"grade_band": "middle", "years": 4}, {"home": None}],
+    "trust": [1, 5, 3.0, None], "value": [2, None],
+    "starts_on": ["2024-01-31", None], "ends_on": ["2024-06-30", None],
+    "organization_external_id": ["o1", " o1 ", None],
+    "participants": [[], [{"member_external_id": "m1"}],
+                     [{"member_external_id": " m1 ", "role": "facilitator"}, {"member_external_id": "m2"}]],
 }
 _BAD = {
     **{name: _BAD_TEXT for name in ("external_id", "name", "source_external_id", "target_external_id")},
@@ -42,13 +47,19 @@ _BAD = {
     "organizations": [[""], "o1", None, ["o"] * 51], "topics": [[""], "math", [7], ["x"] * 31, ["t"] * 31],
     "populations": [None, ["a" * 61]], "strength": [2.5, 9, 0, "3", True, None],
     "started_on": ["2023-02-30", 20240131, "2025-01-01"], "ended_on": ["yesterday", "2023-12-31"],
+    "trust": [0, 6, 2.5, "3", True], "value": [9, "high"],
+    "starts_on": ["2023-02-30", 20240131, "2025-01-01"], "ends_on": ["yesterday", "2023-12-31"],
+    "organization_external_id": _BAD_TEXT[:4],
+    "participants": [None, "m1", [{"member_external_id": ""}], [{"member_external_id": "m1"}] * 2,
+                     [{"member_external_id": "m1", "role": "host"}], [{"member_external_id": "m1"}] * 1001],
 }
 
 
 def _record(resource):
     names = list(RECORD_SCHEMAS[resource]().load_fields)
     needed = ("external_id", *RECORD_SCHEMAS[resource].REQUIRED_UNLESS_DELETED)
-    good = {**_GOOD, "kind": ["project", "mentoring"] if resource == "collaborations" else ["district", "network"]}
+    kinds = {"collaborations": ["project", "mentoring"], "activities": ["convening", "Cohort"]}
+    good = {**_GOOD, "kind": kinds.get(resource, ["district", "network"])}
     required = {name: st.sampled_from(good[name]) for name in needed}
     optional = {name: st.sampled_from(good[name]) for name in names if name not in needed}
 

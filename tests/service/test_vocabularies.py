@@ -26,7 +26,8 @@ def values(api, name):
 def test_every_vocabulary_starts_open_with_the_defaults(api):
     listed = api.get("/v1/vocabularies").get_json()["items"]
     assert {item["name"]: item["policy"] for item in listed} == {
-        "affiliation_role": "open", "collaboration_kind": "open", "member_role": "open", "organization_kind": "open"}
+        "affiliation_role": "open", "collaboration_kind": "open", "member_role": "open", "organization_kind": "open",
+        "activity_kind": "open"}
     assert "co-facilitation" in values(api, "collaboration_kind")
     assert vocabulary(api, "member_role").get_json()["values"][3] == {
         "value": "assistant_principal", "label": "Assistant principal", "description": None}
