@@ -3,6 +3,8 @@ hosted page /respond)."""
 
 from __future__ import annotations
 
+import copy
+
 from flask import Blueprint as FlaskBlueprint, abort, request, send_from_directory
 from flask.views import MethodView
 
@@ -160,8 +162,10 @@ class WriteIn(MethodView):
 
 
 def _token_errors(view):
-    view._apidoc = dict(getattr(view, "_apidoc", {}))
-    add_error_responses(view._apidoc, 404, 409, 410, 429)
+    """A token route: no API key (security: []), and the problems a token can meet."""
+    view._apidoc = copy.deepcopy(getattr(view, "_apidoc", {}))
+    view._apidoc.setdefault("manual_doc", {})["security"] = []
+    add_error_responses(view._apidoc, 404, 409, 410, 429, 503)
     return view
 
 

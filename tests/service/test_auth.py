@@ -58,6 +58,14 @@ ROUTE_SCOPES = {
     ("GET", "/v1/analytics/reach"): "analytics",
     ("GET", "/v1/analytics/runs/<run_id>"): "analytics",
     ("GET", "/v1/export"): "analytics",
+    ("POST", "/v1/activities"): "write",
+    ("GET", "/v1/activities"): "read",
+    ("GET", "/v1/activities/<activity_id>"): "read",
+    ("PATCH", "/v1/activities/<activity_id>"): "write",
+    ("DELETE", "/v1/activities/<activity_id>"): "write",
+    ("PUT", "/v1/activities/<activity_id>/participants"): "write",
+    ("GET", "/v1/activities/<activity_id>/participants"): "read",
+    ("POST", "/v1/sync/activities"): "sync",
     ("POST", "/v1/surveys"): "write",
     ("GET", "/v1/surveys"): "read",
     ("GET", "/v1/surveys/<survey_id>"): "read",
@@ -280,7 +288,7 @@ def network(api, new_member, new_organization, new_collaboration):
     answered = api.with_key(None).put(f"/v1/respond/{token}", json={"submit": True, "answers": [
         {"question_id": "advice", "named": [{"member_id": grace["id"]}], "write_ins": ["Someone"]}]})
     assert answered.status_code == 200
-    return {"survey_id": survey["id"], "write_in_id": ANY_ID,"member_id": ada["id"], "organization_id": organization["id"], "collaboration_id": collaboration["id"],
+    return {"survey_id": survey["id"], "write_in_id": ANY_ID, "activity_id": ANY_ID,"member_id": ada["id"], "organization_id": organization["id"], "collaboration_id": collaboration["id"],
             "introduction_id": introduction["id"], "key_id": auth.BOOTSTRAP_KEY_ID,
             "cluster_id": clusters["clusters"][0]["id"], "run_id": ANY_ID, "name": "member_role", "target": "member",
             "webhook_id": ANY_ID, "delivery_id": ANY_ID}
