@@ -87,12 +87,17 @@ MATCH (m:Member {id: i.member_id})
 RETURN i {.survey_id, .member_id, .status, .draft, .submission} AS invitation,
        s {.id, .title, .opens_at, .closes_at, .questions, .closed_at} AS survey, m.name AS name
 
-// name: invitation_lock
-// Takes the invitation's lock (concurrent saves of one token apply one after the other); its status.
-MATCH (i:SurveyInvitation {key: $key})
+// name: invitation_by_token_locked
+// As invitation_by_token, taking the invitation's write lock first: two saves of one token apply one after
+// the other, each reading what the one before wrote.
+MATCH (i:SurveyInvitation {token_hash: $token_hash})
 SET i._lock = true
 REMOVE i._lock
-RETURN i.status AS status, i.submission AS submission
+WITH i
+MATCH (s:Survey {id: i.survey_id})
+MATCH (m:Member {id: i.member_id})
+RETURN i {.survey_id, .member_id, .status, .draft, .submission} AS invitation,
+       s {.id, .title, .opens_at, .closes_at, .questions, .closed_at} AS survey, m.name AS name
 
 // name: invitation_save
 // Saves a draft, or a submission ($submitted) which also replaces the draft.
@@ -106,14 +111,8 @@ RETURN CASE WHEN $submitted THEN i.submitted_at ELSE datetime() END AS saved_at
 
 // name: roster_members
 // The members a names question lists (everyone, some organizations' members, or a segment), but the
-// respondent, each with one current organization's name (the first by name) and role; by name. With $ids,
-// only those of $ids it lists (an answer's names checked against the roster).
-CALL () {
-    MATCH (m:Member) WHERE $ids IS NULL RETURN m
-    UNION
-    UNWIND coalesce($ids, []) AS id MATCH (m:Member {id: id}) RETURN m
-}
-WITH m
+// respondent, each with one current organization's name (the first by name) and role; by name.
+MATCH (m:Member)
 WHERE m.id <> $respondent_id
   AND ($organization_ids IS NULL OR EXISTS {
         MATCH (m)-[f:MEMBER_OF]->(o:Organization) WHERE o.id IN $organization_ids
@@ -131,6 +130,21 @@ CALL (m) {
 RETURN m.id AS member_id, m.name AS name, organization, m.role AS role
 ORDER BY m.name_key, m.id
 LIMIT $limit
+
+// name: roster_check
+// Which of $ids a names question lists for this respondent (the filters of roster_members).
+UNWIND $ids AS id
+MATCH (m:Member {id: id})
+WHERE m.id <> $respondent_id
+  AND ($organization_ids IS NULL OR EXISTS {
+        MATCH (m)-[f:MEMBER_OF]->(o:Organization) WHERE o.id IN $organization_ids
+          AND (f.until IS NULL OR f.until >= date()) })
+  AND ($organization_id IS NULL OR EXISTS {
+        MATCH (m)-[f:MEMBER_OF]->(:Organization {id: $organization_id}) WHERE f.until IS NULL OR f.until >= date() })
+  AND ($region IS NULL OR m.region = $region)
+  AND ($role IS NULL OR m.role = $role)
+  AND ($topic IS NULL OR $topic IN m.topics)
+RETURN m.id AS member_id
 
 // name: nominations_replace
 // Replaces a respondent's nominations in one question by $named ([{member_id, scales}], scales as JSON),

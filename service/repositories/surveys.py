@@ -191,10 +191,11 @@ def invitations(graph: db.Graph, survey_id: str, status: str | None) -> dict[str
 
 # --- answering by token --------------------------------------------------------------------------
 
-def _invitation(tx: ManagedTransaction, token: str) -> dict[str, Any]:
-    """The invitation behind a token that may answer now, or the problem saying why not. Nothing in a
-    problem repeats the token."""
-    row = db.run_one(tx, "invitation_by_token", token_hash=hash_key(token)) \
+def _invitation(tx: ManagedTransaction, token: str, *, lock: bool = False) -> dict[str, Any]:
+    """The invitation behind a token that may answer now (with its write lock taken when `lock`), or the
+    problem saying why not. Nothing in a problem repeats the token."""
+    query = "invitation_by_token_locked" if lock else "invitation_by_token"
+    row = db.run_one(tx, query, token_hash=hash_key(token)) \
         if token.startswith(TOKEN_PREFIX) and len(token) <= 100 else None
     if row is None:
         raise Problem(404, "this check-in link is not valid: ask for a new one", slug="unknown-token")
@@ -254,22 +255,19 @@ def _roster_filter(question: dict[str, Any]) -> dict[str, Any]:
     return {**_NO_SEGMENT, **roster["segment"]}
 
 
-def _roster(tx: ManagedTransaction, question: dict[str, Any], respondent_id: str,
-            ids: list[str] | None = None) -> list[dict[str, Any]]:
-    return db.run(tx, "roster_members", respondent_id=respondent_id, ids=ids, limit=ROSTER_LIMIT,
-                  **_roster_filter(question))
+def _roster(tx: ManagedTransaction, question: dict[str, Any], respondent_id: str) -> list[dict[str, Any]]:
+    return db.run(tx, "roster_members", respondent_id=respondent_id, limit=ROSTER_LIMIT, **_roster_filter(question))
 
 
 def respond(graph: db.Graph, token: str, body: dict[str, Any]) -> dict[str, Any]:
     """Saves a draft or submits; a submission replaces the respondent's earlier one, ties included."""
 
     def work(tx: ManagedTransaction) -> dict[str, Any]:
-        found = _invitation(tx, token)
+        found = _invitation(tx, token, lock=True)
         invitation, survey = found["invitation"], found["survey"]
         respondent = invitation["member_id"]
         key = f"{survey['id']}:{respondent}"
-        db.run(tx, "invitation_lock", key=key)
-        answers = _checked_answers(tx, survey["questions"], body["answers"], respondent)
+        answers = _checked_answers(tx, survey["questions"], body["answers"], respondent, body["submit"])
         document = json.dumps(body["answers"], separators=(",", ":"))
         saved_at = db.run_one(tx, "invitation_save", key=key, answers=document, submitted=body["submit"])["saved_at"]
         nominations = write_ins = 0
@@ -284,8 +282,8 @@ def respond(graph: db.Graph, token: str, body: dict[str, Any]) -> dict[str, Any]
     return graph.write(work)
 
 
-def _checked_answers(tx: ManagedTransaction, questions: list[dict], answers: list[dict],
-                     respondent: str) -> dict[str, dict[str, Any]]:
+def _checked_answers(tx: ManagedTransaction, questions: list[dict], answers: list[dict], respondent: str,
+                     submitting: bool) -> dict[str, dict[str, Any]]:
     """The answers by question id, each checked against its question (a 422 naming `answers.N.field`)."""
     by_id = {question["id"]: question for question in questions}
     out: dict[str, dict[str, Any]] = {}
@@ -303,12 +301,13 @@ def _checked_answers(tx: ManagedTransaction, questions: list[dict], answers: lis
         else:
             if "value" in answer:
                 raise field_error(f"{where}.value", "only for an attribute question")
-            _check_names(tx, question, answer, respondent, where)
+            _check_names(tx, question, answer, respondent, where, submitting)
         out[answer["question_id"]] = answer
     return out
 
 
-def _check_names(tx: ManagedTransaction, question: dict, answer: dict, respondent: str, where: str) -> None:
+def _check_names(tx: ManagedTransaction, question: dict, answer: dict, respondent: str, where: str,
+                 submitting: bool) -> None:
     named, write_ins = answer.get("named", []), answer.get("write_ins", [])
     if len(named) + len(write_ins) > question["max_names"]:
         raise field_error(f"{where}.named", f"at most {question['max_names']} names, write-ins included")
@@ -331,8 +330,9 @@ def _check_names(tx: ManagedTransaction, question: dict, answer: dict, responden
             if not isinstance(value, int) or not scale["min"] <= value <= scale["max"]:
                 raise field_error(f"{where}.named.{position}.scales.{name}",
                                   f"a whole number from {scale['min']} to {scale['max']}")
-    if named:
-        listed = {row["member_id"] for row in _roster(tx, question, respondent, ids=list(seen))}
+    if named and not (submitting and question["roster"].get("all")):   # else the write checks (_check_written)
+        listed = {row["member_id"] for row in db.run(tx, "roster_check", respondent_id=respondent, ids=sorted(seen),
+                                                     **_roster_filter(question))}
         for position, entry in enumerate(named):
             if entry["member_id"] not in listed:
                 raise field_error(f"{where}.named.{position}.member_id", "not on this question's list")
@@ -356,6 +356,7 @@ def _apply_submission(tx: ManagedTransaction, survey: dict, respondent: str, ans
                        named=[{"member_id": e["member_id"], "scales": json.dumps(e["scales"], sort_keys=True)}
                               for e in named])
         nominations += len(named)
+        _check_written(question, named, pairs, answers)
         _write_ties(tx, survey["id"], question, respondent, pairs)
         texts = list(dict.fromkeys(answer.get("write_ins", [])))
         if texts or question["id"] in wrote_in:       # else there is nothing to replace
@@ -365,6 +366,16 @@ def _apply_submission(tx: ManagedTransaction, survey: dict, respondent: str, ans
     if member_fields:
         _fill_member_fields(tx, survey["questions"], respondent, member_fields)
     return nominations, write_in_count
+
+
+def _check_written(question: dict, named: list[dict], pairs: list[dict], answers: dict[str, dict]) -> None:
+    """A name the nominations statement found no member for is a 422 (the transaction rolls back): how an
+    everyone's-list question checks its names without a query of its own."""
+    found = {row["member_id"] for row in pairs}
+    for position, entry in enumerate(named):
+        if entry["member_id"] not in found:
+            index = list(answers).index(question["id"])
+            raise field_error(f"answers.{index}.named.{position}.member_id", "not on this question's list")
 
 
 def _derive_ties(tx: ManagedTransaction, survey_id: str, question: dict, respondent: str,
