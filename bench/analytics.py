@@ -202,7 +202,7 @@ def _read_projection_variant(uri: str, variant: str, rust: bool) -> None:
 
     from service.repositories.analytics import PROJECTION_CHUNK
 
-    params = {"as_of": date.today(), "organizations": False, "chunk": PROJECTION_CHUNK}
+    params = {"as_of": date.today(), "organizations": False, "chunk": PROJECTION_CHUNK, "source": None}
     fetch_size = 10 if variant == "chunks, fetch 10" else -1
     chunks = variant.startswith("chunks")
     text = (graph_queries.get("analytics_projection").text if chunks
@@ -230,7 +230,7 @@ def raw_igraph(uri: str) -> dict:
     from service.repositories.analytics import PROJECTION_CHUNK
 
     text = graph_queries.get("analytics_projection").text
-    params = {"as_of": date.today(), "organizations": False, "chunk": PROJECTION_CHUNK}
+    params = {"as_of": date.today(), "organizations": False, "chunk": PROJECTION_CHUNK, "source": None}
     with _driver(uri) as driver:
         def read():
             started = time.perf_counter()

@@ -7,7 +7,7 @@
 // new clusters are matched to), node]. tie_nodes/tie_strengths are parallel lists of the collaborations active
 // on $as_of that start at this party (each stored relationship is listed once, at its start node; the engine
 // reads them as undirected), naming the other party by its `node`: the internal node id, valid inside this
-// one transaction only, which is all the engine uses it for.
+// one transaction only, which is all the engine uses it for. With $source, only that source's collaborations.
 // Why this shape: on 100,000 members / 1M ties, bench/analytics.py's "projection read" table (wall clock, same
 // run) gave 3.6 s for it against 6.5 s for a record per party with uuid ties. Measured apart (cProfile and /proc CPU
 // times of a worker, not in the bench): a record costs the driver ~20 us of Python whatever the Rust extension does, so a record per
@@ -27,7 +27,8 @@ CALL (parties, start) {
     WITH party, [(party)-[c:COLLABORATES_WITH]->(x)
                  WHERE (x:Member OR ($organizations AND x:Organization))
                    AND (c.started_on IS NULL OR c.started_on <= $as_of)
-                   AND (c.ended_on IS NULL OR c.ended_on >= $as_of) | [id(x), coalesce(c.strength, 3)]] AS ties
+                   AND (c.ended_on IS NULL OR c.ended_on >= $as_of)
+                   AND ($source IS NULL OR c.source = $source) | [id(x), coalesce(c.strength, 3)]] AS ties
     RETURN collect([party.id, CASE WHEN party:Member THEN 'member' ELSE 'organization' END, party.region,
                     party.role, coalesce(party.topics, []),
                     CASE WHEN party:Member THEN [(party)-[a:MEMBER_OF]->(o:Organization)

@@ -14,6 +14,10 @@ CREATE CONSTRAINT survey_invitation_token IF NOT EXISTS FOR (i:SurveyInvitation)
 // name: schema_survey_invitation_survey
 CREATE INDEX survey_invitation_survey IF NOT EXISTS FOR (i:SurveyInvitation) ON (i.survey_id)
 
+// name: schema_survey_invitation_pending
+// Submissions waiting for their ties (service/repositories/surveys.py, derive_pending).
+CREATE INDEX survey_invitation_pending IF NOT EXISTS FOR (i:SurveyInvitation) ON (i.pending)
+
 // name: schema_survey_write_in_id
 CREATE CONSTRAINT survey_write_in_id IF NOT EXISTS FOR (w:SurveyWriteIn) REQUIRE w.id IS UNIQUE
 

@@ -100,9 +100,12 @@ RETURN i {.survey_id, .member_id, .status, .draft, .submission} AS invitation,
        s {.id, .title, .opens_at, .closes_at, .questions, .closed_at} AS survey, m.name AS name
 
 // name: invitation_save
-// Saves a draft, or a submission ($submitted) which also replaces the draft.
+// Saves a draft, or a submission ($submitted) which also replaces the draft and waits (pending, under a
+// new rev) for its nominations and ties to be derived.
 MATCH (i:SurveyInvitation {key: $key})
-SET i.draft = $answers,
+SET i.pending = CASE WHEN $submitted THEN true ELSE i.pending END,
+    i.rev = CASE WHEN $submitted THEN coalesce(i.rev, 0) + 1 ELSE i.rev END,
+    i.draft = $answers,
     i.started_at = coalesce(i.started_at, datetime()),
     i.status = CASE WHEN $submitted OR i.status = 'submitted' THEN 'submitted' ELSE 'started' END,
     i.submission = CASE WHEN $submitted THEN $answers ELSE i.submission END,
@@ -145,29 +148,6 @@ WHERE m.id <> $respondent_id
   AND ($role IS NULL OR m.role = $role)
   AND ($topic IS NULL OR $topic IN m.topics)
 RETURN m.id AS member_id
-
-// name: nominations_replace
-// Replaces a respondent's nominations in one question by $named ([{member_id, scales}], scales as JSON),
-// then answers, for every member named before or now, the nomination each way in that question (scales
-// as JSON; null when none): what the pair's tie is derived from.
-MATCH (r:Member {id: $respondent_id})
-OPTIONAL MATCH (r)-[old:NOMINATED {survey_id: $survey_id, question_id: $question_id}]->(before:Member)
-WITH r, collect(before.id) AS before, collect(old) AS olds
-FOREACH (rel IN olds | DELETE rel)
-WITH r, before
-CALL (r) {
-    UNWIND $named AS row
-    MATCH (x:Member {id: row.member_id})
-    CREATE (r)-[:NOMINATED {survey_id: $survey_id, question_id: $question_id, scales: row.scales,
-                            created_at: datetime()}]->(x)
-    RETURN count(*) AS created
-}
-UNWIND before + [row IN $named | row.member_id] AS other
-WITH DISTINCT r, other
-MATCH (x:Member {id: other})
-OPTIONAL MATCH (r)-[out:NOMINATED {survey_id: $survey_id, question_id: $question_id}]->(x)
-OPTIONAL MATCH (x)-[in:NOMINATED {survey_id: $survey_id, question_id: $question_id}]->(r)
-RETURN other AS member_id, out.scales AS out_scales, in.scales AS in_scales
 
 // name: nomination_pairs
 // For each member in $others: the respondent's nomination of them and theirs of the respondent, in one
@@ -228,20 +208,66 @@ SET w.status = 'matched', w.member_id = $member_id, w.matched_at = datetime()
 RETURN w {.*} AS write_in
 
 // name: nomination_add
-// One more nomination (a matched write-in), unless the respondent already named that member there.
+// One more nomination (a matched write-in, with $scales: none), unless the respondent already named that member there.
 MATCH (r:Member {id: $respondent_id}), (x:Member {id: $member_id})
 WHERE NOT EXISTS { (r)-[:NOMINATED {survey_id: $survey_id, question_id: $question_id}]->(x) }
-CREATE (r)-[:NOMINATED {survey_id: $survey_id, question_id: $question_id, scales: '{}', created_at: datetime()}]->(x)
+CREATE (r)-[:NOMINATED {survey_id: $survey_id, question_id: $question_id, scales: $scales, created_at: datetime()}]->(x)
 RETURN count(*) AS created
 
-// name: submission_lock
-// Takes, in id order, the write locks of the respondent, of everyone they named before in the survey and of
-// everyone in $named: a submission then holds every node its nominations and ties will touch before it
-// writes, so two respondents naming each other at once wait for one another instead of deadlocking.
-OPTIONAL MATCH (:Member {id: $respondent_id})-[n:NOMINATED]->(x:Member) WHERE n.survey_id = $survey_id
-WITH collect(DISTINCT x.id) + $named + [$respondent_id] AS ids
+// name: pending_submissions
+// Submissions whose nominations and ties are not derived yet, oldest first, with their surveys' questions.
+MATCH (i:SurveyInvitation) WHERE i.pending = true
+WITH i ORDER BY i.submitted_at, i.key LIMIT $limit
+MATCH (s:Survey {id: i.survey_id})
+RETURN i.key AS key, i.rev AS rev, i.survey_id AS survey_id, i.member_id AS respondent_id,
+       i.submission AS submission, s.questions AS questions
+
+// name: submissions_lock
+// Takes, in id order, the write locks of the respondents in $respondents, of everyone they named before in
+// the survey and of everyone in $named: a batch then holds every node its nominations and ties will touch
+// before it writes, so two batches (or a batch and a write-in match) wait for one another, never deadlock.
+UNWIND $respondents AS respondent_id
+OPTIONAL MATCH (:Member {id: respondent_id})-[n:NOMINATED]->(x:Member) WHERE n.survey_id = $survey_id
+WITH collect(DISTINCT x.id) + $named + $respondents AS ids
 MATCH (m:Member) WHERE m.id IN ids
 WITH m ORDER BY m.id
 SET m._lock = true
 REMOVE m._lock
 RETURN count(m) AS locked
+
+// name: nominations_replace_many
+// For each row {respondent_id, question_id, named: [{member_id, scales}]}: the respondent's nominations in
+// that question replaced by `named`; answers whom they had named before.
+UNWIND $rows AS row
+MATCH (r:Member {id: row.respondent_id})
+OPTIONAL MATCH (r)-[old:NOMINATED {survey_id: $survey_id, question_id: row.question_id}]->(before:Member)
+WITH row, r, collect(before.id) AS before, collect(old) AS olds
+FOREACH (rel IN olds | DELETE rel)
+WITH row, r, before
+CALL (row, r) {
+    UNWIND row.named AS entry
+    MATCH (x:Member {id: entry.member_id})
+    CREATE (r)-[:NOMINATED {survey_id: $survey_id, question_id: row.question_id, scales: entry.scales,
+                            created_at: datetime()}]->(x)
+    RETURN count(*) AS created
+}
+RETURN row.respondent_id AS respondent_id, row.question_id AS question_id, before
+
+// name: nomination_pairs_many
+// For each pair {question_id, a, b}: a's nomination of b and b's of a in that question (scales as JSON;
+// null when none).
+UNWIND $pairs AS pair
+MATCH (a:Member {id: pair.a})
+MATCH (b:Member {id: pair.b})
+OPTIONAL MATCH (a)-[ab:NOMINATED {survey_id: $survey_id, question_id: pair.question_id}]->(b)
+OPTIONAL MATCH (b)-[ba:NOMINATED {survey_id: $survey_id, question_id: pair.question_id}]->(a)
+RETURN pair.question_id AS question_id, pair.a AS a, pair.b AS b, ab.scales AS ab_scales, ba.scales AS ba_scales
+
+// name: submissions_derived
+// Marks derived the submissions in $done ({key, rev}) still at that rev (a newer one stays pending);
+// $error, when set, says why one could not be.
+UNWIND $done AS done
+MATCH (i:SurveyInvitation {key: done.key}) WHERE i.rev = done.rev
+SET i.pending = false,
+    i.derive_error = $error
+RETURN count(i) AS cleared

@@ -40,6 +40,11 @@ def _activity_size_cap():
                        "NETWEAVE_ACTIVITY_SIZE_CAP, 50)"})
 
 
+def _source():
+    return trimmed(100, metadata={"description": "only the ties of this source: `survey:<id>` for one check-in's "
+                                                "(or a sync source, `api`); every member stays a vertex"})
+
+
 class _ActivityCapNeedsActivities:
     @validates_schema
     def _cap_with_activities(self, data, **kwargs):
@@ -66,6 +71,7 @@ class BridgesArgsSchema(_ActivityCapNeedsActivities, StrictSchema):
     as_of = _as_of()
     include = _include()
     activity_size_cap = _activity_size_cap()
+    source = _source()
     limit = _limit(10, "brokers")
     min_cut_off = fields.Integer(
         load_default=DEFAULT_MIN_CUT_OFF, validate=validate.Range(min=0, max=MAX_MIN_CUT_OFF), metadata={
@@ -79,6 +85,7 @@ class ClustersArgsSchema(_ActivityCapNeedsActivities, StrictSchema):
     as_of = _as_of()
     include = _include()
     activity_size_cap = _activity_size_cap()
+    source = _source()
     resolution = _resolution()
     limit = _limit(DEFAULT_PAGE, "clusters (largest first)")
 
@@ -106,6 +113,7 @@ class HealthQueryArgsSchema(_ActivityCapNeedsActivities, HealthArgsSchema):
 
     include = _include(("activities",))
     activity_size_cap = _activity_size_cap()
+    source = _source()
 
 
 class ProjectionReadSchema(StrictSchema):

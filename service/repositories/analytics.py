@@ -38,23 +38,27 @@ WRITE_BATCH = 10_000
 
 @dataclass(frozen=True)
 class Scope:
-    """Which analytics graph: collaborations active on `as_of`, organizations as vertices or not, and with
-    `activity_cap` (not None) co-participation ties from activities of at most that many participants."""
+    """Which analytics graph: collaborations active on `as_of`, organizations as vertices or not, with
+    `activity_cap` (not None) co-participation ties from activities of at most that many participants, and
+    with `source` (not None) only the collaborations of that source (one check-in's: `survey:<id>`)."""
 
     as_of: date
     organizations: bool
     activity_cap: int | None = None
+    source: str | None = None
 
     @classmethod
-    def of(cls, as_of: date | None, include: Iterable[str] = (), activity_size_cap: int | None = None) -> "Scope":
+    def of(cls, as_of: date | None, include: Iterable[str] = (), activity_size_cap: int | None = None,
+           source: str | None = None) -> "Scope":
         include = set(include)
         cap = (activity_size_cap or activities_module.DEFAULT_SIZE_CAP) if "activities" in include else None
-        return cls(as_of or today(), "organizations" in include, cap)
+        return cls(as_of or today(), "organizations" in include, cap, source)
 
     @property
     def is_current(self) -> bool:
         """The members-only graph of today: the one whose results are written back onto members."""
-        return self.as_of == today() and not self.organizations and self.activity_cap is None
+        return (self.as_of == today() and not self.organizations and self.activity_cap is None
+                and self.source is None)
 
     @property
     def collaborations_only(self) -> "Scope":
@@ -78,7 +82,8 @@ PROJECTION_CHUNK = 1_000   # party rows per record of analytics_projection (see 
 def read_projection(graph: db.Graph, scope: Scope) -> tuple[int, Projection]:
     """(revision, projection) read in one transaction, so the revision is the projection's."""
     query = graph_queries.get("analytics_projection").text
-    params = {"as_of": scope.as_of, "organizations": scope.organizations, "chunk": PROJECTION_CHUNK}
+    params = {"as_of": scope.as_of, "organizations": scope.organizations, "chunk": PROJECTION_CHUNK,
+              "source": scope.source}
 
     def work(tx: ManagedTransaction) -> tuple[int, str | None, dict, list]:
         revision = db.run_one(tx, "change_revision")["revision"]
@@ -106,6 +111,10 @@ def _projection(engine: Engine, graph: db.Graph, revision: int, scope: Scope) ->
     co-participation, the collaborations' projection so obtained plus the activities' ties."""
     if scope.activity_cap is not None:
         return _with_activities(engine, graph, revision, scope)
+    if scope.source is not None:
+        # One source's ties: read whole, under a key of its own (never a base a live patch starts from,
+        # never on disk); a check-in's graph is small and asked for rarely.
+        return engine.memo(("by-source", revision, scope), lambda: read_projection(graph, scope), projection=True)
 
     def compute() -> tuple[int, Projection]:
         # Snapshots serve today's scopes (the ones fresh workers are asked for), and only with live patching.
@@ -320,14 +329,16 @@ def _write_batches(graph: db.Graph, query: str, rows: list[dict[str, Any]]) -> l
 # --- reports (what the endpoints answer) -----------------------------------------------------------
 
 def bridges(graph: db.Graph, *, as_of: date | None = None, include: Iterable[str] = (), limit: int = 10,
-            min_cut_off: int = bridges_module.DEFAULT_MIN_CUT_OFF, activity_size_cap: int | None = None) -> dict:
-    return _answer(graph, "bridges", Scope.of(as_of, include, activity_size_cap),
+            min_cut_off: int = bridges_module.DEFAULT_MIN_CUT_OFF, activity_size_cap: int | None = None,
+            source: str | None = None) -> dict:
+    return _answer(graph, "bridges", Scope.of(as_of, include, activity_size_cap, source),
                    {"limit": limit, "min_cut_off": min_cut_off})
 
 
 def clusters(graph: db.Graph, *, as_of: date | None = None, include: Iterable[str] = (),
-             resolution: float = DEFAULT_RESOLUTION, limit: int = 20, activity_size_cap: int | None = None) -> dict:
-    return _answer(graph, "clusters", Scope.of(as_of, include, activity_size_cap),
+             resolution: float = DEFAULT_RESOLUTION, limit: int = 20, activity_size_cap: int | None = None,
+             source: str | None = None) -> dict:
+    return _answer(graph, "clusters", Scope.of(as_of, include, activity_size_cap, source),
                    {"resolution": resolution, "limit": limit})
 
 
@@ -341,9 +352,9 @@ def member_filters(organization_id: str | None = None, region: str | None = None
 
 def health(graph: db.Graph, *, as_of: date | None = None, organization_id: str | None = None,
            region: str | None = None, role: str | None = None, topic: str | None = None,
-           include: Iterable[str] = (), activity_size_cap: int | None = None) -> dict:
+           include: Iterable[str] = (), activity_size_cap: int | None = None, source: str | None = None) -> dict:
     filters = member_filters(organization_id, region, role, topic)
-    scope = Scope.of(as_of, [name for name in include if name == "activities"], activity_size_cap)
+    scope = Scope.of(as_of, [name for name in include if name == "activities"], activity_size_cap, source)
     return _answer(graph, "health", scope, {"filters": filters})
 
 
@@ -359,8 +370,10 @@ def question_args(question: str, scope: Scope, params: dict[str, Any]) -> tuple:
     """What identifies a question's report (its store key, without the revision): plain values only, so
     that the web tier and the worker derive the same key."""
     args = (question, scope.as_of.isoformat(), scope.organizations, canonical(params))
-    # Only a question with co-participation says so: the other questions keep the keys they had.
-    return args if scope.activity_cap is None else (*args, ("activities", scope.activity_cap))
+    # Only a question with co-participation or one source says so: the other questions keep the keys they had.
+    if scope.activity_cap is not None:
+        args = (*args, ("activities", scope.activity_cap))
+    return args if scope.source is None else (*args, ("source", scope.source))
 
 
 def compute(engine: Engine, graph: db.Graph, revision: int, question: str, scope: Scope,
@@ -409,14 +422,17 @@ def _report(engine: Engine, graph: db.Graph, revision: int, question: str, scope
 
 def compute_job(engine: Engine, graph: db.Graph, job: dict[str, Any]) -> dict:
     """The report a queued job asks for (a job as service/analytics/asking.py sends it)."""
-    scope = Scope(date.fromisoformat(job["as_of"]), bool(job["organizations"]), job.get("activity_cap"))
+    scope = Scope(date.fromisoformat(job["as_of"]), bool(job["organizations"]), job.get("activity_cap"),
+                  job.get("source"))
     return compute(engine, graph, job["revision"], job["question"], scope, job["params"])
 
 
 def job_of(question: str, scope: Scope, params: dict[str, Any]) -> dict[str, Any]:
     job = {"question": question, "as_of": scope.as_of.isoformat(), "organizations": scope.organizations,
            "params": params}
-    return job if scope.activity_cap is None else {**job, "activity_cap": scope.activity_cap}
+    if scope.activity_cap is not None:
+        job["activity_cap"] = scope.activity_cap
+    return job if scope.source is None else {**job, "source": scope.source}
 
 
 def _answer(graph: db.Graph, question: str, scope: Scope, params: dict[str, Any]) -> dict:
@@ -666,7 +682,8 @@ def _health_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope,
                               "core_periphery: the main core against the other members), Leiden modularity "
                               "(resolution 1, weighted); average_shortest_path by breadth-first search",
                               {"as_of": scope.as_of.isoformat(), **filters,
-                               **(_scope_parameters(scope) if scope.activity_cap is not None else {})},
+                               **(_scope_parameters(scope) if scope.activity_cap is not None
+                                  or scope.source is not None else {})},
                               actual, scope, settings.seed,
                               exact=path["exact"], sample_size=path["sample_size"], projection=projection),
     }
@@ -690,7 +707,7 @@ def _include(scope: Scope) -> list[str]:
 def _scope_parameters(scope: Scope) -> dict:
     """`include` (and the activity size cap with activities), as a result's computed.parameters show them."""
     cap = {} if scope.activity_cap is None else {"activity_size_cap": scope.activity_cap}
-    return {"include": _include(scope), **cap}
+    return {"include": _include(scope), **cap, **({} if scope.source is None else {"source": scope.source})}
 
 
 COLLABORATION_TIES = {"derived_from": ["collaborations"],

@@ -1,18 +1,26 @@
 """Check-ins (relationship surveys): definitions, invitations by token, answers, the ties they make, results.
 
 A survey's questions are stored as one JSON document on its node. An invitation holds the SHA-256 of its
-token (the token is shown once, when issued), the respondent's draft and submission. Submitting turns each
-name generator's answers into directed NOMINATED relations (one per respondent, question and named member,
-with the scales given) and, through the sync code in the same transaction, into undirected collaborations
-of the question's tie kind with source `survey:<id>` and external id `<question>:<member a>:<member b>`:
-a revision rewrites the respondent's nominations and re-derives exactly the ties it touched, never adding
-a second tie for a pair.
+token (the token is shown once, when issued), the respondent's draft and submission. Each name generator's
+submitted answers become directed NOMINATED relations (one per respondent, question and named member, with
+the scales given) and, through the sync code, undirected collaborations of the question's tie kind with
+source `survey:<id>` and external id `<question>:<member a>:<member b>`: a revision rewrites the
+respondent's nominations and re-derives exactly the ties it touched, never adding a second tie for a pair.
+
+Submitting saves the answers (checked, with write-ins and attribute values) and marks them pending; the
+nominations and ties are then derived in batches (`derive_pending`), as a sync batch writes many records
+in one transaction: one submission at a time took about 8 statements for 15 ties. The request that
+submitted derives before it answers: it takes this process's deriving lock and derives every pending
+submission, its own among them (or finds that a concurrent batch in another process already has), so its
+ties exist when it answers. Deriving again what is already derived changes nothing.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import secrets
+import threading
 import uuid
 from collections import Counter, defaultdict
 from datetime import datetime, timezone
@@ -29,7 +37,11 @@ from service.auth import hash_key
 from service.errors import Problem, field_error, flatten_messages
 from service.repositories import alerts, attributes, changes, fetch_page, locked, not_found, records, sync
 
+log = logging.getLogger(__name__)
+
 TOKEN_PREFIX = "nwr_"
+DERIVE_BATCH = 100             # submissions derived in one transaction at most
+_DERIVING = threading.Lock()   # one deriving loop per process at a time
 ROSTER_LIMIT = 10_000          # names a roster lists at most (a network's members, bounded)
 _NO_SEGMENT = {"organization_ids": None, "organization_id": None, "region": None, "role": None, "topic": None}
 
@@ -267,23 +279,24 @@ def respond(graph: db.Graph, token: str, body: dict[str, Any]) -> dict[str, Any]
         invitation, survey = found["invitation"], found["survey"]
         respondent = invitation["member_id"]
         key = f"{survey['id']}:{respondent}"
-        answers = _checked_answers(tx, survey["questions"], body["answers"], respondent, body["submit"])
+        answers = _checked_answers(tx, survey["questions"], body["answers"], respondent)
         document = json.dumps(body["answers"], separators=(",", ":"))
         saved_at = db.run_one(tx, "invitation_save", key=key, answers=document, submitted=body["submit"])["saved_at"]
         nominations = write_ins = 0
         if body["submit"]:
-            named = sorted({entry["member_id"] for answer in answers.values() for entry in answer.get("named", [])})
-            db.run(tx, "submission_lock", survey_id=survey["id"], respondent_id=respondent, named=named)
             earlier = json.loads(invitation["submission"]) if invitation.get("submission") else []
-            nominations, write_ins = _apply_submission(tx, survey, respondent, answers, earlier)
+            nominations, write_ins = _save_submission(tx, survey, respondent, answers, earlier)
         return {"status": "submitted" if body["submit"] else "started", "saved_at": saved_at,
                 "nominations": nominations, "write_ins": write_ins}
 
-    return graph.write(work)
+    result = graph.write(work)
+    if body["submit"]:
+        derive_pending(graph)
+    return result
 
 
-def _checked_answers(tx: ManagedTransaction, questions: list[dict], answers: list[dict], respondent: str,
-                     submitting: bool) -> dict[str, dict[str, Any]]:
+def _checked_answers(tx: ManagedTransaction, questions: list[dict], answers: list[dict],
+                     respondent: str) -> dict[str, dict[str, Any]]:
     """The answers by question id, each checked against its question (a 422 naming `answers.N.field`)."""
     by_id = {question["id"]: question for question in questions}
     out: dict[str, dict[str, Any]] = {}
@@ -301,13 +314,12 @@ def _checked_answers(tx: ManagedTransaction, questions: list[dict], answers: lis
         else:
             if "value" in answer:
                 raise field_error(f"{where}.value", "only for an attribute question")
-            _check_names(tx, question, answer, respondent, where, submitting)
+            _check_names(tx, question, answer, respondent, where)
         out[answer["question_id"]] = answer
     return out
 
 
-def _check_names(tx: ManagedTransaction, question: dict, answer: dict, respondent: str, where: str,
-                 submitting: bool) -> None:
+def _check_names(tx: ManagedTransaction, question: dict, answer: dict, respondent: str, where: str) -> None:
     named, write_ins = answer.get("named", []), answer.get("write_ins", [])
     if len(named) + len(write_ins) > question["max_names"]:
         raise field_error(f"{where}.named", f"at most {question['max_names']} names, write-ins included")
@@ -330,7 +342,7 @@ def _check_names(tx: ManagedTransaction, question: dict, answer: dict, responden
             if not isinstance(value, int) or not scale["min"] <= value <= scale["max"]:
                 raise field_error(f"{where}.named.{position}.scales.{name}",
                                   f"a whole number from {scale['min']} to {scale['max']}")
-    if named and not (submitting and question["roster"].get("all")):   # else the write checks (_check_written)
+    if named:
         listed = {row["member_id"] for row in db.run(tx, "roster_check", respondent_id=respondent, ids=sorted(seen),
                                                      **_roster_filter(question))}
         for position, entry in enumerate(named):
@@ -338,9 +350,10 @@ def _check_names(tx: ManagedTransaction, question: dict, answer: dict, responden
                 raise field_error(f"{where}.named.{position}.member_id", "not on this question's list")
 
 
-def _apply_submission(tx: ManagedTransaction, survey: dict, respondent: str, answers: dict[str, dict[str, Any]],
-                      earlier: list[dict[str, Any]]) -> tuple[int, int]:
-    """Nominations, ties, write-ins and attribute values of one submission (the `earlier` one's replaced)."""
+def _save_submission(tx: ManagedTransaction, survey: dict, respondent: str, answers: dict[str, dict[str, Any]],
+                     earlier: list[dict[str, Any]]) -> tuple[int, int]:
+    """What a submission writes at once: its write-ins and attribute values (the `earlier` one's replaced).
+    Its nominations and ties follow in `derive_pending`."""
     wrote_in = {answer["question_id"] for answer in earlier if answer.get("write_ins")}
     nominations = write_in_count = 0
     member_fields: dict[str, Any] = {}
@@ -350,14 +363,7 @@ def _apply_submission(tx: ManagedTransaction, survey: dict, respondent: str, ans
             if "value" in answer:
                 member_fields[question["attribute"]] = answer["value"]
             continue
-        named = answer.get("named", [])
-        pairs = db.run(tx, "nominations_replace", survey_id=survey["id"], question_id=question["id"],
-                       respondent_id=respondent,
-                       named=[{"member_id": e["member_id"], "scales": json.dumps(e["scales"], sort_keys=True)}
-                              for e in named])
-        nominations += len(named)
-        _check_written(question, named, pairs, answers)
-        _write_ties(tx, survey["id"], question, respondent, pairs)
+        nominations += len(answer.get("named", []))
         texts = list(dict.fromkeys(answer.get("write_ins", [])))
         if texts or question["id"] in wrote_in:       # else there is nothing to replace
             db.run(tx, "write_ins_replace", survey_id=survey["id"], question_id=question["id"],
@@ -368,14 +374,89 @@ def _apply_submission(tx: ManagedTransaction, survey: dict, respondent: str, ans
     return nominations, write_in_count
 
 
-def _check_written(question: dict, named: list[dict], pairs: list[dict], answers: dict[str, dict]) -> None:
-    """A name the nominations statement found no member for is a 422 (the transaction rolls back): how an
-    everyone's-list question checks its names without a query of its own."""
-    found = {row["member_id"] for row in pairs}
-    for position, entry in enumerate(named):
-        if entry["member_id"] not in found:
-            index = list(answers).index(question["id"])
-            raise field_error(f"answers.{index}.named.{position}.member_id", "not on this question's list")
+def derive_pending(graph: db.Graph) -> int:
+    """Derives the nominations and ties of every pending submission, a batch of one survey's per transaction;
+    how many it derived. One loop per process at a time (the others wait, then usually find nothing left).
+    A batch that fails is derived submission by submission; one that fails alone is logged and left with
+    its error (its answers stay saved)."""
+    derived = 0
+    with _DERIVING:
+        seen: set[tuple[str, int]] = set()
+        while True:
+            rows = graph.read(lambda tx: db.run(tx, "pending_submissions", limit=DERIVE_BATCH))
+            batch = [row for row in rows if row["survey_id"] == rows[0]["survey_id"]] if rows else []
+            if not batch or all((row["key"], row["rev"]) in seen for row in batch):
+                return derived
+            seen.update((row["key"], row["rev"]) for row in batch)
+            try:
+                graph.write(_derive_batch, batch)
+            except Exception:
+                if len(batch) == 1:
+                    _derive_failed(graph, batch[0])
+                else:
+                    for row in batch:
+                        try:
+                            graph.write(_derive_batch, [row])
+                        except Exception:
+                            _derive_failed(graph, row)
+            derived += len(batch)
+
+
+def _derive_failed(graph: db.Graph, row: dict[str, Any]) -> None:
+    log.exception("could not derive the ties of a check-in submission (survey %s, member %s)",
+                  row["survey_id"], row["respondent_id"])
+    graph.write(lambda tx: db.run(tx, "submissions_derived", done=[{"key": row["key"], "rev": row["rev"]}],
+                                  error="its ties could not be derived; submit again"))
+
+
+def _derive_batch(tx: ManagedTransaction, batch: list[dict[str, Any]]) -> None:
+    """One survey's pending submissions: every nomination replaced in one statement, every touched pair read
+    back in one, and their ties written as one sync batch."""
+    survey_id = batch[0]["survey_id"]
+    questions = {q["id"]: q for q in json.loads(batch[0]["questions"]) if q["type"] == "names"}
+    rows = []
+    for submission in batch:
+        answers = {a["question_id"]: a for a in json.loads(submission["submission"] or "[]")}
+        for question_id in questions:
+            named = answers.get(question_id, {}).get("named", [])
+            rows.append({"respondent_id": submission["respondent_id"], "question_id": question_id,
+                         "named": [{"member_id": e["member_id"], "scales": json.dumps(e.get("scales", {}),
+                                                                                        sort_keys=True)}
+                                   for e in named]})
+    respondents = sorted({submission["respondent_id"] for submission in batch})
+    named_ids = sorted({entry["member_id"] for row in rows for entry in row["named"]})
+    db.run(tx, "submissions_lock", survey_id=survey_id, respondents=respondents, named=named_ids)
+    named_by = {(row["respondent_id"], row["question_id"]): row["named"] for row in rows}
+    pairs = {}
+    # A respondent deleted since submitting has no row here: nothing of theirs is written.
+    for done in db.run(tx, "nominations_replace_many", survey_id=survey_id, rows=rows):
+        named = named_by[(done["respondent_id"], done["question_id"])]
+        for other in {*done["before"], *(entry["member_id"] for entry in named)}:
+            a, b = sorted((done["respondent_id"], other))
+            pairs[(done["question_id"], a, b)] = {"question_id": done["question_id"], "a": a, "b": b}
+    records, extra = [], {}
+    for found in db.run(tx, "nomination_pairs_many", survey_id=survey_id, pairs=list(pairs.values())):
+        question = questions[found["question_id"]]
+        record = _tie_record(question, found["a"], found["b"], (found["ab_scales"], found["ba_scales"]))
+        if "reciprocated" in record:
+            extra[record["external_id"]] = {"reciprocated": record.pop("reciprocated")}
+        records.append(record)
+    if records:
+        sync.apply_in(tx, "collaborations", source_of(survey_id), records, extra=extra)
+    db.run(tx, "submissions_derived", done=[{"key": s["key"], "rev": s["rev"]} for s in batch], error=None)
+
+
+def _tie_record(question: dict, a: str, b: str, sides_json: Iterable[str | None]) -> dict[str, Any]:
+    """The sync record of the tie between `a` and `b` (a < b) in a question, from the nominations each way
+    (scales as JSON, None when that side named no one): an upsert while either names the other, else a
+    tombstone."""
+    external_id = f"{question['id']}:{a}:{b}"
+    sides = [json.loads(text) for text in sides_json if text is not None]
+    if not sides:
+        return {"external_id": external_id, "deleted": True}
+    scales = {scale["name"]: scale for scale in question["scales"]}
+    return {"external_id": external_id, "source_external_id": a, "target_external_id": b,
+            "kind": question["tie_kind"], **tie_fields(sides, scales)}
 
 
 def _derive_ties(tx: ManagedTransaction, survey_id: str, question: dict, respondent: str,
@@ -393,17 +474,12 @@ def _write_ties(tx: ManagedTransaction, survey_id: str, question: dict, responde
     """Upserts or deletes the tie of each pair row (the nominations each way, as nomination_pairs gives them)."""
     if not pairs:
         return
-    scales = {scale["name"]: scale for scale in question["scales"]}
     records = []
     for row in pairs:
         a, b = sorted((respondent, row["member_id"]))
-        external_id = f"{question['id']}:{a}:{b}"
-        sides = [json.loads(text) for text in (row["out_scales"], row["in_scales"]) if text is not None]
-        if not sides:
-            records.append({"external_id": external_id, "deleted": True})
-            continue
-        records.append({"external_id": external_id, "source_external_id": a, "target_external_id": b,
-                        "kind": question["tie_kind"], **tie_fields(sides, scales)})
+        # out_scales: the respondent's nomination of the other; the record wants a's of b, then b's of a.
+        sides = (row["out_scales"], row["in_scales"]) if a == respondent else (row["in_scales"], row["out_scales"])
+        records.append(_tie_record(question, a, b, sides))
     reciprocated = {record["external_id"]: {"reciprocated": record.pop("reciprocated")}
                     for record in records if "reciprocated" in record}
     sync.apply_in(tx, "collaborations", source_of(survey_id), records, extra=reciprocated)
@@ -488,8 +564,10 @@ def match_write_in(graph: db.Graph, survey_id: str, write_in_id: str, body: dict
         if member_id == write_in["respondent_id"]:
             raise field_error("member_id", "that is the respondent who wrote it in")
         question = next(q for q in survey["questions"] if q["id"] == write_in["question_id"])
+        db.run(tx, "submissions_lock", survey_id=survey_id, respondents=[write_in["respondent_id"]],
+               named=[member_id])
         db.run(tx, "nomination_add", survey_id=survey_id, question_id=question["id"],
-               respondent_id=write_in["respondent_id"], member_id=member_id)
+               respondent_id=write_in["respondent_id"], member_id=member_id, scales="{}")
         _derive_ties(tx, survey_id, question, write_in["respondent_id"], [member_id])
         matched = db.run_one(tx, "write_in_matched", id=write_in_id, member_id=member_id)["write_in"]
         respondent = db.run_one(tx, "members_brief", ids=[write_in["respondent_id"]])
@@ -510,6 +588,7 @@ def _mean(values: list[int]) -> float | None:
 
 def results(graph: db.Graph, survey_id: str) -> dict[str, Any]:
     survey = get(graph, survey_id)
+    derive_pending(graph)      # a submission whose request ended before deriving (a crash) counts now
 
     def work(tx: ManagedTransaction) -> tuple[list[dict], list[dict]]:
         return (db.run(tx, "survey_invitees", survey_id=survey_id),

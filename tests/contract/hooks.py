@@ -36,7 +36,10 @@ _STATEFUL_PROBLEMS = {"urn:netweave:problem:precondition-failed", "urn:netweave:
 #  - a webhook URL whose address is loopback, private or reserved, or that uses http: allowed only by the
 #    deployment's NETWEAVE_WEBHOOK_ALLOW_PRIVATE (its configuration);
 #  - list items that differ as sent but not as compared: enum values ignoring case, vocabulary values once
-#    normalised (JSON Schema's uniqueItems compares items exactly).
+#    normalised (JSON Schema's uniqueItems compares items exactly);
+#  - rules between fields of a check-in or an activity: a question's fields by its type, exactly one roster
+#    kind, one label per scale point, max above min, closes_at after opens_at, question ids and scale names
+#    and participants unique by one field of items; activity_size_cap only with include=activities.
 _UNSTATABLE_FIELD_MESSAGES = re.compile(r"^(not a cursor this list returned"
                                       r"|no (member|organization|member or organization) with id \S+"
                                       r"|(\w+ )?must not be before \w+"
@@ -51,7 +54,14 @@ _UNSTATABLE_FIELD_MESSAGES = re.compile(r"^(not a cursor this list returned"
                                       r"NETWEAVE_WEBHOOK_ALLOW_PRIVATE to allow it"
                                       r"|an https URL \(http only to addresses listed in NETWEAVE_WEBHOOK_ALLOW_PRIVATE\)"
                                       r"|must be at least \d+, the smallest segment this deployment shows "
-                                      r"\(NETWEAVE_SEGMENT_MIN_SIZE\))$")
+                                      r"\(NETWEAVE_SEGMENT_MIN_SIZE\)"
+                                      r"|required for a names question|only for an? (names|attribute) question"
+                                      r"|required for an attribute question"
+                                      r"|give exactly one of [\w, ]+|give one label per point: \d+"
+                                      r"|must be greater than min|must be after opens_at|scale names must differ"
+                                      r"|\w+ appears twice|only true; to list fewer members give organization_ids "
+                                      r"or a segment|listed already at participants\.\d+"
+                                      r"|only with include=activities)$")
 
 
 def _problem(response) -> dict | None:

@@ -114,7 +114,19 @@ def world(api, new_member, new_organization, new_collaboration, make_key):
     key = api.post("/v1/api-keys", json={"name": "fuzzed", "scopes": ["read"]}).get_json()
     api.post("/v1/sync/organizations", json={"source": "crm", "records": [{"external_id": "o1", "name": "Fuzz Org"}]})
     webhook = api.post("/v1/webhooks", json={"url": "https://example.org/hooks", "events": ["*"]}).get_json()
-    ids = {"webhook_id": webhook["id"], "delivery_id": str(uuid.uuid4()), "member_id": ada["id"], "organization_id": org["id"], "collaboration_id": tie["id"],
+    activity = api.post("/v1/activities", json={"name": "Spring Convening", "kind": "convening"}).get_json()
+    question = {"id": "advice", "type": "names", "prompt": "Who?", "tie_kind": "advice", "roster": {"all": True},
+                "scales": [{"name": "trust", "min": 1, "max": 4}]}
+    survey = api.post("/v1/surveys", json={"title": "Fuzz check-in", "closes_at": "2100-01-01T00:00:00Z",
+                                           "questions": [question]}).get_json()
+    tokens = api.post(f"/v1/surveys/{survey['id']}/invitations",
+                      json={"member_ids": [ada["id"], grace["id"]]}).get_json()["items"]
+    api.with_key(None).put(f"/v1/respond/{tokens[0]['token']}", json={"submit": True, "answers": [
+        {"question_id": "advice", "named": [], "write_ins": ["Someone"]}]})
+    write_in = api.get(f"/v1/surveys/{survey['id']}/write-ins").get_json()["items"][0]
+    ids = {"activity_id": activity["id"], "survey_id": survey["id"], "write_in_id": write_in["id"],
+           "token": tokens[1]["token"],
+           "webhook_id": webhook["id"], "delivery_id": str(uuid.uuid4()), "member_id": ada["id"], "organization_id": org["id"], "collaboration_id": tie["id"],
            "introduction_id": introduction["id"], "key_id": key["id"], "cluster_id": str(uuid.uuid4()),
            "run_id": str(uuid.uuid4()), "name": "member_role", "target": "member"}
     records = {
@@ -122,6 +134,8 @@ def world(api, new_member, new_organization, new_collaboration, make_key):
         "organizations": {"external_id": "o1", "name": "Fuzz Org"},
         "collaborations": {"external_id": "t1", "source_external_id": ada["id"], "target_external_id": grace["id"],
                            "kind": "project"},
+        "activities": {"external_id": "a1", "name": "Fuzz Workshop", "kind": "workshop",
+                       "participants": [{"member_external_id": ada["id"]}]},
     }
     bodies = {
         ("post", "/v1/members"): {"name": "Fuzz"},
@@ -139,6 +153,15 @@ def world(api, new_member, new_organization, new_collaboration, make_key):
         ("post", "/v1/webhooks"): {"url": "https://example.org/other", "events": ["member.*"]},
         ("patch", "/v1/webhooks/{webhook_id}"): {"description": "x"},
         ("post", "/v1/webhooks/{webhook_id}/rotate"): {"grace_seconds": 60},
+        ("post", "/v1/activities"): {"name": "Fuzz Workshop", "kind": "workshop"},
+        ("patch", "/v1/activities/{activity_id}"): {"name": "Renamed"},
+        ("put", "/v1/activities/{activity_id}/participants"): {"participants": [{"member_id": ada["id"]}]},
+        ("post", "/v1/surveys"): {"title": "Fuzz", "closes_at": "2100-01-01T00:00:00Z", "questions": [question]},
+        ("patch", "/v1/surveys/{survey_id}"): {"title": "Renamed"},
+        ("post", "/v1/surveys/{survey_id}/invitations"): {"member_ids": [cy["id"]]},
+        ("post", "/v1/surveys/{survey_id}/write-ins/{write_in_id}"): {"member_id": cy["id"]},
+        ("put", "/v1/respond/{token}"): {"submit": True, "answers": [
+            {"question_id": "advice", "named": [{"member_id": ada["id"], "scales": {"trust": 3}}]}]},
         **{("post", f"/v1/sync/{resource}"): {"source": "crm", "records": [record]}
            for resource, record in records.items()},
     }

@@ -369,3 +369,26 @@ def test_invitation_tokens_are_shown_once(api, people):
     bad = api.post(f"/v1/surveys/{survey['id']}/invitations",
                    json={"member_ids": [members[0]["id"], "00000000-0000-4000-8000-000000000000"]})
     assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "member_ids.1"
+
+
+def test_the_analytics_can_keep_to_one_check_ins_ties(api, client, people, new_collaboration):
+    """source=survey:<id>: health, clusters and bridges over that check-in's ties alone (every member stays a
+    vertex), computed apart from the whole network's."""
+    _, members = people
+    survey = _survey(api)
+    tokens = _invite(api, survey, members[:4])
+    for a, named in ((0, [1, 2]), (3, [1])):                 # ties 0-1, 0-2, 3-1
+        named = [{"member_id": members[b]["id"]} for b in named]
+        assert _answer(client, tokens[members[a]["id"]], [{"question_id": "advice", "named": named}]).status_code == 200
+    new_collaboration({"id": members[5]["id"]}, {"id": members[6]["id"]})      # another source's tie
+    source = f"survey:{survey['id']}"
+    whole = api.get("/v1/analytics/health").get_json()
+    only = api.get(f"/v1/analytics/health?source={source}").get_json()
+    assert (whole["metrics"]["ties"], only["metrics"]["ties"]) == (4, 3), (whole["computed"], only["computed"])
+    assert only["metrics"]["members"] == whole["metrics"]["members"] == 30
+    assert only["computed"]["parameters"]["source"] == source
+    bridges = api.get(f"/v1/analytics/bridges?source={source}&min_cut_off=1").get_json()
+    assert len(bridges["bridge_ties"]) == 3                       # a path 2-0-1-3: every tie is a bridge
+    clusters = api.get(f"/v1/analytics/clusters?source={source}").get_json()
+    assert clusters["computed"]["parameters"]["source"] == source
+    assert api.get("/v1/analytics/health?source=%20").status_code == 422
