@@ -73,7 +73,11 @@ def run_checkins(port: int, ids: list[str], picks: dict[str, list[str]], clients
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
         list(pool.map(lambda pair: call(port, "PUT", f"/v1/respond/{pair[0]}", pair[1], key=None), bodies))
-    return time.perf_counter() - started
+    # Every tie written: the results read derives whatever a concurrent request left pending.
+    results = call(port, "GET", f"/v1/surveys/{survey['id']}/results")
+    elapsed = time.perf_counter() - started
+    assert results["nominations"] == sum(len(body["answers"][0]["named"]) for _, body in bodies), results["nominations"]
+    return elapsed
 
 
 def run_sync(port: int, external: dict[str, str], picks: dict[str, list[str]], clients: int, tag: str) -> float:

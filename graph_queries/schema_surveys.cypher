@@ -18,6 +18,10 @@ CREATE INDEX survey_invitation_survey IF NOT EXISTS FOR (i:SurveyInvitation) ON 
 // Submissions waiting for their ties (service/repositories/surveys.py, derive_pending).
 CREATE INDEX survey_invitation_pending IF NOT EXISTS FOR (i:SurveyInvitation) ON (i.pending)
 
+// name: schema_survey_deriver_id
+// The deriving lock's one node (deriver_lock MERGEs it).
+CREATE CONSTRAINT survey_deriver_id IF NOT EXISTS FOR (d:SurveyDeriver) REQUIRE d.id IS UNIQUE
+
 // name: schema_survey_write_in_id
 CREATE CONSTRAINT survey_write_in_id IF NOT EXISTS FOR (w:SurveyWriteIn) REQUIRE w.id IS UNIQUE
 

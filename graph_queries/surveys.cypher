@@ -214,9 +214,18 @@ WHERE NOT EXISTS { (r)-[:NOMINATED {survey_id: $survey_id, question_id: $questio
 CREATE (r)-[:NOMINATED {survey_id: $survey_id, question_id: $question_id, scales: $scales, created_at: datetime()}]->(x)
 RETURN count(*) AS created
 
+// name: deriver_lock
+// The one lock every deriving transaction takes first, in every process: derivations run one at a time, and
+// each reads the pending submissions only once the one before it has committed.
+MERGE (d:SurveyDeriver {id: 'submissions'})
+SET d._lock = true
+REMOVE d._lock
+RETURN d.id AS id
+
 // name: pending_submissions
-// Submissions whose nominations and ties are not derived yet, oldest first, with their surveys' questions.
-MATCH (i:SurveyInvitation) WHERE i.pending = true
+// Submissions whose nominations and ties are not derived yet (only $key's, when given), oldest first, with
+// their surveys' questions.
+MATCH (i:SurveyInvitation) WHERE i.pending = true AND ($key IS NULL OR i.key = $key)
 WITH i ORDER BY i.submitted_at, i.key LIMIT $limit
 MATCH (s:Survey {id: i.survey_id})
 RETURN i.key AS key, i.rev AS rev, i.survey_id AS survey_id, i.member_id AS respondent_id,
