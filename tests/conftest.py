@@ -228,16 +228,3 @@ def own_neo4j():
     yield data, running
     neo4j_local.stop(data, timeout=0)
     shutil.rmtree(data, ignore_errors=True)
-
-
-# The files that take minutes are dealt out first. `make test` gives each process a whole file at a time
-# (--dist loadfile); a long file dealt out near the end kept one process busy alone while the other idled.
-LONG_FILES = ("tests/contract/test_schemathesis.py", "tests/contract/test_hostile_fuzz.py",
-              "tests/service/test_sync_faults.py", "tests/test_explorer_browser.py", "tests/test_packaging.py",
-              "tests/test_respond_browser.py", "tests/test_readme_tour.py", "tests/analytics/test_worker.py",
-              "tests/analytics/test_webhook_worker.py")
-
-
-def pytest_collection_modifyitems(session, config, items):
-    rank = {path: position for position, path in enumerate(LONG_FILES)}
-    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(rank)))   # stable: the rest keep order
