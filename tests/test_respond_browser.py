@@ -13,13 +13,14 @@ import random
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import networkx as nx
 import pytest
 from werkzeug.serving import make_server
 
-from tests.test_explorer_browser import CHROMIUM, LAUNCH_ARGS, TIMEOUT_MS
+# `browser`: the explorer's fixture (one headless Chromium per module), used here as it is there.
+from tests.test_explorer_browser import CHROMIUM, TIMEOUT_MS, browser  # noqa: F401
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists() and not os.environ.get("CI"),
                                 reason="no /usr/bin/chromium (make test installs it; CI never skips)")
@@ -39,18 +40,6 @@ def base_url(app) -> Iterator[str]:
         yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 @pytest.fixture
