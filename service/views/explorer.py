@@ -27,18 +27,27 @@ def _secured(response):
     return response
 
 
+def static_page(filename: str, cache_control: str):
+    """A static HTML page of service/static under the pages' policy (the explorer, the check-in page)."""
+    response = send_from_directory(STATIC, filename, mimetype="text/html", max_age=0)
+    response.headers["Cache-Control"] = cache_control
+    return _secured(response)
+
+
+def static_asset(name: str, allowed: tuple[str, ...]):
+    """One of a page's own scripts and style sheets (`allowed`); nothing else in the directory is served."""
+    if name not in allowed:
+        abort(404)
+    return _secured(send_from_directory(STATIC, name, max_age=300))
+
+
 @blp.get("/explorer")
 def page():
     """The explorer page (static; the data calls it makes need a key)."""
-    response = send_from_directory(STATIC, "explorer.html", mimetype="text/html", max_age=0)
-    response.headers["Cache-Control"] = "no-cache"
-    return _secured(response)
+    return static_page("explorer.html", "no-cache")
 
 
 @blp.get("/explorer/assets/<name>")
 def asset(name: str):
     """The page's own script and style sheet; nothing else in the directory is served."""
-    if name not in ASSETS:
-        abort(404)
-    response = send_from_directory(STATIC, name, max_age=300)
-    return _secured(response)
+    return static_asset(name, ASSETS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 
-from flask import Blueprint as FlaskBlueprint, abort, request, send_from_directory
+from flask import Blueprint as FlaskBlueprint, request
 from flask.views import MethodView
 
 from schemas.surveys import (InvitationListArgsSchema, InvitationListSchema, InvitationRequestSchema,
@@ -19,7 +19,7 @@ from service.auth import add_error_responses, requires
 from service.db import get_graph
 from service.idempotency import idempotent
 from service.repositories import surveys
-from service.views.explorer import STATIC, _secured
+from service.views.explorer import static_asset, static_page
 
 blp = Blueprint("surveys", __name__, url_prefix="/v1/surveys",
                 description="Check-ins (relationship surveys): name generators (who do you go to for advice "
@@ -191,13 +191,10 @@ class Respond(MethodView):
 @page_blp.get("/respond/<token>")
 def respond_page(token: str):
     """The hosted check-in page (static; its script reads the token from the address and calls /v1/respond)."""
-    response = send_from_directory(STATIC, "respond.html", mimetype="text/html", max_age=0)
-    response.headers["Cache-Control"] = "no-store"
-    return _secured(response)
+    return static_page("respond.html", "no-store")
 
 
 @page_blp.get("/respond/assets/<name>")
 def respond_asset(name: str):
-    if name not in ("respond.js", "respond.css"):
-        abort(404)
-    return _secured(send_from_directory(STATIC, name, max_age=300))
+    """The page's own script and style sheet."""
+    return static_asset(name, ("respond.js", "respond.css"))
