@@ -59,3 +59,36 @@ def start_queue(data: Path, neo4j_uri: str, admin_key: str, workers: int,
                                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                            for _ in range(workers)]
     return processes, url
+
+
+def query_seconds(port: int) -> dict[str, tuple[float, int]]:
+    """Seconds spent and times run per named Cypher statement so far, summed over the API's workers (its
+    /metrics, which answers on loopback); diff two readings to see where a phase's time went."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("GET", "/metrics")
+        text = connection.getresponse().read().decode()
+    finally:
+        connection.close()
+    totals: dict[str, list[float]] = {}
+    for family in text_string_to_metric_families(text):
+        if family.name not in ("netweave_neo4j_query_duration_seconds", "netweave_neo4j_transaction_duration_seconds",
+                               "netweave_http_request_duration_seconds"):
+            continue
+        for sample in family.samples:
+            if sample.name.endswith(("_sum", "_count")):
+                label = sample.labels.get("query") or "/".join(
+                    sample.labels.get(key, "") for key in ("mode", "outcome", "method", "route") if key in sample.labels)
+                entry = totals.setdefault(f"{family.name.split('_')[2]}:{label}", [0.0, 0])
+                entry[0 if sample.name.endswith("_sum") else 1] += sample.value
+    return {name: (seconds, int(count)) for name, (seconds, count) in totals.items()}
+
+
+def print_time_split(before: dict[str, tuple[float, int]], after: dict[str, tuple[float, int]], top: int = 15) -> None:
+    """The statements, transactions and routes that took the most time between two query_seconds readings."""
+    spent = sorted(((after[name][0] - before.get(name, (0.0, 0))[0], after[name][1] - before.get(name, (0.0, 0))[1],
+                     name) for name in after), reverse=True)
+    for seconds, count, name in [row for row in spent if row[1] > 0][:top]:
+        print(f"    {seconds:8.2f} s  {count:7d} x  {1000 * seconds / count:8.2f} ms  {name}")
