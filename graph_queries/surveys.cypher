@@ -87,30 +87,33 @@ MATCH (m:Member {id: i.member_id})
 RETURN i {.survey_id, .member_id, .status, .draft, .submission} AS invitation,
        s {.id, .title, .opens_at, .closes_at, .questions, .closed_at} AS survey, m.name AS name
 
-// name: invitation_by_token_locked
-// As invitation_by_token, taking the invitation's write lock first: two saves of one token apply one after
-// the other, each reading what the one before wrote.
-MATCH (i:SurveyInvitation {token_hash: $token_hash})
+// name: invitations_by_token_locked
+// As invitation_by_token for each hash in $token_hashes (sorted, so two batches take their locks in one
+// order), taking each invitation's write lock first: two saves of one token apply one after the other, each
+// reading what the one before wrote.
+UNWIND $token_hashes AS token_hash
+MATCH (i:SurveyInvitation {token_hash: token_hash})
 SET i._lock = true
 REMOVE i._lock
 WITH i
 MATCH (s:Survey {id: i.survey_id})
 MATCH (m:Member {id: i.member_id})
-RETURN i {.survey_id, .member_id, .status, .draft, .submission} AS invitation,
+RETURN i.token_hash AS token_hash, i {.survey_id, .member_id, .status, .draft, .submission} AS invitation,
        s {.id, .title, .opens_at, .closes_at, .questions, .closed_at} AS survey, m.name AS name
 
-// name: invitation_save
-// Saves a draft, or a submission ($submitted) which also replaces the draft and waits (pending, under a
-// new rev) for its nominations and ties to be derived.
-MATCH (i:SurveyInvitation {key: $key})
-SET i.pending = CASE WHEN $submitted THEN true ELSE i.pending END,
-    i.rev = CASE WHEN $submitted THEN coalesce(i.rev, 0) + 1 ELSE i.rev END,
-    i.draft = $answers,
+// name: invitations_save
+// For each row {key, answers, submitted}: saves a draft, or a submission (submitted) which also replaces the
+// draft and waits (pending, under a new rev) for its nominations and ties to be derived.
+UNWIND $rows AS row
+MATCH (i:SurveyInvitation {key: row.key})
+SET i.pending = CASE WHEN row.submitted THEN true ELSE i.pending END,
+    i.rev = CASE WHEN row.submitted THEN coalesce(i.rev, 0) + 1 ELSE i.rev END,
+    i.draft = row.answers,
     i.started_at = coalesce(i.started_at, datetime()),
-    i.status = CASE WHEN $submitted OR i.status = 'submitted' THEN 'submitted' ELSE 'started' END,
-    i.submission = CASE WHEN $submitted THEN $answers ELSE i.submission END,
-    i.submitted_at = CASE WHEN $submitted THEN datetime() ELSE i.submitted_at END
-RETURN CASE WHEN $submitted THEN i.submitted_at ELSE datetime() END AS saved_at
+    i.status = CASE WHEN row.submitted OR i.status = 'submitted' THEN 'submitted' ELSE 'started' END,
+    i.submission = CASE WHEN row.submitted THEN row.answers ELSE i.submission END,
+    i.submitted_at = CASE WHEN row.submitted THEN datetime() ELSE i.submitted_at END
+RETURN row.key AS key, CASE WHEN row.submitted THEN i.submitted_at ELSE datetime() END AS saved_at
 
 // name: roster_members
 // The members a names question lists (everyone, some organizations' members, or a segment), but the
@@ -135,19 +138,22 @@ ORDER BY m.name_key, m.id
 LIMIT $limit
 
 // name: roster_check
-// Which of $ids a names question lists for this respondent (the filters of roster_members).
-UNWIND $ids AS id
+// For each check {check, respondent_id, ids, and a names question's filters (those of roster_members)}: which
+// of its ids that question lists for that respondent.
+UNWIND $checks AS check
+UNWIND check.ids AS id
 MATCH (m:Member {id: id})
-WHERE m.id <> $respondent_id
-  AND ($organization_ids IS NULL OR EXISTS {
-        MATCH (m)-[f:MEMBER_OF]->(o:Organization) WHERE o.id IN $organization_ids
+WHERE m.id <> check.respondent_id
+  AND (check.organization_ids IS NULL OR EXISTS {
+        MATCH (m)-[f:MEMBER_OF]->(o:Organization) WHERE o.id IN check.organization_ids
           AND (f.until IS NULL OR f.until >= date()) })
-  AND ($organization_id IS NULL OR EXISTS {
-        MATCH (m)-[f:MEMBER_OF]->(:Organization {id: $organization_id}) WHERE f.until IS NULL OR f.until >= date() })
-  AND ($region IS NULL OR m.region = $region)
-  AND ($role IS NULL OR m.role = $role)
-  AND ($topic IS NULL OR $topic IN m.topics)
-RETURN m.id AS member_id
+  AND (check.organization_id IS NULL OR EXISTS {
+        MATCH (m)-[f:MEMBER_OF]->(:Organization {id: check.organization_id})
+        WHERE f.until IS NULL OR f.until >= date() })
+  AND (check.region IS NULL OR m.region = check.region)
+  AND (check.role IS NULL OR m.role = check.role)
+  AND (check.topic IS NULL OR check.topic IN m.topics)
+RETURN check.check AS check, m.id AS member_id
 
 // name: nomination_pairs
 // For each member in $others: the respondent's nomination of them and theirs of the respondent, in one
@@ -246,7 +252,8 @@ RETURN count(m) AS locked
 
 // name: nominations_replace_many
 // For each row {respondent_id, question_id, named: [{member_id, scales}]}: the respondent's nominations in
-// that question replaced by `named`; answers whom they had named before.
+// that question replaced by `named` (a member no longer there is left out); answers whom they had named
+// before, whom they name now, and who names them there ({member_id, scales}), read once theirs are replaced.
 UNWIND $rows AS row
 MATCH (r:Member {id: row.respondent_id})
 OPTIONAL MATCH (r)-[old:NOMINATED {survey_id: $survey_id, question_id: row.question_id}]->(before:Member)
@@ -258,19 +265,11 @@ CALL (row, r) {
     MATCH (x:Member {id: entry.member_id})
     CREATE (r)-[:NOMINATED {survey_id: $survey_id, question_id: row.question_id, scales: entry.scales,
                             created_at: datetime()}]->(x)
-    RETURN count(*) AS created
+    RETURN collect(x.id) AS named
 }
-RETURN row.respondent_id AS respondent_id, row.question_id AS question_id, before
-
-// name: nomination_pairs_many
-// For each pair {question_id, a, b}: a's nomination of b and b's of a in that question (scales as JSON;
-// null when none).
-UNWIND $pairs AS pair
-MATCH (a:Member {id: pair.a})
-MATCH (b:Member {id: pair.b})
-OPTIONAL MATCH (a)-[ab:NOMINATED {survey_id: $survey_id, question_id: pair.question_id}]->(b)
-OPTIONAL MATCH (b)-[ba:NOMINATED {survey_id: $survey_id, question_id: pair.question_id}]->(a)
-RETURN pair.question_id AS question_id, pair.a AS a, pair.b AS b, ab.scales AS ab_scales, ba.scales AS ba_scales
+RETURN row.respondent_id AS respondent_id, row.question_id AS question_id, before, named,
+       [(x:Member)-[n:NOMINATED {survey_id: $survey_id, question_id: row.question_id}]->(r)
+        | {member_id: x.id, scales: n.scales}] AS incoming
 
 // name: submissions_derived
 // Marks derived the submissions in $done ({key, rev}) still at that rev (a newer one stays pending);

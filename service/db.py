@@ -196,6 +196,12 @@ class _timed:
         TRANSACTION_SECONDS.labels(self.mode, outcome).observe(time.perf_counter() - self.started)
 
 
+def joins_idempotency() -> bool:
+    """Whether this request's next write() stores its Idempotency-Key response (an unfinished key is pending)."""
+    pending = _pending_idempotency()
+    return pending is not None and pending.response is None
+
+
 def _pending_idempotency():
     from flask import g, has_app_context
 

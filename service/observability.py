@@ -38,6 +38,9 @@ REQUEST_SECONDS = Histogram("netweave_http_request_duration_seconds", "Time to a
                             ["method", "route", "status"], buckets=_SECONDS)
 QUERY_SECONDS = Histogram("netweave_neo4j_query_duration_seconds",
                           "Time to run one named Cypher statement and read its rows", ["query"], buckets=_SECONDS)
+CHECK_IN_SAVES = Histogram("netweave_check_in_saves_per_transaction",
+                           "Check-in saves (PUT /v1/respond/{token}) written together in one transaction",
+                           buckets=(1, 2, 4, 8, 16, 32))
 TRANSACTION_SECONDS = Histogram("netweave_neo4j_transaction_duration_seconds",
                                 "Time of a Neo4j transaction, retries included", ["mode", "outcome"],
                                 buckets=_SECONDS)

@@ -7,12 +7,14 @@ the scales given) and, through the sync code, undirected collaborations of the q
 source `survey:<id>` and external id `<question>:<member a>:<member b>`: a revision rewrites the
 respondent's nominations and re-derives exactly the ties it touched, never adding a second tie for a pair.
 
-Submitting saves the answers (checked, with write-ins and attribute values) and marks them pending; the
-nominations and ties are then derived in batches (`derive_pending`), as a sync batch writes many records
-in one transaction: one submission at a time took about 8 statements for 15 ties. The request that
-submitted derives every pending submission before it answers, unless another thread of its process is
-deriving already (that loop then takes it too, moments later); a results read derives what is left.
-bench/checkins.py measured 336 ties/s with every request waiting for the deriving lock and 444 without.
+Submitting saves the answers (checked, with write-ins and attribute values) and marks them pending; saves
+that arrive together in a process share one transaction (`_SaveBatcher`). The nominations and ties are then
+derived in batches (`derive_pending`), as a sync batch writes many records in one transaction: one
+submission at a time took about 8 statements for 15 ties. The request that submitted derives every pending
+submission before it answers, unless another thread of its process is deriving already (that loop then
+takes it too, moments later); a results read derives what is left. A batch's nominations are replaced and
+read back in one statement (who names each respondent), each pair's two sides resolved in Python: a second
+statement reading every touched pair back cost about as much as the sync write of the ties.
 """
 
 from __future__ import annotations
@@ -32,15 +34,17 @@ from neo4j import ManagedTransaction
 from schemas.members import MemberPatchSchema, MemberSchema
 from schemas.surveys import BUILT_IN_ATTRIBUTES, TIE_SCALES
 from schemas.vocabularies import slug
-from service import db
+from service import bookmarks, db
 from service.auth import hash_key
 from service.errors import Problem, field_error, flatten_messages
+from service.observability import CHECK_IN_SAVES
 from service.repositories import alerts, attributes, changes, fetch_page, locked, not_found, records, sync
 
 log = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "nwr_"
 DERIVE_BATCH = 100             # submissions derived in one transaction at most
+SAVE_BATCH = 32                # saves (PUT /v1/respond/{token}) written in one transaction at most
 _DERIVING = threading.Lock()   # one deriving loop per process at a time
 _MAX_ROUNDS = 50               # batches one request derives at most before it answers
 ROSTER_LIMIT = 10_000          # names a roster lists at most (a network's members, bounded)
@@ -204,12 +208,20 @@ def invitations(graph: db.Graph, survey_id: str, status: str | None) -> dict[str
 
 # --- answering by token --------------------------------------------------------------------------
 
-def _invitation(tx: ManagedTransaction, token: str, *, lock: bool = False) -> dict[str, Any]:
-    """The invitation behind a token that may answer now (with its write lock taken when `lock`), or the
-    problem saying why not. Nothing in a problem repeats the token."""
-    query = "invitation_by_token_locked" if lock else "invitation_by_token"
-    row = db.run_one(tx, query, token_hash=hash_key(token)) \
-        if token.startswith(TOKEN_PREFIX) and len(token) <= 100 else None
+def _token_hash(token: str) -> str | None:
+    """The hash an invitation is found by, or None for what cannot be a token (no lookup then)."""
+    return hash_key(token) if token.startswith(TOKEN_PREFIX) and len(token) <= 100 else None
+
+
+def _invitation(tx: ManagedTransaction, token: str) -> dict[str, Any]:
+    """The invitation behind a token that may answer now, or the problem saying why not."""
+    token_hash = _token_hash(token)
+    return _usable(db.run_one(tx, "invitation_by_token", token_hash=token_hash) if token_hash else None)
+
+
+def _usable(row: dict[str, Any] | None) -> dict[str, Any]:
+    """An invitation row (invitation, survey, name) that may answer now, its questions parsed; else the problem
+    saying why not. Nothing in a problem repeats the token."""
     if row is None:
         raise Problem(404, "this check-in link is not valid: ask for a new one", slug="unknown-token")
     survey = row["survey"]
@@ -273,34 +285,174 @@ def _roster(tx: ManagedTransaction, question: dict[str, Any], respondent_id: str
 
 
 def respond(graph: db.Graph, token: str, body: dict[str, Any]) -> dict[str, Any]:
-    """Saves a draft or submits; a submission replaces the respondent's earlier one, ties included."""
+    """Saves a draft or submits; a submission replaces the respondent's earlier one, ties included.
 
-    def work(tx: ManagedTransaction) -> dict[str, Any]:
-        found = _invitation(tx, token, lock=True)
-        invitation, survey = found["invitation"], found["survey"]
-        respondent = invitation["member_id"]
-        key = f"{survey['id']}:{respondent}"
-        answers = _checked_answers(tx, survey["questions"], body["answers"], respondent)
-        document = json.dumps(body["answers"], separators=(",", ":"))
-        saved_at = db.run_one(tx, "invitation_save", key=key, answers=document, submitted=body["submit"])["saved_at"]
-        nominations = write_ins = 0
-        if body["submit"]:
-            earlier = json.loads(invitation["submission"]) if invitation.get("submission") else []
-            nominations, write_ins = _save_submission(tx, survey, respondent, answers, earlier)
-        return {"status": "submitted" if body["submit"] else "started", "saved_at": saved_at,
-                "nominations": nominations, "write_ins": write_ins}
-
-    result = graph.write(work)
+    Saves arriving together in a process share one transaction (_SAVES), as a sync batch shares one among
+    its records; each still gets its own answer, problems included. A save with attribute answers (which
+    write the member record and may fail on it) or under an Idempotency-Key (whose stored response belongs
+    to its own transaction) runs alone."""
+    entry = _Save(token, body)
+    if db.joins_idempotency() or any("value" in answer for answer in body["answers"]):
+        graph.write(_save_all, [entry])
+    else:
+        _SAVES.run(graph, entry)
+    if entry.error is not None:
+        raise entry.error
     if body["submit"]:
         derive_pending(graph, wait=False)
-    return result
+    return entry.result
 
 
-def _checked_answers(tx: ManagedTransaction, questions: list[dict], answers: list[dict],
-                     respondent: str) -> dict[str, dict[str, Any]]:
-    """The answers by question id, each checked against its question (a 422 naming `answers.N.field`)."""
+class _Save:
+    """One PUT /v1/respond/{token}: what it asks, then its answer or its problem."""
+
+    __slots__ = ("token", "body", "result", "error", "served", "lead", "bookmarks", "done")
+
+    def __init__(self, token: str, body: dict[str, Any]) -> None:
+        self.token, self.body = token, body
+        self.result: dict[str, Any] | None = None
+        self.error: BaseException | None = None
+        self.served = self.lead = False
+        self.bookmarks = None
+        self.done = threading.Event()
+
+
+class _SaveBatcher:
+    """Group commit for check-in saves within a process. The first thread to arrive leads: it takes the
+    waiting saves (at most SAVE_BATCH, one per token) into one transaction, and goes on until its own is
+    served, then hands the lead to the oldest save still waiting. Nothing waits on a timer: saves that
+    arrive while a transaction runs make the next batch. A batch that fails is retried save by save, so one
+    save's failure is only its own."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiting: list[_Save] = []
+        self._leading = False
+
+    def run(self, graph: db.Graph, entry: _Save) -> None:
+        with self._mutex:
+            self._waiting.append(entry)
+            lead, self._leading = not self._leading, True
+        if not lead:
+            entry.done.wait()
+            if not entry.lead:
+                if entry.bookmarks is not None:
+                    bookmarks.advance(entry.bookmarks)
+                return
+        while not entry.served:
+            with self._mutex:
+                batch, tokens = [], set()
+                for waiting in self._waiting:
+                    if waiting.token not in tokens and len(batch) < SAVE_BATCH:
+                        tokens.add(waiting.token)
+                        batch.append(waiting)
+                taken = {id(waiting) for waiting in batch}
+                self._waiting = [waiting for waiting in self._waiting if id(waiting) not in taken]
+            applied = False
+            try:
+                self._apply(graph, batch)
+                applied = True
+            finally:
+                for waiting in batch:
+                    if not applied and waiting.result is None and waiting.error is None:
+                        waiting.error = RuntimeError("the batch of check-in saves this one was in did not finish")
+                    waiting.served, waiting.lead = True, False
+                    waiting.done.set()
+                if entry.served or not applied:     # else it waits for the next batch, still leading
+                    with self._mutex:
+                        self._waiting = [waiting for waiting in self._waiting if waiting is not entry]
+                        if self._waiting:
+                            self._waiting[0].lead = True
+                            self._waiting[0].done.set()
+                        else:
+                            self._leading = False
+
+    @staticmethod
+    def _apply(graph: db.Graph, batch: list[_Save]) -> None:
+        CHECK_IN_SAVES.observe(len(batch))
+        try:
+            graph.write_step(_save_all, batch)
+        except Exception as exc:    # noqa: BLE001 (each save then meets its own failure, alone)
+            if len(batch) == 1:
+                batch[0].error = exc
+            else:
+                for entry in batch:
+                    entry.result = entry.error = None
+                    try:
+                        graph.write_step(_save_all, [entry])
+                    except Exception as alone:  # noqa: BLE001
+                        entry.error = alone
+        marks = bookmarks.current()
+        for entry in batch:
+            entry.bookmarks = marks
+
+
+_SAVES = _SaveBatcher()
+
+
+def _save_all(tx: ManagedTransaction, entries: list[_Save]) -> None:
+    """The saves of `entries` in one transaction: each entry's invitation locked and checked, its answers
+    checked (a problem is that entry's alone, found before anything of it is written), then every sound
+    entry saved in one statement, with its write-ins and attribute values."""
+    hashes = {entry.token: _token_hash(entry.token) for entry in entries}
+    found = {row["token_hash"]: row for row in db.run(tx, "invitations_by_token_locked",
+                                                     token_hashes=sorted({h for h in hashes.values() if h}))}
+    checked, roster_checks = [], []
+    for entry in entries:
+        entry.result = entry.error = None
+        try:
+            invitation = _usable(found.get(hashes[entry.token]))
+            respondent = invitation["invitation"]["member_id"]
+            answers, checks = _checked_answers(invitation["survey"]["questions"], entry.body["answers"], respondent)
+        except Problem as problem:
+            entry.error = problem
+            continue
+        for check in checks:
+            check["check"] = len(roster_checks)
+            roster_checks.append(check)
+        checked.append((entry, invitation, answers, checks))
+    listed: dict[int, set[str]] = defaultdict(set)
+    if roster_checks:
+        for row in db.run(tx, "roster_check", checks=[{key: value for key, value in check.items()
+                                                       if key not in ("where", "positions")}
+                                                      for check in roster_checks]):
+            listed[row["check"]].add(row["member_id"])
+    sound = []
+    for entry, invitation, answers, checks in checked:
+        try:
+            for check in checks:
+                for position, member_id in check["positions"]:
+                    if member_id not in listed[check["check"]]:
+                        raise field_error(f"{check['where']}.named.{position}.member_id", "not on this question's list")
+        except Problem as problem:
+            entry.error = problem
+            continue
+        sound.append((entry, invitation, answers))
+    if not sound:
+        return
+    keys = {id(entry): f"{invitation['survey']['id']}:{invitation['invitation']['member_id']}"
+            for entry, invitation, _ in sound}
+    saved = {row["key"]: row["saved_at"] for row in db.run(tx, "invitations_save", rows=[
+        {"key": keys[id(entry)], "answers": json.dumps(entry.body["answers"], separators=(",", ":")),
+         "submitted": entry.body["submit"]} for entry, _, _ in sound])}
+    for entry, invitation, answers in sound:
+        nominations = write_ins = 0
+        if entry.body["submit"]:
+            earlier = invitation["invitation"].get("submission")
+            nominations, write_ins = _save_submission(tx, invitation["survey"], invitation["invitation"]["member_id"],
+                                                      answers, json.loads(earlier) if earlier else [])
+        entry.result = {"status": "submitted" if entry.body["submit"] else "started",
+                        "saved_at": saved[keys[id(entry)]], "nominations": nominations, "write_ins": write_ins}
+
+
+def _checked_answers(questions: list[dict], answers: list[dict],
+                     respondent: str) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """The answers by question id, each checked against its question (a 422 naming `answers.N.field`), and the
+    roster checks the named members still need (roster_check rows, with `positions` and `where` to name
+    the field of one that is not listed)."""
     by_id = {question["id"]: question for question in questions}
     out: dict[str, dict[str, Any]] = {}
+    checks = []
     for index, answer in enumerate(answers):
         where = f"answers.{index}"
         question = by_id.get(answer["question_id"])
@@ -315,12 +467,16 @@ def _checked_answers(tx: ManagedTransaction, questions: list[dict], answers: lis
         else:
             if "value" in answer:
                 raise field_error(f"{where}.value", "only for an attribute question")
-            _check_names(tx, question, answer, respondent, where)
+            named = _check_names(question, answer, respondent, where)
+            if named:
+                checks.append({"respondent_id": respondent, "ids": sorted(set(named)), "where": where,
+                               "positions": list(enumerate(named)), **_roster_filter(question)})
         out[answer["question_id"]] = answer
-    return out
+    return out, checks
 
 
-def _check_names(tx: ManagedTransaction, question: dict, answer: dict, respondent: str, where: str) -> None:
+def _check_names(question: dict, answer: dict, respondent: str, where: str) -> list[str]:
+    """The ids an answer names, once its counts, write-ins and scales are checked."""
     named, write_ins = answer.get("named", []), answer.get("write_ins", [])
     if len(named) + len(write_ins) > question["max_names"]:
         raise field_error(f"{where}.named", f"at most {question['max_names']} names, write-ins included")
@@ -343,12 +499,7 @@ def _check_names(tx: ManagedTransaction, question: dict, answer: dict, responden
             if not isinstance(value, int) or not scale["min"] <= value <= scale["max"]:
                 raise field_error(f"{where}.named.{position}.scales.{name}",
                                   f"a whole number from {scale['min']} to {scale['max']}")
-    if named:
-        listed = {row["member_id"] for row in db.run(tx, "roster_check", respondent_id=respondent, ids=sorted(seen),
-                                                     **_roster_filter(question))}
-        for position, entry in enumerate(named):
-            if entry["member_id"] not in listed:
-                raise field_error(f"{where}.named.{position}.member_id", "not on this question's list")
+    return [entry["member_id"] for entry in named]
 
 
 def _save_submission(tx: ManagedTransaction, survey: dict, respondent: str, answers: dict[str, dict[str, Any]],
@@ -428,8 +579,8 @@ def _derive_failed(graph: db.Graph, key: str) -> None:
 
 
 def _derive_batch(tx: ManagedTransaction, batch: list[dict[str, Any]]) -> None:
-    """One survey's pending submissions: every nomination replaced in one statement, every touched pair read
-    back in one, and their ties written as one sync batch."""
+    """One survey's pending submissions: every nomination replaced in one statement, which also reads back who
+    names each respondent, and the ties of every pair touched written as one sync batch."""
     survey_id = batch[0]["survey_id"]
     questions = {q["id"]: q for q in json.loads(batch[0]["questions"]) if q["type"] == "names"}
     rows = []
@@ -444,21 +595,33 @@ def _derive_batch(tx: ManagedTransaction, batch: list[dict[str, Any]]) -> None:
     respondents = sorted({submission["respondent_id"] for submission in batch})
     named_ids = sorted({entry["member_id"] for row in rows for entry in row["named"]})
     db.run(tx, "submissions_lock", survey_id=survey_id, respondents=respondents, named=named_ids)
-    named_by = {(row["respondent_id"], row["question_id"]): row["named"] for row in rows}
-    pairs = {}
-    # A respondent deleted since submitting has no row here: nothing of theirs is written.
-    for done in db.run(tx, "nominations_replace_many", survey_id=survey_id, rows=rows):
-        named = named_by[(done["respondent_id"], done["question_id"])]
-        for other in {*done["before"], *(entry["member_id"] for entry in named)}:
-            a, b = sorted((done["respondent_id"], other))
-            pairs[(done["question_id"], a, b)] = {"question_id": done["question_id"], "a": a, "b": b}
-    records, extra = [], {}
-    for found in db.run(tx, "nomination_pairs_many", survey_id=survey_id, pairs=list(pairs.values())):
-        question = questions[found["question_id"]]
-        record = _tie_record(question, found["a"], found["b"], (found["ab_scales"], found["ba_scales"]))
-        if "reciprocated" in record:
-            extra[record["external_id"]] = {"reciprocated": record.pop("reciprocated")}
-        records.append(record)
+    scales_by = {(row["respondent_id"], row["question_id"]): {entry["member_id"]: entry["scales"]
+                                                              for entry in row["named"]} for row in rows}
+    # A respondent deleted since submitting has no row here: nothing of theirs is written. Each pair's two
+    # sides: a batch respondent's from its answer (whatever order the rows were replaced in), another
+    # member's from the nominations read back.
+    replaced = db.run(tx, "nominations_replace_many", survey_id=survey_id, rows=rows)
+    named_now = {(done["respondent_id"], done["question_id"]): set(done["named"]) for done in replaced}
+
+    def side(source: str, target: str, question_id: str, read: dict[str, str]) -> str | None:
+        if (source, question_id) in named_now:
+            return scales_by[(source, question_id)][target] if target in named_now[(source, question_id)] else None
+        return read.get(source)
+
+    records, extra, seen = [], {}, set()
+    for done in replaced:
+        respondent, question_id = done["respondent_id"], done["question_id"]
+        incoming = {entry["member_id"]: entry["scales"] for entry in done["incoming"]}
+        for other in {*done["before"], *done["named"]}:
+            a, b = sorted((respondent, other))
+            if (question_id, a, b) in seen:
+                continue
+            seen.add((question_id, a, b))
+            sides = (side(respondent, other, question_id, {}), side(other, respondent, question_id, incoming))
+            record = _tie_record(questions[question_id], a, b, sides if a == respondent else sides[::-1])
+            if "reciprocated" in record:
+                extra[record["external_id"]] = {"reciprocated": record.pop("reciprocated")}
+            records.append(record)
     if records:
         sync.apply_in(tx, "collaborations", source_of(survey_id), records, extra=extra)
     db.run(tx, "submissions_derived", done=[{"key": s["key"], "rev": s["rev"]} for s in batch], error=None)

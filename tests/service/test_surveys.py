@@ -102,8 +102,18 @@ def test_check_in_end_to_end_results_match_counts_made_here(api, client, people)
     named_ids = {b for _, b in nominations}
     assert {m["member_id"] for m in results["never_named"]} == {m["id"] for m in members} - named_ids
 
-    # The ties: one undirected collaboration per named pair, with strength, trust, value and reciprocity.
-    ties = _survey_ties(api, survey["id"])
+    _assert_ties(api, survey["id"], nominations)
+    # The attribute question filled the respondents' own field.
+    assert api.get(f"/v1/members/{respondents[0]['id']}").get_json()["region"] == "west"
+    status = api.get(f"/v1/surveys/{survey['id']}/invitations").get_json()
+    assert status["counts"] == {"invited": 10, "started": 0, "submitted": 20, "all": 30}
+    reminders = api.get(f"/v1/surveys/{survey['id']}/invitations?status=invited").get_json()["items"]
+    assert {row["member_id"] for row in reminders} == {m["id"] for m in members[20:]}
+
+
+def _assert_ties(api, survey_id: str, nominations: dict[tuple[str, str], dict]) -> None:
+    """The survey's ties: one undirected collaboration per named pair, with strength, trust and reciprocity."""
+    ties = _survey_ties(api, survey_id)
     pairs = defaultdict(list)
     for (a, b), scales in nominations.items():
         pairs[frozenset((a, b))].append(scales)
@@ -114,12 +124,35 @@ def test_check_in_end_to_end_results_match_counts_made_here(api, client, people)
         assert tie["strength"] == max(s["frequency"] for s in sides)
         trusts = [s["trust"] for s in sides if "trust" in s]
         assert tie["trust"] == (int(sum(trusts) / len(trusts) + 0.5) if trusts else None)
-    # The attribute question filled the respondents' own field.
-    assert api.get(f"/v1/members/{respondents[0]['id']}").get_json()["region"] == "west"
-    status = api.get(f"/v1/surveys/{survey['id']}/invitations").get_json()
-    assert status["counts"] == {"invited": 10, "started": 0, "submitted": 20, "all": 30}
-    reminders = api.get(f"/v1/surveys/{survey['id']}/invitations?status=invited").get_json()["items"]
-    assert {row["member_id"] for row in reminders} == {m["id"] for m in members[20:]}
+
+
+def test_submissions_derived_in_one_batch_make_the_ties_each_pair_makes(api, client, people):
+    """Respondents who name one another, derived together (the process's deriving loop held until the results
+    read), then revised together: each pair's tie comes from both sides' latest answers."""
+    from service.repositories import surveys
+
+    _, members = people
+    survey = _survey(api)
+    respondents = members[:8]
+    tokens = _invite(api, survey, respondents)
+    rng = random.Random(3)
+    for revision in range(2):
+        nominations = {}
+        with surveys._DERIVING:                       # submitting requests find it held: they leave it pending
+            for member in respondents:
+                named = []
+                for other in rng.sample([m for m in members[:12] if m is not member], rng.randint(1, 6)):
+                    scales = {"trust": rng.randint(1, 4), "frequency": rng.randint(1, 5)}
+                    named.append({"member_id": other["id"], "scales": scales})
+                    nominations[(member["id"], other["id"])] = scales
+                assert _answer(client, tokens[member["id"]], [{"question_id": "advice", "named": named}]).status_code \
+                    == 200
+        pending = api.get(f"/v1/surveys/{survey['id']}/invitations").get_json()
+        assert pending["counts"]["submitted"] == len(respondents)
+        results = api.get(f"/v1/surveys/{survey['id']}/results").get_json()   # derives the batch
+        assert results["nominations"] == len(nominations)
+        assert any((b, a) in nominations for a, b in nominations), "no pair named each other: nothing tested"
+        _assert_ties(api, survey["id"], nominations)
 
 
 def _survey_ties(api, survey_id) -> dict[frozenset, dict]:
@@ -392,3 +425,69 @@ def test_the_analytics_can_keep_to_one_check_ins_ties(api, client, people, new_c
     clusters = api.get(f"/v1/analytics/clusters?source={source}").get_json()
     assert clusters["computed"]["parameters"]["source"] == source
     assert api.get("/v1/analytics/health?source=%20").status_code == 422
+
+
+def _largest_save_batch() -> float:
+    """The largest bucket bound the saves-per-transaction histogram has a sample at or below, so far."""
+    from service.observability import CHECK_IN_SAVES
+
+    buckets = {sample.labels["le"]: sample.value for metric in CHECK_IN_SAVES.collect() for sample in metric.samples
+               if sample.name.endswith("_bucket")}
+    counts = sorted((float(bound), value) for bound, value in buckets.items())
+    reached = [bound for (bound, value), (_, before) in zip(counts, [(0, 0.0)] + counts) if value > before]
+    return reached[-1] if reached else 0.0
+
+
+def test_saves_arriving_together_share_a_transaction_and_each_gets_its_own_answer(app, api, people):
+    """16 threads at once: sound submissions and drafts, a name not on the roster, a token that is no token and
+    one token twice. Each answer is the one a lone request would get; what a refused one sent is not saved."""
+    import threading
+
+    _, members = people
+    survey = _survey(api)
+    tokens = _invite(api, survey, members[:14])
+    respondents = members[:14]
+    outsider = "00000000-0000-4000-8000-000000000000"
+    plans = []                       # (token, answers, submit, expected status)
+    for index, member in enumerate(respondents[:12]):
+        named = [{"member_id": other["id"], "scales": {"trust": 1 + index % 4}}
+                 for other in members if other["id"] != member["id"]][index % 5: index % 5 + 3]
+        plans.append((tokens[member["id"]], [{"question_id": "advice", "named": named}], index % 3 != 0, 200))
+    plans.append((tokens[respondents[12]["id"]], [{"question_id": "advice", "named": [{"member_id": outsider}]}],
+                  True, 422))
+    plans.append(("nwr_" + "x" * 43, [{"question_id": "advice", "named": []}], True, 404))
+    twice = tokens[respondents[13]["id"]]
+    plans += [(twice, [{"question_id": "advice", "named": [{"member_id": members[20]["id"], "scales": {}}]}], True,
+               200)] * 2
+    barrier = threading.Barrier(len(plans))
+    answers: list = [None] * len(plans)
+
+    def put(slot: int) -> None:
+        token, body, submit, _ = plans[slot]
+        client = app.test_client()
+        barrier.wait()
+        answers[slot] = client.put(f"/v1/respond/{token}", json={"answers": body, "submit": submit})
+
+    threads = [threading.Thread(target=put, args=(slot,)) for slot in range(len(plans))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert [answer.status_code for answer in answers] == [plan[3] for plan in plans], \
+        [answer.get_json() for answer in answers]
+    assert _largest_save_batch() > 1, "the saves never shared a transaction"
+    assert answers[12].get_json()["errors"][0]["field"] == "answers.0.named.0.member_id"
+    assert answers[13].get_json()["type"] == "urn:netweave:problem:unknown-token", answers[13].get_json()
+    client = app.test_client()
+    for (token, body, submit, status), answer in zip(plans, answers):
+        if status != 200:
+            continue
+        assert answer.get_json()["status"] == ("submitted" if submit else "started")
+        assert answer.get_json()["nominations"] == (len(body[0]["named"]) if submit else 0)
+        view = client.get(f"/v1/respond/{token}").get_json()
+        assert view["answers"] == body and view["status"] == ("submitted" if submit else "started")
+    assert client.get(f"/v1/respond/{tokens[respondents[12]['id']]}").get_json()["status"] == "invited"
+    results = api.get(f"/v1/surveys/{survey['id']}/results").get_json()
+    submitted = [plan for plan in plans[:12] if plan[2]] + [plans[14]]
+    assert results["responded"] == len(submitted)
+    assert results["nominations"] == sum(len(plan[1][0]["named"]) for plan in submitted)
