@@ -1,7 +1,8 @@
 // Exports: the nodes and ties of the analytics graph with their attributes, streamed row by row.
 // Every statement takes the same selection: $as_of (ties and affiliations active then), $organizations
 // (organizations become nodes, affiliations ties), and member filters $region, $role, $organization_id
-// (affiliated on $as_of); with any filter, the organizations are those a selected member belongs to.
+// (affiliated on $as_of); with any filter, the organizations are those a selected member belongs to; with
+// $source, only the collaborations of that source.
 
 // name: export_counts
 // How many members, organizations, collaborations and affiliations the export holds (for progress bars):
@@ -30,6 +31,7 @@ CALL () {
 CALL () {
     MATCH (a)-[c:COLLABORATES_WITH]->(b)
     WHERE (c.started_on IS NULL OR c.started_on <= $as_of) AND (c.ended_on IS NULL OR c.ended_on >= $as_of)
+      AND ($source IS NULL OR c.source = $source)
       AND all(x IN [a, b] WHERE
             (x:Member AND ($region IS NULL OR x.region = $region) AND ($role IS NULL OR x.role = $role)
              AND ($organization_id IS NULL OR EXISTS {
@@ -99,6 +101,7 @@ RETURN o.id AS id, o.name AS name, o.kind AS kind, o.region AS region, coalesce(
 // as stored; the export reads them as undirected).
 MATCH (a)-[c:COLLABORATES_WITH]->(b)
 WHERE (c.started_on IS NULL OR c.started_on <= $as_of) AND (c.ended_on IS NULL OR c.ended_on >= $as_of)
+  AND ($source IS NULL OR c.source = $source)
   AND all(x IN [a, b] WHERE
         (x:Member AND ($region IS NULL OR x.region = $region) AND ($role IS NULL OR x.role = $role)
          AND ($organization_id IS NULL OR EXISTS {

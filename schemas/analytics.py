@@ -342,6 +342,8 @@ class HealthScopeSchema(StrictSchema):
     region = fields.String(allow_none=True, required=True)
     role = fields.String(allow_none=True, required=True)
     topic = fields.String(allow_none=True, metadata={"description": "absent from snapshots, which take no topic"})
+    source = fields.String(metadata={"description": "only the ties of this source counted (`survey:<id>`); absent "
+                                                   "when every tie is"})
 
 
 class HealthSchema(StrictSchema):
@@ -353,6 +355,7 @@ class HealthSchema(StrictSchema):
 class SnapshotCreateSchema(HealthFilterSchema):
     label = trimmed(200, required=True)
     as_of = _as_of()
+    source = _source()
 
 
 class SnapshotSchema(StrictSchema):
@@ -394,6 +397,7 @@ class CompareArgsSchema(HealthFilterSchema):
     from_ = SnapshotOrDate(data_key="from", required=True,
                            metadata={"description": "a snapshot id or a date (health as of then, with the filters)"})
     to = SnapshotOrDate(required=True, metadata={"description": "a snapshot id or a date"})
+    source = _source()
 
 
 class CompareSideSchema(StrictSchema):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from schemas.analytics import HealthFilterSchema, _as_of, _include
+from schemas.analytics import HealthFilterSchema, _as_of, _include, _source
 from schemas.common import fields, validate
 
 FORMAT_NAMES = ("graphml", "gexf", "json", "csv")
@@ -15,6 +15,7 @@ class ExportArgsSchema(HealthFilterSchema):
                        "`csv` (a zip of nodes.csv and ties.csv)"})
     as_of = _as_of()
     include = _include()
+    source = _source()
     analytics = fields.String(load_default="cached", validate=validate.OneOf(ANALYTICS_MODES), metadata={
         "description": "`cached` (default): cluster_id, betweenness and articulation_point from the results "
                        "the engine holds for this revision, else the values last written back onto members "

@@ -131,21 +131,24 @@ def _with(options: list) -> Callable:
 @click.option("--analytics", type=click.Choice(["cached", "compute"]), default="cached", show_default=True,
               help="compute: compute clusters and bridges first, so every node has cluster_id, betweenness "
                    "and articulation_point")
+@click.option("--source", help="only the ties of this source (survey:<id> for one check-in's)")
 @click.option("--pii", is_flag=True, help="include members' emails (personal data)")
 @_json
 def export(fmt: str, output: Path, as_of: str | None, include: str | None, organization_id: str | None,
-           region: str | None, role: str | None, analytics: str, pii: bool, as_json: bool) -> None:
+           region: str | None, role: str | None, analytics: str, source: str | None, pii: bool,
+           as_json: bool) -> None:
     """Write the network to a file for Gephi, Kumu or a spreadsheet (what GET /v1/export streams)."""
     from schemas.exports import ExportArgsSchema
     from service import exports
     from service.repositories.analytics import today
 
     args = _load(ExportArgsSchema(), {"format": fmt, "as_of": as_of, "include": include, "region": region,
-                                      "role": role, "organization_id": organization_id, "analytics": analytics})
+                                      "role": role, "organization_id": organization_id, "analytics": analytics,
+                                      "source": source})
     selection = exports.Selection(as_of=args.get("as_of") or today(),
                                   organizations=args.get("include") == "organizations",
                                   organization_id=args.get("organization_id"), region=args.get("region"),
-                                  role=args.get("role"))
+                                  role=args.get("role"), source=args.get("source"))
     started = time.monotonic()
     with _app() as app:
         from service import db
@@ -158,7 +161,7 @@ def export(fmt: str, output: Path, as_of: str | None, include: str | None, organ
             with Progress("analytics", 1) as progress:
                 progress.step("clusters, betweenness and articulation points")
                 _settled(lambda: analytics_repository.bridges(graph, as_of=selection.as_of, include=include_list,
-                                                              limit=1))
+                                                              limit=1, source=selection.source))
         export_ = exports.start(graph, selection, fmt, pii=pii)
         try:
             counts = export_.counts()

@@ -51,17 +51,20 @@ FORMATS = {
 @dataclass(frozen=True)
 class Selection:
     """Which part of the network: the analytics graph of `as_of` (organizations as nodes when asked), and
-    the members that pass the filters (with filters, the organizations those members belong to)."""
+    the members that pass the filters (with filters, the organizations those members belong to); with
+    `source`, only the collaborations of that source (every selected member stays a node)."""
 
     as_of: date
     organizations: bool = False
     organization_id: str | None = None
     region: str | None = None
     role: str | None = None
+    source: str | None = None
 
     def params(self) -> dict[str, Any]:
         return {"as_of": db.to_cypher(self.as_of), "organizations": self.organizations,
-                "organization_id": self.organization_id, "region": self.region, "role": self.role}
+                "organization_id": self.organization_id, "region": self.region, "role": self.role,
+                "source": self.source}
 
     @property
     def filtered(self) -> bool:
@@ -608,8 +611,8 @@ def start(graph: db.Graph, selection: Selection, fmt: str, *, pii: bool, compute
 
     include = ["organizations"] if selection.organizations else []
     if compute:
-        analytics.bridges(graph, as_of=selection.as_of, include=include, limit=1)
-    engine, scope = get_engine(current_app), analytics.Scope.of(selection.as_of, include)
+        analytics.bridges(graph, as_of=selection.as_of, include=include, limit=1, source=selection.source)
+    engine, scope = get_engine(current_app), analytics.Scope.of(selection.as_of, include, source=selection.source)
 
     def lookup(revision: int) -> AnalyticsAttributes:
         return AnalyticsAttributes(

@@ -677,7 +677,7 @@ def _health_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope,
                                                                           DEFAULT_RESOLUTION))
     path = sampled["average_shortest_path"]
     return {
-        "scope": filters, "metrics": metrics,
+        "scope": {**filters, **({"source": scope.source} if scope.source is not None else {})}, "metrics": metrics,
         "computed": _computed("igraph: components, transitivity, local clustering, coreness (kcore and "
                               "core_periphery: the main core against the other members), Leiden modularity "
                               "(resolution 1, weighted); average_shortest_path by breadth-first search",
