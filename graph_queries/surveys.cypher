@@ -55,6 +55,22 @@ SET s.closed_at = datetime(),
     s.updated_at = s.closed_at
 RETURN s.id AS id
 
+// name: surveys_lapsed
+// Surveys whose closes_at has passed with no explicit close and no survey.closed alert yet, oldest first.
+MATCH (s:Survey)
+WHERE s.closed_at IS NULL AND s.closes_at <= datetime() AND s.closed_alert_at IS NULL
+RETURN s.id AS id
+ORDER BY s.closes_at, s.id
+LIMIT $limit
+
+// name: survey_lapsed_claim
+// Under the survey's write lock (survey_lock first): marks a lapsed survey's survey.closed alert raised,
+// unless another process did; returns its id and closes_at when this one claims it.
+MATCH (s:Survey {id: $id})
+WHERE s.closed_at IS NULL AND s.closes_at <= datetime() AND s.closed_alert_at IS NULL
+SET s.closed_alert_at = datetime()
+RETURN s.id AS id, s.closes_at AS closes_at
+
 // name: survey_existing_members
 // Which of $ids are members.
 MATCH (m:Member) WHERE m.id IN $ids

@@ -160,10 +160,15 @@ class AnalyticsWorker:
                 log.warning("webhook %s: the sending lock expired during the run", webhook_id)
 
     def dispatch(self) -> None:
-        """Puts a message on the webhook queue for each endpoint with something to send, every poll."""
+        """Every poll: raises the survey.closed alert of each survey whose closes_at has passed (an alert is
+        itself an event to deliver), then puts a message on the webhook queue for each endpoint with
+        something to send."""
+        from service.repositories import surveys
+
         purged_at = 0.0
         while not self.stopping.wait(self.webhook_poll_seconds):
             try:
+                surveys.alert_lapsed(self.graph)
                 for webhook_id in self.deliverer.due():
                     self.queue.submit_delivery(webhook_id)
                 if time.monotonic() - purged_at > 3600:

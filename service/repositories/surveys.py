@@ -122,13 +122,38 @@ def close(graph: db.Graph, survey_id: str) -> dict[str, Any]:
         if current["closed"]:
             raise Problem(409, f"survey {survey_id} is already closed", slug="survey-closed")
         db.run(tx, "survey_close", id=survey_id)
-        invitees = db.run(tx, "survey_invitees", survey_id=survey_id)
-        responded = sum(1 for row in invitees if row["status"] == "submitted")
-        alerts.emit(tx, "survey.closed", {"survey_id": survey_id, "invited": len(invitees), "responded": responded,
-                                          "response_rate": _rate(responded, len(invitees))}, subject=survey_id)
+        _alert_closed(tx, survey_id, "closed")
 
     graph.write(work)
     return get(graph, survey_id)
+
+
+def _alert_closed(tx: ManagedTransaction, survey_id: str, how: str) -> None:
+    """The `survey.closed` alert: who was invited and who responded; `how` it closed ("closed" by a request,
+    "lapsed" when closes_at passed)."""
+    invitees = db.run(tx, "survey_invitees", survey_id=survey_id)
+    responded = sum(1 for row in invitees if row["status"] == "submitted")
+    alerts.emit(tx, "survey.closed", {"survey_id": survey_id, "closed": how, "invited": len(invitees),
+                                      "responded": responded, "response_rate": _rate(responded, len(invitees))},
+                subject=survey_id)
+
+
+def alert_lapsed(graph: db.Graph, limit: int = 100) -> int:
+    """Raises `survey.closed` once for each survey whose closes_at has passed without a request closing it
+    (the analytics worker calls it every poll); how many it raised. Each is claimed under the survey's lock,
+    so several workers raise it once between them."""
+    raised = 0
+    for row in graph.read(lambda tx: db.run(tx, "surveys_lapsed", limit=limit)):
+
+        def work(tx: ManagedTransaction, survey_id: str) -> int:
+            locked(tx, "survey_lock", "survey", survey_id, None)
+            if db.run_one(tx, "survey_lapsed_claim", id=survey_id) is None:
+                return 0
+            _alert_closed(tx, survey_id, "lapsed")
+            return 1
+
+        raised += graph.write(work, row["id"])
+    return raised
 
 
 def _shaped(survey: dict[str, Any]) -> dict[str, Any]:
@@ -847,5 +872,5 @@ def results(graph: db.Graph, survey_id: str) -> dict[str, Any]:
     }
 
 
-__all__ = ["create", "get", "list_page", "update", "close", "invite", "invitations", "respond_view", "respond",
+__all__ = ["create", "get", "list_page", "update", "close", "alert_lapsed", "invite", "invitations", "respond_view", "respond",
            "write_ins", "match_write_in", "results", "tie_fields", "source_of", "TIE_SCALES"]

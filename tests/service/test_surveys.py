@@ -250,7 +250,7 @@ def test_an_unknown_token_is_a_clear_404(client, token):
     assert token not in response.get_data(as_text=True)
 
 
-def test_closed_expired_and_replaced_tokens_are_refused(api, client, people):
+def test_closed_expired_and_replaced_tokens_are_refused(api, client, people, graph):
     _, members = people
     survey = _survey(api, opens_at=_later(hours=-2))
     tokens = _invite(api, survey, members[:3])
@@ -279,6 +279,14 @@ def test_closed_expired_and_replaced_tokens_are_refused(api, client, people):
     assert api.post(f"/v1/surveys/{survey2['id']}/invitations", json={"member_ids": [members[2]["id"]]}).status_code == 409
     alert = api.get("/v1/alerts?kind=survey.closed").get_json()["items"][0]
     assert alert["subject"] == survey2["id"] and alert["data"]["responded"] == 1 and alert["data"]["invited"] == 2
+    assert alert["data"]["closed"] == "closed"
+    # The one whose closes_at passed raises survey.closed too, once, however many workers poll.
+    from service.repositories import surveys
+
+    assert [surveys.alert_lapsed(graph), surveys.alert_lapsed(graph)] == [1, 0]
+    raised = api.get("/v1/alerts?kind=survey.closed").get_json()["items"]
+    assert [(a["subject"], a["data"]["closed"]) for a in raised] == [(survey["id"], "lapsed"), (survey2["id"], "closed")]
+    assert (raised[0]["data"]["invited"], raised[0]["data"]["responded"]) == (3, 1)
 
 
 def test_tokens_never_reach_the_logs(api, client, people, caplog):
@@ -425,6 +433,20 @@ def test_the_analytics_can_keep_to_one_check_ins_ties(api, client, people, new_c
     clusters = api.get(f"/v1/analytics/clusters?source={source}").get_json()
     assert clusters["computed"]["parameters"]["source"] == source
     assert api.get("/v1/analytics/health?source=%20").status_code == 422
+    # The export of that check-in: its ties alone, every member a node, analytics of that graph.
+    import io
+
+    exported = api.get("/v1/export", query_string={"format": "graphml", "source": source, "analytics": "compute"})
+    assert exported.status_code == 200, exported.get_data(as_text=True)[:300]
+    assert exported.headers["Netweave-Analytics"].startswith("cluster_id=computed; betweenness=computed")
+    drawn = nx.read_graphml(io.BytesIO(exported.get_data()))
+    assert drawn.number_of_nodes() == 30
+    assert {frozenset(edge) for edge in drawn.edges()} == {frozenset((members[a]["id"], members[b]["id"]))
+                                                          for a, b in ((0, 1), (0, 2), (3, 1))}
+    assert {node for node, data in drawn.nodes(data=True) if data.get("articulation_point")} == \
+        {members[0]["id"], members[1]["id"]}
+    whole_export = nx.read_graphml(io.BytesIO(api.get("/v1/export?format=graphml").get_data()))
+    assert whole_export.number_of_edges() == 4
 
 
 def _largest_save_batch() -> float:
@@ -491,3 +513,33 @@ def test_saves_arriving_together_share_a_transaction_and_each_gets_its_own_answe
     submitted = [plan for plan in plans[:12] if plan[2]] + [plans[14]]
     assert results["responded"] == len(submitted)
     assert results["nominations"] == sum(len(plan[1][0]["named"]) for plan in submitted)
+
+
+def test_two_check_ins_are_compared_through_health_snapshots(api, client, people):
+    """A snapshot of each check-in's ties (source=survey:<id>), then health/compare between them: the second
+    check-in's network, grown, shows in the changes."""
+    _, members = people
+    made = []
+    for pairs in (((0, [1]), (2, [3])), ((0, [1, 2]), (2, [3]), (4, [0, 5]))):
+        survey = _survey(api)
+        tokens = _invite(api, survey, members[:6])
+        for a, named in pairs:
+            answer = [{"question_id": "advice", "named": [{"member_id": members[b]["id"]} for b in named]}]
+            assert _answer(client, tokens[members[a]["id"]], answer).status_code == 200
+        source = f"survey:{survey['id']}"
+        response = api.post("/v1/analytics/health/snapshots", json={"label": f"check-in {len(made) + 1}",
+                                                                    "source": source})
+        assert response.status_code == 201, response.get_json()
+        snapshot = response.get_json()
+        assert snapshot["scope"]["source"] == source
+        assert snapshot["metrics"]["ties"] == sum(len(named) for _, named in pairs)
+        made.append(snapshot)
+    compared = api.get(f"/v1/analytics/health/compare?from={made[0]['id']}&to={made[1]['id']}").get_json()
+    ties = next(change for change in compared["changes"] if change["metric"] == "ties")
+    assert (ties["from"], ties["to"], ties["delta"]) == (2, 5, 3)
+    assert (compared["from"]["scope"]["source"], compared["to"]["scope"]["source"]) == \
+        (made[0]["scope"]["source"], made[1]["scope"]["source"])
+    today = api.get("/v1/analytics/health/compare", query_string={
+        "from": made[0]["as_of"], "to": made[1]["as_of"], "source": made[1]["scope"]["source"]}).get_json()
+    assert today["to"]["metrics"]["ties"] == 5 and today["to"]["scope"]["source"] == made[1]["scope"]["source"]
+    assert api.post("/v1/analytics/health/snapshots", json={"label": "x", "source": " "}).status_code == 422
