@@ -266,26 +266,35 @@ SET m._lock = true
 REMOVE m._lock
 RETURN count(m) AS locked
 
-// name: nominations_replace_many
-// For each row {respondent_id, question_id, named: [{member_id, scales}]}: the respondent's nominations in
-// that question replaced by `named` (a member no longer there is left out); answers whom they had named
-// before, whom they name now, and who names them there ({member_id, scales}), read once theirs are replaced.
+// name: nominations_around
+// For each row {respondent_id, question_id, named: [member ids]}, before a batch replaces the respondent's
+// nominations in that question: whom they name there now, who names them there ({member_id, scales}), and
+// which of `named` are members. A respondent deleted since submitting has no row.
 UNWIND $rows AS row
 MATCH (r:Member {id: row.respondent_id})
-OPTIONAL MATCH (r)-[old:NOMINATED {survey_id: $survey_id, question_id: row.question_id}]->(before:Member)
-WITH row, r, collect(before.id) AS before, collect(old) AS olds
+RETURN row.respondent_id AS respondent_id, row.question_id AS question_id,
+       [(r)-[n:NOMINATED {survey_id: $survey_id, question_id: row.question_id}]->(x:Member) | x.id] AS before,
+       [(x:Member)-[n:NOMINATED {survey_id: $survey_id, question_id: row.question_id}]->(r)
+        | {member_id: x.id, scales: n.scales}] AS incoming,
+       [id IN row.named WHERE EXISTS { MATCH (:Member {id: id}) }] AS named
+
+// name: nominations_replace_many
+// For each row {respondent_id, question_id, named: [{member_id, scales}]}: the respondent's nominations in
+// that question replaced by `named` (a member no longer there is left out).
+UNWIND $rows AS row
+MATCH (r:Member {id: row.respondent_id})
+OPTIONAL MATCH (r)-[old:NOMINATED {survey_id: $survey_id, question_id: row.question_id}]->(:Member)
+WITH row, r, collect(old) AS olds
 FOREACH (rel IN olds | DELETE rel)
-WITH row, r, before
+WITH row, r
 CALL (row, r) {
     UNWIND row.named AS entry
     MATCH (x:Member {id: entry.member_id})
     CREATE (r)-[:NOMINATED {survey_id: $survey_id, question_id: row.question_id, scales: entry.scales,
                             created_at: datetime()}]->(x)
-    RETURN collect(x.id) AS named
+    RETURN count(*) AS created
 }
-RETURN row.respondent_id AS respondent_id, row.question_id AS question_id, before, named,
-       [(x:Member)-[n:NOMINATED {survey_id: $survey_id, question_id: row.question_id}]->(r)
-        | {member_id: x.id, scales: n.scales}] AS incoming
+RETURN sum(created) AS created
 
 // name: submissions_derived
 // Marks derived the submissions in $done ({key, rev}) still at that rev (a newer one stays pending);
