@@ -9,7 +9,9 @@ request forgery.
   that was checked (the request keeps the host's name for `Host` and TLS), so a second lookup cannot
   swap in another address between the check and the connect.
 - **No redirects** are followed (a 3xx is a failed call), and each call is capped in time and in the bytes
-  read from the answer.
+  read from the answer. The time cap is the whole call's: socket timeouts bound each read alone, so an
+  endpoint that drips its answer a byte at a time (each within the read timeout) would hold a delivery
+  worker for as long as it liked; at the cap, the connection's socket is shut down under it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import concurrent.futures
 import ipaddress
 import socket
+import threading
 import time
 from dataclasses import dataclass
 from typing import Iterable
@@ -178,6 +181,7 @@ def post(url: str, body: bytes, headers: dict[str, str], *, allow: tuple[Network
             cert_reqs="CERT_REQUIRED", **options)
     else:
         pool = urllib3.HTTPConnectionPool(str(address), target.port, **options)
+    deadline = _Deadline(pool, timeout - (time.monotonic() - started))
     try:
         response = pool.urlopen("POST", target.path, body=body, headers={**headers, "Host": host_header},
                                 redirect=False, preload_content=False, assert_same_host=False)
@@ -191,6 +195,9 @@ def post(url: str, body: bytes, headers: dict[str, str], *, allow: tuple[Network
                     return done(response.status, f"the answer took over {timeout:g} s")
         finally:
             response.release_conn()
+        deadline.cancel()
+        if deadline.passed:         # the shutdown may read as the end of the headers or of the body
+            return done(None, f"no whole answer within {timeout:g} s")
         if 300 <= response.status < 400:
             return done(response.status, "redirects are not followed")
         return done(response.status, None)
@@ -198,9 +205,49 @@ def post(url: str, body: bytes, headers: dict[str, str], *, allow: tuple[Network
         return done(None, f"cannot connect: {error.__cause__ or error}")
     except urllib3.exceptions.TimeoutError:
         return done(None, f"no answer within {timeout:g} s")
-    except urllib3.exceptions.HTTPError as error:
-        return done(None, f"{type(error).__name__}: {error}")
-    except OSError as error:
+    except (urllib3.exceptions.HTTPError, OSError) as error:
+        if deadline.passed:
+            return done(None, f"no whole answer within {timeout:g} s")
         return done(None, f"{type(error).__name__}: {error}")
     finally:
+        deadline.cancel()
         pool.close()
+
+
+class _Deadline:
+    """Shuts down the sockets a pool opens once `seconds` have passed: whatever read is waiting then fails."""
+
+    def __init__(self, pool: urllib3.HTTPConnectionPool, seconds: float):
+        self.passed = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        deadline = self
+
+        class Watched(pool.ConnectionCls):      # type: ignore[name-defined, misc]
+            def connect(self) -> None:
+                super().connect()
+                with deadline._lock:
+                    deadline._sockets.append(self.sock)
+                    if deadline.passed:
+                        deadline._shut(self.sock)
+
+        pool.ConnectionCls = Watched
+        self._timer = threading.Timer(max(seconds, 0.0), self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.passed = True
+            for sock in self._sockets:
+                self._shut(sock)
+
+    @staticmethod
+    def _shut(sock: socket.socket) -> None:
+        try:
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:
+            pass                                # already closed
+
+    def cancel(self) -> None:
+        self._timer.cancel()

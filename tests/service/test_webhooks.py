@@ -571,3 +571,38 @@ def test_an_enabled_endpoint_holds_the_feed_entries_it_has_not_been_sent(hooks_a
         assert [entry["seq"] for entry in after] == [hook["cursor"] + 1]
     finally:
         graph.write(lambda tx: tx.run("MATCH (c:Counter {name: 'changes'}) REMOVE c.purged_through").consume())
+
+
+def test_an_endpoint_dripping_its_answer_is_cut_off_at_the_time_cap(app):
+    """Headers sent a byte every 0.2 s keep each read under the read timeout; the call still ends at the cap
+    (1 s here), not when the endpoint is done (8 s)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    stop = threading.Event()
+
+    def drip():
+        connection, _ = server.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\n")
+            deadline = time.monotonic() + 8
+            try:
+                while time.monotonic() < deadline and not stop.is_set():
+                    connection.sendall(b"X-Drip: x\r\n")
+                    time.sleep(0.2)
+                connection.sendall(b"Content-Length: 0\r\n\r\n")
+            except OSError:
+                pass                             # the caller hung up: what is expected
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    try:
+        outcome = outbound.post(f"http://127.0.0.1:{server.getsockname()[1]}/hooks", b"{}", {},
+                                allow=outbound.allow_list("127.0.0.1"), timeout=1.0, max_response_bytes=100_000)
+    finally:
+        stop.set()
+        thread.join(10)
+        server.close()
+    assert not outcome.ok and outcome.error == "no whole answer within 1 s", outcome
+    assert outcome.seconds < 2.5, outcome
