@@ -316,7 +316,7 @@ def respond(graph: db.Graph, token: str, body: dict[str, Any]) -> dict[str, Any]
     its records; each still gets its own answer, problems included. A save with attribute answers (which
     write the member record and may fail on it) or under an Idempotency-Key (whose stored response belongs
     to its own transaction) runs alone."""
-    entry = _Save(token, body)
+    entry = _Save(graph, token, body)
     if db.joins_idempotency() or any("value" in answer for answer in body["answers"]):
         graph.write(_save_all, [entry])
     else:
@@ -331,10 +331,10 @@ def respond(graph: db.Graph, token: str, body: dict[str, Any]) -> dict[str, Any]
 class _Save:
     """One PUT /v1/respond/{token}: what it asks, then its answer or its problem."""
 
-    __slots__ = ("token", "body", "result", "error", "served", "lead", "bookmarks", "done")
+    __slots__ = ("graph", "token", "body", "result", "error", "served", "lead", "bookmarks", "done")
 
-    def __init__(self, token: str, body: dict[str, Any]) -> None:
-        self.token, self.body = token, body
+    def __init__(self, graph: db.Graph, token: str, body: dict[str, Any]) -> None:
+        self.graph, self.token, self.body = graph, token, body
         self.result: dict[str, Any] | None = None
         self.error: BaseException | None = None
         self.served = self.lead = False
@@ -344,10 +344,10 @@ class _Save:
 
 class _SaveBatcher:
     """Group commit for check-in saves within a process. The first thread to arrive leads: it takes the
-    waiting saves (at most SAVE_BATCH, one per token) into one transaction, and goes on until its own is
-    served, then hands the lead to the oldest save still waiting. Nothing waits on a timer: saves that
-    arrive while a transaction runs make the next batch. A batch that fails is retried save by save, so one
-    save's failure is only its own."""
+    waiting saves (at most SAVE_BATCH, one per token, of its own database) into one transaction, and goes on
+    until its own is served, then hands the lead to the oldest save still waiting. Nothing waits on a timer:
+    saves that arrive while a transaction runs make the next batch. A batch that fails is retried save by
+    save, so one save's failure is only its own."""
 
     def __init__(self) -> None:
         self._mutex = threading.Lock()
@@ -368,7 +368,7 @@ class _SaveBatcher:
             with self._mutex:
                 batch, tokens = [], set()
                 for waiting in self._waiting:
-                    if waiting.token not in tokens and len(batch) < SAVE_BATCH:
+                    if waiting.graph is graph and waiting.token not in tokens and len(batch) < SAVE_BATCH:
                         tokens.add(waiting.token)
                         batch.append(waiting)
                 taken = {id(waiting) for waiting in batch}
