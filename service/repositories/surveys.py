@@ -30,6 +30,7 @@ from typing import Any, Iterable
 
 from marshmallow import ValidationError
 from neo4j import ManagedTransaction
+from neo4j import exceptions as neo4j_exceptions
 
 from schemas.members import MemberPatchSchema, MemberSchema
 from schemas.surveys import BUILT_IN_ATTRIBUTES, TIE_SCALES
@@ -138,12 +139,15 @@ def _alert_closed(tx: ManagedTransaction, survey_id: str, how: str) -> None:
                 subject=survey_id)
 
 
+LAPSED_WITHIN_DAYS = 7     # a survey that lapsed longer ago raises no survey.closed (it is old news)
+
+
 def alert_lapsed(graph: db.Graph, limit: int = 100) -> int:
-    """Raises `survey.closed` once for each survey whose closes_at has passed without a request closing it
-    (the analytics worker calls it every poll); how many it raised. Each is claimed under the survey's lock,
-    so several workers raise it once between them."""
+    """Raises `survey.closed` once for each survey whose closes_at has passed (within LAPSED_WITHIN_DAYS)
+    without a request closing it (the analytics worker calls it every 30 s); how many it raised. Each is
+    claimed under the survey's lock, so several workers raise it once between them."""
     raised = 0
-    for row in graph.read(lambda tx: db.run(tx, "surveys_lapsed", limit=limit)):
+    for row in graph.read(lambda tx: db.run(tx, "surveys_lapsed", limit=limit, within_days=LAPSED_WITHIN_DAYS)):
 
         def work(tx: ManagedTransaction, survey_id: str) -> int:
             locked(tx, "survey_lock", "survey", survey_id, None)
@@ -318,7 +322,7 @@ def respond(graph: db.Graph, token: str, body: dict[str, Any]) -> dict[str, Any]
     to its own transaction) runs alone."""
     entry = _Save(graph, token, body)
     if db.joins_idempotency() or any("value" in answer for answer in body["answers"]):
-        graph.write(_save_all, [entry])
+        graph.write(_save_alone, entry)
     else:
         _SAVES.run(graph, entry)
     if entry.error is not None:
@@ -379,7 +383,8 @@ class _SaveBatcher:
                 applied = True
             finally:
                 for waiting in batch:
-                    if not applied and waiting.result is None and waiting.error is None:
+                    if not applied:         # whatever it had found, its transaction did not finish
+                        waiting.result, waiting.bookmarks = None, None
                         waiting.error = RuntimeError("the batch of check-in saves this one was in did not finish")
                     waiting.served, waiting.lead = True, False
                     waiting.done.set()
@@ -395,24 +400,44 @@ class _SaveBatcher:
     @staticmethod
     def _apply(graph: db.Graph, batch: list[_Save]) -> None:
         CHECK_IN_SAVES.observe(len(batch))
+        committed = batch
         try:
             graph.write_step(_save_all, batch)
-        except Exception as exc:    # noqa: BLE001 (each save then meets its own failure, alone)
-            if len(batch) == 1:
-                batch[0].error = exc
-            else:
+        except Exception as exc:    # noqa: BLE001 (each save meets its own failure)
+            if len(batch) == 1 or isinstance(exc, _NOT_ONE_SAVES_FAULT):
+                # The database is away, or the commit's fate is unknown: saving each alone would wait the
+                # retry time once per save, or apply a save that did commit a second time.
                 for entry in batch:
-                    entry.result = entry.error = None
-                    try:
-                        graph.write_step(_save_all, [entry])
-                    except Exception as alone:  # noqa: BLE001
-                        entry.error = alone
+                    entry.result, entry.error = None, exc
+                return
+            committed = []
+            for entry in batch:         # one save's fault: each alone, so it stays that save's
+                entry.result = entry.error = None
+                try:
+                    graph.write_step(_save_all, [entry])
+                    committed.append(entry)
+                except Exception as alone:  # noqa: BLE001
+                    entry.result, entry.error = None, alone
         marks = bookmarks.current()
-        for entry in batch:
-            entry.bookmarks = marks
+        for entry in committed:
+            if entry.result is not None:
+                entry.bookmarks = marks
+
+
+# A batch failing on these says nothing about any one save in it.
+_NOT_ONE_SAVES_FAULT = (neo4j_exceptions.ServiceUnavailable, neo4j_exceptions.SessionExpired,
+                        neo4j_exceptions.IncompleteCommit, neo4j_exceptions.TransientError)
 
 
 _SAVES = _SaveBatcher()
+
+
+def _save_alone(tx: ManagedTransaction, entry: _Save) -> None:
+    """One save in its own transaction, whose problem rolls it back (an Idempotency-Key's stored response
+    then never holds a refused save's answer)."""
+    _save_all(tx, [entry])
+    if entry.error is not None:
+        raise entry.error
 
 
 def _save_all(tx: ManagedTransaction, entries: list[_Save]) -> None:
