@@ -56,9 +56,11 @@ SET s.closed_at = datetime(),
 RETURN s.id AS id
 
 // name: surveys_lapsed
-// Surveys whose closes_at has passed with no explicit close and no survey.closed alert yet, oldest first.
+// Surveys whose closes_at has passed, within the last $within_days days, with no explicit close and no
+// survey.closed alert yet, oldest first (one that lapsed long before anyone looked is old news).
 MATCH (s:Survey)
 WHERE s.closed_at IS NULL AND s.closes_at <= datetime() AND s.closed_alert_at IS NULL
+  AND s.closes_at > datetime() - duration({days: $within_days})
 RETURN s.id AS id
 ORDER BY s.closes_at, s.id
 LIMIT $limit

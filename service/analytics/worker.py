@@ -33,6 +33,7 @@ from service.delivery import Deliverer, DeliverySettings
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
+LAPSED_SURVEYS_SECONDS = 30.0    # how often a worker looks for check-ins whose closes_at passed
 
 
 class AnalyticsWorker:
@@ -160,15 +161,20 @@ class AnalyticsWorker:
                 log.warning("webhook %s: the sending lock expired during the run", webhook_id)
 
     def dispatch(self) -> None:
-        """Every poll: raises the survey.closed alert of each survey whose closes_at has passed (an alert is
-        itself an event to deliver), then puts a message on the webhook queue for each endpoint with
-        something to send."""
+        """Every poll, puts a message on the webhook queue for each endpoint with something to send; every
+        LAPSED_SURVEYS_SECONDS first raises the survey.closed alert of each survey
+        whose closes_at has passed (an alert is itself an event to deliver)."""
         from service.repositories import surveys
 
-        purged_at = 0.0
+        purged_at = lapsed_at = 0.0
         while not self.stopping.wait(self.webhook_poll_seconds):
+            if time.monotonic() - lapsed_at >= LAPSED_SURVEYS_SECONDS:
+                lapsed_at = time.monotonic()
+                try:
+                    surveys.alert_lapsed(self.graph)
+                except Exception:
+                    log.warning("raising survey.closed for lapsed check-ins failed; trying again", exc_info=True)
             try:
-                surveys.alert_lapsed(self.graph)
                 for webhook_id in self.deliverer.due():
                     self.queue.submit_delivery(webhook_id)
                 if time.monotonic() - purged_at > 3600:

@@ -543,3 +543,15 @@ def test_two_check_ins_are_compared_through_health_snapshots(api, client, people
         "from": made[0]["as_of"], "to": made[1]["as_of"], "source": made[1]["scope"]["source"]}).get_json()
     assert today["to"]["metrics"]["ties"] == 5 and today["to"]["scope"]["source"] == made[1]["scope"]["source"]
     assert api.post("/v1/analytics/health/snapshots", json={"label": "x", "source": " "}).status_code == 422
+
+
+def test_a_survey_that_lapsed_long_ago_raises_no_alert(api, graph):
+    """A check-in that passed closes_at over LAPSED_WITHIN_DAYS days before any worker looked is old news."""
+    from service.repositories import surveys
+
+    survey = _survey(api, opens_at=_later(days=-30))
+    etag = api.get(f"/v1/surveys/{survey['id']}").headers["ETag"]
+    assert api.patch(f"/v1/surveys/{survey['id']}", json={"closes_at": _later(days=-(surveys.LAPSED_WITHIN_DAYS + 1))},
+                     headers={"If-Match": etag}).status_code == 200
+    assert surveys.alert_lapsed(graph) == 0
+    assert api.get("/v1/alerts?kind=survey.closed").get_json()["items"] == []
