@@ -219,17 +219,19 @@ class _Deadline:
 
     def __init__(self, pool: urllib3.HTTPConnectionPool, seconds: float):
         self.passed = False
-        self._sockets: list[socket.socket] = []
+        self._sockets: list[int] = []          # file descriptors: TLS wraps a socket in a new object
         self._lock = threading.Lock()
         deadline = self
 
         class Watched(pool.ConnectionCls):      # type: ignore[name-defined, misc]
-            def connect(self) -> None:
-                super().connect()
+            def _new_conn(self) -> socket.socket:
+                # The TCP socket, before any TLS handshake: a handshake dripped out is cut off too.
+                sock = super()._new_conn()
                 with deadline._lock:
-                    deadline._sockets.append(self.sock)
+                    deadline._sockets.append(sock.fileno())
                     if deadline.passed:
-                        deadline._shut(self.sock)
+                        deadline._shut(sock.fileno())
+                return sock
 
         pool.ConnectionCls = Watched
         self._timer = threading.Timer(max(seconds, 0.0), self._expire)
@@ -243,11 +245,23 @@ class _Deadline:
                 self._shut(sock)
 
     @staticmethod
-    def _shut(sock: socket.socket) -> None:
+    def _shut(fd: int) -> None:
+        # The descriptor stays open (detach): the connection's own object closes it. `cancel` runs before
+        # the pool closes, so the descriptor is still the call's.
         try:
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+            view = socket.socket(fileno=fd)
         except OSError:
-            pass                                # already closed
+            return                              # already closed
+        try:
+            view.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        finally:
+            view.detach()
 
     def cancel(self) -> None:
+        """No shutdown after this returns (one under way is waited for): the descriptors may then be closed
+        and reused."""
         self._timer.cancel()
+        with self._lock:
+            self._sockets.clear()
