@@ -80,7 +80,7 @@ def query_seconds(port: int) -> dict[str, tuple[float, int]]:
         for sample in family.samples:
             if sample.name.endswith(("_sum", "_count")):
                 label = sample.labels.get("query") or "/".join(
-                    sample.labels.get(key, "") for key in ("mode", "outcome", "method", "route") if key in sample.labels)
+                    sample.labels[key] for key in ("mode", "outcome", "method", "route") if key in sample.labels)
                 entry = totals.setdefault(f"{family.name.split('_')[2]}:{label}", [0.0, 0])
                 entry[0 if sample.name.endswith("_sum") else 1] += sample.value
     return {name: (seconds, int(count)) for name, (seconds, count) in totals.items()}

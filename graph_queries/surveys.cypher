@@ -67,11 +67,11 @@ LIMIT $limit
 
 // name: survey_lapsed_claim
 // Under the survey's write lock (survey_lock first): marks a lapsed survey's survey.closed alert raised,
-// unless another process did; returns its id and closes_at when this one claims it.
+// unless another process did; returns its id when this one claims it.
 MATCH (s:Survey {id: $id})
 WHERE s.closed_at IS NULL AND s.closes_at <= datetime() AND s.closed_alert_at IS NULL
 SET s.closed_alert_at = datetime()
-RETURN s.id AS id, s.closes_at AS closes_at
+RETURN s.id AS id
 
 // name: survey_existing_members
 // Which of $ids are members.

@@ -12,9 +12,10 @@ that arrive together in a process share one transaction (`_SaveBatcher`). The no
 derived in batches (`derive_pending`), as a sync batch writes many records in one transaction: one
 submission at a time took about 8 statements for 15 ties. The request that submitted derives every pending
 submission before it answers, unless another thread of its process is deriving already (that loop then
-takes it too, moments later); a results read derives what is left. A batch's nominations are replaced and
-read back in one statement (who names each respondent), each pair's two sides resolved in Python: a second
-statement reading every touched pair back cost about as much as the sync write of the ties.
+takes it too, moments later); a results read derives what is left. A batch reads what its respondents
+named before and who names them in one statement and resolves each pair's two sides in Python (a statement
+reading every touched pair back cost about as much as the sync write of the ties), writes the ties, then
+replaces the nominations.
 """
 
 from __future__ import annotations
@@ -458,21 +459,19 @@ def _save_all(tx: ManagedTransaction, entries: list[_Save]) -> None:
             entry.error = problem
             continue
         for check in checks:
-            check["check"] = len(roster_checks)
-            roster_checks.append(check)
+            check["row"]["check"] = len(roster_checks)
+            roster_checks.append(check["row"])
         checked.append((entry, invitation, answers, checks))
     listed: dict[int, set[str]] = defaultdict(set)
     if roster_checks:
-        for row in db.run(tx, "roster_check", checks=[{key: value for key, value in check.items()
-                                                       if key not in ("where", "positions")}
-                                                      for check in roster_checks]):
+        for row in db.run(tx, "roster_check", checks=roster_checks):
             listed[row["check"]].add(row["member_id"])
     sound = []
     for entry, invitation, answers, checks in checked:
         try:
             for check in checks:
-                for position, member_id in check["positions"]:
-                    if member_id not in listed[check["check"]]:
+                for position, member_id in enumerate(check["named"]):
+                    if member_id not in listed[check["row"]["check"]]:
                         raise field_error(f"{check['where']}.named.{position}.member_id", "not on this question's list")
         except Problem as problem:
             entry.error = problem
@@ -498,8 +497,8 @@ def _save_all(tx: ManagedTransaction, entries: list[_Save]) -> None:
 def _checked_answers(questions: list[dict], answers: list[dict],
                      respondent: str) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
     """The answers by question id, each checked against its question (a 422 naming `answers.N.field`), and the
-    roster checks the named members still need (roster_check rows, with `positions` and `where` to name
-    the field of one that is not listed)."""
+    roster checks the named members still need: each a roster_check `row`, with the answer's `where` and its
+    `named` ids in order, to name the field of one that is not listed."""
     by_id = {question["id"]: question for question in questions}
     out: dict[str, dict[str, Any]] = {}
     checks = []
@@ -519,8 +518,8 @@ def _checked_answers(questions: list[dict], answers: list[dict],
                 raise field_error(f"{where}.value", "only for an attribute question")
             named = _check_names(question, answer, respondent, where)
             if named:
-                checks.append({"respondent_id": respondent, "ids": sorted(set(named)), "where": where,
-                               "positions": list(enumerate(named)), **_roster_filter(question)})
+                checks.append({"where": where, "named": named, "row": {
+                    "respondent_id": respondent, "ids": sorted(set(named)), **_roster_filter(question)}})
         out[answer["question_id"]] = answer
     return out, checks
 
@@ -660,7 +659,7 @@ def _derive_batch(tx: ManagedTransaction, batch: list[dict[str, Any]]) -> None:
             return scales_by[(source, question_id)][target] if target in named_now[(source, question_id)] else None
         return read.get(source)
 
-    records, extra, seen = [], {}, set()
+    records, seen = [], set()
     for done in around:
         respondent, question_id = done["respondent_id"], done["question_id"]
         incoming = {entry["member_id"]: entry["scales"] for entry in done["incoming"]}
@@ -670,15 +669,11 @@ def _derive_batch(tx: ManagedTransaction, batch: list[dict[str, Any]]) -> None:
                 continue
             seen.add((question_id, a, b))
             sides = (side(respondent, other, question_id, {}), side(other, respondent, question_id, incoming))
-            record = _tie_record(questions[question_id], a, b, sides if a == respondent else sides[::-1])
-            if "reciprocated" in record:
-                extra[record["external_id"]] = {"reciprocated": record.pop("reciprocated")}
-            records.append(record)
+            records.append(_tie_record(questions[question_id], a, b, sides if a == respondent else sides[::-1]))
     # The ties first, the nominations after: with the nominations written first, the sync statement's
     # relationship index seeks (each tie's external key) ran against a transaction state of a thousand new
     # relationships; bench/checkins.py measured 0.36 ms of that statement per tie then, 0.22 ms now.
-    if records:
-        sync.apply_in(tx, "collaborations", source_of(survey_id), records, extra=extra)
+    _sync_ties(tx, survey_id, records)
     db.run(tx, "nominations_replace_many", survey_id=survey_id, rows=rows)
     db.run(tx, "submissions_derived", done=[{"key": s["key"], "rev": s["rev"]} for s in batch], error=None)
 
@@ -717,6 +712,14 @@ def _write_ties(tx: ManagedTransaction, survey_id: str, question: dict, responde
         # out_scales: the respondent's nomination of the other; the record wants a's of b, then b's of a.
         sides = (row["out_scales"], row["in_scales"]) if a == respondent else (row["in_scales"], row["out_scales"])
         records.append(_tie_record(question, a, b, sides))
+    _sync_ties(tx, survey_id, records)
+
+
+def _sync_ties(tx: ManagedTransaction, survey_id: str, records: list[dict[str, Any]]) -> None:
+    """Writes tie records (_tie_record's) as one sync batch of the survey's source; `reciprocated`, which sync
+    records do not take, goes on as an extra property."""
+    if not records:
+        return
     reciprocated = {record["external_id"]: {"reciprocated": record.pop("reciprocated")}
                     for record in records if "reciprocated" in record}
     sync.apply_in(tx, "collaborations", source_of(survey_id), records, extra=reciprocated)
@@ -903,5 +906,5 @@ def results(graph: db.Graph, survey_id: str) -> dict[str, Any]:
     }
 
 
-__all__ = ["create", "get", "list_page", "update", "close", "alert_lapsed", "invite", "invitations", "respond_view", "respond",
-           "write_ins", "match_write_in", "results", "tie_fields", "source_of", "TIE_SCALES"]
+__all__ = ["create", "get", "list_page", "update", "close", "alert_lapsed", "invite", "invitations", "respond_view",
+           "respond", "write_ins", "match_write_in", "results", "tie_fields", "source_of", "TIE_SCALES"]

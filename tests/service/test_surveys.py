@@ -285,7 +285,8 @@ def test_closed_expired_and_replaced_tokens_are_refused(api, client, people, gra
 
     assert [surveys.alert_lapsed(graph), surveys.alert_lapsed(graph)] == [1, 0]
     raised = api.get("/v1/alerts?kind=survey.closed").get_json()["items"]
-    assert [(a["subject"], a["data"]["closed"]) for a in raised] == [(survey["id"], "lapsed"), (survey2["id"], "closed")]
+    assert [(a["subject"], a["data"]["closed"]) for a in raised] == [(survey["id"], "lapsed"),
+                                                                      (survey2["id"], "closed")]
     assert (raised[0]["data"]["invited"], raised[0]["data"]["responded"]) == (3, 1)
 
 
