@@ -6,19 +6,22 @@
 // For member $id, in one statement (one round trip): no row when there is no such member; else one row
 // with the graph revision, the member's cluster, topics and region, and `items`, the best $limit
 // candidates of its plan ($clustered or $unclustered, chosen by whether the member has a cluster id:
-// {weights, required}, `required` being the feature a candidate must have). Candidates come from
-// friends-of-friends (with their mutual collaborators and those collaborators' degrees), co-members of
-// the member's organizations and members near them sharing a topic, after the exclusion rules (self,
-// existing tie, not discoverable, already introduced or declined) and the filters. The exclusions are
-// collected once per request (the member's own ties and introductions), so each candidate is checked
-// against a list instead of walking its relationships again. `clustering` counts the cluster-id
-// write-backs (with the revision, it says which cluster assignment the answer saw).
+// {weights: feature -> weight, bias, required}, `required` being a feature a candidate must have above 0).
+// Candidates come from friends-of-friends (with their mutual collaborators and those collaborators'
+// degrees; at most $max_neighbors collaborators expanded and $max_pairs friend-candidate pairs), co-members
+// of the member's organizations, members near them sharing a topic, and co-participants of small
+// activities, after the exclusion rules (self, existing tie, not discoverable, already introduced or
+// declined) and the filters. The exclusions are collected once per request (the member's own ties and
+// introductions), so each candidate is checked against a list instead of walking its relationships again.
+// `clustering` counts the cluster-id write-backs (with the revision, it says which cluster assignment the
+// answer saw). The features are service/ranking.py's FEATURES, computed as ranking.Neighbourhoods.features
+// computes them for training (tests/service/test_ranking.py holds the two to the same numbers).
 MATCH (m:Member {id: $id})
 OPTIONAL MATCH (counter:Counter {name: 'changes'})
 OPTIONAL MATCH (generation:Counter {name: 'clusters'})
 WITH m, coalesce(counter.value, 0) AS revision, coalesce(generation.value, 0) AS clustering,
      CASE WHEN m.cluster_id IS NULL THEN $unclustered ELSE $clustered END AS plan,
-     m {.cluster_id, .region, topics: coalesce(m.topics, [])} AS me
+     m {.cluster_id, .region, .role, topics: coalesce(m.topics, [])} AS me
 CALL (m) {
     OPTIONAL MATCH (m)-[:COLLABORATES_WITH]-(tied:Member)
     RETURN collect(DISTINCT tied) AS tied
@@ -27,13 +30,17 @@ CALL (m) {
     OPTIONAL MATCH (m)<-[:INTRODUCES]-(:Introduction)-[:INTRODUCES]->(introduced:Member)
     RETURN collect(DISTINCT introduced) AS introduced
 }
-CALL (m, me, plan, tied, introduced) {
+CALL (m) {
+    OPTIONAL MATCH (m)-[:MEMBER_OF]->(o:Organization)
+    RETURN collect(DISTINCT o) AS organizations
+}
+CALL (m, me, plan, tied, introduced, organizations) {
     CALL (m) {
         MATCH (m)-[:COLLABORATES_WITH]-(f:Member)
         WITH DISTINCT f LIMIT $max_neighbors
-        WITH f, COUNT { (f)-[:COLLABORATES_WITH]-(:Member) } AS degree
+        WITH f, COUNT { MATCH (f)-[:COLLABORATES_WITH]-(x:Member) RETURN DISTINCT x } AS degree
         MATCH (f)-[:COLLABORATES_WITH]-(c:Member)
-        WITH DISTINCT f, degree, c LIMIT $max_candidates
+        WITH DISTINCT f, degree, c LIMIT $max_pairs
         RETURN c, collect({id: f.id, name: f.name, degree: degree}) AS mutuals
         UNION
         MATCH (m)-[:MEMBER_OF]->(:Organization)<-[:MEMBER_OF]-(c:Member)
@@ -50,7 +57,7 @@ CALL (m, me, plan, tied, introduced) {
         WITH DISTINCT c LIMIT $max_candidates
         RETURN c, [] AS mutuals
     }
-    WITH m, me, plan, c, mutuals
+    WITH m, me, plan, tied, organizations, c, mutuals
     WHERE c <> m
       AND NOT c IN tied
       AND NOT c IN introduced
@@ -60,43 +67,52 @@ CALL (m, me, plan, tied, introduced) {
       AND ($organization_id IS NULL OR EXISTS { (c)-[:MEMBER_OF]->(:Organization {id: $organization_id}) })
       AND ($exclude_organization_id IS NULL
            OR NOT EXISTS { (c)-[:MEMBER_OF]->(:Organization {id: $exclude_organization_id}) })
-    WITH m, me, plan, c, coalesce([x IN collect(mutuals) WHERE size(x) > 0][0], []) AS mutuals
-    // The features (Adamic-Adar over mutual collaborators, topic Jaccard, bridging, region, co-participation
-    // in activities of at most $activity_size_cap: 1/(n-1) per shared one) and the plan's weighted score, so
-    // only the best $limit rows leave the database. Each property of a candidate is read once (the member's
-    // are in `me`).
-    WITH me, plan, c, mutuals, c.cluster_id AS cluster, coalesce(c.topics, []) AS candidate_topics,
+    WITH m, me, plan, size(tied) AS member_degree, organizations, c,
+         coalesce([x IN collect(mutuals) WHERE size(x) > 0][0], []) AS mutuals
+    // The features and the plan's weighted score, so only the best $limit rows leave the database. Each
+    // property of a candidate is read once (the member's are in `me`). Co-participation counts activities
+    // of at most $activity_size_cap participants, 1/(n-1) per shared one.
+    WITH me, plan, member_degree, c, mutuals, c.cluster_id AS cluster, coalesce(c.topics, []) AS candidate_topics,
          [x IN [(m)-[:PARTICIPATED_IN]->(a:Activity)<-[:PARTICIPATED_IN]-(c)
                 | {id: a.id, name: a.name, size: COUNT { (:Member)-[:PARTICIPATED_IN]->(a) }}]
-          WHERE x.size <= $activity_size_cap] AS activities
-    WITH me, plan, c, mutuals, cluster, activities, size(candidate_topics) AS candidate_topic_count,
+          WHERE x.size <= $activity_size_cap] AS activities,
+         [(c)-[:MEMBER_OF]->(o:Organization) WHERE o IN organizations | {id: o.id, name: o.name}] AS shared_organizations,
+         COUNT { (c)-[:COLLABORATES_WITH]-(:Member) } AS candidate_degree
+    WITH me, plan, c, mutuals, cluster, activities, shared_organizations, candidate_degree,
+         size(candidate_topics) AS candidate_topic_count, size(mutuals) AS common,
+         member_degree + candidate_degree - size(mutuals) AS either,
          reduce(s = 0.0, x IN activities | s + 1.0 / (x.size - 1)) AS co_participation,
          reduce(s = 0.0, x IN mutuals | s + CASE WHEN x.degree > 1 THEN 1.0 / log(x.degree) ELSE 0.0 END)
            AS adamic_adar,
+         reduce(s = 0.0, x IN mutuals | s + CASE WHEN x.degree > 0 THEN 1.0 / x.degree ELSE 0.0 END)
+           AS resource_allocation,
          size([t IN candidate_topics WHERE t IN me.topics]) AS shared
-    WITH me, plan, c, mutuals, cluster, activities, co_participation, adamic_adar,
-         CASE WHEN size(me.topics) + candidate_topic_count - shared = 0 THEN 0.0
-              ELSE toFloat(shared) / (size(me.topics) + candidate_topic_count - shared)
-         END AS topics,
-         CASE WHEN me.cluster_id IS NOT NULL AND cluster IS NOT NULL AND cluster <> me.cluster_id
-              THEN 1.0 ELSE 0.0 END AS bridging,
-         CASE WHEN me.region IS NOT NULL AND c.region = me.region THEN 1.0 ELSE 0.0 END AS region
-    WHERE plan.required IS NULL
-       OR (plan.required = 'adamic_adar' AND adamic_adar > 0)
-       OR (plan.required = 'topics' AND topics > 0)
-       OR (plan.required = 'bridging' AND bridging > 0)
-    WITH c, mutuals, activities,
-         {adamic_adar: adamic_adar, topics: topics, bridging: bridging, region: region,
-          activities: co_participation} AS features,
-         plan.weights.adamic_adar * adamic_adar + plan.weights.topics * topics
-         + plan.weights.bridging * bridging + plan.weights.region * region
-         + coalesce(plan.weights.activities, 0.0) * co_participation AS score
+    WITH c, mutuals, activities, shared_organizations, plan, {
+           common_neighbours: toFloat(common),
+           adamic_adar: adamic_adar,
+           resource_allocation: resource_allocation,
+           jaccard: CASE WHEN either > 0 THEN toFloat(common) / either ELSE 0.0 END,
+           topics: CASE WHEN size(me.topics) + candidate_topic_count - shared = 0 THEN 0.0
+                        ELSE toFloat(shared) / (size(me.topics) + candidate_topic_count - shared) END,
+           shared_organizations: toFloat(size(shared_organizations)),
+           region: CASE WHEN me.region IS NOT NULL AND c.region = me.region THEN 1.0 ELSE 0.0 END,
+           same_role: CASE WHEN me.role IS NOT NULL AND c.role = me.role THEN 1.0 ELSE 0.0 END,
+           bridging: CASE WHEN me.cluster_id IS NOT NULL AND cluster IS NOT NULL AND cluster <> me.cluster_id
+                          THEN 1.0 ELSE 0.0 END,
+           candidate_degree: log(1.0 + candidate_degree),
+           candidate_coreness: log(1.0 + coalesce(c.coreness, 0)),
+           activities: co_participation
+         } AS features
+    WHERE plan.required IS NULL OR features[plan.required] > 0
+    WITH c, mutuals, activities, shared_organizations, features,
+         reduce(s = plan.bias, k IN keys(plan.weights) | s + plan.weights[k] * coalesce(features[k], 0.0)) AS score
     ORDER BY score DESC, c.id
     LIMIT $limit
     RETURN collect({
         candidate: c {.id, .name, .role, .title, .region, .topics, .populations, .cluster_id},
         mutuals: mutuals, features: features, score: score,
-        activities: [x IN activities | {id: x.id, name: x.name}][..3], activity_count: size(activities)
+        activities: [x IN activities | {id: x.id, name: x.name}][..3], activity_count: size(activities),
+        organizations: shared_organizations[..3]
     }) AS items
 }
 RETURN revision, clustering, me.cluster_id AS member_cluster, me.topics AS member_topics, me.region AS member_region, items

@@ -27,3 +27,7 @@ CREATE CONSTRAINT analytics_report_key IF NOT EXISTS FOR (r:AnalyticsReport) REQ
 // name: schema_instance_name
 // One Instance node: the database's id for its projection snapshots (service/analytics/snapshots.py).
 CREATE CONSTRAINT instance_name IF NOT EXISTS FOR (i:Instance) REQUIRE i.name IS UNIQUE
+
+// name: schema_ranking_model_version
+// Ranking models (service/ranking.py) are read newest first, by version.
+CREATE CONSTRAINT ranking_model_version IF NOT EXISTS FOR (m:RankingModel) REQUIRE m.version IS UNIQUE

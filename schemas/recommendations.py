@@ -27,8 +27,11 @@ class OrganizationRecommendationArgsSchema(StrictSchema):
 
 class ReasonSchema(Schema):
     """One reason: `mutual_collaborators` (members, count), `shared_topics` (topics),
-    `bridges_clusters` (from, to), `same_region`, `member_ties` (count, examples), `shared_activity`
-    (count, activities: up to three {id, name}, text: "you both attended ...")."""
+    `shared_organizations` (count, organizations: up to three {id, name}), `bridges_clusters` (from, to),
+    `same_region`, `same_role`, `member_ties` (count, examples), `shared_activity` (count, activities: up
+    to three {id, name}). A member recommendation's reasons each say it in `text` ("3 mutual collaborators:
+    ...", "both in the Spring Math cohort") and carry `contribution`, what the reason's features added to
+    the score; they come strongest first."""
 
     class Meta:
         unknown = "include"
@@ -41,7 +44,9 @@ class ReasonSchema(Schema):
     from_ = fields.String(data_key="from", attribute="from")
     to = fields.String()
     activities = fields.List(fields.Dict())
+    organizations = fields.List(fields.Dict())
     text = fields.String()
+    contribution = fields.Float()
 
 
 class ImpactSchema(Schema):

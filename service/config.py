@@ -103,6 +103,10 @@ SETTINGS: dict[str, Setting] = {
     # the latest this long after the first write it has not seen yet (service/analytics/worker.py).
     "NETWEAVE_WORKER_DEBOUNCE_SECONDS": Setting(5.0, float, 0.0, 3600.0),
     "NETWEAVE_WORKER_MAX_DELAY_SECONDS": Setting(60.0, float, 0.0, 86_400.0),
+    # Without a queue: 1, a recommendation request that finds no ranking model, or one the network has
+    # outgrown (service/ranking.py: due), starts its training on the app's analytics thread; 0, only
+    # GET /v1/analytics/ranking trains. With a queue, `netweave worker` trains after writes either way.
+    "NETWEAVE_RANKING_AUTO_TRAIN": Setting(1, int, 0, 1),
     # --- webhooks (service/delivery.py, service/outbound.py)
     # The key webhook signing secrets are sealed under (32+ characters); unset: a key the database keeps.
     "NETWEAVE_WEBHOOK_KEY": Setting(None, str),

@@ -36,42 +36,96 @@ def required_feature(strategy: str) -> str | None:
     return _REQUIRED_FEATURE.get(strategy)
 
 
+# How far a strategy other than `balanced` leans from the learned score toward its goal: its hand-set
+# weights, times this, are added to the model's (a model's score is a log-odds, about -5..5 over candidates).
+TILT = 2.0
+
+
+def plan(strategy: str, weights: dict[str, dict[str, float]], model: Any | None) -> dict[str, Any]:
+    """What recommend_member ranks a strategy's candidates by: {weights, bias, required}. With a learned
+    model (service/ranking.py), its weights, plus the strategy's hand-set ones times TILT unless `balanced`;
+    without one, the strategy's hand-set weights."""
+    if model is None:
+        combined = dict(weights[strategy])
+        bias = 0.0
+    else:
+        combined = dict(model.weights)
+        if strategy != "balanced":
+            for feature, weight in weights[strategy].items():
+                combined[feature] = round(combined.get(feature, 0.0) + TILT * weight, 6)
+        bias = model.bias
+    return {"weights": combined, "bias": bias, "required": required_feature(strategy)}
+
+
 def jaccard(a: Iterable[str] | None, b: Iterable[str] | None) -> float:
     a, b = set(a or ()), set(b or ())
     return len(a & b) / len(a | b) if a | b else 0.0
 
 
-def reasons(item: dict[str, Any], member: dict[str, Any]) -> list[dict[str, Any]]:
-    """Why a candidate is suggested to `member` (its topics and cluster), as data: mutual collaborators,
-    shared topics, clusters bridged, region, shared activities."""
+# Which features each reason speaks for: a reason's weight in the answer is what they added to the score.
+_REASON_FEATURES = {
+    "mutual_collaborators": ("common_neighbours", "adamic_adar", "resource_allocation", "jaccard"),
+    "shared_topics": ("topics",), "bridges_clusters": ("bridging",), "same_region": ("region",),
+    "shared_organizations": ("shared_organizations",), "same_role": ("same_role",),
+    "shared_activity": ("activities",),
+}
+
+
+def _names(people: list[str]) -> str:
+    return ", ".join(people[:-1]) + f" and {people[-1]}" if len(people) > 1 else people[0]
+
+
+def reasons(item: dict[str, Any], member: dict[str, Any], weights: dict[str, float] | None = None) -> list[dict[str, Any]]:
+    """Why a candidate is suggested to `member` (its topics and cluster), as data with a sentence each:
+    mutual collaborators, shared topics, organizations and activities, clusters bridged, region, role.
+    Ordered by what each added to the score under `weights`; those that added nothing or lowered it are
+    left out, unless no reason added anything (then all are given)."""
     found: list[dict[str, Any]] = []
     values = item["features"]
+    candidate = item["candidate"]
     if item["mutuals"]:
         # The least-connected mutual collaborators say the most about the pair (the Adamic-Adar idea).
         ranked = sorted(item["mutuals"], key=lambda m: (m["degree"], m["name"] or ""))
-        found.append({"type": "mutual_collaborators", "count": len(item["mutuals"]),
-                      "members": [{"id": m["id"], "name": m["name"]} for m in ranked[:3]]})
-    shared = sorted(set(member["member_topics"] or ()) & set(item["candidate"]["topics"] or ()))
+        count = len(item["mutuals"])
+        named = [m["name"] or "a member" for m in ranked[:3]]
+        text = f"{count} mutual collaborator{'s' if count > 1 else ''}: {_names(named)}"
+        found.append({"type": "mutual_collaborators", "count": count,
+                      "members": [{"id": m["id"], "name": m["name"]} for m in ranked[:3]],
+                      "text": text + (f" and {count - 3} more" if count > 3 else "")})
+    shared = sorted(set(member["member_topics"] or ()) & set(candidate["topics"] or ()))
     if shared:
-        found.append({"type": "shared_topics", "topics": shared})
+        found.append({"type": "shared_topics", "topics": shared, "text": f"both work on {_names(shared)}"})
+    if item.get("organizations"):
+        names = [o["name"] or "an organization" for o in item["organizations"]]
+        found.append({"type": "shared_organizations", "count": int(values.get("shared_organizations", len(names))),
+                      "organizations": item["organizations"], "text": f"both in {_names(names)}"})
     if values["bridging"]:
-        found.append({"type": "bridges_clusters", "from": member["member_cluster"],
-                      "to": item["candidate"]["cluster_id"]})
+        found.append({"type": "bridges_clusters", "from": member["member_cluster"], "to": candidate["cluster_id"],
+                      "text": "bridges two clusters"})
     if values["region"]:
-        found.append({"type": "same_region"})
+        found.append({"type": "same_region", "text": f"both in the {candidate.get('region')} region"})
+    if values.get("same_role"):
+        found.append({"type": "same_role", "text": f"both work as {candidate.get('role')}"})
     if item.get("activities"):
         count, first = item["activity_count"], item["activities"][0]["name"]
         more = f" and {count - 1} other activit{'y' if count == 2 else 'ies'}" if count > 1 else ""
         found.append({"type": "shared_activity", "count": count, "activities": item["activities"],
                       "text": f"you both attended {first}{more}"})
-    return found
+    if weights is None:
+        return found
+    for reason in found:
+        reason["contribution"] = round(sum(weights.get(f, 0.0) * values.get(f, 0.0)
+                                           for f in _REASON_FEATURES[reason["type"]]), 6)
+    found.sort(key=lambda reason: -reason["contribution"])
+    helping = [reason for reason in found if reason["contribution"] > 0]
+    return helping or found
 
 
-def explain(row: dict[str, Any]) -> list[dict[str, Any]]:
+def explain(row: dict[str, Any], weights: dict[str, float] | None = None) -> list[dict[str, Any]]:
     """The ranked candidates of a member's row (features and score computed in Cypher) as results, each
-    with its reasons."""
+    with its reasons, strongest first under `weights` (the weights that ranked them)."""
     return [{"member": item["candidate"], "score": round(item["score"], 6), "features": item["features"],
-             "reasons": reasons(item, row)} for item in row["items"]]
+             "reasons": reasons(item, row, weights)} for item in row["items"]]
 
 
 def rank_organizations(rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:

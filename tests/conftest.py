@@ -92,7 +92,10 @@ def app(neo4j_settings):
     # Analytics recompute after every write here (the tests write, then check what changed); the interval
     # that spares a busy server's CPU is tested on its own in tests/analytics/test_behaviour.py.
     app = create_app({**neo4j_settings, "NETWEAVE_ADMIN_KEY": ADMIN_SECRET, "NETWEAVE_RATE_LIMITS": UNLIMITED,
-                      "NETWEAVE_ANALYTICS_MIN_INTERVAL": 0, "TESTING": True})
+                      "NETWEAVE_ANALYTICS_MIN_INTERVAL": 0, "TESTING": True,
+                      # Ranking models are trained where a test asks (tests/service/test_ranking.py), never
+                      # behind a request, where training could land in the next test's graph.
+                      "NETWEAVE_RANKING_AUTO_TRAIN": 0})
     yield app
     from service.analytics.engine import EXTENSION as ANALYTICS
 

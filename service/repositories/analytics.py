@@ -342,6 +342,12 @@ def clusters(graph: db.Graph, *, as_of: date | None = None, include: Iterable[st
                    {"resolution": resolution, "limit": limit})
 
 
+def ranking(graph: db.Graph) -> dict:
+    """The ranking model of member recommendations: trained now when the network has changed enough since
+    the last one (service/repositories/ranking.py)."""
+    return _answer(graph, "ranking", Scope.of(None), {})
+
+
 def member_filters(organization_id: str | None = None, region: str | None = None, role: str | None = None,
                    topic: str | None = None) -> dict:
     """Which members a whole-network answer is about, as its question holds them (topics are stored
@@ -363,7 +369,8 @@ def health(graph: db.Graph, *, as_of: date | None = None, organization_id: str |
 DEFAULT_QUESTIONS = (("bridges", {"limit": 10, "min_cut_off": bridges_module.DEFAULT_MIN_CUT_OFF}),
                      ("clusters", {"resolution": DEFAULT_RESOLUTION, "limit": 20}),
                      ("health", {"filters": member_filters()}),
-                     ("layout", {"filters": member_filters(), "view": "auto"}))
+                     ("layout", {"filters": member_filters(), "view": "auto"}),
+                     ("ranking", {}))
 
 
 def question_args(question: str, scope: Scope, params: dict[str, Any]) -> tuple:
@@ -411,6 +418,9 @@ def _report(engine: Engine, graph: db.Graph, revision: int, question: str, scope
         return _cluster_members_report(engine, graph, revision, scope, params["cluster_id"], params["resolution"])
     if question == "reach":
         return _reach_report(engine, graph, revision, scope, params["sort"])
+    if question == "ranking":
+        from service.repositories import ranking    # it builds on this module's projections
+        return ranking.report(engine, graph, revision, scope)
     if question in ("layout", "map-part"):
         from service.repositories import layout   # it builds on this module's analyses
         if question == "layout":

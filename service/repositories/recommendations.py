@@ -6,11 +6,15 @@ import threading
 import time
 from typing import Any
 
-from service import db, recommendations as scoring
-from service.repositories import analytics, not_found
+from flask import current_app
+
+from service import db, ranking as ranking_module, recommendations as scoring
+from service.analytics.engine import get_engine
+from service.repositories import analytics, not_found, ranking
 
 MAX_NEIGHBORS = 50
 MAX_CANDIDATES = 100
+MAX_PAIRS = ranking_module.MAX_CANDIDATES    # friend-of-friend pairs, as training bounds them
 MAX_ORGANIZATION_PATHS = 5000
 
 
@@ -18,17 +22,19 @@ def for_member(graph: db.Graph, member_id: str, *, strategy: str, limit: int, we
                region: str | None = None, role: str | None = None, organization_id: str | None = None,
                exclude_organization_id: str | None = None, activity_size_cap: int = 50) -> dict[str, Any]:
     started = time.perf_counter()
+    model = ranking.current(graph)
     # One statement in one read transaction: the member, the revision and the ranked candidates. Which
     # plan applies depends on whether the member has a cluster id, so the statement gets both.
     unclustered = strategy if strategy != "bridge_silos" else "shared_interests"
     impact = strategy in ("balanced", "bridge_silos")
+    plans = {name: scoring.plan(name, weights, model) for name in {strategy, unclustered}}
 
     def work(tx) -> tuple[dict[str, Any] | None, dict[tuple[str, str], bool]]:
         rows = db.run_plain(
             tx, "recommend_member", id=member_id, max_neighbors=MAX_NEIGHBORS, max_candidates=MAX_CANDIDATES,
-            region=region, role=role, organization_id=organization_id,
+            max_pairs=MAX_PAIRS, region=region, role=role, organization_id=organization_id,
             exclude_organization_id=exclude_organization_id, limit=limit, activity_size_cap=activity_size_cap,
-            clustered=_plan(strategy, weights), unclustered=_plan(unclustered, weights))
+            clustered=plans[strategy], unclustered=plans[unclustered])
         if not rows:
             return None, {}
         return rows[0], _clusters_tied(tx, rows[0]) if impact else {}
@@ -38,14 +44,15 @@ def for_member(graph: db.Graph, member_id: str, *, strategy: str, limit: int, we
         raise not_found("member", member_id)
     clustered = row["member_cluster"] is not None
     effective = strategy if clustered else unclustered
-    items = scoring.explain(row)
+    items = scoring.explain(row, plans[effective]["weights"])
     paths_known = True
     if impact:
         paths_known = _add_impact(graph, row["revision"], member_id, items, row["member_cluster"], tied)
-    computed = {"strategy": strategy, "weights": weights[effective],
+    computed = {"strategy": strategy, "weights": plans[effective]["weights"],
+                "model": _model_block(graph, model, row["revision"]),
                 "clustering": "available" if clustered else "missing",
                 "bounds": {"collaborators_expanded": MAX_NEIGHBORS, "candidates_per_source": MAX_CANDIDATES,
-                           "activity_size_cap": activity_size_cap},
+                           "friend_of_friend_pairs": MAX_PAIRS, "activity_size_cap": activity_size_cap},
                 "took_ms": round((time.perf_counter() - started) * 1000, 1)}
     if not paths_known:
         computed["impact"] = ("around_articulation_points is null until the bridge analysis has run on the "
@@ -58,8 +65,17 @@ def for_member(graph: db.Graph, member_id: str, *, strategy: str, limit: int, we
     return {"items": items, "strategy": strategy, "computed": computed}
 
 
-def _plan(strategy: str, weights: dict[str, dict[str, float]]) -> dict[str, Any]:
-    return {"weights": weights[strategy], "required": scoring.required_feature(strategy)}
+def _model_block(graph: db.Graph, model: ranking_module.Model | None, revision: int) -> dict[str, Any]:
+    """`computed.model`: the learned model that ranked (its version), or why the hand-set weights did. Without
+    a queue, a missing or outgrown model is trained behind the answer (NETWEAVE_RANKING_AUTO_TRAIN)."""
+    if (current_app.config.get("NETWEAVE_RANKING_AUTO_TRAIN") and not current_app.config.get("NETWEAVE_QUEUE_URL")
+            and (model is None or revision - model.revision >= ranking_module.RETRAIN_MIN_CHANGES)):
+        ranking.train_behind(get_engine(current_app), graph, revision)
+    if model is not None:
+        return model.describe()
+    return {"basis": "hand-set", "version": None,
+            "reason": "no ranking model trained on this network yet (GET /v1/analytics/ranking trains one once it "
+                      f"has {ranking_module.MIN_TIES} ties or more): the hand-set weights rank"}
 
 
 def _add_impact(graph: db.Graph, revision: int, member_id: str, items: list[dict[str, Any]],

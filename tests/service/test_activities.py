@@ -346,8 +346,9 @@ def test_a_shared_activity_is_a_recommendation_reason(api, new_activity, new_mem
     items = {item["member"]["name"]: item for item in response.get_json()["items"]}
     assert set(items) == {"Grace", "Kay"}   # grace comes only from the activities; alan is already a tie
     shared = [r for r in items["Grace"]["reasons"] if r["type"] == "shared_activity"]
+    # 1/(3-1) + 1/(2-1) of co-participation, times the hand-set balanced weight 0.3.
     assert shared == [{"type": "shared_activity", "count": 2, "activities": shared[0]["activities"],
-                       "text": shared[0]["text"]}]
+                       "text": shared[0]["text"], "contribution": 0.45}]
     assert shared[0]["text"] in ("you both attended Spring Math Convening and 1 other activity",
                                  "you both attended Coaching Cohort and 1 other activity")
     assert items["Grace"]["features"]["activities"] == pytest.approx(0.5 + 1.0)

@@ -70,7 +70,9 @@ def test_close_triangles_ranks_by_mutual_collaborators(api, network):
 def test_shared_interests_puts_the_same_topics_first(api, network):
     body = _recommend(api, network, strategy="shared_interests")
     assert _names(network, body)[0] == "F"
-    assert {"type": "shared_topics", "topics": ["equity", "math"]} in body["items"][0]["reasons"]
+    reason = body["items"][0]["reasons"][0]
+    assert (reason["type"], reason["topics"], reason["text"]) == ("shared_topics", ["equity", "math"],
+                                                                  "both work on equity and math")
     assert "E" not in _names(network, body), "no shared topic, no shared-interest suggestion"
 
 
@@ -78,7 +80,9 @@ def test_bridge_silos_only_proposes_other_clusters(api, network):
     body = _recommend(api, network, strategy="bridge_silos")
     assert _names(network, body) == ["G"]
     item = body["items"][0]
-    assert {"type": "bridges_clusters", "from": "c1", "to": "c2"} in item["reasons"]
+    reason = item["reasons"][0]     # the bridging it is proposed for comes first
+    assert (reason["type"], reason["from"], reason["to"], reason["text"]) == ("bridges_clusters", "c1", "c2",
+                                                                              "bridges two clusters")
     assert item["impact"]["joins_untied_clusters"] is False, "E-G already ties c1 to c2"
 
 

@@ -1,0 +1,296 @@
+"""The learned ranking of member recommendations: one feature definition, training, and the model.
+
+**Features.** `FEATURES` names what a candidate pair is scored on. Serving computes them in Cypher
+(graph_queries/recommendations.cypher, `recommend_member`, over the graph as it is); training computes
+them here (`Neighbourhoods.features`, over the analytics projection with the training's ties hidden).
+tests/service/test_ranking.py checks that both give the same numbers for the same pairs. Degrees are
+distinct collaborators in both, except that serving counts a candidate's stored collaborations (parallel
+collaborations of one pair count each) to keep the statement's cost per candidate constant.
+
+**Training** (self-supervised, per network): a share of the ties is hidden; for members that lost one,
+the candidates the service would propose (friends of friends, co-members of an organization, co-participants
+of an activity) are scored on the remaining graph, and labelled 1 when the pair was a hidden tie, else 0.
+Those negatives are the hard ones HeaRT asks for (mostly pairs at distance 2), not random pairs.
+Introductions carry feedback: accepted ones are positives, declined ones negatives, weighted by recency
+(half-life `FEEDBACK_HALF_LIFE_DAYS`). A logistic regression (scikit-learn) is fitted on standardised
+features; the scaling is folded back into the weights, so the model is a bias and one weight per feature in
+the features' own units, and Cypher ranks with it as it ranks with the hand-set weights.
+
+A third of the members asked about are kept out of fitting and scored: hits@10 of the model against
+Adamic-Adar and the hand-set `balanced` weights on the same candidates. Those are the training figures
+stored with the model.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+# name -> what it measures (the API's `features` block of a recommendation carries each).
+FEATURES: dict[str, str] = {
+    "common_neighbours": "mutual collaborators",
+    "adamic_adar": "sum over mutual collaborators of 1/ln(their collaborators)",
+    "resource_allocation": "sum over mutual collaborators of 1/(their collaborators)",
+    "jaccard": "mutual collaborators / collaborators of either",
+    "topics": "Jaccard overlap of the two members' topics",
+    "shared_organizations": "organizations both are members of",
+    "region": "1 when both are in the same region",
+    "same_role": "1 when both have the same role",
+    "bridging": "1 when the two are in different clusters",
+    "candidate_degree": "ln(1 + the candidate's collaborators)",
+    "candidate_coreness": "ln(1 + the candidate's k-core number)",
+    "activities": "co-participation: 1/(n-1) per shared activity of n participants (n up to the size cap)",
+}
+NAMES: tuple[str, ...] = tuple(FEATURES)
+
+MIN_TIES = 40              # fewer ties than this: no model, the hand-set weights serve
+MIN_POSITIVES = 10         # hidden ties found among the candidates needed to fit
+HIDE_SHARE = 0.10          # of the ties, hidden for training
+MAX_HIDDEN = 5000          # at most this many hidden ties (a sample on larger networks)
+MAX_ASKED = 2000           # members whose candidates are scored for training (over all rounds)
+MAX_ROUNDS = 10            # hiding rounds on a small network
+TARGET_POSITIVES = 300     # hidden ties wanted over the rounds
+MAX_FRIENDS = 50           # collaborators expanded per member (as serving: MAX_NEIGHBORS)
+MAX_CANDIDATES = 1000      # friend-of-friend pairs per member (as serving)
+HELD_OUT_SHARE = 1 / 3     # of the members asked, kept out of fitting and scored
+FEEDBACK_WEIGHT = 3.0      # one piece of feedback counts as this many self-supervised examples when new
+FEEDBACK_HALF_LIFE_DAYS = 180.0
+RETRAIN_SHARE = 0.05       # changes since training (as a share of ties) that make a model due again
+RETRAIN_MIN_CHANGES = 10   # and at least this many
+K = 10
+
+
+@dataclass
+class Model:
+    """A trained ranking: score = bias + sum(weights[f] * feature f)."""
+
+    version: int
+    revision: int
+    trained_at: str
+    weights: dict[str, float]
+    bias: float
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> dict[str, Any]:
+        """The `computed.model` block of a recommendation answer."""
+        return {"basis": "learned", "version": self.version, "trained_at": self.trained_at,
+                "trained_on_revision": self.revision}
+
+    def as_row(self) -> dict[str, Any]:
+        return {"version": self.version, "revision": self.revision, "trained_at": self.trained_at,
+                "names": list(self.weights), "weights": list(self.weights.values()), "bias": self.bias,
+                "figures": self.figures}
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> "Model":
+        return cls(version=row["version"], revision=row["revision"], trained_at=str(row["trained_at"]),
+                   weights=dict(zip(row["names"], row["weights"])), bias=row["bias"], figures=row["figures"])
+
+
+def due(model: Model | None, revision: int, ties: int) -> bool:
+    """Whether the network has changed enough since `model` was trained (or there is none) to train again."""
+    if ties < MIN_TIES:
+        return False
+    return model is None or revision - model.revision >= max(RETRAIN_MIN_CHANGES, int(RETRAIN_SHARE * ties))
+
+
+class Neighbourhoods:
+    """Adjacency and member attributes of one graph (the projection's members, some ties hidden)."""
+
+    def __init__(self, size: int, edges: Iterable[tuple[int, int]], *, topics: Sequence[Sequence[str]],
+                 regions: Sequence[str | None], roles: Sequence[str | None],
+                 organizations: Sequence[Sequence[str]], clusters: Sequence[str | None],
+                 co_participation: dict[tuple[int, int], float], activity_partners: dict[int, set[int]]):
+        self.adjacent: list[set[int]] = [set() for _ in range(size)]
+        for a, b in edges:
+            if a != b:
+                self.adjacent[a].add(b)
+                self.adjacent[b].add(a)
+        self.topics = [set(t or ()) for t in topics]
+        self.regions, self.roles, self.clusters = regions, roles, clusters
+        self.organizations = [set(o or ()) for o in organizations]
+        self.co_participation = co_participation
+        self.activity_partners = activity_partners
+        self._coreness: list[int] | None = None
+        members_of: dict[str, list[int]] = defaultdict(list)
+        for v, orgs in enumerate(self.organizations):
+            for org in orgs:
+                members_of[org].append(v)
+        self.members_of = members_of
+
+    @property
+    def coreness(self) -> list[int]:
+        if self._coreness is None:
+            import igraph as ig
+
+            graph = ig.Graph(n=len(self.adjacent), edges=[(a, b) for a, near in enumerate(self.adjacent)
+                                                          for b in near if a < b])
+            self._coreness = graph.coreness() if graph.vcount() else []
+        return self._coreness
+
+    def candidates(self, u: int) -> set[int]:
+        """Whom the service would propose to `u`: friends of friends (bounded as serving bounds them),
+        co-members of its organizations, co-participants of its activities; never `u` or a collaborator."""
+        found: set[int] = set()
+        pairs = 0
+        for f in list(self.adjacent[u])[:MAX_FRIENDS]:
+            for c in self.adjacent[f]:
+                if pairs >= MAX_CANDIDATES:
+                    break
+                found.add(c)
+                pairs += 1
+        for org in self.organizations[u]:
+            found.update(self.members_of[org][:100])
+        found.update(self.activity_partners.get(u, ()))
+        found.discard(u)
+        return found - self.adjacent[u]
+
+    def features(self, u: int, v: int) -> dict[str, float]:
+        """FEATURES of the pair (u asking, v the candidate), as recommend_member computes them."""
+        near_u, near_v = self.adjacent[u], self.adjacent[v]
+        mutual = near_u & near_v
+        degrees = [len(self.adjacent[w]) for w in mutual]
+        common = len(mutual)
+        union = len(near_u) + len(near_v) - common
+        same = lambda a, b: 1.0 if a is not None and a == b else 0.0   # noqa: E731
+        return {
+            "common_neighbours": float(common),
+            "adamic_adar": sum(1.0 / math.log(d) for d in degrees if d > 1),
+            "resource_allocation": sum(1.0 / d for d in degrees if d > 0),
+            "jaccard": common / union if union else 0.0,
+            "topics": _jaccard(self.topics[u], self.topics[v]),
+            "shared_organizations": float(len(self.organizations[u] & self.organizations[v])),
+            "region": same(self.regions[u], self.regions[v]),
+            "same_role": same(self.roles[u], self.roles[v]),
+            "bridging": 1.0 if (self.clusters[u] is not None and self.clusters[v] is not None
+                                and self.clusters[u] != self.clusters[v]) else 0.0,
+            "candidate_degree": math.log1p(len(near_v)),
+            "candidate_coreness": math.log1p(self.coreness[v]) if self.coreness else 0.0,
+            "activities": self.co_participation.get((min(u, v), max(u, v)), 0.0),
+        }
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    union = len(a | b)
+    return len(a & b) / union if union else 0.0
+
+
+def vector(features: dict[str, float]) -> list[float]:
+    return [float(features.get(name, 0.0)) for name in NAMES]
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """An introduction with an answer: the two members' vertices, accepted or not, and its age in days."""
+
+    a: int
+    b: int
+    accepted: bool
+    age_days: float
+
+
+def train(size: int, edges: Sequence[tuple[int, int]], attributes: dict[str, Sequence], *,
+          co_participation: dict[tuple[int, int], float], feedback: Sequence[Feedback] = (), seed: int = 42,
+          hand_set: dict[str, float] | None = None) -> tuple[dict[str, float], float, dict[str, Any]] | None:
+    """(weights, bias, figures) learned from the graph (vertices 0..size-1, `edges`), or None when it has
+    too few ties or too few hidden ties turn up among the candidates. `attributes`: topics, regions, roles,
+    organizations, clusters, each a list by vertex."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    ties = sorted({(min(a, b), max(a, b)) for a, b in edges if a != b})
+    if len(ties) < MIN_TIES:
+        return None
+    rng = random.Random(seed)
+    partners: dict[int, set[int]] = defaultdict(set)
+    for a, b in co_participation:
+        partners[a].add(b)
+        partners[b].add(a)
+    accepted = {(min(f.a, f.b), max(f.a, f.b)) for f in feedback if f.accepted} & set(ties)
+    share = min(MAX_HIDDEN, max(1, int(len(ties) * HIDE_SHARE)))
+    # A small network hides its share several times over (other ties each round) to have enough examples.
+    rounds = max(1, min(MAX_ROUNDS, math.ceil(TARGET_POSITIVES / share)))
+    rows, labels, weights, groups = [], [], [], []
+    truth: dict[tuple[int, int], set[int]] = defaultdict(set)
+    graph = None
+    for round_ in range(rounds):
+        hidden = set(rng.sample(ties, share))
+        hidden_all = hidden | accepted
+        graph = Neighbourhoods(size, [tie for tie in ties if tie not in hidden_all], co_participation=co_participation,
+                               activity_partners=partners, **attributes)
+        for a, b in hidden:
+            truth[(round_, a)].add(b)
+            truth[(round_, b)].add(a)
+        asked = sorted(u for r, u in truth if r == round_)
+        rng.shuffle(asked)
+        for u in asked[:max(1, MAX_ASKED // rounds)]:
+            for v in sorted(graph.candidates(u)):
+                rows.append(vector(graph.features(u, v)))
+                labels.append(1 if v in truth[(round_, u)] else 0)
+                weights.append(1.0)
+                groups.append(round_ * size + u)
+    # Feedback pairs are scored on the last round's graph (accepted introductions' ties hidden in every one).
+    for item in feedback:
+        rows.append(vector(graph.features(item.a, item.b)))
+        labels.append(1 if item.accepted else 0)
+        weights.append(FEEDBACK_WEIGHT * 0.5 ** (max(0.0, item.age_days) / FEEDBACK_HALF_LIFE_DAYS))
+        groups.append(-1)
+    asked_groups = sorted(set(groups) - {-1})
+    random.Random(seed + 1).shuffle(asked_groups)
+    held_out = set(asked_groups[:int(len(asked_groups) * HELD_OUT_SHARE)])
+    truth_by_group = {r * size + u: found for (r, u), found in truth.items()}
+    x, y, w, g = np.array(rows, dtype=float), np.array(labels), np.array(weights), np.array(groups)
+    fit = np.array([group not in held_out for group in groups], dtype=bool)
+    if not len(rows):
+        return None
+    if int(y[fit].sum()) < MIN_POSITIVES or int((1 - y[fit]).sum()) < MIN_POSITIVES:
+        return None
+    scaler = StandardScaler().fit(x[fit])
+    scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
+    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000)
+    model.fit((x[fit] - scaler.mean_) / scale, y[fit], sample_weight=w[fit])
+    coefficients = model.coef_[0] / scale
+    bias = float(model.intercept_[0] - np.dot(coefficients, scaler.mean_))
+    learned = {name: round(float(c), 6) for name, c in zip(NAMES, coefficients)}
+    figures = {"ties": len(ties), "hidden_per_round": share, "rounds": rounds, "members_asked": len(asked_groups),
+               "examples": int(fit.sum()), "positives": int(y[fit].sum()),
+               "feedback": {"accepted": sum(1 for f in feedback if f.accepted),
+                            "declined": sum(1 for f in feedback if not f.accepted)},
+               "negatives": "candidates the service proposes that were not hidden ties (mostly at distance 2)",
+               "held_out": _held_out_figures(x, y, g, truth_by_group, held_out, learned, hand_set)}
+    return learned, round(bias, 6), figures
+
+
+def _held_out_figures(x: np.ndarray, y: np.ndarray, groups: np.ndarray, truth: dict[int, set[int]],
+                      held_out: set[int], learned: dict[str, float],
+                      hand_set: dict[str, float] | None) -> dict[str, Any]:
+    """hits@10 (the share of held-out members' hidden ties found in their top 10) by the model, by
+    Adamic-Adar and by the hand-set weights, each ranking the same candidates."""
+    rankers = {"model": np.array([learned[n] for n in NAMES]),
+               "adamic_adar": np.array([1.0 if n == "adamic_adar" else 0.0 for n in NAMES])}
+    if hand_set:
+        rankers["hand_set"] = np.array([hand_set.get(n, 0.0) for n in NAMES])
+    rows_of: dict[int, list[int]] = defaultdict(list)
+    for i, group in enumerate(groups.tolist()):
+        if group in held_out:
+            rows_of[group].append(i)
+    hits = dict.fromkeys(rankers, 0)
+    for rows in rows_of.values():
+        block, labels = x[rows], y[rows]
+        for name, weight in rankers.items():
+            # Ties broken by row order (candidates are in vertex order): the same for every ranker.
+            top = np.argsort(-(block @ weight), kind="stable")[:K]
+            hits[name] += int(labels[top].sum())
+    hidden = sum(len(truth[u]) for u in held_out)
+    return {"members": len(held_out), "hidden_ties": hidden,
+            "hits_at_10": {name: round(count / hidden, 4) if hidden else None for name, count in hits.items()}}
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
