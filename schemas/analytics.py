@@ -7,7 +7,7 @@ import re
 import uuid
 from datetime import date
 
-from schemas.common import (DEFAULT_PAGE, MAX_PAGE, Id, PageArgsSchema, PageSchema, StrictSchema, ValidationError,
+from schemas.common import (DEFAULT_PAGE, MAX_PAGE, Id, PageArgsSchema, PageSchema, Schema, StrictSchema, ValidationError,
                             fields, trimmed, validate, validates_schema)
 from schemas.collaborations import PartySchema
 from schemas.members import MemberSchema
@@ -557,4 +557,28 @@ class ReachPageSchema(PageSchema):
     items = fields.List(fields.Nested(MemberReachSchema), required=True)
     members_total = fields.Integer(required=True)
     sort = fields.String(required=True)
+    computed = fields.Nested(ComputedSchema, required=True)
+
+
+class RankingModelSchema(Schema):
+    basis = fields.String(required=True, metadata={"description": "learned"})
+    version = fields.Integer(required=True, metadata={"description": "grows by one per model trained"})
+    trained_at = fields.String(required=True)
+    trained_on_revision = fields.Integer(required=True, metadata={"description": "the graph revision it learned from"})
+    weights = fields.Dict(keys=fields.String(), values=fields.Float(), required=True, metadata={
+        "description": "per feature, in the feature's own units: score = bias + sum of weight x feature"})
+    bias = fields.Float(required=True)
+    figures = fields.Dict(required=True, metadata={
+        "description": "how it was trained (ties, hidden ties per round, rounds, examples, positives, feedback) "
+                       "and, on members kept out of fitting, hits@10 of the model, Adamic-Adar and the hand-set "
+                       "weights over the same candidates"})
+
+
+class RankingSchema(Schema):
+    basis = fields.String(required=True, metadata={"description": "learned, or hand-set while no model exists"})
+    retrained = fields.Boolean(required=True, metadata={"description": "this answer trained a new model"})
+    model = fields.Nested(RankingModelSchema, allow_none=True, required=True)
+    features = fields.Dict(keys=fields.String(), values=fields.String(), required=True,
+                           metadata={"description": "each feature a recommendation is scored on, and what it measures"})
+    reason = fields.String(metadata={"description": "why no model was trained"})
     computed = fields.Nested(ComputedSchema, required=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from service import db, ranking
@@ -104,6 +105,36 @@ def _describe(model: ranking.Model) -> dict[str, Any]:
 
 def fit(graph: db.Graph, projection: Any, scope: Any) -> tuple[dict[str, float], float, dict] | None:
     """ranking.train on the members of `projection`, with co-participation and introduction feedback."""
+    found = inputs(graph, projection, scope)
+    feedback = [ranking.Feedback(found.by_id[row["members"][0]], found.by_id[row["members"][1]], row["accepted"],
+                                 row["age_days"])
+                for row in graph.read(db.run, "ranking_feedback", limit=MAX_FEEDBACK)
+                if row["members"][0] in found.by_id and row["members"][1] in found.by_id]
+    return ranking.train(len(found.by_id), found.edges, found.attributes, co_participation=found.together,
+                         feedback=feedback, hand_set=DEFAULT_WEIGHTS["balanced"])
+
+
+@dataclass
+class Inputs:
+    """What training reads of a network: members as vertices 0..n-1 (`by_id`), their ties, attributes and
+    co-participation by vertex pair."""
+
+    by_id: dict[str, int]
+    edges: list[tuple[int, int]]
+    attributes: dict[str, list]
+    together: dict[tuple[int, int], float]
+
+    def neighbourhoods(self) -> ranking.Neighbourhoods:
+        """The whole graph, nothing hidden: what serving sees."""
+        partners: dict[int, set[int]] = {}
+        for a, b in self.together:
+            partners.setdefault(a, set()).add(b)
+            partners.setdefault(b, set()).add(a)
+        return ranking.Neighbourhoods(len(self.by_id), self.edges, co_participation=self.together,
+                                      activity_partners=partners, **self.attributes)
+
+
+def inputs(graph: db.Graph, projection: Any, scope: Any) -> Inputs:
     from service.repositories import activities
 
     members = projection.member_vertices()
@@ -116,17 +147,12 @@ def fit(graph: db.Graph, projection: Any, scope: Any) -> tuple[dict[str, float],
         if a in by_id and b in by_id:
             i, j = sorted((by_id[a], by_id[b]))
             together[(i, j)] = weight
-    feedback = [ranking.Feedback(by_id[row["members"][0]], by_id[row["members"][1]], row["accepted"],
-                                 row["age_days"])
-                for row in graph.read(db.run, "ranking_feedback", limit=MAX_FEEDBACK)
-                if row["members"][0] in by_id and row["members"][1] in by_id]
     pick = lambda values: [values[v] for v in members]   # noqa: E731
     attributes = {"topics": pick(projection.topics), "regions": pick(projection.regions),
                   "roles": pick(projection.roles), "organizations": pick(projection.organizations),
                   "clusters": pick(projection.previous_clusters) if projection.previous_clusters
                   else [None] * len(members)}
-    return ranking.train(len(members), edges, attributes, co_participation=together, feedback=feedback,
-                         hand_set=DEFAULT_WEIGHTS["balanced"])
+    return Inputs(by_id, edges, attributes, together)
 
 
 _TRIGGERED: dict[int, float] = {}

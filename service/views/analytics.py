@@ -8,7 +8,8 @@ from flask.views import MethodView
 
 from schemas.analytics import (BridgesArgsSchema, BridgesSchema, ClusterMembersArgsSchema, ClusterMembersSchema,
                                ClustersArgsSchema, ClustersSchema, CompareArgsSchema, CompareSchema,
-                               HealthQueryArgsSchema, HealthSchema, ReachArgsSchema, ReachPageSchema, RunSchema,
+                               HealthQueryArgsSchema, HealthSchema, RankingSchema, ReachArgsSchema, ReachPageSchema,
+                               RunSchema,
                                SegmentsArgsSchema, SegmentsSchema, SnapshotCreateSchema, SnapshotPageSchema,
                                SnapshotSchema)
 from schemas.common import PageArgsSchema
@@ -120,6 +121,18 @@ class Reach(MethodView):
         limit, after = args.pop("limit"), decode_cursor(args.pop("cursor", None), BY_NAME)
         found = analytics.reach_page(get_graph(), limit=limit, after=after, **args)
         return {**found, **page(found.pop("rows"), limit)}
+
+
+@blp.route("/ranking")
+class Ranking(MethodView):
+    @requires("analytics")
+    @blp.response(200, RankingSchema)
+    @blp.alt_response(202, **_PENDING)
+    def get(self):
+        """The learned ranking of member recommendations: its model, features and training figures. A new
+        model is trained first when the network has changed enough since the last one (5% of its ties);
+        `netweave worker` does the same after writes on its own"""
+        return analytics.ranking(get_graph())
 
 
 @blp.route("/health/snapshots")
