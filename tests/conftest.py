@@ -124,7 +124,9 @@ def clean_graph(request):
         return
     graph = request.getfixturevalue("graph")
     run_test_query(graph, "test_clean_graph", keep_key_id=auth.BOOTSTRAP_KEY_ID)
-    from service.repositories import vocabularies
+    from service.repositories import ranking, vocabularies
+
+    ranking.CURRENT.forget()    # a model the last test trained is gone with its graph
 
     vocabularies.seed(graph)  # as a new database gets at start-up
     yield

@@ -45,9 +45,13 @@ class _Current:
             self._held[key] = (time.monotonic(), model)
         return model
 
-    def forget(self, graph: db.Graph) -> None:
+    def forget(self, graph: db.Graph | None = None) -> None:
+        """Read the model again on next use (for `graph`, or every database when None)."""
         with self._lock:
-            self._held.pop(id(graph), None)
+            if graph is None:
+                self._held.clear()
+            else:
+                self._held.pop(id(graph), None)
 
 
 CURRENT = _Current()

@@ -130,6 +130,14 @@ def test_the_worker_computes_the_default_reports_after_writes(web, workers, grap
         answer = api.get(path)
         assert answer.status_code == 200 and answer.get_json()["computed"]["cached"] is True
     assert api.get("/v1/analytics/bridges?limit=3").status_code == 202      # not a default question
+    # The ranking of recommendations is trained there too (karate's 78 ties are enough), and served.
+    from service.repositories import ranking
+
+    trained = ranking.models(graph)
+    assert len(trained) == 1 and trained[0].revision <= revision
+    member = api.get("/v1/members?limit=1").get_json()["items"][0]
+    answer = api.get(f"/v1/members/{member['id']}/recommendations").get_json()
+    assert answer["computed"]["model"]["version"] == trained[0].version
 
 
 def test_the_worker_computes_a_job_without_a_flask_app(neo4j_settings, redis_server, graph, api):
