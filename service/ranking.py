@@ -11,10 +11,14 @@ collaborations of one pair count each) to keep the statement's cost per candidat
 the candidates the service would propose (friends of friends, co-members of an organization, co-participants
 of an activity) are scored on the remaining graph, and labelled 1 when the pair was a hidden tie, else 0.
 Those negatives are the hard ones HeaRT asks for (mostly pairs at distance 2), not random pairs.
-Introductions carry feedback: accepted ones are positives, declined ones negatives, weighted by recency
-(half-life `FEEDBACK_HALF_LIFE_DAYS`). A logistic regression (scikit-learn) is fitted on standardised
-features; the scaling is folded back into the weights, so the model is a bias and one weight per feature in
-the features' own units, and Cypher ranks with it as it ranks with the hand-set weights.
+Introductions carry feedback: an accepted one should rank above other candidates of the member it was
+suggested to, a declined one below them, weighted by recency (half-life `FEEDBACK_HALF_LIFE_DAYS`).
+The model learns to rank each member's list (pairwise: a logistic regression from scikit-learn on the
+differences between a positive and negatives of the same member, standardised); the scaling is folded
+back into the weights, so the model is one weight per feature in the feature's own units, and Cypher
+ranks with it as it ranks with the hand-set weights. Fitted pointwise (tie or not, across members)
+instead, it gave hits@10 0.714 against Adamic-Adar's 0.757 on karate and 0.848 against 0.840 on Les
+Miserables, where pairwise gives 0.757 and 0.860 (5 splits of 10% hidden, candidates of the training graph).
 
 A third of the members asked about are kept out of fitting and scored: hits@10 of the model against
 Adamic-Adar and the hand-set `balanced` weights on the same candidates. Those are the training figures
@@ -58,7 +62,9 @@ MAX_ROUNDS = 10            # hiding rounds on a small network
 TARGET_POSITIVES = 300     # hidden ties wanted over the rounds
 MAX_FRIENDS = 50           # collaborators expanded per member (as serving: MAX_NEIGHBORS)
 MAX_CANDIDATES = 1000      # friend-of-friend pairs per member (as serving)
-HELD_OUT_SHARE = 1 / 3     # of the members asked, kept out of fitting and scored
+HELD_OUT_SHARE = 1 / 3     # of the members asked, kept out of the fit the figures come from
+REGULARISATION = 1.0       # the logistic regression's C
+PAIRS_PER_POSITIVE = 20    # negatives of its member each positive is compared with
 FEEDBACK_WEIGHT = 3.0      # one piece of feedback counts as this many self-supervised examples when new
 FEEDBACK_HALF_LIFE_DAYS = 180.0
 RETRAIN_SHARE = 0.05       # changes since training (as a share of ties) that make a model due again
@@ -68,7 +74,8 @@ K = 10
 
 @dataclass
 class Model:
-    """A trained ranking: score = bias + sum(weights[f] * feature f)."""
+    """A trained ranking: score = bias + sum(weights[f] * feature f) (a pairwise model's bias is 0: only the
+    order within a member's list is learned)."""
 
     version: int
     revision: int
@@ -195,15 +202,29 @@ class Feedback:
     age_days: float
 
 
-def train(size: int, edges: Sequence[tuple[int, int]], attributes: dict[str, Sequence], *,
-          co_participation: dict[tuple[int, int], float], feedback: Sequence[Feedback] = (), seed: int = 42,
-          hand_set: dict[str, float] | None = None) -> tuple[dict[str, float], float, dict[str, Any]] | None:
-    """(weights, bias, figures) learned from the graph (vertices 0..size-1, `edges`), or None when it has
-    too few ties or too few hidden ties turn up among the candidates. `attributes`: topics, regions, roles,
-    organizations, clusters, each a list by vertex."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
+@dataclass
+class Examples:
+    """Training rows: features (x), labels (y), weights (w) and the asking member's group (g: round x size +
+    vertex; -1 for feedback), the hidden ties of each group, and the groups kept out of fitting."""
 
+    x: np.ndarray
+    y: np.ndarray
+    w: np.ndarray
+    g: np.ndarray
+    truth: dict[int, set[int]]
+    held_out: set[int]
+    about: dict[str, Any]
+
+    @property
+    def fit(self) -> np.ndarray:
+        return np.array([group not in self.held_out for group in self.g.tolist()], dtype=bool)
+
+
+def examples(size: int, edges: Sequence[tuple[int, int]], attributes: dict[str, Sequence], *,
+             co_participation: dict[tuple[int, int], float], feedback: Sequence[Feedback] = (),
+             seed: int = 42) -> Examples | None:
+    """The self-supervised and feedback examples of the graph (vertices 0..size-1, `edges`), or None when it
+    has too few ties. `attributes`: topics, regions, roles, organizations, clusters, each a list by vertex."""
     ties = sorted({(min(a, b), max(a, b)) for a, b in edges if a != b})
     if len(ties) < MIN_TIES:
         return None
@@ -217,7 +238,7 @@ def train(size: int, edges: Sequence[tuple[int, int]], attributes: dict[str, Seq
     # A small network hides its share several times over (other ties each round) to have enough examples.
     rounds = max(1, min(MAX_ROUNDS, math.ceil(TARGET_POSITIVES / share)))
     rows, labels, weights, groups = [], [], [], []
-    truth: dict[tuple[int, int], set[int]] = defaultdict(set)
+    truth: dict[int, set[int]] = defaultdict(set)
     graph = None
     for round_ in range(rounds):
         hidden = set(rng.sample(ties, share))
@@ -225,46 +246,94 @@ def train(size: int, edges: Sequence[tuple[int, int]], attributes: dict[str, Seq
         graph = Neighbourhoods(size, [tie for tie in ties if tie not in hidden_all], co_participation=co_participation,
                                activity_partners=partners, **attributes)
         for a, b in hidden:
-            truth[(round_, a)].add(b)
-            truth[(round_, b)].add(a)
-        asked = sorted(u for r, u in truth if r == round_)
+            truth[round_ * size + a].add(b)
+            truth[round_ * size + b].add(a)
+        asked = sorted({a for tie in hidden for a in tie})
         rng.shuffle(asked)
         for u in asked[:max(1, MAX_ASKED // rounds)]:
+            group = round_ * size + u
             for v in sorted(graph.candidates(u)):
                 rows.append(vector(graph.features(u, v)))
-                labels.append(1 if v in truth[(round_, u)] else 0)
+                labels.append(1 if v in truth[group] else 0)
                 weights.append(1.0)
-                groups.append(round_ * size + u)
-    # Feedback pairs are scored on the last round's graph (accepted introductions' ties hidden in every one).
-    for item in feedback:
-        rows.append(vector(graph.features(item.a, item.b)))
-        labels.append(1 if item.accepted else 0)
-        weights.append(FEEDBACK_WEIGHT * 0.5 ** (max(0.0, item.age_days) / FEEDBACK_HALF_LIFE_DAYS))
-        groups.append(-1)
-    asked_groups = sorted(set(groups) - {-1})
+                groups.append(group)
+    # Feedback: each answered introduction is compared with up to PAIRS_PER_POSITIVE other candidates of the
+    # member it was suggested to, on the last round's graph (accepted introductions' ties hidden in every
+    # round): an accepted one should rank above them, a declined one below. Each is a group of its own
+    # (negative ids), weighted by recency.
+    for number, item in enumerate(feedback):
+        group = -(number + 1)
+        weight = FEEDBACK_WEIGHT * 0.5 ** (max(0.0, item.age_days) / FEEDBACK_HALF_LIFE_DAYS)
+        others = sorted(graph.candidates(item.a) - {item.b})
+        for v in [item.b, *rng.sample(others, min(PAIRS_PER_POSITIVE, len(others)))]:
+            rows.append(vector(graph.features(item.a, v)))
+            labels.append(int(item.accepted) if v == item.b else int(not item.accepted))
+            weights.append(weight)
+            groups.append(group)
+    if not rows:
+        return None
+    asked_groups = sorted(group for group in set(groups) if group >= 0)
     random.Random(seed + 1).shuffle(asked_groups)
     held_out = set(asked_groups[:int(len(asked_groups) * HELD_OUT_SHARE)])
-    truth_by_group = {r * size + u: found for (r, u), found in truth.items()}
-    x, y, w, g = np.array(rows, dtype=float), np.array(labels), np.array(weights), np.array(groups)
-    fit = np.array([group not in held_out for group in groups], dtype=bool)
-    if not len(rows):
-        return None
-    if int(y[fit].sum()) < MIN_POSITIVES or int((1 - y[fit]).sum()) < MIN_POSITIVES:
-        return None
-    scaler = StandardScaler().fit(x[fit])
+    about = {"ties": len(ties), "hidden_per_round": share, "rounds": rounds, "members_asked": len(asked_groups),
+             "feedback": {"accepted": sum(1 for f in feedback if f.accepted),
+                          "declined": sum(1 for f in feedback if not f.accepted)}}
+    return Examples(np.array(rows, dtype=float), np.array(labels), np.array(weights), np.array(groups),
+                    dict(truth), held_out, about)
+
+
+def fit_pairs(x: np.ndarray, y: np.ndarray, w: np.ndarray, g: np.ndarray, seed: int = 42) -> dict[str, float]:
+    """Weights that order each group's candidates (learning to rank, pairwise): a logistic regression without
+    intercept on the differences between a positive and up to PAIRS_PER_POSITIVE negatives of its group,
+    on standardised features, folded back into each feature's own units. A member's list is ranked
+    against itself, so the model learns what puts the right candidate first, not how likely a tie is
+    overall."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(x)
     scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
-    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000)
-    model.fit((x[fit] - scaler.mean_) / scale, y[fit], sample_weight=w[fit])
-    coefficients = model.coef_[0] / scale
-    bias = float(model.intercept_[0] - np.dot(coefficients, scaler.mean_))
-    learned = {name: round(float(c), 6) for name, c in zip(NAMES, coefficients)}
-    figures = {"ties": len(ties), "hidden_per_round": share, "rounds": rounds, "members_asked": len(asked_groups),
-               "examples": int(fit.sum()), "positives": int(y[fit].sum()),
-               "feedback": {"accepted": sum(1 for f in feedback if f.accepted),
-                            "declined": sum(1 for f in feedback if not f.accepted)},
+    z = (x - scaler.mean_) / scale
+    rng = np.random.default_rng(seed)
+    rows_of: dict[int, list[int]] = defaultdict(list)
+    for i, group in enumerate(g.tolist()):
+        rows_of[group].append(i)
+    differences, weights = [], []
+    for group in sorted(rows_of):
+        rows = np.array(rows_of[group])
+        positives, negatives = rows[y[rows] == 1], rows[y[rows] == 0]
+        for p in positives:
+            if not len(negatives):
+                break
+            picked = rng.choice(negatives, size=min(PAIRS_PER_POSITIVE, len(negatives)), replace=False)
+            differences.append(z[p] - z[picked])
+            weights.append(w[picked])
+    d, dw = np.vstack(differences), np.concatenate(weights)
+    model = LogisticRegression(C=REGULARISATION, fit_intercept=False, max_iter=3000)
+    model.fit(np.vstack([d, -d]), np.r_[np.ones(len(d)), np.zeros(len(d))], sample_weight=np.r_[dw, dw])
+    return {name: round(float(c), 6) for name, c in zip(NAMES, model.coef_[0] / scale)}
+
+
+def train(size: int, edges: Sequence[tuple[int, int]], attributes: dict[str, Sequence], *,
+          co_participation: dict[tuple[int, int], float], feedback: Sequence[Feedback] = (), seed: int = 42,
+          hand_set: dict[str, float] | None = None) -> tuple[dict[str, float], float, dict[str, Any]] | None:
+    """(weights, bias, figures) learned from the graph, or None when it has too few ties or too few hidden
+    ties turn up among the candidates. The figures come from a fit without the held-out members; the model
+    returned is then fitted on every example."""
+    found = examples(size, edges, attributes, co_participation=co_participation, feedback=feedback, seed=seed)
+    if found is None:
+        return None
+    fit = found.fit
+    supervised = found.g >= 0
+    if int(found.y[fit & supervised].sum()) < MIN_POSITIVES:
+        return None
+    checked = fit_pairs(found.x[fit], found.y[fit], found.w[fit], found.g[fit], seed)
+    learned = fit_pairs(found.x, found.y, found.w, found.g, seed)
+    figures = {**found.about, "examples": len(found.y), "positives": int(found.y[supervised].sum()),
                "negatives": "candidates the service proposes that were not hidden ties (mostly at distance 2)",
-               "held_out": _held_out_figures(x, y, g, truth_by_group, held_out, learned, hand_set)}
-    return learned, round(bias, 6), figures
+               "held_out": _held_out_figures(found.x, found.y, found.g, found.truth, found.held_out, checked,
+                                             hand_set)}
+    return learned, 0.0, figures
 
 
 def _held_out_figures(x: np.ndarray, y: np.ndarray, groups: np.ndarray, truth: dict[int, set[int]],
