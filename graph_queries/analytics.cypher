@@ -153,13 +153,15 @@ SET m.betweenness = row.betweenness
 RETURN count(m) AS written
 
 // name: analytics_write_coreness
-// Writes derived k-core numbers ($rows of {id, coreness}) onto members whose stored one differs; not a change:
-// no version, no feed entry. Most members keep their core number from one revision to the next, so most
-// rows write nothing.
+// Writes derived k-core numbers and collaborator counts (distinct members tied; what recommendations read
+// for a candidate's degree instead of walking its relationships) ($rows of {id, coreness, collaborators})
+// onto members whose stored ones differ; not a change: no version, no feed entry. Most members keep both
+// from one revision to the next, so most rows write nothing.
 UNWIND $rows AS row
 MATCH (m:Member {id: row.id})
 WHERE m.coreness IS NULL OR m.coreness <> row.coreness
-SET m.coreness = row.coreness
+   OR m.collaborator_count IS NULL OR m.collaborator_count <> row.collaborators
+SET m.coreness = row.coreness, m.collaborator_count = row.collaborators
 RETURN count(m) AS written
 
 // name: analytics_snapshot_create

@@ -34,11 +34,23 @@ CALL (m) {
     OPTIONAL MATCH (m)-[:MEMBER_OF]->(o:Organization)
     RETURN collect(DISTINCT o) AS organizations
 }
-CALL (m, me, plan, tied, introduced, organizations) {
-    CALL (m) {
+// The member's activities of at most $activity_size_cap participants, with their participants: read once,
+// so a candidate's shared activities are looked up here instead of walking the candidate's relationships.
+CALL (m) {
+    MATCH (m)-[:PARTICIPATED_IN]->(a:Activity)
+    WITH a, COLLECT { MATCH (a)<-[:PARTICIPATED_IN]-(p:Member) RETURN DISTINCT p } AS participants
+    WHERE size(participants) <= $activity_size_cap
+    RETURN collect({id: a.id, name: a.name, size: size(participants), participants: participants}) AS gatherings
+}
+CALL (m, me, plan, tied, introduced, organizations, gatherings) {
+    CALL (m, gatherings) {
         MATCH (m)-[:COLLABORATES_WITH]-(f:Member)
         WITH DISTINCT f LIMIT $max_neighbors
-        WITH f, COUNT { MATCH (f)-[:COLLABORATES_WITH]-(x:Member) RETURN DISTINCT x } AS degree
+        // A member's distinct collaborators: as the analytics last wrote them back (collaborator_count),
+        // else counted here.
+        WITH f, CASE WHEN f.collaborator_count IS NULL
+                     THEN COUNT { MATCH (f)-[:COLLABORATES_WITH]-(x:Member) RETURN DISTINCT x }
+                     ELSE f.collaborator_count END AS degree
         MATCH (f)-[:COLLABORATES_WITH]-(c:Member)
         WITH DISTINCT f, degree, c LIMIT $max_pairs
         RETURN c, collect({id: f.id, name: f.name, degree: degree}) AS mutuals
@@ -52,12 +64,12 @@ CALL (m, me, plan, tied, introduced, organizations) {
         WITH DISTINCT c LIMIT $max_candidates
         RETURN c, [] AS mutuals
         UNION
-        MATCH (m)-[:PARTICIPATED_IN]->(a:Activity)<-[:PARTICIPATED_IN]-(c:Member)
-        WHERE COUNT { (:Member)-[:PARTICIPATED_IN]->(a) } <= $activity_size_cap
+        UNWIND gatherings AS gathering
+        UNWIND gathering.participants AS c
         WITH DISTINCT c LIMIT $max_candidates
         RETURN c, [] AS mutuals
     }
-    WITH m, me, plan, tied, organizations, c, mutuals
+    WITH m, me, plan, tied, organizations, gatherings, c, mutuals
     WHERE c <> m
       AND NOT c IN tied
       AND NOT c IN introduced
@@ -67,17 +79,19 @@ CALL (m, me, plan, tied, introduced, organizations) {
       AND ($organization_id IS NULL OR EXISTS { (c)-[:MEMBER_OF]->(:Organization {id: $organization_id}) })
       AND ($exclude_organization_id IS NULL
            OR NOT EXISTS { (c)-[:MEMBER_OF]->(:Organization {id: $exclude_organization_id}) })
-    WITH m, me, plan, size(tied) AS member_degree, organizations, c,
+    WITH m, me, plan, size(tied) AS member_degree, organizations, gatherings, c,
          coalesce([x IN collect(mutuals) WHERE size(x) > 0][0], []) AS mutuals
     // The features and the plan's weighted score, so only the best $limit rows leave the database. Each
     // property of a candidate is read once (the member's are in `me`). Co-participation counts activities
     // of at most $activity_size_cap participants, 1/(n-1) per shared one.
     WITH me, plan, member_degree, c, mutuals, c.cluster_id AS cluster, coalesce(c.topics, []) AS candidate_topics,
-         [x IN [(m)-[:PARTICIPATED_IN]->(a:Activity)<-[:PARTICIPATED_IN]-(c)
-                | {id: a.id, name: a.name, size: COUNT { (:Member)-[:PARTICIPATED_IN]->(a) }}]
-          WHERE x.size <= $activity_size_cap] AS activities,
-         [(c)-[:MEMBER_OF]->(o:Organization) WHERE o IN organizations | {id: o.id, name: o.name}] AS shared_organizations,
-         COUNT { (c)-[:COLLABORATES_WITH]-(:Member) } AS candidate_degree
+         [x IN gatherings WHERE c IN x.participants | {id: x.id, name: x.name, size: x.size}] AS activities,
+         CASE WHEN size(organizations) = 0 THEN []
+              ELSE [(c)-[:MEMBER_OF]->(o:Organization) WHERE o IN organizations | {id: o.id, name: o.name}]
+         END AS shared_organizations,
+         CASE WHEN c.collaborator_count IS NULL
+              THEN COUNT { MATCH (c)-[:COLLABORATES_WITH]-(x:Member) RETURN DISTINCT x }
+              ELSE c.collaborator_count END AS candidate_degree
     WITH me, plan, c, mutuals, cluster, activities, shared_organizations, candidate_degree,
          size(candidate_topics) AS candidate_topic_count, size(mutuals) AS common,
          member_degree + candidate_degree - size(mutuals) AS either,

@@ -4,8 +4,9 @@
 (graph_queries/recommendations.cypher, `recommend_member`, over the graph as it is); training computes
 them here (`Neighbourhoods.features`, over the analytics projection with the training's ties hidden).
 tests/service/test_ranking.py checks that both give the same numbers for the same pairs. Degrees are
-distinct collaborators in both, except that serving counts a candidate's stored collaborations (parallel
-collaborations of one pair count each) to keep the statement's cost per candidate constant.
+distinct collaborators in both: serving reads them as the analytics last wrote them back onto members
+(`collaborator_count`, beside `coreness`), so between a write and the next write-back a degree (like a
+core number) can be a little behind; a member without one is counted at request time.
 
 **Training** (self-supervised, per network): a share of the ties is hidden; for members that lost one,
 the candidates the service would propose (friends of friends, co-members of an organization, co-participants

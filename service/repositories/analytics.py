@@ -317,7 +317,9 @@ def _write_cut_structure(graph: db.Graph, revision: int, projection: Projection,
 
 
 def _write_coreness(graph: db.Graph, projection: Projection, numbers: list[int]) -> None:
-    rows = [{"id": projection.ids[v], "coreness": numbers[v]} for v in projection.member_vertices()]
+    degrees = projection.graph.degree()
+    rows = [{"id": projection.ids[v], "coreness": numbers[v], "collaborators": degrees[v]}
+            for v in projection.member_vertices()]
     _write_batches(graph, "analytics_write_coreness", rows)
 
 
