@@ -131,6 +131,13 @@ CALL (m, me, plan, tied, introduced, organizations, gatherings) {
 }
 RETURN revision, clustering, me.cluster_id AS member_cluster, me.topics AS member_topics, me.region AS member_region, items
 
+// name: recommend_revision
+// The graph revision and the count of cluster-id write-backs: what a kept recommendation answer is checked
+// against (service/repositories/recommendations.py).
+OPTIONAL MATCH (counter:Counter {name: 'changes'})
+OPTIONAL MATCH (generation:Counter {name: 'clusters'})
+RETURN coalesce(counter.value, 0) AS revision, coalesce(generation.value, 0) AS clustering
+
 // name: recommend_clusters_tied
 // Which of the pairs $pairs ([cluster a, cluster b]) already have a tie between their members. Costly
 // (a walk over a cluster's ties when there is none), so service.repositories.recommendations keeps

@@ -42,6 +42,8 @@ SETTINGS: dict[str, Setting] = {
     # activities of recommendations); an activity_size_cap query parameter overrides it per request.
     "NETWEAVE_ACTIVITY_SIZE_CAP": Setting(50, int),
     "NETWEAVE_RECOMMENDATION_WEIGHTS": Setting(None, str),  # a mapping strategy -> feature -> weight; None: the defaults
+    # Member recommendation answers each API process keeps for the revision they were computed at (0: none).
+    "NETWEAVE_RECOMMENDATION_CACHE_ENTRIES": Setting(5000, int, 0, 1_000_000),
     # Longest a Cypher transaction may run before Neo4j stops it and the request answers 503: below
     # gunicorn's worker timeout, so a slow query never gets a worker killed.
     "NETWEAVE_QUERY_TIMEOUT_SECONDS": Setting(30.0, float),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from typing import Any
 
 from flask import current_app
@@ -18,11 +19,70 @@ MAX_PAIRS = ranking_module.MAX_CANDIDATES    # friend-of-friend pairs, as traini
 MAX_ORGANIZATION_PATHS = 5000
 
 
+class _Answers:
+    """Member recommendations already computed in this process, for the graph revision and cluster
+    assignment they were computed at: asked again before either moves (any write bumps the revision, an
+    introduction or a member leaving discovery included), the answer is the same, so it is served from
+    here. Least recently used answers go first."""
+
+    def __init__(self) -> None:
+        self._held: OrderedDict[tuple, tuple[tuple[int, int], dict[str, Any]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, as_of: tuple[int, int]) -> dict[str, Any] | None:
+        with self._lock:
+            held = self._held.get(key)
+            if held is None or held[0] != as_of:
+                return None
+            self._held.move_to_end(key)
+            return held[1]
+
+    def put(self, key: tuple, as_of: tuple[int, int], answer: dict[str, Any], entries: int) -> None:
+        with self._lock:
+            self._held[key] = (as_of, answer)
+            self._held.move_to_end(key)
+            while len(self._held) > entries:
+                self._held.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._held.clear()
+
+
+ANSWERS = _Answers()
+
+
 def for_member(graph: db.Graph, member_id: str, *, strategy: str, limit: int, weights: dict[str, dict[str, float]],
                region: str | None = None, role: str | None = None, organization_id: str | None = None,
                exclude_organization_id: str | None = None, activity_size_cap: int = 50) -> dict[str, Any]:
     started = time.perf_counter()
     model = ranking.current(graph)
+    entries = current_app.config.get("NETWEAVE_RECOMMENDATION_CACHE_ENTRIES", 0)
+    key = (id(graph), member_id, strategy, limit, region, role, organization_id, exclude_organization_id,
+           activity_size_cap, model.version if model is not None else None)
+    if entries:
+        counters = graph.read(db.run_one, "recommend_revision")
+        as_of = (counters["revision"], counters["clustering"])
+        held = ANSWERS.get(key, as_of)
+        if held is not None:
+            return {**held, "computed": {**held["computed"], "cached": True,
+                                         "took_ms": round((time.perf_counter() - started) * 1000, 1)}}
+    answer = _compute(graph, member_id, model, strategy=strategy, limit=limit, weights=weights, region=region,
+                      role=role, organization_id=organization_id, exclude_organization_id=exclude_organization_id,
+                      activity_size_cap=activity_size_cap)
+    answer["computed"]["took_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    # An answer that waits on the bridge analysis of its revision is not kept: the analysis may land
+    # before the next write, and the next answer should carry it.
+    if entries and "impact" not in answer["computed"]:
+        ANSWERS.put(key, answer["computed"].pop("_as_of"), answer, entries)
+    answer["computed"].pop("_as_of", None)
+    return answer
+
+
+def _compute(graph: db.Graph, member_id: str, model: ranking_module.Model | None, *, strategy: str, limit: int,
+             weights: dict[str, dict[str, float]], region: str | None, role: str | None,
+             organization_id: str | None, exclude_organization_id: str | None,
+             activity_size_cap: int) -> dict[str, Any]:
     # One statement in one read transaction: the member, the revision and the ranked candidates. Which
     # plan applies depends on whether the member has a cluster id, so the statement gets both.
     unclustered = strategy if strategy != "bridge_silos" else "shared_interests"
@@ -53,7 +113,7 @@ def for_member(graph: db.Graph, member_id: str, *, strategy: str, limit: int, we
                 "clustering": "available" if clustered else "missing",
                 "bounds": {"collaborators_expanded": MAX_NEIGHBORS, "candidates_per_source": MAX_CANDIDATES,
                            "friend_of_friend_pairs": MAX_PAIRS, "activity_size_cap": activity_size_cap},
-                "took_ms": round((time.perf_counter() - started) * 1000, 1)}
+                "cached": False, "_as_of": (row["revision"], row["clustering"])}
     if not paths_known:
         computed["impact"] = ("around_articulation_points is null until the bridge analysis has run on the "
                               "current graph (GET /v1/analytics/bridges, or the analytics worker after writes)")

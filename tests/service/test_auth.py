@@ -56,6 +56,7 @@ ROUTE_SCOPES = {
     ("GET", "/v1/analytics/health/compare"): "analytics",
     ("GET", "/v1/analytics/segments"): "analytics",
     ("GET", "/v1/analytics/reach"): "analytics",
+    ("GET", "/v1/analytics/ranking"): "analytics",
     ("GET", "/v1/analytics/runs/<run_id>"): "analytics",
     ("GET", "/v1/export"): "analytics",
     ("POST", "/v1/activities"): "write",

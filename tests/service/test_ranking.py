@@ -145,7 +145,7 @@ def test_a_model_is_trained_versioned_and_serves_after_writes(api, graph, loaded
 
 def test_a_small_network_is_ranked_by_the_hand_set_weights(api, new_member, new_collaboration):
     people = [new_member(f"P{i}") for i in range(6)]
-    for a, b in ((0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (1, 3)):
+    for a, b in ((0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (1, 3), (0, 5), (5, 2)):
         new_collaboration(people[a], people[b])
     body = _train(api)
     assert body["basis"] == "hand-set" and body["model"] is None and "too few ties" in body["reason"]
@@ -153,6 +153,7 @@ def test_a_small_network_is_ranked_by_the_hand_set_weights(api, new_member, new_
     assert answer["computed"]["model"]["basis"] == "hand-set" and answer["computed"]["model"]["version"] is None
     assert answer["computed"]["weights"] == {"adamic_adar": 1.0, "topics": 0.3, "bridging": 0.1, "region": 0.1,
                                              "activities": 0.3}
+    # P2 shares two collaborators with P0 (P1 and P5), P3 and P4 one each.
     assert [item["member"]["name"] for item in answer["items"]][:1] == ["P2"]
 
 

@@ -228,3 +228,20 @@ def test_the_cluster_write_back_counts_itself_for_what_is_derived_from_cluster_i
     assert api.with_key(make_key("analytics")).get("/v1/analytics/clusters").status_code in (200, 202)
     get_engine(app).wait_idle(30)
     assert run_test_query(graph, "test_counter_value", counter="clusters")[0]["value"] > before
+
+
+def test_an_answer_is_kept_until_the_graph_changes(api, network):
+    first = _recommend(api, network, strategy="close_triangles")
+    again = _recommend(api, network, strategy="close_triangles")
+    assert first["computed"]["cached"] is False and again["computed"]["cached"] is True
+    assert again["items"] == first["items"]
+    # Other arguments are another answer.
+    assert _recommend(api, network, strategy="close_triangles", limit=1)["computed"]["cached"] is False
+    # A member leaving discovery is a write: the next answer is computed again, without them.
+    top = first["items"][0]["member"]
+    etag = api.get(f"/v1/members/{top['id']}").headers["ETag"]
+    assert api.patch(f"/v1/members/{top['id']}", json={"discoverable": False},
+                     headers={"If-Match": etag}).status_code == 200
+    after = _recommend(api, network, strategy="close_triangles")
+    assert after["computed"]["cached"] is False
+    assert top["id"] not in {item["member"]["id"] for item in after["items"]}
