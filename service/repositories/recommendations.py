@@ -25,8 +25,12 @@ class _Answers:
     introduction or a member leaving discovery included), the answer is the same, so it is served from
     here. Least recently used answers go first."""
 
+    # An answer that waits on the bridge analysis of its revision (impact unknown) is kept this long only:
+    # the analysis may land before the next write, and the answers after it should carry it.
+    WAITING_SECONDS = 30.0
+
     def __init__(self) -> None:
-        self._held: OrderedDict[tuple, tuple[tuple[int, int], dict[str, Any]]] = OrderedDict()
+        self._held: OrderedDict[tuple, tuple[tuple[int, int], float, dict[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, key: tuple, as_of: tuple[int, int]) -> dict[str, Any] | None:
@@ -34,12 +38,14 @@ class _Answers:
             held = self._held.get(key)
             if held is None or held[0] != as_of:
                 return None
+            if "impact" in held[2]["computed"] and time.monotonic() - held[1] > self.WAITING_SECONDS:
+                return None
             self._held.move_to_end(key)
-            return held[1]
+            return held[2]
 
     def put(self, key: tuple, as_of: tuple[int, int], answer: dict[str, Any], entries: int) -> None:
         with self._lock:
-            self._held[key] = (as_of, answer)
+            self._held[key] = (as_of, time.monotonic(), answer)
             self._held.move_to_end(key)
             while len(self._held) > entries:
                 self._held.popitem(last=False)
@@ -71,9 +77,7 @@ def for_member(graph: db.Graph, member_id: str, *, strategy: str, limit: int, we
                       role=role, organization_id=organization_id, exclude_organization_id=exclude_organization_id,
                       activity_size_cap=activity_size_cap)
     answer["computed"]["took_ms"] = round((time.perf_counter() - started) * 1000, 1)
-    # An answer that waits on the bridge analysis of its revision is not kept: the analysis may land
-    # before the next write, and the next answer should carry it.
-    if entries and "impact" not in answer["computed"]:
+    if entries:
         ANSWERS.put(key, answer["computed"].pop("_as_of"), answer, entries)
     answer["computed"].pop("_as_of", None)
     return answer
