@@ -62,7 +62,8 @@ MAX_ASKED = 2000           # members whose candidates are scored for training (o
 MAX_ROUNDS = 10            # hiding rounds on a small network
 TARGET_POSITIVES = 300     # hidden ties wanted over the rounds
 MAX_FRIENDS = 50           # collaborators expanded per member (as serving: MAX_NEIGHBORS)
-MAX_CANDIDATES = 1000      # friend-of-friend pairs per member (as serving)
+MAX_PAIRS = 1000           # friend-of-friend pairs per member (as serving)
+MAX_ORGANIZATION_MATES = 100  # co-members of each of its organizations (serving: 100 over all of them)
 HELD_OUT_SHARE = 1 / 3     # of the members asked, kept out of the fit the figures come from
 REGULARISATION = 1.0       # the logistic regression's C
 PAIRS_PER_POSITIVE = 20    # negatives of its member each positive is compared with
@@ -89,11 +90,6 @@ class Model:
         """The `computed.model` block of a recommendation answer."""
         return {"basis": "learned", "version": self.version, "trained_at": self.trained_at,
                 "trained_on_revision": self.revision}
-
-    def as_row(self) -> dict[str, Any]:
-        return {"version": self.version, "revision": self.revision, "trained_at": self.trained_at,
-                "names": list(self.weights), "weights": list(self.weights.values()), "bias": self.bias,
-                "figures": self.figures}
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> "Model":
@@ -149,12 +145,12 @@ class Neighbourhoods:
         pairs = 0
         for f in list(self.adjacent[u])[:MAX_FRIENDS]:
             for c in self.adjacent[f]:
-                if pairs >= MAX_CANDIDATES:
+                if pairs >= MAX_PAIRS:
                     break
                 found.add(c)
                 pairs += 1
         for org in self.organizations[u]:
-            found.update(self.members_of[org][:100])
+            found.update(self.members_of[org][:MAX_ORGANIZATION_MATES])
         found.update(self.activity_partners.get(u, ()))
         found.discard(u)
         return found - self.adjacent[u]

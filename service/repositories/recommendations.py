@@ -15,7 +15,7 @@ from service.repositories import analytics, not_found, ranking
 
 MAX_NEIGHBORS = 50
 MAX_CANDIDATES = 100
-MAX_PAIRS = ranking_module.MAX_CANDIDATES    # friend-of-friend pairs, as training bounds them
+MAX_PAIRS = ranking_module.MAX_PAIRS    # friend-of-friend pairs, as training bounds them
 MAX_ORGANIZATION_PATHS = 5000
 
 

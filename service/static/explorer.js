@@ -678,6 +678,7 @@
   }
 
   function reasonText(reason) {
+    if (reason.text) return reason.text;    // the service's own sentence, when it gives one
     switch (reason.type) {
       case "mutual_collaborators":
         return reason.count + " mutual collaborator" + (reason.count === 1 ? "" : "s") + ": " +
