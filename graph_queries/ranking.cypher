@@ -2,10 +2,12 @@
 
 // name: ranking_model_current
 // The newest ranking model (no row when none was trained): version, the revision it was trained at,
-// trained_at, the feature names and their weights (parallel lists), bias and its training figures (JSON).
+// trained_at, the feature names and their weights (parallel lists), bias, its training figures (JSON) and
+// its role affinities (role pairs and values, parallel lists).
 MATCH (model:RankingModel)
 RETURN model.version AS version, model.revision AS revision, toString(model.trained_at) AS trained_at,
-       model.names AS names, model.weights AS weights, model.bias AS bias, model.figures AS figures
+       model.names AS names, model.weights AS weights, model.bias AS bias, model.figures AS figures,
+       model.role_pairs AS role_pairs, model.role_affinities AS role_affinities
 ORDER BY model.version DESC
 LIMIT 1
 
@@ -13,7 +15,8 @@ LIMIT 1
 // The stored ranking models, newest first (at most $limit).
 MATCH (model:RankingModel)
 RETURN model.version AS version, model.revision AS revision, toString(model.trained_at) AS trained_at,
-       model.names AS names, model.weights AS weights, model.bias AS bias, model.figures AS figures
+       model.names AS names, model.weights AS weights, model.bias AS bias, model.figures AS figures,
+       model.role_pairs AS role_pairs, model.role_affinities AS role_affinities
 ORDER BY model.version DESC
 LIMIT $limit
 
@@ -24,7 +27,8 @@ MERGE (counter:Counter {name: 'ranking_models'})
   ON CREATE SET counter.value = 0
 SET counter.value = counter.value + 1
 CREATE (model:RankingModel {version: counter.value, revision: $revision, trained_at: datetime(),
-                            names: $names, weights: $weights, bias: $bias, figures: $figures})
+                            names: $names, weights: $weights, bias: $bias, figures: $figures,
+                            role_pairs: $role_pairs, role_affinities: $role_affinities})
 WITH model
 CALL (model) {
     MATCH (old:RankingModel)

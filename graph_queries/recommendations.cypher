@@ -6,7 +6,8 @@
 // For member $id, in one statement (one round trip): no row when there is no such member; else one row
 // with the graph revision, the member's cluster, topics and region, and `items`, the best $limit
 // candidates of its plan ($clustered or $unclustered, chosen by whether the member has a cluster id:
-// {weights: feature -> weight, bias, required}, `required` being a feature a candidate must have above 0).
+// {weights: feature -> weight, bias, required, role_affinity}, `required` being a feature a candidate must
+// have above 0, `role_affinity` the model's table of role pairs ("coach|teacher") for the role_pair feature).
 // Candidates come from friends-of-friends (with their mutual collaborators and those collaborators'
 // degrees; at most $max_neighbors collaborators expanded and $max_pairs friend-candidate pairs), co-members
 // of the member's organizations, members near them sharing a topic, and co-participants of small
@@ -111,6 +112,9 @@ CALL (m, me, plan, tied, introduced, organizations, gatherings) {
            shared_organizations: toFloat(size(shared_organizations)),
            region: CASE WHEN me.region IS NOT NULL AND c.region = me.region THEN 1.0 ELSE 0.0 END,
            same_role: CASE WHEN me.role IS NOT NULL AND c.role = me.role THEN 1.0 ELSE 0.0 END,
+           role_pair: CASE WHEN me.role IS NULL OR c.role IS NULL THEN 0.0
+                           WHEN me.role <= c.role THEN coalesce(plan.role_affinity[me.role + '|' + c.role], 0.0)
+                           ELSE coalesce(plan.role_affinity[c.role + '|' + me.role], 0.0) END,
            bridging: CASE WHEN me.cluster_id IS NOT NULL AND cluster IS NOT NULL AND cluster <> me.cluster_id
                           THEN 1.0 ELSE 0.0 END,
            candidate_degree: log(1.0 + candidate_degree),
@@ -129,7 +133,8 @@ CALL (m, me, plan, tied, introduced, organizations, gatherings) {
         organizations: shared_organizations[..3]
     }) AS items
 }
-RETURN revision, clustering, me.cluster_id AS member_cluster, me.topics AS member_topics, me.region AS member_region, items
+RETURN revision, clustering, me.cluster_id AS member_cluster, me.topics AS member_topics, me.region AS member_region,
+       me.role AS member_role, items
 
 // name: recommend_revision
 // The graph revision and the count of cluster-id write-backs: what a kept recommendation answer is checked

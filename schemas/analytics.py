@@ -568,6 +568,9 @@ class RankingModelSchema(Schema):
     weights = fields.Dict(keys=fields.String(), values=fields.Float(), required=True, metadata={
         "description": "per feature, in the feature's own units: score = bias + sum of weight x feature"})
     bias = fields.Float(required=True)
+    role_affinity = fields.Dict(keys=fields.String(), values=fields.Float(), required=True, metadata={
+        "description": "the role_pair feature per pair of roles (\"coach|teacher\"): ln of observed over expected "
+                       "ties between them, one added to each"})
     figures = fields.Dict(required=True, metadata={
         "description": "how it was trained (ties, hidden ties per round, rounds, examples, positives, feedback) "
                        "and, on members kept out of fitting, hits@10 of the model, Adamic-Adar and the hand-set "

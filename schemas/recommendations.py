@@ -28,7 +28,7 @@ class OrganizationRecommendationArgsSchema(StrictSchema):
 class ReasonSchema(Schema):
     """One reason: `mutual_collaborators` (members, count), `shared_topics` (topics),
     `shared_organizations` (count, organizations: up to three {id, name}), `bridges_clusters` (from, to),
-    `same_region`, `same_role`, `member_ties` (count, examples), `shared_activity` (count, activities: up
+    `same_region`, `same_role`, `role_pair` (roles: the two, often tied in this network), `member_ties` (count, examples), `shared_activity` (count, activities: up
     to three {id, name}). A member recommendation's reasons each say it in `text` ("3 mutual collaborators:
     ...", "both in the Spring Math cohort") and carry `contribution`, what the reason's features added to
     the score; they come strongest first."""
@@ -45,6 +45,7 @@ class ReasonSchema(Schema):
     to = fields.String()
     activities = fields.List(fields.Dict())
     organizations = fields.List(fields.Dict())
+    roles = fields.List(fields.String())
     text = fields.String()
     contribution = fields.Float()
 

@@ -47,6 +47,8 @@ FEATURES: dict[str, str] = {
     "shared_organizations": "organizations both are members of",
     "region": "1 when both are in the same region",
     "same_role": "1 when both have the same role",
+    "role_pair": "how much more often than chance members of these two roles are tied in this network "
+                 "(ln of observed over expected ties, with one added to each; from the model's training)",
     "bridging": "1 when the two are in different clusters",
     "candidate_degree": "ln(1 + the candidate's collaborators)",
     "candidate_coreness": "ln(1 + the candidate's k-core number)",
@@ -85,6 +87,7 @@ class Model:
     weights: dict[str, float]
     bias: float
     figures: dict[str, Any] = field(default_factory=dict)
+    role_affinity: dict[str, float] = field(default_factory=dict)   # role pair -> the role_pair feature
 
     def describe(self) -> dict[str, Any]:
         """The `computed.model` block of a recommendation answer."""
@@ -94,7 +97,8 @@ class Model:
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> "Model":
         return cls(version=row["version"], revision=row["revision"], trained_at=str(row["trained_at"]),
-                   weights=dict(zip(row["names"], row["weights"])), bias=row["bias"], figures=row["figures"])
+                   weights=dict(zip(row["names"], row["weights"])), bias=row["bias"], figures=row["figures"],
+                   role_affinity=dict(zip(row["role_pairs"] or [], row["role_affinities"] or [])))
 
 
 def due(model: Model | None, revision: int, ties: int) -> bool:
@@ -110,7 +114,8 @@ class Neighbourhoods:
     def __init__(self, size: int, edges: Iterable[tuple[int, int]], *, topics: Sequence[Sequence[str]],
                  regions: Sequence[str | None], roles: Sequence[str | None],
                  organizations: Sequence[Sequence[str]], clusters: Sequence[str | None],
-                 co_participation: dict[tuple[int, int], float], activity_partners: dict[int, set[int]]):
+                 co_participation: dict[tuple[int, int], float], activity_partners: dict[int, set[int]],
+                 role_affinity: dict[str, float] | None = None):
         self.adjacent: list[set[int]] = [set() for _ in range(size)]
         for a, b in edges:
             if a != b:
@@ -121,6 +126,8 @@ class Neighbourhoods:
         self.organizations = [set(o or ()) for o in organizations]
         self.co_participation = co_participation
         self.activity_partners = activity_partners
+        # role pair -> affinity: the given table, else the one of this graph's own ties
+        self.role_affinity = role_affinity if role_affinity is not None else role_affinities(self.roles, self.adjacent)
         self._coreness: list[int] | None = None
         members_of: dict[str, list[int]] = defaultdict(list)
         for v, orgs in enumerate(self.organizations):
@@ -172,12 +179,48 @@ class Neighbourhoods:
             "shared_organizations": float(len(self.organizations[u] & self.organizations[v])),
             "region": same(self.regions[u], self.regions[v]),
             "same_role": same(self.roles[u], self.roles[v]),
+            "role_pair": self.role_affinity.get(role_pair(self.roles[u], self.roles[v]), 0.0),
             "bridging": 1.0 if (self.clusters[u] is not None and self.clusters[v] is not None
                                 and self.clusters[u] != self.clusters[v]) else 0.0,
             "candidate_degree": math.log1p(len(near_v)),
             "candidate_coreness": math.log1p(self.coreness[v]) if self.coreness else 0.0,
             "activities": self.co_participation.get((min(u, v), max(u, v)), 0.0),
         }
+
+
+def role_pair(a: str | None, b: str | None) -> str | None:
+    """The key of a pair of roles, in either order (as recommend_member builds it); None without both."""
+    if a is None or b is None:
+        return None
+    return f"{a}|{b}" if a <= b else f"{b}|{a}"
+
+
+def role_affinities(roles: Sequence[str | None], adjacent: Sequence[set[int]]) -> dict[str, float]:
+    """For each pair of roles: ln((ties between them + 1) / (ties expected if ties ignored roles + 1)), the
+    expectation being the pairs of members with those roles times the graph's density."""
+    counts: dict[str, int] = defaultdict(int)
+    for role in roles:
+        if role is not None:
+            counts[role] += 1
+    n = len(roles)
+    ties = sum(len(near) for near in adjacent) // 2
+    if n < 2 or not ties:
+        return {}
+    density = ties / (n * (n - 1) / 2)
+    observed: dict[str, int] = defaultdict(int)
+    for u, near in enumerate(adjacent):
+        for v in near:
+            if u < v:
+                key = role_pair(roles[u], roles[v])
+                if key is not None:
+                    observed[key] += 1
+    found = {}
+    names = sorted(counts)
+    for i, a in enumerate(names):
+        for b in names[i:]:
+            pairs = counts[a] * (counts[a] - 1) / 2 if a == b else counts[a] * counts[b]
+            found[f"{a}|{b}"] = round(math.log((observed[f"{a}|{b}"] + 1) / (pairs * density + 1)), 6)
+    return found
 
 
 def _jaccard(a: set[str], b: set[str]) -> float:
@@ -313,10 +356,11 @@ def fit_pairs(x: np.ndarray, y: np.ndarray, w: np.ndarray, g: np.ndarray, seed: 
 
 def train(size: int, edges: Sequence[tuple[int, int]], attributes: dict[str, Sequence], *,
           co_participation: dict[tuple[int, int], float], feedback: Sequence[Feedback] = (), seed: int = 42,
-          hand_set: dict[str, float] | None = None) -> tuple[dict[str, float], float, dict[str, Any]] | None:
-    """(weights, bias, figures) learned from the graph, or None when it has too few ties or too few hidden
-    ties turn up among the candidates. The figures come from a fit without the held-out members; the model
-    returned is then fitted on every example."""
+          hand_set: dict[str, float] | None = None) -> Model | None:
+    """The model learned from the graph (version 0, revision -1 until stored), or None when it has too few
+    ties or too few hidden ties turn up among the candidates. The figures come from a fit without the
+    held-out members; the model returned is then fitted on every example. Its role affinities are those of
+    every tie."""
     found = examples(size, edges, attributes, co_participation=co_participation, feedback=feedback, seed=seed)
     if found is None:
         return None
@@ -330,7 +374,12 @@ def train(size: int, edges: Sequence[tuple[int, int]], attributes: dict[str, Seq
                "negatives": "candidates the service proposes that were not hidden ties (mostly at distance 2)",
                "held_out": _held_out_figures(found.x, found.y, found.g, found.truth, found.held_out, checked,
                                              hand_set)}
-    return learned, 0.0, figures
+    adjacent: list[set[int]] = [set() for _ in range(size)]
+    for a, b in edges:
+        if a != b:
+            adjacent[a].add(b)
+            adjacent[b].add(a)
+    return Model(0, -1, "", learned, 0.0, figures, role_affinities(attributes["roles"], adjacent))
 
 
 def _held_out_figures(x: np.ndarray, y: np.ndarray, groups: np.ndarray, truth: dict[int, set[int]],

@@ -54,7 +54,8 @@ def plan(strategy: str, weights: dict[str, dict[str, float]], model: Any | None)
             for feature, weight in weights[strategy].items():
                 combined[feature] = round(combined.get(feature, 0.0) + TILT * weight, 6)
         bias = model.bias
-    return {"weights": combined, "bias": bias, "required": required_feature(strategy)}
+    return {"weights": combined, "bias": bias, "required": required_feature(strategy),
+            "role_affinity": model.role_affinity if model is not None else {}}
 
 
 def jaccard(a: Iterable[str] | None, b: Iterable[str] | None) -> float:
@@ -66,7 +67,8 @@ def jaccard(a: Iterable[str] | None, b: Iterable[str] | None) -> float:
 _REASON_FEATURES = {
     "mutual_collaborators": ("common_neighbours", "adamic_adar", "resource_allocation", "jaccard"),
     "shared_topics": ("topics",), "bridges_clusters": ("bridging",), "same_region": ("region",),
-    "shared_organizations": ("shared_organizations",), "same_role": ("same_role",),
+    "shared_organizations": ("shared_organizations",), "same_role": ("same_role", "role_pair"),
+    "role_pair": ("role_pair",),
     "shared_activity": ("activities",),
 }
 
@@ -77,7 +79,8 @@ def _names(people: list[str]) -> str:
 
 def reasons(item: dict[str, Any], member: dict[str, Any], weights: dict[str, float] | None = None) -> list[dict[str, Any]]:
     """Why a candidate is suggested to `member` (its topics and cluster), as data with a sentence each:
-    mutual collaborators, shared topics, organizations and activities, clusters bridged, region, role.
+    mutual collaborators, shared topics, organizations and activities, clusters bridged, region, role (the same
+    one, or two roles often tied in this network).
     Ordered by what each added to the score under `weights`; those that added nothing or lowered it are
     left out, unless no reason added anything (then all are given)."""
     found: list[dict[str, Any]] = []
@@ -106,6 +109,9 @@ def reasons(item: dict[str, Any], member: dict[str, Any], weights: dict[str, flo
         found.append({"type": "same_region", "text": f"both in the {candidate.get('region')} region"})
     if values.get("same_role"):
         found.append({"type": "same_role", "text": f"both work as {candidate.get('role')}"})
+    elif values.get("role_pair", 0.0) > 0 and member.get("member_role") and candidate.get("role"):
+        found.append({"type": "role_pair", "roles": [member["member_role"], candidate["role"]],
+                      "text": f"{member['member_role']} and {candidate['role']} often work together in this network"})
     if item.get("activities"):
         count, first = item["activity_count"], item["activities"][0]["name"]
         more = f" and {count - 1} other activit{'y' if count == 2 else 'ies'}" if count > 1 else ""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from service import db, ranking
@@ -83,11 +83,12 @@ def report(engine: Engine, graph: db.Graph, revision: int, scope: Any, *, force:
             reason = (f"too few ties to learn from ({ties}; at least {ranking.MIN_TIES}, with "
                       f"{ranking.MIN_POSITIVES} hidden ones among the candidates)")
         else:
-            weights, bias, figures = fitted
-            saved = graph.write(db.run_one, "ranking_model_save", revision=actual, names=list(weights),
-                                weights=list(weights.values()), bias=bias,
-                                figures=json.dumps(figures, separators=(",", ":")), keep=KEEP_MODELS)
-            model = ranking.Model(saved["version"], actual, saved["trained_at"], weights, bias, figures)
+            saved = graph.write(db.run_one, "ranking_model_save", revision=actual, names=list(fitted.weights),
+                                weights=list(fitted.weights.values()), bias=fitted.bias,
+                                figures=json.dumps(fitted.figures, separators=(",", ":")),
+                                role_pairs=list(fitted.role_affinity),
+                                role_affinities=list(fitted.role_affinity.values()), keep=KEEP_MODELS)
+            model = replace(fitted, version=saved["version"], revision=actual, trained_at=saved["trained_at"])
             CURRENT.forget(graph)
             retrained = True
     elif model is None:
@@ -104,10 +105,11 @@ def report(engine: Engine, graph: db.Graph, revision: int, scope: Any, *, force:
 
 
 def _describe(model: ranking.Model) -> dict[str, Any]:
-    return {**model.describe(), "weights": model.weights, "bias": model.bias, "figures": model.figures}
+    return {**model.describe(), "weights": model.weights, "bias": model.bias, "figures": model.figures,
+            "role_affinity": model.role_affinity}
 
 
-def fit(graph: db.Graph, projection: Any, scope: Any) -> tuple[dict[str, float], float, dict] | None:
+def fit(graph: db.Graph, projection: Any, scope: Any) -> ranking.Model | None:
     """ranking.train on the members of `projection`, with co-participation and introduction feedback."""
     found = inputs(graph, projection, scope)
     feedback = [ranking.Feedback(found.by_id[row["members"][0]], found.by_id[row["members"][1]], row["accepted"],
@@ -128,14 +130,14 @@ class Inputs:
     attributes: dict[str, list]
     together: dict[tuple[int, int], float]
 
-    def neighbourhoods(self) -> ranking.Neighbourhoods:
-        """The whole graph, nothing hidden: what serving sees."""
+    def neighbourhoods(self, role_affinity: dict[str, float] | None = None) -> ranking.Neighbourhoods:
+        """The whole graph, nothing hidden: what serving sees (with a model's role affinities)."""
         partners: dict[int, set[int]] = {}
         for a, b in self.together:
             partners.setdefault(a, set()).add(b)
             partners.setdefault(b, set()).add(a)
         return ranking.Neighbourhoods(len(self.by_id), self.edges, co_participation=self.together,
-                                      activity_partners=partners, **self.attributes)
+                                      activity_partners=partners, role_affinity=role_affinity, **self.attributes)
 
 
 def inputs(graph: db.Graph, projection: Any, scope: Any) -> Inputs:

@@ -74,7 +74,10 @@ def test_training_and_serving_compute_the_same_features(api, graph, app, loaded)
         scope = analytics.Scope.of(None)
         _, projection = analytics._projection(engine, graph, revision, scope)
         found = ranking_repo.inputs(graph, projection, scope)
-    whole = found.neighbourhoods()
+    # With a model, so that the role pair feature has its table (and the learned weights rank).
+    model = _train(api)["model"]
+    whole = found.neighbourhoods(model["role_affinity"])
+    assert model["role_affinity"] and any(value != 0 for value in model["role_affinity"].values())
     compared = 0
     for person in people[:12]:
         for item in _recommend(api, person)["items"]:
