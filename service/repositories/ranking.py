@@ -24,6 +24,7 @@ from service.recommendations import DEFAULT_WEIGHTS
 CACHE_SECONDS = 5.0     # how long a web worker serves the model it read before looking for a newer one
 KEEP_MODELS = 10
 MAX_FEEDBACK = 5000
+ALGORITHM = "pairwise logistic regression (scikit-learn) on hidden ties and introduction feedback"
 
 
 class _Current:
@@ -69,15 +70,15 @@ def models(graph: db.Graph, limit: int = KEEP_MODELS) -> list[ranking.Model]:
     return [_model(row) for row in graph.read(db.run, "ranking_model_list", limit=limit)]
 
 
-def report(engine: Engine, graph: db.Graph, revision: int, scope: Any, *, force: bool = False) -> dict:
-    """The `ranking` question: a new model when one is due (or `force`), else the newest one."""
+def report(engine: Engine, graph: db.Graph, revision: int, scope: Any) -> dict:
+    """The `ranking` question: a new model when one is due, else the newest one."""
     from service.repositories import analytics
 
     actual, projection = analytics._projection(engine, graph, revision, scope)
     model = current(graph, fresh=True)
     ties = projection.graph.ecount()
     retrained, reason = False, None
-    if force or ranking.due(model, actual, ties):
+    if ranking.due(model, actual, ties):
         fitted = fit(graph, projection, scope)
         if fitted is None:
             reason = (f"too few ties to learn from ({ties}; at least {ranking.MIN_TIES}, with "
@@ -96,8 +97,7 @@ def report(engine: Engine, graph: db.Graph, revision: int, scope: Any, *, force:
     body: dict[str, Any] = {"basis": "learned" if model is not None else "hand-set", "retrained": retrained,
                             "model": _describe(model) if model is not None else None,
                             "features": ranking.FEATURES,
-                            "computed": analytics._computed("logistic regression (scikit-learn) on hidden ties",
-                                                            {}, actual, scope, engine.settings.seed,
+                            "computed": analytics._computed(ALGORITHM, {}, actual, scope, engine.settings.seed,
                                                             projection=projection)}
     if reason is not None:
         body["reason"] = reason + ("; the hand-set balanced weights serve" if model is None else "")
