@@ -10,7 +10,7 @@ the API and for common neighbours, Adamic-Adar, resource allocation and a random
 - precision@10: hits over 10 suggestions per member asked;
 - MRR: the mean over members asked of 1/rank of their first hidden tie (within the top 50; 0 beyond);
 
-each with its ratio to the best non-random baseline. The issue's goal: the API's hits@10 at least 1.1x the
+each with its ratio to the best non-random baseline. The goal: the API's hits@10 at least 1.1x the
 best baseline on every network.
 
 Networks: the generated demo education network (with its organizations and affiliations), Zachary's
