@@ -91,11 +91,10 @@ def reasons(item: dict[str, Any], member: dict[str, Any],
         # The least-connected mutual collaborators say the most about the pair (the Adamic-Adar idea).
         ranked = sorted(item["mutuals"], key=lambda m: (m["degree"], m["name"] or ""))
         count = len(item["mutuals"])
-        named = [m["name"] or "a member" for m in ranked[:3]]
-        text = f"{count} mutual collaborator{'s' if count > 1 else ''}: {_names(named)}"
+        named = [m["name"] or "a member" for m in ranked[:3]] + ([f"{count - 3} more"] if count > 3 else [])
         found.append({"type": "mutual_collaborators", "count": count,
                       "members": [{"id": m["id"], "name": m["name"]} for m in ranked[:3]],
-                      "text": text + (f" and {count - 3} more" if count > 3 else "")})
+                      "text": f"{count} mutual collaborator{'s' if count > 1 else ''}: {_names(named)}"})
     shared = sorted(set(member["member_topics"] or ()) & set(candidate["topics"] or ()))
     if shared:
         found.append({"type": "shared_topics", "topics": shared, "text": f"both work on {_names(shared)}"})

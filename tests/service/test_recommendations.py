@@ -65,6 +65,7 @@ def test_close_triangles_ranks_by_mutual_collaborators(api, network):
     assert reason["type"] == "mutual_collaborators" and reason["count"] == 2
     # The least connected mutual collaborator first: C has two ties, B five.
     assert [m["name"] for m in reason["members"]] == ["C", "B"]
+    assert reason["text"] == "2 mutual collaborators: C and B"
 
 
 def test_shared_interests_puts_the_same_topics_first(api, network):
