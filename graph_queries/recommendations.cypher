@@ -39,8 +39,8 @@ CALL (m) {
 // so a candidate's shared activities are looked up here instead of walking the candidate's relationships.
 CALL (m) {
     MATCH (m)-[:PARTICIPATED_IN]->(a:Activity)
+    WHERE COUNT { (:Member)-[:PARTICIPATED_IN]->(a) } <= $activity_size_cap
     WITH a, COLLECT { MATCH (a)<-[:PARTICIPATED_IN]-(p:Member) RETURN DISTINCT p } AS participants
-    WHERE size(participants) <= $activity_size_cap
     RETURN collect({id: a.id, name: a.name, size: size(participants), participants: participants}) AS gatherings
 }
 CALL (m, me, plan, tied, introduced, organizations, gatherings) {
