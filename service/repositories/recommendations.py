@@ -50,10 +50,6 @@ class _Answers:
             while len(self._held) > entries:
                 self._held.popitem(last=False)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._held.clear()
-
 
 ANSWERS = _Answers()
 
