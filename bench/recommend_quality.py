@@ -168,13 +168,14 @@ def _ok(response, status: int = 200) -> dict:
 def structural(train: nx.Graph, node, how: str) -> list:
     """Non-neighbours at distance 2 ranked by common neighbours, Adamic-Adar or resource allocation (ties
     broken by node, as the API breaks them by id)."""
+    weight = {"cn": lambda degree: 1.0, "aa": lambda degree: 1.0 / math.log(degree) if degree > 1 else 0.0,
+              "ra": lambda degree: 1.0 / degree}[how]
     scores: dict = defaultdict(float)
     for friend in train[node]:
-        degree = train.degree(friend)
+        share = weight(train.degree(friend))
         for candidate in train[friend]:
             if candidate != node and not train.has_edge(node, candidate):
-                scores[candidate] += {"cn": 1.0, "aa": 1.0 / math.log(degree) if degree > 1 else 0.0,
-                                      "ra": 1.0 / degree}[how]
+                scores[candidate] += share
     return [c for c, _ in sorted(scores.items(), key=lambda kv: (-kv[1], repr(kv[0])))][:DEEP]
 
 

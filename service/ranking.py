@@ -32,10 +32,12 @@ import math
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Iterable, Sequence
 
 import numpy as np
+
+from service.analytics.reach import coreness
+from service.recommendations import jaccard
 
 # name -> what it measures (the API's `features` block of a recommendation carries each).
 FEATURES: dict[str, str] = {
@@ -114,18 +116,13 @@ class Neighbourhoods:
     def __init__(self, size: int, edges: Iterable[tuple[int, int]], *, topics: Sequence[Sequence[str]],
                  regions: Sequence[str | None], roles: Sequence[str | None],
                  organizations: Sequence[Sequence[str]], clusters: Sequence[str | None],
-                 co_participation: dict[tuple[int, int], float], activity_partners: dict[int, set[int]],
-                 role_affinity: dict[str, float] | None = None):
-        self.adjacent: list[set[int]] = [set() for _ in range(size)]
-        for a, b in edges:
-            if a != b:
-                self.adjacent[a].add(b)
-                self.adjacent[b].add(a)
+                 co_participation: dict[tuple[int, int], float], role_affinity: dict[str, float] | None = None):
+        self.adjacent = adjacency(size, edges)
         self.topics = [set(t or ()) for t in topics]
         self.regions, self.roles, self.clusters = regions, roles, clusters
         self.organizations = [set(o or ()) for o in organizations]
         self.co_participation = co_participation
-        self.activity_partners = activity_partners
+        self.activity_partners = adjacency(size, co_participation)    # who took part in an activity with whom
         # role pair -> affinity: the given table, else the one of this graph's own ties
         self.role_affinity = role_affinity if role_affinity is not None else role_affinities(self.roles, self.adjacent)
         self._coreness: list[int] | None = None
@@ -140,9 +137,8 @@ class Neighbourhoods:
         if self._coreness is None:
             import igraph as ig
 
-            graph = ig.Graph(n=len(self.adjacent), edges=[(a, b) for a, near in enumerate(self.adjacent)
-                                                          for b in near if a < b])
-            self._coreness = graph.coreness() if graph.vcount() else []
+            self._coreness = coreness(ig.Graph(n=len(self.adjacent), edges=[
+                (a, b) for a, near in enumerate(self.adjacent) for b in near if a < b]))
         return self._coreness
 
     def candidates(self, u: int) -> set[int]:
@@ -158,7 +154,7 @@ class Neighbourhoods:
                 pairs += 1
         for org in self.organizations[u]:
             found.update(self.members_of[org][:MAX_ORGANIZATION_MATES])
-        found.update(self.activity_partners.get(u, ()))
+        found.update(self.activity_partners[u])
         found.discard(u)
         return found - self.adjacent[u]
 
@@ -175,7 +171,7 @@ class Neighbourhoods:
             "adamic_adar": sum(1.0 / math.log(d) for d in degrees if d > 1),
             "resource_allocation": sum(1.0 / d for d in degrees if d > 0),
             "jaccard": common / union if union else 0.0,
-            "topics": _jaccard(self.topics[u], self.topics[v]),
+            "topics": jaccard(self.topics[u], self.topics[v]),
             "shared_organizations": float(len(self.organizations[u] & self.organizations[v])),
             "region": same(self.regions[u], self.regions[v]),
             "same_role": same(self.roles[u], self.roles[v]),
@@ -223,9 +219,14 @@ def role_affinities(roles: Sequence[str | None], adjacent: Sequence[set[int]]) -
     return found
 
 
-def _jaccard(a: set[str], b: set[str]) -> float:
-    union = len(a | b)
-    return len(a & b) / union if union else 0.0
+def adjacency(size: int, pairs: Iterable[tuple[int, int]]) -> list[set[int]]:
+    """Each vertex's neighbours among 0..size-1, from undirected pairs (loops dropped)."""
+    near: list[set[int]] = [set() for _ in range(size)]
+    for a, b in pairs:
+        if a != b:
+            near[a].add(b)
+            near[b].add(a)
+    return near
 
 
 def vector(features: dict[str, float]) -> list[float]:
@@ -245,7 +246,8 @@ class Feedback:
 @dataclass
 class Examples:
     """Training rows: features (x), labels (y), weights (w) and the asking member's group (g: round x size +
-    vertex; -1 for feedback), the hidden ties of each group, and the groups kept out of fitting."""
+    vertex; a negative id per answered introduction), the hidden ties of each group, and the groups kept out
+    of the fit the figures come from."""
 
     x: np.ndarray
     y: np.ndarray
@@ -269,10 +271,6 @@ def examples(size: int, edges: Sequence[tuple[int, int]], attributes: dict[str, 
     if len(ties) < MIN_TIES:
         return None
     rng = random.Random(seed)
-    partners: dict[int, set[int]] = defaultdict(set)
-    for a, b in co_participation:
-        partners[a].add(b)
-        partners[b].add(a)
     accepted = {(min(f.a, f.b), max(f.a, f.b)) for f in feedback if f.accepted} & set(ties)
     share = min(MAX_HIDDEN, max(1, int(len(ties) * HIDE_SHARE)))
     # A small network hides its share several times over (other ties each round) to have enough examples.
@@ -284,7 +282,7 @@ def examples(size: int, edges: Sequence[tuple[int, int]], attributes: dict[str, 
         hidden = set(rng.sample(ties, share))
         hidden_all = hidden | accepted
         graph = Neighbourhoods(size, [tie for tie in ties if tie not in hidden_all], co_participation=co_participation,
-                               activity_partners=partners, **attributes)
+                               **attributes)
         for a, b in hidden:
             truth[round_ * size + a].add(b)
             truth[round_ * size + b].add(a)
@@ -374,12 +372,7 @@ def train(size: int, edges: Sequence[tuple[int, int]], attributes: dict[str, Seq
                "negatives": "candidates the service proposes that were not hidden ties (mostly at distance 2)",
                "held_out": _held_out_figures(found.x, found.y, found.g, found.truth, found.held_out, checked,
                                              hand_set)}
-    adjacent: list[set[int]] = [set() for _ in range(size)]
-    for a, b in edges:
-        if a != b:
-            adjacent[a].add(b)
-            adjacent[b].add(a)
-    return Model(0, -1, "", learned, 0.0, figures, role_affinities(attributes["roles"], adjacent))
+    return Model(0, -1, "", learned, 0.0, figures, role_affinities(attributes["roles"], adjacency(size, edges)))
 
 
 def _held_out_figures(x: np.ndarray, y: np.ndarray, groups: np.ndarray, truth: dict[int, set[int]],
@@ -406,6 +399,3 @@ def _held_out_figures(x: np.ndarray, y: np.ndarray, groups: np.ndarray, truth: d
     return {"members": len(held_out), "hidden_ties": hidden,
             "hits_at_10": {name: round(count / hidden, 4) if hidden else None for name, count in hits.items()}}
 
-
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -132,12 +132,8 @@ class Inputs:
 
     def neighbourhoods(self, role_affinity: dict[str, float] | None = None) -> ranking.Neighbourhoods:
         """The whole graph, nothing hidden: what serving sees (with a model's role affinities)."""
-        partners: dict[int, set[int]] = {}
-        for a, b in self.together:
-            partners.setdefault(a, set()).add(b)
-            partners.setdefault(b, set()).add(a)
         return ranking.Neighbourhoods(len(self.by_id), self.edges, co_participation=self.together,
-                                      activity_partners=partners, role_affinity=role_affinity, **self.attributes)
+                                      role_affinity=role_affinity, **self.attributes)
 
 
 def inputs(graph: db.Graph, projection: Any, scope: Any) -> Inputs:
