@@ -560,6 +560,10 @@ class ReachPageSchema(PageSchema):
     computed = fields.Nested(ComputedSchema, required=True)
 
 
+class RankingArgsSchema(StrictSchema):
+    """No arguments: the ranking is the network's own (an unknown query parameter is refused, not ignored)."""
+
+
 class RankingModelSchema(Schema):
     basis = fields.String(required=True, metadata={"description": "learned"})
     version = fields.Integer(required=True, metadata={"description": "grows by one per model trained"})

@@ -8,8 +8,8 @@ from flask.views import MethodView
 
 from schemas.analytics import (BridgesArgsSchema, BridgesSchema, ClusterMembersArgsSchema, ClusterMembersSchema,
                                ClustersArgsSchema, ClustersSchema, CompareArgsSchema, CompareSchema,
-                               HealthQueryArgsSchema, HealthSchema, RankingSchema, ReachArgsSchema, ReachPageSchema,
-                               RunSchema,
+                               HealthQueryArgsSchema, HealthSchema, RankingArgsSchema, RankingSchema,
+                               ReachArgsSchema, ReachPageSchema, RunSchema,
                                SegmentsArgsSchema, SegmentsSchema, SnapshotCreateSchema, SnapshotPageSchema,
                                SnapshotSchema)
 from schemas.common import PageArgsSchema
@@ -126,9 +126,10 @@ class Reach(MethodView):
 @blp.route("/ranking")
 class Ranking(MethodView):
     @requires("analytics")
+    @blp.arguments(RankingArgsSchema, location="query")
     @blp.response(200, RankingSchema)
     @blp.alt_response(202, **_PENDING)
-    def get(self):
+    def get(self, args):
         """The learned ranking of member recommendations: its model, features and training figures. A new
         model is trained first when the network has changed enough since the last one (5% of its ties);
         `netweave worker` does the same after writes on its own"""

@@ -160,6 +160,13 @@ def test_a_small_network_is_ranked_by_the_hand_set_weights(api, new_member, new_
     assert [item["member"]["name"] for item in answer["items"]][:1] == ["P2"]
 
 
+def test_the_ranking_refuses_arguments_it_does_not_take(api):
+    response = api.get("/v1/analytics/ranking?retrain=true")
+    assert response.status_code == 422
+    assert response.headers["Content-Type"].startswith("application/problem+json")
+    assert "retrain" in [error["field"] for error in response.get_json()["errors"]]
+
+
 def test_consent_rules_hold_under_a_learned_model(api, loaded):
     people, _ = loaded
     assert _train(api)["basis"] == "learned"
