@@ -31,9 +31,20 @@ CALL (m) {
     OPTIONAL MATCH (m)<-[:INTRODUCES]-(:Introduction)-[:INTRODUCES]->(introduced:Member)
     RETURN collect(DISTINCT introduced) AS introduced
 }
+// The member's organizations; when they hold at most $max_organization_members members together, with those
+// members, so a candidate's shared organizations are looked up in these lists. Otherwise each candidate's
+// affiliations are walked: a node with fewer than 50 relationships keeps them in one chain, so finding a
+// candidate's MEMBER_OF among its COLLABORATES_WITH cost about 30 database hits, most of a request's
+// (PROFILE of this statement on bench/analytics.py's network).
 CALL (m) {
     OPTIONAL MATCH (m)-[:MEMBER_OF]->(o:Organization)
-    RETURN collect(DISTINCT o) AS organizations
+    WITH DISTINCT o
+    WITH collect(o) AS organizations, sum(COUNT { (o)<-[:MEMBER_OF]-() }) AS mates
+    RETURN organizations,
+           CASE WHEN mates <= $max_organization_members
+                THEN [o IN organizations | {id: o.id, name: o.name,
+                                            members: COLLECT { MATCH (o)<-[:MEMBER_OF]-(x:Member) RETURN x }}]
+           END AS organization_members
 }
 // The member's activities of at most $activity_size_cap participants, with their participants: read once,
 // so a candidate's shared activities are looked up here instead of walking the candidate's relationships.
@@ -43,7 +54,7 @@ CALL (m) {
     WITH a, COLLECT { MATCH (a)<-[:PARTICIPATED_IN]-(p:Member) RETURN DISTINCT p } AS participants
     RETURN collect({id: a.id, name: a.name, size: size(participants), participants: participants}) AS gatherings
 }
-CALL (m, me, plan, tied, introduced, organizations, gatherings) {
+CALL (m, me, plan, tied, introduced, organizations, organization_members, gatherings) {
     CALL (m, gatherings) {
         MATCH (m)-[:COLLABORATES_WITH]-(f:Member)
         WITH DISTINCT f LIMIT $max_neighbors
@@ -70,7 +81,7 @@ CALL (m, me, plan, tied, introduced, organizations, gatherings) {
         WITH DISTINCT c LIMIT $max_candidates
         RETURN c, [] AS mutuals
     }
-    WITH m, me, plan, tied, organizations, gatherings, c, mutuals
+    WITH m, me, plan, tied, organizations, organization_members, gatherings, c, mutuals
     WHERE c <> m
       AND NOT c IN tied
       AND NOT c IN introduced
@@ -80,7 +91,7 @@ CALL (m, me, plan, tied, introduced, organizations, gatherings) {
       AND ($organization_id IS NULL OR EXISTS { (c)-[:MEMBER_OF]->(:Organization {id: $organization_id}) })
       AND ($exclude_organization_id IS NULL
            OR NOT EXISTS { (c)-[:MEMBER_OF]->(:Organization {id: $exclude_organization_id}) })
-    WITH m, me, plan, size(tied) AS member_degree, organizations, gatherings, c,
+    WITH m, me, plan, size(tied) AS member_degree, organizations, organization_members, gatherings, c,
          coalesce([x IN collect(mutuals) WHERE size(x) > 0][0], []) AS mutuals
     // The features and the plan's weighted score, so only the best $limit rows leave the database. Each
     // property of a candidate is read once (the member's are in `me`). Co-participation counts activities
@@ -88,6 +99,8 @@ CALL (m, me, plan, tied, introduced, organizations, gatherings) {
     WITH me, plan, member_degree, c, mutuals, c.cluster_id AS cluster, coalesce(c.topics, []) AS candidate_topics,
          [x IN gatherings WHERE c IN x.participants | {id: x.id, name: x.name, size: x.size}] AS activities,
          CASE WHEN size(organizations) = 0 THEN []
+              WHEN organization_members IS NOT NULL
+                THEN [x IN organization_members WHERE c IN x.members | {id: x.id, name: x.name}]
               ELSE [(c)-[:MEMBER_OF]->(o:Organization) WHERE o IN organizations | {id: o.id, name: o.name}]
          END AS shared_organizations,
          CASE WHEN c.collaborator_count IS NULL

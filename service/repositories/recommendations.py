@@ -16,6 +16,9 @@ from service.repositories import analytics, not_found, ranking
 MAX_NEIGHBORS = 50
 MAX_CANDIDATES = 100
 MAX_PAIRS = ranking_module.MAX_PAIRS    # friend-of-friend pairs, as training bounds them
+# The member's organizations are read with their members when they hold at most this many together (see
+# recommend_member); larger ones are checked candidate by candidate.
+MAX_ORGANIZATION_MEMBERS = 1000
 MAX_ORGANIZATION_PATHS = 5000
 
 
@@ -92,8 +95,9 @@ def _compute(graph: db.Graph, member_id: str, model: ranking_module.Model | None
     def work(tx) -> tuple[dict[str, Any] | None, dict[tuple[str, str], bool]]:
         rows = db.run_plain(
             tx, "recommend_member", id=member_id, max_neighbors=MAX_NEIGHBORS, max_candidates=MAX_CANDIDATES,
-            max_pairs=MAX_PAIRS, region=region, role=role, organization_id=organization_id,
-            exclude_organization_id=exclude_organization_id, limit=limit, activity_size_cap=activity_size_cap,
+            max_pairs=MAX_PAIRS, max_organization_members=MAX_ORGANIZATION_MEMBERS, region=region, role=role,
+            organization_id=organization_id, exclude_organization_id=exclude_organization_id, limit=limit,
+            activity_size_cap=activity_size_cap,
             clustered=plans[strategy], unclustered=plans[unclustered])
         if not rows:
             return None, {}
