@@ -606,3 +606,42 @@ def test_an_endpoint_dripping_its_answer_is_cut_off_at_the_time_cap(app):
         server.close()
     assert not outcome.ok and outcome.error == "no whole answer within 1 s", outcome
     assert outcome.seconds < 2.5, outcome
+
+
+def test_an_endpoint_dripping_its_tls_handshake_is_cut_off_at_the_time_cap(app):
+    """A receiver that answers the TLS ClientHello with a handshake record a byte every 0.2 s keeps each read
+    of the handshake under the read timeout; the call still ends at the cap (1 s here), not after 8 s. Two
+    things hold it there: the deadline timer shuts the TCP socket down, and CPython's ssl module bounds a
+    whole handshake by the socket's timeout (with the timer removed, this call ends at 1.03 s with urllib3's
+    "no answer"), so either failure is the expected one."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    stop = threading.Event()
+    hello = []
+
+    def drip():
+        connection, _ = server.accept()
+        with connection:
+            hello.append(connection.recv(65536))
+            deadline = time.monotonic() + 8
+            try:
+                connection.sendall(b"\x16\x03\x03\x40\x00")    # a handshake record of 16 KiB is coming
+                while time.monotonic() < deadline and not stop.is_set():
+                    connection.sendall(b"\x02")
+                    time.sleep(0.2)
+            except OSError:
+                pass                             # the caller hung up: what is expected
+
+    thread = threading.Thread(target=drip, daemon=True)
+    thread.start()
+    try:
+        outcome = outbound.post(f"https://127.0.0.1:{server.getsockname()[1]}/hooks", b"{}", {},
+                                allow=outbound.allow_list("127.0.0.1"), timeout=1.0, max_response_bytes=100_000)
+    finally:
+        stop.set()
+        thread.join(10)
+        server.close()
+    assert hello and hello[0][:1] == b"\x16", hello     # the caller did start a TLS handshake
+    assert not outcome.ok and outcome.error in ("no whole answer within 1 s", "no answer within 1 s"), outcome
+    assert outcome.seconds < 2.5, outcome
