@@ -6,6 +6,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
+from datetime import datetime, timedelta, timezone
 
 import flask
 import pytest
@@ -138,6 +139,35 @@ def test_the_worker_computes_the_default_reports_after_writes(web, workers, grap
     member = api.get("/v1/members?limit=1").get_json()["items"][0]
     answer = api.get(f"/v1/members/{member['id']}/recommendations").get_json()
     assert answer["computed"]["model"]["version"] == trained[0].version
+
+
+def test_a_worker_raises_survey_closed_for_a_check_in_whose_closes_at_passed(web, workers):
+    """Nobody closes the check-in: its closes_at passes, and the worker's poll raises survey.closed (that two
+    polls raise it once is tests/service/test_surveys.py's)."""
+    api = web()
+    now = datetime.now(timezone.utc)
+    members = [_created(api.post("/v1/members", json={"name": name})) for name in ("Ada Byron", "Grace Hopper")]
+    survey = _created(api.post("/v1/surveys", json={
+        "title": "Autumn check-in", "opens_at": (now - timedelta(hours=2)).isoformat(),
+        "closes_at": (now + timedelta(days=1)).isoformat(),
+        "questions": [{"id": "advice", "type": "names", "prompt": "Who do you go to for advice?",
+                       "tie_kind": "advice", "roster": {"all": True}}]}))
+    _created(api.post(f"/v1/surveys/{survey['id']}/invitations", json={"member_ids": [m["id"] for m in members]}))
+    etag = api.get(f"/v1/surveys/{survey['id']}").headers["ETag"]
+    lapsed = api.patch(f"/v1/surveys/{survey['id']}", json={"closes_at": (now - timedelta(minutes=1)).isoformat()},
+                       headers={"If-Match": etag})
+    assert lapsed.status_code == 200, lapsed.get_json()
+    assert api.get("/v1/alerts?kind=survey.closed").get_json()["items"] == []     # no request raises it
+    workers()
+    raised = _wait_for(lambda: api.get("/v1/alerts?kind=survey.closed").get_json()["items"], 30,
+                       "the survey.closed alert")
+    assert [(alert["subject"], alert["data"]["closed"]) for alert in raised] == [(survey["id"], "lapsed")]
+    assert (raised[0]["data"]["invited"], raised[0]["data"]["responded"]) == (2, 0)
+
+
+def _created(response):
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
 
 
 def test_the_worker_computes_a_job_without_a_flask_app(neo4j_settings, redis_server, graph, api):
