@@ -115,6 +115,25 @@ class Graph:
         with self.session(default_access_mode=neo4j.READ_ACCESS) as session, _timed("read"):
             return session.execute_read(self._bounded(work), *args, **kwargs)
 
+    def read_statement(self, name: str, /, **params: Any) -> list[dict[str, Any]]:
+        """The rows of one named read statement run as an auto-commit transaction: one round trip (RUN and
+        PULL sent together) where a managed one takes three (BEGIN, RUN, COMMIT), for a hot read that one
+        statement makes consistent. A transient failure is tried again, as execute_read would."""
+        self.ensure_bootstrapped()
+        query = neo4j.Query(graph_queries.get(name).text, timeout=self.query_timeout)
+        for attempt in range(_MASKED_RETRIES + 1):
+            try:
+                with self.session(default_access_mode=neo4j.READ_ACCESS) as session, _timed("read"):
+                    started = time.perf_counter()
+                    rows = [to_native(record.data()) for record in session.run(query, params)]
+                    QUERY_SECONDS.labels(name).observe(time.perf_counter() - started)
+                    return rows
+            except (Neo4jError, DriverError) as error:
+                if attempt == _MASKED_RETRIES or not error.is_retryable():
+                    raise
+                time.sleep(random.uniform(0.05, 0.2) * (attempt + 1))
+        raise AssertionError("unreachable")
+
     def write(self, work: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run `work` in a write transaction; a request's Idempotency-Key hook joins its first one."""
         pending = _pending_idempotency()

@@ -66,7 +66,7 @@ def for_member(graph: db.Graph, member_id: str, *, strategy: str, limit: int, we
     key = (id(graph), member_id, strategy, limit, region, role, organization_id, exclude_organization_id,
            activity_size_cap, model.version if model is not None else None)
     if entries:
-        counters = graph.read(db.run_one, "recommend_revision")
+        counters = graph.read_statement("recommend_revision")[0]
         as_of = (counters["revision"], counters["clustering"])
         held = ANSWERS.get(key, as_of)
         if held is not None:
