@@ -11,6 +11,13 @@ create (new external ids every round).
 Prints records per second of each side, the ratio (goal: with webhooks at least 0.85x of without), and
 the delivery lag per event (receive time minus the change's commit time, `occurred_at`): p50, p99, max.
 
+Both paths are warmed up before the timed rounds, untimed: a sync (--warmup records), then a sync with an
+endpoint whose events are all delivered (--delivery-warmup records). Without the second, the rounds "with"
+also paid for the JVM compiling the delivery's statements, which a running deployment has done long
+before: on a fresh Neo4j, delivering 5,000 events cost 10.7 s of Neo4j CPU the first time, then 5.0, 2.7,
+2.2, 1.6 and 1.3 s (the same sync: 7.1 s, then 2.8 down to 1.3 s), read from /proc in a scratch run of
+Deliverer.run after each 5,000-record sync. `--delivery-warmup 0` leaves it out to show that cost.
+
     .venv/bin/python bench/webhooks.py --members 20000 --rounds 4
 """
 
@@ -60,11 +67,32 @@ def timed_sync(connection, prefix: str, count: int) -> float:
     return time.perf_counter() - started
 
 
+def with_endpoint(connection, port: int, receiver: WebhookReceiver, prefix: str, count: int):
+    """(seconds of a sync of `count` records made while an endpoint on `*` is subscribed, a new connection):
+    the endpoint is created first and deleted once every event of the sync has arrived."""
+    # A fresh connection after each wait: gunicorn closes an idle keep-alive one after seconds.
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    hook = call(connection, "POST", "/v1/webhooks", {"url": receiver.url, "events": ["*"]})
+    receiver.secrets = [hook["secret"]]
+    expected = len(receiver.events) + count
+    seconds = timed_sync(connection, prefix, count)
+    deadline = time.monotonic() + 600
+    while len(receiver.events) < expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if len(receiver.events) < expected:
+        raise RuntimeError(f"only {len(receiver.events)} of {expected} events arrived")
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    call(connection, "DELETE", f"/v1/webhooks/{hook['id']}", headers={"If-Match": '"1"'})
+    return seconds, connection
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=20_000, help="records per side")
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--warmup", type=int, default=5_000, help="records written first, untimed")
+    parser.add_argument("--delivery-warmup", type=int, default=20_000,
+                        help="records then written with an endpoint subscribed, untimed, every event delivered")
     args = parser.parse_args()
     data = Path(tempfile.mkdtemp(prefix="netweave-bench-webhooks-"))
     running = neo4j_local.start(port=0, data_dir=data)
@@ -79,6 +107,10 @@ def main() -> None:
     try:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
         timed_sync(connection, "warm-", args.warmup)
+        if args.delivery_warmup:
+            _, connection = with_endpoint(connection, port, receiver, "warm-with-", args.delivery_warmup)
+            receiver.events.clear()
+            receiver.arrivals.clear()
         per_round = args.members // args.rounds
         for n in range(args.rounds):
             sides = ["without", "with"] if n % 2 == 0 else ["with", "without"]
@@ -86,19 +118,8 @@ def main() -> None:
                 if side == "without":
                     seconds[side] += timed_sync(connection, f"{side}{n}-", per_round)
                     continue
-                # A fresh connection after each wait: gunicorn closes an idle keep-alive one after seconds.
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-                hook = call(connection, "POST", "/v1/webhooks", {"url": receiver.url, "events": ["*"]})
-                receiver.secrets = [hook["secret"]]
-                expected = len(receiver.events) + per_round
-                seconds[side] += timed_sync(connection, f"{side}{n}-", per_round)
-                deadline = time.monotonic() + 600
-                while len(receiver.events) < expected and time.monotonic() < deadline:
-                    time.sleep(0.1)
-                if len(receiver.events) < expected:
-                    raise RuntimeError(f"only {len(receiver.events)} of {expected} events arrived")
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-                call(connection, "DELETE", f"/v1/webhooks/{hook['id']}", headers={"If-Match": '"1"'})
+                took, connection = with_endpoint(connection, port, receiver, f"{side}{n}-", per_round)
+                seconds[side] += took
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(60)
@@ -111,7 +132,8 @@ def main() -> None:
     lags = sorted(arrived - datetime.fromisoformat(event["occurred_at"]).timestamp()
                   for event, arrived in zip(receiver.events, receiver.arrivals))
     print(f"members per side: {count} in batches of {BATCH}, {args.rounds} alternating rounds; untimed warm-up "
-          f"{args.warmup}; 1 netweave worker sends the deliveries")
+          f"{args.warmup}, then {args.delivery_warmup} with an endpoint; "
+          "1 netweave worker sends the deliveries")
     print(f"{'':<34}{'rec/s':>10}")
     print(f"{'sync without webhooks':<34}{count / seconds['without']:>10,.0f}")
     print(f"{'sync with an endpoint on *':<34}{count / seconds['with']:>10,.0f}")
