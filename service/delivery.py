@@ -292,7 +292,7 @@ class Deliverer:
                      floor)
 
     def _collect(self, tx: ManagedTransaction, webhook: dict, stream: str, cursor: int) -> Batch:
-        from service.repositories import alerts
+        from service.repositories import alerts, changes
 
         patterns, limit = webhook["events"], self.settings.batch_events
         entries: list[dict] = []
@@ -302,10 +302,7 @@ class Deliverer:
         while len(wanted) < limit and len(entries) < SCAN:
             after = entries[-1]["seq"] if entries else cursor
             if stream == "changes":
-                first = db.run_one(tx, "change_holder", after=after)["first"]
-                page = [row["change"] for row in db.run(
-                    tx, "change_list", after=after, first=first, limit=limit, resource=None, source=None,
-                    exclude_source=None)]
+                page = changes.page(tx, after, limit)
                 wanted += [entry for entry in page if listens(patterns, event_type(entry["resource"], entry["action"]))]
             else:
                 page = alerts.after(tx, after, limit)

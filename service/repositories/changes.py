@@ -97,19 +97,31 @@ def feed(graph: db.Graph, *, after: int | None, limit: int, resource: str | None
     def work(tx: ManagedTransaction) -> tuple[int, list[dict]]:
         floor = db.run_one(tx, "change_floor")["purged_through"]
         start = floor if after is None else after
-        first = db.run_one(tx, "change_holder", after=start)["first"]
-        rows = db.run(tx, "change_list", after=start, first=first, limit=limit, resource=resource, source=source,
-                      exclude_source=exclude_source)
-        return floor, rows
+        return floor, page(tx, start, limit, resource=resource, source=source, exclude_source=exclude_source)
 
-    floor, rows = graph.read(work)
+    floor, entries = graph.read(work)
     if after is not None and after < floor:
         raise Problem(410, f"entries after this cursor were removed by retention (kept: after seq "
                            f"{floor}); re-read the full lists, then follow the feed from "
                            "GET /v1/changes without `since`", slug="cursor-expired")
-    items = [row["change"] if external_ids else {**row["change"], "external_ids": []} for row in rows]
+    items = entries if external_ids else [{**entry, "external_ids": []} for entry in entries]
     last = items[-1]["seq"] if items else (floor if after is None else after)
     return {"items": items, "next_cursor": encode_seq(last)}
+
+
+def page(tx: ManagedTransaction, after: int, limit: int, *, resource: str | None = None, source: str | None = None,
+         exclude_source: str | None = None) -> list[dict[str, Any]]:
+    """At most `limit` entries numbered after `after`, in seq order, matching the filters. The statement sends
+    a node's shared `at` with the first of its entries only (unfiltered); each entry gets it here."""
+    first = db.run_one(tx, "change_holder", after=after)["first"]
+    entries = [row["change"] for row in db.run(tx, "change_list", after=after, first=first, limit=limit,
+                                                resource=resource, source=source, exclude_source=exclude_source)]
+    at = None
+    for entry in entries:
+        if entry["at"] is None:
+            entry["at"] = at
+        at = entry["at"]
+    return entries
 
 
 def entries_between(tx: ManagedTransaction, after: int, until: int, limit: int) -> list[dict[str, Any]]:

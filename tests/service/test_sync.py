@@ -1,5 +1,6 @@
 """CRM sync: per-record answers, unchanged writes nothing, tombstones, atomic batches, the change feed."""
 
+import time
 import uuid
 
 import pytest
@@ -242,6 +243,30 @@ def test_feed_pages_by_cursor_and_filters_by_source(api):
     assert feed(api, since=cursor)["next_cursor"] == cursor, "an empty page keeps the cursor to poll with"
     assert {i["source"] for i in feed(api, exclude_source="hubspot")["items"]} == {"salesforce", "api"}
     assert len(feed(api, source="salesforce")["items"]) == 3
+
+
+def test_every_entry_carries_its_commit_time_on_every_page(api):
+    """The entries of one write share its commit time, which the feed reads once per write and gives to each:
+    pages starting inside a write, the whole feed and a filtered read (which reads it with every entry)
+    agree on every entry's `at`, and three writes have three."""
+    sync(api, "organizations", [{"external_id": f"o{i}", "name": f"O{i}"} for i in range(5)], source="hubspot")
+    time.sleep(0.02)
+    api.post("/v1/organizations", json={"name": "By hand"})
+    time.sleep(0.02)
+    sync(api, "organizations", [{"external_id": f"o{i}", "name": f"O{i}"} for i in range(4)], source="salesforce")
+    whole = feed(api)["items"]
+    paged, cursor = [], None
+    while True:
+        page = feed(api, limit=3, **({"since": cursor} if cursor else {}))
+        if not page["items"]:
+            break
+        paged.extend(page["items"])
+        cursor = page["next_cursor"]
+    filtered = feed(api, resource="organization")["items"]
+    assert len(whole) == 10 and all(item["at"] for item in whole)
+    assert [(i["seq"], i["at"]) for i in paged] == [(i["seq"], i["at"]) for i in whole] == \
+        [(i["seq"], i["at"]) for i in filtered]
+    assert [len({i["at"] for i in whole[a:b]}) for a, b in ((0, 5), (5, 6), (6, 10), (0, 10))] == [1, 1, 1, 3]
 
 
 def test_feed_rejects_a_foreign_cursor(api):
