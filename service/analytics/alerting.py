@@ -71,8 +71,8 @@ def _clusters_digest(report: dict) -> dict:
 
 def _health_digest(report: dict) -> dict:
     revision = report["computed"]["revision"]
-    return {"revision": revision,
-            "anchors": {name: [value, revision] for name, value in _flat(report["metrics"]).items()}}
+    values = {name: [value, revision] for name, value in _flat(report["metrics"]).items()}
+    return {"revision": revision, "anchors": values, "latest": dict(values)}
 
 
 def _flat(metrics: dict, prefix: str = "") -> dict[str, float | None]:
@@ -149,19 +149,26 @@ def _silo(cluster: dict, thresholds: Thresholds) -> bool:
 
 
 def health_moves(previous: dict, current: dict, thresholds: Thresholds) -> tuple[list[Alert], dict]:
-    """(alerts, the digest to keep). The chosen metric is compared with its value at its last alert (or at the
-    first report), so a slow drift alerts once it adds up; the other metrics follow each report, so choosing
-    one starts from its latest value."""
+    """(alerts, the digest to keep). The chosen metric alerts when it moved past the threshold between the
+    previous report and this one, or since its value at its last alert (or at the first report), so a slow
+    drift alerts too once it adds up; `compared_with` says which (the last alert's when both moved that far).
+    The other metrics follow each report, so choosing one starts from its latest value."""
     name = thresholds.health_metric
-    anchor, now = previous["anchors"].get(name), current["anchors"].get(name)
-    if anchor is None or anchor[0] is None or now is None or now[0] is None:
+    now = current["anchors"].get(name)
+    anchor = previous["anchors"].get(name)
+    last = previous.get("latest", previous["anchors"]).get(name)     # digests kept before `latest`: anchors
+    if now is None or now[0] is None:
         return [], current
-    change = now[0] - anchor[0]
-    if abs(change) <= thresholds.health_threshold:
-        return [], {**current, "anchors": {**current["anchors"], name: anchor}}
-    return [Alert("health.changed", name, {
-        "metric": name, "from": anchor[0], "to": now[0], "change": change, "threshold": thresholds.health_threshold,
-        "revision": current["revision"], "previous_revision": anchor[1]})], current
+    for then, compared_with in ((anchor, "last alert"), (last, "previous report")):
+        if then is None or then[0] is None or abs(now[0] - then[0]) <= thresholds.health_threshold:
+            continue
+        return [Alert("health.changed", name, {
+            "metric": name, "from": then[0], "to": now[0], "change": now[0] - then[0],
+            "threshold": thresholds.health_threshold, "compared_with": compared_with,
+            "revision": current["revision"], "previous_revision": then[1]})], current
+    if anchor is None or anchor[0] is None:
+        return [], current
+    return [], {**current, "anchors": {**current["anchors"], name: anchor}}
 
 
 def compare(question: str, previous: dict, current: dict, thresholds: Thresholds,

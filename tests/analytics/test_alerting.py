@@ -106,10 +106,27 @@ def test_a_health_metric_alerts_once_it_moved_past_the_threshold_from_its_last_a
     assert quiet == []
     moved, third = compare("health", second, digest("health", health(3, density=0.38)), thresholds, None)
     assert [(a.kind, a.subject, a.data) for a in moved] == [("health.changed", "density", {
-        "metric": "density", "from": 0.5, "to": 0.38, "change": 0.38 - 0.5, "threshold": 0.1, "revision": 3,
-        "previous_revision": 1})]
+        "metric": "density", "from": 0.5, "to": 0.38, "change": 0.38 - 0.5, "threshold": 0.1,
+        "compared_with": "last alert", "revision": 3, "previous_revision": 1})]
     steady, _ = compare("health", third, digest("health", health(4, density=0.40)), thresholds, None)
     assert steady == []
+
+
+def test_a_health_metric_alerts_when_it_moved_past_the_threshold_between_two_reports():
+    """A jump between two reports alerts even when it lands near the value at the last alert."""
+    thresholds = Thresholds(health_metric="density", health_threshold=0.1)
+    first = digest("health", health(1, density=0.50))
+    quiet, second = compare("health", first, digest("health", health(2, density=0.58)), thresholds, None)
+    assert quiet == []
+    moved, third = compare("health", second, digest("health", health(3, density=0.46)), thresholds, None)
+    assert [(a.kind, a.subject, a.data) for a in moved] == [("health.changed", "density", {
+        "metric": "density", "from": 0.58, "to": 0.46, "change": 0.46 - 0.58, "threshold": 0.1,
+        "compared_with": "previous report", "revision": 3, "previous_revision": 2})]
+    steady, _ = compare("health", third, digest("health", health(4, density=0.50)), thresholds, None)
+    assert steady == []
+    # A baseline kept before digests held the latest values compares with its anchors.
+    legacy = {key: value for key, value in second.items() if key != "latest"}
+    assert compare("health", legacy, digest("health", health(3, density=0.46)), thresholds, None)[0] == []
 
 
 def test_a_nested_health_metric_is_followed_by_its_dotted_name_and_none_never_alerts():
@@ -247,7 +264,8 @@ def test_removing_the_bridge_then_the_brokers_ties_alerts_each_event_once(api, e
         assert {m["name"] for m in data["top_members"]} in (set(GROUP_A), set(GROUP_C))
     assert [a for a in found if a[0] == "health.changed"] == [("health.changed", "largest_component_share", {
         "metric": "largest_component_share", "from": 1.0, "to": 5 / 11, "change": 5 / 11 - 1.0, "threshold": 0.1,
-        "revision": revision_of(third["health"]), "previous_revision": revision_of(first["health"])})]
+        "compared_with": "last alert", "revision": revision_of(third["health"]),
+        "previous_revision": revision_of(first["health"])})]
     assert len(found) == 4
     seen = top_seq(api)
 
