@@ -261,14 +261,16 @@ def test_the_alerts_panel_lists_the_newest_alerts_and_one_about_a_member_shows_i
                                                                  "cut_off": 7, "previous_cut_off": None},
                                            subject=member_id))
         graph.write(lambda tx: alerts.emit(tx, "health.changed", {"metric": "largest_component_share",
-                                                                  "from": 1.0, "to": 0.8}, subject="x"))
+                                                                  "from": 1.0, "to": 0.8,
+                                                                  "compared_with": "previous report"},
+                                           subject="x"))
     finally:
         graph.close()
     page.open(server, analyst_key)
     page.page.wait_for_selector("#alerts-panel[data-state=loaded]")
     items = page.page.locator("#alerts li")
     assert items.nth(0).get_attribute("data-kind") == "health.changed"      # newest first
-    assert "largest component share went from 1 to 0.800" in items.nth(0).text_content()
+    assert "largest component share went from 1 to 0.800 since the previous report" in items.nth(0).text_content()
     assert items.nth(1).get_attribute("data-kind") == "cut_point.new"
     assert f"{name} now holds 7 members" in items.nth(1).text_content()
     items.nth(1).click()

@@ -838,7 +838,9 @@
         return "a cluster of " + d.size + " members turned inward (E-I index " + formatNumber(d.ei_index) + ")" +
           ((d.top_members || []).length ? ": " + d.top_members.map((m) => m.name).join(", ") : "");
       case "health.changed":
-        return String(d.metric).replace(/_/g, " ") + " went from " + formatNumber(d.from) + " to " + formatNumber(d.to);
+        return String(d.metric).replace(/_/g, " ") + " went from " + formatNumber(d.from) + " to " + formatNumber(d.to) +
+          (d.compared_with === "previous report" ? " since the previous report" :
+           d.compared_with === "last alert" ? " since its last alert" : "");
       case "webhook.disabled":
         return "webhook " + d.webhook_id + " was disabled after failing for " + formatNumber(d.failing_seconds) +
           " s (last: " + d.last_answer + ")";
