@@ -49,3 +49,12 @@ WITH i, collect(m.id) AS members
 WHERE size(members) = 2
 RETURN members, i.status = 'accepted' AS accepted,
        duration.inSeconds(i.updated_at, datetime()).seconds / 86400.0 AS age_days
+
+// name: ranking_tie_trust
+// Each pair of members tied by a collaboration active on $as_of with a trust rating (from check-ins): the
+// highest rating on their ties, each pair once (a < b). What training's trust_path feature reads.
+MATCH (x:Member)-[c:COLLABORATES_WITH]-(y:Member)
+WHERE x.id < y.id AND c.trust IS NOT NULL
+  AND (c.started_on IS NULL OR c.started_on <= $as_of)
+  AND (c.ended_on IS NULL OR c.ended_on >= $as_of)
+RETURN x.id AS a, y.id AS b, max(c.trust) AS trust

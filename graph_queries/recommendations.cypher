@@ -9,7 +9,7 @@
 // {weights: feature -> weight, bias, required, role_affinity}, `required` being a feature a candidate must
 // have above 0, `role_affinity` the model's table of role pairs ("coach|teacher") for the role_pair feature).
 // Candidates come from friends-of-friends (with their mutual collaborators and those collaborators'
-// degrees; at most $max_neighbors collaborators expanded and $max_pairs friend-candidate pairs), co-members
+// degrees; at most $max_neighbors collaborators expanded and $max_pairs friend-candidate ties), co-members
 // of the member's organizations, members near them sharing a topic, and co-participants of small
 // activities, after the exclusion rules (self, existing tie, not discoverable, already introduced or
 // declined) and the filters. The exclusions are collected once per request (the member's own ties and
@@ -56,16 +56,24 @@ CALL (m) {
 }
 CALL (m, me, plan, tied, introduced, organizations, organization_members, gatherings) {
     CALL (m, gatherings) {
-        MATCH (m)-[:COLLABORATES_WITH]-(f:Member)
-        WITH DISTINCT f LIMIT $max_neighbors
+        // Each collaborator with the summed strength of the member's ties to it and their highest trust.
+        MATCH (m)-[mine:COLLABORATES_WITH]-(f:Member)
+        WITH f, sum(coalesce(mine.strength, 3)) AS near_strength, max(mine.trust) AS near_trust
+        LIMIT $max_neighbors
         // A member's distinct collaborators: as the analytics last wrote them back (collaborator_count),
         // else counted here.
-        WITH f, CASE WHEN f.collaborator_count IS NULL
+        WITH f, near_strength, near_trust, CASE WHEN f.collaborator_count IS NULL
                      THEN COUNT { MATCH (f)-[:COLLABORATES_WITH]-(x:Member) RETURN DISTINCT x }
                      ELSE f.collaborator_count END AS degree
-        MATCH (f)-[:COLLABORATES_WITH]-(c:Member)
-        WITH DISTINCT f, degree, c LIMIT $max_pairs
-        RETURN c, collect({id: f.id, name: f.name, degree: degree}) AS mutuals
+        MATCH (f)-[theirs:COLLABORATES_WITH]-(c:Member)
+        WITH f, near_strength, near_trust, degree, c, theirs LIMIT $max_pairs
+        WITH f, near_strength, near_trust, degree, c, sum(coalesce(theirs.strength, 3)) AS far_strength,
+             max(theirs.trust) AS far_trust
+        // Per mutual collaborator, the two-step path's weaker strength and lower trust (null unless both rated).
+        RETURN c, collect({id: f.id, name: f.name, degree: degree,
+                           strength: CASE WHEN far_strength < near_strength THEN far_strength ELSE near_strength END,
+                           trust: CASE WHEN near_trust IS NULL OR far_trust IS NULL THEN null
+                                       WHEN far_trust < near_trust THEN far_trust ELSE near_trust END}) AS mutuals
         UNION
         MATCH (m)-[:MEMBER_OF]->(:Organization)<-[:MEMBER_OF]-(c:Member)
         WITH DISTINCT c LIMIT $max_candidates
@@ -132,7 +140,11 @@ CALL (m, me, plan, tied, introduced, organizations, organization_members, gather
                           THEN 1.0 ELSE 0.0 END,
            candidate_degree: log(1.0 + candidate_degree),
            candidate_coreness: log(1.0 + coalesce(c.coreness, 0)),
-           activities: co_participation
+           activities: co_participation,
+           path_strength: CASE WHEN common = 0 THEN 0.0
+                               ELSE reduce(s = 0.0, x IN mutuals | s + x.strength) / common END,
+           trust_path: reduce(best = 0.0, x IN mutuals | CASE WHEN x.trust IS NOT NULL AND x.trust / 5.0 > best
+                                                          THEN x.trust / 5.0 ELSE best END)
          } AS features
     WHERE plan.required IS NULL OR features[plan.required] > 0
     WITH c, mutuals, activities, shared_organizations, features,

@@ -29,7 +29,8 @@ class ReasonSchema(Schema):
     """One reason: `mutual_collaborators` (members, count), `shared_topics` (topics),
     `shared_organizations` (count, organizations: up to three {id, name}), `bridges_clusters` (from, to),
     `same_region`, `same_role`, `role_pair` (roles: the two, often tied in this network), `member_ties` (count, examples), `shared_activity` (count, activities: up
-    to three {id, name}). A member recommendation's reasons each say it in `text` ("3 mutual collaborators:
+    to three {id, name}), `trusted_path` (members: the go-between, trust: the path's lower rating of 1-5, from
+    check-ins). A member recommendation's reasons each say it in `text` ("3 mutual collaborators:
     ...", "both in the Spring Math cohort") and carry `contribution`, what the reason's features added to
     the score; they come strongest first."""
 
@@ -46,6 +47,7 @@ class ReasonSchema(Schema):
     activities = fields.List(fields.Dict())
     organizations = fields.List(fields.Dict())
     roles = fields.List(fields.String())
+    trust = fields.Integer()
     text = fields.String()
     contribution = fields.Float()
 

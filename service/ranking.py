@@ -55,6 +55,10 @@ FEATURES: dict[str, str] = {
     "candidate_degree": "ln(1 + the candidate's collaborators)",
     "candidate_coreness": "ln(1 + the candidate's k-core number)",
     "activities": "co-participation: 1/(n-1) per shared activity of n participants (n up to the size cap)",
+    "path_strength": "mean over mutual collaborators of the weaker of the two ties' strengths (1-5, a pair's "
+                     "parallel ties summed); 0 without any",
+    "trust_path": "the most trusted two-step path over 5: the lower of its two ties' trust (a pair's highest "
+                  "rated), the best such path through a mutual collaborator; 0 when no path has both rated",
 }
 NAMES: tuple[str, ...] = tuple(FEATURES)
 
@@ -76,6 +80,7 @@ FEEDBACK_HALF_LIFE_DAYS = 180.0
 RETRAIN_SHARE = 0.05       # changes since training (as a share of ties) that make a model due again
 RETRAIN_MIN_CHANGES = 10   # and at least this many
 K = 10
+DEFAULT_STRENGTH = 3.0     # a tie's strength when none was given (as the API and the projection default it)
 
 
 @dataclass
@@ -116,8 +121,12 @@ class Neighbourhoods:
     def __init__(self, size: int, edges: Iterable[tuple[int, int]], *, topics: Sequence[Sequence[str]],
                  regions: Sequence[str | None], roles: Sequence[str | None],
                  organizations: Sequence[Sequence[str]], clusters: Sequence[str | None],
-                 co_participation: dict[tuple[int, int], float], role_affinity: dict[str, float] | None = None):
+                 co_participation: dict[tuple[int, int], float], role_affinity: dict[str, float] | None = None,
+                 tie_values: dict[tuple[int, int], tuple[float, float | None]] | None = None):
         self.adjacent = adjacency(size, edges)
+        # (strength, trust) of each tied pair (smaller vertex first): parallel ties' strengths summed, the
+        # highest trust rated on them (None: none rated); a pair not listed counts strength 3 (the default)
+        self.tie_values = tie_values or {}
         self.topics = [set(t or ()) for t in topics]
         self.regions, self.roles, self.clusters = regions, roles, clusters
         self.organizations = [set(o or ()) for o in organizations]
@@ -181,7 +190,21 @@ class Neighbourhoods:
             "candidate_degree": math.log1p(len(near_v)),
             "candidate_coreness": math.log1p(self.coreness[v]) if self.coreness else 0.0,
             "activities": self.co_participation.get((min(u, v), max(u, v)), 0.0),
+            **self._paths(u, v, mutual),
         }
+
+    def _paths(self, u: int, v: int, mutual: set[int]) -> dict[str, float]:
+        """path_strength and trust_path of the two-step paths u-w-v (as recommend_member computes them)."""
+        strength, trust = 0.0, 0.0
+        for w in mutual:
+            (s1, t1), (s2, t2) = self._tie(u, w), self._tie(w, v)
+            strength += min(s1, s2)
+            if t1 is not None and t2 is not None:
+                trust = max(trust, min(t1, t2) / 5.0)
+        return {"path_strength": strength / len(mutual) if mutual else 0.0, "trust_path": trust}
+
+    def _tie(self, a: int, b: int) -> tuple[float, float | None]:
+        return self.tie_values.get((a, b) if a < b else (b, a), (DEFAULT_STRENGTH, None))
 
 
 def role_pair(a: str | None, b: str | None) -> str | None:
@@ -264,7 +287,8 @@ class Examples:
 
 def examples(size: int, edges: Sequence[tuple[int, int]], attributes: dict[str, Sequence], *,
              co_participation: dict[tuple[int, int], float], feedback: Sequence[Feedback] = (),
-             seed: int = 42) -> Examples | None:
+             seed: int = 42, tie_values: dict[tuple[int, int], tuple[float, float | None]] | None = None
+             ) -> Examples | None:
     """The self-supervised and feedback examples of the graph (vertices 0..size-1, `edges`), or None when it
     has too few ties. `attributes`: topics, regions, roles, organizations, clusters, each a list by vertex."""
     ties = sorted({(min(a, b), max(a, b)) for a, b in edges if a != b})
@@ -282,7 +306,7 @@ def examples(size: int, edges: Sequence[tuple[int, int]], attributes: dict[str, 
         hidden = set(rng.sample(ties, share))
         hidden_all = hidden | accepted
         graph = Neighbourhoods(size, [tie for tie in ties if tie not in hidden_all], co_participation=co_participation,
-                               **attributes)
+                               tie_values=tie_values, **attributes)
         for a, b in hidden:
             truth[round_ * size + a].add(b)
             truth[round_ * size + b].add(a)
@@ -354,12 +378,14 @@ def fit_pairs(x: np.ndarray, y: np.ndarray, w: np.ndarray, g: np.ndarray, seed: 
 
 def train(size: int, edges: Sequence[tuple[int, int]], attributes: dict[str, Sequence], *,
           co_participation: dict[tuple[int, int], float], feedback: Sequence[Feedback] = (), seed: int = 42,
-          hand_set: dict[str, float] | None = None) -> Model | None:
+          hand_set: dict[str, float] | None = None,
+          tie_values: dict[tuple[int, int], tuple[float, float | None]] | None = None) -> Model | None:
     """The model learned from the graph (version 0, revision -1 until stored), or None when it has too few
     ties or too few hidden ties turn up among the candidates. The figures come from a fit without the
     held-out members; the model returned is then fitted on every example. Its role affinities are those of
     every tie."""
-    found = examples(size, edges, attributes, co_participation=co_participation, feedback=feedback, seed=seed)
+    found = examples(size, edges, attributes, co_participation=co_participation, feedback=feedback, seed=seed,
+                     tie_values=tie_values)
     if found is None:
         return None
     fit = found.fit

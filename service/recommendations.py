@@ -22,10 +22,14 @@ STRATEGIES = ("balanced", "close_triangles", "shared_interests", "bridge_silos")
 # NETWEAVE_ACTIVITY_SIZE_CAP), the analytics' weighting: a small workshop of three counts 0.5, a convening of
 # fifty 0.02. Its weight is small: a shared activity is a reason to meet again, not yet a tie.
 DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
-    "balanced": {"adamic_adar": 1.0, "topics": 0.3, "bridging": 0.1, "region": 0.1, "activities": 0.3},
-    "close_triangles": {"adamic_adar": 1.0, "topics": 0.1, "bridging": 0.0, "region": 0.05, "activities": 0.3},
-    "shared_interests": {"adamic_adar": 0.2, "topics": 1.0, "bridging": 0.0, "region": 0.1, "activities": 0.1},
-    "bridge_silos": {"adamic_adar": 0.3, "topics": 0.5, "bridging": 1.0, "region": 0.0, "activities": 0.0},
+    "balanced": {"adamic_adar": 1.0, "topics": 0.3, "bridging": 0.1, "region": 0.1, "activities": 0.3,
+                 "trust_path": 0.3},
+    "close_triangles": {"adamic_adar": 1.0, "topics": 0.1, "bridging": 0.0, "region": 0.05, "activities": 0.3,
+                        "trust_path": 0.3},
+    "shared_interests": {"adamic_adar": 0.2, "topics": 1.0, "bridging": 0.0, "region": 0.1, "activities": 0.1,
+                         "trust_path": 0.0},
+    "bridge_silos": {"adamic_adar": 0.3, "topics": 0.5, "bridging": 1.0, "region": 0.0, "activities": 0.0,
+                     "trust_path": 0.0},
 }
 # A strategy only proposes candidates that have what its name promises.
 _REQUIRED_FEATURE = {"close_triangles": "adamic_adar", "shared_interests": "topics", "bridge_silos": "bridging"}
@@ -65,7 +69,8 @@ def jaccard(a: Iterable[str] | None, b: Iterable[str] | None) -> float:
 
 # Which features each reason speaks for: a reason's weight in the answer is what they added to the score.
 _REASON_FEATURES = {
-    "mutual_collaborators": ("common_neighbours", "adamic_adar", "resource_allocation", "jaccard"),
+    "mutual_collaborators": ("common_neighbours", "adamic_adar", "resource_allocation", "jaccard", "path_strength"),
+    "trusted_path": ("trust_path",),
     "shared_topics": ("topics",), "bridges_clusters": ("bridging",), "same_region": ("region",),
     "shared_organizations": ("shared_organizations",), "same_role": ("same_role", "role_pair"),
     "role_pair": ("role_pair",),
@@ -95,6 +100,13 @@ def reasons(item: dict[str, Any], member: dict[str, Any],
         found.append({"type": "mutual_collaborators", "count": count,
                       "members": [{"id": m["id"], "name": m["name"]} for m in ranked[:3]],
                       "text": f"{count} mutual collaborator{'s' if count > 1 else ''}: {_names(named)}"})
+        trusted = [m for m in item["mutuals"] if m.get("trust") is not None]
+        if trusted:
+            # The most trusted path, its least-connected go-between first among equals.
+            best = min(trusted, key=lambda m: (-m["trust"], m["degree"], m["name"] or ""))
+            found.append({"type": "trusted_path", "members": [{"id": best["id"], "name": best["name"]}],
+                          "trust": best["trust"],
+                          "text": f"through {best['name'] or 'a member'}, trusted {best['trust']} of 5 on both sides"})
     shared = sorted(set(member["member_topics"] or ()) & set(candidate["topics"] or ()))
     if shared:
         found.append({"type": "shared_topics", "topics": shared, "text": f"both work on {_names(shared)}"})

@@ -117,23 +117,24 @@ def fit(graph: db.Graph, projection: Any, scope: Any) -> ranking.Model | None:
                 for row in graph.read(db.run, "ranking_feedback", limit=MAX_FEEDBACK)
                 if row["members"][0] in found.by_id and row["members"][1] in found.by_id]
     return ranking.train(len(found.by_id), found.edges, found.attributes, co_participation=found.together,
-                         feedback=feedback, hand_set=DEFAULT_WEIGHTS["balanced"])
+                         feedback=feedback, hand_set=DEFAULT_WEIGHTS["balanced"], tie_values=found.tie_values)
 
 
 @dataclass
 class Inputs:
-    """What training reads of a network: members as vertices 0..n-1 (`by_id`), their ties, attributes and
-    co-participation by vertex pair."""
+    """What training reads of a network: members as vertices 0..n-1 (`by_id`), their ties, attributes,
+    co-participation by vertex pair, and each tied pair's (strength, trust)."""
 
     by_id: dict[str, int]
     edges: list[tuple[int, int]]
     attributes: dict[str, list]
     together: dict[tuple[int, int], float]
+    tie_values: dict[tuple[int, int], tuple[float, float | None]]
 
     def neighbourhoods(self, role_affinity: dict[str, float] | None = None) -> ranking.Neighbourhoods:
         """The whole graph, nothing hidden: what serving sees (with a model's role affinities)."""
         return ranking.Neighbourhoods(len(self.by_id), self.edges, co_participation=self.together,
-                                      role_affinity=role_affinity, **self.attributes)
+                                      role_affinity=role_affinity, tie_values=self.tie_values, **self.attributes)
 
 
 def inputs(graph: db.Graph, projection: Any, scope: Any) -> Inputs:
@@ -142,7 +143,16 @@ def inputs(graph: db.Graph, projection: Any, scope: Any) -> Inputs:
     members = projection.member_vertices()
     index = {v: i for i, v in enumerate(members)}
     by_id = {projection.ids[v]: index[v] for v in members}
-    edges = [(index[a], index[b]) for a, b in projection.edges.tolist() if a in index and b in index]
+    edges, strengths = [], {}
+    for (a, b), weight in zip(projection.edges.tolist(), projection.graph.es["weight"]):
+        if a in index and b in index:
+            edges.append((index[a], index[b]))
+            strengths[min(index[a], index[b]), max(index[a], index[b])] = float(weight)
+    trust = {}
+    for row in graph.read(db.run, "ranking_tie_trust", as_of=scope.as_of):
+        if row["a"] in by_id and row["b"] in by_id:
+            trust[min(by_id[row["a"]], by_id[row["b"]]), max(by_id[row["a"]], by_id[row["b"]])] = row["trust"]
+    tie_values = {pair: (strength, trust.get(pair)) for pair, strength in strengths.items()}
     pairs = co_participation(activities.co_participants(graph, scope.as_of, DEFAULT_SIZE_CAP), DEFAULT_SIZE_CAP)
     together = {}
     for (a, b), weight in pairs.weights.items():
@@ -154,7 +164,7 @@ def inputs(graph: db.Graph, projection: Any, scope: Any) -> Inputs:
                   "roles": pick(projection.roles), "organizations": pick(projection.organizations),
                   "clusters": pick(projection.previous_clusters) if projection.previous_clusters
                   else [None] * len(members)}
-    return Inputs(by_id, edges, attributes, together)
+    return Inputs(by_id, edges, attributes, together, tie_values)
 
 
 _TRIGGERED: dict[int, float] = {}

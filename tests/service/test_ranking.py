@@ -32,8 +32,12 @@ def _load(api, new_member, new_organization, new_collaboration, *, members=60, s
         for organization in joined:
             assert api.put(f"/v1/members/{person['id']}/affiliations/{organization['id']}", json={}).status_code \
                 in (200, 201)
+    # Ties of every strength, some rated for trust (as check-ins rate them), a few pairs with a second tie.
     for a, b in shape.edges():
-        new_collaboration(people[a], people[b])
+        new_collaboration(people[a], people[b], strength=rng.randint(1, 5), trust=rng.choice((None, None, 2, 4, 5)))
+        if rng.random() < 0.15:
+            new_collaboration(people[a], people[b], kind="advice", strength=rng.randint(1, 5),
+                              trust=rng.choice((None, 1, 3)))
     for name, group in (("Spring Math Convening", people[0:6]), ("Coaching Cohort", people[10:14])):
         activity = api.post("/v1/activities", json={"name": name, "kind": "convening"}).get_json()
         response = api.put(f"/v1/activities/{activity['id']}/participants",
@@ -80,7 +84,8 @@ def test_training_and_serving_compute_the_same_features(api, graph, app, loaded,
     assert model["role_affinity"] and any(value != 0 for value in model["role_affinity"].values())
 
     def compare() -> tuple[int, int]:
-        compared = shared = 0
+        compared = shared = trusted = 0
+        strengths = set()
         for person in people[:12]:
             for item in _recommend(api, person)["items"]:
                 served = item["features"]
@@ -91,6 +96,10 @@ def test_training_and_serving_compute_the_same_features(api, graph, app, loaded,
                                                                             item["member"]["name"])
                 compared += 1
                 shared += served["shared_organizations"] > 0
+                trusted += served["trust_path"] > 0
+                strengths.add(round(served["path_strength"], 6))
+        # The tie values matter here: paths of several strengths, and trusted ones.
+        assert trusted > 10 and len(strengths) > 5, (trusted, strengths)
         return compared, shared
 
     compared, shared = compare()
@@ -161,16 +170,28 @@ def test_a_model_is_trained_versioned_and_serves_after_writes(api, graph, loaded
 
 def test_a_small_network_is_ranked_by_the_hand_set_weights(api, new_member, new_collaboration):
     people = [new_member(f"P{i}") for i in range(6)]
+    trust = {(0, 1): 5, (1, 2): 4, (0, 5): 3}       # P5-P2 unrated: the path through P5 has no trust
     for a, b in ((0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (1, 3), (0, 5), (5, 2)):
-        new_collaboration(people[a], people[b])
+        new_collaboration(people[a], people[b], trust=trust.get((a, b)))
     body = _train(api)
     assert body["basis"] == "hand-set" and body["model"] is None and "too few ties" in body["reason"]
     answer = _recommend(api, people[0])
     assert answer["computed"]["model"]["basis"] == "hand-set" and answer["computed"]["model"]["version"] is None
     assert answer["computed"]["weights"] == {"adamic_adar": 1.0, "topics": 0.3, "bridging": 0.1, "region": 0.1,
-                                             "activities": 0.3}
+                                             "activities": 0.3, "trust_path": 0.3}
     # P2 shares two collaborators with P0 (P1 and P5), P3 and P4 one each.
     assert [item["member"]["name"] for item in answer["items"]][:1] == ["P2"]
+    # The path through P1 is trusted 5 and 4: its lower rating is the path's, and a reason says so.
+    first = answer["items"][0]
+    assert first["features"]["trust_path"] == pytest.approx(4 / 5)
+    assert first["features"]["path_strength"] == pytest.approx(3.0)       # every tie at the default strength
+    trusted = [reason for reason in first["reasons"] if reason["type"] == "trusted_path"]
+    assert trusted == [{"type": "trusted_path", "members": [{"id": people[1]["id"], "name": "P1"}], "trust": 4,
+                        "text": "through P1, trusted 4 of 5 on both sides", "contribution": pytest.approx(0.3 * 0.8)}]
+    # P4 is reached through P3 and P5, neither path rated on both sides.
+    fourth = next(item for item in answer["items"] if item["member"]["name"] == "P4")
+    assert fourth["features"]["trust_path"] == 0.0
+    assert "trusted_path" not in [reason["type"] for reason in fourth["reasons"]]
 
 
 def test_the_ranking_refuses_arguments_it_does_not_take(api):
