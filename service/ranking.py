@@ -96,6 +96,10 @@ class Model:
     figures: dict[str, Any] = field(default_factory=dict)
     role_affinity: dict[str, float] = field(default_factory=dict)   # role pair -> the role_pair feature
 
+    def knows_every_feature(self) -> bool:
+        """Whether it was trained on today's FEATURES (a model stored by an earlier version may lack some)."""
+        return set(self.weights) == set(NAMES)
+
     def describe(self) -> dict[str, Any]:
         """The `computed.model` block of a recommendation answer."""
         return {"basis": "learned", "version": self.version, "trained_at": self.trained_at,
@@ -109,10 +113,12 @@ class Model:
 
 
 def due(model: Model | None, revision: int, ties: int) -> bool:
-    """Whether the network has changed enough since `model` was trained (or there is none) to train again."""
+    """Whether the network has changed enough since `model` was trained (or there is none, or it was trained on
+    another set of features, by an earlier version) to train again."""
     if ties < MIN_TIES:
         return False
-    return model is None or revision - model.revision >= max(RETRAIN_MIN_CHANGES, int(RETRAIN_SHARE * ties))
+    return (model is None or not model.knows_every_feature()
+            or revision - model.revision >= max(RETRAIN_MIN_CHANGES, int(RETRAIN_SHARE * ties)))
 
 
 class Neighbourhoods:

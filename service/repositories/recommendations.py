@@ -133,7 +133,8 @@ def _model_block(graph: db.Graph, model: ranking_module.Model | None, revision: 
     """`computed.model`: the learned model that ranked (its version), or why the hand-set weights did. Without
     a queue, a missing or outgrown model is trained behind the answer (NETWEAVE_RANKING_AUTO_TRAIN)."""
     if (current_app.config.get("NETWEAVE_RANKING_AUTO_TRAIN") and not current_app.config.get("NETWEAVE_QUEUE_URL")
-            and (model is None or revision - model.revision >= ranking_module.RETRAIN_MIN_CHANGES)):
+            and (model is None or not model.knows_every_feature()
+                 or revision - model.revision >= ranking_module.RETRAIN_MIN_CHANGES)):
         ranking.train_behind(get_engine(current_app), graph, revision)
     if model is not None:
         return model.describe()

@@ -194,6 +194,19 @@ def test_a_small_network_is_ranked_by_the_hand_set_weights(api, new_member, new_
     assert "trusted_path" not in [reason["type"] for reason in fourth["reasons"]]
 
 
+def test_a_model_trained_on_other_features_is_due_again():
+    """A model stored by a version with fewer features is retrained, however little the graph changed."""
+    from dataclasses import replace
+
+    from service import ranking
+
+    full = ranking.Model(version=1, revision=100, trained_at="", weights={n: 0.1 for n in ranking.NAMES}, bias=0.0)
+    older = replace(full, weights={n: w for n, w in full.weights.items() if n != "trust_path"})
+    assert not ranking.due(full, 101, 1000) and ranking.due(older, 101, 1000)
+    assert ranking.due(full, 100 + max(ranking.RETRAIN_MIN_CHANGES, 50), 1000)
+    assert not ranking.due(older, 101, ranking.MIN_TIES - 1)      # too few ties: nothing to train on
+
+
 def test_the_ranking_refuses_arguments_it_does_not_take(api):
     response = api.get("/v1/analytics/ranking?retrain=true")
     assert response.status_code == 422
