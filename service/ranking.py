@@ -55,8 +55,8 @@ FEATURES: dict[str, str] = {
     "candidate_degree": "ln(1 + the candidate's collaborators)",
     "candidate_coreness": "ln(1 + the candidate's k-core number)",
     "activities": "co-participation: 1/(n-1) per shared activity of n participants (n up to the size cap)",
-    "path_strength": "mean over mutual collaborators of the weaker of the two ties' strengths (1-5, a pair's "
-                     "parallel ties summed); 0 without any",
+    "path_strength": "mean over mutual collaborators of the weaker of the two ties' strengths (each tie 1-5, "
+                     "a pair's parallel ties summed); 0 without any",
     "trust_path": "the most trusted two-step path over 5: the lower of its two ties' trust (a pair's highest "
                   "rated), the best such path through a mutual collaborator; 0 when no path has both rated",
 }
