@@ -195,7 +195,7 @@ class Neighbourhoods:
                                 and self.clusters[u] != self.clusters[v]) else 0.0,
             "candidate_degree": math.log1p(len(near_v)),
             "candidate_coreness": math.log1p(self.coreness[v]) if self.coreness else 0.0,
-            "activities": self.co_participation.get((min(u, v), max(u, v)), 0.0),
+            "activities": self.co_participation.get(pair(u, v), 0.0),
             **self._paths(u, v, mutual),
         }
 
@@ -210,7 +210,12 @@ class Neighbourhoods:
         return {"path_strength": strength / len(mutual) if mutual else 0.0, "trust_path": trust}
 
     def _tie(self, a: int, b: int) -> tuple[float, float | None]:
-        return self.tie_values.get((a, b) if a < b else (b, a), (DEFAULT_STRENGTH, None))
+        return self.tie_values.get(pair(a, b), (DEFAULT_STRENGTH, None))
+
+
+def pair(a: int, b: int) -> tuple[int, int]:
+    """The key of an undirected vertex pair: the smaller vertex first."""
+    return (a, b) if a < b else (b, a)
 
 
 def role_pair(a: str | None, b: str | None) -> str | None:
@@ -297,11 +302,11 @@ def examples(size: int, edges: Sequence[tuple[int, int]], attributes: dict[str, 
              ) -> Examples | None:
     """The self-supervised and feedback examples of the graph (vertices 0..size-1, `edges`), or None when it
     has too few ties. `attributes`: topics, regions, roles, organizations, clusters, each a list by vertex."""
-    ties = sorted({(min(a, b), max(a, b)) for a, b in edges if a != b})
+    ties = sorted({pair(a, b) for a, b in edges if a != b})
     if len(ties) < MIN_TIES:
         return None
     rng = random.Random(seed)
-    accepted = {(min(f.a, f.b), max(f.a, f.b)) for f in feedback if f.accepted} & set(ties)
+    accepted = {pair(f.a, f.b) for f in feedback if f.accepted} & set(ties)
     share = min(MAX_HIDDEN, max(1, int(len(ties) * HIDE_SHARE)))
     # A small network hides its share several times over (other ties each round) to have enough examples.
     rounds = max(1, min(MAX_ROUNDS, math.ceil(TARGET_POSITIVES / share)))

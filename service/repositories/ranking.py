@@ -147,18 +147,17 @@ def inputs(graph: db.Graph, projection: Any, scope: Any) -> Inputs:
     for (a, b), weight in zip(projection.edges.tolist(), projection.graph.es["weight"]):
         if a in index and b in index:
             edges.append((index[a], index[b]))
-            strengths[min(index[a], index[b]), max(index[a], index[b])] = float(weight)
+            strengths[ranking.pair(index[a], index[b])] = float(weight)
     trust = {}
     for row in graph.read(db.run, "ranking_tie_trust", as_of=scope.as_of):
         if row["a"] in by_id and row["b"] in by_id:
-            trust[min(by_id[row["a"]], by_id[row["b"]]), max(by_id[row["a"]], by_id[row["b"]])] = row["trust"]
+            trust[ranking.pair(by_id[row["a"]], by_id[row["b"]])] = row["trust"]
     tie_values = {pair: (strength, trust.get(pair)) for pair, strength in strengths.items()}
     pairs = co_participation(activities.co_participants(graph, scope.as_of, DEFAULT_SIZE_CAP), DEFAULT_SIZE_CAP)
     together = {}
     for (a, b), weight in pairs.weights.items():
         if a in by_id and b in by_id:
-            i, j = sorted((by_id[a], by_id[b]))
-            together[(i, j)] = weight
+            together[ranking.pair(by_id[a], by_id[b])] = weight
     pick = lambda values: [values[v] for v in members]   # noqa: E731
     attributes = {"topics": pick(projection.topics), "regions": pick(projection.regions),
                   "roles": pick(projection.roles), "organizations": pick(projection.organizations),
