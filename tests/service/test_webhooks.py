@@ -573,37 +573,52 @@ def test_an_enabled_endpoint_holds_the_feed_entries_it_has_not_been_sent(hooks_a
         graph.write(lambda tx: tx.run("MATCH (c:Counter {name: 'changes'}) REMOVE c.purged_through").consume())
 
 
-def test_an_endpoint_dripping_its_answer_is_cut_off_at_the_time_cap(app):
-    """Headers sent a byte every 0.2 s keep each read under the read timeout; the call still ends at the cap
-    (1 s here), not when the endpoint is done (8 s)."""
+def _post_to_a_dripping_receiver(scheme: str, answer) -> tuple[outbound.Outcome, list[bytes]]:
+    """(the outcome of a delivery call with a 1 s cap to a raw-socket receiver on 127.0.0.1, what the
+    receiver read first): `answer(connection, stop)` sends the receiver's side slowly, for up to 8 s or until
+    `stop` is set; the caller hanging up ends it."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(1)
     stop = threading.Event()
+    received = []
 
-    def drip():
+    def serve():
         connection, _ = server.accept()
         with connection:
-            connection.recv(65536)
-            connection.sendall(b"HTTP/1.1 200 OK\r\n")
-            deadline = time.monotonic() + 8
+            received.append(connection.recv(65536))
             try:
-                while time.monotonic() < deadline and not stop.is_set():
-                    connection.sendall(b"X-Drip: x\r\n")
-                    time.sleep(0.2)
-                connection.sendall(b"Content-Length: 0\r\n\r\n")
+                answer(connection, stop)
             except OSError:
                 pass                             # the caller hung up: what is expected
 
-    thread = threading.Thread(target=drip, daemon=True)
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     try:
-        outcome = outbound.post(f"http://127.0.0.1:{server.getsockname()[1]}/hooks", b"{}", {},
+        outcome = outbound.post(f"{scheme}://127.0.0.1:{server.getsockname()[1]}/hooks", b"{}", {},
                                 allow=outbound.allow_list("127.0.0.1"), timeout=1.0, max_response_bytes=100_000)
     finally:
         stop.set()
         thread.join(10)
         server.close()
+    return outcome, received
+
+
+def _drip(connection, stop: threading.Event, first: bytes, each: bytes, last: bytes = b"") -> None:
+    """Sends `first`, then `each` every 0.2 s for 8 s (until `stop`), then `last`."""
+    deadline = time.monotonic() + 8
+    connection.sendall(first)
+    while time.monotonic() < deadline and not stop.is_set():
+        connection.sendall(each)
+        time.sleep(0.2)
+    connection.sendall(last)
+
+
+def test_an_endpoint_dripping_its_answer_is_cut_off_at_the_time_cap(app):
+    """Headers sent a byte every 0.2 s keep each read under the read timeout; the call still ends at the cap
+    (1 s here), not when the endpoint is done (8 s)."""
+    outcome, _ = _post_to_a_dripping_receiver("http", lambda connection, stop: _drip(
+        connection, stop, b"HTTP/1.1 200 OK\r\n", b"X-Drip: x\r\n", b"Content-Length: 0\r\n\r\n"))
     assert not outcome.ok and outcome.error == "no whole answer within 1 s", outcome
     assert outcome.seconds < 2.5, outcome
 
@@ -614,34 +629,9 @@ def test_an_endpoint_dripping_its_tls_handshake_is_cut_off_at_the_time_cap(app):
     things hold it there: the deadline timer shuts the TCP socket down, and CPython's ssl module bounds a
     whole handshake by the socket's timeout (with the timer removed, this call ends at 1.03 s with urllib3's
     "no answer"), so either failure is the expected one."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(1)
-    stop = threading.Event()
-    hello = []
-
-    def drip():
-        connection, _ = server.accept()
-        with connection:
-            hello.append(connection.recv(65536))
-            deadline = time.monotonic() + 8
-            try:
-                connection.sendall(b"\x16\x03\x03\x40\x00")    # a handshake record of 16 KiB is coming
-                while time.monotonic() < deadline and not stop.is_set():
-                    connection.sendall(b"\x02")
-                    time.sleep(0.2)
-            except OSError:
-                pass                             # the caller hung up: what is expected
-
-    thread = threading.Thread(target=drip, daemon=True)
-    thread.start()
-    try:
-        outcome = outbound.post(f"https://127.0.0.1:{server.getsockname()[1]}/hooks", b"{}", {},
-                                allow=outbound.allow_list("127.0.0.1"), timeout=1.0, max_response_bytes=100_000)
-    finally:
-        stop.set()
-        thread.join(10)
-        server.close()
+    # A handshake record of 16 KiB is announced, then comes a byte at a time.
+    outcome, hello = _post_to_a_dripping_receiver("https", lambda connection, stop: _drip(
+        connection, stop, b"\x16\x03\x03\x40\x00", b"\x02"))
     assert hello and hello[0][:1] == b"\x16", hello     # the caller did start a TLS handshake
     assert not outcome.ok and outcome.error in ("no whole answer within 1 s", "no answer within 1 s"), outcome
     assert outcome.seconds < 2.5, outcome
