@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import graph_queries  # noqa: E402
-from bench.common import free_port, start_queue  # noqa: E402
+from bench.common import free_port, memory, start_queue  # noqa: E402
 from schemas.members import MEMBER_ROLES  # noqa: E402
 
 BENCH_QUERIES = graph_queries.parse((Path(__file__).parent / "analytics.cypher").read_text(), "analytics.cypher")
@@ -96,14 +96,14 @@ class Neo4j:
         self.data_dir, self.pagecache, self.heap = data_dir.resolve(), pagecache, heap
 
     def start(self) -> str:
-        from service import neo4j_local
+        from service.cli import neo4j_local
 
         heap_mb = int(self.heap.rstrip("gG")) * 1024 if self.heap.lower().endswith("g") else int(self.heap.rstrip("mM"))
         return neo4j_local.start(port=0, data_dir=self.data_dir, timeout=300, heap_mb=heap_mb,
                                  pagecache_mb=self.pagecache // (1024 * 1024)).uri
 
     def stop(self) -> None:
-        from service import neo4j_local
+        from service.cli import neo4j_local
 
         neo4j_local.stop(self.data_dir)
 
@@ -335,24 +335,19 @@ class Api:
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
                 if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == self.process.pid:
-                    return _memory(stat.parent)
+                    return memory(int(stat.parent.name))
             except (OSError, IndexError, ValueError):
                 continue
         return 0, 0
 
     def analytics_rss(self) -> tuple[int, int]:
         """(VmRSS, VmHWM) of the analytics worker, or of the web worker when analytics run there."""
-        return _memory(Path(f"/proc/{self.helpers[1].pid}")) if self.helpers else self.web_rss()
+        return memory(self.helpers[1].pid) if self.helpers else self.web_rss()
 
     def stop(self) -> None:
         for process in [self.process, *reversed(self.helpers)]:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=60)
-
-
-def _memory(proc: Path) -> tuple[int, int]:
-    status = (proc / "status").read_text()
-    return (int(status.split("VmRSS:")[1].split()[0]) * 1024, int(status.split("VmHWM:")[1].split()[0]) * 1024)
 
 
 def through_api(uri: str, rounds: int, queue: bool) -> dict:

@@ -92,3 +92,9 @@ def print_time_split(before: dict[str, tuple[float, int]], after: dict[str, tupl
                      name) for name in after), reverse=True)
     for seconds, count, name in [row for row in spent if row[1] > 0][:top]:
         print(f"    {seconds:8.2f} s  {count:7d} x  {1000 * seconds / count:8.2f} ms  {name}")
+
+
+def memory(pid: int) -> tuple[int, int]:
+    """(VmRSS, VmHWM) in bytes of process `pid`: its resident memory now and at its peak."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return (int(status.split("VmRSS:")[1].split()[0]) * 1024, int(status.split("VmHWM:")[1].split()[0]) * 1024)
