@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import print_time_split, query_seconds, start_api  # noqa: E402
-from service import neo4j_local  # noqa: E402
+from service.cli import neo4j_local  # noqa: E402
 
 ADMIN_KEY = "bench-admin-key-0123456789"
 BATCH = 1000

@@ -86,7 +86,8 @@ def _load(options: argparse.Namespace) -> None:
 
 
 def measure(uri: str, mode: str) -> dict:
-    from service import create_app, db, exports
+    from service import create_app, db
+    from service import exports
 
     import networkx  # noqa: F401  (the peer's import, so every mode starts from the same interpreter)
 

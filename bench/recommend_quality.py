@@ -42,9 +42,10 @@ import networkx as nx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from service import create_app, neo4j_local  # noqa: E402
+from service import create_app  # noqa: E402
+from service.cli import neo4j_local  # noqa: E402
 from service.analytics.engine import get_engine  # noqa: E402
-from service.demo import generate_demo_network  # noqa: E402
+from service.cli.demo import generate_demo_network  # noqa: E402
 
 ADMIN = "bench-admin-key-0123456789"
 K = 10

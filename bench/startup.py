@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import free_port  # noqa: E402
-from service import neo4j_local  # noqa: E402
+from service.cli import neo4j_local  # noqa: E402
 
 
 def launcher_start_seconds(runs: int) -> list[float]:

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 import graph_queries  # noqa: E402
 from bench.common import start_api  # noqa: E402
-from service import neo4j_local  # noqa: E402
+from service.cli import neo4j_local  # noqa: E402
 
 PEER = graph_queries.load_all(Path(__file__).resolve().parent)
 TOPICS = ["math", "literacy", "equity", "sel", "ell", "stem", "leadership", "assessment"]

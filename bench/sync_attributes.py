@@ -32,7 +32,7 @@ from neo4j import GraphDatabase  # noqa: E402
 
 import graph_queries  # noqa: E402
 from bench.common import start_api  # noqa: E402
-from service import neo4j_local  # noqa: E402
+from service.cli import neo4j_local  # noqa: E402
 
 PEER = graph_queries.load_all(Path(__file__).resolve().parent)
 

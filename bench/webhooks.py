@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import start_api, start_queue  # noqa: E402
-from service import neo4j_local  # noqa: E402
+from service.cli import neo4j_local  # noqa: E402
 from tests.support import WebhookReceiver  # noqa: E402
 
 ADMIN_KEY = "bench-admin-key-0123456789"

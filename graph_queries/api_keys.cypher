@@ -2,7 +2,7 @@
 
 // name: api_key_by_hash
 // The key with this hash (revoked ones included, so the caller can say why it fails). Whether it has
-// expired is checked by the caller at each use (service.auth caches live keys for a few seconds).
+// expired is checked by the caller at each use (service.web.auth caches live keys for a few seconds).
 MATCH (k:ApiKey {hash: $hash})
 RETURN k.id AS id, k.name AS name, k.scopes AS scopes, k.hash AS hash, k.revoked_at AS revoked_at,
        k.expires_at AS expires_at
@@ -62,7 +62,7 @@ CALL (old, state) {
 RETURN state, key, previous
 
 // name: bookmark_key
-// The key that seals the X-Neo4j-Bookmark values this database's API hands out (service/bookmarks.py):
+// The key that seals the X-Neo4j-Bookmark values this database's API hands out (service/web/bookmarks.py):
 // made once from $candidate, then the same for every API process.
 MERGE (k:Instance {name: 'netweave-bookmarks'})
 ON CREATE SET k.secret = $candidate

@@ -81,7 +81,7 @@ RETURN coalesce(c.at < datetime() - duration({days: $days}), false) AS due
 // Removes up to $batch nodes older than $days days, oldest first, and remembers the highest seq removed;
 // returns how many entries went. Nodes are read in seq order from the last purge on (an index range). The
 // feed is the webhooks' outbox: entries an enabled endpoint has not been sent yet are kept (a disabled one
-// resumed after retention is told of the gap, service/delivery.py).
+// resumed after retention is told of the gap, service/webhooks/delivery.py).
 MATCH (counter:Counter {name: 'changes'})
 OPTIONAL MATCH (w:Webhook) WHERE w.enabled
 WITH counter, min(w.cursor) AS held

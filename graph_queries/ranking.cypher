@@ -1,4 +1,4 @@
-// The learned ranking of member recommendations (service/ranking.py): its models and its feedback.
+// The learned ranking of member recommendations (service/recommending/ranking.py): its models and its feedback.
 
 // name: ranking_model_current
 // The newest ranking model (no row when none was trained): version, the revision it was trained at,

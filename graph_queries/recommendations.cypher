@@ -1,4 +1,4 @@
-// Recommendations: candidate introductions for a member (scored here, explained in service.recommendations),
+// Recommendations: candidate introductions for a member (scored here, explained in service.recommending.recommendations),
 // and partner organizations.
 // Every expansion is bounded ($max_neighbors collaborators, $max_candidates per source).
 
@@ -15,7 +15,7 @@
 // declined) and the filters. The exclusions are collected once per request (the member's own ties and
 // introductions), so each candidate is checked against a list instead of walking its relationships again.
 // `clustering` counts the cluster-id write-backs (with the revision, it says which cluster assignment the
-// answer saw). The features are service/ranking.py's FEATURES, computed as ranking.Neighbourhoods.features
+// answer saw). The features are service/recommending/ranking.py's FEATURES, computed as ranking.Neighbourhoods.features
 // computes them for training (tests/service/test_ranking.py holds the two to the same numbers).
 MATCH (m:Member {id: $id})
 OPTIONAL MATCH (counter:Counter {name: 'changes'})

@@ -29,5 +29,5 @@ CREATE CONSTRAINT analytics_report_key IF NOT EXISTS FOR (r:AnalyticsReport) REQ
 CREATE CONSTRAINT instance_name IF NOT EXISTS FOR (i:Instance) REQUIRE i.name IS UNIQUE
 
 // name: schema_ranking_model_version
-// Ranking models (service/ranking.py) are read newest first, by version.
+// Ranking models (service/recommending/ranking.py) are read newest first, by version.
 CREATE CONSTRAINT ranking_model_version IF NOT EXISTS FOR (m:RankingModel) REQUIRE m.version IS UNIQUE

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from service import outbound
+from service.webhooks import outbound
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ SETTINGS: dict[str, Setting] = {
     "NETWEAVE_RETRY_AFTER_SECONDS": Setting(5, int),
     "NETWEAVE_MAX_BODY_BYTES": Setting(1_048_576, int),
     "NETWEAVE_IDEMPOTENCY_TTL_SECONDS": Setting(86_400, int),
-    # An Idempotency-Key claim's lease, renewed while its request runs (service/idempotency.py).
+    # An Idempotency-Key claim's lease, renewed while its request runs (service/web/idempotency.py).
     "NETWEAVE_IDEMPOTENCY_LEASE_SECONDS": Setting(10, int),
     "NETWEAVE_CHANGE_RETENTION_DAYS": Setting(30, int),
     # The largest activity whose participants count as tied (analytics with include=activities, the shared
@@ -47,7 +47,7 @@ SETTINGS: dict[str, Setting] = {
     # Longest a Cypher transaction may run before Neo4j stops it and the request answers 503: below
     # gunicorn's worker timeout, so a slow query never gets a worker killed.
     "NETWEAVE_QUERY_TIMEOUT_SECONDS": Setting(30.0, float),
-    "NETWEAVE_RATE_LIMITS": Setting(None, str),  # a mapping family -> limit ("600/minute"); None: service.limits' defaults
+    "NETWEAVE_RATE_LIMITS": Setting(None, str),  # a mapping family -> limit ("600/minute"); None: service.web.limits' defaults
     "REDIS_URL": Setting(None, str),  # rate-limit counts shared by every worker; process memory when unset
     # The analytics job queue (a Redis URL; service/analytics/queue.py): analytics run in `netweave worker`.
     # Unset: each web worker computes them on a background thread of its own (one process, development).
@@ -63,7 +63,7 @@ SETTINGS: dict[str, Setting] = {
     # or "none" (always a new member); a sync request may choose for itself with `match_on`.
     "NETWEAVE_MEMBER_MATCH_ON": Setting("email", str),
     # The key sealing X-Neo4j-Bookmark values (32+ characters, the same for every API process); unset: a key
-    # the database keeps (service/bookmarks.py).
+    # the database keeps (service/web/bookmarks.py).
     "NETWEAVE_BOOKMARK_KEY": Setting(None, str),
     # --- the analytics engine and worker (service/analytics/engine.py reads these, clamped to the bounds)
     "NETWEAVE_ANALYTICS_EXACT_BETWEENNESS_MAX": Setting(2000, int, 3, 50_000),
@@ -106,10 +106,10 @@ SETTINGS: dict[str, Setting] = {
     "NETWEAVE_WORKER_DEBOUNCE_SECONDS": Setting(5.0, float, 0.0, 3600.0),
     "NETWEAVE_WORKER_MAX_DELAY_SECONDS": Setting(60.0, float, 0.0, 86_400.0),
     # Without a queue: 1, a recommendation request that finds no ranking model, or one the network has
-    # outgrown (service/ranking.py: due), starts its training on the app's analytics thread; 0, only
+    # outgrown (service/recommending/ranking.py: due), starts its training on the app's analytics thread; 0, only
     # GET /v1/analytics/ranking trains. With a queue, `netweave worker` trains after writes either way.
     "NETWEAVE_RANKING_AUTO_TRAIN": Setting(1, int, 0, 1),
-    # --- webhooks (service/delivery.py, service/outbound.py)
+    # --- webhooks (service/webhooks/delivery.py, service/webhooks/outbound.py)
     # The key webhook signing secrets are sealed under (32+ characters); unset: a key the database keeps.
     "NETWEAVE_WEBHOOK_KEY": Setting(None, str),
     # Addresses or networks (comma-separated) webhooks may call although private or loopback; they may use http.
@@ -170,7 +170,7 @@ def _weights(overrides: Mapping[str, Mapping[str, float]] | str | None) -> dict[
     """The default recommendation weights with the given ones (a mapping, or JSON from the environment) on top."""
     import json
 
-    from service.recommendations import DEFAULT_WEIGHTS
+    from service.recommending.recommendations import DEFAULT_WEIGHTS
 
     if isinstance(overrides, str):
         try:
@@ -190,8 +190,8 @@ def _weights(overrides: Mapping[str, Mapping[str, float]] | str | None) -> dict[
 
 
 def _hardening(config: dict[str, Any]) -> None:
-    """Parse the settings of service.limits, .security and .observability in place."""
-    from service import limits, observability, security
+    """Parse the settings of service.web.limits, .security and .observability in place."""
+    from service.web import limits, observability, security
 
     try:
         config["NETWEAVE_RATE_LIMITS"] = limits.rate_limits(config["NETWEAVE_RATE_LIMITS"])

@@ -1,4 +1,8 @@
-"""The Neo4j driver as a Flask extension, and the helpers that run named statements."""
+"""The Neo4j driver, the unit of work its sessions belong to, and the helpers that run named statements.
+
+Nothing here knows about HTTP: the HTTP edge (service/http) begins a unit of work per request, hands it
+the client's bookmarks and, under an Idempotency-Key, the record the request's first write joins; the
+analytics worker and the command line run without one."""
 
 from __future__ import annotations
 
@@ -6,18 +10,19 @@ import logging
 import random
 import threading
 import time
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Iterator, Mapping, Protocol, TypeVar
 
 import neo4j
 import neo4j.time
-from flask import current_app
 from neo4j import GraphDatabase, ManagedTransaction
 from neo4j.exceptions import DriverError, Neo4jError
 
 import graph_queries
-from service import bookmarks
-from service.observability import QUERY_SECONDS, TRANSACTION_SECONDS
+from service.metrics import QUERY_SECONDS, TRANSACTION_SECONDS
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -25,6 +30,85 @@ EXTENSION = "netweave.graph"
 
 
 _MASKED_RETRIES = 5
+
+
+class Joinable(Protocol):
+    """An Idempotency-Key record: the first write of its unit stores the response in the same transaction."""
+
+    response: Any
+
+    def finish(self, tx: ManagedTransaction, result: Any) -> None: ...
+
+
+@dataclass
+class Unit:
+    """One unit of work's causal state: the bookmarks its next session starts after (the client's, then its
+    own writes'), whether it wrote, and the Idempotency-Key record its first write joins (None without)."""
+
+    bookmarks: neo4j.Bookmarks | None = None
+    wrote: bool = False
+    idempotency: Joinable | None = None
+
+
+# Context-local, so work handed to another thread (the analytics thread, a lease's renewals) never sees a
+# request's unit unless `carrying` hands it the bookmarks, and never joins its Idempotency-Key record.
+_unit: ContextVar[Unit | None] = ContextVar("netweave_unit", default=None)
+
+
+def begin_unit(bookmarks: neo4j.Bookmarks | None = None) -> Unit:
+    """Start a unit of work in this context (the HTTP edge does at each request); it replaces any before."""
+    unit = Unit(bookmarks=bookmarks)
+    _unit.set(unit)
+    return unit
+
+
+def end_unit() -> None:
+    _unit.set(None)
+
+
+def current_unit() -> Unit | None:
+    return _unit.get()
+
+
+def current_bookmarks() -> neo4j.Bookmarks | None:
+    """What this unit's next session starts after (None outside one)."""
+    unit = _unit.get()
+    return unit.bookmarks if unit is not None else None
+
+
+def advance_bookmarks(marks: neo4j.Bookmarks) -> None:
+    """Record the bookmarks after a write of this unit (they supersede the ones it started with)."""
+    unit = _unit.get()
+    if unit is not None and marks.raw_values:
+        unit.bookmarks, unit.wrote = marks, True
+
+
+def carrying(work: Callable[[], T]) -> Callable[[], T]:
+    """`work`, made to start its sessions after this unit's bookmarks on whichever thread runs it (in a unit
+    of its own, which joins no Idempotency-Key record)."""
+    marks = current_bookmarks()
+
+    def run() -> T:
+        token = _unit.set(Unit(bookmarks=marks))
+        try:
+            return work()
+        finally:
+            _unit.reset(token)
+
+    return run
+
+
+@contextmanager
+def joining(record: Joinable) -> Iterator[None]:
+    """Within the block, the first write() of this unit stores `record`'s response in its own transaction."""
+    unit = _unit.get()
+    if unit is None:
+        unit = begin_unit()
+    unit.idempotency = record
+    try:
+        yield
+    finally:
+        unit.idempotency = None
 
 
 def _transient_cause(error: BaseException) -> BaseException | None:
@@ -101,9 +185,16 @@ def to_cypher(value: Any) -> Any:
 class Graph:
     """One driver per process, with read and write transactions on the configured database."""
 
-    def __init__(self, driver: neo4j.Driver, database: str, query_timeout: float | None = None):
+    def __init__(self, driver: neo4j.Driver, database: str, query_timeout: float | None = None,
+                 config: Mapping[str, Any] | None = None):
+        from service.config import DEFAULTS
+
         self.driver = driver
         self.database = database
+        # The process's settings (service/config.py), read by the repositories; the defaults without any.
+        self.config: Mapping[str, Any] = config if config is not None else DEFAULTS
+        # Objects that live as long as the driver: the analytics engine of this process, caches.
+        self.extensions: dict[str, Any] = {}
         # Neo4j itself ends a transaction running longer than this (and the request answers 503).
         self.query_timeout = query_timeout
         self._bootstrapped = False
@@ -147,9 +238,9 @@ class Graph:
         self.ensure_bootstrapped()
         for attempt in range(_MASKED_RETRIES + 1):
             try:
-                with self.session() as session, _timed("write"):
+                with self.session() as session, _timed("write"), _running_on(self):
                     result = session.execute_write(self._bounded(work), *args, **kwargs)
-                    bookmarks.advance(session.last_bookmarks())
+                    advance_bookmarks(session.last_bookmarks())
                     return result
             except neo4j.exceptions.ResultFailedError as error:
                 # A deadlock (or other transient error) met while a result streams can reach the driver as
@@ -164,7 +255,7 @@ class Graph:
 
     def session(self, **options: Any) -> neo4j.Session:
         """A session on the configured database that starts after the request's bookmarks (if any)."""
-        return self.driver.session(database=self.database, bookmarks=bookmarks.current(), **options)
+        return self.driver.session(database=self.database, bookmarks=current_bookmarks(), **options)
 
     def _bounded(self, work: Callable[..., T]) -> Callable[..., T]:
         """`work` as a unit of work with the configured transaction timeout (a new function each call,
@@ -201,6 +292,27 @@ class Graph:
         self.driver.close()
 
 
+_config: ContextVar[Mapping[str, Any] | None] = ContextVar("netweave_graph_config", default=None)
+
+
+@contextmanager
+def _running_on(graph: "Graph") -> Iterator[None]:
+    token = _config.set(graph.config)
+    try:
+        yield
+    finally:
+        _config.reset(token)
+
+
+def setting(name: str) -> Any:
+    """A setting of the graph whose write transaction is running (its defaults outside one): for the
+    statements every write shares, such as the change feed's purge, which get a transaction, not a graph."""
+    from service.config import DEFAULTS
+
+    config = _config.get()
+    return (config if config is not None else DEFAULTS)[name]
+
+
 class _timed:
     """Observe a transaction's duration, retries included, with its outcome."""
 
@@ -221,10 +333,9 @@ def joins_idempotency() -> bool:
     return pending is not None and pending.response is None
 
 
-def _pending_idempotency():
-    from flask import g, has_app_context
-
-    return g.get("idempotency") if has_app_context() else None
+def _pending_idempotency() -> Joinable | None:
+    unit = _unit.get()
+    return unit.idempotency if unit is not None else None
 
 
 def _finishing(work: Callable[..., T], pending) -> Callable[..., T]:
@@ -254,10 +365,6 @@ def create_driver(config: dict[str, Any]) -> neo4j.Driver:
     )
 
 
-def get_graph() -> Graph:
-    return current_app.extensions[EXTENSION]
-
-
 def apply_schema(graph: Graph) -> None:
     """Create every constraint and index of graph_queries/schema*.cypher (all IF NOT EXISTS)."""
     with graph.driver.session(database=graph.database) as session:
@@ -266,5 +373,17 @@ def apply_schema(graph: Graph) -> None:
     log.info("schema applied")
 
 
-__all__ = ["Graph", "run", "run_plain", "run_one", "run_scalars", "to_native", "to_cypher", "get_graph",
-           "apply_schema", "DriverError", "Neo4jError"]
+def open_graph(config: Mapping[str, Any]) -> Graph:
+    """A driver for the configured database that applies the schema and seeds the admin key on first use."""
+    from service.repositories import api_keys, changes, vocabularies
+
+    graph = Graph(create_driver(config), config["NEO4J_DATABASE"],
+                  query_timeout=config["NETWEAVE_QUERY_TIMEOUT_SECONDS"], config=config)
+    graph.bootstrap_steps = [apply_schema, changes.migrate, vocabularies.seed,
+                             lambda g: api_keys.seed_admin(g, config["NETWEAVE_ADMIN_KEY"])]
+    return graph
+
+
+__all__ = ["Graph", "Unit", "begin_unit", "end_unit", "current_unit", "current_bookmarks", "advance_bookmarks",
+           "carrying", "joining", "setting", "run", "run_plain", "run_one", "run_scalars", "to_native", "to_cypher",
+           "apply_schema", "open_graph", "DriverError", "Neo4jError"]

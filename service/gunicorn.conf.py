@@ -27,7 +27,7 @@ logconfig_dict = {
         "gunicorn.access": {"level": "CRITICAL", "handlers": [], "propagate": False},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
-    "formatters": {"json": {"()": "service.observability.JsonFormatter"}},
+    "formatters": {"json": {"()": "service.web.observability.JsonFormatter"}},
 }
 
 # Prometheus multiprocess mode: every worker writes its samples to files in one directory, which
@@ -36,9 +36,9 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="netweave-metrics-")
 
 # Imported only now: importing `service` imports the Prometheus client, which reads the variable above.
-from service.request_limits import GUNICORN_LIMITS, answer_server_refusals_as_problems  # noqa: E402
+from service.web.request_limits import GUNICORN_LIMITS, answer_server_refusals_as_problems  # noqa: E402
 
-# Above the app's own limits (service/request_limits.py), so the app sees a request line or headers over
+# Above the app's own limits (service/web/request_limits.py), so the app sees a request line or headers over
 # its limits and answers 414/431 as problem+json itself; gunicorn refuses only what is over these.
 limit_request_line = GUNICORN_LIMITS["limit_request_line"]
 limit_request_field_size = GUNICORN_LIMITS["limit_request_field_size"]

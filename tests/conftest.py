@@ -14,7 +14,8 @@ from typing import Any, Iterator
 import pytest
 
 import graph_queries
-from service import auth, create_app, db
+from service import create_app, db
+from service.web import auth
 
 ADMIN_SECRET = "test-admin-key-0123456789abcdef"
 # The session's app serves the whole suite with one admin key: rate limits are tested on apps of their own.
@@ -75,7 +76,7 @@ def neo4j_settings() -> Iterator[dict[str, Any]]:
             yield {"NEO4J_URI": container.get_connection_url(), "NEO4J_USER": container.username,
                    "NEO4J_PASSWORD": container.password}
     else:
-        from service import neo4j_local
+        from service.cli import neo4j_local
 
         data_dir = Path(tempfile.mkdtemp(prefix="netweave-test-neo4j-"))
         running = neo4j_local.start(port=0, data_dir=data_dir)
@@ -226,7 +227,7 @@ def new_collaboration(api):
 @pytest.fixture
 def own_neo4j():
     """A Neo4j of this test's own, on a fixed port, so it can be killed and started again."""
-    from service import neo4j_local
+    from service.cli import neo4j_local
 
     data = Path(tempfile.mkdtemp(prefix="netweave-fault-"))
     running = neo4j_local.start(port=0, data_dir=data)

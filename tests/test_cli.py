@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 from neo4j import GraphDatabase
 
-from service import cli
+from service.cli import main as cli
 from tests.conftest import ADMIN_SECRET
 
 NETWEAVE = str(Path(sys.executable).parent / "netweave")

@@ -11,8 +11,8 @@ import networkx as nx
 import pytest
 from click.testing import CliRunner
 
-from service import cli, demo, seeding
-from service.progress import Progress
+from service.cli import main as cli, demo, seeding
+from service.cli.progress import Progress
 from tests.conftest import ADMIN_SECRET
 
 

@@ -4,7 +4,7 @@ import networkx as nx
 import pytest
 from networkx.algorithms.community import louvain_communities, modularity
 
-from service.demo import generate_demo_network
+from service.cli.demo import generate_demo_network
 
 
 def _member_graph(network, *, ongoing_only: bool = False) -> nx.Graph:

@@ -22,7 +22,9 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from service import auth, config as config_module, demo, open_graph, seeding
+from service import config as config_module, open_graph
+from service.cli import demo, seeding
+from service.web import auth
 from tests.conftest import ADMIN_SECRET, TEST_QUERIES
 from tests.support import stop, wait_until_serving
 

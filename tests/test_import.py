@@ -6,7 +6,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from service import cli
+from service.cli import main as cli
 from tests.conftest import ADMIN_SECRET
 
 MEMBERS_CSV = """Contact ID,Full Name,Email,Role,Focus Areas,Org IDs

@@ -59,7 +59,7 @@ def test_every_operation_documents_security_and_problem_errors(app):
 
 def test_every_operation_declares_the_answers_any_request_can_get_before_its_view(app):
     """414 and 431 from the size limits and 400 for a malformed request: problem+json, from the app or
-    from gunicorn itself (service/request_limits.py), on any operation."""
+    from gunicorn itself (service/web/request_limits.py), on any operation."""
     spec = yaml.safe_load(_generated(app))
     refs = {"400": "BAD_REQUEST", "414": "REQUEST_URI_TOO_LONG", "431": "REQUEST_HEADER_FIELDS_TOO_LARGE"}
     for path, item in spec["paths"].items():

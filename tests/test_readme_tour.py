@@ -220,7 +220,7 @@ def served(graph, neo4j_settings, tmp_path):
     env.update(NETWEAVE_ADMIN_KEY=ADMIN_SECRET, NETWEAVE_WORKERS="1")
     log = tmp_path / "serve.log"
     with log.open("wb") as sink:
-        process = subprocess.Popen([sys.executable, "-c", "from service.cli import main; main()", "serve",
+        process = subprocess.Popen([sys.executable, "-c", "from service.cli.main import main; main()", "serve",
                                     "--port", str(port)], env=env, stdout=sink, stderr=subprocess.STDOUT, cwd=home)
     try:
         wait_until_serving(port, process, log=log, seconds=60)

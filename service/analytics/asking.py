@@ -21,7 +21,7 @@ from typing import Any
 from service.analytics.engine import Pending, Run, Settings, marked
 from service.analytics.queue import Queue, QueueUnavailable, run_id as run_id_of
 from service.analytics.store import SharedStore, key_of
-from service.errors import Problem
+from service.problems import Problem
 
 _FIRST_POLL, _LONGEST_POLL = 0.05, 0.5
 

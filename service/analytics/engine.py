@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Hashable, Mapping
 
+from service import db
 from service.analytics import snapshots, store as store_module
 from service.analytics.store import SharedStore
 
@@ -142,6 +143,8 @@ class Engine:
         value = compute()
         with self._lock:
             store[key] = value
+            if not projection:
+                _drop_superseded(store, key, revision_at=1)
             while len(store) > limit:
                 store.popitem(last=False)
         return value
@@ -211,6 +214,7 @@ class Engine:
         with self._lock:
             self._fresh_at[stale_key] = time.time() if fresh_at is None else fresh_at
             self._cache[key] = report
+            _drop_superseded(self._cache, key, revision_at=0)
             while len(self._cache) > self.settings.cache_entries:
                 self._cache.popitem(last=False)
             self._last_good[stale_key] = report
@@ -305,19 +309,35 @@ class Engine:
             self._executor.shutdown(wait=True)
 
 
+def _drop_superseded(store: OrderedDict, key: tuple, revision_at: int) -> None:
+    """Forget what `store` holds for the same question as `key` at an older revision. Under a stream of
+    writes each revision would otherwise keep its own analyses (and through them its projection) until
+    the LRU bound pushed them out: a worker's memory grew by one projection per cached revision. A
+    request that still asks about an older revision computes it again."""
+    revision, question = key[revision_at], key[:revision_at] + key[revision_at + 1:]
+    older = [held for held in store
+             if isinstance(held, tuple) and len(held) == len(key)
+             and held[:revision_at] + held[revision_at + 1:] == question
+             and isinstance(held[revision_at], int) and held[revision_at] < revision]
+    for held in older:
+        del store[held]
+
+
 def marked(report: dict, **flags: Any) -> dict:
     """A shallow copy of a cached report whose `computed` block carries `flags` (the cached one is untouched)."""
     return {**report, "computed": {**report["computed"], **flags}}
 
 
-def get_engine(app) -> Engine:
-    """The app's engine, created on first use (so, under gunicorn, inside the worker)."""
-    engine = app.extensions.get(EXTENSION)
+def get_engine(holder) -> Engine:
+    """The engine of a process's graph (db.Graph), or of an app's through its graph, created on first use
+    (so, under gunicorn, inside the worker) from the graph's settings."""
+    graph = holder if hasattr(holder, "driver") else holder.extensions[db.EXTENSION]
+    engine = graph.extensions.get(EXTENSION)
     if engine is None:
         with _CREATE_LOCK:
-            engine = app.extensions.get(EXTENSION)
+            engine = graph.extensions.get(EXTENSION)
             if engine is None:
-                engine = app.extensions[EXTENSION] = Engine(Settings.load(app.config))
+                engine = graph.extensions[EXTENSION] = Engine(Settings.load(graph.config))
     return engine
 
 

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 QUEUE_NAME = "netweave-analytics"
 ACTOR_NAME = "netweave_analytics_question"
 JOB_KEY = "netweave:analytics:job:"
-# Webhook deliveries (service/delivery.py): a queue of their own, so a long analytics job never holds them up.
+# Webhook deliveries (service/webhooks/delivery.py): a queue of their own, so a long analytics job never holds them up.
 WEBHOOK_QUEUE_NAME = "netweave-webhooks"
 WEBHOOK_ACTOR_NAME = "netweave_webhook_delivery"
 WEBHOOK_QUEUED_KEY = "netweave:webhook:queued:"

@@ -28,7 +28,7 @@ from service.analytics.asking import enqueue
 from service.analytics.engine import Engine, Settings
 from service.analytics.queue import QUEUE_NAME, WEBHOOK_QUEUE_NAME, Queue, QueueUnavailable
 from service.analytics.store import SharedStore, key_of
-from service.delivery import Deliverer, DeliverySettings
+from service.webhooks.delivery import Deliverer, DeliverySettings
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ class AnalyticsWorker:
             return False
         return True
 
-    # --- webhook deliveries (service/delivery.py) ------------------------------------------------------
+    # --- webhook deliveries (service/webhooks/delivery.py) ------------------------------------------------------
 
     DELIVERY_BUDGET_SECONDS = 10.0
 
@@ -137,7 +137,7 @@ class AnalyticsWorker:
     @property
     def deliverer(self) -> Deliverer:
         if self._deliverer is None:
-            from service.sealing import sealer
+            from service.webhooks.sealing import sealer
 
             if not self.webhook_key:
                 log.warning("NETWEAVE_WEBHOOK_KEY is not set: webhook secrets are sealed under a key the "

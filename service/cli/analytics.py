@@ -2,7 +2,7 @@
 
 They talk to the database directly, through the same code as the API (an app context gives them the
 analytics engine), print readable tables, or with `--json` the API's own response shapes. Long work
-shows progress on standard error (see service/progress.py).
+shows progress on standard error (see service/cli/progress.py).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from typing import Any, Callable, Iterator
 import click
 from marshmallow import Schema, ValidationError
 
-from service.cli_problems import messages_line
-from service.progress import Progress
+from service.cli.problems import messages_line
+from service.cli.progress import Progress
 
 PROGRESS_EVERY = 500       # items between progress updates of an export (a bar redraw per row is slow)
 TOP = 10

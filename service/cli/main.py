@@ -10,10 +10,10 @@ from pathlib import Path
 import click
 
 from service import config as config_module
-from service.cli_problems import ProblemGroup, messages_line
-from service.progress import Progress
+from service.cli.problems import ProblemGroup, messages_line
+from service.cli.progress import Progress
 
-GUNICORN_CONF = Path(__file__).resolve().parent / "gunicorn.conf.py"
+GUNICORN_CONF = Path(__file__).resolve().parent.parent / "gunicorn.conf.py"
 IMPORT_ERRORS_SHOWN = 10  # rejected rows printed after an import (all of them are in the errors file)
 
 
@@ -34,7 +34,7 @@ def serve(port: int, host: str, workers: int | None) -> None:
     argv = ["gunicorn", "--config", str(GUNICORN_CONF), "--bind", f"{host}:{port}"]
     if workers:
         argv += ["--workers", str(workers)]
-    argv.append("service:create_app()")
+    argv.append("service.web.app:create_app()")
     os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", *argv[1:]])
 
 
@@ -56,7 +56,7 @@ _data_option = click.option("--data", "data_dir", type=click.Path(file_okay=Fals
               help="load these Neo4j plugins (fetched by Maven on first use)")
 def neo4j_start(port: int, data_dir: Path | None, heap_mb: int, pagecache_mb: int, plugins: tuple[str, ...]) -> None:
     """Build if needed, start in the background, wait for Bolt; the last line printed is the bolt URI."""
-    from service import neo4j_local
+    from service.cli import neo4j_local
 
     try:
         running = neo4j_local.start(port=port, data_dir=data_dir or neo4j_local.DEFAULT_DATA_DIR,
@@ -69,7 +69,7 @@ def neo4j_start(port: int, data_dir: Path | None, heap_mb: int, pagecache_mb: in
 
 
 def _plugin_names(value: str) -> tuple[str, ...]:
-    from service import neo4j_local
+    from service.cli import neo4j_local
 
     names = tuple(name.strip() for name in value.split(",") if name.strip())
     unknown = sorted(set(names) - set(neo4j_local.PLUGINS))
@@ -83,7 +83,7 @@ def _plugin_names(value: str) -> tuple[str, ...]:
 @_data_option
 def neo4j_stop(data_dir: Path | None) -> None:
     """Stop the local Neo4j cleanly."""
-    from service import neo4j_local
+    from service.cli import neo4j_local
 
     stopped = neo4j_local.stop(data_dir or neo4j_local.DEFAULT_DATA_DIR)
     click.echo("stopped" if stopped else "not running")
@@ -93,7 +93,7 @@ def neo4j_stop(data_dir: Path | None) -> None:
 @_data_option
 def neo4j_status(data_dir: Path | None) -> None:
     """Say whether the local Neo4j runs (exit 1 when it does not)."""
-    from service import neo4j_local
+    from service.cli import neo4j_local
 
     running = neo4j_local.status(data_dir or neo4j_local.DEFAULT_DATA_DIR)
     if running is None:
@@ -133,8 +133,8 @@ def worker(nice: int, stop_seconds: float) -> None:
 @click.option("--members", default=300, show_default=True, type=click.IntRange(20, 5000))
 @click.option("--if-empty", is_flag=True, help="do nothing when the graph already has members or organizations")
 def seed(demo: bool, seed_value: int, members: int, if_empty: bool) -> None:
-    """Load the demo network (see service/demo.py for its structure)."""
-    from service import demo as demo_module, seeding
+    """Load the demo network (see service/cli/demo.py for its structure)."""
+    from service.cli import demo as demo_module, seeding
 
     graph = _graph()
     try:
@@ -177,7 +177,7 @@ def import_file(data_file: Path, resource: str, source: str, mapping_file: Path 
     its encoding, a quote left open, a row with more or fewer fields than the header) is refused, naming
     the line, before anything is written.
     """
-    from service import importer
+    from service.cli import importer
 
     mapping, fmt, inspection = _import_plan(data_file, resource, mapping_file, encoding, delimiter)
     graph = _graph()
@@ -208,7 +208,7 @@ def import_file(data_file: Path, resource: str, source: str, mapping_file: Path 
 
 def _import_plan(data_file: Path, resource: str, mapping_file: Path | None, encoding: str, delimiter: str | None):
     """The mapping, how to read the file, and the file read once through: a bad one stops here, nothing written."""
-    from service import importer
+    from service.cli import importer
 
     try:
         mapping = importer.Mapping.load(mapping_file)
@@ -335,8 +335,8 @@ def _graph():
 
 
 def _add_analyst_commands() -> None:
-    """`netweave export` and `netweave analytics ...` live in service/cli_analytics.py."""
-    from service.cli_analytics import COMMANDS
+    """`netweave export` and `netweave analytics ...` live in service/cli/analytics.py."""
+    from service.cli.analytics import COMMANDS
 
     for command in COMMANDS:
         main.add_command(command)

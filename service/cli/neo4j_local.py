@@ -15,7 +15,7 @@ from pathlib import Path
 from neo4j import GraphDatabase
 from neo4j.exceptions import DriverError, Neo4jError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT_DIR = Path(os.environ.get("NETWEAVE_NEO4J_LOCAL_DIR", REPO_ROOT / "tools" / "neo4j-local"))
 DEFAULT_DATA_DIR = REPO_ROOT / ".netweave" / "neo4j"
 MAIN_CLASS = "netweave.neo4jlocal.Main"

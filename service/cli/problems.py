@@ -8,7 +8,7 @@ import click
 from marshmallow import ValidationError
 from neo4j.exceptions import AuthError, ConnectionPoolError, ServiceUnavailable, SessionExpired
 
-from service.errors import Problem, flatten_messages
+from service.problems import Problem, flatten_messages
 
 
 def messages_line(messages: Any, values: Mapping[str, Any] | None = None) -> str:

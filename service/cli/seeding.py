@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any, Callable, Iterator
 
 from service import db
-from service.demo import DemoNetwork
+from service.cli.demo import DemoNetwork
 from service.repositories import changes
 
 BATCH_SIZE = 1000

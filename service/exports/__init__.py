@@ -26,7 +26,7 @@ import neo4j.time
 
 import graph_queries
 from service import db
-from service.xmltext import xml_attribute, xml_chars, xml_text
+from service.exports.xmltext import xml_attribute, xml_chars, xml_text
 
 CHUNK_BYTES = 64 * 1024
 FETCH_SIZE = 1000
@@ -204,7 +204,7 @@ class LayoutAttributes:
             self._read(stored[1])
 
     def _read(self, report: dict) -> None:
-        from service import pictures
+        from service.exports import pictures
 
         members, clusters = report["members"], report["clusters"]
         extent, frame = float(report["extent"]), pictures.Frame(1000)
@@ -598,26 +598,22 @@ def _csv_value(value: Any) -> Any:
 WRITERS = {"graphml": GraphMLWriter, "gexf": GexfWriter, "json": KumuWriter, "csv": CsvZipWriter}
 
 
-# --- starting an export (inside an app context: the analytics engine is the app's) -----------------
+# --- starting an export ----------------------------------------------------------------------------
 
 def start(graph: db.Graph, selection: Selection, fmt: str, *, pii: bool, compute: bool = False) -> Export:
     """An opened export. With `compute`, the analytics of the selection's scope are computed first through
     the engine, as GET /v1/analytics/bridges would (so Pending may be raised when they outlast the wait)."""
-    from flask import current_app
-
-    from service.analytics.engine import get_engine
     from service.repositories import analytics
     from service.repositories.layout import stored_layout
 
     include = ["organizations"] if selection.organizations else []
     if compute:
         analytics.bridges(graph, as_of=selection.as_of, include=include, limit=1, source=selection.source)
-    engine, scope = get_engine(current_app), analytics.Scope.of(selection.as_of, include, source=selection.source)
+    held = analytics.held_analyses(graph, analytics.Scope.of(selection.as_of, include, source=selection.source))
 
     def lookup(revision: int) -> AnalyticsAttributes:
-        return AnalyticsAttributes(
-            revision, clusters=engine.peek(("clusters", revision, scope, analytics.DEFAULT_RESOLUTION)),
-            bridges=engine.peek(("bridges", revision, scope)), use_stored=scope.is_current)
+        clusters, bridges, use_stored = held(revision)
+        return AnalyticsAttributes(revision, clusters=clusters, bridges=bridges, use_stored=use_stored)
 
     layout = LayoutAttributes(stored_layout(graph, selection.as_of))
     return Export(graph, selection, fmt, pii=pii, analytics=lookup, layout=layout).open()

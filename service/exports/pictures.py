@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from service.xmltext import xml_attribute, xml_text
+from service.exports.xmltext import xml_attribute, xml_text
 
 # Clusters are ranked largest first (in the whole network); the first len(PALETTE) ranks get their own
 # colour, the rest share OTHER, so a cluster keeps its colour whatever the filters show. Twenty colours

@@ -37,7 +37,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from service.analytics.reach import coreness
-from service.recommendations import jaccard
+from service.recommending.recommendations import jaccard
 
 # name -> what it measures (the API's `features` block of a recommendation carries each).
 FEATURES: dict[str, str] = {

@@ -47,7 +47,7 @@ TILT = 2.0
 
 def plan(strategy: str, weights: dict[str, dict[str, float]], model: Any | None) -> dict[str, Any]:
     """What recommend_member ranks a strategy's candidates by: {weights, bias, required}. With a learned
-    model (service/ranking.py), its weights, plus the strategy's hand-set ones times TILT unless `balanced`;
+    model (service/recommending/ranking.py), its weights, plus the strategy's hand-set ones times TILT unless `balanced`;
     without one, the strategy's hand-set weights."""
     if model is None:
         combined = dict(weights[strategy])

@@ -7,8 +7,7 @@ from typing import Any, Callable
 from neo4j import ManagedTransaction
 
 from service import db
-from service.api import stale
-from service.errors import Problem
+from service.problems import Problem, stale
 
 
 def not_found(what: str, id_: str) -> Problem:

@@ -10,7 +10,7 @@ from neo4j import ManagedTransaction
 
 from schemas.activities import MAX_PARTICIPANTS
 from service import db
-from service.errors import field_error
+from service.problems import field_error
 from service.repositories import changes, fetch_page, locked, not_found, read_one, records
 
 

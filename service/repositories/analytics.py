@@ -14,11 +14,10 @@ from datetime import date, datetime, timezone
 from typing import Any, Callable, Iterable
 
 import neo4j
-from flask import current_app
 from neo4j import ManagedTransaction
 
 import graph_queries
-from service import bookmarks, db
+from service import db
 from service.analytics import bridges as bridges_module, clusters as clusters_module, health as health_module, live
 from service.analytics import alerting, asking, queue as analytics_queue, reach as reach_module
 from service.analytics import activities as activities_module, segments as segments_module, snapshots
@@ -26,7 +25,7 @@ from service.analytics.queue import canonical
 from service.analytics.engine import Engine, get_engine
 from service.analytics.projection import Projection, from_rows
 from service.analytics.store import SharedStore
-from service.errors import Problem, field_error
+from service.problems import Problem, field_error
 from service.repositories import fetch_page, not_found
 
 DEFAULT_RESOLUTION = 1.0
@@ -70,8 +69,8 @@ def today() -> date:
     return datetime.now(timezone.utc).date()
 
 
-def _engine() -> Engine:
-    return get_engine(current_app)
+def _engine(graph: db.Graph) -> Engine:
+    return get_engine(graph)
 
 
 # --- the projection ------------------------------------------------------------------------------
@@ -198,6 +197,20 @@ def cluster_analysis(engine: Engine, graph: db.Graph, revision: int, scope: Scop
                                clusters_module.tie_counts(projection, clustering.membership))
 
     return engine.memo(("clusters", revision, scope, resolution), compute)
+
+
+def held_analyses(graph: db.Graph, scope: Scope) -> Callable[[int], tuple[ClusterAnalysis | None,
+                                                                          BridgeAnalysis | None, bool]]:
+    """For a revision: the cluster and bridge analyses of `scope` this process holds (None when it holds
+    none; never computes), and whether the values written back onto the nodes are the scope's own (today's
+    whole graph). What an export reads its analytics columns from."""
+    engine = get_engine(graph)
+
+    def held(revision: int) -> tuple[ClusterAnalysis | None, BridgeAnalysis | None, bool]:
+        return (engine.peek(("clusters", revision, scope, DEFAULT_RESOLUTION)),
+                engine.peek(("bridges", revision, scope)), scope.is_current)
+
+    return held
 
 
 def bridge_analysis(engine: Engine, graph: db.Graph, revision: int, scope: Scope) -> BridgeAnalysis:
@@ -448,20 +461,20 @@ def job_of(question: str, scope: Scope, params: dict[str, Any]) -> dict[str, Any
 
 
 def _answer(graph: db.Graph, question: str, scope: Scope, params: dict[str, Any]) -> dict:
-    engine = _engine()
+    engine = _engine(graph)
     args = question_args(question, scope, params)
     revision = graph.read(db.run_one, "change_revision")["revision"]
     store = SharedStore(graph, engine.settings.run_timeout)
-    queue_url = current_app.config.get("NETWEAVE_QUEUE_URL")
+    queue_url = graph.config.get("NETWEAVE_QUEUE_URL")
     if queue_url:
         queue = analytics_queue.for_url(queue_url, heartbeat_seconds=engine.settings.queue_heartbeat_seconds,
                                         maintenance_chance=engine.settings.queue_maintenance_chance,
                                         time_limit_seconds=engine.settings.run_timeout)
         return asking.ask(store, queue, engine.settings, revision, args, job_of(question, scope, params),
-                          retry_after=current_app.config["NETWEAVE_RETRY_AFTER_SECONDS"])
+                          retry_after=graph.config["NETWEAVE_RETRY_AFTER_SECONDS"])
     # No queue configured: computed here, on the app's analytics thread, after the client's bookmark too.
     return engine.answer((revision, *args), args, question,
-                         bookmarks.carrying(lambda: compute(engine, graph, revision, question, scope, params)),
+                         db.carrying(lambda: compute(engine, graph, revision, question, scope, params)),
                          store=store)
 
 
@@ -752,11 +765,11 @@ def organization_names(graph: db.Graph, ids: list[str]) -> dict[str, str]:
 
 def run_status(graph: db.Graph, run_id: str) -> dict:
     """A run of this worker, else one another worker recorded in the shared store."""
-    run = _engine().run(run_id)
+    run = _engine(graph).run(run_id)
     if run is not None:
         return {"id": run.id, "kind": run.kind, "status": run.status, "started_at": run.started_at,
                 "finished_at": run.finished_at, "error": run.error}
-    shared = SharedStore(graph, _engine().settings.run_timeout).run(run_id)
+    shared = SharedStore(graph, _engine(graph).settings.run_timeout).run(run_id)
     if shared is None:
         raise not_found("analytics run", run_id)
     return shared
@@ -819,7 +832,7 @@ def lens(graph: db.Graph, by: str, *, sees_pii: bool) -> Lens:
 def segments(graph: db.Graph, *, by: str, min_size: int | None = None, as_of: date | None = None,
              organization_id: str | None = None, region: str | None = None, role: str | None = None,
              topic: str | None = None, sees_pii: bool = False) -> dict:
-    smallest = _engine().settings.segment_min_size
+    smallest = _engine(graph).settings.segment_min_size
     if min_size is None:
         min_size = smallest
     elif min_size < smallest:

@@ -12,8 +12,8 @@ from neo4j import ManagedTransaction
 
 from schemas.attributes import TARGETS, MAX_DEFINITIONS, MAX_FILTERS, PREFIX, dump_value, load_filter, load_value, storage_key
 from service import db
-from service.api import stale
-from service.errors import Problem, field_error
+from service.problems import stale
+from service.problems import Problem, field_error
 from service.repositories import changes, not_found
 
 CLEAR_BATCH = 1000

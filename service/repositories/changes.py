@@ -11,8 +11,8 @@ from neo4j import ManagedTransaction
 
 import graph_queries
 from service import db
-from service.api import BY_SEQ, decode_cursor, encode_cursor
-from service.errors import Problem
+from service.cursors import BY_SEQ, decode_cursor, encode_cursor
+from service.problems import Problem
 
 RESOURCES = ("member", "organization", "affiliation", "collaboration", "introduction", "activity")
 ACTIONS = ("create", "update", "delete")
@@ -58,7 +58,7 @@ def record(tx: ManagedTransaction, changes: list[dict[str, Any]]) -> int | None:
         merged_into=[entry.get("merged_into") or "" for entry in changes]
         if any(entry.get("merged_into") for entry in changes) else None)
     if (revision - len(changes)) // PURGE_EVERY != revision // PURGE_EVERY:
-        days = _retention_days()
+        days = db.setting("NETWEAVE_CHANGE_RETENTION_DAYS")
         if db.run_one(tx, "change_purge_due", days=days)["due"]:
             db.run(tx, "change_purge", days=days, batch=PURGE_BATCH)
     return revision
@@ -75,15 +75,6 @@ def migrate(graph: db.Graph) -> None:
             return
         session.run(graph_queries.get("change_migrate").text).consume()
         session.run(graph_queries.get("change_format_set").text).consume()
-
-
-def _retention_days() -> int:
-    from flask import current_app, has_app_context
-
-    from service.config import DEFAULTS
-
-    key = "NETWEAVE_CHANGE_RETENTION_DAYS"
-    return current_app.config[key] if has_app_context() else DEFAULTS[key]
 
 
 def feed(graph: db.Graph, *, after: int | None, limit: int, resource: str | None = None, source: str | None = None,

@@ -9,7 +9,7 @@ from typing import Any
 from neo4j import ManagedTransaction
 
 from service import db
-from service.errors import field_error
+from service.problems import field_error
 from service.repositories import attributes, changes, fetch_page, locked, read_one, records
 
 _PARTY_FIELDS = ("source_id", "target_id")

@@ -9,7 +9,7 @@ from typing import Any
 from neo4j import ManagedTransaction
 
 from service import db
-from service.errors import Problem, field_error
+from service.problems import Problem, field_error
 from service.repositories import changes, fetch_page, locked, read_one
 
 

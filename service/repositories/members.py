@@ -11,7 +11,7 @@ from neo4j import ManagedTransaction
 from neo4j.exceptions import ConstraintError
 
 from service import db
-from service.errors import Problem, field_error
+from service.problems import Problem, field_error
 from service.repositories import attributes, changes, fetch_page, locked, not_found, read_one, records
 
 _CONFLICT_RETRIES = 3

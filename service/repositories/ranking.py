@@ -1,4 +1,4 @@
-"""Ranking models: trained on the analytics projection (service/ranking.py), stored in the graph as
+"""Ranking models: trained on the analytics projection (service/recommending/ranking.py), stored in the graph as
 RankingModel nodes, read by every web worker for serving.
 
 Training is the analytics question `ranking` (GET /v1/analytics/ranking, and one of the default reports
@@ -16,10 +16,11 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-from service import db, ranking
+from service import db
+from service.recommending import ranking
 from service.analytics.activities import DEFAULT_SIZE_CAP, co_participation
 from service.analytics.engine import Engine
-from service.recommendations import DEFAULT_WEIGHTS
+from service.recommending.recommendations import DEFAULT_WEIGHTS
 
 CACHE_SECONDS = 5.0     # how long a web worker serves the model it read before looking for a newer one
 KEEP_MODELS = 10

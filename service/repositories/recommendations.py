@@ -1,4 +1,4 @@
-"""Recommendations: candidates read and ranked by Cypher at request time, explained by service.recommendations."""
+"""Recommendations: candidates read and ranked by Cypher at request time, explained by service.recommending.recommendations."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import time
 from collections import OrderedDict
 from typing import Any
 
-from flask import current_app
 
-from service import db, ranking as ranking_module, recommendations as scoring
+from service import db
+from service.recommending import ranking as ranking_module, recommendations as scoring
 from service.analytics.engine import get_engine
 from service.repositories import analytics, not_found, ranking
 
@@ -62,7 +62,7 @@ def for_member(graph: db.Graph, member_id: str, *, strategy: str, limit: int, we
                exclude_organization_id: str | None = None, activity_size_cap: int = 50) -> dict[str, Any]:
     started = time.perf_counter()
     model = ranking.current(graph)
-    entries = current_app.config.get("NETWEAVE_RECOMMENDATION_CACHE_ENTRIES", 0)
+    entries = graph.config.get("NETWEAVE_RECOMMENDATION_CACHE_ENTRIES", 0)
     key = (id(graph), member_id, strategy, limit, region, role, organization_id, exclude_organization_id,
            activity_size_cap, model.version if model is not None else None)
     if entries:
@@ -132,10 +132,10 @@ def _compute(graph: db.Graph, member_id: str, model: ranking_module.Model | None
 def _model_block(graph: db.Graph, model: ranking_module.Model | None, revision: int) -> dict[str, Any]:
     """`computed.model`: the learned model that ranked (its version), or why the hand-set weights did. Without
     a queue, a missing or outgrown model is trained behind the answer (NETWEAVE_RANKING_AUTO_TRAIN)."""
-    if (current_app.config.get("NETWEAVE_RANKING_AUTO_TRAIN") and not current_app.config.get("NETWEAVE_QUEUE_URL")
+    if (graph.config.get("NETWEAVE_RANKING_AUTO_TRAIN") and not graph.config.get("NETWEAVE_QUEUE_URL")
             and (model is None or not model.knows_every_feature()
                  or revision - model.revision >= ranking_module.RETRAIN_MIN_CHANGES)):
-        ranking.train_behind(get_engine(current_app), graph, revision)
+        ranking.train_behind(get_engine(graph), graph, revision)
     if model is not None:
         return model.describe()
     return {"basis": "hand-set", "version": None,

@@ -8,7 +8,7 @@ from typing import Any
 
 from neo4j import ManagedTransaction
 
-from service.errors import Problem
+from service.problems import Problem
 from service.repositories import attributes, vocabularies
 
 

@@ -36,10 +36,10 @@ from neo4j import exceptions as neo4j_exceptions
 from schemas.members import MemberPatchSchema, MemberSchema
 from schemas.surveys import BUILT_IN_ATTRIBUTES, TIE_SCALES
 from schemas.vocabularies import slug
-from service import bookmarks, db
-from service.auth import hash_key
-from service.errors import Problem, field_error, flatten_messages
-from service.observability import CHECK_IN_SAVES
+from service import db
+from service.repositories.api_keys import hash_key
+from service.problems import Problem, field_error, flatten_messages
+from service.metrics import CHECK_IN_SAVES
 from service.repositories import alerts, attributes, changes, fetch_page, locked, not_found, records, sync
 
 log = logging.getLogger(__name__)
@@ -367,7 +367,7 @@ class _SaveBatcher:
             entry.done.wait()
             if not entry.lead:
                 if entry.bookmarks is not None:
-                    bookmarks.advance(entry.bookmarks)
+                    db.advance_bookmarks(entry.bookmarks)
                 return
         while not entry.served:
             with self._mutex:
@@ -419,7 +419,7 @@ class _SaveBatcher:
                     committed.append(entry)
                 except Exception as alone:  # noqa: BLE001
                     entry.result, entry.error = None, alone
-        marks = bookmarks.current()
+        marks = db.current_bookmarks()
         for entry in committed:
             if entry.result is not None:
                 entry.bookmarks = marks

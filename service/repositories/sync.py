@@ -21,7 +21,7 @@ from neo4j.exceptions import ConstraintError
 from schemas.fast import FastLoader
 from schemas.sync import MAX_RECORDS, RECORD_SCHEMAS, STATUSES
 from service import db
-from service.errors import Problem, field_error, flatten_messages, problem_body
+from service.problems import Problem, field_error, flatten_messages, problem_body
 from service.repositories import attributes, changes, vocabularies
 from service.repositories import activity_sync
 from service.repositories.members import email_key

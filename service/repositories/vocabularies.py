@@ -11,7 +11,7 @@ from neo4j import ManagedTransaction
 
 from schemas.vocabularies import DEFAULT_TERMS, default_label, slug
 from service import db
-from service.errors import Problem, field_error
+from service.problems import Problem, field_error
 from service.repositories import changes, locked, not_found
 
 # Which field of which resource holds which vocabulary's values.

@@ -1,7 +1,7 @@
-"""Webhook endpoints and their deliveries (graph_queries/webhooks.cypher); sending is service/delivery.py.
+"""Webhook endpoints and their deliveries (graph_queries/webhooks.cypher); sending is service/webhooks/delivery.py.
 
 The secret is made here and returned once, at creation and at rotation; it is stored sealed
-(service/sealing.py) and never shown again.
+(service/webhooks/sealing.py) and never shown again.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Any
 from neo4j import ManagedTransaction
 
 from service import db
-from service.errors import Problem
+from service.problems import Problem
 from service.repositories import fetch_page, locked, not_found
-from service.sealing import Sealer
+from service.webhooks.sealing import Sealer
 
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32

@@ -330,7 +330,7 @@
   function sizes(layout) {
     const values = state.sizeBy === "betweenness" ? layout.members.betweenness : layout.members.degree;
     const top = values.reduce((a, b) => Math.max(a, b), 0);
-    // Smaller dots for crowded networks (as service/pictures.py does); zooming in still enlarges them.
+    // Smaller dots for crowded networks (as service/exports/pictures.py does); zooming in still enlarges them.
     const shrink = values.length ? Math.min(1, Math.max(0.35, Math.sqrt(400 / values.length))) : 1;
     return values.map((value) => shrink * (top > 0 ? 2.5 + 9 * Math.sqrt(value / top) : 3));
   }

@@ -8,11 +8,11 @@ from flask.views import MethodView
 from schemas.activities import (ActivityListArgsSchema, ActivityPageSchema, ActivityPatchSchema, ActivitySchema,
                                 ParticipantPageSchema, ParticipantsSchema)
 from schemas.common import PageArgsSchema
-from service.api import (BY_CREATION, BY_NAME, Blueprint, created_headers, decode_cursor, errors, etag,
+from service.web.api import (BY_CREATION, BY_NAME, Blueprint, created_headers, decode_cursor, errors, etag,
                          expected_version, if_match, item_links, links, page, render)
-from service.auth import requires
-from service.db import get_graph
-from service.idempotency import idempotent
+from service.web.auth import requires
+from service.web import get_graph
+from service.web.idempotency import idempotent
 from service.repositories import activities
 
 blp = Blueprint("activities", __name__, url_prefix="/v1/activities",

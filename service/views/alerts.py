@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from schemas.alerts import AlertArgsSchema, AlertPageSchema, AlertSettingsSchema
-from service.api import BY_SEQ, Blueprint, decode_cursor, etag, if_match, page
-from service.auth import requires
-from service.db import get_graph
+from service.web.api import BY_SEQ, Blueprint, decode_cursor, etag, if_match, page
+from service.web.auth import requires
+from service.web import get_graph
 from service.repositories import alerts
 
 blp = Blueprint("alerts", __name__, url_prefix="/v1/alerts",

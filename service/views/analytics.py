@@ -14,11 +14,11 @@ from schemas.analytics import (BridgesArgsSchema, BridgesSchema, ClusterMembersA
                                SnapshotSchema)
 from schemas.common import PageArgsSchema
 from service.analytics.engine import Pending
-from service.api import BY_CREATION, BY_NAME, Blueprint, decode_cursor, errors, page, render
-from service.auth import caller_sees_pii, requires
-from service.db import get_graph
-from service.errors import Problem
-from service.idempotency import idempotent
+from service.web.api import BY_CREATION, BY_NAME, Blueprint, decode_cursor, errors, page, render
+from service.web.auth import caller_sees_pii, requires
+from service.web import get_graph
+from service.problems import Problem
+from service.web.idempotency import idempotent
 from service.repositories import analytics
 
 blp = Blueprint("analytics", __name__, url_prefix="/v1/analytics",

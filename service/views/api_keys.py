@@ -7,9 +7,9 @@ from flask.views import MethodView
 
 from schemas.common import PageArgsSchema
 from schemas.keys import ApiKeyPageSchema, ApiKeySchema, NewApiKeySchema, RotateApiKeySchema, RotatedApiKeySchema
-from service.api import BY_CREATION, Blueprint, decode_cursor, errors, item_links, links, page
-from service.auth import requires
-from service.db import get_graph
+from service.web.api import BY_CREATION, Blueprint, decode_cursor, errors, item_links, links, page
+from service.web.auth import forget_cached_keys, requires
+from service.web import get_graph
 from service.repositories import api_keys
 
 blp = Blueprint("api_keys", __name__, url_prefix="/v1/api-keys",
@@ -42,7 +42,10 @@ class ApiKey(MethodView):
     @errors(404)
     def delete(self, key_id):
         """Revoke an API key"""
-        api_keys.revoke(get_graph(), key_id)
+        try:
+            api_keys.revoke(get_graph(), key_id)
+        finally:
+            forget_cached_keys()
 
 
 @blp.route("/<key_id>/rotate")
@@ -56,4 +59,7 @@ class ApiKeyRotation(MethodView):
         grace = body.get("grace_seconds")
         if grace is None:
             grace = current_app.config["NETWEAVE_KEY_ROTATION_GRACE_SECONDS"]
-        return api_keys.rotate(get_graph(), key_id, grace)
+        try:
+            return api_keys.rotate(get_graph(), key_id, grace)
+        finally:
+            forget_cached_keys()

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import url_for
 
 from schemas.ego import EgoArgsSchema, EgoNetworkSchema
-from service.api import Blueprint, errors
-from service.auth import requires
-from service.db import get_graph
+from service.web.api import Blueprint, errors
+from service.web.auth import requires
+from service.web import get_graph
 from service.repositories import ego
 
 blp = Blueprint("ego", __name__, url_prefix="/v1/members",

@@ -9,9 +9,9 @@ from schemas.analytics import RunSchema
 from schemas.exports import ExportArgsSchema
 from service import exports
 from service.analytics.engine import Pending
-from service.api import Blueprint
-from service.auth import caller_sees_pii, requires
-from service.db import get_graph
+from service.web.api import Blueprint
+from service.web.auth import caller_sees_pii, requires
+from service.web import get_graph
 from service.repositories import analytics
 from service.views.analytics import answer_pending
 

@@ -7,11 +7,11 @@ from flask.views import MethodView
 
 from schemas.analytics import RunSchema
 from schemas.layout import LayoutQueryArgsSchema, LayoutSchema, MapArgsSchema
-from service import pictures
+from service.exports import pictures
 from service.analytics.engine import Pending
-from service.api import Blueprint, errors
-from service.auth import caller_sees_pii, requires
-from service.db import get_graph
+from service.web.api import Blueprint, errors
+from service.web.auth import caller_sees_pii, requires
+from service.web import get_graph
 from service.repositories import attributes, layout
 from service.views.analytics import answer_pending
 

@@ -9,11 +9,11 @@ from schemas.common import PageArgsSchema
 from schemas.members import (AffiliationSchema, CollaboratorPageSchema, DuplicateArgsSchema, DuplicatePageSchema,
                              MemberCreateArgsSchema, MemberListArgsSchema, MemberMergeSchema, MemberPageSchema,
                              MemberPatchSchema, MemberSchema)
-from service.api import (BY_NAME, Blueprint, created_headers, decode_cursor, errors, etag, if_match, item_links,
+from service.web.api import (BY_NAME, Blueprint, created_headers, decode_cursor, errors, etag, if_match, item_links,
                          links, operation_ref, page, render)
-from service.auth import requires
-from service.db import get_graph
-from service.idempotency import idempotent
+from service.web.auth import requires
+from service.web import get_graph
+from service.web.idempotency import idempotent
 from service.repositories import members, organizations
 
 blp = Blueprint("members", __name__, url_prefix="/v1/members",

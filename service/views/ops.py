@@ -7,8 +7,8 @@ from pathlib import Path
 from flask import Blueprint, Response, current_app, send_from_directory
 from neo4j.exceptions import DriverError, Neo4jError
 
-from service.db import get_graph
-from service.errors import Problem
+from service.web import get_graph
+from service.problems import Problem
 
 blp = Blueprint("ops", __name__)
 

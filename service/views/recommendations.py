@@ -8,11 +8,11 @@ from flask.views import MethodView
 from schemas.recommendations import (IntroductionDecisionSchema, IntroductionListArgsSchema, IntroductionPageSchema,
                                      IntroductionSchema, MemberRecommendationArgsSchema, MemberRecommendationsSchema,
                                      OrganizationRecommendationArgsSchema, OrganizationRecommendationsSchema)
-from service.api import (BY_CREATION, Blueprint, created_headers, decode_cursor, errors, etag, if_match, item_links,
+from service.web.api import (BY_CREATION, Blueprint, created_headers, decode_cursor, errors, etag, if_match, item_links,
                          links, page, render)
-from service.auth import requires
-from service.db import get_graph
-from service.idempotency import idempotent
+from service.web.auth import requires
+from service.web import get_graph
+from service.web.idempotency import idempotent
 from service.repositories import introductions, recommendations
 
 blp = Blueprint("recommendations", __name__, url_prefix="/v1",

@@ -13,11 +13,11 @@ from schemas.surveys import (InvitationListArgsSchema, InvitationListSchema, Inv
                              RespondResultSchema, ResponseBodySchema, SurveyListArgsSchema, SurveyPageSchema,
                              SurveyPatchSchema, SurveyResultsSchema, SurveySchema, WriteInListArgsSchema,
                              WriteInListSchema, WriteInMatchSchema, WriteInSchema)
-from service.api import (BY_CREATION, Blueprint, created_headers, decode_cursor, errors, etag, if_match, page,
+from service.web.api import (BY_CREATION, Blueprint, created_headers, decode_cursor, errors, etag, if_match, page,
                          render)
-from service.auth import add_error_responses, requires
-from service.db import get_graph
-from service.idempotency import idempotent
+from service.web.auth import add_error_responses, requires
+from service.web import get_graph
+from service.web.idempotency import idempotent
 from service.repositories import surveys
 from service.views.explorer import static_asset, static_page
 

@@ -6,10 +6,10 @@ from flask import current_app
 from flask.views import MethodView
 
 from schemas.sync import ChangeArgsSchema, ChangePageSchema, SyncArgsSchema, SyncRequestSchema, SyncResponseSchema
-from service.api import Blueprint, errors, render
-from service.auth import caller_sees_external_ids, requires
-from service.db import get_graph
-from service.idempotency import idempotent
+from service.web.api import Blueprint, errors, render
+from service.web.auth import caller_sees_external_ids, requires
+from service.web import get_graph
+from service.web.idempotency import idempotent
 from service.repositories import changes, sync
 
 blp = Blueprint("sync", __name__, url_prefix="/v1",

@@ -12,11 +12,11 @@ from schemas.attributes import (NAME_PATTERN, TARGETS, AttributeDefinitionListSc
                                 AttributeListArgsSchema)
 from schemas.vocabularies import (NAMES, VocabularyListSchema, VocabularyMergeResultSchema, VocabularyMergeSchema,
                                   VocabularySchema)
-from service.api import Blueprint, errors, etag, expected_version, if_match, render
-from service.auth import requires
-from service.db import get_graph
-from service.errors import field_error
-from service.idempotency import idempotent
+from service.web.api import Blueprint, errors, etag, expected_version, if_match, render
+from service.web.auth import requires
+from service.web import get_graph
+from service.problems import field_error
+from service.web.idempotency import idempotent
 from service.repositories import attributes, vocabularies
 
 blp = Blueprint("vocabularies", __name__, url_prefix="/v1",

@@ -8,11 +8,11 @@ from flask.views import MethodView
 from schemas.common import PageArgsSchema
 from schemas.webhooks import (DeliveryPageSchema, DeliverySchema, NewWebhookSchema, WebhookCreateSchema,
                               WebhookPageSchema, WebhookPatchSchema, WebhookRotateSchema, WebhookSchema)
-from service import sealing
-from service.api import BY_CREATION, Blueprint, decode_cursor, errors, etag, if_match, page, render
-from service.auth import current_caller, requires
-from service.db import get_graph
-from service.idempotency import idempotent
+from service.webhooks import sealing
+from service.web.api import BY_CREATION, Blueprint, decode_cursor, errors, etag, if_match, page, render
+from service.web.auth import current_caller, requires
+from service.web import get_graph
+from service.web.idempotency import idempotent
 from service.repositories import webhooks
 
 blp = Blueprint("webhooks", __name__, url_prefix="/v1/webhooks",

@@ -21,8 +21,10 @@ from flask_smorest import Api, Blueprint as SmorestBlueprint
 from flask_smorest.utils import prepare_response
 
 from schemas.common import ProblemSchema, is_unicode_text
-from service import auth, request_limits
-from service.errors import PROBLEM_CONTENT_TYPE, Problem, field_error, from_http_exception, problem_response
+from service.web import auth, request_limits
+from service.cursors import BY_CREATION, BY_NAME, BY_SEQ, decode_cursor, encode_cursor  # noqa: F401 (for the views)
+from service.web.errors import PROBLEM_CONTENT_TYPE, Problem, field_error, from_http_exception, problem_response
+from service.problems import stale
 
 
 class NetweaveApi(Api):
@@ -188,7 +190,7 @@ class MemberIdConverter(BaseConverter):
 
 
 def create_api(app) -> NetweaveApi:
-    from service.bookmarks import BookmarkDocs
+    from service.web.bookmarks import BookmarkDocs
 
     app.url_map.converters["member"] = MemberIdConverter
     api = NetweaveApi(spec_kwargs={"marshmallow_plugin": NetweavePlugin(),
@@ -224,61 +226,6 @@ def render(schema, status: int | Callable[[Any], int],
 
 
 # --- cursor pagination -------------------------------------------------------------------
-
-def encode_cursor(sort_key: Sequence[Any]) -> str:
-    raw = json.dumps(list(sort_key), separators=(",", ":")).encode("utf-8")
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
-# The shape of a sort key: what each part is. A cursor is checked against it before any part reaches a
-# statement, so a part of the wrong kind (a name where `datetime()` expects a time, a lone surrogate the
-# driver cannot encode, a number past Neo4j's 64 bits) is the client's 422, not the database's error.
-BY_NAME = ("text", "text")                  # (name_key, id)
-BY_CREATION = ("timestamp", "text")         # (created_at as Neo4j writes it, id)
-BY_SEQ = ("seq",)                           # the change feed's position
-
-_TIMESTAMP = re.compile(r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d)(?::(\d\d)(?:\.\d{1,9})?)?"
-                        r"(?:Z|[+-](\d\d):(\d\d))", re.ASCII)
-_SEQ = re.compile(r"[0-9]{1,18}")            # below 2**63 with room to add to it
-
-
-def _cursor_text(part: Any) -> bool:
-    return isinstance(part, str) and is_unicode_text(part)
-
-
-def _cursor_timestamp(part: Any) -> bool:
-    match = _TIMESTAMP.fullmatch(part) if isinstance(part, str) else None
-    if match is None:
-        return False
-    year, month, day, hour, minute, second, offset_hours, offset_minutes = (int(g or 0) for g in match.groups())
-    try:
-        datetime.datetime(year, month, day, hour, minute, second)
-    except ValueError:
-        return False
-    return offset_minutes < 60 and (offset_hours, offset_minutes) <= (18, 0)
-
-
-def _cursor_seq(part: Any) -> bool:
-    return isinstance(part, str) and _SEQ.fullmatch(part) is not None
-
-
-_CURSOR_PARTS = {"text": _cursor_text, "timestamp": _cursor_timestamp, "seq": _cursor_seq}
-
-
-def decode_cursor(cursor: str | None, shape: Sequence[str], field: str = "cursor") -> list[Any] | None:
-    """The sort key a cursor stands for, or a 422 naming `field` when it is not one of ours of this `shape`."""
-    if cursor is None:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        key = json.loads(raw)
-    except (binascii.Error, ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        key = None
-    if not (isinstance(key, list) and len(key) == len(shape)
-            and all(_CURSOR_PARTS[kind](part) for kind, part in zip(shape, key))):
-        raise field_error(field, "not a cursor this list returned", location="query")
-    return key
-
 
 def page(rows: list[dict[str, Any]], limit: int, item: str = "item") -> dict[str, Any]:
     """Rows fetched with LIMIT limit+1 (each with `item` and `sort_key`) as one page."""
@@ -322,11 +269,6 @@ def created_headers(endpoint: str, id_arg: str) -> Callable[[dict[str, Any]], di
         return {"ETag": etag(resource["version"]), "Location": url_for(endpoint, **{id_arg: resource["id"]})}
 
     return headers
-
-
-def stale() -> Problem:
-    return Problem(412, "the resource changed since you read it (If-Match does not match its ETag); GET it again",
-                   slug="precondition-failed")
 
 
 def if_match(view: Callable) -> Callable:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import copy
 import functools
-import hashlib
 import hmac
-import secrets
 import threading
 import time
 import uuid
@@ -16,13 +14,13 @@ from typing import Any, Callable
 
 from flask import current_app, g, has_app_context, request
 
-from service import bookmarks, db, limits
-from service.errors import Problem, field_error
+from service import db
+from service.web import bookmarks, limits
+from service.problems import Problem, field_error
+from service.web import get_graph
 
 from schemas.keys import SCOPES
-# A fixed UUID, so the seeded key can be listed and revoked like any other (until the next start).
-BOOTSTRAP_KEY_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "netweave:bootstrap-admin-key"))
-_KEY_PREFIX = "nw_"
+from service.repositories.api_keys import BOOTSTRAP_KEY_ID, hash_key, new_secret  # noqa: F401
 SECURITY_SCHEME = "bearerAuth"
 
 
@@ -34,15 +32,6 @@ class Caller:
 
     def has(self, scope: str) -> bool:
         return scope in self.scopes
-
-
-def hash_key(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
-
-
-def new_secret() -> str:
-    """A fresh key: 256 random bits, prefixed so leaked keys are recognisable in scanners."""
-    return _KEY_PREFIX + secrets.token_urlsafe(32)
 
 
 def authenticate(header: str | None) -> Caller:
@@ -57,7 +46,7 @@ def authenticate(header: str | None) -> Caller:
     row = _key_cache().get(presented)
     if row is None:
         limits.refuse_repeated_failures()
-        row = db.get_graph().read(_key_by_hash, presented)
+        row = get_graph().read(_key_by_hash, presented)
         if row is not None and row["revoked_at"] is None:
             _key_cache().put(presented, row)
     # The lookup is by hash, so its timing says nothing about the secret; the compare is
@@ -200,13 +189,3 @@ def add_error_responses(apidoc: dict[str, Any], *statuses: int) -> None:
             refs.append(name)
 
 
-def seed_admin_key(graph: db.Graph, secret: str | None) -> None:
-    """Make NETWEAVE_ADMIN_KEY a valid key with every scope (replacing the previous seed)."""
-    if not secret:
-        return
-    with graph.driver.session(database=graph.database) as session:
-        session.execute_write(
-            lambda tx: db.run(tx, "api_key_seed", id=BOOTSTRAP_KEY_ID, name="admin (NETWEAVE_ADMIN_KEY)",
-                              hash=hash_key(secret), scopes=list(SCOPES))
-        )
-    forget_cached_keys()

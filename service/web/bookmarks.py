@@ -23,16 +23,15 @@ import hmac
 import json
 import re
 import secrets
-from contextvars import ContextVar
-from typing import Callable, TypeVar
 
 import neo4j
 from apispec import APISpec, BasePlugin
-from flask import Flask, Response, current_app, g, has_request_context, request
+from flask import Flask, Response, current_app, request
 
-from service.errors import field_error
+from service import db
+from service.web import get_graph
+from service.problems import field_error
 
-T = TypeVar("T")
 HEADER = "X-Neo4j-Bookmark"
 # A bookmark names one transaction per database; a handful is already unusual, so anything
 # longer than this is not something we handed out.
@@ -41,9 +40,6 @@ MAX_BOOKMARKS = 16
 MAX_BOOKMARK_CHARS = 512
 
 _BOOKMARK = re.compile(r"[A-Za-z]+:[A-Za-z0-9+/=_-]+")
-_carried: ContextVar[neo4j.Bookmarks | None] = ContextVar("netweave_carried_bookmarks", default=None)
-_CURRENT = "netweave_bookmarks"
-_WRITTEN = "netweave_bookmarks_written"
 
 
 def encode(bookmarks: neo4j.Bookmarks, key: bytes) -> str:
@@ -87,35 +83,6 @@ def _invalid(message: str):
     return field_error(HEADER, message, location="headers", status=400)
 
 
-def current() -> neo4j.Bookmarks | None:
-    """What this request's next session starts after: the client's bookmarks, then its own writes'.
-
-    Outside a request (the analytics thread), the bookmarks of the request whose work it runs.
-    """
-    return g.get(_CURRENT) if has_request_context() else _carried.get()
-
-
-def carrying(work: Callable[[], T]) -> Callable[[], T]:
-    """`work`, made to start its sessions after this request's bookmarks on whichever thread runs it."""
-    marks = current()
-
-    def run() -> T:
-        token = _carried.set(marks)
-        try:
-            return work()
-        finally:
-            _carried.reset(token)
-
-    return run
-
-
-def advance(bookmarks: neo4j.Bookmarks) -> None:
-    """Record the bookmarks after a write of this request (they supersede the ones it started with)."""
-    if has_request_context() and bookmarks.raw_values:
-        setattr(g, _CURRENT, bookmarks)
-        setattr(g, _WRITTEN, True)
-
-
 def read_header() -> None:
     """Take the client's bookmark for this request's sessions (400 when malformed).
 
@@ -126,7 +93,7 @@ def read_header() -> None:
     if value is not None:
         marks = decode(value.strip(), key())
         _reached(marks)
-        setattr(g, _CURRENT, marks)
+        (db.current_unit() or db.begin_unit()).bookmarks = marks
 
 
 def _reached(marks: neo4j.Bookmarks) -> None:
@@ -134,19 +101,26 @@ def _reached(marks: neo4j.Bookmarks) -> None:
     reached `marks`: at most the server's bookmark_ready_timeout, then its BookmarkTimeout answers 503.
     The request's own transactions, managed and retried by the driver, then start without waiting; left
     to them, each retry would wait the timeout again (four times over within NEO4J_RETRY_SECONDS)."""
-    from service import db
-
-    graph = db.get_graph()
+    graph = get_graph()
     with graph.driver.session(database=graph.database, bookmarks=marks,
                               default_access_mode=neo4j.READ_ACCESS) as session:
         with session.begin_transaction() as tx:
             db.run(tx, "bookmark_reached")
 
 
+def _begin() -> None:
+    db.begin_unit()
+
+
 def _send_header(response: Response) -> Response:
-    if g.get(_WRITTEN):
-        response.headers[HEADER] = encode(g.get(_CURRENT), key())
+    unit = db.current_unit()
+    if unit is not None and unit.wrote:
+        response.headers[HEADER] = encode(unit.bookmarks, key())
     return response
+
+
+def _end(_error: BaseException | None = None) -> None:
+    db.end_unit()
 
 
 _KEY = "netweave.bookmark_key"
@@ -162,9 +136,7 @@ def key() -> bytes:
         if configured:
             found = configured.encode("utf-8")
         else:
-            from service import db
-
-            graph = db.get_graph()
+            graph = get_graph()
             graph.ensure_bootstrapped()
             with graph.driver.session(database=graph.database) as session:
                 found = session.execute_write(lambda tx: db.run_one(
@@ -174,7 +146,11 @@ def key() -> bytes:
 
 
 def init_app(app: Flask) -> None:
+    """Each request is a unit of work of the data layer (service/db.py): it starts after no bookmark
+    until the client sends one, and its writes' bookmarks go back in the response's header."""
+    app.before_request(_begin)
     app.after_request(_send_header)
+    app.teardown_request(_end)
 
 
 class BookmarkDocs(BasePlugin):

@@ -1,118 +1,26 @@
-"""The one error path: every error leaves as RFC 9457 application/problem+json."""
+"""The one error path: every error leaves as RFC 9457 application/problem+json (the problems themselves
+are service/problems.py)."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from flask import Flask, Response, current_app, json
 from neo4j.exceptions import (ConnectionPoolError, ConstraintError, Neo4jError, ServiceUnavailable, SessionExpired,
                               TransientError)
 from werkzeug.exceptions import HTTPException
 
-PROBLEM_CONTENT_TYPE = "application/problem+json"
-_TYPE_PREFIX = "urn:netweave:problem:"
+from service.problems import (PROBLEM_CONTENT_TYPE, Problem, as_list, field_error,  # noqa: F401
+                              flatten_messages, problem_body)
 
 log = logging.getLogger(__name__)
-
-# A stable `type` slug per status for errors that do not pick their own.
-_DEFAULT_SLUGS = {
-    400: "bad-request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not-found",
-    405: "method-not-allowed",
-    406: "not-acceptable",
-    409: "conflict",
-    410: "gone",
-    412: "precondition-failed",
-    413: "payload-too-large",
-    414: "uri-too-long",
-    415: "unsupported-media-type",
-    417: "expectation-failed",
-    422: "validation-error",
-    428: "precondition-required",
-    429: "too-many-requests",
-    431: "request-header-fields-too-large",
-    500: "internal-error",
-    501: "not-implemented",
-    503: "service-unavailable",
-}
-
-
-class Problem(Exception):
-    """An error the API answers on purpose, with a stable type and a human detail."""
-
-    def __init__(
-        self,
-        status: int,
-        detail: str,
-        *,
-        slug: str | None = None,
-        title: str | None = None,
-        errors: list[dict[str, Any]] | None = None,
-        headers: Mapping[str, str] | None = None,
-        **extra: Any,
-    ):
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        self.slug = slug or _DEFAULT_SLUGS.get(status, "error")
-        self.title = title
-        self.errors = errors
-        self.headers = dict(headers or {})
-        self.extra = extra
-
-
-def field_error(field: str, message: str, *, location: str = "json", status: int = 422) -> Problem:
-    """A validation problem that names the one field that failed."""
-    return Problem(
-        status,
-        f"{field}: {message}",
-        slug="validation-error",
-        errors=[{"field": field, "location": location, "messages": [message]}],
-    )
-
-
-def problem_body(problem: Problem) -> dict[str, Any]:
-    from http import HTTPStatus
-
-    body: dict[str, Any] = {
-        "type": _TYPE_PREFIX + problem.slug,
-        "title": problem.title or HTTPStatus(problem.status).phrase,
-        "status": problem.status,
-        "detail": problem.detail,
-    }
-    if problem.errors is not None:
-        body["errors"] = problem.errors
-    body.update(problem.extra)
-    return body
 
 
 def problem_response(problem: Problem) -> Response:
     response = Response(json.dumps(problem_body(problem)), status=problem.status, mimetype=PROBLEM_CONTENT_TYPE)
     response.headers.update(problem.headers)
     return response
-
-
-def flatten_messages(messages: Mapping[str, Any], location: str, prefix: str = "") -> list[dict[str, Any]]:
-    """webargs' nested {location: {field: [msg]}} as a flat list naming each failing field."""
-    flat: list[dict[str, Any]] = []
-    for key, value in messages.items():
-        field = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, Mapping):
-            flat.extend(flatten_messages(value, location, field))
-        else:
-            flat.append({"field": field, "location": location, "messages": _as_list(value)})
-    return flat
-
-
-def _as_list(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, Iterable):
-        return [str(item) for item in value]
-    return [str(value)]
 
 
 def from_http_exception(error: HTTPException) -> Problem:
@@ -129,7 +37,7 @@ def from_http_exception(error: HTTPException) -> Problem:
             if isinstance(fields, Mapping):
                 errors.extend(flatten_messages(fields, location))
             else:  # the whole body failed (e.g. not JSON): marshmallow's name for that is _schema
-                errors.append({"field": "_schema", "location": location, "messages": _as_list(fields)})
+                errors.append({"field": "_schema", "location": location, "messages": as_list(fields)})
         fields_named = ", ".join(sorted({item["field"] for item in errors}))
         return Problem(status, f"invalid input: {fields_named}", slug="validation-error", errors=errors, headers=headers)
     detail = data.get("message") or error.description or ""
@@ -161,7 +69,7 @@ def register(app: Flask) -> None:
         # being restarted. Worth retrying later, so 503, not 500.
         log.warning("neo4j transient error after retries: %s", error.code)
         if error.code == "Neo.TransientError.Transaction.BookmarkTimeout":
-            from service.bookmarks import HEADER
+            from service.web.bookmarks import HEADER
 
             return _unavailable(f"the database has not yet reached the write {HEADER} names (a cluster member "
                                 "still catching up); retry later", "bookmark-not-ready",
@@ -171,7 +79,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(Neo4jError)
     def _neo4j(error: Neo4jError):
         if error.code in _BOOKMARK_CODES:
-            from service.bookmarks import HEADER
+            from service.web.bookmarks import HEADER
 
             return problem_response(field_error(HEADER, "the database does not know this bookmark",
                                                 location="headers", status=400))

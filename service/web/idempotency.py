@@ -1,8 +1,8 @@
 """Idempotency-Key for POST and sync: a retried request never applies twice.
 
-The first response is stored in the same transaction as the request's effect
-(through a hook that Graph.write runs before commit), so a commit whose answer
-was lost still has its answer on the next try. A concurrent request with the
+The first response is stored in the same transaction as the request's effect (the request hands its
+record to the data layer with db.joining, and the first Graph.write stores the response before commit),
+so a commit whose answer was lost still has its answer on the next try. A concurrent request with the
 same key gets 409 while the first runs; a different body under the same key, 422.
 Keys are scoped to the API key that sent them and kept for NETWEAVE_IDEMPOTENCY_TTL.
 
@@ -27,10 +27,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from flask import Response, current_app, g, request
+from flask import Response, current_app, request
 
-from service import auth, db
-from service.errors import Problem
+from service import db
+from service.web import auth
+from service.problems import Problem
+from service.web import get_graph
 
 log = logging.getLogger(__name__)
 
@@ -102,21 +104,20 @@ def _run_once(key: str, render: Callable, view: Callable, args: tuple, kwargs: d
         raise Problem(400, f"{HEADER} must be 1-{_MAX_KEY_LENGTH} visible ASCII characters (inner spaces allowed)",
                       slug="bad-idempotency-key")
     scope, claim = f"{auth.current_caller().key_id}:{key}", uuid.uuid4().hex
-    graph = db.get_graph()
+    graph = get_graph()
     lease_seconds = current_app.config["NETWEAVE_IDEMPOTENCY_LEASE_SECONDS"]
     stored = graph.write(_claim, scope, claim, _fingerprint(), current_app.config)
     if stored is not None:
         return stored
-    g.idempotency = pending = Pending(scope=scope, claim=claim, render=render, replay=replay)
+    pending = Pending(scope=scope, claim=claim, render=render, replay=replay)
     lease = Lease(graph, scope, claim, lease_seconds)
     try:
-        result = view(*args, **kwargs)
+        with db.joining(pending):
+            result = view(*args, **kwargs)
     except BaseException:
-        g.pop("idempotency", None)
         lease.stop()
         _release(graph, scope, claim)
         raise
-    g.pop("idempotency", None)
     lease.stop()
     if pending.response is None:  # nothing was written, so there is no effect to protect
         _release(graph, scope, claim)
@@ -197,6 +198,3 @@ def _fingerprint() -> str:
     digest.update(request.get_data(cache=True))
     return digest.hexdigest()
 
-
-def current() -> Pending | None:
-    return g.get("idempotency")

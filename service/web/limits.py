@@ -24,7 +24,7 @@ from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from limits import parse_many
 
-from service.errors import Problem, problem_response
+from service.web.errors import Problem, problem_response
 
 EXTENSION = "netweave.limiter"
 

@@ -24,7 +24,8 @@ from flask import Blueprint, Flask, Response, current_app, g, has_request_contex
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client import REGISTRY, multiprocess
 
-from service.errors import Problem
+from service.problems import Problem
+from service.metrics import SECONDS
 
 log = logging.getLogger("netweave.request")
 
@@ -33,17 +34,8 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{8,128}")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _STANDARD_RECORD_FIELDS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
-_SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 REQUEST_SECONDS = Histogram("netweave_http_request_duration_seconds", "Time to answer an HTTP request",
-                            ["method", "route", "status"], buckets=_SECONDS)
-QUERY_SECONDS = Histogram("netweave_neo4j_query_duration_seconds",
-                          "Time to run one named Cypher statement and read its rows", ["query"], buckets=_SECONDS)
-CHECK_IN_SAVES = Histogram("netweave_check_in_saves_per_transaction",
-                           "Check-in saves (PUT /v1/respond/{token}) written together in one transaction",
-                           buckets=(1, 2, 4, 8, 16, 32))
-TRANSACTION_SECONDS = Histogram("netweave_neo4j_transaction_duration_seconds",
-                                "Time of a Neo4j transaction, retries included", ["mode", "outcome"],
-                                buckets=_SECONDS)
+                            ["method", "route", "status"], buckets=SECONDS)
 
 
 # --- logs -------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any
 from apispec import BasePlugin
 from flask import Flask, request
 
-from service.errors import PROBLEM_CONTENT_TYPE, Problem, problem_body
+from service.problems import PROBLEM_CONTENT_TYPE, Problem, problem_body
 
 # What the app accepts: gunicorn's defaults, so no request that used to pass is refused now.
 MAX_REQUEST_LINE = 4094          # bytes of "GET /v1/members?... HTTP/1.1"

@@ -10,7 +10,7 @@ from typing import Iterable
 
 from flask import Flask, Response, current_app, request
 
-from service.errors import Problem, problem_response
+from service.web.errors import Problem, problem_response
 
 # JSON and YAML answers never load anything; HTML pages (the Swagger UI at /docs) load only their
 # own assets. Neither may be framed (clickjacking).

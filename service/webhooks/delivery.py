@@ -40,8 +40,9 @@ from flask import Flask, g
 from neo4j import ManagedTransaction
 from standardwebhooks import Webhook as Signer
 
-from service import db, outbound
-from service.sealing import Sealer
+from service import db
+from service.webhooks import outbound
+from service.webhooks.sealing import Sealer
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ _SHAPING = Flask("netweave.delivery")
 
 class Shaper:
     def __init__(self, webhook: Mapping[str, Any]):
-        from service.auth import Caller
+        from service.web.auth import Caller
 
         scopes = {"read"} | ({"pii"} if webhook.get("pii") else set()) | (
             {"sync"} if webhook.get("external_ids") else set())

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from service import demo, pictures, seeding
+from service.cli import demo, seeding
+from service.exports import pictures
 
 SVG = "{http://www.w3.org/2000/svg}"
 SIDE = 1000

@@ -6,7 +6,7 @@ from __future__ import annotations
 import networkx as nx
 import pytest
 
-from service.api import encode_cursor
+from service.cursors import encode_cursor
 from tests.analytics.conftest import NETWORKS, karate
 from tests.conftest import run_test_query
 

@@ -13,7 +13,8 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from service import auth, db
+from service import db
+from service.web import auth
 from service.analytics import live
 from service.analytics.snapshots import Snapshots
 from service.repositories import analytics as analytics_repo

@@ -79,7 +79,7 @@ def test_every_acknowledged_write_is_delivered_across_a_killed_worker_and_a_rest
         own_neo4j, receiver, workers):
     """Writes go on while a worker is SIGKILLed in the middle of a delivery burst and Neo4j is SIGKILLed
     and started again; afterwards every event of every acknowledged write has arrived, once, in order."""
-    from service import neo4j_local
+    from service.cli import neo4j_local
 
     data, running = own_neo4j
     port = int(running.uri.rsplit(":", 1)[1])

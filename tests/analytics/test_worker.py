@@ -12,12 +12,13 @@ import flask
 import pytest
 import redis
 
-from service import db, seeding
+from service import db
+from service.cli import seeding
 from service.analytics.engine import get_engine
 from service.analytics.queue import JOB_KEY, QUEUE_NAME
 from service.analytics.store import SharedStore, key_of
 from service.analytics.worker import AnalyticsWorker
-from service.demo import generate_demo_network
+from service.cli.demo import generate_demo_network
 from service.repositories import analytics
 from tests.analytics.conftest import NETWEAVE, karate
 from tests.conftest import ApiClient, run_test_query

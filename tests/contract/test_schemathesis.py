@@ -89,7 +89,7 @@ def _operations() -> int:
 
 
 def test_api_conforms_to_its_openapi_document(live_url, make_key, capsys, tmp_path):
-    from service import auth
+    from service.web import auth
 
     key = make_key(*auth.SCOPES, name="schemathesis")
     result = run_schemathesis(live_url, fuzzed_spec(tmp_path), "--header", f"Authorization: Bearer {key}")

@@ -6,7 +6,8 @@ import uuid
 
 import pytest
 
-from service import auth, db
+from service import db
+from service.web import auth
 from tests.conftest import ADMIN_SECRET, run_test_query
 
 ANY_ID = str(uuid.uuid4())

@@ -9,7 +9,8 @@ import time
 import neo4j
 import pytest
 
-from service import bookmarks, create_app, db
+from service import create_app, db
+from service.web import bookmarks
 from tests.conftest import ADMIN_SECRET, ApiClient
 
 HEADER = "X-Neo4j-Bookmark"
@@ -216,8 +217,8 @@ def test_work_carried_to_another_thread_starts_after_the_requests_bookmark(app):
     sent = _sealed(app, ["FB:kcwQ2/3q/NMFQLiCAhQ1vQCuXgOQ"])
     with app.test_request_context("/v1/members", headers={HEADER: sent}), ThreadPoolExecutor(1) as pool:
         bookmarks.read_header()               # as auth.requires does once the key is accepted
-        carried = pool.submit(bookmarks.carrying(bookmarks.current)).result()
-        plain = pool.submit(bookmarks.current).result()
+        carried = pool.submit(db.carrying(db.current_bookmarks)).result()
+        plain = pool.submit(db.current_bookmarks).result()
 
     assert carried.raw_values == {"FB:kcwQ2/3q/NMFQLiCAhQ1vQCuXgOQ"}
     assert plain is None

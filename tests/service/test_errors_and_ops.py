@@ -113,7 +113,7 @@ def test_the_log_line_of_an_unhandled_error_carries_the_request_id(api, new_memb
     import json
     import logging
 
-    from service.observability import JsonFormatter
+    from service.web.observability import JsonFormatter
     from service.repositories import members
 
     def broken(*args, **kwargs):

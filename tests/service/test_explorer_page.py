@@ -48,10 +48,10 @@ def test_explorer_assets_are_served_and_nothing_else_from_the_directory(client):
 
 
 def test_explorer_takes_its_colours_from_the_layout_not_a_list_of_its_own(client):
-    # One palette (service/pictures.py), served in the layout report: a second copy here would drift.
+    # One palette (service/exports/pictures.py), served in the layout report: a second copy here would drift.
     with client.get("/explorer/assets/explorer.js") as script:
         text = script.get_data(as_text=True)
-    from service import pictures
+    from service.exports import pictures
 
     assert not [colour for colour in pictures.PALETTE if colour in text.lower()]
     assert "PALETTE = layout.palette.colours" in text

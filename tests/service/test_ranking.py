@@ -1,4 +1,4 @@
-"""The learned ranking of member recommendations (service/ranking.py): one feature definition for training
+"""The learned ranking of member recommendations (service/recommending/ranking.py): one feature definition for training
 and serving, models trained per network and served across writes, feedback that moves the ranking, and
 the hand-set weights when a network is too small to learn from."""
 
@@ -198,7 +198,7 @@ def test_a_model_trained_on_other_features_is_due_again():
     """A model stored by a version with fewer features is retrained, however little the graph changed."""
     from dataclasses import replace
 
-    from service import ranking
+    from service.recommending import ranking
 
     full = ranking.Model(version=1, revision=100, trained_at="", weights={n: 0.1 for n in ranking.NAMES}, bias=0.0)
     older = replace(full, weights={n: w for n, w in full.weights.items() if n != "trust_path"})

@@ -194,7 +194,7 @@ def test_member_recommendations_are_what_the_schema_dumps(app, api, make_key, ne
     """The view sends the repository's result without marshmallow (for speed): it must be exactly what the
     documented schema dumps, for every strategy, with reasons of every kind and the impact."""
     from schemas.recommendations import MemberRecommendationsSchema
-    from service.recommendations import STRATEGIES
+    from service.recommending.recommendations import STRATEGIES
 
     reader = api.with_key(make_key("read"))
     kinds = set()

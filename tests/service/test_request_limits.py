@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from service import request_limits
-from service.request_limits import MAX_HEADER_FIELDS, MAX_HEADER_LINE, MAX_REQUEST_LINE
+from service.web import request_limits
+from service.web.request_limits import MAX_HEADER_FIELDS, MAX_HEADER_LINE, MAX_REQUEST_LINE
 from tests.conftest import ADMIN_SECRET, UNLIMITED
 from tests.support import stop, wait_until_serving
 
@@ -39,7 +39,7 @@ def _serving(neo4j_settings, log: Path, rate_limits: dict, workers: int = 1):
     env = {**os.environ, **{k: v for k, v in neo4j_settings.items() if v}, "NETWEAVE_ADMIN_KEY": ADMIN_SECRET,
            "NETWEAVE_RATE_LIMITS": json.dumps(rate_limits)}
     with log.open("wb") as sink:
-        process = subprocess.Popen([sys.executable, "-c", "from service.cli import main; main()", "serve",
+        process = subprocess.Popen([sys.executable, "-c", "from service.cli.main import main; main()", "serve",
                                     "--port", str(port), "--workers", str(workers)], env=env, stdout=sink,
                                    stderr=subprocess.STDOUT, cwd=ROOT)
     try:

@@ -181,7 +181,7 @@ def test_a_revoked_key_cannot_be_rotated_and_an_unknown_one_is_404(api):
 
 def test_the_start_up_admin_key_is_not_rotated_through_the_api(api):
     """NETWEAVE_ADMIN_KEY makes it current at every start (found by schemathesis, which rotated it with no grace)."""
-    from service import auth
+    from service.web import auth
 
     refused = api.post(f"/v1/api-keys/{auth.BOOTSTRAP_KEY_ID}/rotate", json={"grace_seconds": 0})
     assert refused.status_code == 409 and "NETWEAVE_ADMIN_KEY" in refused.get_json()["detail"]

@@ -68,7 +68,7 @@ def served(neo4j_settings, tmp_path_factory):
     if neo4j_settings.get("NEO4J_USER"):
         env.update(NEO4J_USER=neo4j_settings["NEO4J_USER"], NEO4J_PASSWORD=neo4j_settings["NEO4J_PASSWORD"])
     with log.open("wb") as sink:
-        process = subprocess.Popen([sys.executable, "-c", "from service.cli import main; main()", "serve",
+        process = subprocess.Popen([sys.executable, "-c", "from service.cli.main import main; main()", "serve",
                                     "--port", str(port)], env=env, stdout=sink, stderr=subprocess.STDOUT, cwd=ROOT)
     server = Served(process, port, log, proxy, metrics_dir)
     try:
@@ -255,7 +255,7 @@ def test_x_request_id_is_echoed_when_valid_and_replaced_when_not(client):
 def test_every_log_line_masks_emails_whoever_writes_it():
     import logging
 
-    from service.observability import JsonFormatter
+    from service.web.observability import JsonFormatter
 
     record = logging.LogRecord("neo4j", logging.WARNING, __file__, 1, "node with email %s exists",
                                ("ada.lovelace@example.org",), None)

@@ -452,7 +452,7 @@ def test_the_analytics_can_keep_to_one_check_ins_ties(api, client, people, new_c
 
 def _largest_save_batch() -> float:
     """The largest bucket bound the saves-per-transaction histogram has a sample at or below, so far."""
-    from service.observability import CHECK_IN_SAVES
+    from service.metrics import CHECK_IN_SAVES
 
     buckets = {sample.labels["le"]: sample.value for metric in CHECK_IN_SAVES.collect() for sample in metric.samples
                if sample.name.endswith("_bucket")}

@@ -17,7 +17,8 @@ import neo4j
 import pytest
 
 from bench.common import free_port as _free_port
-from service import create_app, neo4j_local
+from service import create_app
+from service.cli import neo4j_local
 from tests.conftest import ADMIN_SECRET, TEST_QUERIES, UNLIMITED
 from tests.support import stop
 
@@ -123,7 +124,7 @@ def test_under_gunicorn_a_crash_frees_its_idempotency_keys_within_seconds_of_neo
            "NETWEAVE_THREADS": "4", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
     env.pop("NETWEAVE_IDEMPOTENCY_LEASE_SECONDS", None)
     with (tmp_path / "gunicorn.log").open("wb") as sink:
-        process = subprocess.Popen([sys.executable, "-c", "from service.cli import main; main()", "serve",
+        process = subprocess.Popen([sys.executable, "-c", "from service.cli.main import main; main()", "serve",
                                     "--port", str(port)], env=env, stdout=sink, stderr=subprocess.STDOUT, cwd=ROOT)
     try:
         _wait_for(lambda: _call(port, "GET", "/readyz", timeout=5) == 200, 90, "netweave serve did not start")

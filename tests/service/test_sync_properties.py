@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import ADMIN_SECRET, run_test_query
-from service import auth
+from service.web import auth
 from service.repositories import changes
 
 ORG_KEYS = ["o1", "o2", "o3"]

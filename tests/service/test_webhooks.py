@@ -1,5 +1,5 @@
 """Webhooks: endpoints, the URL rules, and deliveries to a real HTTP receiver on 127.0.0.1 that verifies
-every signature with the `standardwebhooks` package. Deliveries are sent here by service/delivery.py's
+every signature with the `standardwebhooks` package. Deliveries are sent here by service/webhooks/delivery.py's
 Deliverer in the test process (what `netweave worker` runs per queue message); the queue and worker
 processes around it are tested in tests/analytics/test_webhook_worker.py."""
 
@@ -12,9 +12,10 @@ import time
 
 import pytest
 
-from service import db, outbound
-from service.delivery import Deliverer, DeliverySettings, listens
-from service.sealing import Sealer, sealer
+from service import db
+from service.webhooks import outbound
+from service.webhooks.delivery import Deliverer, DeliverySettings, listens
+from service.webhooks.sealing import Sealer, sealer
 from tests.conftest import run_test_query
 from tests.support import WebhookReceiver
 
@@ -515,7 +516,7 @@ def test_a_batch_read_before_another_run_sent_it_is_not_stored_again(hooks_app, 
 
 def test_a_long_pass_over_unwanted_entries_renews_the_lock_and_minds_the_budget(
         hooks_app, api, receiver, deliverer, new_member, monkeypatch):
-    from service import delivery as delivery_module
+    from service.webhooks import delivery as delivery_module
 
     hook = subscribe(api, receiver, ["alert.*"])
     for i in range(40):
