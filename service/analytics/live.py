@@ -24,69 +24,24 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import date
 
-import neo4j
 import numpy as np
-from neo4j import ManagedTransaction
 
-import graph_queries
-from service import db
-from service.analytics import snapshots
 from service.analytics.projection import MEMBER, Projection
-from service.repositories import changes
+from service.repositories.analytics_state import Delta
 
 log = logging.getLogger(__name__)
 
 MAX_ENTRIES = 20_000    # beyond this many changes since the base, a full read is about as fast
 
 
-@dataclass(frozen=True)
-class Delta:
-    """What the feed says changed since the base, read in one transaction."""
-
-    revision: int
-    rows: list          # analytics_projection_parties rows of the touched parties that exist and are in scope
-    touched: set[str]   # every party id the changes touched (those without a row are gone or out of scope)
-    cluster_ids: dict[str, str] | None   # every member's written-back cluster id, when the mark moved
-    cluster_mark: int
-    counts: dict[str, int]  # members and organizations in the database, to check the patch against
-    entries: int            # change entries applied
-    provenance: dict        # the database and history read (snapshots.provenance)
-
-
-def advance(graph: db.Graph, base_revision: int, base: Projection, as_of: date,
+def advance(base_revision: int, base: Projection, delta: Delta | None,
             organizations: bool) -> tuple[int, Projection] | None:
-    """(revision, projection) now, derived from `base` read at `base_revision`; None when a full read is needed."""
-
-    def work(tx: ManagedTransaction) -> Delta | None:
-        revision = db.run_one(tx, "change_revision")["revision"]
-        if revision < base_revision:
-            return None     # the graph was reset (tests wipe it): nothing to derive from
-        if db.run_one(tx, "change_floor")["purged_through"] > base_revision:
-            return None
-        entries = changes.entries_between(tx, base_revision, revision, MAX_ENTRIES + 1)
-        if len(entries) > MAX_ENTRIES:
-            return None
-        touched = _touched(tx, entries, organizations)
-        if touched is None:
-            return None
-        mark = db.run_one(tx, "analytics_cluster_mark")["mark"]
-        cluster_ids = None
-        if mark != base.cluster_mark:
-            cluster_ids = {row["id"]: row["cluster_id"] for row in db.run(tx, "analytics_cluster_ids")}
-        rows = list(tx.run(graph_queries.get("analytics_projection_parties").text,
-                           {"ids": sorted(touched), "as_of": as_of, "organizations": organizations}))
-        counts = db.run_one(tx, "analytics_party_counts")
-        return Delta(revision, rows, touched, cluster_ids, mark, counts, len(entries),
-                     snapshots.provenance(tx, revision))
-
-    started = time.perf_counter()
-    with graph.session(default_access_mode=neo4j.READ_ACCESS, fetch_size=-1) as session:
-        delta = session.execute_read(work)
+    """(revision, projection) now, derived from `base` read at `base_revision` and the `delta` read since
+    (service/repositories/analytics_state.py); None when a full read is needed."""
     if delta is None:
         return None
+    started = time.perf_counter()
     projection = (base if delta.revision == base_revision and not delta.touched and delta.cluster_ids is None
                   else patched(base, delta))
     if not _counts_match(projection, delta.counts, organizations):
@@ -95,7 +50,7 @@ def advance(graph: db.Graph, base_revision: int, base: Projection, as_of: date,
         return None
     if projection is not base:
         projection.origin = {"read": "patched", "changes": delta.entries,
-                             "seconds": round(time.perf_counter() - started, 4)}
+                             "seconds": round(delta.seconds + time.perf_counter() - started, 4)}
         projection.provenance = delta.provenance
     return delta.revision, projection
 
@@ -120,8 +75,9 @@ def _counts_match(projection: Projection, counts: dict[str, int], organizations:
         not organizations or projection.size - members == counts["organizations"])
 
 
-def _touched(tx: ManagedTransaction, entries: list[dict], organizations: bool) -> set[str] | None:
-    """The party ids the entries touched; None when a deleted collaboration's parties are unknown."""
+def touched_parties(entries: list[dict], organizations: bool) -> tuple[set[str], set[str]]:
+    """The party ids the change entries touched, and the collaborations among them whose entries do not
+    name their parties (written before entries carried them: the repository looks those up)."""
     touched: set[str] = set()
     ties: dict[str, list[str] | None] = {}
     for entry in entries:
@@ -134,14 +90,7 @@ def _touched(tx: ManagedTransaction, entries: list[dict], organizations: bool) -
             ties[id_] = ties.get(id_) or entry["parties"]
     for parties in ties.values():
         touched.update(parties or ())
-    unknown = {id_ for id_, parties in ties.items() if not parties}
-    if unknown:
-        found = db.run(tx, "analytics_collaboration_parties", ids=sorted(unknown))
-        for row in found:
-            touched.update((row["source_id"], row["target_id"]))
-        if len(found) < len(unknown):
-            return None
-    return touched
+    return touched, {id_ for id_, parties in ties.items() if not parties}
 
 
 def patched(base: Projection, delta: Delta) -> Projection:

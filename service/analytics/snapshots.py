@@ -36,9 +36,8 @@ from pathlib import Path
 import igraph as ig
 import numpy as np
 
-from neo4j import ManagedTransaction
-
 from service import db
+from service.repositories import analytics_state
 from service.analytics.projection import Projection, edge_array
 
 log = logging.getLogger(__name__)
@@ -90,7 +89,7 @@ class Snapshots:
         started = time.perf_counter()
         path = None
         try:
-            instance = graph.read(db.run_one, "analytics_instance")["id"]
+            instance = analytics_state.instance(graph)
             if instance is None:
                 return None         # no file was ever saved for this database
             path = self.path(instance, as_of, organizations)
@@ -100,7 +99,7 @@ class Snapshots:
                 edges, weights = archive["edges"], archive["weights"]
             if meta.get("format") != FORMAT:
                 return None
-            now = graph.read(provenance, meta["revision"])
+            now = analytics_state.provenance_now(graph, meta["revision"])
             if meta["provenance"] != now:
                 log.info("analytics: the projection snapshot %s is of another history (a restored backup?)", path)
                 return None
@@ -123,7 +122,7 @@ class Snapshots:
             return False
         instance = known["instance"]
         if instance is None:    # the database's first file: the change entry still ties it to this history
-            instance = graph.write(db.run_one, "analytics_instance_create")["id"]
+            instance = analytics_state.create_instance(graph)
             known = {**known, "instance": instance}
         path = self.path(instance, as_of, organizations)
         whole = (projection.origin or {}).get("read") == "whole"
@@ -193,12 +192,3 @@ def _projection(meta: dict, edges: np.ndarray, weights: np.ndarray) -> Projectio
     projection._edges = edges.astype(np.int64, copy=False)
     return projection
 
-
-def provenance(tx: ManagedTransaction, revision: int) -> dict:
-    """Which database and history a projection read in `tx` at `revision` belongs to: the database's id
-    (its `Instance` node; null before its first file) and the change entry at `revision` (resource, id,
-    action, commit time). Read in the projection's own transaction, so a file can't be named after a database that
-    replaced the one read. A database restored from a backup keeps its id but goes back in time, and the
-    entry its feed later numbers `revision` is another one."""
-    return {"instance": db.run_one(tx, "analytics_instance")["id"],
-            "last_change": db.run_one(tx, "analytics_change_at", revision=revision)["entry"]}

@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from service import db
+from service.repositories import analytics_state
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +85,7 @@ class SharedStore:
         reports read are kept decoded in this process: a report read again (a page of a long list) costs
         one small read, not its whole body."""
         held = _DECODED.get(key)
-        row = self._quietly(lambda: self.graph.read(db.run_one, "analytics_report_get", key=key,
-                                                    known=held[0] if held else None))
+        row = self._quietly(lambda: analytics_state.report(self.graph, key, held[0] if held else None))
         if row is None:
             return None
         stored_at = row["stored_at"]     # as the driver gives it (nanoseconds kept): the token sent back
@@ -106,37 +106,31 @@ class SharedStore:
         body = encode(report)
 
         def put():
-            return self.graph.write(db.run_one, "analytics_report_put", key=key, kind=kind, revision=revision,
-                                    body=body)
+            return analytics_state.save_report(self.graph, key, kind, revision, body)
 
         put() if strict else self._quietly(put)
 
     def start(self, run_id: str, key: str, kind: str, started_at: datetime) -> None:
-        self._quietly(lambda: self.graph.write(db.run_one, "analytics_run_create", id=run_id, key=key, kind=kind,
-                                               started_at=started_at))
+        self._quietly(lambda: analytics_state.start_run(self.graph, run_id, key, kind, started_at))
 
     def finish(self, run_id: str, status: str, finished_at: datetime, error: str | None) -> None:
-        self._quietly(lambda: self.graph.write(db.run_one, "analytics_run_finish", id=run_id, status=status,
-                                               finished_at=finished_at, error=error))
+        self._quietly(lambda: analytics_state.finish_run(self.graph, run_id, status, finished_at, error))
 
     def queued(self, run_id: str, key: str, kind: str) -> None:
-        self._quietly(lambda: self.graph.write(db.run_one, "analytics_run_queue", id=run_id, key=key, kind=kind))
+        self._quietly(lambda: analytics_state.queue_run(self.graph, run_id, key, kind))
 
     def attempt(self, run_id: str, key: str, kind: str, worker: str) -> int:
         """Marks the run running on `worker`; the attempt's number (raises when the database fails: the
         worker's job then fails, and the queue's redelivery or the next ask tries again)."""
-        row = self.graph.write(db.run_one, "analytics_run_attempt", id=run_id, key=key, kind=kind, worker=worker)
-        return row["attempts"]
+        return analytics_state.attempt_run(self.graph, run_id, key, kind, worker)
 
     def run(self, run_id: str) -> dict | None:
-        row = self._quietly(lambda: self.graph.read(db.run_one, "analytics_run_get", id=run_id))
-        return None if row is None else db.to_native(row["run"])
+        return self._quietly(lambda: analytics_state.run(self.graph, run_id))
 
     def active(self, key: str) -> dict | None:
         """A run of another worker still computing these arguments at this revision, or None."""
         since = datetime.now(timezone.utc) - timedelta(seconds=self.run_timeout)
-        row = self._quietly(lambda: self.graph.read(db.run_one, "analytics_run_active", key=key, since=since))
-        return None if row is None else db.to_native(row["run"])
+        return self._quietly(lambda: analytics_state.active_run(self.graph, key, since))
 
     @staticmethod
     def _quietly(work):

@@ -20,13 +20,13 @@ import graph_queries
 from service import db
 from service.analytics import bridges as bridges_module, clusters as clusters_module, health as health_module, live
 from service.analytics import alerting, asking, queue as analytics_queue, reach as reach_module
-from service.analytics import activities as activities_module, segments as segments_module, snapshots
+from service.analytics import activities as activities_module, segments as segments_module
 from service.analytics.queue import canonical
 from service.analytics.engine import Engine, get_engine
 from service.analytics.projection import Projection, from_rows
 from service.analytics.store import SharedStore
 from service.problems import Problem, field_error
-from service.repositories import fetch_page, not_found
+from service.repositories import analytics_state, fetch_page, not_found
 
 DEFAULT_RESOLUTION = 1.0
 MAX_LISTED = 100         # articulation points and bridge ties listed at most (totals are always given)
@@ -89,7 +89,7 @@ def read_projection(graph: db.Graph, scope: Scope) -> tuple[int, Projection]:
         mark = db.run_one(tx, "analytics_cluster_mark")["mark"]
         # The parties' internal node ids, which the rows' ties name them by, hold only inside this transaction.
         rows = [party for record in tx.run(query, params) for party in record[0]]
-        return revision, mark, snapshots.provenance(tx, revision), rows
+        return revision, mark, analytics_state.provenance(tx, revision), rows
 
     graph.ensure_bootstrapped()
     started = time.perf_counter()
@@ -124,7 +124,7 @@ def _projection(engine: Engine, graph: db.Graph, revision: int, scope: Scope) ->
             base = stored.load(graph, scope.as_of, scope.organizations)
         result = None
         if base is not None:
-            result = live.advance(graph, base[0], base[1], scope.as_of, scope.organizations)
+            result = advance(graph, base[0], base[1], scope.as_of, scope.organizations)
             if result is not None and from_disk:
                 _from_snapshot(result[1], base[1])
         if result is None:
@@ -138,6 +138,15 @@ def _projection(engine: Engine, graph: db.Graph, revision: int, scope: Scope) ->
         return result
 
     return engine.memo(("projection", revision, scope), compute, projection=True)
+
+
+def advance(graph: db.Graph, base_revision: int, base: Projection, as_of: date,
+            organizations: bool) -> tuple[int, Projection] | None:
+    """(revision, projection) now, patched from `base` read at `base_revision` with what the change feed
+    says changed since (service/analytics/live.py); None when a full read is needed."""
+    delta = analytics_state.delta(graph, base_revision, base.cluster_mark, as_of, organizations, live.MAX_ENTRIES,
+                                  lambda entries: live.touched_parties(entries, organizations))
+    return live.advance(base_revision, base, delta, organizations)
 
 
 def _with_activities(engine: Engine, graph: db.Graph, revision: int, scope: Scope) -> tuple[int, Projection]:

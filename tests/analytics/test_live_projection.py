@@ -176,7 +176,7 @@ def test_patched_projection_equals_a_whole_read_after_random_writes(api, graph, 
     revision, projection = read_projection(graph, scope)
     for _ in range(8):
         writer.round(rng.randint(1, 6))
-        advanced = live.advance(graph, revision, projection, scope.as_of, scope.organizations)
+        advanced = analytics_repo.advance(graph, revision, projection, scope.as_of, scope.organizations)
         assert advanced is not None, "the feed since the base is complete: the patch must not give up"
         revision, projection = advanced
         whole_revision, whole = read_projection(graph, scope)
@@ -188,7 +188,7 @@ def test_no_change_returns_the_base_itself(graph, new_member):
     new_member()
     scope = Scope.of(None)
     revision, projection = read_projection(graph, scope)
-    assert live.advance(graph, revision, projection, scope.as_of, False) == (revision, projection)
+    assert analytics_repo.advance(graph, revision, projection, scope.as_of, False) == (revision, projection)
 
 
 def test_written_back_cluster_ids_reach_the_patched_projection(api, graph, engine, load_network,
@@ -207,7 +207,7 @@ def test_written_back_cluster_ids_reach_the_patched_projection(api, graph, engin
     fresh = read_projection(graph, scope)[1]
     assert dict(zip(held.ids, held.previous_clusters)) == dict(zip(fresh.ids, fresh.previous_clusters))
     new_collaboration({"id": ids[0]}, {"id": ids[10]})
-    revision, patched = live.advance(graph, revision, projection, scope.as_of, False)
+    revision, patched = analytics_repo.advance(graph, revision, projection, scope.as_of, False)
     assert canonical(patched) == canonical(read_projection(graph, scope)[1])
     assert None not in patched.previous_clusters
 
@@ -218,7 +218,7 @@ def test_a_write_outside_the_feed_makes_the_patch_give_up(graph, new_member):
     revision, projection = read_projection(graph, scope)
     run_test_query(graph, "test_member_outside_feed", id="outside-the-feed")
     new_member("Grace Hopper")      # a change in the feed, so there is something to patch
-    assert live.advance(graph, revision, projection, scope.as_of, False) is None
+    assert analytics_repo.advance(graph, revision, projection, scope.as_of, False) is None
 
 
 def test_the_engine_patches_instead_of_reading_whole_after_a_write(api, engine, monkeypatch, load_network,
@@ -266,7 +266,7 @@ def test_sync_upserts_and_tombstones_are_patched_too(api, graph):
                              "kind": "project"}])
     sync("members", [{"external_id": "m4", "deleted": True}, {"external_id": "m5", "name": "M5", "region": "south"}])
     sync("organizations", [{"external_id": "o1", "deleted": True}])
-    advanced = live.advance(graph, revision, projection, scope.as_of, False)
+    advanced = analytics_repo.advance(graph, revision, projection, scope.as_of, False)
     assert advanced is not None, "every deleted tie's parties are in the feed: no whole read needed"
     assert canonical(advanced[1]) == canonical(read_projection(graph, scope)[1])
 
@@ -296,3 +296,19 @@ def test_a_patched_worker_and_a_fresh_one_find_the_same_clusters(api, graph, eng
                 for c in set(membership)}
 
     assert partition(patched.projection, patched.clustering.membership) == partition(fresh, clustering.membership)
+
+
+def test_the_parties_change_entries_touch_are_read_off_the_entries_without_the_database():
+    entries = [
+        {"resource": "member", "id": "m1", "parties": None},
+        {"resource": "organization", "id": "o1", "parties": None},
+        {"resource": "affiliation", "id": "m2/o1", "parties": None},
+        {"resource": "collaboration", "id": "c1", "parties": ["m3", "m4"]},
+        {"resource": "collaboration", "id": "c2", "parties": None},     # an entry older than `parties`
+        {"resource": "introduction", "id": "i1", "parties": None},
+    ]
+    assert live.touched_parties(entries, organizations=False) == ({"m1", "m2", "m3", "m4"}, {"c2"})
+    assert live.touched_parties(entries, organizations=True) == ({"m1", "o1", "m2", "m3", "m4"}, {"c2"})
+    # A later entry of the same collaboration that names its parties is enough.
+    named = entries + [{"resource": "collaboration", "id": "c2", "parties": ["m5", "m6"]}]
+    assert live.touched_parties(named, organizations=False) == ({"m1", "m2", "m3", "m4", "m5", "m6"}, set())

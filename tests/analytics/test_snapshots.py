@@ -15,7 +15,6 @@ import pytest
 
 from service import db
 from service.web import auth
-from service.analytics import live
 from service.analytics.snapshots import Snapshots
 from service.repositories import analytics as analytics_repo
 from service.repositories.analytics import Scope, read_projection
@@ -51,7 +50,7 @@ def test_a_saved_projection_loads_equal_and_patches_like_the_one_in_memory(api, 
     scope = Scope.of(None, include)
     revision, projection = read_projection(graph, scope)
     writer.round(5)         # ties appended out of igraph's sorted order: the file must keep that order
-    revision, projection = live.advance(graph, revision, projection, scope.as_of, scope.organizations)
+    revision, projection = analytics_repo.advance(graph, revision, projection, scope.as_of, scope.organizations)
     assert stored.offer(graph, scope.as_of, scope.organizations, revision, projection)
 
     loaded_revision, loaded = stored.load(graph, scope.as_of, scope.organizations)
@@ -62,7 +61,7 @@ def test_a_saved_projection_loads_equal_and_patches_like_the_one_in_memory(api, 
     assert loaded.graph.es["weight"] == projection.graph.es["weight"]
 
     writer.round(6)
-    from_file = live.advance(graph, loaded_revision, loaded, scope.as_of, scope.organizations)
+    from_file = analytics_repo.advance(graph, loaded_revision, loaded, scope.as_of, scope.organizations)
     assert from_file is not None
     assert canonical(from_file[1]) == canonical(read_projection(graph, scope)[1])
 
@@ -143,7 +142,7 @@ def test_a_patched_projection_replaces_only_an_old_file(graph, stored, new_membe
     revision, projection = read_projection(graph, scope)
     assert stored.offer(graph, scope.as_of, False, revision, projection)
     new_member("Grace")
-    revision, patched = live.advance(graph, revision, projection, scope.as_of, False)
+    revision, patched = analytics_repo.advance(graph, revision, projection, scope.as_of, False)
     assert not stored.offer(graph, scope.as_of, False, revision, patched)     # the file is younger than `every`
     path = file_of(graph, stored, scope)
     old = time.time() - 301
