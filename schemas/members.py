@@ -16,7 +16,7 @@ AFFILIATION_ROLES = DEFAULT_TERMS["affiliation_role"]
 
 def hide_personal_attributes(data: dict, original) -> dict:
     """Drop the custom attributes marked pii unless the caller has the `pii` scope."""
-    from service.auth import caller_sees_pii
+    from service.callers import sees_pii as caller_sees_pii
 
     hidden = original.get("_pii_attributes") if isinstance(original, dict) else None
     if hidden and "attributes" in data and not caller_sees_pii():
@@ -68,7 +68,7 @@ class MemberSchema(StrictSchema):
 
     @post_dump(pass_original=True)
     def _hide_personal_data(self, data, original, **kwargs):
-        from service.auth import caller_sees_pii
+        from service.callers import sees_pii as caller_sees_pii
 
         if not caller_sees_pii():
             data.pop("email", None)
@@ -124,7 +124,7 @@ class DuplicateMemberSchema(StrictSchema):
 
     @post_dump
     def _hide_personal_data(self, data, **kwargs):
-        from service.auth import caller_sees_pii
+        from service.callers import sees_pii as caller_sees_pii
 
         if not caller_sees_pii():
             data.pop("email", None)

@@ -7,7 +7,7 @@ from schemas.common import (Id, PageArgsSchema, PageSchema, Schema, StrictSchema
 from schemas.members import MemberSchema
 from schemas.vocabularies import term_filter
 from schemas.organizations import OrganizationSchema
-from service.recommendations import STRATEGIES
+from service.recommending.recommendations import STRATEGIES
 
 INTRODUCTION_STATUSES = ("suggested", "accepted", "declined")
 

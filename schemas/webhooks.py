@@ -18,7 +18,7 @@ _EVENT_HELP = ("`*`, `<resource>.*` or `<resource>.created|updated|deleted` (res
 
 
 # The URL's documented form; which addresses it may lead to, and whether http is allowed, depend on the
-# deployment (NETWEAVE_WEBHOOK_ALLOW_PRIVATE) and are checked in code (service/outbound.py).
+# deployment (NETWEAVE_WEBHOOK_ALLOW_PRIVATE) and are checked in code (service/webhooks/outbound.py).
 URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#@:\[\]]+(:[0-9]{1,4})?([/?][^\s#]*)?$"
 
 
@@ -42,7 +42,7 @@ class _UrlRules:
     def _url_allowed(self, value, **kwargs):
         from flask import current_app
 
-        from service import outbound
+        from service.webhooks import outbound
 
         try:
             outbound.parse(value, outbound.allow_list(current_app.config["NETWEAVE_WEBHOOK_ALLOW_PRIVATE"]))

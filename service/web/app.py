@@ -52,6 +52,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["netweave.api"] = api
     errors.register(app)
     bookmarks.init_app(app)
+    app.before_request(auth.forget_caller)
 
     from service.views import BLUEPRINTS, explorer, ops, surveys
 

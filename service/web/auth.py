@@ -8,13 +8,13 @@ import hmac
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from flask import current_app, g, has_app_context, request
+from flask import current_app, has_app_context, request
 
-from service import db
+from service import callers, db
+from service.callers import Caller
 from service.web import bookmarks, limits
 from service.problems import Problem, field_error
 from service.web import get_graph
@@ -22,16 +22,6 @@ from service.web import get_graph
 from schemas.keys import SCOPES
 from service.repositories.api_keys import BOOTSTRAP_KEY_ID, hash_key, new_secret  # noqa: F401
 SECURITY_SCHEME = "bearerAuth"
-
-
-@dataclass(frozen=True)
-class Caller:
-    key_id: str
-    name: str
-    scopes: frozenset[str]
-
-    def has(self, scope: str) -> bool:
-        return scope in self.scopes
 
 
 def authenticate(header: str | None) -> Caller:
@@ -119,19 +109,19 @@ def _unauthorized(detail: str, slug: str | None = None) -> Problem:
 
 
 def current_caller() -> Caller:
-    return g.caller
+    caller = callers.current()
+    if caller is None:
+        raise RuntimeError("no API key was accepted for this request")
+    return caller
 
 
-def caller_sees_pii() -> bool:
-    caller = g.get("caller")
-    return caller is not None and caller.has("pii")
+caller_sees_pii = callers.sees_pii
+caller_sees_external_ids = callers.sees_external_ids
 
 
-def caller_sees_external_ids() -> bool:
-    """External ids are a CRM's own keys, and a CRM may use emails as keys: keys that sync see them, and
-    keys that may see personal data; read-only keys do not."""
-    caller = g.get("caller")
-    return caller is not None and (caller.has("sync") or caller.has("pii"))
+def forget_caller() -> None:
+    """Before each request: nobody is the caller until its key is accepted."""
+    callers.become(None)
 
 
 def requires(scope: str, *alternatives: str) -> Callable:
@@ -150,7 +140,7 @@ def requires(scope: str, *alternatives: str) -> Callable:
             if not any(caller.has(s) for s in accepted):
                 raise Problem(403, f"this API key lacks the '{' or '.join(accepted)}' scope",
                               slug="insufficient-scope", required_scopes=list(accepted))
-            g.caller = caller
+            callers.become(caller)
             bookmarks.read_header()
             _check_path_ids(kwargs)
             return view(*args, **kwargs)

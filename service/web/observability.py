@@ -25,6 +25,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram,
 from prometheus_client import REGISTRY, multiprocess
 
 from service.problems import Problem
+from service import callers
 from service.metrics import SECONDS
 
 log = logging.getLogger("netweave.request")
@@ -115,7 +116,7 @@ def _finish_request(response: Response) -> Response:
     seconds = time.perf_counter() - started
     route = _route()
     REQUEST_SECONDS.labels(_method(), route, str(response.status_code)).observe(seconds)
-    caller = g.get("caller")
+    caller = callers.current()
     log.info("request", extra={
         "request_id": request_id(), "method": _method(), "route": route, "status": response.status_code,
         "duration_ms": round(seconds * 1000, 2), "key_id": caller.key_id if caller else None,

@@ -36,11 +36,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
 
-from flask import Flask, g
 from neo4j import ManagedTransaction
 from standardwebhooks import Webhook as Signer
 
-from service import db
+from service import callers, db
+from service.callers import Caller
 from service.webhooks import outbound
 from service.webhooks.sealing import Sealer
 
@@ -116,15 +116,8 @@ def _schemas() -> dict[str, Any]:
             "activity": ("activity_get", "activity", ActivitySchema())}
 
 
-# The response schemas hide personal data by the caller's scopes (flask.g): a context of its own, holding
-# the endpoint as the caller, shapes each payload as the API would show it to that endpoint's creator.
-_SHAPING = Flask("netweave.delivery")
-
-
 class Shaper:
     def __init__(self, webhook: Mapping[str, Any]):
-        from service.web.auth import Caller
-
         scopes = {"read"} | ({"pii"} if webhook.get("pii") else set()) | (
             {"sync"} if webhook.get("external_ids") else set())
         self.caller = Caller(key_id=f"webhook:{webhook['id']}", name="webhook", scopes=frozenset(scopes))
@@ -153,8 +146,9 @@ class Shaper:
             for row in db.run(tx, query, ids=list(ids)):
                 value = row[column]
                 found[resource, value["id"]] = value if definitions is None else attributes.shape(value, definitions)
-        with _SHAPING.app_context():
-            g.caller = self.caller
+        # The response schemas hide personal data by the caller's scopes: acting as the endpoint shapes each
+        # payload as the API would show it to that endpoint's creator.
+        with callers.acting_as(self.caller):
             return [None if (entry["action"] == "delete" or (entry["resource"], entry["id"]) not in found)
                     else self.schemas[entry["resource"]][2].dump(found[entry["resource"], entry["id"]])
                     for entry in entries]
