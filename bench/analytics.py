@@ -449,7 +449,7 @@ def top_brokers(members: int, ties: int) -> dict:
     ours = bridges_module.betweenness(projection, exact_max=settings.exact_betweenness_max,
                                       kadabra_max=settings.kadabra_max, epsilon=settings.betweenness_epsilon,
                                       delta=settings.betweenness_delta, samples=settings.betweenness_samples,
-                                      seed=settings.seed)
+                                      budget=settings.betweenness_budget, seed=settings.seed)
     ours_seconds = time.perf_counter() - started
     graph = nx.Graph()
     graph.add_nodes_from(range(members))

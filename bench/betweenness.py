@@ -97,7 +97,7 @@ def _compare(n: int, edges: list[tuple[int, int]], options: argparse.Namespace) 
         runs["networkx exact"] = _timed(lambda: [v for _, v in sorted(nx.betweenness_centrality(graph).items())])
         runs["igraph exact"] = _timed(lambda: np.asarray(ig.betweenness(directed=False)) * scale)
     rng = np.random.default_rng(SEED)
-    for k in (256, 64, 32):
+    for k in (2048, 1024, 256, 64, 32):
         sources = sorted(rng.choice(n, size=min(k, n), replace=False).tolist())
         runs[f"igraph {k} sources"] = _timed(
             lambda s=sources: np.asarray(ig.betweenness(directed=False, sources=s)) * (n / len(s)) * scale)

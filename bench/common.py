@@ -98,3 +98,24 @@ def memory(pid: int) -> tuple[int, int]:
     """(VmRSS, VmHWM) in bytes of process `pid`: its resident memory now and at its peak."""
     status = Path(f"/proc/{pid}/status").read_text()
     return (int(status.split("VmRSS:")[1].split()[0]) * 1024, int(status.split("VmHWM:")[1].split()[0]) * 1024)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds of process `pid` and of all its living descendants so far (0 once gone)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    times: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        process = int(stat.parent.name)
+        children.setdefault(int(fields[1]), []).append(process)
+        times[process] = (int(fields[11]) + int(fields[12])) / ticks    # utime, stime
+    total, todo = 0.0, [pid]
+    while todo:
+        process = todo.pop()
+        total += times.get(process, 0.0)
+        todo.extend(children.get(process, []))
+    return total

@@ -6,7 +6,8 @@ Neo4j seeded with the demo network. By default the analytics run in `netweave wo
 behind a redis-server of the run's own (NETWEAVE_QUEUE_URL); --inline computes them in the web
 workers instead, as without a queue. The same mix runs twice in one run: first without the analytics
 family (the peer), then with it, for --minutes each; the run prints requests/s and p50/p99 per endpoint
-family for both sides, each analytics worker's resident memory (now and at its peak) after each side,
+family for both sides, the CPU seconds the API, Neo4j and each analytics worker spent in each side, each
+analytics worker's resident memory (now and at its peak) after each side,
 and the ratios the goals are set on, and checks: no 5xx (or, with --outage, 503
 only, only while Neo4j is down or just after, and none once the API has recovered), and that every
 write the API acknowledged (2xx) is there at the end, checked against the client's own log.
@@ -41,7 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import free_port, memory, start_api, start_queue  # noqa: E402
+from bench.common import cpu_seconds, free_port, memory, start_api, start_queue  # noqa: E402
 from service.cli import neo4j_local  # noqa: E402
 
 ADMIN_KEY = "bench-load-admin-key-0123456789"
@@ -342,13 +343,18 @@ def main() -> int:
                 killer = threading.Thread(target=outage, args=(running, data, (seconds - args.outage) / 2,
                                                                args.outage, window))
                 killer.start()
+            parts = {"API (gunicorn)": process.pid, "Neo4j": running.pid,
+                     **{f"analytics worker {helper.pid}": helper.pid for helper in helpers[1:]}}
+            cpu_before = {name: cpu_seconds(pid) for name, pid in parts.items()}
             started = time.monotonic()
             samples = run_load(port, workload, seconds, args.clients, window)
             elapsed = time.monotonic() - started
+            cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in parts.items()}
             if killer:
                 killer.join()
             print(f"--- {side} the analytics family ({elapsed:.0f} s)")
             report(samples, elapsed)
+            print("CPU seconds in this side: " + ", ".join(f"{name} {spent:.0f}" for name, spent in cpu.items()))
             for helper in helpers[1:]:
                 current, peak = memory(helper.pid)
                 print(f"analytics worker {helper.pid}: RSS {current / 1024**2:.0f} MB, peak {peak / 1024**2:.0f} MB")

@@ -67,12 +67,15 @@ SETTINGS: dict[str, Setting] = {
     "NETWEAVE_BOOKMARK_KEY": Setting(None, str),
     # --- the analytics engine and worker (service/analytics/engine.py reads these, clamped to the bounds)
     "NETWEAVE_ANALYTICS_EXACT_BETWEENNESS_MAX": Setting(2000, int, 3, 50_000),
-    # Above the exact limit and up to KADABRA_MAX vertices, KADABRA's additive error bound and failure
-    # probability; above it, this many uniformly sampled sources (service/analytics/bridges.py).
-    "NETWEAVE_ANALYTICS_KADABRA_MAX": Setting(10_000, int, 0, 1_000_000),
+    # Above the exact limit, betweenness comes from sampled sources: as many as BUDGET tie visits pay for
+    # (one search per source visits every tie), at least SAMPLES; each score's bound holds with probability
+    # 1 - DELTA. Up to KADABRA_MAX vertices (0: never) KADABRA estimates instead, within EPSILON
+    # (service/analytics/bridges.py says why sources are the default).
+    "NETWEAVE_ANALYTICS_BETWEENNESS_BUDGET": Setting(64_000_000, int, 1, 10_000_000_000),
+    "NETWEAVE_ANALYTICS_BETWEENNESS_SAMPLES": Setting(64, int, 16, 4096),
+    "NETWEAVE_ANALYTICS_KADABRA_MAX": Setting(0, int, 0, 1_000_000),
     "NETWEAVE_ANALYTICS_BETWEENNESS_EPSILON": Setting(0.01, float, 0.001, 0.1),
     "NETWEAVE_ANALYTICS_BETWEENNESS_DELTA": Setting(0.1, float, 0.001, 0.5),
-    "NETWEAVE_ANALYTICS_BETWEENNESS_SAMPLES": Setting(256, int, 16, 4096),
     "NETWEAVE_ANALYTICS_PATH_SAMPLES": Setting(200, int, 16, 5000),
     "NETWEAVE_ANALYTICS_SEED": Setting(42, int, 0, 2**31 - 1),
     "NETWEAVE_ANALYTICS_SYNC_SECONDS": Setting(25.0, float, 0.0, 50.0),

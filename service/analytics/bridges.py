@@ -4,25 +4,32 @@ Betweenness is on hop distance (ties unweighted) and normalized like networkx's:
 (n-1)(n-2)/2, the number of pairs a vertex can sit between. It is computed in one of three ways, by size:
 
 - up to `exact_max` vertices, exactly (Brandes, all sources, igraph);
-- up to `kadabra_max`, estimated by KADABRA (Borassi & Natale 2016; NetworKit's parallel implementation,
-  deterministic for a seed): adaptive sampling of shortest paths between random pairs, stopping once every
-  vertex's score is within `epsilon` of the exact one with probability at least 1 - `delta` (in NetworKit's
-  normalization, about twice networkx's, so about epsilon / 2 on the scores shown); `sample_size` is the
-  number of paths sampled;
-- above it, from `samples` source vertices drawn uniformly without replacement with a seeded generator,
-  the sum of their dependencies scaled by n/samples (the unbiased estimator of Brandes & Pich 2007, igraph);
-  `sample_size` is the number of sources. It has no per-vertex bound, but a bounded cost (one BFS per source).
+- from uniformly sampled source vertices (seeded, without replacement), the sum of their dependencies
+  scaled by n/sources (the unbiased estimator of Brandes & Pich 2007, igraph). The number of sources is
+  what a budget of tie visits pays for (`budget` / ties: one breadth-first search per source visits every
+  tie), at least `samples`: so the cost is bounded whatever the size, and smaller networks get more
+  sources. Each score is then within sqrt(ln(2/delta) / (2 sources)) of the exact one with probability
+  1 - delta (Hoeffding; sources_bound), which the report states; `sample_size` is the number of sources;
+- optionally, up to `kadabra_max` vertices (0 by default: off), estimated by KADABRA (Borassi & Natale
+  2016; NetworKit, deterministic for a seed): adaptive sampling of shortest paths between random pairs,
+  stopping once every score is within `epsilon` of the exact one with probability at least 1 - `delta` (in
+  NetworKit's normalization, about twice networkx's); `sample_size` is the number of paths sampled.
 
-Why both estimators (bench/betweenness.py, same run, this machine): on a 10,000-member planted network,
-256 uniform sources ranked 1 of networkx's exact top 10 in their own top 10 (0.2 s), KADABRA 8 or 9 (0.8 s;
-5 with the service's seed in bench/analytics.py: the top of that network is flat, and the seed decides).
-But NetworKit's KADABRA cost grows erratically with size and density (2.5 s on 10,000 vertices and 95,000
-ties, over a minute on 20,000 and 190,000, over nine minutes on 100,000 and a million), so above
-`kadabra_max` the sources' fixed cost wins.
+Why budgeted sources by default (bench/betweenness.py and a scratch run of the same generators, this
+machine): on the 10,000-member planted network (29,059 ties), igraph's exact betweenness took 9.7 s; 256
+sources ranked 1 of its top 10 in their own top 10 (0.24 s), 1,024 sources 7 (1.0 s), 2,048 sources 9
+(1.9 s), KADABRA at epsilon 0.01 6 or 7 (0.4-0.65 s, one or two threads). The default budget gives that
+network about 2,200 sources. On 100,000 members and 954,827 ties one source costs about 80 ms, and no
+sample anyone could afford ranks that network's flat top: the top 10 of 64, 128 and 256 sources shared none
+with the top 10 of 1,024 (5.3, 9.7, 18.8 and 64.6 s). There the budget buys about 67 sources (5-6 s), whose
+bound (about 0.15) the report states, rather than 256 (19 s) that rank no better. KADABRA's cost also grew
+erratically with size (over a minute on 20,000 vertices and 190,000 ties, over nine minutes on 100,000 and a
+million).
 """
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 from dataclasses import dataclass
@@ -38,23 +45,24 @@ class Betweenness:
     scores: list[float]
     exact: bool
     sample_size: int | None
-    method: str = "exact"       # "exact", "kadabra" or "sources" (see the module docstring)
+    method: str = "exact"       # "exact", "sources" or "kadabra" (see the module docstring)
 
 
 def betweenness(projection: Projection, *, exact_max: int, kadabra_max: int, epsilon: float, delta: float,
-                samples: int, seed: int) -> Betweenness:
+                samples: int, budget: int, seed: int) -> Betweenness:
     """Normalized hop-distance betweenness of every vertex, exact or estimated (see the module docstring)."""
     graph, n = projection.graph, projection.size
     if n <= 2:
         return Betweenness([0.0] * n, True, None)
     scale = 2.0 / ((n - 1) * (n - 2))
-    if n <= exact_max or (n > kadabra_max and samples >= n):
+    sources = source_count(n, graph.ecount(), samples, budget)
+    if n <= exact_max or (n > kadabra_max and sources >= n):
         return Betweenness([float(value) * scale for value in graph.betweenness(directed=False)], True, None)
     if n > kadabra_max:
-        sources = sorted(random.Random(seed).sample(range(n), samples))
+        chosen = sorted(random.Random(seed).sample(range(n), sources))
         # igraph counts each (source, target) path once for sources in the sample: scale to all n sources.
-        raw = np.asarray(graph.betweenness(directed=False, sources=sources)) * (n / samples)
-        return Betweenness([float(value) * scale for value in raw], False, samples, "sources")
+        raw = np.asarray(graph.betweenness(directed=False, sources=chosen)) * (n / sources)
+        return Betweenness([float(value) * scale for value in raw], False, sources, "sources")
     import networkit as nk   # the worker's; only imported where an estimate is computed
 
     edges = projection.edges
@@ -67,6 +75,20 @@ def betweenness(projection: Projection, *, exact_max: int, kadabra_max: int, eps
     scale = n / (2.0 * (n - 2))     # NetworKit's normalization to networkx's
     return Betweenness([float(value) * scale for value in estimate.scores()], False,
                        int(estimate.getNumberOfIterations()), "kadabra")
+
+
+def source_count(n: int, ties: int, fewest: int, budget: int) -> int:
+    """How many sources an estimate samples: as many as `budget` tie visits pay for (one breadth-first
+    search per source visits every tie), at least `fewest`, at most every vertex."""
+    return min(n, max(fewest, budget // max(ties, 1)))
+
+
+def sources_bound(n: int, sources: int, delta: float) -> float:
+    """With `sources` sources drawn uniformly, each normalized score is within this much of the exact one
+    with probability at least 1 - delta: Hoeffding's bound (which holds for sampling without replacement) on
+    the mean of a source's dependency on the vertex divided by n - 2, which lies in [0, 1], scaled by
+    n / (n - 1) to the normalization shown."""
+    return math.sqrt(math.log(2 / delta) / (2 * sources)) * n / (n - 1)
 
 
 _NETWORKIT_SEED = threading.Lock()

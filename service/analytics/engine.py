@@ -35,6 +35,7 @@ _SETTINGS = {
     "kadabra_max": "NETWEAVE_ANALYTICS_KADABRA_MAX",
     "betweenness_epsilon": "NETWEAVE_ANALYTICS_BETWEENNESS_EPSILON",
     "betweenness_samples": "NETWEAVE_ANALYTICS_BETWEENNESS_SAMPLES",
+    "betweenness_budget": "NETWEAVE_ANALYTICS_BETWEENNESS_BUDGET",
     "betweenness_delta": "NETWEAVE_ANALYTICS_BETWEENNESS_DELTA",
     "path_samples": "NETWEAVE_ANALYTICS_PATH_SAMPLES",
     "seed": "NETWEAVE_ANALYTICS_SEED",
@@ -62,6 +63,7 @@ class Settings:
     betweenness_epsilon: float
     betweenness_delta: float
     betweenness_samples: int
+    betweenness_budget: int
     path_samples: int
     seed: int
     sync_seconds: float

@@ -229,7 +229,8 @@ def bridge_analysis(engine: Engine, graph: db.Graph, revision: int, scope: Scope
         scores = bridges_module.betweenness(projection, exact_max=settings.exact_betweenness_max,
                                             kadabra_max=settings.kadabra_max,
                                             epsilon=settings.betweenness_epsilon, delta=settings.betweenness_delta,
-                                            samples=settings.betweenness_samples, seed=settings.seed)
+                                            samples=settings.betweenness_samples,
+                                            budget=settings.betweenness_budget, seed=settings.seed)
         tree = bridges_module.block_cut_tree(projection)
         if scope.is_current:
             engine.after(lambda: _write_betweenness(graph, projection, scores.scores))
@@ -576,7 +577,9 @@ def _betweenness_method(settings, measured: bridges_module.Betweenness) -> str:
                 f"{settings.betweenness_epsilon / 2:g} of the exact one with probability "
                 f"{1 - settings.betweenness_delta:g}; sample_size: paths sampled")
     if measured.method == "sources":
-        return ("Brandes from uniformly sampled sources, scaled by n / sources (unbiased, no per-score bound); "
+        bound = bridges_module.sources_bound(len(measured.scores), measured.sample_size, settings.betweenness_delta)
+        return (f"Brandes from uniformly sampled sources, scaled by n / sources (unbiased), every score within "
+                f"{bound:.3g} of the exact one with probability {1 - settings.betweenness_delta:g}; "
                 "sample_size: sources")
     return "Brandes on hop distance, exact, normalized"
 

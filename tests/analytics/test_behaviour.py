@@ -8,6 +8,7 @@ import time
 import networkx as nx
 import pytest
 
+from service.analytics import bridges as bridges_module
 from service.repositories import changes
 from tests.analytics.conftest import karate, les_miserables, with_settings
 
@@ -198,7 +199,7 @@ def test_unknown_cluster_is_404(api, new_member):
 def test_betweenness_above_the_exact_limit_is_estimated_within_its_bound_and_says_so(api, load_network, engine):
     G, weight = les_miserables()
     load_network(G, weight)
-    with_settings(engine, exact_betweenness_max=10, betweenness_epsilon=0.01, betweenness_delta=0.1)
+    with_settings(engine, exact_betweenness_max=10, kadabra_max=1000, betweenness_epsilon=0.01, betweenness_delta=0.1)
     body = api.get("/v1/analytics/bridges", query_string={"limit": 100}).get_json()
     assert body["computed"]["exact"] is False and body["computed"]["sample_size"] > 1000
     assert "KADABRA" in body["computed"]["algorithm"]
@@ -211,17 +212,36 @@ def test_betweenness_above_the_exact_limit_is_estimated_within_its_bound_and_say
     assert max(listed, key=listed.get) == max(exact, key=exact.get)                   # Valjean either way
 
 
-def test_betweenness_above_the_kadabra_limit_comes_from_sampled_sources_and_says_so(api, load_network, engine):
+def test_betweenness_above_the_exact_limit_comes_from_budgeted_sources_within_the_stated_bound(api, load_network,
+                                                                                                engine):
     G, weight = les_miserables()
     load_network(G, weight)
-    with_settings(engine, exact_betweenness_max=10, kadabra_max=20, betweenness_samples=40)
+    # 254 ties: a budget of 254 * 40 tie visits pays for 40 of the 77 sources.
+    with_settings(engine, exact_betweenness_max=10, betweenness_samples=16, betweenness_budget=254 * 40,
+                  betweenness_delta=0.1)
     body = api.get("/v1/analytics/bridges", query_string={"limit": 100}).get_json()
     assert body["computed"]["exact"] is False and body["computed"]["sample_size"] == 40
-    assert "sampled sources" in body["computed"]["algorithm"]
+    algorithm = body["computed"]["algorithm"]
+    assert "sampled sources" in algorithm and "probability 0.9" in algorithm
+    bound = float(algorithm.split("every score within ")[1].split()[0])
+    assert bound == pytest.approx(bridges_module.sources_bound(77, 40, 0.1), rel=1e-2)
     exact = nx.betweenness_centrality(G)
     listed = {b["member"]["name"]: b["betweenness"] for b in body["brokers"]}
-    assert listed != pytest.approx({name: exact[name] for name in listed}, abs=1e-9)
+    assert listed != pytest.approx({name: exact[name] for name in listed}, abs=1e-9)   # really an estimate
+    assert listed == pytest.approx({name: exact[name] for name in listed}, abs=bound)
     assert max(listed, key=listed.get) == max(exact, key=exact.get)
+
+
+def test_the_sources_an_estimate_samples_follow_the_budget_between_the_fewest_and_every_vertex():
+    assert bridges_module.source_count(10_000, 30_000, 64, 64_000_000) == 2133
+    assert bridges_module.source_count(100_000, 1_000_000, 64, 64_000_000) == 64
+    assert bridges_module.source_count(100_000, 1_000_000, 16, 64_000_000) == 64
+    assert bridges_module.source_count(100_000, 4_000_000, 64, 64_000_000) == 64      # never below the fewest
+    assert bridges_module.source_count(1_000, 2_000, 64, 64_000_000) == 1_000         # every vertex: exact
+    # Hoeffding: more sources, a tighter bound; a smaller failure probability, a looser one.
+    assert bridges_module.sources_bound(10_000, 2133, 0.1) < bridges_module.sources_bound(10_000, 64, 0.1)
+    assert bridges_module.sources_bound(10_000, 64, 0.01) > bridges_module.sources_bound(10_000, 64, 0.1)
+    assert bridges_module.sources_bound(10_000, 2133, 0.1) == pytest.approx(0.02644, abs=1e-4)
 
 
 def test_slow_computation_answers_202_then_serves_last_good_marked_stale(api, load_network, engine,
