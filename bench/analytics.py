@@ -39,7 +39,7 @@ from schemas.members import MEMBER_ROLES  # noqa: E402
 BENCH_QUERIES = graph_queries.parse((Path(__file__).parent / "analytics.cypher").read_text(), "analytics.cypher")
 Q = {query.name: query.text for query in BENCH_QUERIES}
 ADMIN_KEY = "bench-admin-key-" + uuid.uuid4().hex
-SAMPLES, SEED = 256, 42
+SEED = 42
 BATCH = 10_000
 
 
@@ -74,7 +74,7 @@ def _options() -> argparse.Namespace:
     parser.add_argument("--pagecache", type=int, default=2 * 1024**3, help="page cache bytes")
     parser.add_argument("--heap", default="3g", help="Neo4j JVM heap (-Xmx)")
     parser.add_argument("--nx-sources", type=int, default=16,
-                        help="networkx betweenness sources actually run (extrapolated to 256)")
+                        help="networkx betweenness sources actually run (extrapolated to the service's source count)")
     parser.add_argument("--rounds", type=int, default=3, help="writes, each followed by a timed answer")
     parser.add_argument("--inline", action="store_true",
                         help="analytics in the web worker (no queue), as without NETWEAVE_QUEUE_URL")
@@ -256,7 +256,7 @@ def raw_igraph(uri: str) -> dict:
         graph, read_bridges = read()
         started = time.perf_counter()
         graph.community_leiden(objective_function="modularity", weights="weight", n_iterations=-1)
-        sources = random.Random(SEED).sample(range(graph.vcount()), SAMPLES)
+        sources = random.Random(SEED).sample(range(graph.vcount()), _service_sources(graph.vcount(), graph.ecount()))
         graph.betweenness(directed=False, sources=sources)
         graph.biconnected_components(return_articulation_points=True)
         graph.bridges()
@@ -420,10 +420,21 @@ def with_networkx(edge_list: tuple, sources: int) -> dict:
     cuts = time.perf_counter() - started
     started = time.perf_counter()
     nx.betweenness_centrality(graph, k=sources, seed=SEED)
-    betweenness = (time.perf_counter() - started) * SAMPLES / sources
-    return {"build": build, "louvain": louvain, "cuts": cuts, "betweenness_256_extrapolated": betweenness,
-            "sources_run": sources, "modularity": modularity,
+    scaled_to = _service_sources(n, graph.number_of_edges())
+    betweenness = (time.perf_counter() - started) * scaled_to / sources
+    return {"build": build, "louvain": louvain, "cuts": cuts, "betweenness_extrapolated": betweenness,
+            "sources_run": sources, "sources_scaled_to": scaled_to, "modularity": modularity,
             "clusters": build + louvain, "bridges": build + louvain + cuts + betweenness}
+
+
+def _service_sources(vertices: int, ties: int) -> int:
+    """As many sources as the service's default betweenness budget samples on a graph of this size (the
+    same algorithm as the API's; service/analytics/bridges.py)."""
+    from service.analytics import bridges as bridges_module
+    from service.analytics.engine import Settings
+
+    settings = Settings.load({}, environ={})
+    return bridges_module.source_count(vertices, ties, settings.betweenness_samples, settings.betweenness_budget)
 
 
 # --- the top brokers against networkx's exact betweenness --------------------------------------------
@@ -480,8 +491,8 @@ def report(figures: dict, options: argparse.Namespace) -> None:
     print(f"\nmodularity: API {api['clusters']['body']['modularity']:.4f}  (a) igraph {a['modularity']:.4f}  "
           f"(b) networkx Louvain {b['modularity']:.4f}")
     print(f"networkx: build {b['build']:.1f} s, Louvain {b['louvain']:.1f} s, bridges+articulation "
-          f"{b['cuts']:.1f} s, betweenness {b['betweenness_256_extrapolated']:.1f} s "
-          f"(ran {b['sources_run']} sources, scaled to {SAMPLES})")
+          f"{b['cuts']:.1f} s, betweenness {b['betweenness_extrapolated']:.1f} s "
+          f"(ran {b['sources_run']} sources, scaled to the service's {b['sources_scaled_to']})")
     print(f"\n{'':10s}{'API cold':>10s}{'(a) raw':>10s}{'(b) nx':>10s}{'API/(a)':>9s}{'(b)/API':>9s}"
           f"{'after write':>13s}{'(b)/that':>10s}{'cached ms':>11s}{'peak RSS':>10s}")
     for name in ("clusters", "bridges"):
