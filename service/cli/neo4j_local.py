@@ -29,6 +29,7 @@ PLUGINS = {"apoc": "apoc.*", "gds": "gds.*"}
 
 # Servers this process started, kept so they are reaped on stop (and not reported as leaked when unused).
 _children: dict[Path, subprocess.Popen] = {}
+_unreaped: list[subprocess.Popen] = []
 
 
 class LauncherError(RuntimeError):
@@ -171,7 +172,13 @@ def start(port: int = 0, data_dir: Path = DEFAULT_DATA_DIR, timeout: float = 180
     data_dir.mkdir(parents=True, exist_ok=True)
     previous = _children.pop(data_dir, None)
     if previous is not None:
-        previous.poll()  # reap a server that died (or was killed) since we started it
+        # Reap a server that died (or was killed) since we started it. status() found it gone, but a JVM
+        # just sent SIGKILL can still be tearing down: poll() alone could miss it, and the Popen dropped
+        # while its process had not been reaped warns (a ResourceWarning that fails the suite).
+        try:
+            previous.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            _unreaped.append(previous)     # kept referenced: never dropped unreaped, so it never warns
     for stale in ("bolt.port", "neo4j.pid", "launcher.pid", "launcher.plugins"):
         (data_dir / stale).unlink(missing_ok=True)
     java = shutil.which("java") or "java"
