@@ -1,6 +1,6 @@
 """The Neo4j driver, the unit of work its sessions belong to, and the helpers that run named statements.
 
-Nothing here knows about HTTP: the HTTP edge (service/http) begins a unit of work per request, hands it
+Nothing here knows about HTTP: the HTTP edge (service/web) begins a unit of work per request, hands it
 the client's bookmarks and, under an Idempotency-Key, the record the request's first write joins; the
 analytics worker and the command line run without one."""
 

@@ -1,6 +1,6 @@
 """The Prometheus histograms of the data layer: named statements, transactions, check-in saves.
 
-Kept apart from the HTTP edge's request metrics (service/http/observability.py) so that the data layer,
+Kept apart from the HTTP edge's request metrics (service/web/observability.py) so that the data layer,
 the analytics worker and the command line observe them without importing a web framework; /metrics
 serves them all from the same registry."""
 
