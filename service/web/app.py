@@ -38,7 +38,9 @@ API_SPEC = {
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """The app: defaults, then the environment, then `config` (tests pass a mapping)."""
-    app = Flask(__name__)
+    # Named after the package, as before the app factory moved here: its root path (service/, whose
+    # static/ Flask serves) and its logger's name stay what they were.
+    app = Flask("service")
     app.config.update(API_SPEC)
     app.config.update(config_module.load(config))
     app.config["MAX_CONTENT_LENGTH"] = app.config["NETWEAVE_MAX_BODY_BYTES"]
