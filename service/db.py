@@ -289,6 +289,13 @@ class Graph:
             self._bootstrapped = True
 
     def close(self) -> None:
+        """Close what lives as long as the driver first (the analytics engine lets its queued write-backs
+        finish: closing the driver under them races), then the driver."""
+        for held in list(self.extensions.values()):
+            closing = getattr(held, "close", None)
+            if callable(closing):
+                closing()
+        self.extensions.clear()
         self.driver.close()
 
 

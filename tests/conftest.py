@@ -98,11 +98,7 @@ def app(neo4j_settings):
                       # behind a request, where training could land in the next test's graph.
                       "NETWEAVE_RANKING_AUTO_TRAIN": 0})
     yield app
-    from service.analytics.engine import EXTENSION as ANALYTICS
-
-    # Let the analytics thread finish its write-back first: closing the driver under it races.
-    if ANALYTICS in app.extensions:
-        app.extensions[ANALYTICS].close()
+    # The graph closes the analytics engine first, so its write-backs finish before the driver closes.
     app.extensions[db.EXTENSION].close()
 
 

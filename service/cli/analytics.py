@@ -32,7 +32,6 @@ TOP = 10
 def _app() -> Iterator[Any]:
     """An app context on the configured database; the engine waits up to 50 s before going to the background."""
     from service import config as config_module, create_app, db
-    from service.analytics.engine import EXTENSION
 
     try:
         app = create_app({"NETWEAVE_ANALYTICS_SYNC_SECONDS": 50.0})
@@ -42,10 +41,7 @@ def _app() -> Iterator[Any]:
         with app.app_context():
             yield app
     finally:
-        engine = app.extensions.get(EXTENSION)
-        if engine is not None:
-            engine.close()          # lets queued write-backs finish
-        app.extensions[db.EXTENSION].close()
+        app.extensions[db.EXTENSION].close()    # the engine first: its queued write-backs finish
 
 
 def _load(schema: Schema, values: dict[str, Any]) -> dict[str, Any]:

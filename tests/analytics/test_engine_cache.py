@@ -44,3 +44,24 @@ def test_a_report_at_a_newer_revision_replaces_the_older_in_the_cache_but_stays_
     assert engine._cache[(2, "health", "today")] == {"revision": 2}
     assert engine._cache[(1, "bridges", "today")] == {"revision": 1}
     assert engine._last_good[("health", "today")] == {"revision": 2}
+
+
+def test_closing_the_graph_lets_its_engine_finish_queued_write_backs_before_the_driver_closes():
+    import time
+
+    import neo4j
+
+    from service import db
+    from service.analytics.engine import get_engine
+
+    driver = neo4j.GraphDatabase.driver("bolt://127.0.0.1:1")     # never connects: nothing here queries
+    graph = db.Graph(driver, "neo4j", config={"NETWEAVE_ANALYTICS_SNAPSHOT_DIR": "off"})
+    engine = get_engine(graph)
+    assert get_engine(graph) is engine                            # one engine per graph
+    order = []
+    engine.after(lambda: (time.sleep(0.3), order.append("write-back")))
+    real_close = driver.close
+    driver.close = lambda: (order.append("driver"), real_close())
+    graph.close()
+    assert order == ["write-back", "driver"]
+    assert graph.extensions == {}
