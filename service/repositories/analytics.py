@@ -69,10 +69,6 @@ def today() -> date:
     return datetime.now(timezone.utc).date()
 
 
-def _engine(graph: db.Graph) -> Engine:
-    return get_engine(graph)
-
-
 # --- the projection ------------------------------------------------------------------------------
 
 PROJECTION_CHUNK = 1_000   # party rows per record of analytics_projection (see the statement)
@@ -471,7 +467,7 @@ def job_of(question: str, scope: Scope, params: dict[str, Any]) -> dict[str, Any
 
 
 def _answer(graph: db.Graph, question: str, scope: Scope, params: dict[str, Any]) -> dict:
-    engine = _engine(graph)
+    engine = get_engine(graph)
     args = question_args(question, scope, params)
     revision = graph.read(db.run_one, "change_revision")["revision"]
     store = SharedStore(graph, engine.settings.run_timeout)
@@ -777,11 +773,11 @@ def organization_names(graph: db.Graph, ids: list[str]) -> dict[str, str]:
 
 def run_status(graph: db.Graph, run_id: str) -> dict:
     """A run of this worker, else one another worker recorded in the shared store."""
-    run = _engine(graph).run(run_id)
+    run = get_engine(graph).run(run_id)
     if run is not None:
         return {"id": run.id, "kind": run.kind, "status": run.status, "started_at": run.started_at,
                 "finished_at": run.finished_at, "error": run.error}
-    shared = SharedStore(graph, _engine(graph).settings.run_timeout).run(run_id)
+    shared = SharedStore(graph, get_engine(graph).settings.run_timeout).run(run_id)
     if shared is None:
         raise not_found("analytics run", run_id)
     return shared
@@ -844,7 +840,7 @@ def lens(graph: db.Graph, by: str, *, sees_pii: bool) -> Lens:
 def segments(graph: db.Graph, *, by: str, min_size: int | None = None, as_of: date | None = None,
              organization_id: str | None = None, region: str | None = None, role: str | None = None,
              topic: str | None = None, sees_pii: bool = False) -> dict:
-    smallest = _engine(graph).settings.segment_min_size
+    smallest = get_engine(graph).settings.segment_min_size
     if min_size is None:
         min_size = smallest
     elif min_size < smallest:

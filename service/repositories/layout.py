@@ -18,14 +18,13 @@ import numpy as np
 from service import db
 from service.exports import pictures
 from service.analytics import layout as layout_module
-from service.analytics.engine import Engine
+from service.analytics.engine import Engine, get_engine
 from service.analytics.store import SharedStore, key_of
 from service.problems import Problem, field_error
 from service.repositories import not_found
 from service.repositories.analytics import (DEFAULT_RESOLUTION, BridgeAnalysis, ClusterAnalysis, Scope, _answer,
                                             _computed, _matching, refusal, refused, _projection, bridge_analysis,
-                                            cluster_analysis, cluster_names, member_filters, question_args,
-                                            _engine)
+                                            cluster_analysis, cluster_names, member_filters, question_args)
 
 BROKERS = 10         # members flagged as brokers: the top of /v1/analytics/bridges (its default limit)
 
@@ -105,7 +104,7 @@ def stored_layout(graph: db.Graph, as_of: date) -> tuple[int, dict] | None:
     """The whole network's layout (the default question the worker answers after writes) as last stored,
     with the revision it describes; never computed here, so an export that uses it stays cheap."""
     args = question_args("layout", Scope.of(as_of), {"filters": member_filters(), "view": "auto"})
-    stored = SharedStore(graph, _engine(graph).settings.run_timeout).report(key_of(args))
+    stored = SharedStore(graph, get_engine(graph).settings.run_timeout).report(key_of(args))
     return (stored[0], stored[1]) if stored is not None else None
 
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import base64
 import copy
-import datetime
 import functools
-import binascii
 import http
 import json
 import re
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
 from apispec.ext.marshmallow.common import resolve_schema_instance

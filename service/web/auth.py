@@ -15,12 +15,11 @@ from flask import current_app, has_app_context, request
 
 from service import callers, db
 from service.callers import Caller
-from service.web import bookmarks, limits
+from schemas.keys import SCOPES  # noqa: F401 (the scopes a key may hold, for callers)
 from service.problems import Problem, field_error
-from service.web import get_graph
+from service.repositories.api_keys import BOOTSTRAP_KEY_ID, hash_key  # noqa: F401 (the seeded key, for callers)
+from service.web import bookmarks, get_graph, limits
 
-from schemas.keys import SCOPES
-from service.repositories.api_keys import BOOTSTRAP_KEY_ID, hash_key, new_secret  # noqa: F401
 SECURITY_SCHEME = "bearerAuth"
 
 

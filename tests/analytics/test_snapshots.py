@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 from service import db
-from service.web import auth
 from service.analytics.snapshots import Snapshots
 from service.repositories import analytics as analytics_repo
 from service.repositories.analytics import Scope, read_projection
