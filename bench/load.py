@@ -8,7 +8,7 @@ workers instead, as without a queue. The same mix runs twice in one run: first w
 family (the peer), then with it, for --minutes each; the run prints requests/s and p50/p99 per endpoint
 family for both sides, the CPU seconds the API, Neo4j and each analytics worker spent in each side, each
 analytics worker's resident memory (now and at its peak) after each side,
-and the ratios the goals are set on, and checks: no 5xx (or, with --outage, 503
+and the ratios the goals are set on, the statements and routes the API spent most time in, and checks: no 5xx (or, with --outage, 503
 only, only while Neo4j is down or just after, and none once the API has recovered), and that every
 write the API acknowledged (2xx) is there at the end, checked against the client's own log.
 
@@ -42,7 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import cpu_seconds, free_port, memory, start_api, start_queue  # noqa: E402
+from bench.common import cpu_seconds, free_port, memory, print_time_split, query_seconds, start_api, start_queue  # noqa: E402
 from service.cli import neo4j_local  # noqa: E402
 
 ADMIN_KEY = "bench-load-admin-key-0123456789"
@@ -302,6 +302,7 @@ def main() -> int:
                         help="with or without the analytics family, or both in turn (without first)")
     parser.add_argument("--outage", type=float, default=0.0, metavar="SECONDS",
                         help="SIGKILL Neo4j for this long in the middle of each side (0: no outage)")
+    parser.add_argument("--top", type=int, default=12, help="statements and routes listed per side by time spent")
     parser.add_argument("--skip", action="append", default=[], choices=[name for name, _ in Workload.MIX],
                         help="leave a family out of the mix (to see what it costs the others)")
     args = parser.parse_args()
@@ -346,6 +347,7 @@ def main() -> int:
             parts = {"API (gunicorn)": process.pid, "Neo4j": running.pid,
                      **{f"analytics worker {helper.pid}": helper.pid for helper in helpers[1:]}}
             cpu_before = {name: cpu_seconds(pid) for name, pid in parts.items()}
+            statements_before = query_seconds(port)
             started = time.monotonic()
             samples = run_load(port, workload, seconds, args.clients, window)
             elapsed = time.monotonic() - started
@@ -355,6 +357,8 @@ def main() -> int:
             print(f"--- {side} the analytics family ({elapsed:.0f} s)")
             report(samples, elapsed)
             print("CPU seconds in this side: " + ", ".join(f"{name} {spent:.0f}" for name, spent in cpu.items()))
+            print("where the API's time went (statements, transactions, routes; summed over its workers):")
+            print_time_split(statements_before, query_seconds(port), top=args.top)
             for helper in helpers[1:]:
                 current, peak = memory(helper.pid)
                 print(f"analytics worker {helper.pid}: RSS {current / 1024**2:.0f} MB, peak {peak / 1024**2:.0f} MB")

@@ -6,6 +6,13 @@ queue promises, and how:
 - **One job per (question, revision).** A job's id is derived from the question's key and the revision
   (`run_id`), and it is sent only by whoever first sets `netweave:analytics:job:<run_id>` (SET NX): two web
   workers asking the same question at the same revision enqueue one job and poll the same run.
+- **At most one waiting job per question.** While a job for a question waits on the queue (no worker has
+  started it), `netweave:analytics:waiting:<key>` holds its run id, and an ask at a later revision polls
+  that run instead of sending another: the worker reads the graph when it starts the job, so the waiting
+  job answers the later revision too. The worker clears the mark as it starts (`started`), and the next ask
+  sends a new job. Under a steady stream of writes each question is then computed back to back at most,
+  not once per revision asked (bench/load.py: one job per analytics GET had the worker recomputing
+  without pause).
 - **At least once.** Dramatiq's Redis broker acknowledges a message only after its actor returned. A
   worker that dies (SIGKILL, a lost machine) stops sending heartbeats; after `heartbeat_seconds` the
   maintenance that every worker's queue commands run by chance (`maintenance_chance` in a million) moves
@@ -36,6 +43,21 @@ log = logging.getLogger(__name__)
 QUEUE_NAME = "netweave-analytics"
 ACTOR_NAME = "netweave_analytics_question"
 JOB_KEY = "netweave:analytics:job:"
+WAITING_KEY = "netweave:analytics:waiting:"
+# KEYS: the question's waiting mark, the run's job key; ARGV: run id, ttl. Returns [run id to poll, 1 when
+# this call is to send the job]: one round trip, so two askers never both send.
+_CLAIM = """
+local waiting = redis.call('GET', KEYS[1])
+if waiting then return {waiting, 0} end
+if not redis.call('SET', KEYS[2], 'queued', 'NX', 'EX', ARGV[2]) then return {ARGV[1], 0} end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return {ARGV[1], 1}
+"""
+# KEYS: the question's waiting mark; ARGV: the run starting. Clears the mark only when it names that run.
+_STARTED = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 # Webhook deliveries (service/webhooks/delivery.py): a queue of their own, so a long analytics job never holds them up.
 WEBHOOK_QUEUE_NAME = "netweave-webhooks"
 WEBHOOK_ACTOR_NAME = "netweave_webhook_delivery"
@@ -71,6 +93,8 @@ class Queue:
                                   maintenance_chance=maintenance_chance,
                                   middleware=[TimeLimit(), ShutdownNotifications(), Callbacks(), Pipelines()])
         self.ttl = int(time_limit_seconds)
+        self._claim = self.client.register_script(_CLAIM)
+        self._started = self.client.register_script(_STARTED)
         self.actor = dramatiq.Actor(handler or _not_here, broker=self.broker, actor_name=ACTOR_NAME,
                                     queue_name=QUEUE_NAME, priority=0,
                                     options={"time_limit": int(time_limit_seconds * 1000), "max_retries": 0})
@@ -80,21 +104,31 @@ class Queue:
                                             priority=0, options={"time_limit": int(webhook_time_limit_seconds * 1000),
                                                                  "max_retries": 0})
 
-    def submit(self, job: dict[str, Any]) -> bool:
-        """Send `job` (it holds its `run_id`) unless a job for that run was sent already; True when sent.
-        Raises QueueUnavailable when the queue's storage does not answer."""
-        key = JOB_KEY + job["run_id"]
+    def submit(self, job: dict[str, Any]) -> tuple[str, bool]:
+        """Send `job` (it holds its question's store `key` and its `run_id`) unless a job for that run was
+        sent already or a job for the same question still waits for a worker; (the run to poll, whether
+        this call sent it). Raises QueueUnavailable when the queue's storage does not answer."""
+        keys = [WAITING_KEY + job["key"], JOB_KEY + job["run_id"]]
         try:
-            if not self.client.set(key, "queued", nx=True, ex=self.ttl):
-                return False
+            polled, send = self._claim(keys=keys, args=[job["run_id"], self.ttl])
+            if not send:
+                return polled.decode() if isinstance(polled, bytes) else polled, False
             try:
                 self.actor.send_with_options(args=(job,))
             except Exception:
-                self.client.delete(key)
+                self.client.delete(*keys)
                 raise
-            return True
+            return job["run_id"], True
         except (redis.RedisError, dramatiq.errors.BrokerError, OSError) as error:
             raise QueueUnavailable(str(error)) from error
+
+    def started(self, job: dict[str, Any]) -> None:
+        """A worker starts `job`: an ask from now on sends a job of its own, since this one may read the
+        graph before that ask's revision."""
+        try:
+            self._started(keys=[WAITING_KEY + job["key"]], args=[job["run_id"]])
+        except redis.RedisError:
+            log.warning("could not clear the waiting mark of run %s", job["run_id"], exc_info=True)
 
     def submit_delivery(self, webhook_id: str) -> bool:
         """Send one message for the endpoint unless one is waiting already (the taker clears the mark

@@ -66,6 +66,7 @@ class AnalyticsWorker:
         from service.repositories import analytics
 
         run_id, key, question = job["run_id"], job["key"], job["question"]
+        self.queue.started(job)     # before the graph is read: a later ask now sends a job of its own
         stored = self.store.report(key)
         if stored is not None and stored[0] >= job["revision"]:
             self.store.finish(run_id, "done", _now(), None)

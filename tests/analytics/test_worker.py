@@ -213,6 +213,34 @@ def test_queue_storage_down_serves_stored_reports_and_answers_503_for_new_questi
     assert answer.get_json()["computed"]["stale"] is False
 
 
+def test_a_stale_answer_waits_only_in_the_request_that_sent_the_job(web, workers, redis_server):
+    api = web(NETWEAVE_ANALYTICS_QUEUE_WAIT_SECONDS=1.5, NETWEAVE_ANALYTICS_SYNC_SECONDS=1.5)
+    worker = workers(NETWEAVE_WORKER_DEBOUNCE_SECONDS="3600", NETWEAVE_WORKER_MAX_DELAY_SECONDS="3600")
+    _load_karate(api)
+    first = _wait_for(lambda: _ok(api.get("/v1/analytics/health")), 60, "the health report")
+    _wait_for(lambda: _queued_messages(redis_server.url) == 0, 60, "the queue to empty")
+    stop(worker)
+    answers = []
+    for name in ("Newcomer", "Latecomer"):      # two writes: two revisions past the stored report
+        assert api.post("/v1/members", json={"name": name}).status_code == 201
+        started = time.monotonic()
+        answers.append((api.get("/v1/analytics/health"), time.monotonic() - started))
+    (sent, sent_seconds), (joined, joined_seconds) = answers
+    assert [a.get_json()["computed"]["stale"] for a, _ in answers] == [True, True]
+    assert sent.get_json()["computed"]["revision"] == first.get_json()["computed"]["revision"]
+    # The first sent the job and waited for it (no worker runs now); the second found that job waiting,
+    # polls it, and answered at once: no web thread held, no second job for the same question.
+    assert sent_seconds >= 1.5 and joined_seconds < 1.0, (sent_seconds, joined_seconds)
+    assert joined.get_json()["computed"]["run_id"] == sent.get_json()["computed"]["run_id"]
+    assert _queued_messages(redis_server.url) == 1
+    # A worker takes the waiting job: it reads the graph then, so its report covers the later revision too.
+    workers()
+    run_id = sent.get_json()["computed"]["run_id"]
+    _wait_for(lambda: _run(api, run_id).get("status") == "done", 60, "the worker to finish the run")
+    fresh = api.get("/v1/analytics/health").get_json()
+    assert fresh["computed"]["stale"] is False and fresh["metrics"]["members"] == 36
+
+
 def _slow_job(api: ApiClient, graph: db.Graph) -> str:
     """A bridges run that takes seconds (exact betweenness on the 5,000-member demo network): its run id."""
     _load_demo(graph, 5000)
@@ -265,9 +293,29 @@ def test_a_job_key_expires_so_a_failed_run_can_be_asked_again(redis_server):
     from service.analytics.queue import Queue
 
     queue = Queue(redis_server.url, time_limit_seconds=60)
-    job = {"run_id": "r-2", "question": "health"}
-    assert queue.submit(job) is True and queue.submit(job) is False
+    job = {"run_id": "r-2", "question": "health", "key": "k-2"}
+    assert queue.submit(job) == ("r-2", True)
+    queue.started(job)      # a worker took it: only the run's own key still holds it back
+    assert queue.submit(job) == ("r-2", False)
     assert 0 < redis.Redis.from_url(redis_server.url).ttl(JOB_KEY + "r-2") <= 60
     queue.forget("r-2")
-    assert queue.submit(job) is True
+    assert queue.submit(job) == ("r-2", True)
+    queue.close()
+
+
+def test_a_question_waiting_on_the_queue_is_not_sent_again_at_a_later_revision(redis_server):
+    from service.analytics.queue import Queue
+
+    queue = Queue(redis_server.url, time_limit_seconds=60)
+    first = {"run_id": "r-10", "question": "health", "key": "k-3", "revision": 10}
+    later = {**first, "run_id": "r-11", "revision": 11}
+    other = {"run_id": "o-11", "question": "bridges", "key": "k-4", "revision": 11}
+    assert queue.submit(first) == ("r-10", True)
+    assert queue.submit(later) == ("r-10", False)       # the waiting job answers revision 11 too
+    assert queue.submit(other) == ("o-11", True)        # another question is not held back
+    queue.started(later)                                # not the waiting run: the mark stays
+    assert queue.submit(later) == ("r-10", False)
+    queue.started(first)                                # a worker took it: the next revision sends its own
+    assert queue.submit(later) == ("r-11", True)
+    assert _queued_messages(redis_server.url) == 3
     queue.close()
