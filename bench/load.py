@@ -42,7 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import cpu_seconds, free_port, memory, print_time_split, query_seconds, start_api, start_queue  # noqa: E402
+from bench.common import cpu_seconds, memory, print_time_split, query_seconds, start_api, start_queue  # noqa: E402
 from service.cli import neo4j_local  # noqa: E402
 
 ADMIN_KEY = "bench-load-admin-key-0123456789"
