@@ -678,11 +678,17 @@ def _derive_batch(tx: ManagedTransaction, batch: list[dict[str, Any]]) -> None:
     db.run(tx, "submissions_derived", done=[{"key": s["key"], "rev": s["rev"]} for s in batch], error=None)
 
 
+def tie_external_id(question_id: str, one: str, other: str) -> str:
+    """A check-in tie's external id in its survey's source: the question, then the pair's ids, smaller first."""
+    a, b = sorted((one, other))
+    return f"{question_id}:{a}:{b}"
+
+
 def _tie_record(question: dict, a: str, b: str, sides_json: Iterable[str | None]) -> dict[str, Any]:
     """The sync record of the tie between `a` and `b` (a < b) in a question, from the nominations each way
     (scales as JSON, None when that side named no one): an upsert while either names the other, else a
     tombstone."""
-    external_id = f"{question['id']}:{a}:{b}"
+    external_id = tie_external_id(question["id"], a, b)
     sides = [json.loads(text) for text in sides_json if text is not None]
     if not sides:
         return {"external_id": external_id, "deleted": True}
@@ -907,4 +913,5 @@ def results(graph: db.Graph, survey_id: str) -> dict[str, Any]:
 
 
 __all__ = ["create", "get", "list_page", "update", "close", "alert_lapsed", "invite", "invitations", "respond_view",
-           "respond", "write_ins", "match_write_in", "results", "tie_fields", "source_of", "TIE_SCALES"]
+           "respond", "write_ins", "match_write_in", "results", "tie_fields", "tie_external_id", "source_of",
+           "TIE_SCALES"]
