@@ -28,6 +28,18 @@ CREATE CONSTRAINT survey_write_in_id IF NOT EXISTS FOR (w:SurveyWriteIn) REQUIRE
 // name: schema_survey_write_in_survey
 CREATE INDEX survey_write_in_survey IF NOT EXISTS FOR (w:SurveyWriteIn) ON (w.survey_id)
 
+// name: schema_survey_invitation_member
+// A member's invitations, found when members are merged.
+CREATE INDEX survey_invitation_member IF NOT EXISTS FOR (i:SurveyInvitation) ON (i.member_id)
+
+// name: schema_survey_write_in_respondent
+// The write-ins a member wrote, found when members are merged.
+CREATE INDEX survey_write_in_respondent IF NOT EXISTS FOR (w:SurveyWriteIn) ON (w.respondent_id)
+
+// name: schema_survey_write_in_member
+// The write-ins matched to a member, found when members are merged.
+CREATE INDEX survey_write_in_member IF NOT EXISTS FOR (w:SurveyWriteIn) ON (w.member_id)
+
 // No index on NOMINATED.survey_id: with one, the planner seeked every nomination of the survey for each
 // pair a submission touches (29 ms a submission at 2,000 respondents, measured) instead of expanding from
 // the respondent; the results' one read of a survey's nominations scans the relationship type instead.

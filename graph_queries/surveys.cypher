@@ -306,3 +306,121 @@ MATCH (i:SurveyInvitation {key: done.key}) WHERE i.rev = done.rev
 SET i.pending = false,
     i.derive_error = $error
 RETURN count(i) AS cleared
+
+// --- members merged into one (POST /v1/members/{id}/merge; surveys.carry_check_ins) -------------------------
+
+// name: merge_invitations_of
+// The invitations of the members in $members (a survivor and the members merging into it), each locked
+// first, so a save through one of their tokens applies before the merge or after it: key, survey, member,
+// status, when submitted, draft and submission.
+MATCH (i:SurveyInvitation) WHERE i.member_id IN $members
+WITH i ORDER BY i.key
+SET i._lock = true
+REMOVE i._lock
+RETURN i.key AS key, i.survey_id AS survey_id, i.member_id AS member_id, i.status AS status,
+       i.submitted_at AS submitted_at, i.draft AS draft, i.submission AS submission
+
+// name: merge_invitations_naming
+// The invitations whose draft or submission may name one of $ids (members merging away), each locked first:
+// those of surveys still open (a respondent may open and answer them again) and those whose submission is
+// still to derive. Key, survey, respondent, draft and submission; the caller reads the answers to know.
+CALL () {
+    MATCH (s:Survey) WHERE s.closed_at IS NULL AND s.closes_at > datetime()
+    MATCH (i:SurveyInvitation {survey_id: s.id})
+    RETURN i
+    UNION
+    MATCH (i:SurveyInvitation) WHERE i.pending = true
+    RETURN i
+}
+WITH i WHERE any(id IN $ids WHERE i.draft CONTAINS id OR i.submission CONTAINS id)
+WITH i ORDER BY i.key
+SET i._lock = true
+REMOVE i._lock
+RETURN i.key AS key, i.survey_id AS survey_id, i.member_id AS member_id, i.draft AS draft,
+       i.submission AS submission
+
+// name: merge_invitations_drop
+// Deletes the invitations whose keys are in $keys (their tokens answer 404 unknown-token from now on).
+UNWIND $keys AS key
+MATCH (i:SurveyInvitation {key: key})
+DELETE i
+RETURN count(*) AS dropped
+
+// name: merge_invitations_rewrite
+// For each row {key, new_key, member_id, draft, submission}: the invitation's key and respondent (both
+// unchanged for one that stays its member's) and its answers as rewritten.
+UNWIND $rows AS row
+MATCH (i:SurveyInvitation {key: row.key})
+SET i.key = row.new_key, i.member_id = row.member_id, i.draft = row.draft, i.submission = row.submission
+RETURN count(*) AS rewritten
+
+// name: merge_nominations_of
+// Every nomination from or to the members in $members: survey, question, who named whom.
+MATCH (m:Member) WHERE m.id IN $members
+MATCH (m)-[n:NOMINATED]-(:Member)
+WITH DISTINCT n
+RETURN n.survey_id AS survey_id, n.question_id AS question_id, startNode(n).id AS source, endNode(n).id AS target
+
+// name: merge_nominations_move
+// For each row {survey_id, question_id, source, target, to_source, to_target}: the nomination of target by
+// source in that question becomes one of to_target by to_source (its scales and time kept), or goes when
+// to_source is null.
+UNWIND $rows AS row
+MATCH (:Member {id: row.source})-[n:NOMINATED {survey_id: row.survey_id, question_id: row.question_id}]->
+      (:Member {id: row.target})
+CALL (row, n) {
+    WITH row, n WHERE row.to_source IS NOT NULL
+    MATCH (a:Member {id: row.to_source}), (b:Member {id: row.to_target})
+    CREATE (a)-[moved:NOMINATED]->(b)
+    SET moved = properties(n)
+}
+DELETE n
+RETURN count(*) AS moved
+
+// name: merge_write_ins
+// After a member merge: the open write-ins of the superseded answers in $superseded ({survey_id,
+// respondent_id}) go, as a revision's would; the write-ins written by or matched to a member in $others
+// now name $survivor.
+CALL () {
+    UNWIND $superseded AS row
+    MATCH (w:SurveyWriteIn {survey_id: row.survey_id, respondent_id: row.respondent_id, status: 'open'})
+    DETACH DELETE w
+}
+CALL () {
+    MATCH (w:SurveyWriteIn) WHERE w.respondent_id IN $others
+    SET w.respondent_id = $survivor
+}
+CALL () {
+    MATCH (w:SurveyWriteIn) WHERE w.member_id IN $others
+    SET w.member_id = $survivor
+}
+RETURN 1 AS done
+
+// name: merge_survey_ties_of
+// The check-in ties (source survey:<id>) of the members in $others: id, source, external key and parties.
+MATCH (m:Member) WHERE m.id IN $others
+MATCH (m)-[c:COLLABORATES_WITH]-()
+WHERE c.source STARTS WITH 'survey:'
+WITH DISTINCT c
+RETURN c.id AS id, c.source AS source, c.external_key AS external_key, startNode(c).id AS source_id,
+       endNode(c).id AS target_id
+
+// name: merge_survey_ties_keyed
+// The ties holding the external keys in $keys: key, id and parties.
+UNWIND $keys AS key
+MATCH (a)-[c:COLLABORATES_WITH {external_key: key}]->(b)
+RETURN c.external_key AS external_key, c.id AS id, a.id AS source_id, b.id AS target_id
+
+// name: merge_survey_ties_drop
+// Deletes the ties whose ids are in $ids (a check-in tie the survivor holds already).
+UNWIND $ids AS id
+MATCH ()-[c:COLLABORATES_WITH {id: id}]->()
+DELETE c
+RETURN count(*) AS dropped
+
+// name: merge_survey_ties_rekey
+// For each row {id, external_key}: the tie's external key, once a merge has moved it to the survivor.
+UNWIND $rows AS row
+MATCH ()-[c:COLLABORATES_WITH {id: row.id}]->()
+SET c.external_key = row.external_key
+RETURN count(*) AS rekeyed

@@ -16,6 +16,9 @@ takes it too, moments later); a results read derives what is left. A batch reads
 named before and who names them in one statement and resolves each pair's two sides in Python (a statement
 reading every touched pair back cost about as much as the sync write of the ties), writes the ties, then
 replaces the nominations.
+
+Members merged into one person (members.merge) bring their check-ins along: `carry_check_ins` and
+`derive_carried` make their invitations, answers, nominations, write-ins and ties the survivor's.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import secrets
 import threading
 import uuid
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
@@ -822,6 +826,201 @@ def match_write_in(graph: db.Graph, survey_id: str, write_in_id: str, body: dict
     return graph.write(work)
 
 
+# --- members merged into one -------------------------------------------------------------------
+
+# A merge keeps one invitation per survey for the person: the submitted one first (the later submission of
+# two), then one with a draft, then the survivor's own, then that of the member listed first in `from`.
+_INVITATION_ORDER = {"submitted": 0, "started": 1, "invited": 2}
+
+
+@dataclass
+class CarriedCheckIns:
+    """What carry_check_ins did before the merge proper and left for derive_carried: the change-feed entries
+    of the check-in ties it dropped, the new external keys of the ties the merge moves ({id, external_key}),
+    and per (survey, question) the members whose tie with the survivor is to be derived again."""
+
+    entries: list[dict[str, Any]]
+    rekeyed: list[dict[str, str]]
+    pairs: dict[tuple[str, str], set[str]]
+
+
+def hold_derivations(tx: ManagedTransaction) -> None:
+    """Takes the deriving lock, as every derivation does first: a merge takes it before its member locks, so
+    no submission is derived while members merge, and one derived after reads its answers as the merge left
+    them."""
+    db.run(tx, "deriver_lock")
+
+
+def carry_check_ins(tx: ManagedTransaction, survivor: str, others: list[str]) -> CarriedCheckIns:
+    """Makes the check-in data of `others` the survivor's, in the merge's transaction, before the merge proper
+    (every member locked, and the deriving lock held: hold_derivations). `others` in the order of `from`.
+
+    - Invitations: one per survey stays, the first by _INVITATION_ORDER, now the survivor's (its token
+      answers for the survivor); the others are deleted (their tokens answer 404 `unknown-token`, as a
+      replaced token does), and the answers they held are superseded as a revision supersedes them: their
+      nominations and open write-ins in that survey go.
+    - Stored answers (drafts, submissions) that name a merged member name the survivor: the survivor's own
+      invitations, those of surveys still open and those still to derive. A member named twice in one answer
+      is named once (the survivor's own entry, else the first listed in `from`); the respondent's own name
+      goes.
+    - Nominations from or to a merged member are the survivor's. Of two that become one (same survey,
+      question and other end) the survivor's own stays, else the one of the member listed first in `from`;
+      one between two of the merged members (the survivor's self-nomination) goes.
+    - Write-ins written by or matched to a merged member name the survivor.
+    - Check-in ties (source `survey:<id>`) of a merged member are to be keyed as the survivor's
+      (`<question>:<a>:<b>`, smaller id first), the key a later submission looks for. Where the survivor
+      already holds that key, its own tie stays and the other is deleted now (the generic merge keeps
+      parallel ties, but a check-in has one tie per pair and question); among merged members' ties the one
+      of the member listed first stays.
+
+    derive_carried, after the merge proper, gives the moved ties their keys and derives the survivor's ties
+    with everyone touched again."""
+    place = {survivor: 0, **{other: index + 1 for index, other in enumerate(others)}}
+    superseded = _carry_invitations(tx, survivor, others, place)
+    pairs: dict[tuple[str, str], set[str]] = defaultdict(set)
+    _carry_nominations(tx, survivor, place, superseded, pairs)
+    db.run(tx, "merge_write_ins", survivor=survivor, others=others,
+           superseded=[{"survey_id": survey_id, "respondent_id": member_id} for survey_id, member_id in superseded])
+    entries, rekeyed = _claim_tie_keys(tx, survivor, others, place, pairs)
+    return CarriedCheckIns(entries, rekeyed, dict(pairs))
+
+
+def derive_carried(tx: ManagedTransaction, survivor: str, carried: CarriedCheckIns) -> None:
+    """After the merge proper: the check-in ties it moved keyed as the survivor's (a key set before the move
+    went with the tie the move deleted and was refused to the tie it created), then the survivor's ties with
+    the members carry_check_ins touched derived from the nominations now in place, as a submission derives
+    them (strength, trust, value, `reciprocated`; a pair no one names any more loses its tie)."""
+    if carried.rekeyed:
+        db.run(tx, "merge_survey_ties_rekey", rows=carried.rekeyed)
+    survey_ids = sorted({survey_id for survey_id, _ in carried.pairs})
+    if not survey_ids:
+        return
+    questions = {(row["survey"]["id"], question["id"]): question
+                 for row in db.run(tx, "survey_get", ids=survey_ids)
+                 for question in json.loads(row["survey"]["questions"]) if question["type"] == "names"}
+    for (survey_id, question_id), members in sorted(carried.pairs.items()):
+        if (survey_id, question_id) in questions:
+            _derive_ties(tx, survey_id, questions[(survey_id, question_id)], survivor, members)
+
+
+def _carry_invitations(tx: ManagedTransaction, survivor: str, others: list[str],
+                       place: dict[str, int]) -> list[tuple[str, str]]:
+    """One invitation per survey for the merged members, the survivor's, and the stored answers that name a
+    merged member renamed (carry_check_ins); the (survey, member) of every answer superseded."""
+    found = defaultdict(list)
+    for row in db.run(tx, "merge_invitations_of", members=[survivor, *others]):
+        found[row["survey_id"]].append(row)
+    dropped, superseded, rewrites = [], [], {}
+    for survey_id, held in sorted(found.items()):
+        kept, *lost = sorted(held, key=lambda row: _invitation_order(row, place))
+        dropped += [row["key"] for row in lost]
+        superseded += [(survey_id, row["member_id"]) for row in lost]
+        rewrites[kept["key"]] = {**kept, "respondent": survivor}
+    for row in db.run(tx, "merge_invitations_naming", ids=others):
+        if row["key"] not in rewrites and row["key"] not in dropped:
+            rewrites[row["key"]] = {**row, "respondent": row["member_id"]}
+    rows = []
+    for key, row in rewrites.items():
+        draft, submission = (_renamed(row[field], row["respondent"], survivor, place)
+                             for field in ("draft", "submission"))
+        if (draft, submission, row["member_id"]) != (row["draft"], row["submission"], row["respondent"]):
+            rows.append({"key": key, "new_key": f"{row['survey_id']}:{row['respondent']}",
+                         "member_id": row["respondent"], "draft": draft, "submission": submission})
+    if dropped:     # first: a kept invitation may take a dropped one's key
+        db.run(tx, "merge_invitations_drop", keys=dropped)
+    if rows:
+        db.run(tx, "merge_invitations_rewrite", rows=rows)
+    return superseded
+
+
+def _invitation_order(row: dict[str, Any], place: dict[str, int]) -> tuple:
+    submitted = row["submitted_at"].timestamp() if row["status"] == "submitted" and row["submitted_at"] else 0.0
+    return _INVITATION_ORDER.get(row["status"], len(_INVITATION_ORDER)), -submitted, place[row["member_id"]]
+
+
+def _renamed(text: str | None, respondent: str, survivor: str, place: dict[str, int]) -> str | None:
+    """Stored answers (JSON) with every merged member named as the survivor: a member named twice in one
+    answer once (the entry of the survivor's own, else of the member listed first), the respondent not at
+    all. The same text when nothing changes."""
+    if not text:
+        return text
+    answers = json.loads(text)
+    changed = False
+    for answer in answers:
+        chosen: dict[str, tuple[int, dict]] = {}      # keeps the place of a name's first entry
+        for entry in answer.get("named") or []:
+            named = survivor if entry["member_id"] in place else entry["member_id"]
+            rank = place.get(entry["member_id"], 0)
+            if named != respondent and (named not in chosen or rank < chosen[named][0]):
+                chosen[named] = (rank, {**entry, "member_id": named})
+        named_now = [entry for _, entry in chosen.values()]
+        if named_now != (answer.get("named") or []):
+            answer["named"], changed = named_now, True
+    return json.dumps(answers, separators=(",", ":")) if changed else text
+
+
+def _carry_nominations(tx: ManagedTransaction, survivor: str, place: dict[str, int],
+                       superseded: list[tuple[str, str]], pairs: dict[tuple[str, str], set[str]]) -> None:
+    """The merged members' nominations made the survivor's, those of superseded answers gone (carry_check_ins);
+    each (survey, question) gains the other end of every nomination moved or gone, in `pairs`."""
+    gone_respondents = set(superseded)
+    contenders: dict[tuple, list[tuple[int, dict]]] = defaultdict(list)
+    drops = []
+    for row in db.run(tx, "merge_nominations_of", members=list(place)):
+        ends = [survivor if member in place else member for member in (row["source"], row["target"])]
+        if ends[0] == ends[1] or (row["survey_id"], row["source"]) in gone_respondents:
+            drops.append({**row, "to_source": None, "to_target": None})
+            continue
+        rank = max(place.get(row["source"], 0), place.get(row["target"], 0))
+        contenders[(row["survey_id"], row["question_id"], *ends)].append((rank, row))
+    moves = []
+    for (_, _, to_source, to_target), rows in contenders.items():
+        (_, kept), *rest = sorted(rows, key=lambda pair: pair[0])
+        drops += [{**row, "to_source": None, "to_target": None} for _, row in rest]
+        if (kept["source"], kept["target"]) != (to_source, to_target):
+            moves.append({**kept, "to_source": to_source, "to_target": to_target})
+    for row in drops + moves:
+        other_end = next((m for m in (row["source"], row["target"]) if m not in place), None)
+        if other_end is not None:
+            pairs[(row["survey_id"], row["question_id"])].add(other_end)
+    for rows in (drops, moves):      # the drops first: a move never meets a nomination about to go
+        if rows:
+            db.run(tx, "merge_nominations_move", rows=rows)
+
+
+def _claim_tie_keys(tx: ManagedTransaction, survivor: str, others: list[str], place: dict[str, int],
+                    pairs: dict[tuple[str, str], set[str]]) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
+    """One check-in tie per survivor's key (carry_check_ins): the others deleted, with their change entries,
+    and the new keys of those that stay ({id, external_key}), for derive_carried to set once the merge has
+    moved them. Each (survey, question) gains the tie's other end in `pairs`."""
+    claims: dict[str, list[tuple[int, dict]]] = defaultdict(list)
+    for tie in db.run(tx, "merge_survey_ties_of", others=others):
+        ends = [survivor if member in place else member for member in (tie["source_id"], tie["target_id"])]
+        prefix = sync.external_key("collaboration", tie["source"], "")
+        question_id, *pair = (tie["external_key"] or "").removeprefix(prefix).split(":")
+        if ends[0] == ends[1] or not (tie["external_key"] or "").startswith(prefix) \
+                or sorted(pair) != sorted((tie["source_id"], tie["target_id"])):
+            continue            # between two merged members (the merge drops it), or not a derived tie
+        pairs[(tie["source"].removeprefix("survey:"), question_id)].add(ends[1] if ends[0] == survivor else ends[0])
+        merged = tie["source_id"] if tie["source_id"] in place else tie["target_id"]
+        claims[prefix + tie_external_id(question_id, *ends)].append((place[merged], tie))
+    if not claims:
+        return [], []
+    for tie in db.run(tx, "merge_survey_ties_keyed", keys=sorted(claims)):
+        if all(tie["id"] != claimed["id"] for _, claimed in claims[tie["external_key"]]):
+            claims[tie["external_key"]].append((0, tie))      # the survivor's own
+    dropped, rekeyed = [], []
+    for key, ties in claims.items():
+        (_, kept), *rest = sorted(ties, key=lambda pair: pair[0])
+        dropped += [tie for _, tie in rest]
+        if kept["external_key"] != key:
+            rekeyed.append({"id": kept["id"], "external_key": key})
+    if dropped:
+        db.run(tx, "merge_survey_ties_drop", ids=[tie["id"] for tie in dropped])
+    return [changes.change("collaboration", tie["id"], "delete", parties=(tie["source_id"], tie["target_id"]))
+            for tie in dropped], rekeyed
+
+
 # --- results -----------------------------------------------------------------------------------
 
 def _rate(part: int, whole: int) -> float | None:
@@ -914,4 +1113,4 @@ def results(graph: db.Graph, survey_id: str) -> dict[str, Any]:
 
 __all__ = ["create", "get", "list_page", "update", "close", "alert_lapsed", "invite", "invitations", "respond_view",
            "respond", "write_ins", "match_write_in", "results", "tie_fields", "tie_external_id", "source_of",
-           "TIE_SCALES"]
+           "TIE_SCALES", "CarriedCheckIns", "hold_derivations", "carry_check_ins", "derive_carried"]
