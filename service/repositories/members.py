@@ -117,19 +117,27 @@ def duplicates(graph: db.Graph, limit: int) -> dict[str, Any]:
 def merge(graph: db.Graph, survivor_id: str, others: list[str]) -> dict[str, Any]:
     """Fold `others` into the survivor in one transaction: external ids, affiliations, collaborations and
     introductions move to it (a tie between two of the merged members goes), empty fields are filled from
-    the others, and each other leaves a tombstone pointing at the survivor in the change feed."""
+    the others, and each other leaves a tombstone pointing at the survivor in the change feed. Their
+    check-in invitations, answers, nominations, write-ins and check-in ties become the survivor's too, one
+    per survey, question and pair (surveys.carry_check_ins says which one stays)."""
+    # Imported here: surveys reaches this module through sync, which needs email_key from it.
+    from service.repositories import surveys
+
     if survivor_id in others:
         raise field_error("from", "lists the member merged into")
     if len(set(others)) != len(others):
         raise field_error("from", "lists a member twice")
 
     def work(tx: ManagedTransaction) -> dict[str, Any]:
+        surveys.hold_derivations(tx)
         locked(tx, "member_lock", "member", survivor_id, None)
         for index, other in enumerate(others):
             if db.run_one(tx, "member_lock", id=other) is None:
                 raise field_error(f"from.{index}", f"no member with id {other}")
+        carried = surveys.carry_check_ins(tx, survivor_id, others)
         moved = db.run_one(tx, "member_merge", survivor=survivor_id, others=others)
-        entries = [changes.change("collaboration", c, "delete", parties=(a, b)) for c, a, b in moved["dropped"]]
+        entries = list(carried.entries)
+        entries += [changes.change("collaboration", c, "delete", parties=(a, b)) for c, a, b in moved["dropped"]]
         entries += [changes.change("collaboration", c, "update", parties=(a, b)) for c, a, b in moved["moved"]]
         entries += [changes.change("affiliation", changes.affiliation_id(m, o), "delete")
                     for m, o in moved["affiliations_gone"]]
@@ -140,6 +148,7 @@ def merge(graph: db.Graph, survivor_id: str, others: list[str]) -> dict[str, Any
         entries.append(changes.change("member", survivor_id, "update"))
         db.run(tx, "member_email_keys", rows=[{"id": survivor_id, "email_key": moved["email_key"]}])
         changes.record(tx, entries)
+        surveys.derive_carried(tx, survivor_id, carried)     # its ties' entries follow the merge's
         member = db.run_one(tx, "member_get", ids=[survivor_id])["member"]
         return attributes.shape(member, attributes.definitions(tx, "member"))
 

@@ -172,3 +172,30 @@ FOREACH (_ IN CASE WHEN c IS NULL THEN [] ELSE [1] END | SET c.note = $text)
 // How many analytics reports of a kind are stored (one per question, whatever the runs that computed it).
 MATCH (r:AnalyticsReport {kind: $kind})
 RETURN count(r) AS reports
+
+// name: test_check_in_state
+// Every check-in record as comparable data, sorted: nominations [survey, question, source, target, scales],
+// invitations [key, member, token hash, status, draft, submission], write-ins [id, respondent, member,
+// status] and check-in ties [external key, source, target, strength, trust, value, reciprocated].
+CALL () {
+    MATCH (a:Member)-[n:NOMINATED]->(b:Member)
+    WITH a, n, b ORDER BY n.survey_id, n.question_id, a.id, b.id
+    RETURN collect([n.survey_id, n.question_id, a.id, b.id, n.scales]) AS nominations
+}
+CALL () {
+    MATCH (i:SurveyInvitation)
+    WITH i ORDER BY i.key
+    RETURN collect([i.key, i.member_id, i.token_hash, i.status, i.draft, i.submission]) AS invitations
+}
+CALL () {
+    MATCH (w:SurveyWriteIn)
+    WITH w ORDER BY w.id
+    RETURN collect([w.id, w.respondent_id, w.member_id, w.status]) AS write_ins
+}
+CALL () {
+    MATCH (a)-[c:COLLABORATES_WITH]->(b)
+    WHERE c.source STARTS WITH 'survey:'
+    WITH a, c, b ORDER BY c.external_key
+    RETURN collect([c.external_key, a.id, b.id, c.strength, c.trust, c.value, c.reciprocated]) AS ties
+}
+RETURN nominations, invitations, write_ins, ties

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 from collections import defaultdict
@@ -556,3 +557,248 @@ def test_a_survey_that_lapsed_long_ago_raises_no_alert(api, graph):
                      headers={"If-Match": etag}).status_code == 200
     assert surveys.alert_lapsed(graph) == 0
     assert api.get("/v1/alerts?kind=survey.closed").get_json()["items"] == []
+
+
+# --- members merged into one (POST /v1/members/{id}/merge) ---------------------------------------------
+
+def _merge(api, survivor, *others):
+    response = api.post(f"/v1/members/{survivor['id']}/merge", json={"from": [m["id"] for m in others]})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def _check_ins(graph) -> dict:
+    from tests.conftest import run_test_query
+
+    return run_test_query(graph, "test_check_in_state")[0]
+
+
+def _named(*members, **scales) -> list[dict]:
+    return [{"member_id": m["id"], "scales": dict(scales)} for m in members]
+
+
+def _arcs(graph, survey_id) -> list[tuple[str, str]]:
+    """The survey's nominations as (respondent, named), sorted, duplicates kept."""
+    return sorted((n[2], n[3]) for n in _check_ins(graph)["nominations"] if n[0] == survey_id)
+
+
+def _tie_key(survey_id, one, other) -> str:
+    a, b = sorted((one["id"], other["id"]))
+    return f"collaboration:survey:{survey_id}:advice:{a}:{b}"
+
+
+def test_a_merged_respondents_token_answers_for_the_survivor_and_a_revision_replaces_her_nominations(
+        api, client, people, graph):
+    _, members = people
+    dup, keep, b, c, d = members[:5]
+    survey = _survey(api)
+    tokens = _invite(api, survey, [dup, b])
+    assert _answer(client, tokens[dup["id"]], [{"question_id": "advice", "named": _named(b, c, frequency=3)}]
+                   ).status_code == 200
+    assert _answer(client, tokens[b["id"]], [{"question_id": "advice", "named": _named(dup, frequency=5)}]
+                   ).status_code == 200
+    tie_with_b = _survey_ties(api, survey["id"])[frozenset((dup["id"], b["id"]))]["id"]
+
+    _merge(api, keep, dup)
+
+    view = client.get(f"/v1/respond/{tokens[dup['id']]}")
+    assert view.status_code == 200, view.get_json()
+    assert view.get_json()["respondent"] == {"name": keep["name"]} and view.get_json()["status"] == "submitted"
+    assert [e["member_id"] for e in view.get_json()["answers"][0]["named"]] == [b["id"], c["id"]]
+    # b's stored answer names the survivor now, so b's page shows her among the chosen names.
+    b_view = client.get(f"/v1/respond/{tokens[b['id']]}").get_json()
+    assert [e["member_id"] for e in b_view["answers"][0]["named"]] == [keep["id"]]
+    assert _arcs(graph, survey["id"]) == sorted([(keep["id"], b["id"]), (keep["id"], c["id"]), (b["id"], keep["id"])])
+    ties = _survey_ties(api, survey["id"])
+    assert set(ties) == {frozenset((keep["id"], b["id"])), frozenset((keep["id"], c["id"]))}
+    assert ties[frozenset((keep["id"], b["id"]))]["id"] == tie_with_b
+    assert ties[frozenset((keep["id"], b["id"]))]["reciprocated"] is True
+    assert sorted(t[0] for t in _check_ins(graph)["ties"]) == sorted([_tie_key(survey["id"], keep, b),
+                                                                     _tie_key(survey["id"], keep, c)])
+
+    # Her revision through the old token replaces what she named; b's names the survivor again: one tie a pair.
+    assert _answer(client, tokens[dup["id"]], [{"question_id": "advice", "named": _named(b, d, frequency=1)}]
+                   ).status_code == 200
+    assert _answer(client, tokens[b["id"]], [{"question_id": "advice", "named": _named(keep, frequency=2)}]
+                   ).status_code == 200
+    assert _arcs(graph, survey["id"]) == sorted([(keep["id"], b["id"]), (keep["id"], d["id"]), (b["id"], keep["id"])])
+    ties = _survey_ties(api, survey["id"])
+    assert set(ties) == {frozenset((keep["id"], b["id"])), frozenset((keep["id"], d["id"]))}
+    assert ties[frozenset((keep["id"], b["id"]))]["id"] == tie_with_b
+    with_b = ties[frozenset((keep["id"], b["id"]))]
+    assert (with_b["strength"], with_b["reciprocated"]) == (2, True)
+    assert len(_check_ins(graph)["ties"]) == 2
+    results = api.get(f"/v1/surveys/{survey['id']}/results").get_json()
+    assert (results["invited"], results["responded"], results["nominations"]) == (2, 2, 3)
+
+
+def test_a_member_named_by_two_respondents_is_named_as_the_survivor_after_a_merge(api, client, people, graph):
+    _, members = people
+    r1, r2, dup, keep = members[:4]
+    survey = _survey(api)
+    tokens = _invite(api, survey, [r1, r2, keep])
+    r1_answer = [{"question_id": "advice", "named": _named(dup, trust=2, frequency=2) + _named(keep, trust=4,
+                                                                                                frequency=4)}]
+    assert _answer(client, tokens[r1["id"]], r1_answer).status_code == 200
+    assert _answer(client, tokens[r2["id"]], [{"question_id": "advice", "named": _named(dup, frequency=3)}]
+                   ).status_code == 200
+    assert _answer(client, tokens[keep["id"]], [{"question_id": "advice", "named": _named(r2, frequency=1)}]
+                   ).status_code == 200
+    before = _survey_ties(api, survey["id"])
+    assert before[frozenset((keep["id"], r2["id"]))]["reciprocated"] is False
+    since = api.get("/v1/changes?limit=1000").get_json()["next_cursor"]
+
+    _merge(api, keep, dup)
+
+    # r1 named both: the survivor's own nomination (and its scales) stays; r2 and the survivor now name each other.
+    assert _arcs(graph, survey["id"]) == sorted([(r1["id"], keep["id"]), (r2["id"], keep["id"]),
+                                                 (keep["id"], r2["id"])])
+    scales = {(n[2], n[3]): json.loads(n[4]) for n in _check_ins(graph)["nominations"]}
+    assert scales[(r1["id"], keep["id"])] == {"trust": 4, "frequency": 4}
+    ties = _survey_ties(api, survey["id"])
+    assert set(ties) == {frozenset((r1["id"], keep["id"])), frozenset((r2["id"], keep["id"]))}
+    r1_tie, r2_tie = ties[frozenset((r1["id"], keep["id"]))], ties[frozenset((r2["id"], keep["id"]))]
+    assert r1_tie["id"] == before[frozenset((r1["id"], keep["id"]))]["id"]
+    assert (r1_tie["strength"], r1_tie["trust"], r1_tie["reciprocated"]) == (4, 4, False)
+    assert r2_tie["id"] == before[frozenset((keep["id"], r2["id"]))]["id"]
+    assert (r2_tie["strength"], r2_tie["reciprocated"]) == (3, True)
+    feed = api.get(f"/v1/changes?since={since}&limit=100").get_json()["items"]
+    deleted = {i["id"] for i in feed if i["resource"] == "collaboration" and i["action"] == "delete"}
+    assert deleted == {before[frozenset((r1["id"], dup["id"]))]["id"], before[frozenset((r2["id"], dup["id"]))]["id"]}
+    # r1's stored answer names the survivor once, with the survivor's own scales, where the first name was.
+    view = client.get(f"/v1/respond/{tokens[r1['id']]}").get_json()
+    assert view["answers"][0]["named"] == _named(keep, trust=4, frequency=4)
+
+    results = api.get(f"/v1/surveys/{survey['id']}/results").get_json()
+    assert (results["invited"], results["responded"], results["nominations"]) == (3, 3, 3)
+    assert results["reciprocity"] == pytest.approx(2 / 3, abs=1e-4)
+    assert [m["member_id"] for m in results["never_named"]] == [r1["id"]]
+
+
+def test_of_two_duplicates_named_by_one_respondent_the_first_listed_in_from_keeps_the_tie(
+        api, client, people, graph):
+    _, members = people
+    r, first, second, keep = members[:4]
+    survey = _survey(api)
+    token = _invite(api, survey, [r])[r["id"]]
+    answer = [{"question_id": "advice", "named": _named(second, frequency=2) + _named(first, frequency=5)}]
+    assert _answer(client, token, answer).status_code == 200
+    before = _survey_ties(api, survey["id"])
+
+    _merge(api, keep, first, second)
+
+    assert _arcs(graph, survey["id"]) == [(r["id"], keep["id"])]
+    [tie] = _survey_ties(api, survey["id"]).values()
+    assert tie["id"] == before[frozenset((r["id"], first["id"]))]["id"] and tie["strength"] == 5
+    assert [t[0] for t in _check_ins(graph)["ties"]] == [_tie_key(survey["id"], r, keep)]
+    assert client.get(f"/v1/respond/{token}").get_json()["answers"][0]["named"] == _named(keep, frequency=5)
+
+
+def test_two_invitations_of_one_person_keep_the_later_submission_and_the_other_token_is_unknown(
+        api, client, people, graph):
+    _, members = people
+    dup, keep, b, c = members[:4]
+    spring, autumn = _survey(api), _survey(api, title="Autumn check-in")
+    spring_tokens, autumn_tokens = _invite(api, spring, [dup, keep]), _invite(api, autumn, [dup, keep])
+    for tokens, member, named in ((spring_tokens, keep, b), (spring_tokens, dup, c), (autumn_tokens, keep, b)):
+        assert _answer(client, tokens[member["id"]], [{"question_id": "advice", "named": _named(named)}]
+                       ).status_code == 200
+    assert _answer(client, autumn_tokens[dup["id"]], [{"question_id": "advice", "named": _named(c)}],
+                   submit=False).status_code == 200
+
+    _merge(api, keep, dup)
+
+    # Spring: both submitted, the later (the duplicate's) stays and answers for the survivor.
+    lost = client.get(f"/v1/respond/{spring_tokens[keep['id']]}")
+    assert lost.status_code == 404 and lost.mimetype == "application/problem+json"
+    assert lost.get_json()["type"] == "urn:netweave:problem:unknown-token"
+    refused = _answer(client, spring_tokens[keep["id"]], [{"question_id": "advice", "named": _named(b)}])
+    assert refused.status_code == 404 and refused.get_json()["type"] == "urn:netweave:problem:unknown-token"
+    view = client.get(f"/v1/respond/{spring_tokens[dup['id']]}").get_json()
+    assert view["respondent"] == {"name": keep["name"]}
+    assert view["status"] == "submitted" and view["answers"][0]["named"] == _named(c)
+    assert _arcs(graph, spring["id"]) == [(keep["id"], c["id"])]
+    assert set(_survey_ties(api, spring["id"])) == {frozenset((keep["id"], c["id"]))}
+    listed = api.get(f"/v1/surveys/{spring['id']}/invitations").get_json()
+    assert [(i["member_id"], i["status"]) for i in listed["items"]] == [(keep["id"], "submitted")]
+    # Autumn: a submission beats a draft; the draft's token is unknown now.
+    assert client.get(f"/v1/respond/{autumn_tokens[dup['id']]}").status_code == 404
+    view = client.get(f"/v1/respond/{autumn_tokens[keep['id']]}").get_json()
+    assert view["status"] == "submitted" and view["answers"][0]["named"] == _named(b)
+    assert _arcs(graph, autumn["id"]) == [(keep["id"], b["id"])]
+    assert set(_survey_ties(api, autumn["id"])) == {frozenset((keep["id"], b["id"]))}
+    assert [key for key, *_ in _check_ins(graph)["invitations"]] == sorted([f"{spring['id']}:{keep['id']}",
+                                                                            f"{autumn['id']}:{keep['id']}"])
+
+
+def test_a_write_in_matched_to_a_merged_member_names_the_survivor(api, client, people, graph):
+    _, members = people
+    r1, dup, keep = members[:3]
+    survey = _survey(api)
+    tokens = _invite(api, survey, [r1, dup])
+    assert _answer(client, tokens[r1["id"]], [{"question_id": "advice", "named": [], "write_ins": ["Dana Q"]}]
+                   ).status_code == 200
+    assert _answer(client, tokens[dup["id"]], [{"question_id": "advice", "named": [], "write_ins": ["Eli R"]}]
+                   ).status_code == 200
+    listed = {w["name"]: w for w in api.get(f"/v1/surveys/{survey['id']}/write-ins").get_json()["items"]}
+    matched = api.post(f"/v1/surveys/{survey['id']}/write-ins/{listed['Dana Q']['id']}", json={"member_id": dup["id"]})
+    assert matched.status_code == 200
+
+    _merge(api, keep, dup)
+
+    listed = {w["name"]: w for w in api.get(f"/v1/surveys/{survey['id']}/write-ins").get_json()["items"]}
+    assert (listed["Dana Q"]["status"], listed["Dana Q"]["member_id"]) == ("matched", keep["id"])
+    assert (listed["Eli R"]["respondent_id"], listed["Eli R"]["respondent_name"]) == (keep["id"], keep["name"])
+    assert _arcs(graph, survey["id"]) == [(r1["id"], keep["id"])]
+    assert [t[0] for t in _check_ins(graph)["ties"]] == [_tie_key(survey["id"], r1, keep)]
+    # The survivor's open write-in is matched like any other: the pair is named both ways, one tie.
+    matched = api.post(f"/v1/surveys/{survey['id']}/write-ins/{listed['Eli R']['id']}", json={"member_id": r1["id"]})
+    assert matched.status_code == 200, matched.get_json()
+    ties = _survey_ties(api, survey["id"])
+    assert set(ties) == {frozenset((r1["id"], keep["id"]))}
+    assert ties[frozenset((r1["id"], keep["id"]))]["reciprocated"] is True
+
+
+def test_submissions_still_to_derive_when_members_merge_name_the_survivor(api, client, people, graph):
+    """Answers saved before a merge and derived after it: one naming the duplicate names the survivor, and the
+    duplicate's own naming the survivor makes no self-nomination."""
+    from service.repositories import surveys
+
+    _, members = people
+    r, dup, keep, b = members[:4]
+    survey = _survey(api)
+    tokens = _invite(api, survey, [r, dup])
+    with surveys._DERIVING:                       # the submitting requests leave their derivation pending
+        assert _answer(client, tokens[r["id"]], [{"question_id": "advice", "named": _named(dup)}]).status_code == 200
+        assert _answer(client, tokens[dup["id"]], [{"question_id": "advice", "named": _named(keep, b)}]
+                       ).status_code == 200
+        assert _check_ins(graph)["nominations"] == []
+        _merge(api, keep, dup)
+
+    results = api.get(f"/v1/surveys/{survey['id']}/results").get_json()      # derives them
+    assert results["nominations"] == 2
+    assert _arcs(graph, survey["id"]) == sorted([(r["id"], keep["id"]), (keep["id"], b["id"])])
+    assert set(_survey_ties(api, survey["id"])) == {frozenset((r["id"], keep["id"])), frozenset((keep["id"], b["id"]))}
+
+
+def test_a_failed_merge_leaves_the_check_ins_as_they_were(api, client, people, graph):
+    _, members = people
+    r1, dup, keep = members[:3]
+    survey = _survey(api)
+    tokens = _invite(api, survey, [r1, dup, keep])
+    assert _answer(client, tokens[r1["id"]], [{"question_id": "advice", "named": _named(dup, keep),
+                                               "write_ins": ["Dana Q"]}]).status_code == 200
+    assert _answer(client, tokens[dup["id"]], [{"question_id": "advice", "named": _named(r1)}]).status_code == 200
+    [write_in] = api.get(f"/v1/surveys/{survey['id']}/write-ins").get_json()["items"]
+    assert api.post(f"/v1/surveys/{survey['id']}/write-ins/{write_in['id']}", json={"member_id": dup["id"]}
+                    ).status_code == 200
+    before = _check_ins(graph)
+    assert before["nominations"] and before["invitations"] and before["write_ins"] and before["ties"]
+
+    failed = api.post(f"/v1/members/{keep['id']}/merge",
+                      json={"from": [dup["id"], "6f1c4a4e-0000-4000-8000-000000000000"]})
+    assert failed.status_code == 422 and failed.get_json()["errors"][0]["field"] == "from.1"
+
+    assert _check_ins(graph) == before
+    assert client.get(f"/v1/respond/{tokens[dup['id']]}").get_json()["respondent"] == {"name": dup["name"]}
+    assert client.get(f"/v1/respond/{tokens[keep['id']]}").get_json()["status"] == "invited"
