@@ -4,13 +4,15 @@
 batches, recommendations and analytics for --minutes against `netweave serve` over a fresh local
 Neo4j seeded with the demo network. By default the analytics run in `netweave worker` processes
 behind a redis-server of the run's own (NETWEAVE_QUEUE_URL); --inline computes them in the web
-workers instead, as without a queue. The same mix runs twice in one run: first without the analytics
-family (the peer), then with it, for --minutes each; the run prints requests/s and p50/p99 per endpoint
-family for both sides, the CPU seconds the API, Neo4j and each analytics worker spent in each side, each
-analytics worker's resident memory (now and at its peak) after each side,
-and the ratios the goals are set on, the statements and routes the API spent most time in, and checks: no 5xx (or, with --outage, 503
-only, only while Neo4j is down or just after, and none once the API has recovered), and that every
-write the API acknowledged (2xx) is there at the end, checked against the client's own log.
+workers instead, as without a queue. The same mix runs with the analytics family and without it (the
+peer), --minutes each, split into --rounds rounds per side in mirrored order (without, with, with,
+without), since the writes grow the graph all along and a side run wholly second would meet a larger one.
+The run prints, per side: requests/s and p50/p99 per endpoint family, the CPU seconds the API, Neo4j and
+each analytics worker spent, and the statements and routes the API spent most time in; then each
+analytics worker's resident memory (now and at its peak) and the ratios the goals are set on. It checks:
+no 5xx (or, with --outage, 503 only, only while Neo4j is down or just after, and none once the API has
+recovered), and that every write the API acknowledged (2xx) is there at the end, checked against the
+client's own log.
 
     .venv/bin/python bench/load.py --minutes 3                          # both sides, demo network
     .venv/bin/python bench/load.py --minutes 3 --members 20000          # a 20,000-member network
@@ -274,7 +276,7 @@ P99_FAMILIES = ("read", "write", "sync", "recommend")
 P99_GOAL, THROUGHPUT_GOAL = 1.25, 0.85
 
 
-def compare(without: list[Sample], with_: list[Sample], seconds: float) -> None:
+def compare(without: list[Sample], with_: list[Sample], seconds_without: float, seconds_with: float) -> None:
     """Both sides' p99 per family and throughput, and the ratios (with / without)."""
     print(f"{'family':<10} {'p99 without':>12} {'p99 with':>10} {'ratio':>7}  goal")
     for family in P99_FAMILIES:
@@ -283,7 +285,7 @@ def compare(without: list[Sample], with_: list[Sample], seconds: float) -> None:
         ratio = after / before if before else float("nan")
         print(f"{family:<10} {before:>12.1f} {after:>10.1f} {ratio:>7.2f}  <= {P99_GOAL} "
               f"{'met' if ratio <= P99_GOAL else 'MISSED'}")
-    rate_without, rate_with = len(without) / seconds, len(with_) / seconds
+    rate_without, rate_with = len(without) / seconds_without, len(with_) / seconds_with
     ratio = rate_with / rate_without
     print(f"{'req/s':<10} {rate_without:>12.1f} {rate_with:>10.1f} {ratio:>7.2f}  >= {THROUGHPUT_GOAL} "
           f"{'met' if ratio >= THROUGHPUT_GOAL else 'MISSED'}")
@@ -302,6 +304,8 @@ def main() -> int:
                         help="with or without the analytics family, or both in turn (without first)")
     parser.add_argument("--outage", type=float, default=0.0, metavar="SECONDS",
                         help="SIGKILL Neo4j for this long in the middle of each side (0: no outage)")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="rounds per side, in mirrored order (without, with, with, without, ...); 1 with --outage")
     parser.add_argument("--top", type=int, default=12, help="statements and routes listed per side by time spent")
     parser.add_argument("--skip", action="append", default=[], choices=[name for name, _ in Workload.MIX],
                         help="leave a family out of the mix (to see what it costs the others)")
@@ -329,45 +333,62 @@ def main() -> int:
         print(f"load: {args.clients} clients for {seconds:.0f} s per side against {args.workers} gunicorn "
               f"workers; analytics {'in the web workers' if args.inline else f'in {args.analytics_workers} worker process(es)'}; "
               f"{len(members)} members to start; outage {args.outage:.0f} s")
-        results, acknowledged = {}, set()
+        acknowledged = set()
         if args.warmup:
             # Connections, caches and the worker's first projection warm up before either side is timed.
             warm = Workload(members, organizations, frozenset(args.skip))
             run_load(port, warm, args.warmup, args.clients, None)
             acknowledged |= warm.acknowledged
-        for side in sides:
+        # Each side's minutes are split into rounds run in mirrored order (without, with, with, without):
+        # the writes and syncs grow the graph all along (by about 15,000 members a minute on the demo
+        # network: `--minutes 1` acknowledged 35,767 in 2.5 minutes of load), so a side run wholly second
+        # would meet a larger graph and slower searches.
+        rounds = 1 if args.outage or len(sides) == 1 else args.rounds
+        order = [side for number in range(rounds) for side in (sides if number % 2 == 0 else sides[::-1])]
+        parts = {"API (gunicorn)": process.pid, "Neo4j": running.pid,
+                 **{f"analytics worker {helper.pid}": helper.pid for helper in helpers[1:]}}
+        results = {side: [] for side in sides}
+        elapsed = {side: 0.0 for side in sides}
+        cpu = {side: defaultdict(float) for side in sides}
+        spent = {side: {} for side in sides}
+        windows = {}
+        for side in order:
             skip = frozenset(args.skip) | ({"analytics"} if side == "without" else frozenset())
             workload = Workload(members, organizations, skip)
+            part = seconds / rounds
             window, killer = None, None
             if args.outage:
-                window = {}
-                killer = threading.Thread(target=outage, args=(running, data, (seconds - args.outage) / 2,
+                window = windows[side] = {}
+                killer = threading.Thread(target=outage, args=(running, data, (part - args.outage) / 2,
                                                                args.outage, window))
                 killer.start()
-            parts = {"API (gunicorn)": process.pid, "Neo4j": running.pid,
-                     **{f"analytics worker {helper.pid}": helper.pid for helper in helpers[1:]}}
             cpu_before = {name: cpu_seconds(pid) for name, pid in parts.items()}
             statements_before = query_seconds(port)
             started = time.monotonic()
-            samples = run_load(port, workload, seconds, args.clients, window)
-            elapsed = time.monotonic() - started
-            cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in parts.items()}
+            results[side] += run_load(port, workload, part, args.clients, window)
+            elapsed[side] += time.monotonic() - started
+            for name, pid in parts.items():
+                cpu[side][name] += cpu_seconds(pid) - cpu_before[name]
+            for name, (after_seconds, after_count) in query_seconds(port).items():
+                before_seconds, before_count = statements_before.get(name, (0.0, 0))
+                total = spent[side].get(name, (0.0, 0))
+                spent[side][name] = (total[0] + after_seconds - before_seconds, total[1] + after_count - before_count)
             if killer:
                 killer.join()
-            print(f"--- {side} the analytics family ({elapsed:.0f} s)")
-            report(samples, elapsed)
-            print("CPU seconds in this side: " + ", ".join(f"{name} {spent:.0f}" for name, spent in cpu.items()))
-            print("where the API's time went (statements, transactions, routes; summed over its workers):")
-            print_time_split(statements_before, query_seconds(port), top=args.top)
-            for helper in helpers[1:]:
-                current, peak = memory(helper.pid)
-                print(f"analytics worker {helper.pid}: RSS {current / 1024**2:.0f} MB, peak {peak / 1024**2:.0f} MB")
-            failures += check(samples, window)
-            results[side] = samples
             acknowledged |= workload.acknowledged
-        if len(results) == 2:
+        for side in sides:
+            print(f"--- {side} the analytics family ({elapsed[side]:.0f} s in {rounds} round(s))")
+            report(results[side], elapsed[side])
+            print("CPU seconds in this side: " + ", ".join(f"{name} {total:.0f}" for name, total in cpu[side].items()))
+            print("where the API's time went (statements, transactions, routes; summed over its workers):")
+            print_time_split({}, spent[side], top=args.top)
+            failures += check(results[side], windows.get(side))
+        for helper in helpers[1:]:
+            current, peak = memory(helper.pid)
+            print(f"analytics worker {helper.pid}: RSS {current / 1024**2:.0f} MB, peak {peak / 1024**2:.0f} MB")
+        if len(sides) == 2:
             print("--- with / without")
-            compare(results["without"], results["with"], seconds)
+            compare(results["without"], results["with"], elapsed["without"], elapsed["with"])
         failures += verify_acknowledged(port, acknowledged)
     finally:
         if process is not None:
