@@ -442,12 +442,13 @@ def _report(engine: Engine, graph: db.Graph, revision: int, question: str, scope
     if question == "ranking":
         from service.repositories import ranking    # it builds on this module's projections
         return ranking.report(engine, graph, revision, scope)
-    if question in ("layout", "map-part"):
+    if question in ("layout", "picture"):
         from service.repositories import layout   # it builds on this module's analyses
         if question == "layout":
             return layout.layout_report(engine, graph, revision, scope, params["filters"], params["view"])
-        return layout.part_scene(engine, graph, revision, scope, params["filters"], params["cluster_id"],
-                                 params["member_id"], params["depth"])
+        return layout.picture_report(engine, graph, revision, scope, params["filters"], params["cluster_id"],
+                                     params["member_id"], params["depth"], params["view"], params["kind"],
+                                     params["width"])
     raise ValueError(f"unknown analytics question {question!r}")
 
 

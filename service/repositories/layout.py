@@ -10,6 +10,7 @@ they fill the picture; the explorer's layout keeps everyone where the whole netw
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from datetime import date
 
@@ -238,24 +239,44 @@ def _bubbles_body(engine: Engine, network: Network, shown: np.ndarray) -> dict:
 
 # --- pictures (GET /v1/analytics/map.svg|png) -------------------------------------------------------
 
-def map_scene(graph: db.Graph, *, as_of: date | None = None, organization_id: str | None = None,
-              region: str | None = None, role: str | None = None, topic: str | None = None,
-              cluster_id: str | None = None,
-              member_id: str | None = None, depth: int = 1, view: str = "auto") -> dict:
-    """The layout report to draw: the whole network (as the explorer shows it), one cluster, or one member's
-    neighbourhood up to `depth` hops; parts are re-scaled to fill the picture, and the members a filter
-    leaves are laid out again among themselves (bubbles stay as the explorer draws them)."""
+def picture(graph: db.Graph, *, kind: str, width: int, as_of: date | None = None,
+            organization_id: str | None = None, region: str | None = None, role: str | None = None,
+            topic: str | None = None, cluster_id: str | None = None, member_id: str | None = None, depth: int = 1,
+            view: str = "auto") -> tuple[bytes, dict]:
+    """The picture (`kind` svg or png, `width` pixels high) of the whole network (as the explorer shows it),
+    one cluster, or one member's neighbourhood up to `depth` hops: drawn where the analytics are computed
+    (`netweave worker`, else the app's analytics thread), never on a request thread, and stored like any
+    report, so every web worker serves the same bytes. The bytes, and the report's `computed` block (its
+    revision, and whether it is stale)."""
     filters = member_filters(organization_id, region, role, topic)
-    if cluster_id is None and member_id is None:
-        report = layout(graph, as_of=as_of, view=view, **filters)
-        if report["view"] == "members" and any(filters.values()) and report["members_shown"]:
-            return _answer(graph, "map-part", Scope.of(as_of),
-                           {"filters": filters, "cluster_id": None, "member_id": None, "depth": depth})
-        return {**report, "title": "the network", "as_of": report["computed"]["as_of"].isoformat(), "focus": None}
-    report = _answer(graph, "map-part", Scope.of(as_of),
-                     {"filters": filters, "cluster_id": cluster_id, "member_id": member_id, "depth": depth})
+    report = _answer(graph, "picture", Scope.of(as_of),
+                     {"filters": filters, "cluster_id": cluster_id, "member_id": member_id, "depth": depth,
+                      "view": view, "kind": kind, "width": width})
     refused(report)   # a part that does not exist, or is too large to draw: found by the computation
-    return report
+    return base64.b64decode(report["body"]), report["computed"]
+
+
+def picture_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope, filters: dict,
+                   cluster_id: str | None, member_id: str | None, depth: int, view: str, kind: str,
+                   width: int) -> dict:
+    """A picture as a report: the drawing (base64) and how its scene was computed, or the scene's refusal."""
+    scene = map_scene(engine, graph, revision, scope, filters, cluster_id, member_id, depth, view)
+    if "problem" in scene:
+        return scene
+    body = pictures.svg(scene, width) if kind == "svg" else pictures.png(scene, width)
+    return {"kind": kind, "body": base64.b64encode(body).decode("ascii"), "computed": scene["computed"]}
+
+
+def map_scene(engine: Engine, graph: db.Graph, revision: int, scope: Scope, filters: dict,
+              cluster_id: str | None, member_id: str | None, depth: int, view: str) -> dict:
+    """The layout report to draw: the whole network as the explorer shows it, or a part (part_scene). Parts
+    are re-scaled to fill the picture, and the members a filter leaves are laid out again among themselves
+    (bubbles stay as the explorer draws them)."""
+    if cluster_id is None and member_id is None:
+        report = layout_report(engine, graph, revision, scope, filters, view)
+        if not (report["view"] == "members" and any(filters.values()) and report["members_shown"]):
+            return {**report, "title": "the network", "as_of": scope.as_of.isoformat(), "focus": None}
+    return part_scene(engine, graph, revision, scope, filters, cluster_id, member_id, depth)
 
 
 def part_scene(engine: Engine, graph: db.Graph, revision: int, scope: Scope, filters: dict,

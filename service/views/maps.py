@@ -7,7 +7,6 @@ from flask.views import MethodView
 
 from schemas.analytics import RunSchema
 from schemas.layout import LayoutQueryArgsSchema, LayoutSchema, MapArgsSchema
-from service.exports import pictures
 from service.analytics.engine import Pending
 from service.web.api import Blueprint, errors
 from service.web.auth import caller_sees_pii, requires
@@ -27,7 +26,12 @@ _IMAGE = {"svg": "image/svg+xml", "png": "image/png"}
 
 def _binary(content_type: str) -> dict:
     return {"description": "the picture, with a legend",
-            "content": {content_type: {"schema": {"type": "string", "format": "binary"}}}}
+            "content": {content_type: {"schema": {"type": "string", "format": "binary"}}},
+            "headers": {"Netweave-Analytics-Revision": {"description": "the graph revision drawn",
+                                                        "schema": {"type": "integer"}},
+                        "Netweave-Analytics-Stale": {"description": "true while a picture of a newer revision "
+                                                                    "is being drawn",
+                                                     "schema": {"type": "string", "enum": ["true", "false"]}}}}
 
 
 @blp.route("/layout")
@@ -49,10 +53,13 @@ class Layout(MethodView):
 
 
 def _picture(args: dict, kind: str) -> Response:
-    width = args.pop("width")
-    scene = layout.map_scene(get_graph(), **args)
-    body = pictures.svg(scene, width) if kind == "svg" else pictures.png(scene, width)
-    return Response(body, mimetype=_IMAGE[kind], headers={"Content-Disposition": f'inline; filename="network.{kind}"'})
+    body, computed = layout.picture(get_graph(), kind=kind, **args)
+    # A picture has no `computed` block of its own: the graph revision it shows, and whether a newer one is
+    # being drawn, travel as headers.
+    headers = {"Content-Disposition": f'inline; filename="network.{kind}"',
+               "Netweave-Analytics-Revision": str(computed["revision"]),
+               "Netweave-Analytics-Stale": "true" if computed.get("stale") else "false"}
+    return Response(body, mimetype=_IMAGE[kind], headers=headers)
 
 
 @blp.route("/map.svg")

@@ -331,12 +331,16 @@ def test_layout_is_cached_per_graph_revision(api, new_member, new_collaboration)
     assert after["computed"]["revision"] > first["computed"]["revision"]
 
 
-def test_layout_and_picture_answer_202_while_the_layout_is_computed(api, engine, load_network):
+def test_layout_and_picture_answer_202_while_they_are_computed(api, engine, load_network):
     _karate(load_network)
     with_settings(engine, sync_seconds=0.0)
-    finish_pending_run(api, engine, api.get("/v1/analytics/map.svg"))
+    pending = api.get("/v1/analytics/map.svg")
+    assert pending.status_code == 202 and pending.get_json()["kind"] == "picture"   # drawn off the request thread
+    finish_pending_run(api, engine, pending)
+    drawn = api.get("/v1/analytics/map.svg")
+    assert drawn.status_code == 200 and drawn.headers["Netweave-Analytics-Stale"] == "false"
+    finish_pending_run(api, engine, api.get("/v1/analytics/layout"))
     assert _layout(api)["computed"]["cached"] is True
-    assert api.get("/v1/analytics/map.svg").status_code == 200
 
 
 def test_map_svg_stays_well_formed_when_a_stored_name_holds_control_characters(api, graph, new_member,

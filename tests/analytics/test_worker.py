@@ -241,6 +241,28 @@ def test_a_stale_answer_waits_only_in_the_request_that_sent_the_job(web, workers
     assert fresh["computed"]["stale"] is False and fresh["metrics"]["members"] == 36
 
 
+def test_pictures_are_drawn_by_the_worker_and_served_as_stored(web, workers, graph):
+    api = web()
+    worker = workers()
+    _load_karate(api)
+    layout = _answered(api, "/v1/analytics/layout").get_json()
+    stop(worker)
+    # The layout the picture is drawn from is stored, but no web worker draws: with no worker, 202 and a run.
+    asked = api.get("/v1/analytics/map.png?width=600")
+    assert asked.status_code == 202 and asked.get_json()["kind"] == "picture", asked.get_data(as_text=True)
+    workers()
+    drawn = _answered(api, "/v1/analytics/map.png?width=600")
+    assert drawn.mimetype == "image/png" and drawn.get_data().startswith(b"\x89PNG")
+    assert drawn.headers["Netweave-Analytics-Revision"] == str(layout["computed"]["revision"])
+    assert drawn.headers["Netweave-Analytics-Stale"] == "false"
+    # Stored: the same bytes again, and a second web worker serves them too.
+    assert api.get("/v1/analytics/map.png?width=600").get_data() == drawn.get_data()
+    assert web().get("/v1/analytics/map.png?width=600").get_data() == drawn.get_data()
+    # A part that does not exist is refused by the computation, alike everywhere.
+    missing = _answered(api, "/v1/analytics/map.svg?cluster_id=00000000-0000-4000-8000-000000000000", 404)
+    assert missing.mimetype == "application/problem+json"
+
+
 def _slow_job(api: ApiClient, graph: db.Graph) -> str:
     """A bridges run that takes seconds (exact betweenness on the 5,000-member demo network): its run id."""
     _load_demo(graph, 5000)
