@@ -146,9 +146,12 @@ SET generation.value = coalesce(generation.value, 0) + 1
 RETURN written, generation.value AS generation
 
 // name: analytics_write_betweenness
-// Writes derived betweenness ($rows of {id, betweenness}) onto members; not a change: no version, no feed entry.
+// Writes derived betweenness ($rows of {id, betweenness}) onto members whose stored one differs; not a
+// change: no version, no feed entry. Members without ties keep 0 from one revision to the next (most of a
+// network that syncs contacts before their ties), so their rows write nothing.
 UNWIND $rows AS row
 MATCH (m:Member {id: row.id})
+WHERE m.betweenness IS NULL OR m.betweenness <> row.betweenness
 SET m.betweenness = row.betweenness
 RETURN count(m) AS written
 

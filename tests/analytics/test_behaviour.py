@@ -394,3 +394,26 @@ def test_bridges_rank_ties_between_clusters_first_named_and_leave_out_pendant_ti
     b0 = next(p for p in cut_points if p["member"]["id"] == people["b0"]["id"])
     assert set(b0["cluster_ids"]) == {cluster_of[name] for name in ("b0", "b1", "a0")}
     assert b0["clusters_joined"] == len(b0["cluster_ids"])
+
+
+def test_betweenness_written_back_only_where_it_changed(api, graph, engine, new_member, new_collaboration):
+    """The write-back skips members whose stored score is the computed one (members without ties keep 0 from
+    one revision to the next): the rows written are the ones that changed, and the stored scores match."""
+    from service import db
+    from service.repositories import analytics
+
+    a, b, c, loner = new_member("A"), new_member("B"), new_member("C"), new_member("Loner")
+    new_collaboration(a, b)
+    new_collaboration(b, c)
+    assert api.get("/v1/analytics/bridges").status_code == 200
+    engine.wait_idle(timeout=60)
+    stored = {member_id: member["betweenness"]
+              for member_id, member in analytics.members_by_ids(graph, [m["id"] for m in (a, b, c, loner)]).items()}
+    assert stored[b["id"]] > 0 and stored[a["id"]] == stored[loner["id"]] == 0.0
+
+    def written(rows):
+        return graph.write(db.run, "analytics_write_betweenness", rows=rows)[0]["written"]
+
+    same = [{"id": member_id, "betweenness": score} for member_id, score in stored.items()]
+    assert written(same) == 0
+    assert written([{"id": loner["id"], "betweenness": 0.0}, {"id": b["id"], "betweenness": 0.5}]) == 1
