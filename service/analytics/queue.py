@@ -44,13 +44,17 @@ QUEUE_NAME = "netweave-analytics"
 ACTOR_NAME = "netweave_analytics_question"
 JOB_KEY = "netweave:analytics:job:"
 WAITING_KEY = "netweave:analytics:waiting:"
-# KEYS: the question's waiting mark, the run's job key; ARGV: run id, ttl. Returns [run id to poll, 1 when
-# this call is to send the job]: one round trip, so two askers never both send.
+# How long a waiting mark lasts at most: an asker that died between marking and sending leaves a mark with
+# no job behind it, which holds the question's later revisions back this long; a job that truly waits
+# longer (a long queue) only lets a second job for the question through.
+WAITING_SECONDS = 60
+# KEYS: the question's waiting mark, the run's job key; ARGV: run id, the job key's ttl, the mark's ttl.
+# Returns [run id to poll, 1 when this call is to send the job]: one round trip, so two askers never both send.
 _CLAIM = """
 local waiting = redis.call('GET', KEYS[1])
 if waiting then return {waiting, 0} end
 if not redis.call('SET', KEYS[2], 'queued', 'NX', 'EX', ARGV[2]) then return {ARGV[1], 0} end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
 return {ARGV[1], 1}
 """
 # KEYS: the question's waiting mark; ARGV: the run starting. Clears the mark only when it names that run.
@@ -110,7 +114,7 @@ class Queue:
         this call sent it). Raises QueueUnavailable when the queue's storage does not answer."""
         keys = [WAITING_KEY + job["key"], JOB_KEY + job["run_id"]]
         try:
-            polled, send = self._claim(keys=keys, args=[job["run_id"], self.ttl])
+            polled, send = self._claim(keys=keys, args=[job["run_id"], self.ttl, min(self.ttl, WAITING_SECONDS)])
             if not send:
                 return polled.decode() if isinstance(polled, bytes) else polled, False
             try:

@@ -15,7 +15,7 @@ import redis
 from service import db
 from service.cli import seeding
 from service.analytics.engine import get_engine
-from service.analytics.queue import JOB_KEY, QUEUE_NAME
+from service.analytics.queue import JOB_KEY, QUEUE_NAME, WAITING_KEY, WAITING_SECONDS
 from service.analytics.store import SharedStore, key_of
 from service.analytics.worker import AnalyticsWorker
 from service.cli.demo import generate_demo_network
@@ -328,11 +328,13 @@ def test_a_job_key_expires_so_a_failed_run_can_be_asked_again(redis_server):
 def test_a_question_waiting_on_the_queue_is_not_sent_again_at_a_later_revision(redis_server):
     from service.analytics.queue import Queue
 
-    queue = Queue(redis_server.url, time_limit_seconds=60)
+    queue = Queue(redis_server.url, time_limit_seconds=600)
     first = {"run_id": "r-10", "question": "health", "key": "k-3", "revision": 10}
     later = {**first, "run_id": "r-11", "revision": 11}
     other = {"run_id": "o-11", "question": "bridges", "key": "k-4", "revision": 11}
     assert queue.submit(first) == ("r-10", True)
+    marks = redis.Redis.from_url(redis_server.url)       # the mark outlives a dead asker briefly, the job key not
+    assert 0 < marks.ttl(WAITING_KEY + "k-3") <= WAITING_SECONDS < marks.ttl(JOB_KEY + "r-10") <= 600
     assert queue.submit(later) == ("r-10", False)       # the waiting job answers revision 11 too
     assert queue.submit(other) == ("o-11", True)        # another question is not held back
     queue.started(later)                                # not the waiting run: the mark stays
