@@ -74,7 +74,8 @@ def enqueue(store: SharedStore, queue: Queue, args: tuple, job: dict[str, Any], 
 
 
 def _wait(store: SharedStore, key: str, revision: int, run_id: str, seconds: float) -> dict | None:
-    """The report at `revision` once the worker stored it, within `seconds`; None when it did not come."""
+    """The report at `revision` once the worker stored it, within `seconds`; None when it did not come, or
+    when the run ended with a report of an earlier revision (the caller answers stale, or 202)."""
     deadline, pause = time.monotonic() + seconds, _FIRST_POLL
     while True:
         left = deadline - time.monotonic()
@@ -89,6 +90,9 @@ def _wait(store: SharedStore, key: str, revision: int, run_id: str, seconds: flo
         if run is not None and run["status"] == "failed":
             raise Problem(500, f"the analytics run {run_id} failed: {run['error']}", slug="analytics-failed",
                           run_id=run_id)
+        if run is not None and run["status"] == "done":     # its report is stored before the run is done
+            stored = store.report(key)
+            return marked(stored[1], cached=False) if stored is not None and stored[0] >= revision else None
 
 
 def _stale(stored: tuple[int, dict, float], run_id: str | None) -> dict:

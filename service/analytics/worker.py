@@ -71,6 +71,9 @@ class AnalyticsWorker:
         if stored is not None and stored[0] >= job["revision"]:
             self.store.finish(run_id, "done", _now(), None)
             return
+        # A job that waited on the queue answers the asks that joined it since (queue.py): computed at the
+        # revision now, not at the one it was sent at (which may still be held, and would be served again).
+        job = {**job, "revision": max(job["revision"], self.graph.read(db.run_one, "change_revision")["revision"])}
         attempt = self.store.attempt(run_id, key, question, self.name)
         log.info("run %s: %s at revision %d (attempt %d)", run_id, question, job["revision"], attempt)
         started = time.perf_counter()

@@ -184,6 +184,17 @@ def test_the_worker_computes_a_job_without_a_flask_app(neo4j_settings, redis_ser
     worker.handle(job)
     stored = worker.store.report(key_of(args))
     assert stored is not None and stored[0] == revision and stored[1]["metrics"]["members"] == 34
+    # A job that waited on the queue since that revision, for another question, while the graph moved on:
+    # the worker still holds that revision's projection, yet computes at the revision of the moment it
+    # starts the job, so the asks that joined the waiting job get their revision.
+    assert api.post("/v1/members", json={"name": "Latecomer"}).status_code == 201
+    later = graph.read(db.run_one, "change_revision")["revision"]
+    params = dict(analytics.DEFAULT_QUESTIONS)["clusters"]
+    args = analytics.question_args("clusters", scope, params)
+    worker.handle({**analytics.job_of("clusters", scope, params), "key": key_of(args), "revision": revision,
+                   "run_id": "r-2"})
+    stored = worker.store.report(key_of(args))
+    assert stored is not None and stored[0] == later > revision
     worker.stop(5)
 
 
