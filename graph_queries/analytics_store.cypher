@@ -23,13 +23,21 @@ CREATE (r:AnalyticsRun {id: $id, key: $key, kind: $kind, status: 'running', star
 RETURN r.id AS id
 
 // name: analytics_run_finish
-// Marks a run done or failed, and forgets runs that finished more than a day ago.
+// Marks a run done or failed, and forgets runs that finished more than a day ago; likewise pictures not
+// drawn again for a day (a report per size and part asked for, each up to a few MB: without this they
+// would pile up) and the scenes stored before pictures were drawn by the worker ('map-part', never read).
 MATCH (r:AnalyticsRun {id: $id})
 SET r.status = $status, r.finished_at = $finished_at, r.error = $error
 WITH count(r) AS marked
 CALL () {
     MATCH (old:AnalyticsRun) WHERE old.finished_at < datetime() - duration('P1D')
     WITH old LIMIT 1000
+    DELETE old
+}
+CALL () {
+    MATCH (old:AnalyticsReport)
+    WHERE old.kind = 'map-part' OR (old.kind = 'picture' AND old.stored_at < datetime() - duration('P1D'))
+    WITH old LIMIT 100
     DELETE old
 }
 RETURN marked

@@ -135,3 +135,18 @@ def test_a_bridges_report_stored_before_min_cut_off_existed_is_not_served(api, l
     body = api.get("/v1/analytics/bridges").get_json()
     assert body["bridge_ties_total"] == 1 and body["pendant_ties_total"] == 1     # karate's 0-11
     assert body["computed"]["parameters"]["min_cut_off"] == 2
+
+
+def test_pictures_not_drawn_again_for_a_day_and_old_scenes_are_forgotten_when_a_run_finishes(graph):
+    from tests.conftest import run_test_query
+
+    store = SharedStore(graph, 600)
+    for key, kind in (("purge-old-picture", "picture"), ("purge-new-picture", "picture"),
+                      ("purge-old-bridges", "bridges"), ("purge-scene", "map-part")):
+        store.save(key, kind, 1, {"body": "x"}, strict=True)
+    run_test_query(graph, "test_age_report", key="purge-old-picture", days=2)
+    run_test_query(graph, "test_age_report", key="purge-old-bridges", days=2)
+    store.start("purge-run", "purge-new-picture", "picture", datetime.now(timezone.utc))
+    store.finish("purge-run", "done", datetime.now(timezone.utc), None)
+    kept = [row["key"] for row in run_test_query(graph, "test_report_keys", prefix="purge-")]
+    assert kept == ["purge-new-picture", "purge-old-bridges"]

@@ -173,6 +173,17 @@ FOREACH (_ IN CASE WHEN c IS NULL THEN [] ELSE [1] END | SET c.note = $text)
 MATCH (r:AnalyticsReport {kind: $kind})
 RETURN count(r) AS reports
 
+// name: test_age_report
+// Moves an analytics report's stored_at back by $days.
+MATCH (r:AnalyticsReport {key: $key})
+SET r.stored_at = r.stored_at - duration({days: $days})
+RETURN r.key AS key
+
+// name: test_report_keys
+// The keys of the analytics reports whose keys start with $prefix.
+MATCH (r:AnalyticsReport) WHERE r.key STARTS WITH $prefix
+RETURN r.key AS key ORDER BY key
+
 // name: test_check_in_state
 // Every check-in record as comparable data, sorted: nominations [survey, question, source, target, scales],
 // invitations [key, member, token hash, status, draft, submission], write-ins [id, respondent, member,
