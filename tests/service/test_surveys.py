@@ -781,7 +781,7 @@ def test_submissions_still_to_derive_when_members_merge_name_the_survivor(api, c
     assert set(_survey_ties(api, survey["id"])) == {frozenset((r["id"], keep["id"])), frozenset((keep["id"], b["id"]))}
 
 
-def test_a_failed_merge_leaves_the_check_ins_as_they_were(api, client, people, graph):
+def test_a_failed_merge_leaves_the_check_ins_as_they_were(api, client, people, graph, monkeypatch):
     _, members = people
     r1, dup, keep = members[:3]
     survey = _survey(api)
@@ -800,5 +800,17 @@ def test_a_failed_merge_leaves_the_check_ins_as_they_were(api, client, people, g
     assert failed.status_code == 422 and failed.get_json()["errors"][0]["field"] == "from.1"
 
     assert _check_ins(graph) == before
+    # A merge that fails after it has carried the check-ins (the last step, deriving the ties, raising) rolls
+    # all of it back with the rest of the merge.
+    from service.repositories import surveys
+
+    def fail_after_carrying(*args, **kwargs):
+        raise RuntimeError("the merge failed after carrying the check-ins")
+
+    monkeypatch.setattr(surveys, "derive_carried", fail_after_carrying)
+    crashed = api.post(f"/v1/members/{keep['id']}/merge", json={"from": [dup["id"]]})
+    assert crashed.status_code == 500 and crashed.mimetype == "application/problem+json"
+    assert _check_ins(graph) == before
     assert client.get(f"/v1/respond/{tokens[dup['id']]}").get_json()["respondent"] == {"name": dup["name"]}
     assert client.get(f"/v1/respond/{tokens[keep['id']]}").get_json()["status"] == "invited"
+    assert api.get(f"/v1/members/{dup['id']}").status_code == 200
