@@ -424,7 +424,8 @@ class CompareSchema(StrictSchema):
 
 class RunSchema(StrictSchema):
     id = Id(required=True)
-    kind = fields.String(required=True, metadata={"description": "bridges, clusters, health, layout or segments"})
+    kind = fields.String(required=True, metadata={"description": "the question computed: bridges, clusters, health, layout, picture, "
+                                                                 "segments, cluster-members, reach or ranking"})
     status = fields.String(required=True, metadata={"description": "queued, running, done or failed"})
     started_at = fields.DateTime(allow_none=True, required=True, metadata={
         "description": "when its latest attempt started (null while queued)"})

@@ -79,7 +79,8 @@ SETTINGS: dict[str, Setting] = {
     "NETWEAVE_ANALYTICS_PATH_SAMPLES": Setting(200, int, 16, 5000),
     "NETWEAVE_ANALYTICS_SEED": Setting(42, int, 0, 2**31 - 1),
     "NETWEAVE_ANALYTICS_SYNC_SECONDS": Setting(25.0, float, 0.0, 50.0),
-    # With a queue, how long a request that has an earlier report to serve (marked stale) waits for the fresh one.
+    # With a queue, how long the request that enqueued a job, when it has an earlier report to serve (marked
+    # stale), waits for the fresh one (service/analytics/asking.py).
     "NETWEAVE_ANALYTICS_QUEUE_WAIT_SECONDS": Setting(0.5, float, 0.0, 50.0),
     "NETWEAVE_ANALYTICS_CACHE_ENTRIES": Setting(64, int, 4, 1024),
     "NETWEAVE_ANALYTICS_PROJECTION_ENTRIES": Setting(2, int, 1, 16),

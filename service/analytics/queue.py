@@ -9,10 +9,11 @@ queue promises, and how:
 - **At most one waiting job per question.** While a job for a question waits on the queue (no worker has
   started it), `netweave:analytics:waiting:<key>` holds its run id, and an ask at a later revision polls
   that run instead of sending another: the worker reads the graph when it starts the job, so the waiting
-  job answers the later revision too. The worker clears the mark as it starts (`started`), and the next ask
-  sends a new job. Under a steady stream of writes each question is then computed back to back at most,
-  not once per revision asked (bench/load.py: one job per analytics GET had the worker recomputing
-  without pause).
+  job answers the later revision too (the worker computes at the revision of the moment it starts it). The
+  worker clears the mark as it starts (`started`), and the next ask sends a new job. Under a steady stream
+  of writes each question is then computed back to back at most, not once per revision asked
+  (bench/load.py: one job per analytics GET had the worker recomputing without pause). The mark lasts at
+  most WAITING_SECONDS: a job waiting longer lets one more through.
 - **At least once.** Dramatiq's Redis broker acknowledges a message only after its actor returned. A
   worker that dies (SIGKILL, a lost machine) stops sending heartbeats; after `heartbeat_seconds` the
   maintenance that every worker's queue commands run by chance (`maintenance_chance` in a million) moves

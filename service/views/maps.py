@@ -19,7 +19,8 @@ blp = Blueprint("maps", __name__, url_prefix="/v1/analytics",
                             "pictures of the network, a cluster or a member's neighbourhood.")
 blp.errorhandler(Pending)(answer_pending)
 
-_PENDING = {"description": "the layout is computed in the background and no earlier one exists: poll the run",
+_PENDING = {"description": "the layout or picture is computed in the background and no earlier one exists: "
+                          "poll the run",
             "schema": RunSchema, "success": True}
 _IMAGE = {"svg": "image/svg+xml", "png": "image/png"}
 
@@ -29,8 +30,9 @@ def _binary(content_type: str) -> dict:
             "content": {content_type: {"schema": {"type": "string", "format": "binary"}}},
             "headers": {"Netweave-Analytics-Revision": {"description": "the graph revision drawn",
                                                         "schema": {"type": "integer"}},
-                        "Netweave-Analytics-Stale": {"description": "true while a picture of a newer revision "
-                                                                    "is being drawn",
+                        "Netweave-Analytics-Stale": {"description": "true when the graph has changed since "
+                                                                    "the revision drawn (a newer picture is "
+                                                                    "drawn, or asked for after a while)",
                                                      "schema": {"type": "string", "enum": ["true", "false"]}}}}
 
 
