@@ -109,6 +109,15 @@ SETTINGS: dict[str, Setting] = {
     # the latest this long after the first write it has not seen yet (service/analytics/worker.py).
     "NETWEAVE_WORKER_DEBOUNCE_SECONDS": Setting(5.0, float, 0.0, 3600.0),
     "NETWEAVE_WORKER_MAX_DELAY_SECONDS": Setting(60.0, float, 0.0, 86_400.0),
+    # Exports of the whole graph (GET /v1/export, service/exports/relay.py). With a queue and 1, `netweave
+    # worker` writes them and the web tier relays the bytes; 0: the web tier writes them itself.
+    "NETWEAVE_EXPORTS_IN_WORKER": Setting(1, int, 0, 1),
+    # How long an export request waits for a worker to start writing before it answers 503, and how long
+    # either side waits on the other mid-export (no chunk coming, none read) before it gives up.
+    "NETWEAVE_EXPORT_START_SECONDS": Setting(30.0, float, 1.0, 600.0),
+    "NETWEAVE_EXPORT_STALL_SECONDS": Setting(120.0, float, 5.0, 600.0),
+    # Exports one `netweave worker` writes at once, on threads of their own beside the analytics job.
+    "NETWEAVE_WORKER_EXPORT_THREADS": Setting(2, int, 1, 32),
     # Without a queue: 1, a recommendation request that finds no ranking model, or one the network has
     # outgrown (service/recommending/ranking.py: due), starts its training on the app's analytics thread; 0, only
     # GET /v1/analytics/ranking trains. With a queue, `netweave worker` trains after writes either way.

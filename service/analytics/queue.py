@@ -68,6 +68,13 @@ WEBHOOK_QUEUE_NAME = "netweave-webhooks"
 WEBHOOK_ACTOR_NAME = "netweave_webhook_delivery"
 WEBHOOK_QUEUED_KEY = "netweave:webhook:queued:"
 WEBHOOK_LOCK_KEY = "netweave:webhook:lock:"
+# Exports of the whole graph (service/exports/relay.py): a queue of their own, taken by threads of their
+# own, so an export starts at once even while a long analytics job runs; never retried (at most once).
+EXPORT_QUEUE_NAME = "netweave-exports"
+EXPORT_ACTOR_NAME = "netweave_export"
+EXPORT_TIME_LIMIT_SECONDS = 6 * 3600
+# The socket timeout of the connection export requests block on (BLPOP, up to the longest stall setting).
+_BLOCKING_SOCKET_SECONDS = 660.0
 _RUN_NAMESPACE = uuid.UUID("5d0c1f1e-7a43-4a8e-9a53-3b4b9f1f2c10")
 
 
@@ -90,10 +97,13 @@ class Queue:
 
     def __init__(self, url: str, *, heartbeat_seconds: float = 30.0, maintenance_chance: int = 20_000,
                  time_limit_seconds: float = 3600.0, handler: Callable[[dict], None] | None = None,
-                 webhook_handler: Callable[[str], None] | None = None, webhook_time_limit_seconds: float = 300.0):
+                 webhook_handler: Callable[[str], None] | None = None, webhook_time_limit_seconds: float = 300.0,
+                 export_handler: Callable[[dict], None] | None = None):
         self.url = url
         # Short socket timeouts: a queue storage that is down must answer a web request in about a second.
         self.client = redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=5.0)
+        # For the calls that block on purpose (an export request waiting for its next chunk).
+        self.blocking = redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=_BLOCKING_SOCKET_SECONDS)
         self.broker = RedisBroker(client=self.client, heartbeat_timeout=int(heartbeat_seconds * 1000),
                                   maintenance_chance=maintenance_chance,
                                   middleware=[TimeLimit(), ShutdownNotifications(), Callbacks(), Pipelines()])
@@ -108,6 +118,13 @@ class Queue:
                                             actor_name=WEBHOOK_ACTOR_NAME, queue_name=WEBHOOK_QUEUE_NAME,
                                             priority=0, options={"time_limit": int(webhook_time_limit_seconds * 1000),
                                                                  "max_retries": 0})
+        self.export_actor = dramatiq.Actor(export_handler or _not_here, broker=self.broker,
+                                           actor_name=EXPORT_ACTOR_NAME, queue_name=EXPORT_QUEUE_NAME, priority=0,
+                                           options={"time_limit": EXPORT_TIME_LIMIT_SECONDS * 1000, "max_retries": 0})
+
+    def send_export(self, spec: dict[str, Any]) -> None:
+        """Puts an export job on the export queue (service/exports/relay.py waits for its frames)."""
+        self.export_actor.send_with_options(args=(spec,))
 
     def submit(self, job: dict[str, Any]) -> tuple[str, bool]:
         """Send `job` (it holds its question's store `key` and its `run_id`) unless a job for that run was
@@ -170,6 +187,7 @@ class Queue:
 
     def close(self) -> None:
         self.broker.close()
+        self.blocking.close()
 
 
 def _not_here(job: dict) -> None:  # pragma: no cover - the web tier's actor only sends

@@ -26,8 +26,11 @@ from dramatiq import Worker
 from service import db
 from service.analytics.asking import enqueue
 from service.analytics.engine import Engine, Settings
-from service.analytics.queue import QUEUE_NAME, WEBHOOK_QUEUE_NAME, Queue, QueueUnavailable
+from service.analytics.queue import EXPORT_QUEUE_NAME, QUEUE_NAME, WEBHOOK_QUEUE_NAME, Queue, QueueUnavailable
 from service.analytics.store import SharedStore, key_of
+from service.config import bounded
+from service.exports import relay
+from service.problems import Problem
 from service.webhooks.delivery import Deliverer, DeliverySettings
 
 log = logging.getLogger(__name__)
@@ -48,13 +51,17 @@ class AnalyticsWorker:
                            maintenance_chance=self.settings.queue_maintenance_chance,
                            time_limit_seconds=self.settings.run_timeout, handler=self.handle,
                            webhook_handler=self.deliver,
-                           webhook_time_limit_seconds=self.DELIVERY_BUDGET_SECONDS + 2 * self._lock_seconds())
+                           webhook_time_limit_seconds=self.DELIVERY_BUDGET_SECONDS + 2 * self._lock_seconds(),
+                           export_handler=self.export)
+        self.export_threads = bounded(config, "NETWEAVE_WORKER_EXPORT_THREADS")
+        self.retry_after = int(config.get("NETWEAVE_RETRY_AFTER_SECONDS") or 5)
         self.webhook_key = config.get("NETWEAVE_WEBHOOK_KEY")
         self.webhook_poll_seconds = config.get("NETWEAVE_WEBHOOK_POLL_SECONDS", 0.5)
         self._deliverer: Deliverer | None = None
         self.stopping = threading.Event()
         self._worker: Worker | None = None
         self._webhook_worker: Worker | None = None
+        self._export_worker: Worker | None = None
         self._watcher: threading.Thread | None = None
         self._dispatcher: threading.Thread | None = None
 
@@ -90,6 +97,42 @@ class AnalyticsWorker:
             self.queue.forget(run_id)       # a later ask may try again
             return
         self.store.finish(run_id, "done", _now(), None)
+
+    # --- exports of the whole graph (service/exports/relay.py) ----------------------------------------
+
+    def export(self, job: dict[str, Any]) -> None:
+        """The export queue's actor: writes one export's frames for the web request relaying them. Its
+        analytics columns come from what this worker's engine holds (else the values written back)."""
+        import neo4j
+
+        from service import exports
+
+        writer = relay.Writer(self.queue.client, job["export_id"], float(job["stall_seconds"]))
+        if not writer.take():
+            log.info("export %s: taken before, or its request left; dropped", job["export_id"])
+            return
+        db.begin_unit(neo4j.Bookmarks.from_raw_values(job["bookmarks"]) if job["bookmarks"] else None)
+        export = None
+        try:
+            try:
+                export = exports.open_export(self.graph, exports.selection_of(job), job["format"],
+                                             pii=bool(job["pii"]), engine=self.engine)
+            except Exception as error:
+                writer.head(relay.problem_head(_problem(error, self.retry_after)))
+                return
+            writer.head(export.head())
+            for chunk in export.chunks():
+                writer.data(chunk)
+            writer.end()
+        except relay.Abandoned as gone:
+            log.info("export %s stopped: %s", job["export_id"], gone)
+        except Exception as error:
+            log.exception("export %s failed after its first byte", job["export_id"])
+            writer.failed(f"{type(error).__name__}: {error}")
+        finally:
+            if export is not None:
+                export.close()
+            db.end_unit()
 
     # --- the default reports, recomputed after writes ------------------------------------------------
 
@@ -201,6 +244,11 @@ class AnalyticsWorker:
                                                  worker_timeout=200)
         webhooks.queue_prefetch = 2
         webhooks.start()
+        # Exports on threads of their own too: one starts at once, whatever analytics job is running.
+        exporting = self._export_worker = Worker(self.queue.broker, queues={EXPORT_QUEUE_NAME},
+                                                 worker_threads=self.export_threads, worker_timeout=1000)
+        exporting.queue_prefetch = self.export_threads
+        exporting.start()
         self._watcher = threading.Thread(target=self.watch, name="netweave-worker-watch", daemon=True)
         self._watcher.start()
         self._dispatcher = threading.Thread(target=self.dispatch, name="netweave-webhook-dispatch", daemon=True)
@@ -210,7 +258,7 @@ class AnalyticsWorker:
     def stop(self, timeout_seconds: float) -> None:
         """Stops taking jobs; finishes the one running within `timeout_seconds` (else it is redelivered)."""
         self.stopping.set()
-        for worker in (self._webhook_worker, self._worker):
+        for worker in (self._export_worker, self._webhook_worker, self._worker):
             if worker is not None:
                 worker.stop(timeout=int(timeout_seconds * 1000))
         self.engine.close()
@@ -230,6 +278,23 @@ def run(config: Mapping[str, Any], graph: db.Graph, *, nice: int, stop_seconds: 
     log.info("stopping: finishing the running job (up to %.0f s)", stop_seconds)
     worker.stop(stop_seconds)
     graph.close()
+
+
+def _problem(error: Exception, retry_after: int) -> Problem:
+    """What the web request answers for an export that failed before its first byte (as the HTTP edge,
+    service/web/errors.py, answers the same errors)."""
+    from neo4j.exceptions import ConnectionPoolError, ServiceUnavailable, SessionExpired, TransientError
+
+    if isinstance(error, Problem):
+        return error
+    later = {"Retry-After": str(retry_after)}
+    if isinstance(error, (ServiceUnavailable, SessionExpired, ConnectionPoolError)):
+        return Problem(503, "the graph database is unreachable; retry later", slug="database-unavailable",
+                       headers=later)
+    if isinstance(error, TransientError):
+        return Problem(503, "the graph database is busy; retry later", slug="database-busy", headers=later)
+    log.exception("an export failed before its first byte")
+    return Problem(500, f"the export failed: {type(error).__name__}", slug="export-failed")
 
 
 def _now() -> datetime:

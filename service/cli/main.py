@@ -103,7 +103,8 @@ def neo4j_status(data_dir: Path | None) -> None:
 
 
 @main.command(epilog="Scaling out: run more `netweave worker` processes, on this machine or others, with the same "
-                     "NETWEAVE_QUEUE_URL and NEO4J_URI. Each computes one job at a time; the queue hands every "
+                     "NETWEAVE_QUEUE_URL and NEO4J_URI. Each computes one analytics job at a time, and writes up to "
+                     "NETWEAVE_WORKER_EXPORT_THREADS exports beside it; the queue hands every "
                      "job to one of them, and a job whose worker dies goes back on the queue for another "
                      "(after NETWEAVE_QUEUE_HEARTBEAT_SECONDS). One worker per CPU core left over by the "
                      "web tier is a good start.")
@@ -114,7 +115,8 @@ def neo4j_status(data_dir: Path | None) -> None:
               help="on SIGTERM, how long the running job may take to finish before it is left to the queue")
 def worker(nice: int, stop_seconds: float) -> None:
     """Run an analytics worker: it takes jobs from the queue at NETWEAVE_QUEUE_URL (Redis), computes
-    clusters, bridges, health and segments, and recomputes the default reports after writes."""
+    clusters, bridges, health and segments, writes exports of the whole graph, and recomputes the default
+    reports after writes."""
     import logging
 
     from service.analytics import worker as worker_module

@@ -341,6 +341,11 @@ class Export:
         finally:
             self.close()
 
+    def head(self) -> dict[str, Any]:
+        """What the response's headers say of the export (its media type, file name and sources)."""
+        return {"media_type": self.format.media_type, "filename": self.filename(),
+                "analytics": self.analytics.describe(), "layout": self.layout_description()}
+
     def metadata(self) -> dict[str, Any]:
         return {"generator": "netweave", "as_of": self.selection.as_of.isoformat(),
                 "include": ["organizations"] if self.selection.organizations else [],
@@ -600,16 +605,32 @@ WRITERS = {"graphml": GraphMLWriter, "gexf": GexfWriter, "json": KumuWriter, "cs
 
 # --- starting an export ----------------------------------------------------------------------------
 
-def start(graph: db.Graph, selection: Selection, fmt: str, *, pii: bool, compute: bool = False) -> Export:
-    """An opened export. With `compute`, the analytics of the selection's scope are computed first through
-    the engine, as GET /v1/analytics/bridges would (so Pending may be raised when they outlast the wait)."""
+def start(graph: db.Graph, selection: Selection, fmt: str, *, pii: bool, compute: bool = False,
+          engine: Any = None) -> Export:
+    """An opened export. With `compute`, the analytics of the selection's scope are computed first (see
+    `compute_analytics`); the analytics columns come from what `engine` (the process's, by default) holds."""
+    if compute:
+        compute_analytics(graph, selection)
+    return open_export(graph, selection, fmt, pii=pii, engine=engine)
+
+
+def compute_analytics(graph: db.Graph, selection: Selection) -> None:
+    """Has the analytics of the selection's scope computed, as GET /v1/analytics/bridges would (so Pending
+    may be raised when they outlast the wait)."""
+    from service.repositories import analytics
+
+    include = ["organizations"] if selection.organizations else []
+    analytics.bridges(graph, as_of=selection.as_of, include=include, limit=1, source=selection.source)
+
+
+def open_export(graph: db.Graph, selection: Selection, fmt: str, *, pii: bool, engine: Any = None) -> Export:
+    from service.analytics.engine import get_engine
     from service.repositories import analytics
     from service.repositories.layout import stored_layout
 
     include = ["organizations"] if selection.organizations else []
-    if compute:
-        analytics.bridges(graph, as_of=selection.as_of, include=include, limit=1, source=selection.source)
-    held = analytics.held_analyses(graph, analytics.Scope.of(selection.as_of, include, source=selection.source))
+    held = analytics.held_analyses(engine or get_engine(graph),
+                                   analytics.Scope.of(selection.as_of, include, source=selection.source))
 
     def lookup(revision: int) -> AnalyticsAttributes:
         clusters, bridges, use_stored = held(revision)
@@ -619,5 +640,19 @@ def start(graph: db.Graph, selection: Selection, fmt: str, *, pii: bool, compute
     return Export(graph, selection, fmt, pii=pii, analytics=lookup, layout=layout).open()
 
 
-__all__ = ["Export", "Selection", "AnalyticsAttributes", "LayoutAttributes", "LAYOUT_ATTRIBUTES", "FORMATS", "NODE_ATTRIBUTES", "TIE_ATTRIBUTES",
+# --- an export as a job for `netweave worker` (service/exports/relay.py) -----------------------------------
+
+def job(selection: Selection, fmt: str, *, pii: bool, bookmarks: list[str]) -> dict[str, Any]:
+    """What a worker needs to write the export the request asked for: the selection, the format, whether
+    the caller sees personal data, and the bookmarks the request's reads start after."""
+    fields = {**selection.__dict__, "as_of": selection.as_of.isoformat()}
+    return {"selection": fields, "format": fmt, "pii": pii, "bookmarks": bookmarks}
+
+
+def selection_of(job: dict[str, Any]) -> Selection:
+    fields = job["selection"]
+    return Selection(**{**fields, "as_of": date.fromisoformat(fields["as_of"])})
+
+
+__all__ = ["Export", "Selection", "start", "compute_analytics", "open_export", "job", "selection_of", "AnalyticsAttributes", "LayoutAttributes", "LAYOUT_ATTRIBUTES", "FORMATS", "NODE_ATTRIBUTES", "TIE_ATTRIBUTES",
            "node_attributes", "LIST_SEPARATOR"]

@@ -204,12 +204,11 @@ def cluster_analysis(engine: Engine, graph: db.Graph, revision: int, scope: Scop
     return engine.memo(("clusters", revision, scope, resolution), compute)
 
 
-def held_analyses(graph: db.Graph, scope: Scope) -> Callable[[int], tuple[ClusterAnalysis | None,
-                                                                          BridgeAnalysis | None, bool]]:
-    """For a revision: the cluster and bridge analyses of `scope` this process holds (None when it holds
+def held_analyses(engine: Engine, scope: Scope) -> Callable[[int], tuple[ClusterAnalysis | None,
+                                                                         BridgeAnalysis | None, bool]]:
+    """For a revision: the cluster and bridge analyses of `scope` the engine holds (None when it holds
     none; never computes), and whether the values written back onto the nodes are the scope's own (today's
     whole graph). What an export reads its analytics columns from."""
-    engine = get_engine(graph)
 
     def held(revision: int) -> tuple[ClusterAnalysis | None, BridgeAnalysis | None, bool]:
         return (engine.peek(("clusters", revision, scope, DEFAULT_RESOLUTION)),
@@ -467,16 +466,25 @@ def job_of(question: str, scope: Scope, params: dict[str, Any]) -> dict[str, Any
     return job if scope.source is None else {**job, "source": scope.source}
 
 
+def queue_of(graph: db.Graph) -> analytics_queue.Queue | None:
+    """The process's sending end of the job queue, None when no queue is configured (no worker: the web
+    tier computes itself)."""
+    url = graph.config.get("NETWEAVE_QUEUE_URL")
+    if not url:
+        return None
+    settings = get_engine(graph).settings
+    return analytics_queue.for_url(url, heartbeat_seconds=settings.queue_heartbeat_seconds,
+                                   maintenance_chance=settings.queue_maintenance_chance,
+                                   time_limit_seconds=settings.run_timeout)
+
+
 def _answer(graph: db.Graph, question: str, scope: Scope, params: dict[str, Any]) -> dict:
     engine = get_engine(graph)
     args = question_args(question, scope, params)
     revision = graph.read(db.run_one, "change_revision")["revision"]
     store = SharedStore(graph, engine.settings.run_timeout)
-    queue_url = graph.config.get("NETWEAVE_QUEUE_URL")
-    if queue_url:
-        queue = analytics_queue.for_url(queue_url, heartbeat_seconds=engine.settings.queue_heartbeat_seconds,
-                                        maintenance_chance=engine.settings.queue_maintenance_chance,
-                                        time_limit_seconds=engine.settings.run_timeout)
+    queue = queue_of(graph)
+    if queue is not None:
         return asking.ask(store, queue, engine.settings, revision, args, job_of(question, scope, params),
                           retry_after=graph.config["NETWEAVE_RETRY_AFTER_SECONDS"])
     # No queue configured: computed here, on the app's analytics thread, after the client's bookmark too.

@@ -7,7 +7,8 @@ from flask.views import MethodView
 
 from schemas.analytics import RunSchema
 from schemas.exports import ExportArgsSchema
-from service import exports
+from service import config, db, exports
+from service.exports import relay
 from service.analytics.engine import Pending
 from service.web.api import Blueprint
 from service.web.auth import caller_sees_pii, requires
@@ -54,10 +55,25 @@ class Export(MethodView):
         fmt, compute = args.pop("format"), args.pop("analytics") == "compute"
         selection = exports.Selection(as_of=args.pop("as_of", None) or analytics.today(),
                                       organizations=args.pop("include", None) == "organizations", **args)
-        export = exports.start(get_graph(), selection, fmt, pii=caller_sees_pii(), compute=compute)
-        response = Response(export.chunks(), mimetype=export.format.media_type)
-        response.call_on_close(export.close)
-        response.headers["Content-Disposition"] = f'attachment; filename="{export.filename()}"'
-        response.headers["Netweave-Analytics"] = export.analytics.describe()
-        response.headers["Netweave-Layout"] = export.layout_description()
+        graph, pii = get_graph(), caller_sees_pii()
+        queue = analytics.queue_of(graph) if config.bounded(graph.config, "NETWEAVE_EXPORTS_IN_WORKER") else None
+        if queue is None:
+            export = exports.start(graph, selection, fmt, pii=pii, compute=compute)
+            head, chunks, close = export.head(), export.chunks(), export.close
+        else:
+            # Written by `netweave worker`; this thread only relays its bytes (service/exports/relay.py).
+            if compute:
+                exports.compute_analytics(graph, selection)
+            marks = db.current_bookmarks()
+            job = exports.job(selection, fmt, pii=pii, bookmarks=list(marks.raw_values) if marks else [])
+            relayed = relay.request(queue.blocking, queue.send_export, job,
+                                    start_seconds=config.bounded(graph.config, "NETWEAVE_EXPORT_START_SECONDS"),
+                                    stall_seconds=config.bounded(graph.config, "NETWEAVE_EXPORT_STALL_SECONDS"),
+                                    retry_after=graph.config["NETWEAVE_RETRY_AFTER_SECONDS"])
+            head, chunks, close = relayed.head, relayed.chunks(), relayed.close
+        response = Response(chunks, mimetype=head["media_type"])
+        response.call_on_close(close)
+        response.headers["Content-Disposition"] = f'attachment; filename="{head["filename"]}"'
+        response.headers["Netweave-Analytics"] = head["analytics"]
+        response.headers["Netweave-Layout"] = head["layout"]
         return response

@@ -217,6 +217,10 @@ def test_queue_storage_down_serves_stored_reports_and_answers_503_for_new_questi
     refused = api.get("/v1/analytics/clusters?limit=3")
     assert refused.status_code == 503 and refused.mimetype == "application/problem+json"
     assert refused.headers["Retry-After"] and refused.get_json()["type"].endswith("analytics-unavailable")
+    # An export of the whole graph is a worker's job too: 503 with Retry-After, naming the queue.
+    export = api.get("/v1/export?format=graphml")
+    assert export.status_code == 503 and export.headers["Retry-After"]
+    assert export.get_json()["type"].endswith("export-unavailable")
     # The storage comes back: the API recovers by itself, and a worker answers again.
     redis_server.start()
     workers()

@@ -1,0 +1,175 @@
+"""Exports of the whole graph written by `netweave worker` and relayed by the web tier through Redis
+(service/exports/relay.py): the web app writes no export itself, the file is the one the web tier would
+have written, personal data only with `pii`, and the relay's flow control, abandonment and cut-short ends
+on a real Redis."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+
+import networkx as nx
+import pytest
+import redis
+
+from service import exports
+from service.exports import relay
+from tests.analytics.test_worker import _answered, _load_karate, _wait_for
+
+
+def _graphml(response) -> nx.Graph:
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    return nx.read_graphml(io.BytesIO(response.get_data()))
+
+
+def _shape(graph: nx.Graph) -> tuple[dict, set]:
+    """Nodes with their attributes (less the analytics and layout columns, whose sources differ by where
+    the export was written) and ties by their ends and kind."""
+    varying = {"cluster_id", "betweenness", "articulation_point", "cluster_name", "x", "y", "size", "color"}
+    nodes = {node: {k: v for k, v in data.items() if k not in varying} for node, data in graph.nodes(data=True)}
+    ties = {(min(u, v), max(u, v), data["kind"], data["id"]) for u, v, data in graph.edges(data=True)}
+    return nodes, ties
+
+
+def test_exports_are_written_by_the_worker_and_relayed_by_the_web_tier(web, workers, make_key, monkeypatch):
+    api = web(NETWEAVE_EXPORT_START_SECONDS=1)
+    _load_karate(api)
+    assert api.post("/v1/members", json={"name": "Referee", "email": "karate@example.org"}).status_code == 201
+    # The web tier's own export, for comparison, before any worker runs.
+    expected = _shape(_graphml(web(NETWEAVE_EXPORTS_IN_WORKER=0).get("/v1/export?format=graphml")))
+    assert len(expected[0]) == 35 and len(expected[1]) == 78
+
+    # No worker: the request says why, and when to come back.
+    refused = api.get("/v1/export?format=graphml")
+    assert refused.status_code == 503 and refused.mimetype == "application/problem+json"
+    assert refused.get_json()["type"].endswith("export-not-started") and refused.headers["Retry-After"]
+
+    # From here on this process cannot write an export: whatever comes back was written by the worker.
+    def not_here(*args, **kwargs):
+        raise AssertionError("the web tier opened an export")
+
+    monkeypatch.setattr(exports.Export, "open", not_here)
+    workers()
+    relaying = web()
+    # Once the worker has answered bridges (and clusters with them) at this revision, it holds them, and
+    # its exports carry them as computed: the web tier, holding no projection, could only say stored.
+    _answered(relaying, "/v1/analytics/bridges?limit=3")
+    response = relaying.get("/v1/export?format=graphml")
+    assert _shape(_graphml(response)) == expected
+    assert response.mimetype == "application/graphml+xml"
+    assert response.headers["Content-Disposition"].startswith('attachment; filename="netweave-')
+    assert response.headers["Netweave-Analytics"].startswith(
+        "cluster_id=computed; betweenness=computed; articulation_point=computed")
+    assert response.headers["Netweave-Layout"].startswith("source=")
+    for fmt, media_type in (("gexf", "application/gexf+xml"), ("json", "application/json"),
+                            ("csv", "application/zip")):
+        other = relaying.get(f"/v1/export?format={fmt}")
+        assert other.status_code == 200 and other.mimetype == media_type and len(other.get_data()) > 1000
+
+    # Personal data only with `pii`: the flag travels with the job.
+    def text(key: str) -> str:
+        answer = relaying.with_key(key).get("/v1/export?format=graphml")
+        assert answer.status_code == 200
+        return answer.get_data(as_text=True)
+
+    assert "karate@example.org" not in text(make_key("analytics"))
+    assert "karate@example.org" in text(make_key("analytics", "pii"))
+    # A bad request is refused by the web tier before anything is sent.
+    bad = relaying.get("/v1/export?format=pdf")
+    assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "format"
+
+
+@pytest.fixture
+def client(redis_server):
+    connection = redis.Redis.from_url(redis_server.url)
+    yield connection
+    connection.close()
+
+
+def _write(writer: relay.Writer, chunks: int, outcome: dict) -> threading.Thread:
+    def run():
+        try:
+            writer.head({"media_type": "text/plain"})
+            for number in range(chunks):
+                writer.data(b"%d;" % number)
+            writer.end()
+            outcome["ended"] = True
+        except relay.Abandoned as error:
+            outcome["abandoned"] = (str(error), time.monotonic())
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_writer_waits_for_its_reader_and_the_reader_gets_every_chunk_in_order(client):
+    writer = relay.Writer(client, "in-order", stall_seconds=30)
+    assert writer.take()
+    assert not relay.Writer(client, "in-order", stall_seconds=30).take(), "an export is taken once"
+    outcome: dict = {}
+    thread = _write(writer, 200, outcome)
+    frames, _, _ = relay.keys("in-order")
+    # Nobody reads yet: the writer stops at the buffer's bound instead of filling Redis.
+    _wait_for(lambda: client.llen(frames) >= relay.BUFFERED, 10, "the buffer to fill")
+    time.sleep(0.3)
+    assert client.llen(frames) == relay.BUFFERED and "ended" not in outcome
+    assert client.ttl(frames) > 0, "the frames expire if nobody ever reads them"
+    head = client.blpop([frames], timeout=5)[1]
+    assert head.startswith(relay.HEAD)
+    relayed = relay.Relayed(client, "in-order", {}, stall_seconds=10)
+    assert b"".join(relayed.chunks()) == b"".join(b"%d;" % n for n in range(200))
+    thread.join(10)
+    assert outcome == {"ended": True}
+    relayed.close()
+    assert not client.exists(frames) and not client.exists(relay.keys("in-order")[1]), "a whole export leaves nothing"
+
+
+def test_a_writer_stops_when_its_request_leaves_or_stops_reading(client):
+    writer = relay.Writer(client, "left", stall_seconds=30)
+    assert writer.take()
+    outcome: dict = {}
+    thread = _write(writer, 10_000, outcome)
+    frames, gone, _ = relay.keys("left")
+    _wait_for(lambda: client.llen(frames) >= relay.BUFFERED, 10, "the buffer to fill")
+    client.lpop(frames)                                     # the head
+    relayed = relay.Relayed(client, "left", {}, stall_seconds=10)
+    chunks = relayed.chunks()
+    assert [next(chunks) for _ in range(3)] == [b"0;", b"1;", b"2;"]
+    left = time.monotonic()
+    relayed.close()                                         # the client hung up mid-file
+    thread.join(10)
+    assert "abandoned" in outcome and outcome["abandoned"][1] - left < 2
+    assert client.exists(gone) and not client.exists(frames)
+    # A message delivered again, or taken after its request gave up, writes nothing.
+    assert not relay.Writer(client, "left", stall_seconds=30).take()
+    late = relay.Writer(client, "given-up", stall_seconds=30)
+    client.set(relay.keys("given-up")[1], 1)
+    assert not late.take()
+
+    # A request that stops reading without a word: the writer gives up after its stall time.
+    silent = relay.Writer(client, "silent", stall_seconds=1)
+    assert silent.take()
+    outcome = {}
+    started = time.monotonic()
+    _write(silent, 10_000, outcome).join(15)
+    assert "read nothing" in outcome["abandoned"][0] and outcome["abandoned"][1] - started >= 1
+
+
+def test_a_relay_whose_worker_goes_silent_or_fails_is_cut_short_not_ended(client):
+    frames, _, _ = relay.keys("cut")
+    client.rpush(frames, relay.DATA + b"<graphml>")
+    relayed = relay.Relayed(client, "cut", {}, stall_seconds=1)
+    chunks = relayed.chunks()
+    assert next(chunks) == b"<graphml>"
+    started = time.monotonic()
+    with pytest.raises(relay.Cut, match="nothing from its worker"):
+        next(chunks)
+    assert time.monotonic() - started >= 0.9
+    relayed.close()
+
+    client.rpush(frames, relay.DATA + b"<graphml>", relay.FAILED + b'{"detail": "ServiceUnavailable: gone"}')
+    failed = relay.Relayed(client, "cut", {}, stall_seconds=10).chunks()
+    assert next(failed) == b"<graphml>"
+    with pytest.raises(relay.Cut, match="ServiceUnavailable"):
+        next(failed)
