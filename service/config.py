@@ -118,6 +118,9 @@ SETTINGS: dict[str, Setting] = {
     "NETWEAVE_EXPORT_STALL_SECONDS": Setting(120.0, float, 5.0, 600.0),
     # Exports one `netweave worker` writes at once, on threads of their own beside the analytics job.
     "NETWEAVE_WORKER_EXPORT_THREADS": Setting(2, int, 1, 32),
+    # The nice value (CPU priority, 19 the lowest) of those threads: the lowest by default, so that an export,
+    # a bulk download, runs on what requests and analytics leave over (bench/export_load.py).
+    "NETWEAVE_WORKER_EXPORT_NICE": Setting(19, int, 0, 19),
     # Without a queue: 1, a recommendation request that finds no ranking model, or one the network has
     # outgrown (service/recommending/ranking.py: due), starts its training on the app's analytics thread; 0, only
     # GET /v1/analytics/ranking trains. With a queue, `netweave worker` trains after writes either way.

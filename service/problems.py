@@ -105,6 +105,48 @@ def as_list(value: Any) -> list[str]:
 
 
 
+# The request header carrying a client's bookmarks (service/web/bookmarks.py), named by the problems below.
+BOOKMARK_HEADER = "X-Neo4j-Bookmark"
+# A client's X-Neo4j-Bookmark that decodes but names no transaction of this database.
+_BOOKMARK_CODES = frozenset({"Neo.ClientError.Transaction.InvalidBookmark",
+                             "Neo.ClientError.Transaction.InvalidBookmarkMixture"})
+
+
+def database_problem(error: BaseException, retry_after: int) -> Problem | None:
+    """What the API answers for a Neo4j error that reached it (None: an unexpected one, a 500): one mapping
+    for the HTTP edge (service/web/errors.py) and for work done elsewhere on a request's behalf (an export
+    written by `netweave worker`)."""
+    from neo4j.exceptions import (ConnectionPoolError, ConstraintError, Neo4jError, ServiceUnavailable,
+                                  SessionExpired, TransientError)
+
+    def unavailable(detail: str, slug: str, errors: list[dict[str, Any]] | None = None) -> Problem:
+        return Problem(503, detail, slug=slug, errors=errors, headers={"Retry-After": str(retry_after)})
+
+    # No connection within NEO4J_RETRY_SECONDS: the database is away or saturated.
+    if isinstance(error, (ServiceUnavailable, SessionExpired, ConnectionPoolError)):
+        return unavailable("the graph database is unreachable; retry later", "database-unavailable")
+    if isinstance(error, TransientError):
+        # Still failing after the driver's retries (NEO4J_RETRY_SECONDS): a deadlock storm, a database
+        # being restarted. Worth retrying later, so 503, not 500.
+        if error.code == "Neo.TransientError.Transaction.BookmarkTimeout":
+            return unavailable(f"the database has not yet reached the write {BOOKMARK_HEADER} names (a cluster "
+                               "member still catching up); retry later", "bookmark-not-ready",
+                               errors=[{"field": BOOKMARK_HEADER, "location": "headers",
+                                        "messages": ["not reached yet"]}])
+        return unavailable("the graph database is busy; retry later", "database-busy")
+    if isinstance(error, ConstraintError):
+        return Problem(409, "the change conflicts with existing data (a uniqueness constraint)",
+                       slug="constraint-violation")
+    if isinstance(error, Neo4jError):
+        if error.code in _BOOKMARK_CODES:
+            return field_error(BOOKMARK_HEADER, "the database does not know this bookmark", location="headers",
+                               status=400)
+        if error.code and "TransactionTimedOut" in error.code:
+            return unavailable("the query took longer than the server allows; retry later or narrow it",
+                               "query-timeout")
+    return None
+
+
 def stale() -> Problem:
     """A write whose If-Match no longer matches the resource's version."""
     return Problem(412, "the resource changed since you read it (If-Match does not match its ETag); GET it again",

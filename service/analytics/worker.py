@@ -30,7 +30,7 @@ from service.analytics.queue import EXPORT_QUEUE_NAME, QUEUE_NAME, WEBHOOK_QUEUE
 from service.analytics.store import SharedStore, key_of
 from service.config import bounded
 from service.exports import relay
-from service.problems import Problem
+from service.problems import Problem, database_problem
 from service.webhooks.delivery import Deliverer, DeliverySettings
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,8 @@ class AnalyticsWorker:
                            webhook_time_limit_seconds=self.DELIVERY_BUDGET_SECONDS + 2 * self._lock_seconds(),
                            export_handler=self.export)
         self.export_threads = bounded(config, "NETWEAVE_WORKER_EXPORT_THREADS")
+        self.export_nice = bounded(config, "NETWEAVE_WORKER_EXPORT_NICE")
+        self._thread = threading.local()
         self.retry_after = int(config.get("NETWEAVE_RETRY_AFTER_SECONDS") or 5)
         self.webhook_key = config.get("NETWEAVE_WEBHOOK_KEY")
         self.webhook_poll_seconds = config.get("NETWEAVE_WEBHOOK_POLL_SECONDS", 0.5)
@@ -107,7 +109,8 @@ class AnalyticsWorker:
 
         from service import exports
 
-        writer = relay.Writer(self.queue.client, job["export_id"], float(job["stall_seconds"]))
+        self._lower_priority()
+        writer = relay.Writer(self.queue.client, job["export_id"], float(job["stall_seconds"]), self.stopping)
         if not writer.take():
             log.info("export %s: taken before, or its request left; dropped", job["export_id"])
             return
@@ -116,7 +119,8 @@ class AnalyticsWorker:
         try:
             try:
                 export = exports.open_export(self.graph, exports.selection_of(job), job["format"],
-                                             pii=bool(job["pii"]), engine=self.engine)
+                                             pii=bool(job["pii"]), engine=self.engine,
+                                             compute=bool(job.get("compute")))
             except Exception as error:
                 writer.head(relay.problem_head(_problem(error, self.retry_after)))
                 return
@@ -124,7 +128,7 @@ class AnalyticsWorker:
             for chunk in export.chunks():
                 writer.data(chunk)
             writer.end()
-        except relay.Abandoned as gone:
+        except (relay.Abandoned, relay.Stopped) as gone:
             log.info("export %s stopped: %s", job["export_id"], gone)
         except Exception as error:
             log.exception("export %s failed after its first byte", job["export_id"])
@@ -133,6 +137,19 @@ class AnalyticsWorker:
             if export is not None:
                 export.close()
             db.end_unit()
+
+    def _lower_priority(self) -> None:
+        """This export thread at NETWEAVE_WORKER_EXPORT_NICE (on Linux a nice value is a thread's own; it
+        is only ever raised, which needs no privilege)."""
+        if getattr(self._thread, "niced", False):
+            return
+        self._thread.niced = True
+        tid = threading.get_native_id()
+        try:
+            if os.getpriority(os.PRIO_PROCESS, tid) < self.export_nice:
+                os.setpriority(os.PRIO_PROCESS, tid, self.export_nice)
+        except OSError:
+            log.warning("could not lower the CPU priority of an export thread", exc_info=True)
 
     # --- the default reports, recomputed after writes ------------------------------------------------
 
@@ -257,10 +274,15 @@ class AnalyticsWorker:
 
     def stop(self, timeout_seconds: float) -> None:
         """Stops taking jobs; finishes the one running within `timeout_seconds` (else it is redelivered)."""
-        self.stopping.set()
-        for worker in (self._export_worker, self._webhook_worker, self._worker):
-            if worker is not None:
-                worker.stop(timeout=int(timeout_seconds * 1000))
+        self.stopping.set()     # exports being written end now, cut short (relay.Writer)
+        # All three at once, within one timeout: one after another, a long export would hold the analytics
+        # job's stop back, and the analytics consumer would go on taking jobs meanwhile.
+        stoppers = [threading.Thread(target=worker.stop, kwargs={"timeout": int(timeout_seconds * 1000)})
+                    for worker in (self._export_worker, self._webhook_worker, self._worker) if worker is not None]
+        for stopper in stoppers:
+            stopper.start()
+        for stopper in stoppers:
+            stopper.join()
         self.engine.close()
         self.queue.close()
 
@@ -281,18 +303,13 @@ def run(config: Mapping[str, Any], graph: db.Graph, *, nice: int, stop_seconds: 
 
 
 def _problem(error: Exception, retry_after: int) -> Problem:
-    """What the web request answers for an export that failed before its first byte (as the HTTP edge,
-    service/web/errors.py, answers the same errors)."""
-    from neo4j.exceptions import ConnectionPoolError, ServiceUnavailable, SessionExpired, TransientError
-
+    """What the web request answers for an export that failed before its first byte: as the HTTP edge
+    answers the same errors (service/problems.py: database_problem)."""
     if isinstance(error, Problem):
         return error
-    later = {"Retry-After": str(retry_after)}
-    if isinstance(error, (ServiceUnavailable, SessionExpired, ConnectionPoolError)):
-        return Problem(503, "the graph database is unreachable; retry later", slug="database-unavailable",
-                       headers=later)
-    if isinstance(error, TransientError):
-        return Problem(503, "the graph database is busy; retry later", slug="database-busy", headers=later)
+    found = database_problem(error, retry_after)
+    if found is not None:
+        return found
     log.exception("an export failed before its first byte")
     return Problem(500, f"the export failed: {type(error).__name__}", slug="export-failed")
 

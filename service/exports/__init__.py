@@ -623,14 +623,19 @@ def compute_analytics(graph: db.Graph, selection: Selection) -> None:
     analytics.bridges(graph, as_of=selection.as_of, include=include, limit=1, source=selection.source)
 
 
-def open_export(graph: db.Graph, selection: Selection, fmt: str, *, pii: bool, engine: Any = None) -> Export:
+def open_export(graph: db.Graph, selection: Selection, fmt: str, *, pii: bool, engine: Any = None,
+                compute: bool = False) -> Export:
+    """An opened export whose analytics columns come from what `engine` holds at its revision; with
+    `compute`, from what it holds or computes then (in the calling thread: for `netweave worker`, which
+    holds the projections)."""
     from service.analytics.engine import get_engine
     from service.repositories import analytics
     from service.repositories.layout import stored_layout
 
     include = ["organizations"] if selection.organizations else []
     held = analytics.held_analyses(engine or get_engine(graph),
-                                   analytics.Scope.of(selection.as_of, include, source=selection.source))
+                                   analytics.Scope.of(selection.as_of, include, source=selection.source),
+                                   graph=graph if compute else None)
 
     def lookup(revision: int) -> AnalyticsAttributes:
         clusters, bridges, use_stored = held(revision)
@@ -642,11 +647,12 @@ def open_export(graph: db.Graph, selection: Selection, fmt: str, *, pii: bool, e
 
 # --- an export as a job for `netweave worker` (service/exports/relay.py) -----------------------------------
 
-def job(selection: Selection, fmt: str, *, pii: bool, bookmarks: list[str]) -> dict[str, Any]:
+def job(selection: Selection, fmt: str, *, pii: bool, compute: bool, bookmarks: list[str]) -> dict[str, Any]:
     """What a worker needs to write the export the request asked for: the selection, the format, whether
-    the caller sees personal data, and the bookmarks the request's reads start after."""
+    the caller sees personal data, whether to compute the analytics, and the bookmarks the request's reads
+    start after."""
     fields = {**selection.__dict__, "as_of": selection.as_of.isoformat()}
-    return {"selection": fields, "format": fmt, "pii": pii, "bookmarks": bookmarks}
+    return {"selection": fields, "format": fmt, "pii": pii, "compute": compute, "bookmarks": bookmarks}
 
 
 def selection_of(job: dict[str, Any]) -> Selection:

@@ -204,13 +204,17 @@ def cluster_analysis(engine: Engine, graph: db.Graph, revision: int, scope: Scop
     return engine.memo(("clusters", revision, scope, resolution), compute)
 
 
-def held_analyses(engine: Engine, scope: Scope) -> Callable[[int], tuple[ClusterAnalysis | None,
-                                                                         BridgeAnalysis | None, bool]]:
+def held_analyses(engine: Engine, scope: Scope, graph: db.Graph | None = None) -> Callable[
+        [int], tuple[ClusterAnalysis | None, BridgeAnalysis | None, bool]]:
     """For a revision: the cluster and bridge analyses of `scope` the engine holds (None when it holds
-    none; never computes), and whether the values written back onto the nodes are the scope's own (today's
-    whole graph). What an export reads its analytics columns from."""
+    none; never computes, unless given the `graph` to compute them from), and whether the values written
+    back onto the nodes are the scope's own (today's whole graph). What an export reads its analytics
+    columns from."""
 
     def held(revision: int) -> tuple[ClusterAnalysis | None, BridgeAnalysis | None, bool]:
+        if graph is not None:
+            return (cluster_analysis(engine, graph, revision, scope, DEFAULT_RESOLUTION),
+                    bridge_analysis(engine, graph, revision, scope), scope.is_current)
         return (engine.peek(("clusters", revision, scope, DEFAULT_RESOLUTION)),
                 engine.peek(("bridges", revision, scope)), scope.is_current)
 

@@ -9,7 +9,7 @@ from schemas.analytics import RunSchema
 from schemas.exports import ExportArgsSchema
 from service import config, db, exports
 from service.exports import relay
-from service.analytics.engine import Pending
+from service.analytics.engine import Pending, get_engine
 from service.web.api import Blueprint
 from service.web.auth import caller_sees_pii, requires
 from service.web import get_graph
@@ -61,13 +61,17 @@ class Export(MethodView):
             export = exports.start(graph, selection, fmt, pii=pii, compute=compute)
             head, chunks, close = export.head(), export.chunks(), export.close
         else:
-            # Written by `netweave worker`; this thread only relays its bytes (service/exports/relay.py).
+            # Written by `netweave worker`; this thread only relays its bytes (service/exports/relay.py). With
+            # analytics=compute, the question is asked here first (so a long computation answers 202 with its
+            # run, as without a queue), and the worker computes them at the export's revision unless it holds them.
+            start = config.bounded(graph.config, "NETWEAVE_EXPORT_START_SECONDS")
             if compute:
                 exports.compute_analytics(graph, selection)
+                start += get_engine(graph).settings.sync_seconds
             marks = db.current_bookmarks()
-            job = exports.job(selection, fmt, pii=pii, bookmarks=list(marks.raw_values) if marks else [])
-            relayed = relay.request(queue.blocking, queue.send_export, job,
-                                    start_seconds=config.bounded(graph.config, "NETWEAVE_EXPORT_START_SECONDS"),
+            job = exports.job(selection, fmt, pii=pii, compute=compute,
+                              bookmarks=list(marks.raw_values) if marks else [])
+            relayed = relay.request(queue.blocking, queue.client, queue.send_export, job, start_seconds=start,
                                     stall_seconds=config.bounded(graph.config, "NETWEAVE_EXPORT_STALL_SECONDS"),
                                     retry_after=graph.config["NETWEAVE_RETRY_AFTER_SECONDS"])
             head, chunks, close = relayed.head, relayed.chunks(), relayed.close

@@ -30,9 +30,9 @@ from flask import Flask, Response, current_app, request
 
 from service import db
 from service.web import get_graph
-from service.problems import field_error
+from service.problems import BOOKMARK_HEADER, field_error
 
-HEADER = "X-Neo4j-Bookmark"
+HEADER = BOOKMARK_HEADER
 # A bookmark names one transaction per database; a handful is already unusual, so anything
 # longer than this is not something we handed out.
 MAX_HEADER_CHARS = 4096

@@ -11,7 +11,7 @@ from neo4j.exceptions import (ConnectionPoolError, ConstraintError, Neo4jError, 
                               TransientError)
 from werkzeug.exceptions import HTTPException
 
-from service.problems import (PROBLEM_CONTENT_TYPE, Problem, as_list, field_error,  # noqa: F401
+from service.problems import (PROBLEM_CONTENT_TYPE, Problem, as_list, database_problem, field_error,  # noqa: F401
                               flatten_messages, problem_body)
 
 log = logging.getLogger(__name__)
@@ -44,11 +44,6 @@ def from_http_exception(error: HTTPException) -> Problem:
     return Problem(status, detail, headers=headers)
 
 
-# A client's X-Neo4j-Bookmark that decodes but names no transaction of this database.
-_BOOKMARK_CODES = frozenset({"Neo.ClientError.Transaction.InvalidBookmark",
-                             "Neo.ClientError.Transaction.InvalidBookmarkMixture"})
-
-
 def register(app: Flask) -> None:
     """Install the handlers for every error the app can raise (HTTPException is the Api's)."""
 
@@ -58,45 +53,17 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(ServiceUnavailable)
     @app.errorhandler(SessionExpired)
-    @app.errorhandler(ConnectionPoolError)  # no connection within NEO4J_RETRY_SECONDS: the database is away or saturated
-    def _database_unavailable(error: Exception):
-        log.warning("neo4j unavailable: %s", type(error).__name__)
-        return _unavailable("the graph database is unreachable; retry later", "database-unavailable")
-
+    @app.errorhandler(ConnectionPoolError)
     @app.errorhandler(TransientError)
-    def _transient(error: TransientError):
-        # Still failing after the driver's retries (NEO4J_RETRY_SECONDS): a deadlock storm, a database
-        # being restarted. Worth retrying later, so 503, not 500.
-        log.warning("neo4j transient error after retries: %s", error.code)
-        if error.code == "Neo.TransientError.Transaction.BookmarkTimeout":
-            from service.web.bookmarks import HEADER
-
-            return _unavailable(f"the database has not yet reached the write {HEADER} names (a cluster member "
-                                "still catching up); retry later", "bookmark-not-ready",
-                                errors=[{"field": HEADER, "location": "headers", "messages": ["not reached yet"]}])
-        return _unavailable("the graph database is busy; retry later", "database-busy")
-
-    @app.errorhandler(Neo4jError)
-    def _neo4j(error: Neo4jError):
-        if error.code in _BOOKMARK_CODES:
-            from service.web.bookmarks import HEADER
-
-            return problem_response(field_error(HEADER, "the database does not know this bookmark",
-                                                location="headers", status=400))
-        if error.code and "TransactionTimedOut" in error.code:
-            log.warning("neo4j transaction over NETWEAVE_QUERY_TIMEOUT_SECONDS: %s", error.code)
-            return _unavailable("the query took longer than the server allows; retry later or narrow it",
-                                "query-timeout")
-        return _unexpected(error)
-
     @app.errorhandler(ConstraintError)
-    def _constraint(error: ConstraintError):
-        return problem_response(Problem(409, "the change conflicts with existing data (a uniqueness constraint)",
-                                        slug="constraint-violation"))
-
-    def _unavailable(detail: str, slug: str, errors: list[dict[str, Any]] | None = None):
-        retry_after = str(current_app.config["NETWEAVE_RETRY_AFTER_SECONDS"])
-        return problem_response(Problem(503, detail, slug=slug, errors=errors, headers={"Retry-After": retry_after}))
+    @app.errorhandler(Neo4jError)
+    def _database(error: Neo4jError):
+        problem = database_problem(error, current_app.config["NETWEAVE_RETRY_AFTER_SECONDS"])
+        if problem is None:
+            return _unexpected(error)
+        if problem.status == 503:
+            log.warning("neo4j: %s (%s)", problem.slug, getattr(error, "code", None) or type(error).__name__)
+        return problem_response(problem)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import threading
 import time
+from pathlib import Path
 
 import networkx as nx
 import pytest
@@ -15,7 +16,9 @@ import redis
 
 from service import exports
 from service.exports import relay
+from service.problems import Problem
 from tests.analytics.test_worker import _answered, _load_karate, _wait_for
+from tests.support import stop
 
 
 def _graphml(response) -> nx.Graph:
@@ -50,7 +53,7 @@ def test_exports_are_written_by_the_worker_and_relayed_by_the_web_tier(web, work
         raise AssertionError("the web tier opened an export")
 
     monkeypatch.setattr(exports.Export, "open", not_here)
-    workers()
+    worker = workers()
     relaying = web()
     # Once the worker has answered bridges (and clusters with them) at this revision, it holds them, and
     # its exports carry them as computed: the web tier, holding no projection, could only say stored.
@@ -67,6 +70,9 @@ def test_exports_are_written_by_the_worker_and_relayed_by_the_web_tier(web, work
         other = relaying.get(f"/v1/export?format={fmt}")
         assert other.status_code == 200 and other.mimetype == media_type and len(other.get_data()) > 1000
 
+    # The worker runs at nice 0 here (`--nice 0`); the threads that wrote the exports run at the lowest priority.
+    assert _thread_nice_values(worker.pid) >= {0, 19}
+
     # Personal data only with `pii`: the flag travels with the job.
     def text(key: str) -> str:
         answer = relaying.with_key(key).get("/v1/export?format=graphml")
@@ -78,6 +84,35 @@ def test_exports_are_written_by_the_worker_and_relayed_by_the_web_tier(web, work
     # A bad request is refused by the web tier before anything is sent.
     bad = relaying.get("/v1/export?format=pdf")
     assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "format"
+
+
+def _thread_nice_values(pid: int) -> set[int]:
+    """The nice value of each thread of process `pid` (field 19 of /proc/<pid>/task/<tid>/stat)."""
+    values = set()
+    for stat in Path(f"/proc/{pid}/task").glob("*/stat"):
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        values.add(int(fields[16]))
+    return values
+
+
+def test_analytics_compute_is_computed_by_the_worker_writing_the_export(web, workers):
+    api = web()
+    _load_karate(api)
+    first = workers()
+    # A past date's graph: never written back onto members, so only a worker holding or computing its
+    # analytics can fill the columns.
+    query = "/v1/export?format=graphml&analytics=compute&as_of=2020-01-01"
+    assert _answered(api, query).headers["Netweave-Analytics"].startswith("cluster_id=computed")
+    # A fresh worker holds nothing: the question is answered from the stored report, and the worker writing
+    # the export computes the analytics itself.
+    stop(first)
+    workers()
+    response = api.get(query)
+    assert response.headers["Netweave-Analytics"].startswith(
+        "cluster_id=computed; betweenness=computed; articulation_point=computed")
+    assert all("cluster_id" in data for _, data in _graphml(response).nodes(data=True))
+    cached = api.get(query.replace("compute", "cached"))
+    assert cached.headers["Netweave-Analytics"].startswith("cluster_id=computed"), "and holds them since"
 
 
 @pytest.fixture
@@ -117,7 +152,7 @@ def test_a_writer_waits_for_its_reader_and_the_reader_gets_every_chunk_in_order(
     assert client.ttl(frames) > 0, "the frames expire if nobody ever reads them"
     head = client.blpop([frames], timeout=5)[1]
     assert head.startswith(relay.HEAD)
-    relayed = relay.Relayed(client, "in-order", {}, stall_seconds=10)
+    relayed = relay.Relayed(client, client, "in-order", {}, stall_seconds=10)
     assert b"".join(relayed.chunks()) == b"".join(b"%d;" % n for n in range(200))
     thread.join(10)
     assert outcome == {"ended": True}
@@ -133,7 +168,7 @@ def test_a_writer_stops_when_its_request_leaves_or_stops_reading(client):
     frames, gone, _ = relay.keys("left")
     _wait_for(lambda: client.llen(frames) >= relay.BUFFERED, 10, "the buffer to fill")
     client.lpop(frames)                                     # the head
-    relayed = relay.Relayed(client, "left", {}, stall_seconds=10)
+    relayed = relay.Relayed(client, client, "left", {}, stall_seconds=10)
     chunks = relayed.chunks()
     assert [next(chunks) for _ in range(3)] == [b"0;", b"1;", b"2;"]
     left = time.monotonic()
@@ -159,7 +194,7 @@ def test_a_writer_stops_when_its_request_leaves_or_stops_reading(client):
 def test_a_relay_whose_worker_goes_silent_or_fails_is_cut_short_not_ended(client):
     frames, _, _ = relay.keys("cut")
     client.rpush(frames, relay.DATA + b"<graphml>")
-    relayed = relay.Relayed(client, "cut", {}, stall_seconds=1)
+    relayed = relay.Relayed(client, client, "cut", {}, stall_seconds=1)
     chunks = relayed.chunks()
     assert next(chunks) == b"<graphml>"
     started = time.monotonic()
@@ -169,7 +204,92 @@ def test_a_relay_whose_worker_goes_silent_or_fails_is_cut_short_not_ended(client
     relayed.close()
 
     client.rpush(frames, relay.DATA + b"<graphml>", relay.FAILED + b'{"detail": "ServiceUnavailable: gone"}')
-    failed = relay.Relayed(client, "cut", {}, stall_seconds=10).chunks()
+    failed = relay.Relayed(client, client, "cut", {}, stall_seconds=10).chunks()
     assert next(failed) == b"<graphml>"
     with pytest.raises(relay.Cut, match="ServiceUnavailable"):
         next(failed)
+
+    # A chunk lost on the way (the list expired or was evicted) is found at the end, not served as whole.
+    client.delete(frames)
+    client.rpush(frames, relay.DATA + b"<graphml>", relay.END + b'{"chunks": 2}')
+    lost = relay.Relayed(client, client, "cut", {}, stall_seconds=10).chunks()
+    assert next(lost) == b"<graphml>"
+    with pytest.raises(relay.Cut, match="1 of its 2 chunks arrived"):
+        next(lost)
+
+
+def test_a_stopping_worker_cuts_its_exports_at_once_and_a_slow_reader_is_served(client):
+    stopping = threading.Event()
+    writer = relay.Writer(client, "stopping", stall_seconds=30, stopping=stopping)
+    assert writer.take()
+    writer.head({})
+    writer.data(b"first")
+    stopping.set()
+    with pytest.raises(relay.Stopped):
+        writer.data(b"second")
+    frames, _, _ = relay.keys("stopping")
+    client.lpop(frames)
+    chunks = relay.Relayed(client, client, "stopping", {}, stall_seconds=30).chunks()
+    assert next(chunks) == b"first"
+    started = time.monotonic()
+    with pytest.raises(relay.Cut, match="the worker writing it stopped"):
+        next(chunks)
+    assert time.monotonic() - started < 1, "cut at once, not after the stall time"
+
+    # A reader slower than the stall time per buffer, but reading: served to the end.
+    slow = relay.Writer(client, "slow", stall_seconds=1)
+    assert slow.take()
+    outcome: dict = {}
+    thread = _write(slow, 3 * relay.BUFFERED, outcome)
+    reader = relay.Relayed(client, client, "slow", {}, stall_seconds=10)
+    client.blpop([relay.keys("slow")[0]], timeout=5)          # the head
+    received = []
+    for chunk in reader.chunks():
+        received.append(chunk)
+        time.sleep(0.1)     # 16 chunks (what the writer waits for) take 1.6 s, over its 1 s stall time
+    thread.join(10)
+    assert outcome == {"ended": True} and len(received) == 3 * relay.BUFFERED
+
+
+def _requested(client, writes, **options):
+    """relay.request with a `send` that hands the job to `writes` (a worker's part, on a thread)."""
+    sent, threads = [], []
+
+    def send(job):
+        sent.append(job)
+        threads.append(threading.Thread(target=writes, args=(job,), daemon=True))
+        threads[-1].start()
+
+    try:
+        return relay.request(client, client, send, {"format": "graphml"}, retry_after=7, **options), sent
+    finally:
+        for thread in threads:
+            thread.join(10)
+
+
+def test_a_problem_before_the_first_byte_reaches_the_request_whole(client):
+    def fails(job):
+        writer = relay.Writer(client, job["export_id"], job["stall_seconds"])
+        assert writer.take()
+        writer.head(relay.problem_head(Problem(503, "the graph database is unreachable; retry later",
+                                               slug="database-unavailable", headers={"Retry-After": "7"},
+                                               errors=[{"field": "X-Neo4j-Bookmark", "location": "headers",
+                                                        "messages": ["not reached yet"]}])))
+
+    with pytest.raises(Problem) as raised:
+        _requested(client, fails, start_seconds=5, stall_seconds=5)
+    problem = raised.value
+    assert (problem.status, problem.slug, problem.headers) == (503, "database-unavailable", {"Retry-After": "7"})
+    assert problem.errors[0]["field"] == "X-Neo4j-Bookmark"
+
+
+def test_an_export_given_up_on_is_dropped_by_the_worker_that_takes_it_later(client):
+    sent = []
+    with pytest.raises(Problem) as raised:
+        relay.request(client, client, sent.append, {"format": "graphml"}, start_seconds=0.5, stall_seconds=5,
+                      retry_after=7)
+    assert raised.value.status == 503 and raised.value.slug == "export-not-started"
+    assert raised.value.headers == {"Retry-After": "7"}
+    late = relay.Writer(client, sent[0]["export_id"], stall_seconds=5)
+    assert not late.take(), "nobody waits for it any more"
+    assert not client.exists(relay.keys(sent[0]["export_id"])[0]), "and it wrote nothing"
