@@ -126,7 +126,8 @@ def _peer(graph) -> int:
         network.add_node(row["id"], label=row["name"], region=row["region"] or "", role=row["role"] or "",
                          topics="; ".join(row["topics"]), cluster_id=row["cluster_id"] or "")
     for row in ties:
-        network.add_edge(row["source"], row["target"], key=row["id"], kind=row["kind"], strength=row["strength"])
+        for tie in row["ties"]:
+            network.add_edge(row["source"], tie[1], key=tie[0], kind=tie[2], strength=tie[3])
     buffer = io.BytesIO()
     nx.write_graphml(network, buffer)
     return len(buffer.getvalue())

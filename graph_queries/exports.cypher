@@ -97,31 +97,36 @@ RETURN o.id AS id, o.name AS name, o.kind AS kind, o.region AS region, coalesce(
        [k IN keys(o) WHERE k STARTS WITH 'attr.' | [substring(k, 5), o[k]]] AS attributes
 
 // name: export_collaborations
-// One row per collaboration active on $as_of whose two parties are both exported nodes (source and target
-// as stored; the export reads them as undirected).
-MATCH (a)-[c:COLLABORATES_WITH]->(b)
-WHERE (c.started_on IS NULL OR c.started_on <= $as_of) AND (c.ended_on IS NULL OR c.ended_on >= $as_of)
-  AND ($source IS NULL OR c.source = $source)
-  AND all(x IN [a, b] WHERE
-        (x:Member AND ($region IS NULL OR x.region = $region) AND ($role IS NULL OR x.role = $role)
-         AND ($organization_id IS NULL OR EXISTS {
-               MATCH (x)-[f:MEMBER_OF]->(:Organization {id: $organization_id})
-               WHERE (f.since IS NULL OR f.since <= $as_of) AND (f.until IS NULL OR f.until >= $as_of) }))
-     OR (x:Organization AND $organizations
-         AND (($region IS NULL AND $role IS NULL AND $organization_id IS NULL)
-          OR x.id = $organization_id
-          OR EXISTS {
-               MATCH (m:Member)-[f:MEMBER_OF]->(x)
-               WHERE (f.since IS NULL OR f.since <= $as_of) AND (f.until IS NULL OR f.until >= $as_of)
-                 AND ($region IS NULL OR m.region = $region) AND ($role IS NULL OR m.role = $role)
-                 AND ($organization_id IS NULL OR EXISTS {
-                       MATCH (m)-[g:MEMBER_OF]->(:Organization {id: $organization_id})
-                       WHERE (g.since IS NULL OR g.since <= $as_of) AND (g.until IS NULL OR g.until >= $as_of) })
-             })))
-RETURN c.id AS id, a.id AS source, b.id AS target, c.kind AS kind, coalesce(c.strength, 3) AS strength,
-       c.trust AS trust, c.value AS value, c.reciprocated AS reciprocated,
-       c.started_on AS started_on, c.ended_on AS ended_on, c.source AS source_system, c.note AS note,
-       [k IN keys(c) WHERE k STARTS WITH 'attr.' | [substring(k, 5), c[k]]] AS attributes
+// The collaborations active on $as_of whose two parties are both exported nodes (source and target as
+// stored; the export reads them as undirected), grouped by source: one record per source node with all its
+// ties as lists ([id, target, kind, strength, trust, value, reciprocated, started_on, ended_on, source,
+// note, attributes]). A record per tie cost the driver more than the document's writing (bench/export_load.py).
+MATCH (a) WHERE a:Member OR a:Organization
+CALL (a) {
+    MATCH (a)-[c:COLLABORATES_WITH]->(b)
+    WHERE (c.started_on IS NULL OR c.started_on <= $as_of) AND (c.ended_on IS NULL OR c.ended_on >= $as_of)
+      AND ($source IS NULL OR c.source = $source)
+      AND all(x IN [a, b] WHERE
+            (x:Member AND ($region IS NULL OR x.region = $region) AND ($role IS NULL OR x.role = $role)
+             AND ($organization_id IS NULL OR EXISTS {
+                   MATCH (x)-[f:MEMBER_OF]->(:Organization {id: $organization_id})
+                   WHERE (f.since IS NULL OR f.since <= $as_of) AND (f.until IS NULL OR f.until >= $as_of) }))
+         OR (x:Organization AND $organizations
+             AND (($region IS NULL AND $role IS NULL AND $organization_id IS NULL)
+              OR x.id = $organization_id
+              OR EXISTS {
+                   MATCH (m:Member)-[f:MEMBER_OF]->(x)
+                   WHERE (f.since IS NULL OR f.since <= $as_of) AND (f.until IS NULL OR f.until >= $as_of)
+                     AND ($region IS NULL OR m.region = $region) AND ($role IS NULL OR m.role = $role)
+                     AND ($organization_id IS NULL OR EXISTS {
+                           MATCH (m)-[g:MEMBER_OF]->(:Organization {id: $organization_id})
+                           WHERE (g.since IS NULL OR g.since <= $as_of) AND (g.until IS NULL OR g.until >= $as_of) })
+                 })))
+    RETURN collect([c.id, b.id, c.kind, coalesce(c.strength, 3), c.trust, c.value, c.reciprocated, c.started_on,
+                    c.ended_on, c.source, c.note, [k IN keys(c) WHERE k STARTS WITH 'attr.' | [substring(k, 5), c[k]]]]) AS ties
+}
+WITH a, ties WHERE size(ties) > 0
+RETURN a.id AS source, ties
 
 // name: export_affiliations
 // One row per affiliation active on $as_of between exported nodes (none unless $organizations).

@@ -314,13 +314,14 @@ class Export:
 
     def ties(self) -> Iterator[dict[str, Any]]:
         for row in self._rows("export_collaborations"):
-            yield _clean({"id": row["id"], "source": row["source"], "target": row["target"],
-                          "tie": "collaboration", "kind": row["kind"], "strength": row["strength"],
-                          "trust": row["trust"], "value": row["value"], "reciprocated": row["reciprocated"],
-                          "weight": float(row["strength"]), "started_on": _iso(row["started_on"]),
-                          "ended_on": _iso(row["ended_on"]), "source_system": row["source_system"],
-                          "note": row["note"], **self.custom.values("collaboration", row["attributes"],
-                                                                   self.custom.ties)})
+            source = row["source"]
+            for (tie_id, target, kind, strength, trust, value, reciprocated, started_on, ended_on, source_system,
+                 note, attributes) in row["ties"]:
+                yield _clean({"id": tie_id, "source": source, "target": target, "tie": "collaboration",
+                              "kind": kind, "strength": strength, "trust": trust, "value": value,
+                              "reciprocated": reciprocated, "weight": float(strength), "started_on": _iso(started_on),
+                              "ended_on": _iso(ended_on), "source_system": source_system, "note": note,
+                              **self.custom.values("collaboration", attributes, self.custom.ties)})
         for row in self._rows("export_affiliations"):
             yield _clean({"id": f"{row['source']}/{row['target']}", "source": row["source"],
                           "target": row["target"], "tie": "affiliation", "weight": 1.0, "role": row["role"],
@@ -398,9 +399,12 @@ def _coalesce(parts: Iterable[str | bytes]) -> Iterator[bytes]:
 
 def _xml_value(value: Any) -> str:
     """A value as XML text before escaping: lists joined, booleans as xsd booleans, forbidden characters dropped."""
-    if isinstance(value, bool):
+    kind = type(value)
+    if kind is bool:
         return "true" if value else "false"
-    if isinstance(value, list):
+    if kind is int or kind is float:
+        return str(value)
+    if kind is list:
         value = LIST_SEPARATOR.join(str(item) for item in value)
     return xml_chars(str(value))
 

@@ -16,8 +16,9 @@ _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def xml_chars(text: str) -> str:
-    """`text` without the characters XML 1.0 forbids."""
-    return _FORBIDDEN.sub("", text)
+    """`text` without the characters XML 1.0 forbids. Printable text (str.isprintable: no controls, no
+    surrogates, no unassigned code points such as U+FFFE) holds none of them, and is most of an export's."""
+    return text if text.isprintable() else _FORBIDDEN.sub("", text)
 
 
 def xml_text(text: str) -> str:
