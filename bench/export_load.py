@@ -9,8 +9,8 @@ in all, split into --rounds rounds in mirrored order:
 
 - `alone`: bench/load.py's read mix (reads, searches, recommendations; no writes, so every side meets the
   same graph) from --clients clients;
-- `api`: the same mix plus --exporters clients downloading GraphML exports of the whole graph back to
-  back, all against the API that writes them;
+- `api`: the same mix plus --exporters clients each downloading a GraphML export of the whole graph every
+  --interval seconds (back to back when one takes longer), all against the API that writes them;
 - `worker`: the same against the API that relays them.
 
 It prints, per side, the mix's requests/s and p50/p99 per family, the exports finished (mean seconds and
@@ -48,12 +48,17 @@ P99_GOAL, THROUGHPUT_GOAL = 1.25, 0.85
 MIX_SKIP = frozenset({"write", "sync", "analytics"})
 
 
-def export_loop(port: int, deadline: float, done: list[tuple[float, int]], failures: list[str]) -> None:
-    """Downloads whole-graph GraphML exports back to back, the first at once, the last begun before
-    `deadline`: (seconds, bytes) of each."""
-    first = True
-    while first or time.monotonic() < deadline:
-        first = False
+def export_loop(port: int, deadline: float, done: list[tuple[float, int]], failures: list[str],
+                interval: float = 0.0) -> None:
+    """Downloads whole-graph GraphML exports, one every `interval` seconds (or back to back once one takes
+    longer, and with 0), the first at once, the last begun before `deadline`: (seconds, bytes) of each."""
+    begun, next_start = False, time.monotonic()
+    while not begun or time.monotonic() < deadline:
+        wait = next_start - time.monotonic()
+        if begun and time.monotonic() + max(wait, 0.0) >= deadline:
+            return
+        time.sleep(max(wait, 0.0))
+        begun, next_start = True, time.monotonic() + interval
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=900)
         started, size = time.monotonic(), 0
         try:
@@ -79,7 +84,10 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=120.0, help="per side, over all its rounds")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--clients", type=int, default=16, help="clients of the read mix")
-    parser.add_argument("--exporters", type=int, default=2, help="clients downloading exports back to back")
+    parser.add_argument("--exporters", type=int, default=2, help="clients downloading exports")
+    parser.add_argument("--interval", type=float, default=20.0,
+                        help="seconds between the starts of one exporter's exports (0: back to back); a fixed "
+                             "rate gives both sides the same export work, whichever writes exports faster")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers of each API")
     args = parser.parse_args()
 
@@ -102,7 +110,8 @@ def main() -> int:
         # One export each way first: the worker's projection, the page cache and both APIs warm up.
         for name in ("api", "worker"):
             export_loop(apis[name][1], 0.0, [], failures)
-        print(f"export load: {args.members} members; mix of {args.clients} clients, {args.exporters} exporters; "
+        print(f"export load: {args.members} members; mix of {args.clients} clients, {args.exporters} exporters "
+              f"(an export each every {args.interval:.0f} s); "
               f"{args.workers} gunicorn workers per API; {args.seconds:.0f} s per side in {args.rounds} round(s)")
         sides = ["alone", "api", "worker"]
         order = [side for number in range(args.rounds) for side in (sides if number % 2 == 0 else sides[::-1])]
@@ -118,7 +127,8 @@ def main() -> int:
             cpu_before = {name: cpu_seconds(pid) for name, pid in parts.items()}
             started = time.monotonic()
             exporters = [] if side == "alone" else [
-                threading.Thread(target=export_loop, args=(target, started + part, exported[side], failures))
+                threading.Thread(target=export_loop, args=(target, started + part, exported[side], failures,
+                                                           args.interval))
                 for _ in range(args.exporters)]
             for thread in exporters:
                 thread.start()
