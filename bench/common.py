@@ -119,3 +119,25 @@ def cpu_seconds(pid: int) -> float:
         total += times.get(process, 0.0)
         todo.extend(children.get(process, []))
     return total
+
+
+def tear_down(processes: list, data: Path) -> None:
+    """SIGTERM each process (APIs first, then workers, then Redis, as listed) and wait for it; then stop the
+    run's local Neo4j and remove its directory."""
+    import signal
+
+    from service.cli import neo4j_local
+
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+    neo4j_local.stop(data)
+    shutil.rmtree(data, ignore_errors=True)
+
+
+def verdict(failures: list[str]) -> int:
+    """Prints each failed check and PASS or FAILED; the exit status (1 when a check failed)."""
+    for failure in failures:
+        print("FAIL:", failure)
+    print("PASS" if not failures else "FAILED")
+    return 1 if failures else 0

@@ -25,10 +25,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import os
-import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -39,9 +35,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import cpu_seconds, start_api, start_queue  # noqa: E402
-from bench.load import (ADMIN_KEY, AUTH, DEMO_MAX_MEMBERS, P99_FAMILIES, UNLIMITED, Workload, _ids,  # noqa: E402
-                        percentile, report, run_load, synthetic)
+from bench.common import cpu_seconds, start_api, start_queue, tear_down, verdict  # noqa: E402
+from bench.load import (ADMIN_KEY, AUTH, P99_FAMILIES, UNLIMITED, Workload, _ids, percentile,  # noqa: E402
+                        report, run_load, seed_network)
 from service.cli import neo4j_local  # noqa: E402
 
 P99_GOAL, THROUGHPUT_GOAL = 1.25, 0.85
@@ -95,12 +91,7 @@ def main() -> int:
     running = neo4j_local.start(port=0, data_dir=data, log=lambda line: None, heap_mb=1024, pagecache_mb=512)
     apis, helpers, failures = {}, [], []
     try:
-        env = {**os.environ, "NEO4J_URI": running.uri, "NETWEAVE_ADMIN_KEY": ADMIN_KEY}
-        if args.members <= DEMO_MAX_MEMBERS:
-            subprocess.run([str(ROOT / ".venv" / "bin" / "netweave"), "seed", "--demo", "--members",
-                            str(args.members)], env=env, check=True, stdout=subprocess.DEVNULL)
-        else:
-            synthetic(running.uri, args.members)
+        seed_network(running.uri, args.members)
         helpers, url = start_queue(data, running.uri, ADMIN_KEY, 1)
         for name, in_worker in (("api", "0"), ("worker", "1")):
             apis[name] = start_api(running.uri, ADMIN_KEY, args.workers, NETWEAVE_RATE_LIMITS=UNLIMITED,
@@ -164,18 +155,8 @@ def main() -> int:
         print(f"throughput: alone {rate['alone']:.1f} req/s, api {rate['api']:.1f} ({rate['api'] / rate['alone']:.2f}x), "
               f"worker {rate['worker']:.1f} ({rate['worker'] / rate['alone']:.2f}x)")
     finally:
-        for process, _ in apis.values():
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=60)
-        for helper in reversed(helpers):
-            helper.send_signal(signal.SIGTERM)
-            helper.wait(timeout=60)
-        neo4j_local.stop(data)
-        shutil.rmtree(data, ignore_errors=True)
-    for failure in failures:
-        print("FAIL:", failure)
-    print("PASS" if not failures else "FAILED")
-    return 1 if failures else 0
+        tear_down([process for process, _ in apis.values()] + list(reversed(helpers)), data)
+    return verdict(failures)
 
 
 if __name__ == "__main__":

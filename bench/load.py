@@ -28,7 +28,6 @@ import http.client
 import json
 import os
 import random
-import shutil
 import signal
 import subprocess
 import sys
@@ -44,7 +43,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import cpu_seconds, memory, print_time_split, query_seconds, start_api, start_queue  # noqa: E402
+from bench.common import (cpu_seconds, memory, print_time_split, query_seconds, start_api, start_queue,  # noqa: E402
+                          tear_down, verdict)
 from service.cli import neo4j_local  # noqa: E402
 
 ADMIN_KEY = "bench-load-admin-key-0123456789"
@@ -316,12 +316,7 @@ def main() -> int:
     running = neo4j_local.start(port=0, data_dir=data, log=lambda line: None, heap_mb=1024, pagecache_mb=256)
     process, helpers, failures = None, [], []
     try:
-        env = {**os.environ, "NEO4J_URI": running.uri, "NETWEAVE_ADMIN_KEY": ADMIN_KEY}
-        if args.members <= DEMO_MAX_MEMBERS:
-            subprocess.run([str(ROOT / ".venv" / "bin" / "netweave"), "seed", "--demo", "--members",
-                            str(args.members)], env=env, check=True, stdout=subprocess.DEVNULL)
-        else:
-            synthetic(running.uri, args.members)
+        seed_network(running.uri, args.members)
         queue = {}
         if not args.inline:
             helpers, url = start_queue(data, running.uri, ADMIN_KEY, args.analytics_workers)
@@ -391,21 +386,21 @@ def main() -> int:
             compare(results["without"], results["with"], elapsed["without"], elapsed["with"])
         failures += verify_acknowledged(port, acknowledged)
     finally:
-        if process is not None:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=60)
-        for helper in reversed(helpers):
-            helper.send_signal(signal.SIGTERM)
-            helper.wait(timeout=60)
-        neo4j_local.stop(data)
-        shutil.rmtree(data, ignore_errors=True)
-    for failure in failures:
-        print("FAIL:", failure)
-    print("PASS" if not failures else "FAILED")
-    return 1 if failures else 0
+        tear_down(([process] if process is not None else []) + list(reversed(helpers)), data)
+    return verdict(failures)
 
 
 DEMO_MAX_MEMBERS = 5000   # what `netweave seed --demo` generates at most
+
+
+def seed_network(uri: str, members: int) -> None:
+    """The demo network of `members` (up to DEMO_MAX_MEMBERS), else the synthetic one below."""
+    if members <= DEMO_MAX_MEMBERS:
+        env = {**os.environ, "NEO4J_URI": uri, "NETWEAVE_ADMIN_KEY": ADMIN_KEY}
+        subprocess.run([str(ROOT / ".venv" / "bin" / "netweave"), "seed", "--demo", "--members", str(members)],
+                       env=env, check=True, stdout=subprocess.DEVNULL)
+    else:
+        synthetic(uri, members)
 
 
 def synthetic(uri: str, members: int) -> None:
