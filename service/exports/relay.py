@@ -2,13 +2,14 @@
 
 With a job queue configured (and NETWEAVE_EXPORTS_IN_WORKER on, the default), GET /v1/export sends an
 export job to the workers' export queue and streams what the worker writes: the rows are read, shaped and
-formatted (XML, JSON, a deflated zip) in the worker, at its lower CPU priority, and the web thread only
-moves bytes from Redis to the socket. At 100,000 members an export is minutes of CPU that would otherwise
-hold a web worker's GIL while partner apps wait (bench/export_load.py measures what it costs them).
+formatted (XML, JSON, a deflated zip) in the worker, on threads at the lowest CPU priority, and the web
+thread only moves bytes from Redis to the socket. An export is seconds of CPU per 100,000 ties that would
+otherwise hold a web worker's GIL while partner apps wait (bench/export_load.py measures what it costs them).
 
 **Frames.** Each export has a Redis list, `netweave:export:<id>`; each item is one frame, its first byte
 saying what it is: `H` and JSON (the head: the response's headers, or the problem the export failed with
-before its first byte), `D` and bytes (a chunk of the document, about 64 KB), `E` (the end), `X` and JSON
+before its first byte), `D` and bytes (a chunk of the document, about 64 KB), `E` and JSON (the end, with
+the count of chunks written), `X` and JSON
 (failed after the head: the response is cut short, as a database failing mid-export cuts it: see Cut).
 
 **Flow control.** The worker keeps at most BUFFERED chunks in the list and waits while it is fuller, so an
@@ -21,9 +22,10 @@ way (an expired or evicted list) cuts the response too.
 **At most once.** An export is never run twice: the worker that takes it sets `...:taken` (SET NX), and
 a message the broker delivers again after its worker died finds the mark and is dropped; so is one whose
 request gave up waiting for a worker (the request sets the mark itself as it gives up). A worker stopping
-(SIGTERM) ends the exports it writes with a failed frame, so their responses are cut at once. The request has
-then either received part of the file, which a second run could not continue, or given up: it ends its
-response after `stall_seconds` without a frame (cut short, so the client sees an incomplete transfer).
+(SIGTERM) ends the exports it writes with a failed frame, so their responses are cut at once. When a
+worker dies mid-export, its request has received part of the file, which a second run could not continue:
+it ends its response after `stall_seconds` without a frame (cut short, so the client sees an incomplete
+transfer).
 
 The exported bytes pass through Redis for as long as the request takes to read them: keep the queue's
 Redis on a private network, as the queue itself already requires (whoever can write to it can send jobs).
