@@ -6,6 +6,7 @@ on a real Redis."""
 from __future__ import annotations
 
 import io
+import signal
 import threading
 import time
 from pathlib import Path
@@ -17,7 +18,8 @@ import redis
 from service import exports
 from service.exports import relay
 from service.problems import Problem
-from tests.analytics.test_worker import _answered, _load_karate, _wait_for
+from service.analytics.queue import EXPORT_QUEUE_NAME
+from tests.analytics.test_worker import _answered, _load_demo, _load_karate, _wait_for
 from tests.support import stop
 
 
@@ -293,3 +295,34 @@ def test_an_export_given_up_on_is_dropped_by_the_worker_that_takes_it_later(clie
     late = relay.Writer(client, sent[0]["export_id"], stall_seconds=5)
     assert not late.take(), "nobody waits for it any more"
     assert not client.exists(relay.keys(sent[0]["export_id"])[0]), "and it wrote nothing"
+
+
+@pytest.mark.slow
+def test_an_export_whose_worker_dies_is_cut_short_and_never_run_again(web, workers, graph, redis_server):
+    api = web(NETWEAVE_EXPORT_STALL_SECONDS=5)
+    _load_demo(graph, 3000)     # a GraphML of more chunks than the relay buffers
+    quiet = {"NETWEAVE_WORKER_DEBOUNCE_SECONDS": "3600", "NETWEAVE_WORKER_MAX_DELAY_SECONDS": "3600"}
+    doomed = workers(**quiet)
+    response = api.get("/v1/export?format=graphml", buffered=False)
+    assert response.status_code == 200
+    chunks = iter(response.response)
+    assert next(chunks).startswith(b"<?xml")
+    store = redis.Redis.from_url(redis_server.url)
+    export_id = store.keys(relay.KEY + "*:taken")[0].decode()[len(relay.KEY):-len(":taken")]
+    frames = relay.keys(export_id)[0]
+    _wait_for(lambda: store.llen(frames) >= relay.BUFFERED - 1, 30, "the worker to wait for its reader")
+    doomed.send_signal(signal.SIGKILL)
+    doomed.wait(10)
+    # What was buffered still arrives, then nothing: the response is cut, not ended as if whole.
+    started, received = time.monotonic(), 0
+    with pytest.raises(relay.Cut, match="nothing from its worker"):
+        for chunk in chunks:
+            received += len(chunk)
+    assert received > 0 and time.monotonic() - started >= 4
+    # The broker hands the dead worker's message to a new worker, which finds the export taken and drops it
+    # (the response is closed only afterwards, so no gone mark is what stops it).
+    workers(**quiet)
+    _wait_for(lambda: store.hlen(f"dramatiq:{EXPORT_QUEUE_NAME}.msgs") == 0, 60, "the message to be redelivered and done")
+    assert not store.exists(frames), "the export was not written a second time"
+    response.close()
+    store.close()
