@@ -83,7 +83,7 @@ def test_exports_are_written_by_the_worker_and_relayed_by_the_web_tier(web, work
 
     assert "karate@example.org" not in text(make_key("analytics"))
     assert "karate@example.org" in text(make_key("analytics", "pii"))
-    # A bad request is refused by the web tier before anything is sent.
+    # A bad format is refused with 422 naming the field, as without a queue.
     bad = relaying.get("/v1/export?format=pdf")
     assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "format"
 
