@@ -305,24 +305,26 @@ def test_an_export_whose_worker_dies_is_cut_short_and_never_run_again(web, worke
     doomed = workers(**quiet)
     response = api.get("/v1/export?format=graphml", buffered=False)
     assert response.status_code == 200
-    chunks = iter(response.response)
-    assert next(chunks).startswith(b"<?xml")
     store = redis.Redis.from_url(redis_server.url)
-    export_id = store.keys(relay.KEY + "*:taken")[0].decode()[len(relay.KEY):-len(":taken")]
-    frames = relay.keys(export_id)[0]
-    _wait_for(lambda: store.llen(frames) >= relay.BUFFERED - 1, 30, "the worker to wait for its reader")
-    doomed.send_signal(signal.SIGKILL)
-    doomed.wait(10)
-    # What was buffered still arrives, then nothing: the response is cut, not ended as if whole.
-    started, received = time.monotonic(), 0
-    with pytest.raises(relay.Cut, match="nothing from its worker"):
-        for chunk in chunks:
-            received += len(chunk)
-    assert received > 0 and time.monotonic() - started >= 4
-    # The broker hands the dead worker's message to a new worker, which finds the export taken and drops it
-    # (the response is closed only afterwards, so no gone mark is what stops it).
-    workers(**quiet)
-    _wait_for(lambda: store.hlen(f"dramatiq:{EXPORT_QUEUE_NAME}.msgs") == 0, 60, "the message to be redelivered and done")
-    assert not store.exists(frames), "the export was not written a second time"
-    response.close()
-    store.close()
+    try:
+        chunks = iter(response.response)
+        assert next(chunks).startswith(b"<?xml")
+        export_id = store.keys(relay.KEY + "*:taken")[0].decode()[len(relay.KEY):-len(":taken")]
+        frames = relay.keys(export_id)[0]
+        _wait_for(lambda: store.llen(frames) >= relay.BUFFERED - 1, 30, "the worker to wait for its reader")
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait(10)
+        # What was buffered still arrives, then nothing: the response is cut, not ended as if whole.
+        started, received = time.monotonic(), 0
+        with pytest.raises(relay.Cut, match="nothing from its worker"):
+            for chunk in chunks:
+                received += len(chunk)
+        assert received > 0 and time.monotonic() - started >= 4
+        # The broker hands the dead worker's message to a new worker, which finds the export taken and drops it
+        # (the response is closed only afterwards, so no gone mark is what stops it).
+        workers(**quiet)
+        _wait_for(lambda: store.hlen(f"dramatiq:{EXPORT_QUEUE_NAME}.msgs") == 0, 60, "the message to be redelivered and done")
+        assert not store.exists(frames), "the export was not written a second time"
+    finally:
+        response.close()
+        store.close()
