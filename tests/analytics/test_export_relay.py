@@ -328,3 +328,30 @@ def test_an_export_whose_worker_dies_is_cut_short_and_never_run_again(web, worke
     finally:
         response.close()
         store.close()
+
+
+@pytest.mark.slow
+def test_a_client_hanging_up_mid_export_stops_the_worker_writing_it(web, workers, graph, redis_server):
+    api = web(NETWEAVE_EXPORT_STALL_SECONDS=30)
+    _load_demo(graph, 3000)     # a GraphML of more chunks than the relay buffers
+    workers(NETWEAVE_WORKER_DEBOUNCE_SECONDS="3600", NETWEAVE_WORKER_MAX_DELAY_SECONDS="3600",
+            NETWEAVE_WORKER_EXPORT_THREADS="1")
+    store = redis.Redis.from_url(redis_server.url)
+    try:
+        response = api.get("/v1/export?format=graphml", buffered=False)
+        assert response.status_code == 200
+        assert next(iter(response.response)).startswith(b"<?xml")
+        export_id = store.keys(relay.KEY + "*:taken")[0].decode()[len(relay.KEY):-len(":taken")]
+        frames, gone, _ = relay.keys(export_id)
+        _wait_for(lambda: store.llen(frames) >= relay.BUFFERED - 1, 30, "the worker to wait for its reader")
+        response.close()        # the client hangs up: gunicorn (here the test client) closes the response
+        assert store.exists(gone) and not store.exists(frames)
+        time.sleep(1.5)
+        assert not store.exists(frames), "the worker wrote on after its client left"
+        # Its one export thread is free again at once, not after the 30 s stall time.
+        started = time.monotonic()
+        again = api.get("/v1/export?format=json")
+        assert again.status_code == 200 and len(again.get_data()) > 100_000
+        assert time.monotonic() - started < 20
+    finally:
+        store.close()
