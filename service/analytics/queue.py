@@ -123,8 +123,12 @@ class Queue:
                                            options={"time_limit": EXPORT_TIME_LIMIT_SECONDS * 1000, "max_retries": 0})
 
     def send_export(self, spec: dict[str, Any]) -> None:
-        """Puts an export job on the export queue (service/exports/relay.py waits for its frames)."""
-        self.export_actor.send_with_options(args=(spec,))
+        """Puts an export job on the export queue (service/exports/relay.py waits for its frames). Raises
+        QueueUnavailable when the queue's storage does not answer."""
+        try:
+            self.export_actor.send_with_options(args=(spec,))
+        except (redis.RedisError, dramatiq.errors.BrokerError, OSError) as error:
+            raise QueueUnavailable(str(error)) from error
 
     def submit(self, job: dict[str, Any]) -> tuple[str, bool]:
         """Send `job` (it holds its question's store `key` and its `run_id`) unless a job for that run was

@@ -609,13 +609,12 @@ WRITERS = {"graphml": GraphMLWriter, "gexf": GexfWriter, "json": KumuWriter, "cs
 
 # --- starting an export ----------------------------------------------------------------------------
 
-def start(graph: db.Graph, selection: Selection, fmt: str, *, pii: bool, compute: bool = False,
-          engine: Any = None) -> Export:
+def start(graph: db.Graph, selection: Selection, fmt: str, *, pii: bool, compute: bool = False) -> Export:
     """An opened export. With `compute`, the analytics of the selection's scope are computed first (see
-    `compute_analytics`); the analytics columns come from what `engine` (the process's, by default) holds."""
+    `compute_analytics`); the analytics columns come from what the process's engine holds."""
     if compute:
         compute_analytics(graph, selection)
-    return open_export(graph, selection, fmt, pii=pii, engine=engine)
+    return open_export(graph, selection, fmt, pii=pii)
 
 
 def compute_analytics(graph: db.Graph, selection: Selection) -> None:

@@ -43,6 +43,7 @@ from typing import Any, Callable, Iterator
 
 import redis
 
+from service.analytics.queue import QueueUnavailable
 from service.problems import Problem
 
 log = logging.getLogger(__name__)
@@ -146,14 +147,8 @@ def request(blocking: redis.Redis, client: redis.Redis, send: Callable[[dict[str
                 client.set(gone, 1, ex=_TAKEN_SECONDS)
                 raise Problem(503, "the worker that took the export did not start writing it; try again later",
                               slug="export-not-started", headers={"Retry-After": str(retry_after)})
-    except (redis.RedisError, OSError) as error:
+    except (redis.RedisError, OSError, QueueUnavailable) as error:
         raise unavailable from error
-    except Problem:
-        raise
-    except Exception as error:      # the broker's own errors (dramatiq.errors.BrokerError) wrap Redis's
-        if type(error).__module__.startswith("dramatiq"):
-            raise unavailable from error
-        raise
     if frame[:1] != HEAD:       # pragma: no cover - a worker always writes its head first
         raise Problem(500, f"the export {export_id} began with an unexpected frame", slug="export-failed")
     head = json.loads(frame[1:])
@@ -210,9 +205,8 @@ class Writer:
             pass
 
     def _push(self, frame: bytes, stopping_too: bool = False) -> None:
-        if self.stopping.is_set() and not stopping_too:
-            self.failed("the worker writing it stopped")
-            raise Stopped("the worker is stopping")
+        if not stopping_too:
+            self._unless_stopping()
         pipe = self.client.pipeline(transaction=False)
         pipe.rpush(self.frames, frame)
         pipe.expire(self.frames, self.ttl)
@@ -223,14 +217,18 @@ class Writer:
         if length >= BUFFERED and not stopping_too:
             self._drained(BUFFERED // 2)
 
+    def _unless_stopping(self) -> None:
+        """Raises Stopped, after a FAILED frame that cuts the response at once, when the worker stops."""
+        if self.stopping.is_set():
+            self.failed("the worker writing it stopped")
+            raise Stopped("the worker is stopping")
+
     def _drained(self, below: int) -> None:
         """Waits until the request has read the list down below `below`; the stall deadline restarts
         whenever it reads, so a slow reader is served, and one that stopped reading is not."""
         deadline, pause, last = time.monotonic() + self.stall_seconds, _POLL_FIRST, None
         while True:
-            if self.stopping.is_set():
-                self.failed("the worker writing it stopped")
-                raise Stopped("the worker is stopping")
+            self._unless_stopping()
             pipe = self.client.pipeline(transaction=False)
             pipe.llen(self.frames)
             pipe.exists(self.gone)
