@@ -65,12 +65,23 @@ CALL (v) {
 RETURN v.version AS version
 
 // name: vocabulary_resolve
-// For each wanted {vocabulary, value}: the vocabulary's policy (null when no such vocabulary) and whether the
-// value is one of its terms.
-UNWIND $wanted AS wanted
-OPTIONAL MATCH (v:Vocabulary {name: wanted.vocabulary})
-OPTIONAL MATCH (t:VocabularyTerm {key: wanted.vocabulary + ':' + wanted.value})
-RETURN wanted.vocabulary AS vocabulary, wanted.value AS value, v.policy AS policy, t IS NOT NULL AS known
+// For each wanted {vocabulary, value}, in `terms`: the vocabulary's policy (null when no such vocabulary) and
+// whether the value is one of its terms. With them, in the same round trip (a sync batch needs both, and a
+// round trip each showed in bench/sync_attributes.py), the attribute definitions of $target (null: none) as
+// attribute_definitions gives them, in `definitions`.
+CALL {
+    UNWIND $wanted AS wanted
+    OPTIONAL MATCH (v:Vocabulary {name: wanted.vocabulary})
+    OPTIONAL MATCH (t:VocabularyTerm {key: wanted.vocabulary + ':' + wanted.value})
+    RETURN collect({vocabulary: wanted.vocabulary, value: wanted.value, policy: v.policy,
+                    known: t IS NOT NULL}) AS terms
+}
+CALL {
+    MATCH (d:AttributeDefinition {target: $target})
+    WITH d ORDER BY d.name
+    RETURN collect(d {.*}) AS definitions
+}
+RETURN terms, definitions
 
 // name: vocabulary_values
 // The values of vocabulary $name in position order, at most $limit (for a problem naming the allowed values).

@@ -53,19 +53,21 @@ def _compile(field: fields.Field):
         load = typed(str, field.trim if kind is Trimmed else None)
     elif kind is StrictBoolean:
         load = typed(bool)
-    elif kind in (Tags, fields.List) and type(field.inner) is Trimmed:
-        inner, lower = _compile(field.inner), kind is Tags
+    elif kind is Tags and type(field.inner) is Trimmed:
+        inner = _repeating(_compile(field.inner), str.lower)   # tags repeat across a batch's records
 
-        def items(value: list) -> list:
-            if lower:
-                field.check_count(value)
-            loaded = [inner(item) for item in value]
-            return list(dict.fromkeys(item.lower() for item in loaded)) if lower else loaded
+        def tags(value: list) -> list:
+            field.check_count(value)
+            return list(dict.fromkeys(map(inner, value)))
 
-        load = typed(list, items)
+        load = typed(list, tags)
+    elif kind is fields.List and type(field.inner) is Trimmed:
+        inner = _compile(field.inner)
+        load = typed(list, lambda value: [inner(item) for item in value])
     elif kind is fields.Dict and type(field.key_field) is fields.String and type(field.value_field) is fields.Raw \
             and field.value_field.allow_none and not field.value_field.validators:
-        key = _compile(field.key_field)  # a record's `attributes`: names checked here, values by the repository
+        # a record's `attributes`: names checked here (the same few in every record), values by the repository
+        key = _repeating(_compile(field.key_field))
 
         def entries(value: dict) -> dict:
             return {key(name): item for name, item in value.items()}
@@ -75,6 +77,30 @@ def _compile(field: fields.Field):
         def load(value):
             return field.deserialize(value)
     return load
+
+
+def _repeating(load, then=None, size: int = 4096):
+    """`load` (then `then`) for a string, answered from a table of the strings it accepted before: tags and
+    attribute names recur in nearly every record of a batch, and checking each again showed in
+    bench/sync_attributes.py. The loaders are pure functions of the string; a refused one is never kept, so it
+    is refused again with its own error. The table is emptied when full (a batch of 1,000 records meets a few
+    hundred distinct tags at most)."""
+    accepted: dict[str, Any] = {}
+
+    def load_repeating(value):
+        if type(value) is not str:
+            loaded = load(value)
+            return loaded if then is None else then(loaded)
+        found = accepted.get(value)
+        if found is None:
+            found = load(value)
+            if then is not None:
+                found = then(found)
+            if len(accepted) >= size:
+                accepted.clear()
+            accepted[value] = found
+        return found
+    return load_repeating
 
 
 def loader(field: fields.Field):

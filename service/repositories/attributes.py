@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, Callable
 
 import neo4j.time
 
 from marshmallow import ValidationError
 from neo4j import ManagedTransaction
 
-from schemas.attributes import TARGETS, MAX_DEFINITIONS, MAX_FILTERS, PREFIX, dump_value, load_filter, load_value, storage_key
+from schemas.attributes import (TARGETS, MAX_DEFINITIONS, MAX_FILTERS, PREFIX, dump_value, load_filter, storage_key,
+                                value_loader)
 from service import db
 from service.problems import stale
 from service.problems import Problem, field_error
@@ -31,8 +32,12 @@ def _definition(stored: dict[str, Any]) -> dict[str, Any]:
 
 def definitions(tx: ManagedTransaction, target: str) -> dict[str, dict[str, Any]]:
     """`target`'s definitions by name, read in this transaction."""
-    return {row["definition"]["name"]: _definition(row["definition"])
-            for row in db.run(tx, "attribute_definitions", target=target)}
+    return by_name([row["definition"] for row in db.run(tx, "attribute_definitions", target=target)])
+
+
+def by_name(stored: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Definitions as read (attribute_definitions' `definition`s) by name."""
+    return {definition["name"]: _definition(definition) for definition in stored}
 
 
 def list_definitions(graph: db.Graph, target: str | None = None) -> list[dict[str, Any]]:
@@ -115,23 +120,38 @@ def delete_definition(graph: db.Graph, target: str, name: str, expected_version:
 
 # --- values on records ---------------------------------------------------------------------------
 
-def to_props(found: dict[str, dict[str, Any]], values: dict[str, Any], target: str) -> tuple[dict, list[dict]]:
+def loaders(found: dict[str, dict[str, Any]]) -> dict[str, tuple[str, Callable[[Any], Any]]]:
+    """For each of `found`'s definitions, its storage key and the function loading a value to store (dates as
+    Neo4j dates): made once for a batch of records rather than once per value."""
+    out = {}
+    for name, definition in found.items():
+        load = value_loader(definition)
+        out[name] = (PREFIX + name,  # a defined name: it matched NAME_PATTERN when it was defined
+                     _as_neo4j_date(load) if definition["type"] == "date" else load)
+    return out
+
+
+def _as_neo4j_date(load: Callable[[Any], date]) -> Callable[[Any], neo4j.time.Date]:
+    return lambda value: _DATE_FROM_NATIVE(load(value))
+
+
+def to_props(loading: dict[str, tuple[str, Callable[[Any], Any]]], values: dict[str, Any],
+             target: str) -> tuple[dict, list[dict]]:
     """A record's `attributes` as stored properties ({"attr.name": value}; None removes), and a field error
-    for each unknown name or bad value."""
+    for each unknown name or bad value; `loading` is `loaders` of the target's definitions."""
     props, errors = {}, []
     for name, value in values.items():
-        definition = found.get(name)
-        if definition is None:
+        entry = loading.get(name)
+        if entry is None:
             errors.append(_error(f"attributes.{name}", f"no {target} attribute '{name}' is defined "
                                                        f"(PUT /v1/attributes/{target}/{name} defines one)"))
             continue
-        key = PREFIX + name  # a defined name: it matched NAME_PATTERN when it was defined
+        key, load = entry
         if value is None:
             props[key] = None
             continue
         try:
-            loaded = load_value(definition, value)
-            props[key] = _DATE_FROM_NATIVE(loaded) if type(loaded) is date else loaded
+            props[key] = load(value)
         except ValidationError as exc:
             errors.append(_error(f"attributes.{name}", *_messages(exc)))
     return props, errors

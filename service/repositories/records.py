@@ -17,7 +17,8 @@ def prepare(tx: ManagedTransaction, resource: str, record: dict[str, Any], *, cr
     props = vocabularies.normalise(tx, resource, record)
     values = props.pop("attributes", None)
     if values:
-        stored, errors = attributes.to_props(attributes.definitions(tx, resource), values, resource)
+        stored, errors = attributes.to_props(attributes.loaders(attributes.definitions(tx, resource)), values,
+                                            resource)
         if errors:
             fields = ", ".join(error["field"] for error in errors)
             raise Problem(422, f"invalid {fields}", slug="validation-error", errors=errors)

@@ -308,13 +308,14 @@ def _resolve_fields(tx: ManagedTransaction, singular: str, upserts: list[tuple[i
     their definitions; a record with a refused value or a bad attribute is marked and left out."""
     wanted = [(vocabulary, record[name]) for _, record in upserts
               for name, vocabulary in vocabularies.FIELDS[singular].items() if record.get(name) is not None]
-    resolution = vocabularies.resolve(tx, wanted)
-    found = attributes.definitions(tx, singular) if any(r.get("attributes") for _, r in upserts) else {}
+    carrying = any(record.get("attributes") for _, record in upserts)
+    resolution = vocabularies.resolve(tx, wanted, definitions_of=singular if carrying else None)
+    loading = attributes.loaders(attributes.by_name(resolution.definitions)) if carrying else {}
     kept = []
     for index, record in upserts:
         record, new_values, errors = resolution.apply(singular, record)
         if record.get("attributes"):
-            stored, attribute_errors = attributes.to_props(found, record["attributes"], singular)
+            stored, attribute_errors = attributes.to_props(loading, record["attributes"], singular)
             errors.extend(attribute_errors)
             record["_attributes"] = stored
         if errors:

@@ -110,7 +110,8 @@ def merge(graph: db.Graph, name: str, sources: list[str], into: str) -> dict[str
 def _check_target(graph: db.Graph, name: str, target: str) -> None:
     """A closed vocabulary merges only into one of its own values (checked before anything is rewritten)."""
     def work(tx: ManagedTransaction) -> None:
-        row = db.run(tx, "vocabulary_resolve", wanted=[{"vocabulary": name, "value": target}])[0]
+        row = db.run_one(tx, "vocabulary_resolve", wanted=[{"vocabulary": name, "value": target}],
+                         target=None)["terms"][0]
         if row["policy"] == "closed" and not row["known"]:
             raise field_error("into", f"'{target}' is not a value of the closed vocabulary {name}; allowed: "
                                       f"{', '.join(_allowed(tx, name))}")
@@ -131,6 +132,7 @@ class Resolution:
     values: dict[tuple[str, str], str] = field(default_factory=dict)        # (vocabulary, as sent) -> value
     refused: dict[tuple[str, str], list[str]] = field(default_factory=dict)  # closed: (vocabulary, as sent) -> allowed
     added: set[tuple[str, str]] = field(default_factory=set)                 # (vocabulary, value) new to it here
+    definitions: list[dict[str, Any]] = field(default_factory=list)  # resolve(definitions_of=...): as read
 
     def apply(self, resource: str, record: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str], list[dict]]:
         """`record` with its vocabulary values normalised, the values it added ({field: value}), and a field
@@ -151,17 +153,22 @@ class Resolution:
         return out, new, errors
 
 
-def resolve(tx: ManagedTransaction, wanted: Iterable[tuple[str, str]]) -> Resolution:
-    """Resolve (vocabulary, value as sent) pairs in this transaction, adding open vocabularies' new values."""
+def resolve(tx: ManagedTransaction, wanted: Iterable[tuple[str, str]], *,
+            definitions_of: str | None = None) -> Resolution:
+    """Resolve (vocabulary, value as sent) pairs in this transaction, adding open vocabularies' new values;
+    with `definitions_of` (a target), that target's attribute definitions are read with them, in one round
+    trip, into the resolution's `definitions`."""
     resolution = Resolution()
     by_value: dict[tuple[str, str], str] = {}  # (vocabulary, value) -> first spelling sent, the new term's label
     for vocabulary, raw in wanted:
         value = slug(raw)
         resolution.values[(vocabulary, raw)] = value
         by_value.setdefault((vocabulary, value), raw)
-    if not by_value:
+    if not by_value and definitions_of is None:
         return resolution
-    rows = db.run(tx, "vocabulary_resolve", wanted=[{"vocabulary": v, "value": x} for v, x in by_value])
+    read = db.run_one(tx, "vocabulary_resolve", wanted=[{"vocabulary": v, "value": x} for v, x in by_value],
+                      target=definitions_of)
+    rows, resolution.definitions = read["terms"], read["definitions"]
     grow, refused = [], set()  # refused: (vocabulary, value) pairs a closed vocabulary does not list
     for row in rows:
         pair = (row["vocabulary"], row["value"])

@@ -170,3 +170,28 @@ def test_a_hostile_attribute_name_never_reaches_cypher(api):
     response = api.post("/v1/members", json={"name": "Ana", "attributes": {hostile: 1}})
     assert response.status_code == 422
     assert api.get("/v1/members?attr.x%60%7D)%20DETACH=1").status_code == 422
+
+
+def test_values_met_again_in_a_batch_load_as_they_did_the_first_time():
+    """Loaders made once per batch (attributes.loaders) and the table of tags and names already accepted
+    (schemas.fast) answer a repeated value as a fresh check would, and never keep a refusal."""
+    from marshmallow import ValidationError
+
+    from schemas.attributes import value_loader
+    from service.repositories import attributes
+
+    enum = value_loader({"type": "enum", "values": ["Elementary", "Middle", "High"]})
+    assert [enum(" middle "), enum("MIDDLE"), enum("High")] == ["Middle", "Middle", "High"]
+    loading = attributes.loaders({"subjects": {"type": "tags", "values": None},
+                                  "certified_on": {"type": "date", "values": None}})
+    for _ in range(2):      # the second time round, from the table
+        assert attributes.to_props(loading, {"subjects": [" Math", "math", "ELA"]}, "member") == (
+            {"attr.subjects": ["math", "ela"]}, [])
+        props, errors = attributes.to_props(loading, {"subjects": ["math", "bad\x1ctag"], "certified_on": "2019-06-01"},
+                                            "member")
+        assert [error["field"] for error in errors] == ["attributes.subjects"]
+        assert str(props["attr.certified_on"]) == "2019-06-01"
+    with pytest.raises(ValidationError, match="must be one of: Elementary, Middle, High"):
+        enum("college")
+    with pytest.raises(ValidationError, match="Not a valid string"):
+        enum(3)
