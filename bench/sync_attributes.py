@@ -15,6 +15,7 @@ storing five more properties costs Neo4j itself, whatever the API does.
 from __future__ import annotations
 
 import argparse
+import os
 import http.client
 import json
 import random
@@ -23,6 +24,7 @@ import signal
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from neo4j import GraphDatabase  # noqa: E402
 
 import graph_queries  # noqa: E402
-from bench.common import start_api  # noqa: E402
+from bench.common import cpu_seconds, start_api  # noqa: E402
 from service.cli import neo4j_local  # noqa: E402
 
 PEER = graph_queries.load_all(Path(__file__).resolve().parent)
@@ -88,30 +90,34 @@ def peer_sync(driver, batch_records: list[dict]) -> float:
     return time.perf_counter() - started
 
 
-def alternating(sync, rounds: int, per_round: int, rng: random.Random) -> tuple[float, float]:
-    """Seconds spent on plain and on attribute records, in rounds that alternate which goes first."""
-    plain = attributed = 0.0
+def alternating(sync, rounds: int, per_round: int, rng: random.Random,
+                processes: dict[str, int]) -> tuple[list[float], list[float], dict]:
+    """Seconds spent on plain and on attribute records in each round (the rounds alternate which goes first),
+    and the CPU seconds each of `processes` ({label: pid}) spent on either side, as {(label, side): seconds}."""
+    plain, attributed, cpu = [], [], Counter()
     for n in range(rounds):
         sides = [("plain", False), ("attributes", True)]
         for side, with_attributes in (sides if n % 2 == 0 else sides[::-1]):
-            seconds = sync(records(f"{side[0]}{n}-", per_round, with_attributes, rng))
-            if with_attributes:
-                attributed += seconds
-            else:
-                plain += seconds
-    return plain, attributed
+            batch = records(f"{side[0]}{n}-", per_round, with_attributes, rng)
+            before = {label: cpu_seconds(pid) for label, pid in processes.items()}
+            seconds = sync(batch)
+            for label, pid in processes.items():
+                cpu[(label, with_attributes)] += cpu_seconds(pid) - before[label]
+            (attributed if with_attributes else plain).append(seconds)
+    return plain, attributed, cpu
 
 
-def peer_side(args, per_round: int) -> tuple[float, float]:
+def peer_side(args, per_round: int) -> tuple[list[float], list[float], dict]:
     rng = random.Random(1)
     data = Path(tempfile.mkdtemp(prefix="netweave-bench-attributes-peer-"))
-    running = neo4j_local.start(port=0, data_dir=data)
+    running = neo4j_local.start(port=0, data_dir=data, heap_mb=args.heap_mb, pagecache_mb=args.pagecache_mb)
     try:
         with GraphDatabase.driver(running.uri, auth=None) as driver:
             driver.execute_query(PEER["peer_member_key"].text)
             peer_sync(driver, records("wp", args.warmup, False, rng))
             peer_sync(driver, records("wa", args.warmup, True, rng))
-            return alternating(lambda batch: peer_sync(driver, batch), args.rounds, per_round, rng)
+            return alternating(lambda batch: peer_sync(driver, batch), args.rounds, per_round, rng,
+                               {"Neo4j": running.pid, "peer client": os.getpid()})
     finally:
         neo4j_local.stop(data)
         shutil.rmtree(data, ignore_errors=True)
@@ -121,11 +127,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=20_000, help="records per side")
     parser.add_argument("--rounds", type=int, default=4)
+    # bench/sync.py's defaults: neo4j_local's own (64 MB of page cache, for tests) had the store outgrow the
+    # cache during the run, and the side writing more bytes paid for the evictions, by 1.05-1.86x a round.
+    parser.add_argument("--heap-mb", type=int, default=2048)
+    parser.add_argument("--pagecache-mb", type=int, default=1024)
     parser.add_argument("--warmup", type=int, default=5_000, help="records of each kind written first, untimed")
     args = parser.parse_args()
     rng = random.Random(1)
     data = Path(tempfile.mkdtemp(prefix="netweave-bench-attributes-"))
-    running = neo4j_local.start(port=0, data_dir=data)
+    running = neo4j_local.start(port=0, data_dir=data, heap_mb=args.heap_mb, pagecache_mb=args.pagecache_mb)
     process, port = start_api(running.uri, ADMIN_KEY, 2, NETWEAVE_MAX_BODY_BYTES=str(8 * 1024 * 1024),
                               NETWEAVE_RATE_LIMITS=UNLIMITED)
     try:
@@ -135,20 +145,28 @@ def main() -> None:
         timed_sync(connection, records("wp", args.warmup, False, rng))
         timed_sync(connection, records("wa", args.warmup, True, rng))
         per_round = args.members // args.rounds
-        plain, attributed = alternating(lambda batch: timed_sync(connection, batch), args.rounds, per_round, rng)
+        plain, attributed, cpu = alternating(lambda batch: timed_sync(connection, batch), args.rounds, per_round,
+                                             rng, {"Neo4j": running.pid, "API": process.pid})
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(60)
         neo4j_local.stop(data)
         shutil.rmtree(data, ignore_errors=True)
-    peer_plain, peer_attributed = peer_side(args, per_round)
+    peer_plain, peer_attributed, peer_cpu = peer_side(args, per_round)
     count = per_round * args.rounds
     print(f"members per side: {count} in batches of {BATCH}, {args.rounds} alternating rounds; "
-          f"untimed warm-up {args.warmup} of each")
-    print(f"{'':<28}{'no attributes rec/s':>21}{'5 attributes rec/s':>20}{'time ratio':>12}")
+          f"untimed warm-up {args.warmup} of each; Neo4j heap {args.heap_mb} MB, page cache {args.pagecache_mb} MB")
+    print(f"{'':<28}{'no attributes rec/s':>21}{'5 attributes rec/s':>20}{'time ratio':>12}   each round's ratio")
     for label, (none, five) in (("netweave API sync", (plain, attributed)),
                                 ("raw driver MERGE (peer)", (peer_plain, peer_attributed))):
-        print(f"{label:<28}{count / none:>21,.0f}{count / five:>20,.0f}{five / none:>12.3f}")
+        rounds = " ".join(f"{b / a:.2f}" for a, b in zip(none, five))
+        print(f"{label:<28}{count / sum(none):>21,.0f}{count / sum(five):>20,.0f}{sum(five) / sum(none):>12.3f}   {rounds}")
+    print("CPU ms per 1,000 records, without / with attributes (extra):")
+    for side, used in (("API run", cpu), ("peer run", peer_cpu)):
+        print(f"  {side}: " + "; ".join(
+            f"{label} {used[(label, False)] / count * 1e6:.0f} / {used[(label, True)] / count * 1e6:.0f} "
+            f"(+{(used[(label, True)] - used[(label, False)]) / count * 1e6:.0f})"
+            for label in dict.fromkeys(label for label, _ in used)))
     print("goal: the API's time ratio at most 1.15; the peer's ratio is what five more properties cost Neo4j")
 
 
