@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import print_time_split, query_seconds, start_api  # noqa: E402
+from bench.common import cpu_seconds, print_time_split, query_seconds, start_api  # noqa: E402
 from service.cli import neo4j_local  # noqa: E402
 
 ADMIN_KEY = "bench-admin-key-0123456789"
@@ -112,9 +112,11 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=2, help="each side's best of this many runs counts")
+    parser.add_argument("--heap-mb", type=int, default=2048, help="Neo4j's, as bench/sync.py gives it")
+    parser.add_argument("--pagecache-mb", type=int, default=1024)
     args = parser.parse_args()
     data = Path(tempfile.mkdtemp(prefix="netweave-bench-checkins-"))
-    running = neo4j_local.start(port=0, data_dir=data)
+    running = neo4j_local.start(port=0, data_dir=data, heap_mb=args.heap_mb, pagecache_mb=args.pagecache_mb)
     process = None
     try:
         process, port = start_api(running.uri, ADMIN_KEY, args.workers, NETWEAVE_RATE_LIMITS=UNLIMITED,
@@ -131,6 +133,7 @@ def main() -> None:
         ties = args.members * args.names
         times: dict[str, float] = {}
         splits: dict[str, tuple[dict, dict]] = {}
+        cpu: dict[str, dict[str, float]] = {}     # the best run's CPU seconds of each process, by side
         # The first side of a cold JVM pays for compiling Cypher's generated code (the C2 compiler thread took
         # a core for half a minute): every side runs once per round, in an order reversed each round, and the
         # best of the rounds counts.
@@ -139,12 +142,15 @@ def main() -> None:
             for side in (order if round_ % 2 == 0 else order[::-1]):
                 remove_ties(running.uri)
                 before = query_seconds(port)
+                used = {label: cpu_seconds(pid) for label, pid in (("API", process.pid), ("Neo4j", running.pid))}
                 if side == "checkins":
                     elapsed = run_checkins(port, ids, picks, args.clients)
                 else:
                     elapsed = run_sync(port, external, picks, int(side.split("-")[1]), f"{side}-{round_}")
                 if elapsed < times.get(side, float("inf")):
                     splits[side] = (before, query_seconds(port))
+                    cpu[side] = {label: cpu_seconds(pid) - used[label]
+                                 for label, pid in (("API", process.pid), ("Neo4j", running.pid))}
                 times[side] = min(times.get(side, float("inf")), elapsed)
                 print(f"round {round_ + 1} {side:>9}: {ties} ties in {elapsed:.1f} s = {ties / elapsed:.0f} ties/s",
                       flush=True)
@@ -154,6 +160,8 @@ def main() -> None:
         for side in ("checkins", peer_side):
             print(f"where the best {side} run's time went (summed over threads, so more than the wall time):")
             print_time_split(*splits[side])
+            print(f"  CPU: {', '.join(f'{label} {seconds:.1f} s' for label, seconds in cpu[side].items())} "
+                  f"({times[side]:.1f} s of wall time, 2 cores)")
         print(f"check-ins ({args.clients} clients) / sync (the faster of 1 and 2 clients) throughput: {ratio:.3f}x "
               "(goal >= 0.5x)")
     finally:
