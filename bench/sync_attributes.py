@@ -3,13 +3,17 @@
 One local Neo4j and one gunicorn API; five member attributes are defined (enum, integer, number, boolean,
 tags); then rounds alternate a plain batch set and an attribute batch set (new external ids each time, so
 every record is a create), so the database's growth falls on both sides alike. Prints records per second of
-each side and the time ratio (goal: attributes at most 1.15x the time of the plain sync).
+each side and the time ratio (goal: attributes at most 1.15x the time of the plain sync), each round's ratio,
+and the CPU the API and Neo4j spent per 1,000 records on either side.
 
 The peer, in the same run on a Neo4j of its own: the raw driver's batched UNWIND ... MERGE (bench/sync_peer.cypher)
 writing the same records, their attributes as five more properties, in the same alternating rounds: what
 storing five more properties costs Neo4j itself, whatever the API does.
 
-    .venv/bin/python bench/sync_attributes.py --members 20000 --rounds 4
+    .venv/bin/python bench/sync_attributes.py --members 40000 --rounds 40
+
+Many short rounds: on a 2-core machine single rounds range 0.7-1.9x, and whole runs of this command
+1.09-1.29x, so one run says little about a difference under 0.1; compare several.
 """
 
 from __future__ import annotations
@@ -125,8 +129,8 @@ def peer_side(args, per_round: int) -> tuple[list[float], list[float], dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--members", type=int, default=20_000, help="records per side")
-    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--members", type=int, default=40_000, help="records per side")
+    parser.add_argument("--rounds", type=int, default=40)
     # bench/sync.py's defaults: neo4j_local's own (64 MB of page cache, for tests) had the store outgrow the
     # cache during the run, and the side writing more bytes paid for the evictions, by 1.05-1.86x a round.
     parser.add_argument("--heap-mb", type=int, default=2048)
