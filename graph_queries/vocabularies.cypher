@@ -69,14 +69,14 @@ RETURN v.version AS version
 // whether the value is one of its terms. With them, in the same round trip (a sync batch needs both, and a
 // round trip each showed in bench/sync_attributes.py), the attribute definitions of $target (null: none) as
 // attribute_definitions gives them, in `definitions`.
-CALL {
+CALL () {
     UNWIND $wanted AS wanted
     OPTIONAL MATCH (v:Vocabulary {name: wanted.vocabulary})
     OPTIONAL MATCH (t:VocabularyTerm {key: wanted.vocabulary + ':' + wanted.value})
     RETURN collect({vocabulary: wanted.vocabulary, value: wanted.value, policy: v.policy,
                     known: t IS NOT NULL}) AS terms
 }
-CALL {
+CALL () {
     MATCH (d:AttributeDefinition {target: $target})
     WITH d ORDER BY d.name
     RETURN collect(d {.*}) AS definitions

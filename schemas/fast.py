@@ -79,12 +79,16 @@ def _compile(field: fields.Field):
     return load
 
 
+KEPT_LENGTH = 128     # longer strings (a tag padded with spaces, say) are checked each time, never kept
+
+
 def _repeating(load, then=None, size: int = 4096):
     """`load` (then `then`) for a string, answered from a table of the strings it accepted before: tags and
     attribute names recur in nearly every record of a batch, and checking each again showed in
     bench/sync_attributes.py. The loaders are pure functions of the string; a refused one is never kept, so it
-    is refused again with its own error. The table is emptied when full (a batch of 1,000 records meets a few
-    hundred distinct tags at most)."""
+    is refused again with its own error. Only strings of up to KEPT_LENGTH characters are kept (the table is
+    keyed by the string as sent, before trimming, and lives as long as the process), and the table is emptied
+    when full (a batch of 1,000 records meets a few hundred distinct tags at most)."""
     accepted: dict[str, Any] = {}
 
     def load_repeating(value):
@@ -96,9 +100,10 @@ def _repeating(load, then=None, size: int = 4096):
             found = load(value)
             if then is not None:
                 found = then(found)
-            if len(accepted) >= size:
-                accepted.clear()
-            accepted[value] = found
+            if len(value) <= KEPT_LENGTH:
+                if len(accepted) >= size:
+                    accepted.clear()
+                accepted[value] = found
         return found
     return load_repeating
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import neo4j.time
 import pytest
 
 FIELDS = {
@@ -190,8 +191,43 @@ def test_values_met_again_in_a_batch_load_as_they_did_the_first_time():
         props, errors = attributes.to_props(loading, {"subjects": ["math", "bad\x1ctag"], "certified_on": "2019-06-01"},
                                             "member")
         assert [error["field"] for error in errors] == ["attributes.subjects"]
-        assert str(props["attr.certified_on"]) == "2019-06-01"
+        assert props["attr.certified_on"] == neo4j.time.Date(2019, 6, 1)
+        assert type(props["attr.certified_on"]) is neo4j.time.Date
     with pytest.raises(ValidationError, match="must be one of: Elementary, Middle, High"):
         enum("college")
     with pytest.raises(ValidationError, match="Not a valid string"):
         enum(3)
+
+
+def test_the_table_of_accepted_strings_keeps_only_short_ones():
+    """A string met again is answered from the table without checking it again, unless it is long (a tag
+    padded far past its length is accepted, trimmed, but never kept: the table is keyed by the string as sent
+    and lives as long as the process); a full table starts again."""
+    from schemas import fast
+    from schemas.common import tag_list
+
+    assert fast.loader(tag_list())(["x" + " " * 10_000, "  Ramp  "]) == ["x", "ramp"]
+    checked = []
+
+    def strip(value):
+        checked.append(value)
+        return value.strip()
+
+    remember = fast._repeating(strip, size=3)
+    padded = "x" + " " * fast.KEPT_LENGTH
+    for value in ["a ", padded, "a ", padded]:
+        assert remember(value) == value.strip()
+    assert checked == ["a ", padded, padded]
+    for value in ["b", "c", "d", "a "]:     # "d" fills the table, which starts again without "a "
+        remember(value)
+    assert checked[3:] == ["b", "c", "d", "a "]
+
+
+def test_a_sync_batch_with_attributes_and_no_vocabulary_fields(api, defined):
+    """A batch whose records carry attributes but no role still reads the definitions (the statement then
+    resolves no vocabulary values)."""
+    response = api.post("/v1/sync/members", json={"source": "crm", "records": [
+        {"external_id": "9", "name": "Ines", "attributes": {"grade_band": "elementary", "subjects": ["Art"]}}]})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    member = api.get(f"/v1/members/{response.get_json()['results'][0]['id']}").get_json()
+    assert member["attributes"] == {"grade_band": "Elementary", "subjects": ["art"]}
