@@ -92,15 +92,11 @@ def _repeating(load, then=None, size: int = 4096):
     accepted: dict[str, Any] = {}
 
     def load_repeating(value):
-        if type(value) is not str:
-            loaded = load(value)
-            return loaded if then is None else then(loaded)
-        found = accepted.get(value)
+        keep = type(value) is str and len(value) <= KEPT_LENGTH
+        found = accepted.get(value) if keep else None
         if found is None:
-            found = load(value)
-            if then is not None:
-                found = then(found)
-            if len(value) <= KEPT_LENGTH:
+            found = load(value) if then is None else then(load(value))
+            if keep:
                 if len(accepted) >= size:
                     accepted.clear()
                 accepted[value] = found

@@ -77,7 +77,7 @@ def put_affiliation(graph: db.Graph, member_id: str, organization_id: str,
     """Create or replace the affiliation; returns it and whether it is new."""
 
     def work(tx: ManagedTransaction) -> dict[str, Any] | None:
-        role = vocabularies.normalise(tx, "affiliation", {"role": fields.get("role")})["role"]
+        role = vocabularies.normalise(tx, "affiliation", {"role": fields.get("role")})[0]["role"]
         row = db.run_one(tx, "affiliation_put", member_id=member_id, organization_id=organization_id,
                          role=role, **db.to_cypher({"since": fields.get("since"),
                                                                   "until": fields.get("until")}))

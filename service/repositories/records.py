@@ -14,11 +14,11 @@ from service.repositories import attributes, vocabularies
 
 def prepare(tx: ManagedTransaction, resource: str, record: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     """The properties to store for `record`; a 422 naming the field when a value is refused."""
-    props = vocabularies.normalise(tx, resource, record)
-    values = props.pop("attributes", None)
+    values = record.get("attributes")
+    props, found = vocabularies.normalise(tx, resource, record, definitions_of=resource if values else None)
+    props.pop("attributes", None)
     if values:
-        stored, errors = attributes.to_props(attributes.loaders(attributes.definitions(tx, resource)), values,
-                                            resource)
+        stored, errors = attributes.to_props(attributes.loaders(attributes.by_name(found)), values, resource)
         if errors:
             fields = ", ".join(error["field"] for error in errors)
             raise Problem(422, f"invalid {fields}", slug="validation-error", errors=errors)

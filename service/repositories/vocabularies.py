@@ -187,15 +187,16 @@ def resolve(tx: ManagedTransaction, wanted: Iterable[tuple[str, str]], *,
     return resolution
 
 
-def normalise(tx: ManagedTransaction, resource: str, record: dict[str, Any]) -> dict[str, Any]:
-    """One record's vocabulary values resolved in this transaction; a refused one is a 422 naming its field
-    and the allowed values."""
+def normalise(tx: ManagedTransaction, resource: str, record: dict[str, Any], *,
+              definitions_of: str | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """One record's vocabulary values resolved in this transaction (a refused one is a 422 naming its field
+    and the allowed values), and the attribute definitions of `definitions_of` read with them (resolve's)."""
     wanted = [(vocabulary, record[name]) for name, vocabulary in FIELDS[resource].items()
               if record.get(name) is not None]
-    resolution = resolve(tx, wanted)
+    resolution = resolve(tx, wanted, definitions_of=definitions_of)
     out, _, errors = resolution.apply(resource, record)
     if errors:
         allowed = next(iter(resolution.refused.values()))
         raise Problem(422, f"{errors[0]['field']}: {errors[0]['messages'][0]}", slug="validation-error",
                       errors=errors, allowed=allowed)
-    return out
+    return out, resolution.definitions
