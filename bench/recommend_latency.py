@@ -22,9 +22,12 @@ import json
 import os
 import random
 import resource
+import shutil
 import signal
 import statistics
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -35,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import graph_queries  # noqa: E402
-from bench.common import start_api  # noqa: E402
+from bench.common import start_api, start_queue  # noqa: E402
 
 PEER = graph_queries.load_all(Path(__file__).resolve().parent)
 ADMIN = "bench-admin-key-0123456789"
@@ -151,6 +154,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker")
     parser.add_argument("--strategy", default="balanced")
     parser.add_argument("--neo4j-pid", type=int, help="the Neo4j server's pid, to report its CPU per request")
+    parser.add_argument("--no-queue", action="store_true",
+                        help="run the API without the job queue's Redis and worker (`make run` has both; without them "
+                             "each API process keeps only the answers it computed itself)")
     parser.add_argument("--baseline", type=Path, metavar="CHECKOUT",
                         help="also measure the API of another checkout (its .venv), in the same run")
     args = parser.parse_args()
@@ -168,15 +174,24 @@ def main() -> None:
 
 
 def measure_api(args: argparse.Namespace, ids: list[str], checkout: Path) -> dict[str, float]:
-    process, port = start_api(args.uri, ADMIN, args.workers, checkout=checkout, NETWEAVE_THREADS=str(args.threads),
-                              NETWEAVE_RATE_LIMITS=NO_REFUSALS)
+    """The API of `checkout` as `make run` serves it: with a redis-server of its own (the job queue, which also
+    holds what is shared across API processes) and one analytics worker, unless --no-queue."""
+    queue: list[subprocess.Popen] = []
+    environment = {"NETWEAVE_THREADS": str(args.threads), "NETWEAVE_RATE_LIMITS": NO_REFUSALS}
+    data = Path(tempfile.mkdtemp(prefix="netweave-bench-latency-"))
+    if not args.no_queue:
+        queue, url = start_queue(data, args.uri, ADMIN, 1)
+        environment["NETWEAVE_QUEUE_URL"] = url
+    process, port = start_api(args.uri, ADMIN, args.workers, checkout=checkout, **environment)
     try:
         call = api_call(port, args.strategy)
         hammer(call, ids, args.clients, 5)  # warm-up: query plans, connection pools
         return hammer(call, ids, args.clients, args.seconds, server_pid=process.pid, neo4j_pid=args.neo4j_pid)
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(60)
+        for running in [process, *queue[::-1]]:
+            running.send_signal(signal.SIGTERM)
+            running.wait(60)
+        shutil.rmtree(data, ignore_errors=True)
 
 
 def report(results: dict[str, dict[str, float]], clients: int) -> None:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import threading
 import time
 from collections import OrderedDict
 from typing import Any
 
+import redis
 
 from service import db
 from service.recommending import ranking as ranking_module, recommendations as scoring
 from service.analytics.engine import get_engine
 from service.repositories import analytics, not_found, ranking
+
+log = logging.getLogger(__name__)
 
 MAX_NEIGHBORS = 50
 MAX_CANDIDATES = 100
@@ -57,6 +63,66 @@ class _Answers:
 ANSWERS = _Answers()
 
 
+class _SharedAnswers:
+    """The same answers in the job queue's Redis, so every API process (and instance) serves what one of
+    them computed: with the answers kept per process only, each process computed every member's first
+    answer itself, and those computing requests were the p99 of bench/recommend_latency.py. An entry is
+    the answer and the (revision, clustering) it was computed at, checked as the process's own are; it
+    lasts SECONDS (an answer waiting on its bridge analysis, _Answers.WAITING_SECONDS). Redis failing
+    costs a computed answer, never a request: it is logged, and the shared answers are left alone for
+    PAUSE_SECONDS, so requests do not each wait out the connection timeout."""
+
+    PREFIX = "netweave:recommendation:"
+    SECONDS = 3600
+    PAUSE_SECONDS = 10.0
+
+    def __init__(self) -> None:
+        self._paused_until = 0.0
+
+    @classmethod
+    def name(cls, graph: db.Graph, key: tuple) -> str:
+        # The process-local key starts with id(graph); across processes the database is what names it.
+        scope = [graph.config.get("NEO4J_URI"), graph.config.get("NEO4J_DATABASE"), *key[1:]]
+        return cls.PREFIX + hashlib.sha256(json.dumps(scope, default=str).encode()).hexdigest()
+
+    def get(self, client: redis.Redis, name: str, as_of: tuple[int, int]) -> dict[str, Any] | None:
+        if time.monotonic() < self._paused_until:
+            return None
+        try:
+            raw = client.get(name)
+        except redis.RedisError:
+            self._failed("read")
+            return None
+        if raw is None:
+            return None
+        held = json.loads(raw)
+        return held["answer"] if tuple(held["as_of"]) == as_of else None
+
+    def put(self, client: redis.Redis, name: str, as_of: tuple[int, int], answer: dict[str, Any]) -> None:
+        if time.monotonic() < self._paused_until:
+            return
+        seconds = int(_Answers.WAITING_SECONDS) if "impact" in answer["computed"] else self.SECONDS
+        try:
+            client.set(name, json.dumps({"as_of": list(as_of), "answer": answer}, separators=(",", ":")),
+                       ex=seconds)
+        except redis.RedisError:
+            self._failed("keep")
+
+    def _failed(self, what: str) -> None:
+        self._paused_until = time.monotonic() + self.PAUSE_SECONDS
+        log.warning("could not %s a shared recommendation answer; sharing paused for %.0f s", what,
+                    self.PAUSE_SECONDS, exc_info=True)
+
+
+SHARED_ANSWERS = _SharedAnswers()
+
+
+def _shared_client(graph: db.Graph) -> redis.Redis | None:
+    """The job queue's Redis client when the process has a queue, else None (answers stay per process)."""
+    queue = analytics.queue_of(graph)
+    return None if queue is None else queue.client
+
+
 def for_member(graph: db.Graph, member_id: str, *, strategy: str, limit: int, weights: dict[str, dict[str, float]],
                region: str | None = None, role: str | None = None, organization_id: str | None = None,
                exclude_organization_id: str | None = None, activity_size_cap: int = 50) -> dict[str, Any]:
@@ -65,10 +131,15 @@ def for_member(graph: db.Graph, member_id: str, *, strategy: str, limit: int, we
     entries = graph.config.get("NETWEAVE_RECOMMENDATION_CACHE_ENTRIES", 0)
     key = (id(graph), member_id, strategy, limit, region, role, organization_id, exclude_organization_id,
            activity_size_cap, model.version if model is not None else None)
+    shared = _shared_client(graph) if entries else None
     if entries:
         counters = graph.read_statement("recommend_revision")[0]
         as_of = (counters["revision"], counters["clustering"])
         held = ANSWERS.get(key, as_of)
+        if held is None and shared is not None:
+            held = SHARED_ANSWERS.get(shared, _SharedAnswers.name(graph, key), as_of)
+            if held is not None and "impact" not in held["computed"]:   # one waiting is not kept twice as long
+                ANSWERS.put(key, as_of, held, entries)
         if held is not None:
             return {**held, "computed": {**held["computed"], "cached": True,
                                          "took_ms": round((time.perf_counter() - started) * 1000, 1)}}
@@ -77,7 +148,10 @@ def for_member(graph: db.Graph, member_id: str, *, strategy: str, limit: int, we
                       activity_size_cap=activity_size_cap)
     answer["computed"]["took_ms"] = round((time.perf_counter() - started) * 1000, 1)
     if entries:
-        ANSWERS.put(key, answer["computed"].pop("_as_of"), answer, entries)
+        as_of = answer["computed"].pop("_as_of")
+        ANSWERS.put(key, as_of, answer, entries)
+        if shared is not None:
+            SHARED_ANSWERS.put(shared, _SharedAnswers.name(graph, key), as_of, answer)
     answer["computed"].pop("_as_of", None)
     return answer
 

@@ -117,6 +117,50 @@ def test_two_web_workers_enqueue_one_job_and_give_byte_identical_answers(web, wo
         assert not engine._projections and not engine._runs
 
 
+def test_a_recommendation_one_web_app_computed_is_served_by_another_until_the_next_write(web, redis_server):
+    """Answers are shared through the queue's Redis: what one API process computed, another serves at the same
+    revision; a write makes both compute again; Redis going away costs the sharing, never the request."""
+    from service.repositories import recommendations
+
+    first, second = web(), web()
+    _load_karate(first)
+    member = first.get("/v1/members?limit=1").get_json()["items"][0]["id"]
+    path = f"/v1/members/{member}/recommendations?strategy=close_triangles"
+
+    def body(api: ApiClient) -> dict:
+        response = api.get(path)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response.get_json()
+
+    computed = body(first)
+    served = body(second)
+    assert computed["computed"]["cached"] is False and served["computed"]["cached"] is True
+    assert computed["items"] and [i["member"]["id"] for i in served["items"]] == [i["member"]["id"] for i in computed["items"]]
+    for answer in (computed, served):
+        del answer["computed"]["took_ms"], answer["computed"]["cached"]
+    assert served == computed
+    client = redis.Redis.from_url(redis_server.url)
+    names = client.keys(recommendations._SharedAnswers.PREFIX + "*")
+    assert len(names) == 1 and 0 < client.ttl(names[0]) <= recommendations._SharedAnswers.SECONDS
+
+    # A write moves the revision: the shared answer no longer serves, the second app computes.
+    assert first.post("/v1/members", json={"name": "Newcomer"}).status_code == 201
+    assert body(second)["computed"]["cached"] is False
+    assert body(first)["computed"]["cached"] is True         # what the second computed at the new revision
+
+    # Redis away: a third app (nothing kept in its process) still answers, computing; then sharing pauses.
+    redis_server.stop()
+    try:
+        started = time.monotonic()
+        third = web()
+        assert body(third)["computed"]["cached"] is False
+        assert recommendations.SHARED_ANSWERS._paused_until > time.monotonic()
+        assert body(web())["computed"]["cached"] is False and time.monotonic() - started < 10
+    finally:
+        recommendations.SHARED_ANSWERS._paused_until = 0.0
+        redis_server.start()
+
+
 def test_the_worker_computes_the_default_reports_after_writes(web, workers, graph):
     api = web()
     workers()
