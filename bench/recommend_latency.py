@@ -50,9 +50,11 @@ TICKS = os.sysconf("SC_CLK_TCK")
 
 def hammer(call, ids: list[str], clients: int, seconds: float, server_pid: int | None = None,
            neo4j_pid: int | None = None) -> dict[str, float]:
-    """`clients` threads calling `call(id)` in a loop for `seconds`; latencies in ms, CPU ms per request."""
+    """`clients` threads calling `call(id)` in a loop for `seconds`; latencies in ms, CPU ms per request. A call
+    that returns True computed its answer (the API says `"cached":false`): those are counted, with their p50."""
     cpu_before = (_own_cpu(), _tree_cpu(server_pid), _machine(), _tree_cpu(neo4j_pid))
     latencies: list[float] = []
+    computing: list[float] = []
     errors = [0]
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
@@ -60,18 +62,22 @@ def hammer(call, ids: list[str], clients: int, seconds: float, server_pid: int |
     def client(n: int) -> None:
         rng = random.Random(n)
         local: list[float] = []
+        computed: list[float] = []
         state: dict = {}
         while time.monotonic() < deadline:
             started = time.perf_counter()
             try:
-                call(rng.choice(ids), state)
+                fresh = call(rng.choice(ids), state)
             except Exception:  # counted, and the loop goes on: a bench reports errors, it does not stop
                 with lock:
                     errors[0] += 1
                 continue
             local.append((time.perf_counter() - started) * 1000)
+            if fresh:
+                computed.append(local[-1])
         with lock:
             latencies.extend(local)
+            computing.extend(computed)
 
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
     for thread in threads:
@@ -86,6 +92,7 @@ def hammer(call, ids: list[str], clients: int, seconds: float, server_pid: int |
     return {"requests": len(latencies), "errors": errors[0], "rps": len(latencies) / seconds,
             "p50": statistics.median(latencies), "p99": latencies[int(len(latencies) * 0.99) - 1],
             "mean": statistics.fmean(latencies), "client_cpu_ms": client_cpu * 1000 / count,
+            "computed": len(computing), "computed_p50": statistics.median(computing) if computing else None,
             "server_cpu_ms": server_cpu * 1000 / count if server_pid else None,
             "neo4j_cpu_ms": neo4j_cpu * 1000 / count if neo4j_pid else None,
             "machine_busy": busy / total if total else 0.0}
@@ -121,19 +128,21 @@ def _machine() -> tuple[int, int]:
 def api_call(port: int, strategy: str):
     headers = {"Authorization": f"Bearer {ADMIN}"}
 
-    def call(member_id: str, state: dict) -> None:
+    def call(member_id: str, state: dict) -> bool:
+        """Whether the answer was computed for this request (not served from the kept answers)."""
         if "connection" not in state:
             state["connection"] = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         try:
             state["connection"].request("GET", f"/v1/members/{member_id}/recommendations?limit=10&strategy={strategy}",
                                         headers=headers)
             response = state["connection"].getresponse()
-            response.read()
+            body = response.read()
         except (OSError, http.client.HTTPException):
             state.pop("connection").close()   # a fresh connection for the next request
             raise
         if response.status != 200:
             raise RuntimeError(response.status)
+        return b'"cached":false' in body
     return call
 
 
@@ -151,7 +160,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker")
+    parser.add_argument("--threads", type=int, help="gunicorn threads per worker (default: the deployment's, "
+                                                    "service/gunicorn.conf.py)")
     parser.add_argument("--strategy", default="balanced")
     parser.add_argument("--neo4j-pid", type=int, help="the Neo4j server's pid, to report its CPU per request")
     parser.add_argument("--no-queue", action="store_true",
@@ -177,7 +187,9 @@ def measure_api(args: argparse.Namespace, ids: list[str], checkout: Path) -> dic
     """The API of `checkout` as `make run` serves it: with a redis-server of its own (the job queue, which also
     holds what is shared across API processes) and one analytics worker, unless --no-queue."""
     queue: list[subprocess.Popen] = []
-    environment = {"NETWEAVE_THREADS": str(args.threads), "NETWEAVE_RATE_LIMITS": NO_REFUSALS}
+    environment = {"NETWEAVE_RATE_LIMITS": NO_REFUSALS}
+    if args.threads:
+        environment["NETWEAVE_THREADS"] = str(args.threads)
     data = Path(tempfile.mkdtemp(prefix="netweave-bench-latency-"))
     if not args.no_queue:
         queue, url = start_queue(data, args.uri, ADMIN, 1)
@@ -201,9 +213,13 @@ def report(results: dict[str, dict[str, float]], clients: int) -> None:
         server, neo4j = ("" if f[k] is None else f"{f[k]:.2f}" for k in ("server_cpu_ms", "neo4j_cpu_ms"))
         print(f"{name:<31}{f['p50']:>7.1f}{f['p99']:>7.1f}{f['mean']:>8.1f}{f['rps']:>6.0f}{f['errors']:>7}"
               f"{'':14}{f['client_cpu_ms']:>6.2f}{server:>6}{neo4j:>6}{f['machine_busy']:>12.0%}")
+    for name, f in results.items():
+        if f["computed"]:
+            print(f"{name}: {f['computed']} of {f['requests']} answers computed ({f['computed'] / f['requests']:.1%}), "
+                  f"p50 {f['computed_p50']:.0f} ms; the rest were kept answers")
     floor, api = results["raw driver, common neighbours"], results["netweave recommendations"]
     print(f"API / floor: p99 x{api['p99'] / floor['p99']:.2f}, throughput x{api['rps'] / floor['rps']:.2f}; "
-          "goal: p99 under 50 ms and at least 300 req/s")
+          "goal: p99 at most x2, throughput at least x0.5")
     print(f"Little's law: {clients} clients / {api['rps']:.0f} req/s = {clients / api['rps'] * 1000:.0f} ms mean "
           f"(measured {api['mean']:.0f} ms); at 300 req/s the mean would be {clients / 300 * 1000:.0f} ms")
 
