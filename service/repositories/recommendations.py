@@ -7,6 +7,7 @@ import json
 import logging
 import threading
 import time
+import zlib
 from collections import OrderedDict
 from typing import Any
 
@@ -63,21 +64,39 @@ class _Answers:
 ANSWERS = _Answers()
 
 
+# KEYS: the answer's name, the index of names by time kept; ARGV: the entry, its ttl, now, the most kept.
+# Keeps the entry and drops the oldest beyond the bound, in one round trip.
+_KEEP_SHARED = """
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], KEYS[1])
+local over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4])
+if over > 0 then
+  local oldest = redis.call('ZPOPMIN', KEYS[2], over)
+  for i = 1, #oldest, 2 do redis.call('DEL', oldest[i]) end
+end
+return over
+"""
+
+
 class _SharedAnswers:
     """The same answers in the job queue's Redis, so every API process (and instance) serves what one of
     them computed: with the answers kept per process only, each process computed every member's first
     answer itself, and those computing requests were the p99 of bench/recommend_latency.py. An entry is
-    the answer and the (revision, clustering) it was computed at, checked as the process's own are; it
-    lasts SECONDS (an answer waiting on its bridge analysis, _Answers.WAITING_SECONDS). Redis failing
-    costs a computed answer, never a request: it is logged, and the shared answers are left alone for
-    PAUSE_SECONDS, so requests do not each wait out the connection timeout."""
+    the answer and the (revision, clustering) it was computed at, checked as the process's own are,
+    compressed (a 14 KB answer of the bench network takes about 2.4 KB); it lasts SECONDS (an answer waiting
+    on its bridge analysis, _Answers.WAITING_SECONDS), and at most NETWEAVE_RECOMMENDATION_SHARED_ENTRIES
+    are kept, the oldest dropped first (INDEX orders them). Redis failing costs a computed answer, never a
+    request: it is logged, and the shared answers are left alone for PAUSE_SECONDS, so requests do not each
+    wait out the connection timeout."""
 
     PREFIX = "netweave:recommendation:"
+    INDEX = "netweave:recommendations-kept"
     SECONDS = 3600
     PAUSE_SECONDS = 10.0
 
     def __init__(self) -> None:
         self._paused_until = 0.0
+        self._scripts: dict[int, Any] = {}
 
     @classmethod
     def name(cls, graph: db.Graph, key: tuple) -> str:
@@ -95,16 +114,20 @@ class _SharedAnswers:
             return None
         if raw is None:
             return None
-        held = json.loads(raw)
+        held = json.loads(zlib.decompress(raw))
         return held["answer"] if tuple(held["as_of"]) == as_of else None
 
-    def put(self, client: redis.Redis, name: str, as_of: tuple[int, int], answer: dict[str, Any]) -> None:
+    def put(self, client: redis.Redis, name: str, as_of: tuple[int, int], answer: dict[str, Any],
+            entries: int) -> None:
         if time.monotonic() < self._paused_until:
             return
         seconds = int(_Answers.WAITING_SECONDS) if "impact" in answer["computed"] else self.SECONDS
+        entry = zlib.compress(json.dumps({"as_of": list(as_of), "answer": answer}, separators=(",", ":")).encode(), 1)
         try:
-            client.set(name, json.dumps({"as_of": list(as_of), "answer": answer}, separators=(",", ":")),
-                       ex=seconds)
+            script = self._scripts.get(id(client))
+            if script is None:
+                script = self._scripts[id(client)] = client.register_script(_KEEP_SHARED)
+            script(keys=[name, self.INDEX], args=[entry, seconds, time.time(), entries])
         except redis.RedisError:
             self._failed("keep")
 
@@ -118,7 +141,10 @@ SHARED_ANSWERS = _SharedAnswers()
 
 
 def _shared_client(graph: db.Graph) -> redis.Redis | None:
-    """The job queue's Redis client when the process has a queue, else None (answers stay per process)."""
+    """The job queue's Redis client when the process has a queue and shares answers, else None (answers
+    stay per process)."""
+    if not graph.config.get("NETWEAVE_RECOMMENDATION_SHARED_ENTRIES", 0):
+        return None
     queue = analytics.queue_of(graph)
     return None if queue is None else queue.client
 
@@ -151,7 +177,8 @@ def for_member(graph: db.Graph, member_id: str, *, strategy: str, limit: int, we
         as_of = answer["computed"].pop("_as_of")
         ANSWERS.put(key, as_of, answer, entries)
         if shared is not None:
-            SHARED_ANSWERS.put(shared, _SharedAnswers.name(graph, key), as_of, answer)
+            SHARED_ANSWERS.put(shared, _SharedAnswers.name(graph, key), as_of, answer,
+                               graph.config["NETWEAVE_RECOMMENDATION_SHARED_ENTRIES"])
     answer["computed"].pop("_as_of", None)
     return answer
 

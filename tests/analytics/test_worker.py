@@ -143,6 +143,16 @@ def test_a_recommendation_one_web_app_computed_is_served_by_another_until_the_ne
     names = client.keys(recommendations._SharedAnswers.PREFIX + "*")
     assert len(names) == 1 and 0 < client.ttl(names[0]) <= recommendations._SharedAnswers.SECONDS
 
+    # At most NETWEAVE_RECOMMENDATION_SHARED_ENTRIES are kept, the oldest dropped first.
+    bounded = web(NETWEAVE_RECOMMENDATION_SHARED_ENTRIES=2)
+    others = [m["id"] for m in first.get("/v1/members?limit=4").get_json()["items"] if m["id"] != member][:3]
+    for other in others:
+        assert bounded.get(f"/v1/members/{other}/recommendations?strategy=close_triangles").status_code == 200
+    kept = {name.decode() for name in client.keys(recommendations._SharedAnswers.PREFIX + "*")}
+    assert len(kept) == 2 and client.zcard(recommendations._SharedAnswers.INDEX) == 2
+    assert names[0].decode() not in kept        # the first answer, the oldest, went first
+    assert body(second)["computed"]["cached"] is True     # still kept by the second app's process
+
     # A write moves the revision: the shared answer no longer serves, the second app computes.
     assert first.post("/v1/members", json={"name": "Newcomer"}).status_code == 201
     assert body(second)["computed"]["cached"] is False
