@@ -46,6 +46,9 @@ SETTINGS: dict[str, Setting] = {
     "NETWEAVE_RECOMMENDATION_CACHE_ENTRIES": Setting(5000, int, 0, 1_000_000),
     # With a job queue, answers also kept in its Redis for every API process, at most this many (0: none).
     "NETWEAVE_RECOMMENDATION_SHARED_ENTRIES": Setting(20000, int, 0, 1_000_000),
+    # After writes settle and the default reports are stored, the worker recomputes this many of the newest
+    # shared answers the graph has moved past, so the members asked most recently find theirs ready (0: none).
+    "NETWEAVE_RECOMMENDATION_REFRESH": Setting(500, int, 0, 100_000),
     # Longest a Cypher transaction may run before Neo4j stops it and the request answers 503: below
     # gunicorn's worker timeout, so a slow query never gets a worker killed.
     "NETWEAVE_QUERY_TIMEOUT_SECONDS": Setting(30.0, float),

@@ -5,7 +5,9 @@ caches, computes each job on one thread at a lower CPU priority than the web tie
 (cluster ids, betweenness, coreness, the cut structure) back onto the graph, and stores the report where
 every web worker reads it. Beside the jobs the API asks for, it recomputes the default reports on its
 own once writes have settled (`worker_debounce_seconds`, at the latest `worker_max_delay_seconds` after
-the first unseen write). Several workers may run, on one machine or many: the queue gives each job to one
+the first unseen write), and once those are stored, recomputes the shared member recommendation answers
+asked most recently that the writes made stale (service/repositories/recommendations.py, `refresh`).
+Several workers may run, on one machine or many: the queue gives each job to one
 of them, and deduplication (service/analytics/queue.py) keeps them from computing the same question twice.
 No Flask app is built here.
 """
@@ -37,6 +39,7 @@ log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
 LAPSED_SURVEYS_SECONDS = 30.0    # how often a worker looks for check-ins whose closes_at passed
+REFRESH_KEY = "netweave:recommendations-refreshed:"   # + revision: the worker refreshing its answers
 
 
 class AnalyticsWorker:
@@ -58,6 +61,8 @@ class AnalyticsWorker:
         self._thread = threading.local()
         self.retry_after = int(config.get("NETWEAVE_RETRY_AFTER_SECONDS") or 5)
         self.webhook_key = config.get("NETWEAVE_WEBHOOK_KEY")
+        self.refresh_newest = config.get("NETWEAVE_RECOMMENDATION_REFRESH", 0) \
+            if config.get("NETWEAVE_RECOMMENDATION_SHARED_ENTRIES") else 0
         self.webhook_poll_seconds = config.get("NETWEAVE_WEBHOOK_POLL_SECONDS", 0.5)
         self._deliverer: Deliverer | None = None
         self.stopping = threading.Event()
@@ -154,9 +159,10 @@ class AnalyticsWorker:
     # --- the default reports, recomputed after writes ------------------------------------------------
 
     def watch(self) -> None:
-        """Enqueues the default questions when the revision has settled (see the module's docstring)."""
+        """Enqueues the default questions when the revision has settled (see the module's docstring), and
+        once their reports are stored, refreshes the recommendation answers asked most recently."""
         seen: int | None = None
-        quiet_since = first_unseen = None
+        quiet_since = first_unseen = refresh_due = None
         while not self.stopping.wait(POLL_SECONDS):
             try:
                 revision = self.graph.read(db.run_one, "change_revision")["revision"]
@@ -167,12 +173,46 @@ class AnalyticsWorker:
             if revision != seen:
                 seen, quiet_since = revision, now
                 first_unseen = first_unseen if first_unseen is not None else now
+            if refresh_due is not None and self.defaults_stored(refresh_due):
+                self.refresh_recommendations(refresh_due)
+                refresh_due = None
             if first_unseen is None:
                 continue
             if (now - quiet_since >= self.settings.worker_debounce_seconds
                     or now - first_unseen >= self.settings.worker_max_delay_seconds):
                 if self.enqueue_defaults(revision):
-                    first_unseen = None
+                    first_unseen, refresh_due = None, revision
+
+    def defaults_stored(self, revision: int) -> bool:
+        """Whether every default report is stored at `revision` or later (their write-backs, cluster ids
+        among them, landed before)."""
+        from service.repositories import analytics
+
+        scope = analytics.Scope.of(None)
+        for question, params in analytics.DEFAULT_QUESTIONS:
+            stored = self.store.report(key_of(analytics.question_args(question, scope, params)))
+            if stored is None or stored[0] < revision:
+                return False
+        return True
+
+    def refresh_recommendations(self, revision: int) -> None:
+        """Recomputes the newest shared recommendation answers the writes made stale
+        (recommendations.refresh), by one worker per revision: the first to take the revision's mark."""
+        from service.repositories import recommendations
+
+        newest = self.refresh_newest
+        if not newest:
+            return
+        try:
+            if not self.queue.client.set(REFRESH_KEY + str(revision), self.name, nx=True, ex=3600):
+                return
+            started = time.perf_counter()
+            done = recommendations.refresh(self.graph, newest)
+        except Exception:
+            log.warning("could not refresh the recommendation answers after revision %d", revision, exc_info=True)
+            return
+        log.info("refreshed %d recommendation answers after revision %d in %.1f s", done, revision,
+                 time.perf_counter() - started)
 
     def enqueue_defaults(self, revision: int) -> bool:
         from service.repositories import analytics

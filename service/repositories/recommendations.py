@@ -16,6 +16,7 @@ import redis
 from service import db
 from service.recommending import ranking as ranking_module, recommendations as scoring
 from service.analytics.engine import get_engine
+from service.problems import Problem
 from service.repositories import analytics, not_found, ranking
 
 log = logging.getLogger(__name__)
@@ -108,21 +109,24 @@ class _SharedAnswers:
         if time.monotonic() < self._paused_until:
             return None
         try:
-            raw = client.get(name)
+            held = self.held(client, name)
         except redis.RedisError:
             self._failed("read")
             return None
-        if raw is None:
-            return None
-        held = json.loads(zlib.decompress(raw))
-        return held["answer"] if tuple(held["as_of"]) == as_of else None
+        return held["answer"] if held is not None and tuple(held["as_of"]) == as_of else None
+
+    def held(self, client: redis.Redis, name: bytes | str) -> dict[str, Any] | None:
+        """The entry kept under `name` ({as_of, answer, request}), None when gone."""
+        raw = client.get(name)
+        return None if raw is None else json.loads(zlib.decompress(raw))
 
     def put(self, client: redis.Redis, name: str, as_of: tuple[int, int], answer: dict[str, Any],
-            entries: int) -> None:
+            entries: int, request: dict[str, Any]) -> None:
         if time.monotonic() < self._paused_until:
             return
         seconds = int(_Answers.WAITING_SECONDS) if "impact" in answer["computed"] else self.SECONDS
-        entry = zlib.compress(json.dumps({"as_of": list(as_of), "answer": answer}, separators=(",", ":")).encode(), 1)
+        entry = zlib.compress(json.dumps({"as_of": list(as_of), "answer": answer, "request": request},
+                                         separators=(",", ":")).encode(), 1)
         try:
             script = self._scripts.get(id(client))
             if script is None:
@@ -177,10 +181,45 @@ def for_member(graph: db.Graph, member_id: str, *, strategy: str, limit: int, we
         as_of = answer["computed"].pop("_as_of")
         ANSWERS.put(key, as_of, answer, entries)
         if shared is not None:
+            request = {"member_id": member_id, "strategy": strategy, "limit": limit, "region": region, "role": role,
+                       "organization_id": organization_id, "exclude_organization_id": exclude_organization_id,
+                       "activity_size_cap": activity_size_cap}
             SHARED_ANSWERS.put(shared, _SharedAnswers.name(graph, key), as_of, answer,
-                               graph.config["NETWEAVE_RECOMMENDATION_SHARED_ENTRIES"])
+                               graph.config["NETWEAVE_RECOMMENDATION_SHARED_ENTRIES"], request)
     answer["computed"].pop("_as_of", None)
     return answer
+
+
+def refresh(graph: db.Graph, newest: int) -> int:
+    """Recomputes the `newest` shared answers (the latest kept first) that the graph's revision or cluster
+    assignment has moved past, each as its request asked, so the members asked most recently find theirs
+    ready after a write; how many it recomputed. The analytics worker calls it once writes have settled
+    and the default reports (clusters, bridges, the ranking model) are stored. It stops when the graph
+    moves again: what it would compute next is already behind."""
+    client = _shared_client(graph)
+    if client is None or newest <= 0:
+        return 0
+
+    def now() -> tuple[int, int]:
+        counters = graph.read_statement("recommend_revision")[0]
+        return counters["revision"], counters["clustering"]
+
+    as_of, done = now(), 0
+    weights = graph.config["NETWEAVE_RECOMMENDATION_WEIGHTS"]
+    for name in client.zrevrange(_SharedAnswers.INDEX, 0, newest - 1):
+        held = SHARED_ANSWERS.held(client, name)
+        if held is None or tuple(held["as_of"]) == as_of:
+            continue
+        try:
+            for_member(graph, weights=weights, **held["request"])
+        except Problem as problem:
+            if problem.status != 404:           # a member deleted since has no answer to keep
+                raise
+            continue
+        done += 1
+        if now() != as_of:
+            break
+    return done
 
 
 def _compute(graph: db.Graph, member_id: str, model: ranking_module.Model | None, *, strategy: str, limit: int,

@@ -17,7 +17,7 @@ from service.cli import seeding
 from service.analytics.engine import get_engine
 from service.analytics.queue import JOB_KEY, QUEUE_NAME, WAITING_KEY, WAITING_SECONDS
 from service.analytics.store import SharedStore, key_of
-from service.analytics.worker import AnalyticsWorker
+from service.analytics.worker import REFRESH_KEY, AnalyticsWorker
 from service.cli.demo import generate_demo_network
 from service.repositories import analytics
 from tests.analytics.conftest import NETWEAVE, karate
@@ -95,6 +95,8 @@ def test_two_web_workers_enqueue_one_job_and_give_byte_identical_answers(web, wo
     member = report["brokers"][0]["member"]["id"]
     recommended = [api.get(f"/v1/members/{member}/recommendations?strategy=bridge_silos") for api in (first, second)]
     bodies = [response.get_json() for response in recommended]
+    # The second serves what the first computed (shared through the queue's Redis).
+    assert [body["computed"].pop("cached") for body in bodies] == [False, True]
     for body in bodies:
         body["computed"].pop("took_ms")      # the request's own timing, the one part that may differ
     assert bodies[0] == bodies[1]
@@ -169,6 +171,38 @@ def test_a_recommendation_one_web_app_computed_is_served_by_another_until_the_ne
     finally:
         recommendations.SHARED_ANSWERS._paused_until = 0.0
         redis_server.start()
+
+
+def test_after_writes_settle_the_worker_recomputes_the_answers_asked_most_recently(web, workers, redis_server, graph):
+    """A member's answer is kept in the queue's Redis; a write makes it stale; once the worker has stored the
+    default reports for the new revision it recomputes the answer, and the next ask is served, not computed."""
+    from service.repositories import recommendations
+
+    api = web()
+    _load_karate(api)
+    member = api.get("/v1/members?limit=1").get_json()["items"][0]["id"]
+    path = f"/v1/members/{member}/recommendations?strategy=close_triangles&limit=5"
+    assert api.get(path).get_json()["computed"]["cached"] is False
+    client = redis.Redis.from_url(redis_server.url)
+    [name] = client.keys(recommendations._SharedAnswers.PREFIX + "*")
+    before = recommendations.SHARED_ANSWERS.held(client, name)
+    assert before["request"] == {"member_id": member, "strategy": "close_triangles", "limit": 5, "region": None,
+                                 "role": None, "organization_id": None, "exclude_organization_id": None,
+                                 "activity_size_cap": 50}
+    assert api.post("/v1/members", json={"name": "Newcomer"}).status_code == 201
+    revision = graph.read(db.run_one, "change_revision")["revision"]
+    assert revision > before["as_of"][0]
+    workers()
+
+    def refreshed():
+        names = client.zrevrange(recommendations._SharedAnswers.INDEX, 0, -1)
+        entries = [recommendations.SHARED_ANSWERS.held(client, n) for n in names]
+        return [e for e in entries if e and e["request"]["member_id"] == member and e["as_of"][0] >= revision]
+    [entry] = _wait_for(refreshed, 90, "the worker to recompute the stale answer")
+    assert client.get(REFRESH_KEY + str(revision)) is not None       # one worker took the revision
+    served = web().get(path).get_json()        # a new process: nothing of its own kept
+    assert served["computed"]["cached"] is True
+    assert [i["member"]["id"] for i in served["items"]] == [i["member"]["id"] for i in entry["answer"]["items"]]
 
 
 def test_the_worker_computes_the_default_reports_after_writes(web, workers, graph):
