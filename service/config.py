@@ -47,7 +47,7 @@ SETTINGS: dict[str, Setting] = {
     # With a job queue, answers also kept in its Redis for every API process, at most this many (0: none).
     "NETWEAVE_RECOMMENDATION_SHARED_ENTRIES": Setting(20000, int, 0, 1_000_000),
     # After writes settle and the default reports are stored, the worker recomputes this many of the newest
-    # shared answers the graph has moved past, so the members asked most recently find theirs ready (0: none).
+    # shared answers the graph has moved past, so the answers computed most recently are ready again (0: none).
     "NETWEAVE_RECOMMENDATION_REFRESH": Setting(500, int, 0, 100_000),
     # Longest a Cypher transaction may run before Neo4j stops it and the request answers 503: below
     # gunicorn's worker timeout, so a slow query never gets a worker killed.

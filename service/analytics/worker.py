@@ -6,7 +6,7 @@ caches, computes each job on one thread at a lower CPU priority than the web tie
 every web worker reads it. Beside the jobs the API asks for, it recomputes the default reports on its
 own once writes have settled (`worker_debounce_seconds`, at the latest `worker_max_delay_seconds` after
 the first unseen write), and once those are stored, recomputes the shared member recommendation answers
-asked most recently that the writes made stale (service/repositories/recommendations.py, `refresh`).
+computed most recently that the writes made stale (service/repositories/recommendations.py, `refresh`).
 Several workers may run, on one machine or many: the queue gives each job to one
 of them, and deduplication (service/analytics/queue.py) keeps them from computing the same question twice.
 No Flask app is built here.
@@ -61,8 +61,10 @@ class AnalyticsWorker:
         self._thread = threading.local()
         self.retry_after = int(config.get("NETWEAVE_RETRY_AFTER_SECONDS") or 5)
         self.webhook_key = config.get("NETWEAVE_WEBHOOK_KEY")
-        self.refresh_newest = config.get("NETWEAVE_RECOMMENDATION_REFRESH", 0) \
-            if config.get("NETWEAVE_RECOMMENDATION_SHARED_ENTRIES") else 0
+        # Only where answers are kept and shared (recommendations._shared asks the same of the config).
+        sharing = (config.get("NETWEAVE_RECOMMENDATION_SHARED_ENTRIES")
+                   and config.get("NETWEAVE_RECOMMENDATION_CACHE_ENTRIES"))
+        self.refresh_newest = config.get("NETWEAVE_RECOMMENDATION_REFRESH", 0) if sharing else 0
         self.webhook_poll_seconds = config.get("NETWEAVE_WEBHOOK_POLL_SECONDS", 0.5)
         self._deliverer: Deliverer | None = None
         self.stopping = threading.Event()
@@ -160,7 +162,7 @@ class AnalyticsWorker:
 
     def watch(self) -> None:
         """Enqueues the default questions when the revision has settled (see the module's docstring), and
-        once their reports are stored, refreshes the recommendation answers asked most recently."""
+        once their reports are stored, refreshes the recommendation answers computed most recently."""
         seen: int | None = None
         quiet_since = first_unseen = refresh_due = None
         while not self.stopping.wait(POLL_SECONDS):
@@ -173,6 +175,8 @@ class AnalyticsWorker:
             if revision != seen:
                 seen, quiet_since = revision, now
                 first_unseen = first_unseen if first_unseen is not None else now
+            if refresh_due is not None and revision != refresh_due:
+                refresh_due = None      # written to since: the next settled revision gets its refresh
             if refresh_due is not None and self.defaults_stored(refresh_due):
                 self.refresh_recommendations(refresh_due)
                 refresh_due = None
@@ -207,7 +211,7 @@ class AnalyticsWorker:
             if not self.queue.client.set(REFRESH_KEY + str(revision), self.name, nx=True, ex=3600):
                 return
             started = time.perf_counter()
-            done = recommendations.refresh(self.graph, newest)
+            done = recommendations.refresh(self.graph, newest, revision, self.stopping.is_set)
         except Exception:
             log.warning("could not refresh the recommendation answers after revision %d", revision, exc_info=True)
             return

@@ -9,7 +9,7 @@ import threading
 import time
 import zlib
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Callable
 
 import redis
 
@@ -65,12 +65,14 @@ class _Answers:
 ANSWERS = _Answers()
 
 
-# KEYS: the answer's name, the index of names by time kept; ARGV: the entry, its ttl, now, the most kept.
-# Keeps the entry and drops the oldest beyond the bound, in one round trip.
+# KEYS: the answer's name, the index of its database's names by time kept; ARGV: the entry, its ttl, the most
+# kept. Keeps the entry and drops the oldest beyond the bound, in one round trip, timed by the Redis server's
+# clock (not each host's). The names it drops are not in KEYS: a single Redis, as the queue's own scripts want.
 _KEEP_SHARED = """
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-redis.call('ZADD', KEYS[2], ARGV[3], KEYS[1])
-local over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[4])
+local now = redis.call('TIME')
+redis.call('ZADD', KEYS[2], now[1] + now[2] / 1000000, KEYS[1])
+local over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[3])
 if over > 0 then
   local oldest = redis.call('ZPOPMIN', KEYS[2], over)
   for i = 1, #oldest, 2 do redis.call('DEL', oldest[i]) end
@@ -83,30 +85,58 @@ class _SharedAnswers:
     """The same answers in the job queue's Redis, so every API process (and instance) serves what one of
     them computed: with the answers kept per process only, each process computed every member's first
     answer itself, and those computing requests were the p99 of bench/recommend_latency.py. An entry is
-    the answer and the (revision, clustering) it was computed at, checked as the process's own are,
-    compressed (a 14 KB answer of the bench network takes about 2.4 KB); it lasts SECONDS (an answer waiting
-    on its bridge analysis, _Answers.WAITING_SECONDS), and at most NETWEAVE_RECOMMENDATION_SHARED_ENTRIES
-    are kept, the oldest dropped first (INDEX orders them). Redis failing costs a computed answer, never a
-    request: it is logged, and the shared answers are left alone for PAUSE_SECONDS, so requests do not each
-    wait out the connection timeout."""
+    the answer, the (revision, clustering) it was computed at (checked as the process's own are) and the
+    request it answers, compressed (a 14 KB answer of the bench network takes about 2.4 KB); it lasts
+    SECONDS (an answer waiting on its bridge analysis, _Answers.WAITING_SECONDS), and at most
+    NETWEAVE_RECOMMENDATION_SHARED_ENTRIES are kept per database, the oldest dropped first (`index` orders
+    them). An entry is named by the database, the request, the model version, the weights and FORMAT, so
+    instances with other weights or another answer shape never serve each other's. Redis failing costs a
+    computed answer, never a request: its client waits SOCKET_SECONDS at most, the failure is logged, and
+    the shared answers are left alone for PAUSE_SECONDS; an entry that does not decode is a miss."""
 
     PREFIX = "netweave:recommendation:"
-    INDEX = "netweave:recommendations-kept"
+    INDEX = "netweave:recommendations-kept:"
+    FORMAT = 1                  # raise when an answer's shape changes
     SECONDS = 3600
     PAUSE_SECONDS = 10.0
+    SOCKET_SECONDS = 0.5
 
     def __init__(self) -> None:
         self._paused_until = 0.0
-        self._scripts: dict[int, Any] = {}
+        self._lock = threading.Lock()
+        self._clients: dict[str, tuple[redis.Redis, Any]] = {}
+
+    def client(self, url: str) -> tuple[redis.Redis, Any]:
+        """This process's client of the Redis at `url` (short timeouts: a request never waits long on it)
+        and its keeping script."""
+        with self._lock:
+            found = self._clients.get(url)
+            if found is None:
+                client = redis.Redis.from_url(url, socket_connect_timeout=self.SOCKET_SECONDS,
+                                              socket_timeout=self.SOCKET_SECONDS)
+                found = self._clients[url] = (client, client.register_script(_KEEP_SHARED))
+            return found
+
+    def paused(self) -> bool:
+        return time.monotonic() < self._paused_until
+
+    @staticmethod
+    def _database(graph: db.Graph) -> str:
+        return hashlib.sha256(json.dumps([graph.config.get("NEO4J_URI"),
+                                          graph.config.get("NEO4J_DATABASE")]).encode()).hexdigest()[:32]
 
     @classmethod
-    def name(cls, graph: db.Graph, key: tuple) -> str:
+    def index(cls, graph: db.Graph) -> str:
+        return cls.INDEX + cls._database(graph)
+
+    @classmethod
+    def name(cls, graph: db.Graph, key: tuple, weights: dict[str, dict[str, float]]) -> str:
         # The process-local key starts with id(graph); across processes the database is what names it.
-        scope = [graph.config.get("NEO4J_URI"), graph.config.get("NEO4J_DATABASE"), *key[1:]]
+        scope = [cls.FORMAT, cls._database(graph), json.dumps(weights, sort_keys=True), *key[1:]]
         return cls.PREFIX + hashlib.sha256(json.dumps(scope, default=str).encode()).hexdigest()
 
     def get(self, client: redis.Redis, name: str, as_of: tuple[int, int]) -> dict[str, Any] | None:
-        if time.monotonic() < self._paused_until:
+        if self.paused():
             return None
         try:
             held = self.held(client, name)
@@ -116,22 +146,27 @@ class _SharedAnswers:
         return held["answer"] if held is not None and tuple(held["as_of"]) == as_of else None
 
     def held(self, client: redis.Redis, name: bytes | str) -> dict[str, Any] | None:
-        """The entry kept under `name` ({as_of, answer, request}), None when gone."""
+        """The entry kept under `name` ({as_of, answer, request}), None when gone or not readable."""
         raw = client.get(name)
-        return None if raw is None else json.loads(zlib.decompress(raw))
+        if raw is None:
+            return None
+        try:
+            held = json.loads(zlib.decompress(raw))
+            return held if {"as_of", "answer", "request"} <= held.keys() else None
+        except (zlib.error, ValueError, AttributeError):
+            log.warning("a shared recommendation answer that does not decode is ignored", exc_info=True)
+            return None
 
-    def put(self, client: redis.Redis, name: str, as_of: tuple[int, int], answer: dict[str, Any],
-            entries: int, request: dict[str, Any]) -> None:
-        if time.monotonic() < self._paused_until:
+    def put(self, keeping: Any, graph: db.Graph, name: str, as_of: tuple[int, int], answer: dict[str, Any],
+            request: dict[str, Any]) -> None:
+        if self.paused():
             return
         seconds = int(_Answers.WAITING_SECONDS) if "impact" in answer["computed"] else self.SECONDS
-        entry = zlib.compress(json.dumps({"as_of": list(as_of), "answer": answer, "request": request},
-                                         separators=(",", ":")).encode(), 1)
         try:
-            script = self._scripts.get(id(client))
-            if script is None:
-                script = self._scripts[id(client)] = client.register_script(_KEEP_SHARED)
-            script(keys=[name, self.INDEX], args=[entry, seconds, time.time(), entries])
+            entry = zlib.compress(json.dumps({"as_of": list(as_of), "answer": answer, "request": request},
+                                             separators=(",", ":")).encode(), 1)
+            keeping(keys=[name, self.index(graph)],
+                    args=[entry, seconds, graph.config["NETWEAVE_RECOMMENDATION_SHARED_ENTRIES"]])
         except redis.RedisError:
             self._failed("keep")
 
@@ -144,13 +179,14 @@ class _SharedAnswers:
 SHARED_ANSWERS = _SharedAnswers()
 
 
-def _shared_client(graph: db.Graph) -> redis.Redis | None:
-    """The job queue's Redis client when the process has a queue and shares answers, else None (answers
-    stay per process)."""
-    if not graph.config.get("NETWEAVE_RECOMMENDATION_SHARED_ENTRIES", 0):
+def _shared(graph: db.Graph) -> tuple[redis.Redis, Any] | None:
+    """The Redis client (and keeping script) of the job queue when the process has one and keeps answers
+    (NETWEAVE_RECOMMENDATION_CACHE_ENTRIES) to share (NETWEAVE_RECOMMENDATION_SHARED_ENTRIES), else None."""
+    url = graph.config.get("NETWEAVE_QUEUE_URL")
+    if not (url and graph.config.get("NETWEAVE_RECOMMENDATION_CACHE_ENTRIES", 0)
+            and graph.config.get("NETWEAVE_RECOMMENDATION_SHARED_ENTRIES", 0)):
         return None
-    queue = analytics.queue_of(graph)
-    return None if queue is None else queue.client
+    return SHARED_ANSWERS.client(url)
 
 
 def for_member(graph: db.Graph, member_id: str, *, strategy: str, limit: int, weights: dict[str, dict[str, float]],
@@ -161,13 +197,13 @@ def for_member(graph: db.Graph, member_id: str, *, strategy: str, limit: int, we
     entries = graph.config.get("NETWEAVE_RECOMMENDATION_CACHE_ENTRIES", 0)
     key = (id(graph), member_id, strategy, limit, region, role, organization_id, exclude_organization_id,
            activity_size_cap, model.version if model is not None else None)
-    shared = _shared_client(graph) if entries else None
+    shared = _shared(graph)
     if entries:
         counters = graph.read_statement("recommend_revision")[0]
         as_of = (counters["revision"], counters["clustering"])
         held = ANSWERS.get(key, as_of)
         if held is None and shared is not None:
-            held = SHARED_ANSWERS.get(shared, _SharedAnswers.name(graph, key), as_of)
+            held = SHARED_ANSWERS.get(shared[0], _SharedAnswers.name(graph, key, weights), as_of)
             if held is not None and "impact" not in held["computed"]:   # one waiting is not kept twice as long
                 ANSWERS.put(key, as_of, held, entries)
         if held is not None:
@@ -184,38 +220,50 @@ def for_member(graph: db.Graph, member_id: str, *, strategy: str, limit: int, we
             request = {"member_id": member_id, "strategy": strategy, "limit": limit, "region": region, "role": role,
                        "organization_id": organization_id, "exclude_organization_id": exclude_organization_id,
                        "activity_size_cap": activity_size_cap}
-            SHARED_ANSWERS.put(shared, _SharedAnswers.name(graph, key), as_of, answer,
-                               graph.config["NETWEAVE_RECOMMENDATION_SHARED_ENTRIES"], request)
+            SHARED_ANSWERS.put(shared[1], graph, _SharedAnswers.name(graph, key, weights), as_of, answer, request)
     answer["computed"].pop("_as_of", None)
     return answer
 
 
-def refresh(graph: db.Graph, newest: int) -> int:
-    """Recomputes the `newest` shared answers (the latest kept first) that the graph's revision or cluster
-    assignment has moved past, each as its request asked, so the members asked most recently find theirs
-    ready after a write; how many it recomputed. The analytics worker calls it once writes have settled
-    and the default reports (clusters, bridges, the ranking model) are stored. It stops when the graph
-    moves again: what it would compute next is already behind."""
-    client = _shared_client(graph)
-    if client is None or newest <= 0:
+def refresh(graph: db.Graph, newest: int, revision: int, stopping: Callable[[], bool] = lambda: False) -> int:
+    """Recomputes the `newest` shared answers of the graph's database (the latest kept first) that the
+    graph has moved past, each as its request asked, so the members whose answers were computed most
+    recently find theirs ready after a write; how many it recomputed. The analytics worker calls it once
+    writes have settled at `revision` and the default reports (clusters, bridges, the ranking model) are
+    stored for it. It does nothing when the graph is no longer at `revision`, and stops when it moves on,
+    when `stopping()` or when sharing pauses: what it would compute next is already behind. An answer
+    recomputed under another model version replaces the entry it came from."""
+    shared = _shared(graph)
+    if shared is None or newest <= 0:
         return 0
+    client = shared[0]
 
     def now() -> tuple[int, int]:
         counters = graph.read_statement("recommend_revision")[0]
         return counters["revision"], counters["clustering"]
 
     as_of, done = now(), 0
+    if as_of[0] != revision:
+        return 0
     weights = graph.config["NETWEAVE_RECOMMENDATION_WEIGHTS"]
-    for name in client.zrevrange(_SharedAnswers.INDEX, 0, newest - 1):
+    index = _SharedAnswers.index(graph)
+    for name in client.zrevrange(index, 0, newest - 1):
+        if stopping() or SHARED_ANSWERS.paused():
+            break
         held = SHARED_ANSWERS.held(client, name)
         if held is None or tuple(held["as_of"]) == as_of:
             continue
         try:
-            for_member(graph, weights=weights, **held["request"])
+            answer = for_member(graph, weights=weights, **held["request"])
         except Problem as problem:
             if problem.status != 404:           # a member deleted since has no answer to keep
                 raise
+            client.delete(name)
+            client.zrem(index, name)
             continue
+        if answer["computed"]["model"].get("version") != held["answer"]["computed"]["model"].get("version"):
+            client.delete(name)                 # kept again under the model that ranks now
+            client.zrem(index, name)
         done += 1
         if now() != as_of:
             break

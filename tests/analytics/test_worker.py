@@ -121,39 +121,57 @@ def test_two_web_workers_enqueue_one_job_and_give_byte_identical_answers(web, wo
 
 def test_a_recommendation_one_web_app_computed_is_served_by_another_until_the_next_write(web, redis_server):
     """Answers are shared through the queue's Redis: what one API process computed, another serves at the same
-    revision; a write makes both compute again; Redis going away costs the sharing, never the request."""
+    revision (the same request only); a write makes both compute again; at most
+    NETWEAVE_RECOMMENDATION_SHARED_ENTRIES are kept; Redis going away costs the sharing, never the request."""
     from service.repositories import recommendations
 
+    shared = recommendations._SharedAnswers
     first, second = web(), web()
     _load_karate(first)
-    member = first.get("/v1/members?limit=1").get_json()["items"][0]["id"]
+    members = [m["id"] for m in first.get("/v1/members?limit=4").get_json()["items"]]
+    member = members[0]
     path = f"/v1/members/{member}/recommendations?strategy=close_triangles"
 
-    def body(api: ApiClient) -> dict:
-        response = api.get(path)
+    def body(api: ApiClient, url: str = path) -> dict:
+        response = api.get(url)
         assert response.status_code == 200, response.get_data(as_text=True)
         return response.get_json()
 
     computed = body(first)
     served = body(second)
     assert computed["computed"]["cached"] is False and served["computed"]["cached"] is True
-    assert computed["items"] and [i["member"]["id"] for i in served["items"]] == [i["member"]["id"] for i in computed["items"]]
+    ranked = [[item["member"]["id"] for item in answer["items"]] for answer in (computed, served)]
+    assert ranked[0] and ranked[0] == ranked[1]
     for answer in (computed, served):
         del answer["computed"]["took_ms"], answer["computed"]["cached"]
     assert served == computed
     client = redis.Redis.from_url(redis_server.url)
-    names = client.keys(recommendations._SharedAnswers.PREFIX + "*")
-    assert len(names) == 1 and 0 < client.ttl(names[0]) <= recommendations._SharedAnswers.SECONDS
+    names = client.keys(shared.PREFIX + "*")
+    assert len(names) == 1 and 0 < client.ttl(names[0]) <= shared.SECONDS
+    [index] = client.keys(shared.INDEX + "*")
+
+    # Another strategy, another limit or other weights are other answers: none serves another's.
+    other = f"/v1/members/{member}/recommendations?strategy=shared_interests"
+    assert body(first, other)["computed"]["cached"] is False
+    answer = body(second, other)
+    assert answer["computed"]["cached"] is True and answer["strategy"] == "shared_interests"
+    assert body(second, other + "&limit=3")["computed"]["cached"] is False
+    weighed = web(NETWEAVE_RECOMMENDATION_WEIGHTS='{"close_triangles": {"topics": 9.0}}')
+    assert body(weighed)["computed"]["cached"] is False
+    assert client.zcard(index) == 4
 
     # At most NETWEAVE_RECOMMENDATION_SHARED_ENTRIES are kept, the oldest dropped first.
     bounded = web(NETWEAVE_RECOMMENDATION_SHARED_ENTRIES=2)
-    others = [m["id"] for m in first.get("/v1/members?limit=4").get_json()["items"] if m["id"] != member][:3]
-    for other in others:
-        assert bounded.get(f"/v1/members/{other}/recommendations?strategy=close_triangles").status_code == 200
-    kept = {name.decode() for name in client.keys(recommendations._SharedAnswers.PREFIX + "*")}
-    assert len(kept) == 2 and client.zcard(recommendations._SharedAnswers.INDEX) == 2
-    assert names[0].decode() not in kept        # the first answer, the oldest, went first
+    for other_member in members[1:4]:
+        body(bounded, f"/v1/members/{other_member}/recommendations?strategy=close_triangles")
+    kept = set(client.keys(shared.PREFIX + "*"))
+    assert len(kept) == 2 and client.zcard(index) == 2
+    assert names[0] not in kept                 # the first answer, the oldest, went first
     assert body(second)["computed"]["cached"] is True     # still kept by the second app's process
+
+    # An entry that does not decode (another version's, a corrupt one) is a miss, not a failed request.
+    client.set(names[0], b"not an answer")
+    assert body(web())["computed"]["cached"] is False
 
     # A write moves the revision: the shared answer no longer serves, the second app computes.
     assert first.post("/v1/members", json={"name": "Newcomer"}).status_code == 201
@@ -173,33 +191,38 @@ def test_a_recommendation_one_web_app_computed_is_served_by_another_until_the_ne
         redis_server.start()
 
 
-def test_after_writes_settle_the_worker_recomputes_the_answers_asked_most_recently(web, workers, redis_server, graph):
+def test_after_writes_settle_the_worker_recomputes_the_newest_shared_answers(web, workers, redis_server, graph):
     """A member's answer is kept in the queue's Redis; a write makes it stale; once the worker has stored the
-    default reports for the new revision it recomputes the answer, and the next ask is served, not computed."""
+    default reports for the new revision it recomputes the answer (with the bridge analysis of that revision,
+    and the ranking model trained there, whose entry replaces the old model's), and the next ask is served."""
     from service.repositories import recommendations
 
+    shared = recommendations._SharedAnswers
     api = web()
     _load_karate(api)
     member = api.get("/v1/members?limit=1").get_json()["items"][0]["id"]
-    path = f"/v1/members/{member}/recommendations?strategy=close_triangles&limit=5"
+    path = f"/v1/members/{member}/recommendations?strategy=balanced&limit=5"
     assert api.get(path).get_json()["computed"]["cached"] is False
     client = redis.Redis.from_url(redis_server.url)
-    [name] = client.keys(recommendations._SharedAnswers.PREFIX + "*")
+    [name] = client.keys(shared.PREFIX + "*")
+    [index] = client.keys(shared.INDEX + "*")
     before = recommendations.SHARED_ANSWERS.held(client, name)
-    assert before["request"] == {"member_id": member, "strategy": "close_triangles", "limit": 5, "region": None,
+    assert before["request"] == {"member_id": member, "strategy": "balanced", "limit": 5, "region": None,
                                  "role": None, "organization_id": None, "exclude_organization_id": None,
                                  "activity_size_cap": 50}
+    assert before["answer"]["computed"]["model"]["version"] is None      # no model trained yet
     assert api.post("/v1/members", json={"name": "Newcomer"}).status_code == 201
     revision = graph.read(db.run_one, "change_revision")["revision"]
     assert revision > before["as_of"][0]
     workers()
 
     def refreshed():
-        names = client.zrevrange(recommendations._SharedAnswers.INDEX, 0, -1)
-        entries = [recommendations.SHARED_ANSWERS.held(client, n) for n in names]
+        entries = [recommendations.SHARED_ANSWERS.held(client, n) for n in client.zrevrange(index, 0, -1)]
         return [e for e in entries if e and e["request"]["member_id"] == member and e["as_of"][0] >= revision]
     [entry] = _wait_for(refreshed, 90, "the worker to recompute the stale answer")
     assert client.get(REFRESH_KEY + str(revision)) is not None       # one worker took the revision
+    assert "impact" not in entry["answer"]["computed"]                # its bridge analysis was there
+    assert entry["answer"]["computed"]["model"]["version"] is not None and not client.exists(name)
     served = web().get(path).get_json()        # a new process: nothing of its own kept
     assert served["computed"]["cached"] is True
     assert [i["member"]["id"] for i in served["items"]] == [i["member"]["id"] for i in entry["answer"]["items"]]
