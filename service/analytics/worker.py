@@ -61,10 +61,9 @@ class AnalyticsWorker:
         self._thread = threading.local()
         self.retry_after = int(config.get("NETWEAVE_RETRY_AFTER_SECONDS") or 5)
         self.webhook_key = config.get("NETWEAVE_WEBHOOK_KEY")
-        # Only where answers are kept and shared (recommendations._shared asks the same of the config).
-        sharing = (config.get("NETWEAVE_RECOMMENDATION_SHARED_ENTRIES")
-                   and config.get("NETWEAVE_RECOMMENDATION_CACHE_ENTRIES"))
-        self.refresh_newest = config.get("NETWEAVE_RECOMMENDATION_REFRESH", 0) if sharing else 0
+        from service.repositories.recommendations import shares_answers
+
+        self.refresh_newest = config.get("NETWEAVE_RECOMMENDATION_REFRESH", 0) if shares_answers(config) else 0
         self.webhook_poll_seconds = config.get("NETWEAVE_WEBHOOK_POLL_SECONDS", 0.5)
         self._deliverer: Deliverer | None = None
         self.stopping = threading.Event()
@@ -177,7 +176,7 @@ class AnalyticsWorker:
                 first_unseen = first_unseen if first_unseen is not None else now
             if refresh_due is not None and revision != refresh_due:
                 refresh_due = None      # written to since: the next settled revision gets its refresh
-            if refresh_due is not None and self.defaults_stored(refresh_due):
+            if refresh_due is not None and not self.defaults_behind(refresh_due):
                 self.refresh_recommendations(refresh_due)
                 refresh_due = None
             if first_unseen is None:
@@ -187,17 +186,19 @@ class AnalyticsWorker:
                 if self.enqueue_defaults(revision):
                     first_unseen, refresh_due = None, revision
 
-    def defaults_stored(self, revision: int) -> bool:
-        """Whether every default report is stored at `revision` or later (their write-backs, cluster ids
-        among them, landed before)."""
+    def defaults_behind(self, revision: int) -> list[tuple[str, dict[str, Any], tuple]]:
+        """The default questions (question, params, store args) whose report is not stored at `revision` or
+        later; none left means every default report is there, its write-backs (cluster ids among them) too."""
         from service.repositories import analytics
 
         scope = analytics.Scope.of(None)
+        behind = []
         for question, params in analytics.DEFAULT_QUESTIONS:
-            stored = self.store.report(key_of(analytics.question_args(question, scope, params)))
+            args = analytics.question_args(question, scope, params)
+            stored = self.store.report(key_of(args))
             if stored is None or stored[0] < revision:
-                return False
-        return True
+                behind.append((question, params, args))
+        return behind
 
     def refresh_recommendations(self, revision: int) -> None:
         """Recomputes the newest shared recommendation answers the writes made stale
@@ -223,11 +224,8 @@ class AnalyticsWorker:
 
         scope = analytics.Scope.of(None)
         try:
-            for question, params in analytics.DEFAULT_QUESTIONS:
-                args = analytics.question_args(question, scope, params)
-                stored = self.store.report(key_of(args))
-                if stored is None or stored[0] < revision:
-                    enqueue(self.store, self.queue, args, analytics.job_of(question, scope, params), revision)
+            for question, params, args in self.defaults_behind(revision):
+                enqueue(self.store, self.queue, args, analytics.job_of(question, scope, params), revision)
         except QueueUnavailable:
             log.warning("the analytics queue is unavailable; the default reports wait for it")
             return False

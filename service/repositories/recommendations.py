@@ -9,7 +9,7 @@ import threading
 import time
 import zlib
 from collections import OrderedDict
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import redis
 
@@ -179,14 +179,22 @@ class _SharedAnswers:
 SHARED_ANSWERS = _SharedAnswers()
 
 
+def shares_answers(config: Mapping[str, Any]) -> bool:
+    """Whether answers are shared: a job queue, and answers kept (NETWEAVE_RECOMMENDATION_CACHE_ENTRIES) to
+    share (NETWEAVE_RECOMMENDATION_SHARED_ENTRIES)."""
+    return bool(config.get("NETWEAVE_QUEUE_URL") and config.get("NETWEAVE_RECOMMENDATION_CACHE_ENTRIES", 0)
+                and config.get("NETWEAVE_RECOMMENDATION_SHARED_ENTRIES", 0))
+
+
 def _shared(graph: db.Graph) -> tuple[redis.Redis, Any] | None:
-    """The Redis client (and keeping script) of the job queue when the process has one and keeps answers
-    (NETWEAVE_RECOMMENDATION_CACHE_ENTRIES) to share (NETWEAVE_RECOMMENDATION_SHARED_ENTRIES), else None."""
-    url = graph.config.get("NETWEAVE_QUEUE_URL")
-    if not (url and graph.config.get("NETWEAVE_RECOMMENDATION_CACHE_ENTRIES", 0)
-            and graph.config.get("NETWEAVE_RECOMMENDATION_SHARED_ENTRIES", 0)):
-        return None
-    return SHARED_ANSWERS.client(url)
+    """The Redis client (and keeping script) of the job queue when answers are shared, else None."""
+    return SHARED_ANSWERS.client(graph.config["NETWEAVE_QUEUE_URL"]) if shares_answers(graph.config) else None
+
+
+def _as_of(graph: db.Graph) -> tuple[int, int]:
+    """The graph's (revision, cluster assignment) now: what a kept answer is checked against."""
+    counters = graph.read_statement("recommend_revision")[0]
+    return counters["revision"], counters["clustering"]
 
 
 def for_member(graph: db.Graph, member_id: str, *, strategy: str, limit: int, weights: dict[str, dict[str, float]],
@@ -199,8 +207,7 @@ def for_member(graph: db.Graph, member_id: str, *, strategy: str, limit: int, we
            activity_size_cap, model.version if model is not None else None)
     shared = _shared(graph)
     if entries:
-        counters = graph.read_statement("recommend_revision")[0]
-        as_of = (counters["revision"], counters["clustering"])
+        as_of = _as_of(graph)
         held = ANSWERS.get(key, as_of)
         if held is None and shared is not None:
             held = SHARED_ANSWERS.get(shared[0], _SharedAnswers.name(graph, key, weights), as_of)
@@ -237,12 +244,7 @@ def refresh(graph: db.Graph, newest: int, revision: int, stopping: Callable[[], 
     if shared is None or newest <= 0:
         return 0
     client = shared[0]
-
-    def now() -> tuple[int, int]:
-        counters = graph.read_statement("recommend_revision")[0]
-        return counters["revision"], counters["clustering"]
-
-    as_of, done = now(), 0
+    as_of, done = _as_of(graph), 0
     if as_of[0] != revision:
         return 0
     weights = graph.config["NETWEAVE_RECOMMENDATION_WEIGHTS"]
@@ -265,7 +267,7 @@ def refresh(graph: db.Graph, newest: int, revision: int, stopping: Callable[[], 
             client.delete(name)                 # kept again under the model that ranks now
             client.zrem(index, name)
         done += 1
-        if now() != as_of:
+        if _as_of(graph) != as_of:
             break
     return done
 
