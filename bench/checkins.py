@@ -10,7 +10,9 @@ Each side starts from the members alone (the previous side's ties are removed fi
 round (--rounds, the order reversed each round) and its best run counts: the first side of a cold JVM pays for
 compiling Cypher's generated code.
 
-Prints ties per second of each side and the ratio (goal: check-ins at least 0.5x of sync).
+Prints ties per second of each side and the ratio (goal: check-ins at least 0.5x of sync). With --drafts, a
+third side saves the same 2,000 answers as drafts (`submit: false`): the same requests, but no nominations or
+ties derived from them. Its ratio is what the check-in side would reach if deriving the ties cost nothing.
 
     .venv/bin/python bench/checkins.py --members 2000 --names 15 --clients 16
 """
@@ -61,7 +63,7 @@ def choices(ids: list[str], names: int, seed: int) -> dict[str, list[str]]:
     return {member: rng.sample([other for other in ids if other != member], names) for member in ids}
 
 
-def run_checkins(port: int, ids: list[str], picks: dict[str, list[str]], clients: int) -> float:
+def run_checkins(port: int, ids: list[str], picks: dict[str, list[str]], clients: int, submit: bool = True) -> float:
     survey = call(port, "POST", "/v1/surveys", {
         "title": "Bench check-in", "closes_at": (datetime.now(timezone.utc) + timedelta(days=1)).isoformat(),
         "questions": [{"id": "advice", "type": "names", "prompt": "Who do you go to for advice?",
@@ -69,7 +71,7 @@ def run_checkins(port: int, ids: list[str], picks: dict[str, list[str]], clients
                        "scales": [{"name": "trust", "min": 1, "max": 4}, {"name": "frequency", "min": 1, "max": 5}]}]})
     items = call(port, "POST", f"/v1/surveys/{survey['id']}/invitations", {"member_ids": ids})["items"]
     rng = random.Random(5)
-    bodies = [(item["token"], {"submit": True, "answers": [{"question_id": "advice", "named": [
+    bodies = [(item["token"], {"submit": submit, "answers": [{"question_id": "advice", "named": [
         {"member_id": other, "scales": {"trust": rng.randint(1, 4), "frequency": rng.randint(1, 5)}}
         for other in picks[item["member_id"]]]}]}) for item in items]
     started = time.perf_counter()
@@ -78,7 +80,8 @@ def run_checkins(port: int, ids: list[str], picks: dict[str, list[str]], clients
     # Every tie written: the results read derives whatever a concurrent request left pending.
     results = call(port, "GET", f"/v1/surveys/{survey['id']}/results")
     elapsed = time.perf_counter() - started
-    assert results["nominations"] == sum(len(body["answers"][0]["named"]) for _, body in bodies), results["nominations"]
+    expected = sum(len(body["answers"][0]["named"]) for _, body in bodies) if submit else 0
+    assert results["nominations"] == expected, results["nominations"]
     return elapsed
 
 
@@ -112,6 +115,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=2, help="each side's best of this many runs counts")
+    parser.add_argument("--drafts", action="store_true",
+                        help="also time the same answers saved as drafts: the requests without deriving ties")
     parser.add_argument("--heap-mb", type=int, default=2048, help="Neo4j's, as bench/sync.py gives it")
     parser.add_argument("--pagecache-mb", type=int, default=1024)
     args = parser.parse_args()
@@ -137,14 +142,14 @@ def main() -> None:
         # The first side of a cold JVM pays for compiling Cypher's generated code (the C2 compiler thread took
         # a core for half a minute): every side runs once per round, in an order reversed each round, and the
         # best of the rounds counts.
-        order = ["checkins", "sync-1", "sync-2"]
+        order = ["checkins", "sync-1", "sync-2", *(["drafts"] if args.drafts else [])]
         for round_ in range(args.rounds):
             for side in (order if round_ % 2 == 0 else order[::-1]):
                 remove_ties(running.uri)
                 before = query_seconds(port)
                 used = {label: cpu_seconds(pid) for label, pid in (("API", process.pid), ("Neo4j", running.pid))}
-                if side == "checkins":
-                    elapsed = run_checkins(port, ids, picks, args.clients)
+                if side in ("checkins", "drafts"):
+                    elapsed = run_checkins(port, ids, picks, args.clients, submit=side == "checkins")
                 else:
                     elapsed = run_sync(port, external, picks, int(side.split("-")[1]), f"{side}-{round_}")
                 if elapsed < times.get(side, float("inf")):
@@ -152,7 +157,8 @@ def main() -> None:
                     cpu[side] = {label: cpu_seconds(pid) - used[label]
                                  for label, pid in (("API", process.pid), ("Neo4j", running.pid))}
                 times[side] = min(times.get(side, float("inf")), elapsed)
-                print(f"round {round_ + 1} {side:>9}: {ties} ties in {elapsed:.1f} s = {ties / elapsed:.0f} ties/s",
+                what = "names saved" if side == "drafts" else "ties"
+                print(f"round {round_ + 1} {side:>9}: {ties} {what} in {elapsed:.1f} s = {ties / elapsed:.0f} {what}/s",
                       flush=True)
         peer = min(times["sync-1"], times["sync-2"])
         ratio = peer / times["checkins"]
@@ -162,6 +168,10 @@ def main() -> None:
             print_time_split(*splits[side])
             print(f"  CPU: {', '.join(f'{label} {seconds:.1f} s' for label, seconds in cpu[side].items())} "
                   f"({times[side]:.1f} s of wall time, 2 cores)")
+        if args.drafts:
+            used = ", ".join(f"{label} {seconds:.1f} s" for label, seconds in cpu["drafts"].items())
+            print(f"drafts: CPU {used} ({times['drafts']:.1f} s of wall time); drafts ({args.clients} clients, the "
+                  f"same requests, no ties derived) / sync: {peer / times['drafts']:.3f}x")
         print(f"check-ins ({args.clients} clients) / sync (the faster of 1 and 2 clients) throughput: {ratio:.3f}x "
               "(goal >= 0.5x)")
     finally:
