@@ -13,7 +13,8 @@ storing five more properties costs Neo4j itself, whatever the API does.
     .venv/bin/python bench/sync_attributes.py --members 40000 --rounds 40
 
 Many short rounds: on a 2-core machine single rounds range 0.7-1.9x, and whole runs of this command
-1.09-1.29x, so one run says little about a difference under 0.1; compare several.
+1.09-1.29x, so one run says little about a difference under 0.1; compare several. Each ratio is printed with
+a 95% bootstrap interval over the rounds, which says how far that run can be trusted.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import numpy as np  # noqa: E402
 from neo4j import GraphDatabase  # noqa: E402
 
 import graph_queries  # noqa: E402
@@ -111,6 +113,18 @@ def alternating(sync, rounds: int, per_round: int, rng: random.Random,
     return plain, attributed, cpu
 
 
+def interval(none: list[float], five: list[float]) -> tuple[float, float]:
+    """A 95% bootstrap interval of the time ratio sum(five) / sum(none), the rounds (each a pair of batches run
+    back to back) resampled in pairs (scipy.stats.bootstrap, percentile method). On a 2-core machine single
+    rounds range 0.7-2x: the interval shows whether a run tells which side of the goal the code is on."""
+    from scipy.stats import bootstrap
+
+    found = bootstrap((np.array(none), np.array(five)), lambda a, b, axis=-1: b.sum(axis=axis) / a.sum(axis=axis),
+                      paired=True, vectorized=True, method="percentile", n_resamples=10_000,
+                      random_state=np.random.default_rng(7))
+    return float(found.confidence_interval.low), float(found.confidence_interval.high)
+
+
 def peer_side(args, per_round: int) -> tuple[list[float], list[float], dict]:
     rng = random.Random(1)
     data = Path(tempfile.mkdtemp(prefix="netweave-bench-attributes-peer-"))
@@ -160,11 +174,14 @@ def main() -> None:
     count = per_round * args.rounds
     print(f"members per side: {count} in batches of {BATCH}, {args.rounds} alternating rounds; "
           f"untimed warm-up {args.warmup} of each; Neo4j heap {args.heap_mb} MB, page cache {args.pagecache_mb} MB")
-    print(f"{'':<28}{'no attributes rec/s':>21}{'5 attributes rec/s':>20}{'time ratio':>12}   each round's ratio")
+    print(f"{'':<28}{'no attributes rec/s':>21}{'5 attributes rec/s':>20}{'time ratio':>12}{'95% interval':>15}"
+          "   each round's ratio")
     for label, (none, five) in (("netweave API sync", (plain, attributed)),
                                 ("raw driver MERGE (peer)", (peer_plain, peer_attributed))):
         rounds = " ".join(f"{b / a:.2f}" for a, b in zip(none, five))
-        print(f"{label:<28}{count / sum(none):>21,.0f}{count / sum(five):>20,.0f}{sum(five) / sum(none):>12.3f}   {rounds}")
+        low, high = interval(none, five)
+        print(f"{label:<28}{count / sum(none):>21,.0f}{count / sum(five):>20,.0f}{sum(five) / sum(none):>12.3f}"
+              f"{f'{low:.3f}-{high:.3f}':>15}   {rounds}")
     print("CPU ms per 1,000 records, without / with attributes (extra):")
     for side, used in (("API run", cpu), ("peer run", peer_cpu)):
         print(f"  {side}: " + "; ".join(
