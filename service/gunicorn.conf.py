@@ -62,6 +62,15 @@ def post_worker_init(worker):
     # answered as problem+json like everything else.
     answer_server_refusals_as_problems()
 
+    # Ctrl-C sends SIGINT to the whole process group, and the master answers its own by sending each worker
+    # SIGQUIT. A worker that also quit on the SIGINT could take the SIGQUIT inside that first quit handler:
+    # gthread's handler then re-entered ThreadPoolExecutor.shutdown under the lock it already held, and the
+    # worker hung until the master's SIGKILL after graceful_timeout ("Worker ... was sent SIGKILL!" on
+    # stopping `make run`). The worker leaves SIGINT to the master and stops on its SIGQUIT alone.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
     # The app's own objects (modules, schemas, routes) live as long as the worker: freeze them out of the
     # cyclic collector, and collect the young generation every 10,000 allocations rather than 700. A sync
     # batch allocates ~100,000 short-lived containers; with the defaults the collector took 25-45 ms of
