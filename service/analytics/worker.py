@@ -293,6 +293,9 @@ class AnalyticsWorker:
     # --- running ------------------------------------------------------------------------------------
 
     def start(self) -> None:
+        # The three consumers below share the queue's broker, each Worker adding a middleware of its own to it;
+        # dramatiq warns at the second and third, which is this design working as meant, not a fault to report.
+        logging.getLogger(f"dramatiq.broker.{type(self.queue.broker).__name__}").addFilter(_SHARED_BROKER)
         worker = self._worker = Worker(self.queue.broker, queues={QUEUE_NAME}, worker_threads=1,
                                        worker_timeout=1000)
         # One job at a time, none held back: a second job waits on the queue, where an idle worker takes it.
@@ -327,6 +330,17 @@ class AnalyticsWorker:
             stopper.join()
         self.engine.close()
         self.queue.close()
+
+
+class _SharedBroker(logging.Filter):
+    """Drops dramatiq's warning that a Worker's middleware was added to a broker that already has one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.args, tuple) and record.args
+                    and type(record.args[0]).__name__ == "_WorkerMiddleware")
+
+
+_SHARED_BROKER = _SharedBroker()
 
 
 def run(config: Mapping[str, Any], graph: db.Graph, *, nice: int, stop_seconds: float) -> None:
