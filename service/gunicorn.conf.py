@@ -57,6 +57,21 @@ def child_exit(server, worker):
     multiprocess.mark_process_dead(worker.pid)
 
 
+def post_fork(server, worker):
+    # Before the worker installs its signal handlers (and loads the app, which takes seconds): its quit
+    # handler runs once, so a SIGQUIT arriving inside the handling of a SIGINT returns at once instead of
+    # re-entering gthread's ThreadPoolExecutor.shutdown under the lock the first call holds (see below).
+    quit_once = worker.handle_quit
+
+    def handle_quit(sig, frame):
+        if getattr(worker, "_quitting", False):
+            return
+        worker._quitting = True
+        quit_once(sig, frame)
+
+    worker.handle_quit = handle_quit
+
+
 def post_worker_init(worker):
     # What gunicorn still refuses itself (over the limits above, a control character in a header) is
     # answered as problem+json like everything else.
@@ -66,7 +81,8 @@ def post_worker_init(worker):
     # SIGQUIT. A worker that also quit on the SIGINT could take the SIGQUIT inside that first quit handler:
     # gthread's handler then re-entered ThreadPoolExecutor.shutdown under the lock it already held, and the
     # worker hung until the master's SIGKILL after graceful_timeout ("Worker ... was sent SIGKILL!" on
-    # stopping `make run`). The worker leaves SIGINT to the master and stops on its SIGQUIT alone.
+    # stopping `make run`). Once the app is loaded, the worker leaves SIGINT to the master and stops on its
+    # SIGQUIT alone (post_fork covers the load before this).
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -336,7 +336,8 @@ class _SharedBroker(logging.Filter):
     """Drops dramatiq's warning that a Worker's middleware was added to a broker that already has one."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (isinstance(record.args, tuple) and record.args
+        return not (str(record.msg).startswith("You're adding a middleware of the same type twice")
+                    and isinstance(record.args, tuple) and record.args
                     and type(record.args[0]).__name__ == "_WorkerMiddleware")
 
 
