@@ -12,7 +12,8 @@ compiling Cypher's generated code.
 
 Prints ties per second of each side and the ratio (goal: check-ins at least 0.5x of sync). With --drafts, a
 third side saves the same 2,000 answers as drafts (`submit: false`): the same requests, but no nominations or
-ties derived from them. Its ratio is what the check-in side would reach if deriving the ties cost nothing.
+ties written from them. Its ratio is what the check-in side would reach if writing and deriving the nominations
+and ties cost nothing.
 
     .venv/bin/python bench/checkins.py --members 2000 --names 15 --clients 16
 """
