@@ -157,6 +157,12 @@ class _SharedAnswers:
             log.warning("a shared recommendation answer that does not decode is ignored", exc_info=True)
             return None
 
+    @staticmethod
+    def drop(client: redis.Redis, index: str, name: bytes | str) -> None:
+        """Forget the entry kept under `name`, and its place in `index`."""
+        client.delete(name)
+        client.zrem(index, name)
+
     def put(self, keeping: Any, graph: db.Graph, name: str, as_of: tuple[int, int], answer: dict[str, Any],
             request: dict[str, Any]) -> None:
         if self.paused():
@@ -203,31 +209,29 @@ def for_member(graph: db.Graph, member_id: str, *, strategy: str, limit: int, we
     started = time.perf_counter()
     model = ranking.current(graph)
     entries = graph.config.get("NETWEAVE_RECOMMENDATION_CACHE_ENTRIES", 0)
-    key = (id(graph), member_id, strategy, limit, region, role, organization_id, exclude_organization_id,
-           activity_size_cap, model.version if model is not None else None)
+    request = {"member_id": member_id, "strategy": strategy, "limit": limit, "region": region, "role": role,
+               "organization_id": organization_id, "exclude_organization_id": exclude_organization_id,
+               "activity_size_cap": activity_size_cap}
+    key = (id(graph), *request.values(), model.version if model is not None else None)
     shared = _shared(graph)
+    name = _SharedAnswers.name(graph, key, weights) if shared is not None else None
     if entries:
         as_of = _as_of(graph)
         held = ANSWERS.get(key, as_of)
         if held is None and shared is not None:
-            held = SHARED_ANSWERS.get(shared[0], _SharedAnswers.name(graph, key, weights), as_of)
+            held = SHARED_ANSWERS.get(shared[0], name, as_of)
             if held is not None and "impact" not in held["computed"]:   # one waiting is not kept twice as long
                 ANSWERS.put(key, as_of, held, entries)
         if held is not None:
             return {**held, "computed": {**held["computed"], "cached": True,
                                          "took_ms": round((time.perf_counter() - started) * 1000, 1)}}
-    answer = _compute(graph, member_id, model, strategy=strategy, limit=limit, weights=weights, region=region,
-                      role=role, organization_id=organization_id, exclude_organization_id=exclude_organization_id,
-                      activity_size_cap=activity_size_cap)
+    answer = _compute(graph, model=model, weights=weights, **request)
     answer["computed"]["took_ms"] = round((time.perf_counter() - started) * 1000, 1)
     if entries:
         as_of = answer["computed"].pop("_as_of")
         ANSWERS.put(key, as_of, answer, entries)
         if shared is not None:
-            request = {"member_id": member_id, "strategy": strategy, "limit": limit, "region": region, "role": role,
-                       "organization_id": organization_id, "exclude_organization_id": exclude_organization_id,
-                       "activity_size_cap": activity_size_cap}
-            SHARED_ANSWERS.put(shared[1], graph, _SharedAnswers.name(graph, key, weights), as_of, answer, request)
+            SHARED_ANSWERS.put(shared[1], graph, name, as_of, answer, request)
     answer["computed"].pop("_as_of", None)
     return answer
 
@@ -260,12 +264,10 @@ def refresh(graph: db.Graph, newest: int, revision: int, stopping: Callable[[], 
         except Problem as problem:
             if problem.status != 404:           # a member deleted since has no answer to keep
                 raise
-            client.delete(name)
-            client.zrem(index, name)
+            SHARED_ANSWERS.drop(client, index, name)
             continue
         if answer["computed"]["model"].get("version") != held["answer"]["computed"]["model"].get("version"):
-            client.delete(name)                 # kept again under the model that ranks now
-            client.zrem(index, name)
+            SHARED_ANSWERS.drop(client, index, name)    # kept again under the model that ranks now
         done += 1
         if _as_of(graph) != as_of:
             break
