@@ -111,6 +111,19 @@ class Trimmed(fields.String):
         return self.trim(super()._deserialize(value, attr, data, **kwargs))
 
 
+class TrimmedEmail(fields.Email):
+    """An email address stripped of surrounding space before it is checked: a CRM export's "  a@b.org " is the
+    address a@b.org (emails are matched trimmed and lower-case), not an invalid one."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value.strip(SPACE) if isinstance(value, str) else value, attr, data, **kwargs)
+
+
+def email_field(**kwargs) -> TrimmedEmail:
+    """A member's email: trimmed, then a valid address of at most 254 characters."""
+    return TrimmedEmail(validate=validate.Length(max=254), **kwargs)
+
+
 def tag_list(max_items: int = 30, max_length: int = 60, **kwargs) -> fields.List:
     """A list of short labels (topics, populations): trimmed, lower-cased, de-duplicated in order."""
     return Tags(trimmed(max_length), max_items=max_items, validate=validate.Length(max=max_items), **kwargs)

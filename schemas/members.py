@@ -6,7 +6,8 @@ from marshmallow import post_dump
 
 from schemas.attributes import attributes_field
 from schemas.common import (AttributeFilterArgs, Id, NonEmptyPatch, PageArgsSchema, PageSchema, StrictBoolean,
-                            StrictSchema, date_range_check, fields, tag_list, trimmed, validate, validates_schema)
+                            StrictSchema, date_range_check, email_field, fields, tag_list, trimmed, validate,
+                            validates_schema)
 from schemas.vocabularies import DEFAULT_TERMS, term, term_filter
 
 # The defaults of the member_role and affiliation_role vocabularies (each deployment manages its own).
@@ -42,8 +43,8 @@ class AffiliationSchema(StrictSchema):
 class MemberSchema(StrictSchema):
     id = Id(dump_only=True)
     name = trimmed(200, required=True)
-    email = fields.Email(allow_none=True, dump_default=None, validate=validate.Length(max=254),
-                         metadata={"description": "personal data: shown only to keys with the `pii` scope"})
+    email = email_field(allow_none=True, dump_default=None,
+                        metadata={"description": "personal data: shown only to keys with the `pii` scope"})
     role = term("member_role", allow_none=True, dump_default=None)
     title = trimmed(200, allow_none=True, dump_default=None)
     region = trimmed(100, allow_none=True, dump_default=None)

@@ -7,7 +7,8 @@ from marshmallow import EXCLUDE
 from schemas.activities import MAX_PARTICIPANTS, PARTICIPANT_ROLES
 from schemas.attributes import attributes_field
 from schemas.common import (Id, PageSchema, ProblemSchema, Schema, StrictBoolean, StrictSchema, ValidationError,
-                            WholeNumber, date_range_check, fields, tag_list, trimmed, validate, validates_schema)
+                            WholeNumber, date_range_check, email_field, fields, tag_list, trimmed, validate,
+                            validates_schema)
 from schemas.vocabularies import term
 
 MATCH_ON = ("email",)
@@ -84,7 +85,7 @@ class SyncMemberRecordSchema(_RecordSchema):
     REQUIRED_UNLESS_DELETED = ("name",)
     id = Id(metadata=_LINK)
     name = trimmed(200)
-    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+    email = email_field(allow_none=True)
     role = term("member_role", allow_none=True)
     title = trimmed(200, allow_none=True)
     region = trimmed(100, allow_none=True)

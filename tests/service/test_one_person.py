@@ -35,6 +35,24 @@ def test_records_of_one_batch_with_one_email_make_one_member(api):
     assert len(api.get("/v1/members").get_json()["items"]) == 2
 
 
+def test_an_email_with_surrounding_space_is_the_address_it_holds(api, new_member):
+    """A CRM export's "  ada@example.ORG " is ada@example.org: matched, and stored trimmed, on sync and on POST;
+    space inside an address is still refused."""
+    ada = new_member("Ada", email="ada@example.org")
+    [synced] = sync_members(api, "hubspot", [{"external_id": "HS-9", "name": "Ada", "email": "  ada@example.ORG \t"}])
+    assert synced["status"] in ("updated", "unchanged") and synced["id"] == ada["id"]
+    assert synced["matched"] == "email"
+    posted = api.post("/v1/members", json={"name": "Bo", "email": " bo@example.org "})
+    assert posted.status_code == 201 and posted.get_json()["email"] == "bo@example.org"
+    again = api.post("/v1/members", json={"name": "Bo R.", "email": "BO@example.org\n"})
+    assert again.status_code == 200 and again.get_json()["id"] == posted.get_json()["id"]
+    refused = api.post("/v1/members", json={"name": "Cy", "email": "cy @example.org"})
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.get_json()["errors"]] == ["email"]
+    [bad] = sync_members(api, "hubspot", [{"external_id": "HS-10", "name": "Cy", "email": "   "}])
+    assert bad["status"] == "error" and [e["field"] for e in bad["error"]["errors"]] == ["email"]
+
+
 def test_matching_can_be_turned_off_per_request(api):
     sync_members(api, "a", [{"external_id": "1", "name": "Di", "email": "di@example.org"}])
     [other] = sync_members(api, "b", [{"external_id": "1", "name": "Di", "email": "di@example.org"}], match_on=[])
