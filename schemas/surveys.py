@@ -233,7 +233,9 @@ class RosterEntrySchema(Schema):
     member_id = fields.String(required=True)
     name = fields.String(required=True)
     organization = fields.String(allow_none=True, required=True)
-    role = fields.String(allow_none=True, required=True)
+    role = fields.String(allow_none=True, required=True, metadata={"description": "the member_role value"})
+    role_label = fields.String(allow_none=True, required=True, metadata={
+        "description": "the role as the member_role vocabulary labels it (what the page shows and searches)"})
 
 
 class RespondSurveySchema(Schema):
@@ -305,7 +307,9 @@ class SurveyResultsSchema(Schema):
     responded = fields.Integer(required=True)
     response_rate = fields.Float(allow_none=True, required=True, metadata={"description": "responded / invited"})
     response_rate_by_organization = fields.List(fields.Dict(), required=True)
-    response_rate_by_role = fields.List(fields.Dict(), required=True)
+    response_rate_by_role = fields.List(fields.Dict(), required=True, metadata={
+        "description": "per role: `role` (the value), `name` (its member_role label), invited, responded, "
+                       "response_rate"})
     nominations = fields.Integer(required=True)
     nominations_by_question = fields.List(fields.Dict(), required=True)
     reciprocity = fields.Float(allow_none=True, required=True, metadata={

@@ -44,7 +44,7 @@ from service import db
 from service.repositories.api_keys import hash_key
 from service.problems import Problem, field_error, flatten_messages
 from service.metrics import CHECK_IN_SAVES
-from service.repositories import alerts, attributes, changes, fetch_page, locked, not_found, records, sync
+from service.repositories import alerts, attributes, changes, fetch_page, locked, not_found, records, sync, vocabularies
 
 log = logging.getLogger(__name__)
 
@@ -278,7 +278,9 @@ def respond_view(graph: db.Graph, token: str) -> dict[str, Any]:
     def work(tx: ManagedTransaction) -> dict[str, Any]:
         found = _invitation(tx, token)
         invitation, survey = found["invitation"], found["survey"]
-        rosters = {question["id"]: _roster(tx, question, invitation["member_id"])
+        roles = vocabularies.labels(tx, "member_role")
+        rosters = {question["id"]: [{**entry, "role_label": roles.get(entry["role"], entry["role"])}
+                                    for entry in _roster(tx, question, invitation["member_id"])]
                    for question in survey["questions"] if question["type"] == "names"}
         answers = invitation.get("draft") or invitation.get("submission")
         definitions = attributes.definitions(tx, "member")
@@ -1035,11 +1037,11 @@ def results(graph: db.Graph, survey_id: str) -> dict[str, Any]:
     survey = get(graph, survey_id)
     derive_pending(graph)      # a submission whose request ended before deriving (a crash) counts now
 
-    def work(tx: ManagedTransaction) -> tuple[list[dict], list[dict]]:
+    def work(tx: ManagedTransaction) -> tuple[list[dict], list[dict], dict[str, str]]:
         return (db.run(tx, "survey_invitees", survey_id=survey_id),
-                db.run(tx, "survey_nominations", survey_id=survey_id))
+                db.run(tx, "survey_nominations", survey_id=survey_id), vocabularies.labels(tx, "member_role"))
 
-    invitees, nominations = graph.read(work)
+    invitees, nominations, roles = graph.read(work)
     responded = {row["member_id"] for row in invitees if row["status"] == "submitted"}
 
     def rates(groups: dict[tuple[str | None, str | None], list[dict]], key: str) -> list[dict]:
@@ -1057,7 +1059,7 @@ def results(graph: db.Graph, survey_id: str) -> dict[str, Any]:
         organization_of[row["member_id"]] = row["organizations"]
         for organization in row["organizations"] or [{"id": None, "name": None}]:
             by_organization[(organization["id"], organization["name"])].append(row)
-        by_role[(row["role"], row["role"])].append(row)
+        by_role[(row["role"], roles.get(row["role"], row["role"]))].append(row)
 
     arcs = {(row["source"], row["target"]) for row in nominations}
     reciprocated = sum(1 for a, b in arcs if (b, a) in arcs)

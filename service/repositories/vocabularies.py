@@ -45,6 +45,13 @@ def get(graph: db.Graph, name: str) -> dict[str, Any]:
     return row["vocabulary"]
 
 
+def labels(tx: ManagedTransaction, name: str) -> dict[str, str]:
+    """Each value of vocabulary `name` with its label (what a person reads: "Instructional Coach" for
+    instructional_coach), read in `tx`; empty when there is no such vocabulary."""
+    row = db.run_one(tx, "vocabulary_get", name=name)
+    return {term["value"]: term["label"] or term["value"] for term in row["vocabulary"]["values"]} if row else {}
+
+
 def replace(graph: db.Graph, name: str, policy: str, values: list[dict[str, Any]],
             expected_version: int | None) -> dict[str, Any]:
     """Make the vocabulary exactly `values` under `policy`; a value still held by the graph may not go."""

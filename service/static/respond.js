@@ -42,7 +42,11 @@
   function namesQuestion(question, roster, saved, index) {
     const q = { question, chosen: new Map(), writeIns: [], roster };
     const id = "q" + index;
-    for (const entry of roster) entry.key = (entry.name + " " + (entry.organization || "") + " " + (entry.role || "")).toLowerCase();
+    // The role as its vocabulary labels it ("Instructional Coach"), searchable by either spelling.
+    for (const entry of roster) {
+      entry.shownRole = entry.role_label || entry.role;
+      entry.key = [entry.name, entry.organization, entry.shownRole, entry.role].filter(Boolean).join(" ").toLowerCase();
+    }
     const byId = new Map(roster.map((entry) => [entry.member_id, entry]));
     const search = el("input", { id: id + "-search", type: "search", autocomplete: "off", "aria-controls": id + "-results",
                                  "aria-describedby": id + "-count" });
@@ -68,7 +72,7 @@
       results.replaceChildren(...shown.map((entry) => el("li", {},
         el("button", { type: "button", "data-member": entry.member_id, on: { click: () => choose(entry, true) } },
            el("span", { class: "who", text: entry.name }),
-           el("span", { class: "where", text: [entry.organization, entry.role].filter(Boolean).join(" · ") })))));
+           el("span", { class: "where", text: [entry.organization, entry.shownRole].filter(Boolean).join(" · ") })))));
       count.textContent = !text ? "" : matches === 0 ? "No one matches." :
         matches > shown.length ? `${matches} match; the first ${shown.length} are listed. Type more to narrow.` :
         matches === 1 ? "1 match." : `${matches} match.`;
@@ -84,7 +88,7 @@
                         "Remove");
       item.append(el("div", { class: "head" },
         el("div", {}, el("span", { class: "who", text: entry.name }),
-           el("span", { class: "where", text: [entry.organization, entry.role].filter(Boolean).join(" · ") })), remove));
+           el("span", { class: "where", text: [entry.organization, entry.shownRole].filter(Boolean).join(" · ") })), remove));
       for (const scale of question.scales || []) item.append(scaleField(id, entry, scale, picked));
       q.chosen.set(entry.member_id, picked);
       chosen.append(item);

@@ -235,7 +235,7 @@ def test_the_token_shows_names_only_and_its_own_survey(api, client, people):
     assert view["answers"] == []                                     # not the other respondent's
     roster = view["rosters"]["advice"]
     assert first["id"] not in {row["member_id"] for row in roster} and len(roster) == 29
-    assert set(roster[0]) == {"member_id", "name", "organization", "role"}
+    assert set(roster[0]) == {"member_id", "name", "organization", "role", "role_label"}
     # A token answers its own survey only: the other survey's token sees that survey, and question ids of
     # another survey are refused.
     assert client.get(f"/v1/respond/{other_tokens[first['id']]}").get_json()["survey"]["id"] == other["id"]
@@ -814,3 +814,22 @@ def test_a_failed_merge_leaves_the_check_ins_as_they_were(api, client, people, g
     assert client.get(f"/v1/respond/{tokens[dup['id']]}").get_json()["respondent"] == {"name": dup["name"]}
     assert client.get(f"/v1/respond/{tokens[keep['id']]}").get_json()["status"] == "invited"
     assert api.get(f"/v1/members/{dup['id']}").status_code == 200
+
+
+def test_rosters_and_results_name_a_role_as_its_vocabulary_labels_it(api, client):
+    """A network's own role ("Instructional Coach", stored instructional_coach) reads as its label on the
+    respondent's roster and in the results by role; the value stays beside it."""
+    synced = api.post("/v1/sync/members", json={"source": "crm", "records": [
+        {"external_id": "a", "name": "Ana", "role": "Instructional Coach"},
+        {"external_id": "b", "name": "Ben", "role": "teacher"}, {"external_id": "c", "name": "Cy"}]})
+    assert synced.status_code == 200
+    ana, ben, cy = (result["id"] for result in synced.get_json()["results"])
+    survey = _survey(api)
+    tokens = _invite(api, survey, [{"id": ana}, {"id": ben}, {"id": cy}])
+    roster = client.get(f"/v1/respond/{tokens[cy]}").get_json()["rosters"]["advice"]
+    assert [(row["name"], row["role"], row["role_label"]) for row in roster] == [
+        ("Ana", "instructional_coach", "Instructional Coach"), ("Ben", "teacher", "Teacher")]
+    assert _answer(client, tokens[ana], [{"question_id": "advice", "named": [{"member_id": ben}]}]).status_code == 200
+    by_role = api.get(f"/v1/surveys/{survey['id']}/results").get_json()["response_rate_by_role"]
+    assert [(row["role"], row["name"], row["invited"], row["responded"]) for row in by_role] == [
+        ("instructional_coach", "Instructional Coach", 1, 1), (None, None, 1, 0), ("teacher", "Teacher", 1, 0)]
