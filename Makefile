@@ -52,7 +52,9 @@ $(TOUR_TOOLS):
 # (no persistence: a lost job is asked for again by the next GET). One analytics worker runs beside the API.
 # The admin key: $NETWEAVE_ADMIN_KEY when set, else one generated once into .netweave/admin-key; the key
 # sealing webhook secrets likewise ($NETWEAVE_WEBHOOK_KEY, else .netweave/webhook-key).
-# Ctrl-C stops the API, the worker and that redis-server (`netweave neo4j stop` stops Neo4j).
+# Ctrl-C stops the API, the worker and then that redis-server (`netweave neo4j stop` stops Neo4j): redis runs
+# in a session of its own, so the terminal's Ctrl-C reaches it only through the trap, once the worker has
+# finished (a worker that lost its queue first logged connection errors while it stopped).
 REDIS_PORT ?= 6390
 run: install $(REDIS_SERVER)
 	@set -e; umask 077; mkdir -p .netweave; \
@@ -67,14 +69,17 @@ run: install $(REDIS_SERVER)
 	  [ -s .netweave/webhook-key ] || $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(32))" > .netweave/webhook-key; \
 	  NETWEAVE_WEBHOOK_KEY=$$(cat .netweave/webhook-key); export NETWEAVE_WEBHOOK_KEY; \
 	fi; \
-	pids=""; trap 'kill $$pids 2>/dev/null; wait' EXIT INT TERM; \
+	worker=""; redis=""; \
+	trap 'kill $$worker 2>/dev/null || true; wait $$worker 2>/dev/null || true; \
+	      kill $$redis 2>/dev/null || true; wait' EXIT INT TERM; \
 	if [ -z "$$NETWEAVE_QUEUE_URL" ]; then \
-	  $(REDIS_SERVER) --port $(REDIS_PORT) --bind 127.0.0.1 --save "" --appendonly no --dir .netweave \
-	    --loglevel warning & pids="$$pids $$!"; \
+	  $(BIN)/python -c 'import os, sys; os.setsid(); os.execvp(sys.argv[1], sys.argv[1:])' \
+	    $(REDIS_SERVER) --port $(REDIS_PORT) --bind 127.0.0.1 --save "" --appendonly no --dir .netweave \
+	    --loglevel warning & redis=$$!; \
 	  NETWEAVE_QUEUE_URL=redis://127.0.0.1:$(REDIS_PORT)/0; export NETWEAVE_QUEUE_URL; \
 	fi; \
 	$(BIN)/netweave seed --demo --if-empty; \
-	$(BIN)/netweave worker & pids="$$pids $$!"; \
+	$(BIN)/netweave worker & worker=$$!; \
 	echo "netweave on http://127.0.0.1:$(PORT)  (Neo4j at $$NEO4J_URI, analytics queue at $$NETWEAVE_QUEUE_URL)"; \
 	echo "admin key: $$NETWEAVE_ADMIN_KEY"; \
 	echo "try: curl -H 'Authorization: Bearer $$NETWEAVE_ADMIN_KEY' http://127.0.0.1:$(PORT)/v1/members"; \

@@ -329,6 +329,64 @@ def test_ctrl_c_stops_every_worker_at_once(neo4j_settings, tmp_path):
         assert took < 10, f"stopping took {took:.1f} s"
 
 
+@pytest.mark.slow
+def test_ctrl_c_on_make_run_stops_the_worker_before_its_redis_and_make_waits_for_both(neo4j_settings, tmp_path):
+    """`make run` started a redis-server and a worker beside the API. Ctrl-C reached redis with everything else,
+    so the stopping worker logged CRITICAL connection errors, and the exit trap's first `kill` of a process
+    already gone ended the recipe under `set -e`: make returned with Error 1 while the worker still ran.
+    Redis now runs in a session of its own and the trap stops the worker, waits for it, then stops redis."""
+    port, redis_port = _free_port(), _free_port()
+    env = {**os.environ, "NEO4J_URI": neo4j_settings["NEO4J_URI"], "NETWEAVE_ADMIN_KEY": ADMIN_SECRET,
+           "NETWEAVE_WEBHOOK_KEY": "k" * 43, "NETWEAVE_RATE_LIMITS": json.dumps(UNLIMITED),
+           "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    env.pop("NETWEAVE_QUEUE_URL", None)
+    if neo4j_settings.get("NEO4J_USER"):
+        env.update(NEO4J_USER=neo4j_settings["NEO4J_USER"], NEO4J_PASSWORD=neo4j_settings["NEO4J_PASSWORD"])
+    log = tmp_path / "make-run.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(["make", "--no-print-directory", "run", f"PORT={port}", f"REDIS_PORT={redis_port}"],
+                                   env=env, stdout=sink, stderr=subprocess.STDOUT, cwd=ROOT,
+                                   start_new_session=True)      # its own group, as a terminal's job
+    server = Served(process, port, log, None, tmp_path)
+    redis = None
+    try:
+        _wait_until_ready(server)
+        deadline = time.monotonic() + 60
+        while not (workers := _processes("netweave", "worker", group=process.pid)) \
+                or not (redis := _processes("redis-server", str(redis_port))):
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(timeout=60)
+        left = [pid for pid in [*workers, *redis] if Path(f"/proc/{pid}").exists()]
+    finally:
+        for group_or_pid, kill in ((process.pid, os.killpg), *((pid, os.kill) for pid in redis or [])):
+            try:
+                kill(group_or_pid, signal.SIGKILL)      # whatever is left
+            except ProcessLookupError:
+                pass
+        process.wait()
+    text = log.read_text()
+    assert left == [], text[-2000:]
+    assert "CRITICAL" not in text and "Connection refused" not in text, text[-2000:]
+    assert "make: ***" not in text, text[-2000:]
+    assert "Worker has been shut down" in text
+
+
+def _processes(*words: str, group: int | None = None) -> list[int]:
+    """Pids of the processes whose command line holds every one of `words` (and in process group `group`)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes().split(b"\0")
+            pgrp = int((cmdline.parent / "stat").read_text().rsplit(")", 1)[1].split()[2])
+        except (OSError, IndexError, ValueError):
+            continue
+        if all(any(word.encode() in arg for arg in argv) for word in words) and group in (None, pgrp):
+            found.append(int(cmdline.parent.name))
+    return found
+
+
 def test_a_worker_quits_once_however_many_quit_signals_reach_it(monkeypatch, tmp_path):
     """Before a worker ignores SIGINT (while it loads the app), a SIGQUIT may still arrive inside the handling
     of a SIGINT: gunicorn.conf.py's post_fork makes the second call return at once."""
