@@ -117,15 +117,14 @@ def worker(nice: int, stop_seconds: float) -> None:
     """Run an analytics worker: it takes jobs from the queue at NETWEAVE_QUEUE_URL (Redis), computes
     clusters, bridges, health and segments, writes exports of the whole graph, and recomputes the default
     reports after writes."""
-    import logging
-
     from service.analytics import worker as worker_module
+    from service.web.observability import configure_logging
 
     config = _load_config_or_exit()
     if not config.get("NETWEAVE_QUEUE_URL"):
         raise click.ClickException("NETWEAVE_QUEUE_URL is not set: the worker takes its jobs from that Redis "
                                    "(for example redis://127.0.0.1:6379/0), and the API must have the same")
-    logging.basicConfig(level=config["NETWEAVE_LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(config["NETWEAVE_LOG_LEVEL"])     # JSON lines on stderr, scrubbed, as the API's
     worker_module.run(config, _graph(), nice=nice, stop_seconds=stop_seconds)
 
 

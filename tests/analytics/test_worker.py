@@ -3,6 +3,7 @@ compute, a real Redis between them, and the queue's faults (storage down, a work
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import time
@@ -423,12 +424,16 @@ def test_a_job_whose_worker_is_killed_completes_on_another_worker(web, workers, 
 def test_a_worker_stopped_with_sigterm_finishes_its_job(web, workers, graph):
     api = web()
     run_id = _slow_job(api, graph)
-    worker = workers(**SLOW)
+    worker = workers(**SLOW, NETWEAVE_LOG_LEVEL="info")
     _wait_for(lambda: _run(api, run_id).get("status") == "running", 60, "the worker to start the run")
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(60) == 0, worker.stderr.read()
     # Its three consumers share one broker by design: dramatiq's warning about that is not shown to the operator.
-    assert "middleware of the same type twice" not in worker.stderr.read()
+    logged = worker.stderr.read()
+    assert "middleware of the same type twice" not in logged
+    # Every line is JSON, as the API's are (dramatiq's own lines among them).
+    lines = [json.loads(line) for line in logged.splitlines() if line.strip()]
+    assert {"service.analytics.worker", "dramatiq.worker.Worker"} <= {line["logger"] for line in lines}
     run = _run(api, run_id)
     assert run["status"] == "done" and run["attempts"] == 1
     assert api.get("/v1/analytics/bridges?limit=5").status_code == 200
