@@ -14,6 +14,9 @@ timeout = int(os.environ.get("NETWEAVE_WORKER_TIMEOUT", "60"))
 # On SIGTERM a worker stops accepting and finishes the requests it holds, for up to this long.
 graceful_timeout = int(os.environ.get("NETWEAVE_GRACEFUL_TIMEOUT", "30"))
 keepalive = 5
+# gunicorn 27's control socket sits at one path per user ($HOME/.gunicorn/gunicorn.ctl): a second server on
+# the machine (another checkout, a test) took it over from the first. netweave has no use for it.
+control_socket_disable = True
 # The app logs one JSON line per request (route template, no query string): gunicorn's access log
 # would repeat it with the raw path and query, which may carry personal data.
 accesslog = None
