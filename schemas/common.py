@@ -213,6 +213,9 @@ class PageSchema(Schema):
                                 metadata={"description": "pass as `cursor` for the next page; null on the last"})
 
 
+_ATTRIBUTE_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
 class AttributeFilterArgs:
     """List arguments that take `?attr.NAME=value` filters on custom attributes (collected under `attr`)."""
 
@@ -227,6 +230,12 @@ class AttributeFilterArgs:
             return data
         out = {key: data[key] for key in keys if not key.startswith("attr.")}
         out["attr"] = {key[len("attr."):]: data[key] for key in keys if key.startswith("attr.")}
+        # A bad name is named as it was sent (`attr.schoolType`), not as the Dict's key path (`attr.schoolType.key`).
+        wrong = {f"attr.{name}": ["not an attribute name: a lower-case letter, then lower-case letters, digits or "
+                                  "'_', 40 characters at most"]
+                 for name in out["attr"] if not _ATTRIBUTE_NAME.fullmatch(name)}
+        if wrong:
+            raise ValidationError(wrong)
         return out
 
 

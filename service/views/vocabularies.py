@@ -49,7 +49,7 @@ def _attribute_path(view):
         if kwargs["target"] not in TARGETS:
             raise field_error("target", f"one of {', '.join(TARGETS)}", location="path", status=404)
         if not re.fullmatch(NAME_PATTERN, kwargs["name"]):
-            raise field_error("name", "1-40 characters: a lower-case letter, then letters, digits or '_'",
+            raise field_error("name", "1-40 characters: a lower-case letter, then lower-case letters, digits or '_'",
                               location="path")
         return view(*args, **kwargs)
 

@@ -108,7 +108,10 @@ def test_lists_filter_by_attribute(api, defined):
     bad = api.get("/v1/members?attr.years_in_role=four")
     assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "attr.years_in_role"
     assert api.get("/v1/members?attr.unknown=1").get_json()["errors"][0]["field"] == "attr.unknown"
-    assert api.get("/v1/members?attr.Bad-Name=1").status_code == 422
+    badly_named = api.get("/v1/members?attr.Bad-Name=1")
+    assert badly_named.status_code == 422
+    assert [e["field"] for e in badly_named.get_json()["errors"]] == ["attr.Bad-Name"]   # as sent, no `.key`
+    assert "lower-case letters" in badly_named.get_json()["errors"][0]["messages"][0]
 
 
 def test_organization_and_collaboration_attributes(api, new_member):
