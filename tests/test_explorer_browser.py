@@ -359,11 +359,17 @@ def test_finding_a_member_by_name_shows_it_with_its_ties_and_suggested_introduct
                  if item["member"]["id"] in layout["members"]["id"]]
     assert ties > 0 and suggested
 
+    asked = []
+    page.page.on("request", lambda request: asked.append(request.url) if f"/v1/members/{member_id}" in request.url
+                 else None)
     page.page.fill("#search", names[member].upper())   # any case
     page.page.press("#search", "Enter")
     page.page.wait_for_selector("#member-panel[data-state=loaded]")
     assert page.page.get_attribute("#member-panel", "data-member-id") == member_id
     page.page.wait_for_selector(f"#network[data-suggested='{len(suggested)}']")
+    page.page.wait_for_timeout(300)
+    # One Enter, one fetch of each (its change event and the form's submission both used to fetch).
+    assert sorted(url.split("?")[0].rsplit("/", 1)[-1] for url in asked) == [member_id, "recommendations"], asked
     assert int(page.canvas("selected-ties")) == ties
     # The member is centred in the canvas.
     box = page.page.locator("#network").bounding_box()

@@ -912,9 +912,15 @@
     input.value = input.value.trim();
     reload();
   });
+  // Enter in the field fires its change (which submits, for a name picked from the suggestions) and then the
+  // form's own submission: the second, for the same name at once, would fetch the member's panel again.
+  let lastFind = { text: null, at: -Infinity };
   $("search-form").addEventListener("submit", (event) => {
     event.preventDefault();
     if (!state.layout || state.layout.view !== "members") return;
+    const text = $("search").value, now = performance.now();
+    if (text === lastFind.text && now - lastFind.at < 500) return;
+    lastFind = { text, at: now };
     const index = findMember($("search").value);
     if (index < 0) { setStatus("No member shown is called " + JSON.stringify($("search").value.trim()), true); return; }
     centreOn(index);
