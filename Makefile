@@ -70,8 +70,8 @@ run: install $(REDIS_SERVER)
 	  NETWEAVE_WEBHOOK_KEY=$$(cat .netweave/webhook-key); export NETWEAVE_WEBHOOK_KEY; \
 	fi; \
 	worker=""; redis=""; \
-	trap 'kill $$worker 2>/dev/null || true; wait $$worker 2>/dev/null || true; \
-	      kill $$redis 2>/dev/null || true; wait' EXIT INT TERM; \
+	trap 'for pid in $$worker $$redis; do kill $$pid 2>/dev/null || true; wait $$pid 2>/dev/null || true; done; \
+	      worker=""; redis=""' EXIT INT TERM; \
 	if [ -z "$$NETWEAVE_QUEUE_URL" ]; then \
 	  $(BIN)/python -c 'import os, sys; os.setsid(); os.execvp(sys.argv[1], sys.argv[1:])' \
 	    $(REDIS_SERVER) --port $(REDIS_PORT) --bind 127.0.0.1 --save "" --appendonly no --dir .netweave \

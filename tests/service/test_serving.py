@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlparse
@@ -328,7 +329,7 @@ def test_ctrl_c_stops_every_worker_at_once(neo4j_settings, tmp_path):
         assert not [line for line in lines if "SIGKILL" in line], lines[-5:]
         assert took < 10, f"stopping took {took:.1f} s"
         # No per-user control socket for a second server on the machine to take over (gunicorn 27's default).
-        assert not [line for line in lines if "Control socket" in line], lines[:5]
+        assert not [line for line in lines if "Control socket listening" in line], lines[:5]
 
 
 @pytest.mark.slow
@@ -347,28 +348,39 @@ def test_ctrl_c_on_make_run_stops_the_worker_before_its_redis_and_make_waits_for
         env.update(NEO4J_USER=neo4j_settings["NEO4J_USER"], NEO4J_PASSWORD=neo4j_settings["NEO4J_PASSWORD"])
     log = tmp_path / "make-run.log"
     with log.open("wb") as sink:
-        process = subprocess.Popen(["make", "--no-print-directory", "run", f"PORT={port}", f"REDIS_PORT={redis_port}"],
-                                   env=env, stdout=sink, stderr=subprocess.STDOUT, cwd=ROOT,
-                                   start_new_session=True)      # its own group, as a terminal's job
+        # -o install: the suite's own .venv is installed; this test never reinstalls it under the other tests.
+        process = subprocess.Popen(["make", "--no-print-directory", "-o", "install", "run", f"PORT={port}",
+                                    f"REDIS_PORT={redis_port}"], env=env, stdout=sink, stderr=subprocess.STDOUT,
+                                   cwd=ROOT, start_new_session=True)      # its own group, as a terminal's job
     server = Served(process, port, log, None, tmp_path)
-    redis = None
+
+    def ours() -> tuple[list[int], list[int]]:
+        """(the worker make started, the redis-server on this test's port): by their own command lines."""
+        return (_processes(lambda argv: len(argv) >= 2 and argv[-1] == b"worker" and argv[-2].endswith(b"/netweave"),
+                           group=process.pid),
+                _processes(lambda argv: b"redis-server" in argv[0] and any(f":{redis_port}".encode() in arg or
+                                                                            arg == str(redis_port).encode()
+                                                                            for arg in argv)))
+
     try:
         _wait_until_ready(server)
         deadline = time.monotonic() + 60
-        while not (workers := _processes("netweave", "worker", group=process.pid)) \
-                or not (redis := _processes("redis-server", str(redis_port))):
+        # The worker says it is consuming once its signal handlers are in place (service/analytics/worker.py).
+        while not (all(ours()) and "consuming" in log.read_text()):
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.2)
+        workers, redis = ours()
         os.killpg(process.pid, signal.SIGINT)
         process.wait(timeout=60)
         left = [pid for pid in [*workers, *redis] if Path(f"/proc/{pid}").exists()]
     finally:
-        for group_or_pid, kill in ((process.pid, os.killpg), *((pid, os.kill) for pid in redis or [])):
-            try:
-                kill(group_or_pid, signal.SIGKILL)      # whatever is left
-            except ProcessLookupError:
-                pass
+        try:
+            os.killpg(process.pid, signal.SIGKILL)      # whatever of the group is left
+        except ProcessLookupError:
+            pass
         process.wait()
+        for pid in ours()[1]:                           # redis, in a session of its own, found afresh
+            os.kill(pid, signal.SIGKILL)
     text = log.read_text()
     assert left == [], text[-2000:]
     assert "CRITICAL" not in text and "Connection refused" not in text, text[-2000:]
@@ -376,16 +388,16 @@ def test_ctrl_c_on_make_run_stops_the_worker_before_its_redis_and_make_waits_for
     assert "Worker has been shut down" in text
 
 
-def _processes(*words: str, group: int | None = None) -> list[int]:
-    """Pids of the processes whose command line holds every one of `words` (and in process group `group`)."""
+def _processes(matches: Callable[[list[bytes]], bool], group: int | None = None) -> list[int]:
+    """Pids of the processes whose argv `matches` (and in process group `group`)."""
     found = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
-            argv = cmdline.read_bytes().split(b"\0")
+            argv = cmdline.read_bytes().rstrip(b"\0").split(b"\0")
             pgrp = int((cmdline.parent / "stat").read_text().rsplit(")", 1)[1].split()[2])
         except (OSError, IndexError, ValueError):
             continue
-        if all(any(word.encode() in arg for arg in argv) for word in words) and group in (None, pgrp):
+        if matches(argv) and group in (None, pgrp):
             found.append(int(cmdline.parent.name))
     return found
 
@@ -406,6 +418,34 @@ def test_a_worker_quits_once_however_many_quit_signals_reach_it(monkeypatch, tmp
     config["post_fork"](None, worker)
     worker.handle_quit(signal.SIGINT, None)
     assert calls == [signal.SIGINT]
+
+
+def test_a_worker_whose_quick_shutdown_hangs_ends_within_the_watchdog_time(tmp_path):
+    """Whatever hangs a quit (a lock the interrupted main thread held, a pool thread joined at exit), the worker
+    ends QUIT_SECONDS after the signal with status 0, long before the master's SIGKILL."""
+    script = f"""
+import os, runpy, signal, threading, time
+config = runpy.run_path({str(ROOT / "service" / "gunicorn.conf.py")!r})
+
+class Worker:
+    def handle_quit(self, sig, frame):
+        threading.Event().wait()            # a quit that never returns
+
+worker = Worker()
+config["post_fork"](None, worker)
+config["post_worker_init"](worker)
+signal.signal(signal.SIGQUIT, worker.handle_quit)
+print(config["QUIT_SECONDS"], flush=True)
+os.kill(os.getpid(), signal.SIGQUIT)
+time.sleep(60)
+"""
+    started = time.monotonic()
+    finished = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=ROOT,
+                              env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)})
+    took = time.monotonic() - started
+    assert finished.returncode == 0, finished.stderr
+    quit_seconds = float(finished.stdout.split()[0])
+    assert quit_seconds <= took < quit_seconds + 10, took
 
 
 def _ignores_sigint(pid: int) -> bool:
