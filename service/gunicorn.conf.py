@@ -3,6 +3,8 @@
 import glob
 import os
 import tempfile
+import threading
+import time
 
 bind = os.environ.get("NETWEAVE_BIND", "127.0.0.1:8080")
 worker_class = "gthread"
@@ -14,8 +16,9 @@ timeout = int(os.environ.get("NETWEAVE_WORKER_TIMEOUT", "60"))
 # On SIGTERM a worker stops accepting and finishes the requests it holds, for up to this long.
 graceful_timeout = int(os.environ.get("NETWEAVE_GRACEFUL_TIMEOUT", "30"))
 keepalive = 5
-# gunicorn 27's control socket sits at one path per user ($HOME/.gunicorn/gunicorn.ctl): a second server on
-# the machine (another checkout, a test) took it over from the first. netweave has no use for it.
+# gunicorn's control socket (since 25.1) sits at one path per user ($XDG_RUNTIME_DIR/gunicorn.ctl, else
+# $HOME/.gunicorn/gunicorn.ctl): a second server on the machine (another checkout, a test) took it over from
+# the first. netweave has no use for it; an older gunicorn ignores the setting.
 control_socket_disable = True
 # The app logs one JSON line per request (route template, no query string): gunicorn's access log
 # would repeat it with the raw path and query, which may carry personal data.
@@ -65,14 +68,30 @@ def post_fork(server, worker):
     # handler runs once, so a SIGQUIT arriving inside the handling of a SIGINT returns at once instead of
     # re-entering gthread's ThreadPoolExecutor.shutdown under the lock the first call holds (see below).
     quit_once = worker.handle_quit
+    worker._quit_asked = threading.Event()
 
     def handle_quit(sig, frame):
         if getattr(worker, "_quitting", False):
             return
         worker._quitting = True
+        worker._quit_asked.set()        # the watchdog (post_worker_init) ends the process if this never returns
         quit_once(sig, frame)
 
     worker.handle_quit = handle_quit
+
+
+# A quick shutdown (SIGQUIT, or SIGINT before the worker ignores it) that has not ended the worker after this
+# long ends it: gthread's quit handler takes its thread pool's lock, which the main thread may hold when the
+# signal lands (inside submit), and at exit it joins every pool thread, one of which may wait on a client.
+# Either hung the worker until the master's SIGKILL after graceful_timeout (seen in CI once after the fix
+# above).
+QUIT_SECONDS = 5.0
+
+
+def _watch_quit(worker):
+    worker._quit_asked.wait()
+    time.sleep(QUIT_SECONDS)
+    os._exit(0)
 
 
 def post_worker_init(worker):
@@ -89,6 +108,8 @@ def post_worker_init(worker):
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Started now, not in the handler: starting a thread takes a lock the interrupted main thread may hold.
+    threading.Thread(target=_watch_quit, args=(worker,), name="netweave-quit-watchdog", daemon=True).start()
 
     # The app's own objects (modules, schemas, routes) live as long as the worker: freeze them out of the
     # cyclic collector, and collect the young generation every 10,000 allocations rather than 700. A sync
