@@ -193,13 +193,13 @@ def main() -> None:
               + (f", {args.rounds} rounds" if args.rounds > 1 else ""))
         hammer(raw_call(driver), ids, args.clients, 5)  # warm-up: query plans, page cache
         for round_ in range(args.rounds):
-            # The floor first in even rounds and last in odd ones: whatever drifts over a run (the JVM's
-            # compiled code, the page cache) falls on both sides alike.
+            # The floor first in even rounds and last in odd ones, the API sides in reverse order then too:
+            # whatever drifts over a run (the JVM's compiled code, the page cache) falls on every side alike.
             results: dict[str, dict[str, float]] = {}
             floor_last = round_ % 2 == 1
             if not floor_last:
                 results[FLOOR] = hammer(raw_call(driver), ids, args.clients, args.seconds, neo4j_pid=args.neo4j_pid)
-            for name, checkout in sides:
+            for name, checkout in sides[::-1] if floor_last else sides:
                 results[name] = measure_api(args, ids, checkout)
             if floor_last:
                 results[FLOOR] = hammer(raw_call(driver), ids, args.clients, args.seconds, neo4j_pid=args.neo4j_pid)

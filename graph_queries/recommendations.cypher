@@ -99,7 +99,7 @@ CALL (m, me, plan, tied, introduced, organizations, organization_members, gather
     WITH m, me, plan, size(tied) AS member_degree, organizations, organization_members, gatherings, c,
          coalesce([x IN collect(mutuals) WHERE size(x) > 0][0], []) AS mutuals
     // A candidate's properties read in one pass: read one by one, each walks the node's property chain
-    // from its start. Read singly, the same statement took 11% more Neo4j CPU on bench/analytics.py's
+    // from its start. Read singly, the same statement took 12% more Neo4j CPU on bench/analytics.py's
     // network (350 members' answers, timed alternately five times each way).
     WITH m, me, plan, member_degree, organizations, organization_members, gatherings, c, mutuals, properties(c) AS cp
     WHERE coalesce(cp.discoverable, true) AND ($region IS NULL OR cp.region = $region)
