@@ -88,8 +88,8 @@ def post_fork(server, worker):
 QUIT_SECONDS = 5.0
 
 
-def _watch_quit(worker):
-    worker._quit_asked.wait()
+def _watch_quit(asked: threading.Event) -> None:
+    asked.wait()
     time.sleep(QUIT_SECONDS)
     os._exit(0)
 
@@ -109,7 +109,9 @@ def post_worker_init(worker):
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Started now, not in the handler: starting a thread takes a lock the interrupted main thread may hold.
-    threading.Thread(target=_watch_quit, args=(worker,), name="netweave-quit-watchdog", daemon=True).start()
+    asked = getattr(worker, "_quit_asked", None)        # set by post_fork
+    if asked is not None:
+        threading.Thread(target=_watch_quit, args=(asked,), name="netweave-quit-watchdog", daemon=True).start()
 
     # The app's own objects (modules, schemas, routes) live as long as the worker: freeze them out of the
     # cyclic collector, and collect the young generation every 10,000 allocations rather than 700. A sync
