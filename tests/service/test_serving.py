@@ -320,11 +320,7 @@ def test_ctrl_c_stops_every_worker_at_once(neo4j_settings, tmp_path):
             process.wait(timeout=60)
             took = time.monotonic() - started
         finally:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)    # whatever of the group is left
-            except ProcessLookupError:
-                pass
-            process.wait()
+            _end_group(process)
         lines = server.log_lines()
         assert not [line for line in lines if "SIGKILL" in line], lines[-5:]
         assert took < 10, f"stopping took {took:.1f} s"
@@ -374,11 +370,7 @@ def test_ctrl_c_on_make_run_stops_the_worker_before_its_redis_and_make_waits_for
         process.wait(timeout=60)
         left = [pid for pid in [*workers, *redis] if Path(f"/proc/{pid}").exists()]
     finally:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)      # whatever of the group is left
-        except ProcessLookupError:
-            pass
-        process.wait()
+        _end_group(process)
         for pid in ours()[1]:                           # redis, in a session of its own, found afresh
             os.kill(pid, signal.SIGKILL)
     text = log.read_text()
@@ -386,6 +378,15 @@ def test_ctrl_c_on_make_run_stops_the_worker_before_its_redis_and_make_waits_for
     assert "CRITICAL" not in text and "Connection refused" not in text, text[-2000:]
     assert "***" not in text, text[-2000:]         # make's "*** [Makefile:..: run] Error 1"
     assert "Worker has been shut down" in text
+
+
+def _end_group(process: subprocess.Popen) -> None:
+    """SIGKILL whatever is left of the process group `process` leads (started in a session of its own)."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
 
 
 def _processes(matches: Callable[[list[bytes]], bool], group: int | None = None) -> list[int]:
