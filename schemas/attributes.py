@@ -10,14 +10,13 @@ from typing import Any, Callable
 
 from marshmallow import ValidationError, validates_schema
 
-from schemas.common import (JsonNumber, StrictBoolean, StrictSchema, WholeNumber, fields, tag_list, trimmed,
-                            validate)
+from schemas.common import (ATTRIBUTE_NAME, ATTRIBUTE_NAME_PATTERN, JsonNumber, StrictBoolean, StrictSchema,
+                            WholeNumber, fields, tag_list, trimmed, validate)
 from schemas.fast import loader
 
 TARGETS = ("member", "organization", "collaboration")
 TYPES = ("string", "integer", "number", "boolean", "date", "tags", "enum")
-NAME_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
-NAME = re.compile(NAME_PATTERN)
+NAME_PATTERN, NAME = ATTRIBUTE_NAME_PATTERN, ATTRIBUTE_NAME
 # Stored values live under this prefix (property "attr.grade_band"): the key reaches Cypher only as a parameter
 # (a map key or $key), from a name that matched NAME_PATTERN.
 PREFIX = "attr."

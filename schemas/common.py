@@ -213,14 +213,18 @@ class PageSchema(Schema):
                                 metadata={"description": "pass as `cursor` for the next page; null on the last"})
 
 
-_ATTRIBUTE_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
+# A custom attribute's name (schemas/attributes.py and every filter or question naming one): it becomes part of
+# a stored property key, so only these characters.
+ATTRIBUTE_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,39}$"
+ATTRIBUTE_NAME = re.compile(ATTRIBUTE_NAME_PATTERN)
+ATTRIBUTE_NAME_RULE = "a lower-case letter, then lower-case letters, digits or '_', 40 characters at most"
 
 
 class AttributeFilterArgs:
     """List arguments that take `?attr.NAME=value` filters on custom attributes (collected under `attr`)."""
 
     undocumented_parameters = ("attr",)
-    attr = fields.Dict(keys=fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$")),
+    attr = fields.Dict(keys=fields.String(validate=validate.Regexp(ATTRIBUTE_NAME_PATTERN)),
                        values=fields.String(validate=validate.Length(min=1, max=200)), load_default=dict)
 
     @pre_load
@@ -231,9 +235,8 @@ class AttributeFilterArgs:
         out = {key: data[key] for key in keys if not key.startswith("attr.")}
         out["attr"] = {key[len("attr."):]: data[key] for key in keys if key.startswith("attr.")}
         # A bad name is named as it was sent (`attr.schoolType`), not as the Dict's key path (`attr.schoolType.key`).
-        wrong = {f"attr.{name}": ["not an attribute name: a lower-case letter, then lower-case letters, digits or "
-                                  "'_', 40 characters at most"]
-                 for name in out["attr"] if not _ATTRIBUTE_NAME.fullmatch(name)}
+        wrong = {f"attr.{name}": [f"not an attribute name: {ATTRIBUTE_NAME_RULE}"]
+                 for name in out["attr"] if not ATTRIBUTE_NAME.fullmatch(name)}
         if wrong:
             raise ValidationError(wrong)
         return out
@@ -244,6 +247,7 @@ def date_range_check(data: dict, start: str, end: str) -> None:
         raise ValidationError(f"must not be before {start}", end)
 
 
-__all__ = ["AttributeFilterArgs", "StrictSchema", "ProblemSchema", "PageArgsSchema", "PageSchema", "trimmed",
-           "tag_list", "Id", "JsonNumber", "date_range_check", "StrictBoolean", "NonEmptyPatch", "WholeNumber",
-           "UnicodeText", "is_unicode_text", "fields", "validate", "validates_schema", "post_load", "ValidationError"]
+__all__ = ["ATTRIBUTE_NAME", "ATTRIBUTE_NAME_PATTERN", "ATTRIBUTE_NAME_RULE", "AttributeFilterArgs", "StrictSchema",
+           "ProblemSchema", "PageArgsSchema", "PageSchema", "trimmed", "tag_list", "Id", "JsonNumber",
+           "date_range_check", "StrictBoolean", "NonEmptyPatch", "WholeNumber", "UnicodeText", "is_unicode_text",
+           "fields", "validate", "validates_schema", "post_load", "ValidationError"]

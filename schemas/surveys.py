@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, post_load
 
-from schemas.common import (Id, NonEmptyPatch, StrictBoolean, StrictSchema, ValidationError, WholeNumber, fields,
-                            trimmed, validate, validates_schema)
+from schemas.common import (ATTRIBUTE_NAME_PATTERN, Id, NonEmptyPatch, StrictBoolean, StrictSchema, ValidationError,
+                            WholeNumber, fields, trimmed, validate, validates_schema)
 from schemas.vocabularies import term
 
 MAX_QUESTIONS = 20
@@ -75,7 +75,7 @@ class QuestionSchema(StrictSchema):
     allow_write_ins = StrictBoolean()
     scales = fields.List(fields.Nested(ScaleSchema), validate=validate.Length(max=MAX_SCALES))
     # attribute
-    attribute = fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$"), metadata={
+    attribute = fields.String(validate=validate.Regexp(ATTRIBUTE_NAME_PATTERN), metadata={
         "description": "attribute: a custom member attribute or one of " + ", ".join(BUILT_IN_ATTRIBUTES)})
 
     @validates_schema

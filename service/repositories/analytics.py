@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import bisect
 import json
-import re
 import time
 import uuid
 from dataclasses import dataclass, replace
@@ -17,6 +16,7 @@ import neo4j
 from neo4j import ManagedTransaction
 
 import graph_queries
+from schemas.common import ATTRIBUTE_NAME
 from service import db
 from service.analytics import bridges as bridges_module, clusters as clusters_module, health as health_module, live
 from service.analytics import alerting, asking, queue as analytics_queue, reach as reach_module
@@ -799,7 +799,6 @@ def run_status(graph: db.Graph, run_id: str) -> dict:
 # --- segments (equity lenses) ----------------------------------------------------------------------
 
 ATTRIBUTE_PREFIX = "attributes."
-ATTRIBUTE_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")   # the attribute definitions' name pattern
 ATTRIBUTE_KEY_PREFIX = "attr."                          # a member's value lives under 'attr.' + name
 NUMERIC_TYPES = ("integer", "number")
 SEGMENT_TYPES = ("string", "enum", "boolean", "date", *NUMERIC_TYPES)

@@ -10,6 +10,7 @@ from flask.views import MethodView
 
 from schemas.attributes import (NAME_PATTERN, TARGETS, AttributeDefinitionListSchema, AttributeDefinitionSchema,
                                 AttributeListArgsSchema)
+from schemas.common import ATTRIBUTE_NAME_RULE
 from schemas.vocabularies import (NAMES, VocabularyListSchema, VocabularyMergeResultSchema, VocabularyMergeSchema,
                                   VocabularySchema)
 from service.web.api import Blueprint, errors, etag, expected_version, if_match, render
@@ -49,8 +50,7 @@ def _attribute_path(view):
         if kwargs["target"] not in TARGETS:
             raise field_error("target", f"one of {', '.join(TARGETS)}", location="path", status=404)
         if not re.fullmatch(NAME_PATTERN, kwargs["name"]):
-            raise field_error("name", "1-40 characters: a lower-case letter, then lower-case letters, digits or '_'",
-                              location="path")
+            raise field_error("name", ATTRIBUTE_NAME_RULE, location="path")
         return view(*args, **kwargs)
 
     return checked
