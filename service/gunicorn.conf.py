@@ -71,9 +71,8 @@ def post_fork(server, worker):
     worker._quit_asked = threading.Event()
 
     def handle_quit(sig, frame):
-        if getattr(worker, "_quitting", False):
+        if worker._quit_asked.is_set():
             return
-        worker._quitting = True
         worker._quit_asked.set()        # the watchdog (post_worker_init) ends the process if this never returns
         quit_once(sig, frame)
 

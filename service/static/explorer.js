@@ -921,8 +921,8 @@
     const text = $("search").value, now = performance.now();
     if (text === lastFind.text && now - lastFind.at < 500) return;
     lastFind = { text, at: now };
-    const index = findMember($("search").value);
-    if (index < 0) { setStatus("No member shown is called " + JSON.stringify($("search").value.trim()), true); return; }
+    const index = findMember(text);
+    if (index < 0) { setStatus("No member shown is called " + JSON.stringify(text.trim()), true); return; }
     centreOn(index);
     select(index);
   });
