@@ -262,3 +262,79 @@ def test_a_lone_surrogate_in_a_json_line_fails_that_row_only(cli_env, tmp_path, 
     with open(summary["errors_file"], newline="") as handle:
         assert [(r["line"], r["fields"]) for r in csv.DictReader(handle)] == [("2", "name region")]
     assert [o["name"] for o in api.get("/v1/organizations").get_json()["items"]] == ["North"]
+
+
+CRM_WITH_FIELDS = """Contact ID,Full Name,Grade Band,Years in Role,Caseload,Rural,Started,Subjects
+c1,Ann Reyes,Elementary,4,120.5,Yes,2021-09-01,math; Science
+c2,Ben Okafor,middle, 12 ,80,no,,literacy
+c3,Cid Park,high,four,,maybe,2020-13-01,
+"""
+CRM_FIELD_MAP = """columns:
+  Contact ID: external_id
+  Full Name: name
+  Grade Band: attributes.grade_band
+  Years in Role: attributes.years_in_role
+  Caseload: attributes.caseload
+  Rural: attributes.rural
+  Started: attributes.started_on
+  Subjects: attributes.subjects
+separator: ";"
+"""
+
+
+def _define_crm_fields(api) -> None:
+    for name, body in {"grade_band": {"type": "enum", "values": ["Elementary", "Middle", "High"]},
+                       "years_in_role": {"type": "integer"}, "caseload": {"type": "number"},
+                       "rural": {"type": "boolean"}, "started_on": {"type": "date"},
+                       "subjects": {"type": "tags"}}.items():
+        assert api.put(f"/v1/attributes/member/{name}", json=body).status_code in (200, 201)
+
+
+def test_csv_columns_fill_custom_attributes_read_as_their_types(cli_env, tmp_path, api):
+    """A CSV holds text: a column mapped to attributes.NAME is read as the attribute's type (integer, number,
+    boolean as yes/no, date, tags split by the separator); text that is not of the type rejects its row, named
+    by line and attribute, and the other rows are stored."""
+    _define_crm_fields(api)
+    (tmp_path / "crm.csv").write_text(CRM_WITH_FIELDS)
+    (tmp_path / "map.yaml").write_text(CRM_FIELD_MAP)
+    summary = _import(cli_env, tmp_path / "crm.csv", "--resource", "members", "--source", "crm",
+                      "--map", tmp_path / "map.yaml", exit_code=1)
+    assert (summary["created"], summary["error"]) == (2, 1)
+    members = {m["name"]: m["attributes"] for m in api.get("/v1/members").get_json()["items"]}
+    assert members["Ann Reyes"] == {"grade_band": "Elementary", "years_in_role": 4, "caseload": 120.5, "rural": True,
+                                    "started_on": "2021-09-01", "subjects": ["math", "science"]}
+    # Empty cells leave a field unset; padding around a number is not part of it.
+    assert members["Ben Okafor"] == {"grade_band": "Middle", "years_in_role": 12, "caseload": 80, "rural": False,
+                                     "subjects": ["literacy"]}
+    assert "Cid Park" not in members
+    with open(summary["errors_file"], newline="") as handle:
+        (rejected,) = list(csv.DictReader(handle))
+    assert rejected["line"] == "4"
+    assert set(rejected["fields"].split()) == {"attributes.years_in_role", "attributes.rural",
+                                               "attributes.started_on"}
+    assert "attributes.years_in_role: Not a valid integer." in rejected["detail"]
+
+
+def test_a_header_naming_attributes_fills_them_without_a_mapping(cli_env, tmp_path, api):
+    _define_crm_fields(api)
+    (tmp_path / "plain.csv").write_text("external_id,name,attributes.years_in_role,attributes.subjects\n"
+                                        "m1,Ann Reyes,7,math;art\n")
+    assert _import(cli_env, tmp_path / "plain.csv", "--resource", "members", "--source", "crm")["created"] == 1
+    (member,) = api.get("/v1/members").get_json()["items"]
+    assert member["attributes"] == {"years_in_role": 7, "subjects": ["math", "art"]}
+
+
+def test_a_column_filling_an_undefined_or_misnamed_attribute_is_refused_before_anything_is_written(
+        cli_env, tmp_path, api):
+    _define_crm_fields(api)
+    (tmp_path / "crm.csv").write_text("external_id,name,Mentor\nm1,Ann Reyes,yes\n")
+    (tmp_path / "undefined.yaml").write_text("columns: {Mentor: attributes.mentor}\n")
+    line = _refused(cli_env, tmp_path / "crm.csv", "--resource", "members", "--source", "crm",
+                    "--map", tmp_path / "undefined.yaml", exit_code=2)
+    assert "column 'Mentor' fills the member attribute 'mentor', which is not defined" in line
+    assert "PUT /v1/attributes/member/mentor" in line and "defined: caseload, grade_band, rural" in line
+    (tmp_path / "misnamed.yaml").write_text("columns: {Mentor: attributes.Mentor-Name}\n")
+    line = _refused(cli_env, tmp_path / "crm.csv", "--resource", "members", "--source", "crm",
+                    "--map", tmp_path / "misnamed.yaml", exit_code=2)
+    assert "column 'Mentor' maps to 'attributes.Mentor-Name', which is no custom attribute" in line
+    assert api.get("/v1/members").get_json()["items"] == []

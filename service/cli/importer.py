@@ -24,15 +24,22 @@ from typing import Any, Iterator
 
 import yaml
 
+from schemas.common import ATTRIBUTE_NAME, ATTRIBUTE_NAME_RULE
 from schemas.sync import MAX_RECORDS, RECORD_SCHEMAS, STATUSES
 from service import db
-from service.repositories import sync
+from service.repositories import attributes, sync
 
 LIST_FIELDS = {"topics", "populations", "organizations"}
 INT_FIELDS = {"strength"}
 BOOL_FIELDS = {"discoverable", "deleted"}
 _TRUE, _FALSE = {"true", "yes", "1", "y"}, {"false", "no", "0", "n"}
+_INTEGER = re.compile(r"[-+]?\d{1,16}")
+_NUMBER = re.compile(r"[-+]?(\d{1,16}(\.\d*)?|\.\d+)([eE][-+]?\d{1,3})?")
 JSON_LINES = (".jsonl", ".ndjson")
+# A column mapped to "attributes.grade_band" fills that custom attribute (GET /v1/attributes); its text is read
+# as the attribute's type says (an integer "4" as 4, a boolean "Yes" as true, tags split by the separator).
+ATTRIBUTE_FIELD = "attributes."
+TARGETS = {"members": "member", "organizations": "organization", "collaborations": "collaboration"}
 # The separators the header line is sniffed for (csv.Sniffer); anything else needs --delimiter.
 DELIMITERS = ",;\t|"
 
@@ -51,6 +58,21 @@ def record_fields(resource: str) -> list[str]:
     return [name for name, spec in RECORD_SCHEMAS[resource]().fields.items() if not spec.dump_only]
 
 
+def field_problem(name: str, resource: str) -> str | None:
+    """Why `name` cannot be a field of the resource's records, as words that follow it ("is not ..."), or None
+    when it can. Besides the record's own fields, `attributes.NAME` names a custom attribute of the resource's
+    target."""
+    allowed = record_fields(resource)
+    if name in allowed:
+        return None
+    if name.startswith(ATTRIBUTE_FIELD) and "attributes" in allowed:
+        attribute = name[len(ATTRIBUTE_FIELD):]
+        return None if ATTRIBUTE_NAME.fullmatch(attribute) else (
+            f"is no custom attribute: {attribute!r} is not an attribute name ({ATTRIBUTE_NAME_RULE})")
+    extra = ", attributes.NAME" if "attributes" in allowed else ""
+    return f"is not a field of {resource} records ({', '.join(allowed)}{extra})"
+
+
 @dataclass
 class Mapping:
     """How file columns become record fields: renames (None drops a column), and the list separator."""
@@ -58,6 +80,8 @@ class Mapping:
     columns: dict[str, str | None] = field(default_factory=dict)
     separator: str = ";"
     path: Path | None = None
+    # The target's custom attributes, name -> type (`bind_attributes`): how a text value is read.
+    attribute_types: dict[str, str] | None = None
 
     @classmethod
     def load(cls, path: Path | None) -> "Mapping":
@@ -81,24 +105,68 @@ class Mapping:
         return cls(columns=columns, separator=separator, path=path)
 
     def check(self, resource: str) -> None:
-        """Every column must map to a field of the resource's records (or to nothing, to drop it)."""
-        allowed = record_fields(resource)
+        """Every column must map to a field of the resource's records, or a custom attribute (`attributes.NAME`),
+        or to nothing, to drop it."""
         for column, name in self.columns.items():
-            if name is not None and name not in allowed:
-                raise FileProblem(self.path or Path("mapping"), f"column {column!r} maps to {name!r}, which is not "
-                                                                f"a field of {resource} records ({', '.join(allowed)})")
+            problem = None if name is None else field_problem(name, resource)
+            if problem:
+                raise FileProblem(self.path or Path("mapping"), f"column {column!r} maps to {name!r}, which {problem}")
+
+    def attribute_fields(self, header: list[str]) -> list[tuple[str, str]]:
+        """(column, attribute name) of the header's columns that fill a custom attribute."""
+        return [(column, name[len(ATTRIBUTE_FIELD):]) for column in header
+                if (name := self.field_name(column)) and name.startswith(ATTRIBUTE_FIELD)]
+
+    def bind_attributes(self, graph: db.Graph, resource: str, header: list[str] | None = None) -> None:
+        """Read the resource's attribute definitions (their types say how a text value is read); with the CSV
+        `header`, a column that fills an attribute nobody defined is a FileProblem naming it, before anything
+        is written."""
+        target = TARGETS.get(resource)
+        if target is None:
+            return
+        self.attribute_types = {d["name"]: d["type"] for d in attributes.list_definitions(graph, target)}
+        for column, name in self.attribute_fields(header or []):
+            if name not in self.attribute_types:
+                defined = ", ".join(sorted(self.attribute_types)) or "none yet"
+                raise FileProblem(self.path or Path("mapping"),
+                                  f"column {column!r} fills the {target} attribute {name!r}, which is not defined "
+                                  f"(PUT /v1/attributes/{target}/{name} defines it; defined: {defined})")
 
     def field_name(self, column: str) -> str | None:
         return self.columns.get(column, column)
 
     def record(self, row: dict[str, Any]) -> dict[str, Any]:
-        record = {}
+        record, filled = {}, {}
         for column, value in row.items():
             name = self.field_name(column)
             if name is None or value is None or (isinstance(value, str) and not value.strip()):
                 continue
-            record[name] = self._coerce(name, value)
+            if name.startswith(ATTRIBUTE_FIELD):
+                attribute = name[len(ATTRIBUTE_FIELD):]
+                filled[attribute] = self._coerce_attribute(attribute, value)
+            else:
+                record[name] = self._coerce(name, value)
+        if filled:
+            # Beside a JSON line's own `attributes` object (an object of another shape is left to the sync's check).
+            given = record.get("attributes", {})
+            record["attributes"] = {**given, **filled} if isinstance(given, dict) else given
         return record
+
+    def _coerce_attribute(self, name: str, value: Any) -> Any:
+        """A text value as the attribute's type reads it; text that does not read as that type is sent as it is,
+        so the sync's check refuses the row naming `attributes.NAME` and saying what is wrong."""
+        if not isinstance(value, str):
+            return value
+        kind, text = (self.attribute_types or {}).get(name), value.strip()
+        if kind == "integer" and _INTEGER.fullmatch(text):
+            return int(text)
+        if kind == "number" and _NUMBER.fullmatch(text):
+            return int(text) if _INTEGER.fullmatch(text) else float(text)
+        if kind == "boolean" and text.lower() in _TRUE | _FALSE:
+            return text.lower() in _TRUE
+        if kind == "tags":
+            return [part.strip() for part in value.split(self.separator) if part.strip()]
+        return value
 
     def _coerce(self, name: str, value: Any) -> Any:
         if not isinstance(value, str):
@@ -271,30 +339,34 @@ def _shown(delimiter: str) -> str:
 class Inspection:
     rows: int
     delimiter: str | None
+    header: list[str] | None = None   # a CSV file's columns (None: JSON lines)
 
 
 def inspect_file(path: Path, fmt: FileFormat, mapping: Mapping, resource: str) -> Inspection:
     """Read the whole file once before importing: how many rows, and a FileProblem if it is not well-formed."""
-    delimiter = None
+    delimiter = header = None
     if path.suffix.lower() not in JSON_LINES:
         with _text(path, fmt.encoding) as handle:
             delimiter = fmt.delimiter or sniff_delimiter(handle)
             header = _header(path, csv.reader(handle, delimiter=delimiter, strict=True))
         _check_columns(path, header, mapping, resource, delimiter)
     rows = sum(1 for _ in read_rows(path, FileFormat(fmt.encoding, delimiter)))
-    return Inspection(rows, delimiter)
+    return Inspection(rows, delimiter, header)
 
 
 def _check_columns(path: Path, header: list[str], mapping: Mapping, resource: str, delimiter: str) -> None:
-    allowed = set(record_fields(resource))
     for column in header:
         name = mapping.field_name(column)
-        if name is None or name in allowed:
+        problem = None if name is None else field_problem(name, resource)
+        if problem is None:
             continue
+        if name != column:  # renamed by --map (which Mapping.check has refused already when run first)
+            raise FileProblem(path, f"column {column!r} maps to {name!r}, which {problem}", 1)
         others = [d for d in DELIMITERS if d != delimiter and d in column]
         hint = (f"; the file may be separated by {_shown(others[0])}: pass --delimiter" if others else
-                f"; rename it in --map (columns: {{{column}: <field>}}) or drop it ({column}: ~)")
-        raise FileProblem(path, f"column {column!r} is not a field of {resource} records{hint}", 1)
+                f"; rename it in --map (columns: {{{column}: <field>}}, or attributes.NAME for a custom "
+                f"attribute) or drop it ({column}: ~)")
+        raise FileProblem(path, f"column {column!r} {problem}{hint}", 1)
 
 
 @dataclass
@@ -372,6 +444,8 @@ def run_import(graph: db.Graph, data_file: Path, *, resource: str, source: str, 
     """Import the file in batches, resuming after the rows a previous run committed."""
     if not 1 <= batch_size <= MAX_RECORDS:
         raise ValueError(f"batch size must be 1-{MAX_RECORDS}")
+    if mapping.attribute_types is None:
+        mapping.bind_attributes(graph, resource)
     state = ImportState.open(data_file, resource, source)
     if restart:
         state.rows_done, state.complete = 0, False

@@ -182,6 +182,11 @@ def import_file(data_file: Path, resource: str, source: str, mapping_file: Path 
 
     mapping, fmt, inspection = _import_plan(data_file, resource, mapping_file, encoding, delimiter)
     graph = _graph()
+    try:
+        mapping.bind_attributes(graph, resource, inspection.header)
+    except importer.FileProblem as exc:  # a column fills an attribute nobody defined: nothing is written
+        graph.close()
+        raise click.UsageError(str(exc)) from None
     resumed = 0 if restart else importer.ImportState.open(data_file, resource, source).rows_done
     progress = Progress("import", max(inspection.rows - resumed, 0))
     committed = [resumed]
