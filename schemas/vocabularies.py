@@ -37,6 +37,15 @@ def slug(raw: str) -> str:
     return value[:MAX_VALUE_LENGTH]
 
 
+_JOINERS = re.compile(r"[-_]+")
+
+
+def spelling_key(value: str) -> str:
+    """What two spellings of one word share: "co-teaching", "Co Teaching" and "co_teaching" (each as `slug`
+    gives it) are one term of a vocabulary, the value first stored."""
+    return _JOINERS.sub("_", value).strip("_")
+
+
 def default_label(value: str) -> str:
     """"assistant_principal" -> "Assistant principal"."""
     text = value.replace("_", " ")
@@ -52,9 +61,12 @@ def term(vocabulary: str, **kwargs) -> Trimmed:
     return trimmed(100, **kwargs)
 
 
-class _Normalised(Trimmed):
+class Normalised(Trimmed):
     """Checked as sent (marshmallow validates what _deserialize returns, and a slug is cut to 60 characters),
-    then normalised."""
+    then normalised; `vocabulary` names whose value it is (the API's query parser then reads it as the listed
+    spelling of the same word, see service.web.api)."""
+
+    vocabulary: str | None = None
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
@@ -62,12 +74,15 @@ class _Normalised(Trimmed):
         return slug(text)
 
 
-def term_filter(vocabulary: str, description: str) -> _Normalised:
+def term_filter(vocabulary: str, description: str) -> Normalised:
     """A list filter on a vocabulary's value: matched as normalised ("Instructional Coach" finds
-    instructional_coach)."""
-    return _Normalised(validate=trimmed(100).validators, metadata={
-        "description": f"{description} (a value of the `{vocabulary}` vocabulary, matched normalised)",
+    instructional_coach, "Co Teaching" finds co-teaching)."""
+    found = Normalised(validate=trimmed(100).validators, metadata={
+        "description": f"{description} (a value of the `{vocabulary}` vocabulary, matched normalised: case, and "
+                       "'-', '_' or spaces between words, do not matter)",
         "pattern": trimmed(100).metadata["pattern"]})
+    found.vocabulary = vocabulary
+    return found
 
 
 class TermSchema(StrictSchema):

@@ -9,7 +9,7 @@ from typing import Any, Iterable
 
 from neo4j import ManagedTransaction
 
-from schemas.vocabularies import DEFAULT_TERMS, default_label, slug
+from schemas.vocabularies import DEFAULT_TERMS, MAX_TERMS, default_label, slug, spelling_key
 from service import db
 from service.problems import Problem, field_error
 from service.repositories import changes, locked, not_found
@@ -176,22 +176,55 @@ def resolve(tx: ManagedTransaction, wanted: Iterable[tuple[str, str]], *,
     read = db.run_one(tx, "vocabulary_resolve", wanted=[{"vocabulary": v, "value": x} for v, x in by_value],
                       target=definitions_of)
     rows, resolution.definitions = read["terms"], read["definitions"]
+    unknown = [row for row in rows if not row["known"]]
+    # Another spelling of a listed word ("Co Teaching" beside co-teaching) is that word: read only when a value
+    # is not listed as sent, which after a network's first records is rare.
+    spelled = _spellings(tx, {row["vocabulary"] for row in unknown if row["policy"] is not None})
+    same: dict[tuple[str, str], str] = {}  # (vocabulary, value as slugged) -> the term it is another spelling of
     grow, refused = [], set()  # refused: (vocabulary, value) pairs a closed vocabulary does not list
-    for row in rows:
+    for row in unknown:
         pair = (row["vocabulary"], row["value"])
-        if row["known"]:
-            continue
-        if row["policy"] == "closed":
+        key = (pair[0], spelling_key(pair[1]))
+        if key in spelled:
+            same[pair] = spelled[key]
+        elif row["policy"] == "closed":
             refused.add(pair)
         else:
+            spelled[key] = pair[1]  # a second new spelling of it in this write joins the first
             grow.append({"vocabulary": pair[0], "value": pair[1], "label": by_value[pair]})
     if grow:
         resolution.added = {tuple(pair) for pair in db.run_scalars(tx, "vocabulary_grow", terms=grow)}
     allowed = {vocabulary: _allowed(tx, vocabulary) for vocabulary, _ in refused}
     for (vocabulary, raw), value in resolution.values.items():
-        if (vocabulary, value) in refused:
+        if (vocabulary, value) in same:
+            resolution.values[(vocabulary, raw)] = same[(vocabulary, value)]
+        elif (vocabulary, value) in refused:
             resolution.refused[(vocabulary, raw)] = allowed[vocabulary]
     return resolution
+
+
+def listed_spelling(graph: db.Graph, vocabulary: str, value: str) -> str:
+    """`value` (as `slug` gives it) as vocabulary lists it: a list filter "co_teaching" finds the co-teaching
+    that writes store for "Co Teaching"; a value the vocabulary does not hold is returned as it is."""
+    listed = graph.read(lambda tx: _listed(tx, vocabulary))
+    if value in listed:  # two spellings listed as two terms (stored before spellings were matched): as sent
+        return value
+    key = spelling_key(value)
+    return next((term for term in listed if spelling_key(term) == key), value)
+
+
+def _listed(tx: ManagedTransaction, vocabulary: str) -> list[str]:
+    return db.run_one(tx, "vocabulary_values", name=vocabulary, limit=MAX_TERMS)["values"]
+
+
+def _spellings(tx: ManagedTransaction, vocabularies: set[str]) -> dict[tuple[str, str], str]:
+    """(vocabulary, spelling_key) -> the listed value, for each term of `vocabularies` (the first in the
+    vocabulary's order where two listed values share a key)."""
+    out: dict[tuple[str, str], str] = {}
+    for vocabulary in sorted(vocabularies):
+        for value in _listed(tx, vocabulary):
+            out.setdefault((vocabulary, spelling_key(value)), value)
+    return out
 
 
 def normalise(tx: ManagedTransaction, resource: str, record: dict[str, Any], *,

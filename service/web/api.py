@@ -18,7 +18,9 @@ from flask_smorest import Api, Blueprint as SmorestBlueprint
 from flask_smorest.utils import prepare_response
 
 from schemas.common import ProblemSchema, is_unicode_text
-from service.web import auth, request_limits
+from schemas.vocabularies import Normalised
+from service.repositories import vocabularies
+from service.web import auth, get_graph, request_limits
 from service.cursors import BY_CREATION, BY_NAME, BY_SEQ, decode_cursor, encode_cursor  # noqa: F401 (for the views)
 from service.web.errors import PROBLEM_CONTENT_TYPE, Problem, field_error, from_http_exception, problem_response
 from service.problems import stale
@@ -56,6 +58,18 @@ class BodyRequiredParser(FlaskParser):
     Webargs reads a missing or non-JSON body as `{}`, so a PUT with no body at all (or a form post)
     passed as an empty object: a schema whose fields are all optional then accepted it.
     """
+
+    def parse(self, argmap, req=None, *, location=None, **kwargs):
+        """Webargs' parse; a query's vocabulary filters (`term_filter`) then read as the vocabulary spells the
+        word, so that ?kind=Co Teaching finds the co-teaching a write of "Co Teaching" stored."""
+        data = super().parse(argmap, req, location=location, **kwargs)
+        if location == "query" and isinstance(data, dict):
+            # flask-smorest passes the schema class; its declared fields are the ones term_filter made.
+            declared = getattr(argmap, "_declared_fields", None) or getattr(argmap, "fields", {})
+            for name, spec in declared.items():
+                if isinstance(spec, Normalised) and spec.vocabulary and data.get(name):
+                    data[name] = vocabularies.listed_spelling(get_graph(), spec.vocabulary, data[name])
+        return data
 
     def _raw_load_json(self, req):
         data = req.get_data(cache=True)

@@ -158,3 +158,32 @@ def test_values_are_normalised_as_a_bounded_slug(raw, value):
 
     assert slug(raw) == value
     assert len(slug("x" * 500)) == 60
+
+
+def test_spellings_of_one_word_are_one_term_and_a_filter_finds_it_in_any_of_them(api):
+    """CRM exports spell a word several ways: with a hyphen, a space or an underscore between its parts. The
+    first spelling stored is the term; the others resolve to it (not reported as new), on sync as on POST, in
+    one batch as across batches, and a list filter finds the ties whatever spelling it is given."""
+    sync(api, "members", [{"external_id": f"m{n}", "name": f"M{n}"} for n in range(1, 6)])
+    first = sync(api, "collaborations", [
+        {"external_id": "t1", "source_external_id": "m1", "target_external_id": "m2", "kind": "Co-Teaching"},
+        {"external_id": "t2", "source_external_id": "m2", "target_external_id": "m3", "kind": "co teaching"}])
+    assert [r["new_values"] for r in first["results"]] == [{"kind": "co-teaching"}] * 2
+    later = sync(api, "collaborations", [
+        {"external_id": "t3", "source_external_id": "m3", "target_external_id": "m4", "kind": "Co_Teaching"},
+        {"external_id": "t4", "source_external_id": "m4", "target_external_id": "m5", "kind": " CO - teaching "}])
+    assert [r["status"] for r in later["results"]] == ["created"] * 2
+    assert all("new_values" not in r for r in later["results"])
+    # Default terms are words too: "Co Facilitation" is the listed co-facilitation.
+    default = sync(api, "collaborations", [
+        {"external_id": "t5", "source_external_id": "m1", "target_external_id": "m5", "kind": "Co Facilitation"}])
+    assert "new_values" not in default["results"][0]
+    kinds = values(api, "collaboration_kind")
+    assert "co-teaching" in kinds and not {"co_teaching", "co_-_teaching", "co_facilitation"} & set(kinds)
+    ties = {item["external_ids"][0]["external_id"] if item.get("external_ids") else item["id"]: item["kind"]
+            for item in api.get("/v1/collaborations?limit=100").get_json()["items"]}
+    assert sorted(ties.values()) == ["co-facilitation"] + ["co-teaching"] * 4
+    for spelling in ("Co Teaching", "co_teaching", "CO-TEACHING"):
+        listed = api.get("/v1/collaborations", query_string={"kind": spelling, "limit": 100}).get_json()["items"]
+        assert len(listed) == 4, spelling
+    assert api.get("/v1/collaborations", query_string={"kind": "co teachings"}).get_json()["items"] == []
