@@ -93,8 +93,9 @@ def merge(graph: db.Graph, name: str, sources: list[str], into: str) -> dict[str
     """Rewrite every node or tie holding one of `sources` to `into`, a batch per transaction (each with its
     change entries), then drop the merged terms. A rerun after a failure finishes the job."""
     get(graph, name)
-    target = slug(into)
-    folded = sorted({slug(value) for value in sources} - {target})
+    listed = graph.read(lambda tx: _listed(tx, name))  # "Co Teaching" merges the listed co-teaching
+    target = _as_listed(listed, slug(into))
+    folded = sorted({_as_listed(listed, slug(value)) for value in sources} - {target})
     statement, entry = _MERGES[name]
 
     def rewrite_batch(tx: ManagedTransaction) -> int:
@@ -206,7 +207,10 @@ def resolve(tx: ManagedTransaction, wanted: Iterable[tuple[str, str]], *,
 def listed_spelling(graph: db.Graph, vocabulary: str, value: str) -> str:
     """`value` (as `slug` gives it) as vocabulary lists it: a list filter "co_teaching" finds the co-teaching
     that writes store for "Co Teaching"; a value the vocabulary does not hold is returned as it is."""
-    listed = graph.read(lambda tx: _listed(tx, vocabulary))
+    return _as_listed(graph.read(lambda tx: _listed(tx, vocabulary)), value)
+
+
+def _as_listed(listed: list[str], value: str) -> str:
     if value in listed:  # two spellings listed as two terms (stored before spellings were matched): as sent
         return value
     key = spelling_key(value)

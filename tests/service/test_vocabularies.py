@@ -187,3 +187,9 @@ def test_spellings_of_one_word_are_one_term_and_a_filter_finds_it_in_any_of_them
         listed = api.get("/v1/collaborations", query_string={"kind": spelling, "limit": 100}).get_json()["items"]
         assert len(listed) == 4, spelling
     assert api.get("/v1/collaborations", query_string={"kind": "co teachings"}).get_json()["items"] == []
+    # A merge names the word in any spelling too.
+    merged = api.post("/v1/vocabularies/collaboration_kind/merge", json={"from": ["Co Teaching"], "into": "Co Facilitation"})
+    assert merged.status_code == 200, merged.get_data(as_text=True)
+    assert merged.get_json()["rewritten"] == 4
+    assert "co-teaching" not in values(api, "collaboration_kind")
+    assert sorted(t["kind"] for t in api.get("/v1/collaborations?limit=100").get_json()["items"]) == ["co-facilitation"] * 5
