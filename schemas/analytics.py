@@ -12,6 +12,7 @@ from schemas.common import (DEFAULT_PAGE, MAX_PAGE, Id, PageArgsSchema, PageSche
 from schemas.collaborations import PartySchema
 from schemas.members import MemberSchema
 from service.analytics.bridges import DEFAULT_MIN_CUT_OFF
+from service.analytics.segments import DEFAULT_BINS, MAX_BINS, MAX_VALUE_SEGMENTS
 from schemas.vocabularies import term_filter
 
 INCLUDES = ("organizations",)
@@ -467,17 +468,36 @@ class SegmentsArgsSchema(HealthArgsSchema):
     min_size = fields.Integer(validate=validate.Range(min=1, max=1000), metadata={
         "description": "segments with fewer members are pooled into `other`; default and lowest allowed value: "
                        "the deployment's NETWEAVE_SEGMENT_MIN_SIZE (5)"})
+    bins = fields.Integer(validate=validate.Range(min=2, max=MAX_BINS), metadata={
+        "description": "only for an integer, number or date attribute: when its members hold more than "
+                       f"{MAX_VALUE_SEGMENTS} distinct values (dates: years), the most ranges they are grouped "
+                       f"into (default {DEFAULT_BINS}; fewer when there are fewer than min_size members per range, "
+                       "or when many members share a value)"})
+
+
+class SegmentRangeSchema(StrictSchema):
+    min = fields.Raw(required=True, metadata={"description": "the smallest value a member of the range holds",
+                                              "type": "number"})
+    max = fields.Raw(required=True, metadata={"description": "the largest value a member of the range holds",
+                                              "type": "number"})
 
 
 class SegmentSchema(StrictSchema):
-    kind = fields.String(required=True, validate=validate.OneOf(("value", "other", "unknown")), metadata={
-        "description": "value: the members with one value; other: the values held by fewer than min_size members, "
-                       "pooled; unknown: members without a value"})
+    kind = fields.String(required=True, validate=validate.OneOf(("value", "range", "other", "unknown")), metadata={
+        "description": "value: the members with one value; range: the members with a value in `range` (grouping "
+                       "quantiles); other: the segments of fewer than min_size members, pooled; unknown: members "
+                       "without a value"})
     value = fields.Raw(allow_none=True, required=True, metadata={
-        "description": "the value (an organization's id for by=organization); null for other and unknown",
+        "description": "the value (an organization's id for by=organization; a year when grouping's unit is "
+                       "year); null for range, other and unknown",
         "type": ["string", "number", "boolean"]})
-    label = fields.String(allow_none=True, required=True, metadata={
-        "description": "the value as text (an organization's name); null for other and unknown"})
+    label = fields.String(required=True, metadata={
+        "description": "what to call the segment: the value as text (an organization's name), a range as "
+                       "\"min-max\" (\"min to max\" when min is negative), \"Other (N groups of fewer than M "
+                       "members)\", \"Unknown (no value)\""})
+    range = fields.Nested(SegmentRangeSchema, allow_none=True, required=True, metadata={
+        "description": "for a range segment, the smallest and largest value (or year) its members hold; "
+                       "null otherwise"})
     size = fields.Integer(required=True)
     internal_ties = fields.Integer(required=True)
     external_ties = fields.Integer(required=True)
@@ -496,8 +516,21 @@ class AssignmentSchema(StrictSchema):
     description = fields.String(required=True)
 
 
+class GroupingSchema(StrictSchema):
+    method = fields.String(required=True, validate=validate.OneOf(("values", "quantiles")), metadata={
+        "description": "values: a segment per value; quantiles: an integer, number or date attribute with more "
+                       f"than {MAX_VALUE_SEGMENTS} distinct values (or years) grouped into contiguous ranges of "
+                       "about equal numbers of members, edges taken from the data, equal values never split"})
+    unit = fields.String(required=True, validate=validate.OneOf(("value", "year")), metadata={
+        "description": f"year: a date attribute with more than {MAX_VALUE_SEGMENTS} distinct dates, read as "
+                       "calendar years (then grouped by method)"})
+    bins = fields.Integer(allow_none=True, required=True, metadata={"description": "ranges made (quantiles)"})
+    max_bins = fields.Integer(allow_none=True, required=True, metadata={
+        "description": "the most ranges asked for (`bins`); null when the lens is not numbers or dates"})
+
+
 class PooledSchema(StrictSchema):
-    segments = fields.Integer(required=True, metadata={"description": "values pooled into `other`"})
+    segments = fields.Integer(required=True, metadata={"description": "values (or ranges) pooled into `other`"})
     members = fields.Integer(required=True, metadata={"description": "members in `other`"})
 
 
@@ -514,17 +547,21 @@ class SegmentsSchema(StrictSchema):
     members = fields.Integer(required=True)
     ties = fields.Integer(required=True, metadata={"description": "connected pairs among these members"})
     min_size = fields.Integer(required=True)
+    grouping = fields.Nested(GroupingSchema, required=True, metadata={"description": "how values became segments"})
     pooled = fields.Nested(PooledSchema, required=True)
     unknown_members = fields.Integer(required=True, metadata={"description": "members in the `unknown` segment"})
     segments = fields.List(fields.Nested(SegmentSchema), required=True, metadata={
-        "description": "values largest first, then `other`, then `unknown`; matrix and reach are indexed alike"})
+        "description": "values largest first (ranges in ascending order), then `other`, then `unknown`; matrix "
+                       "and reach are indexed alike"})
     matrix = _matrix("ties between segments, each counted once: row i, column j >= i (i = j: inside segment i); "
                      "cells below the diagonal are 0, so the cells sum to `ties`", fields.Integer())
     reach = _matrix("row i, column j: the share of segment i's members who reach a member of segment j (other "
                     "than themselves) within two steps", fields.Float())
     assortativity = fields.Float(allow_none=True, required=True, metadata={
-        "description": "Newman's assortativity coefficient over ties between members with a value (before pooling):"
-                       " +1 ties only within a value, 0 as by chance, negative across; null when undefined"})
+        "description": "Newman's assortativity coefficient over ties between members with a value, on the values "
+                       "themselves (before grouping into ranges or years, and before pooling): +1 ties only within "
+                       "a value (numeric: between like values), 0 as by chance, negative across; null when "
+                       "undefined"})
     assortativity_kind = fields.String(required=True, validate=validate.OneOf(("categorical", "numeric")),
                                        metadata={"description": "numeric for integer and number attributes"})
     scope = fields.Nested(HealthScopeSchema, required=True)

@@ -437,7 +437,7 @@ def _report(engine: Engine, graph: db.Graph, revision: int, question: str, scope
         return _health_report(engine, graph, revision, scope, params["filters"])
     if question == "segments":
         return _segments_report(engine, graph, revision, scope, Lens(**params["lens"]), params["min_size"],
-                                params["filters"])
+                                params["filters"], params.get("bins"))
     if question == "cluster-members":
         return _cluster_members_report(engine, graph, revision, scope, params["cluster_id"], params["resolution"])
     if question == "reach":
@@ -820,6 +820,11 @@ class Lens:
         return self.type in NUMERIC_TYPES
 
     @property
+    def groupable(self) -> bool:
+        """Whether many distinct values are grouped into ranges (numbers) or years (dates)."""
+        return self.numeric or self.type == "date"
+
+    @property
     def assignment(self) -> dict:
         if self.by == "organization":
             return {"rule": "primary_organization", "description": PRIMARY_ORGANIZATION}
@@ -849,9 +854,9 @@ def lens(graph: db.Graph, by: str, *, sees_pii: bool) -> Lens:
     return Lens(by, name, row["type"])
 
 
-def segments(graph: db.Graph, *, by: str, min_size: int | None = None, as_of: date | None = None,
-             organization_id: str | None = None, region: str | None = None, role: str | None = None,
-             topic: str | None = None, sees_pii: bool = False) -> dict:
+def segments(graph: db.Graph, *, by: str, min_size: int | None = None, bins: int | None = None,
+             as_of: date | None = None, organization_id: str | None = None, region: str | None = None,
+             role: str | None = None, topic: str | None = None, sees_pii: bool = False) -> dict:
     smallest = get_engine(graph).settings.segment_min_size
     if min_size is None:
         min_size = smallest
@@ -859,18 +864,26 @@ def segments(graph: db.Graph, *, by: str, min_size: int | None = None, as_of: da
         raise field_error("min_size", f"must be at least {smallest}, the smallest segment this deployment shows "
                                       "(NETWEAVE_SEGMENT_MIN_SIZE)", location="query")
     chosen, scope = lens(graph, by, sees_pii=sees_pii), Scope.of(as_of)
+    if bins is not None and not chosen.groupable:
+        raise field_error("bins", "only for a member attribute of type integer, number or date",
+                          location="query")
     filters = member_filters(organization_id, region, role, topic)
     return _answer(graph, "segments", scope, {"lens": {"by": chosen.by, "attribute": chosen.attribute,
                                                         "type": chosen.type},
-                                               "min_size": min_size, "filters": filters})
+                                               "min_size": min_size, "filters": filters,
+                                               "bins": (bins or segments_module.DEFAULT_BINS)
+                                               if chosen.groupable else None})
 
 
 def _segments_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope, chosen: Lens, min_size: int,
-                     filters: dict) -> dict:
+                     filters: dict, bins: int | None) -> dict:
     actual, projection = _projection(engine, graph, revision, scope)
     part = projection.subset(_matching(projection, filters)) if any(filters.values()) else projection
     values, labels = _lens_values(graph, part, chosen, scope)
-    cut = segments_module.segment(values, min_size, labels)
+    grouped, grouping = (segments_module.grouped(values, max_bins=bins, min_size=min_size,
+                                                 dates=chosen.type == "date")
+                         if bins else (values, segments_module.BY_VALUE))
+    cut = segments_module.segment(grouped, min_size, labels)
     edges = part.edges
     matrix = segments_module.tie_matrix(edges, cut.codes, cut.count)
     return {
@@ -879,6 +892,7 @@ def _segments_report(engine: Engine, graph: db.Graph, revision: int, scope: Scop
         "assignment": chosen.assignment,
         "members": part.size, "ties": int(edges.shape[0]),
         "min_size": min_size,
+        "grouping": grouping.as_dict(),
         "pooled": {"segments": cut.pooled_values, "members": cut.pooled_members},
         "unknown_members": sum(s.size for s in cut.segments if s.kind == segments_module.UNKNOWN),
         "segments": segments_module.summaries(matrix, cut),
@@ -888,11 +902,13 @@ def _segments_report(engine: Engine, graph: db.Graph, revision: int, scope: Scop
         "assortativity_kind": "numeric" if chosen.numeric else "categorical",
         "scope": filters,
         "computed": _computed(
-            "segments by value, values of fewer than min_size members pooled into other; assortativity: Newman's "
-            "coefficient (igraph, unweighted, over ties between members with a value, on the values before "
-            "pooling); reach: breadth-first, two steps",
-            {"as_of": scope.as_of.isoformat(), "by": chosen.by, "min_size": min_size, **filters}, actual, scope,
-            engine.settings.seed, projection=projection),
+            f"segments by value, or, for numbers and dates of more than {segments_module.MAX_VALUE_SEGMENTS} "
+            "distinct values, by calendar year (dates) and quantile ranges of equal values kept together; segments "
+            "of fewer than min_size members pooled into other; assortativity: Newman's coefficient (igraph, "
+            "unweighted, over ties between members with a value, on the values before grouping and pooling); "
+            "reach: breadth-first, two steps",
+            {"as_of": scope.as_of.isoformat(), "by": chosen.by, "min_size": min_size, "bins": bins, **filters},
+            actual, scope, engine.settings.seed, projection=projection),
     }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import date, timedelta
+from fractions import Fraction
 
 import networkx as nx
 import pytest
@@ -24,15 +25,42 @@ def _text(value) -> str:
     return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
 
-def expected_segments(G: nx.Graph, value_of: dict, min_size: int, labels: dict | None = None) -> dict:
-    """The report's segments, matrix and reach, counted here from networkx without the service's code."""
+def expected_ranges(value_of: dict, bins: int, min_size: int) -> dict:
+    """value -> (lowest, highest value) of its range, derived here: the members with a value ranked by value,
+    `bins` equal shares of them (at most one per min_size members); a value's range is the share that holds the
+    middle of its members' ranks, and holds every value whose middle falls in the same share."""
+    held = [value for value in value_of.values() if value is not None]
+    shares = max(1, min(bins, len(held) // min_size))
+    share = {}
+    for value in set(held):
+        first, count = sum(1 for other in held if other < value), held.count(value)
+        share[value] = int(shares * (first + Fraction(count, 2)) / len(held))
+    together = defaultdict(list)
+    for value, k in share.items():
+        together[k].append(value)
+    return {value: (min(together[k]), max(together[k])) for value, k in share.items()}
+
+
+def _range_label(low, high) -> str:
+    return _text(low) if low == high else f"{_text(low)}-{_text(high)}"
+
+
+def expected_segments(G: nx.Graph, value_of: dict, min_size: int, labels: dict | None = None,
+                      ranges: dict | None = None) -> dict:
+    """The report's segments, matrix and reach, counted here from networkx without the service's code; with
+    `ranges` (value -> (lowest, highest)), the segments are those ranges, in ascending order."""
+    if ranges is not None:
+        value_of = {node: None if value is None else ranges[value] for node, value in value_of.items()}
     labels = labels or {}
-    label = lambda value: labels.get(value, _text(value))  # noqa: E731
+    label = lambda value: _range_label(*value) if ranges else labels.get(value, _text(value))  # noqa: E731
     counts = Counter(value for value in value_of.values() if value is not None)
-    kept = sorted((v for v, n in counts.items() if n >= min_size), key=lambda v: (-counts[v], label(v)))
+    kept = sorted((v for v, n in counts.items() if n >= min_size),
+                  key=lambda v: v if ranges else (-counts[v], label(v)))
     pooled = [v for v, n in counts.items() if n < min_size]
-    kinds = [("value", v) for v in kept] + [("other", None)] * bool(pooled) + \
+    kinds = [("range" if ranges else "value", v) for v in kept] + [("other", None)] * bool(pooled) + \
         [("unknown", None)] * any(v is None for v in value_of.values())
+    other_label = f"Other ({len(pooled)} group{'s' * (len(pooled) != 1)} of fewer than {min_size} members)"
+    names = {"other": other_label, "unknown": "Unknown (no value)"}
 
     def index(node) -> int:
         value = value_of[node]
@@ -56,7 +84,9 @@ def expected_segments(G: nx.Graph, value_of: dict, min_size: int, labels: dict |
         inside = G.subgraph(members[i]).number_of_edges()
         outside = sum(1 for u, v in G.edges() if (u in members[i]) != (v in members[i]))
         size = len(members[i])
-        segments.append({"kind": kind, "value": value, "label": label(value) if kind == "value" else None,
+        segments.append({"kind": kind, "value": value if kind == "value" else None,
+                         "label": names.get(kind) or label(value),
+                         "range": {"min": value[0], "max": value[1]} if kind == "range" else None,
                          "size": size, "internal_ties": inside, "external_ties": outside,
                          "ei_index": (outside - inside) / (outside + inside) if outside + inside else None,
                          "density": 2 * inside / (size * (size - 1)) if size > 1 else 0.0})
@@ -127,7 +157,7 @@ def test_custom_string_attribute_on_davis_southern_women(api, load_network):
 
 def test_integer_attribute_assortativity_is_numeric_and_equals_networkx(api, load_network):
     """Each karate member's number of contacts as an integer attribute: its numeric assortativity is the
-    network's degree assortativity."""
+    network's degree assortativity, on the raw values although the segments are ranges of them (11 distinct)."""
     G, weight = karate()
     ids = load_network(G, weight)
     define_member_attribute(api, "contacts", "integer")
@@ -138,7 +168,9 @@ def test_integer_attribute_assortativity_is_numeric_and_equals_networkx(api, loa
     assert body["assortativity_kind"] == "numeric"
     assert body["assortativity"] == pytest.approx(nx.numeric_assortativity_coefficient(G, "contacts"), abs=1e-12)
     assert body["assortativity"] == pytest.approx(nx.degree_assortativity_coefficient(G), abs=1e-12)
-    _check(body, G, expected_segments(G, dict(G.degree()), 5))
+    degrees = dict(G.degree())
+    assert len(set(degrees.values())) > 8 and body["grouping"]["method"] == "quantiles"
+    _check(body, G, expected_segments(G, degrees, 5, ranges=expected_ranges(degrees, 5, 5)))
 
 
 def test_number_attribute_with_unknowns_on_les_miserables(api, load_network):
@@ -154,9 +186,108 @@ def test_number_attribute_with_unknowns_on_les_miserables(api, load_network):
     H = G.subgraph(n for n in G if scenes[n] is not None)
     nx.set_node_attributes(H, scenes, "scenes")
     assert body["assortativity"] == pytest.approx(nx.numeric_assortativity_coefficient(H, "scenes"), abs=1e-12)
-    expected = expected_segments(G, scenes, 5)
-    _check(body, G, expected)
-    assert expected["pooled"] > 0 and body["segments"][-2]["kind"] == "other"
+    _check(body, G, expected_segments(G, scenes, 5, ranges=expected_ranges(scenes, 5, 5)))
+    assert body["grouping"] == {"method": "quantiles", "unit": "value", "bins": 5, "max_bins": 5}
+    assert [s["kind"] for s in body["segments"]] == ["range"] * 5 + ["unknown"]
+    assert body["segments"][-1]["label"] == "Unknown (no value)"
+
+    # More bins than min_size allows: at most one range per min_size members with a value.
+    fine = _segments(api, by="attributes.scenes", bins=16)
+    ranges = expected_ranges(scenes, 16, 5)
+    _check(fine, G, expected_segments(G, scenes, 5, ranges=ranges))
+    assert fine["grouping"] == {"method": "quantiles", "unit": "value", "bins": len(set(ranges.values())),
+                                "max_bins": 16}
+    assert 5 < fine["grouping"]["bins"] <= len(H) // 5
+
+
+def test_years_in_role_fall_into_readable_ranges_of_about_equal_size(api, load_network):
+    """Years in role from 0 to 40 over Les Misérables' 77 characters: nearly every value is held by one or two
+    members, so by value everything would pool into `other`; ranges of values hold about a fifth each."""
+    G, weight = les_miserables()
+    ids = load_network(G, weight)
+    years = {node: (k * 7) % 41 if k % 9 else None for k, node in enumerate(G)}
+    define_member_attribute(api, "years_in_role", "integer")
+    set_member_attribute(api, "years_in_role", {ids[n]: v for n, v in years.items() if v is not None})
+    held = [value for value in years.values() if value is not None]
+
+    body = _segments(api, by="attributes.years_in_role")
+    assert body["grouping"] == {"method": "quantiles", "unit": "value", "bins": 5, "max_bins": 5}
+    ranges = [s for s in body["segments"] if s["kind"] == "range"]
+    assert len(ranges) == 5 and body["pooled"] == {"segments": 0, "members": 0}
+    # Every member with a value is in exactly one range, ranges ascend without overlap, and no value is split.
+    assert sum(s["size"] for s in ranges) == len(held)
+    for s in ranges:
+        assert s["size"] == sum(1 for value in held if s["range"]["min"] <= value <= s["range"]["max"])
+        assert s["range"]["min"] in held and s["range"]["max"] in held
+        assert s["label"] == f"{s['range']['min']}-{s['range']['max']}" and s["value"] is None
+        assert len(held) // 5 - 2 <= s["size"] <= len(held) // 5 + 3
+    assert all(a["range"]["max"] < b["range"]["min"] for a, b in zip(ranges, ranges[1:]))
+    assert sum(map(sum, body["matrix"])) == G.number_of_edges()
+    _check(body, G, expected_segments(G, years, 5, ranges=expected_ranges(years, 5, 5)))
+    H = G.subgraph(n for n in G if years[n] is not None)
+    nx.set_node_attributes(H, years, "years")
+    assert body["assortativity"] == pytest.approx(nx.numeric_assortativity_coefficient(H, "years"), abs=1e-12)
+
+    three = _segments(api, by="attributes.years_in_role", bins=3)
+    assert three["grouping"]["bins"] == 3 and three["assortativity"] == body["assortativity"]
+    _check(three, G, expected_segments(G, years, 5, ranges=expected_ranges(years, 3, 5)))
+
+
+def test_a_range_under_min_size_is_pooled_into_a_labelled_other(api, load_network):
+    """Ten distinct values on the karate club, two held by 13 members each: the quantile between them holds one
+    member, pooled; equal values never split although 13 is more than a fifth of 34."""
+    G, weight = karate()
+    ids = load_network(G, weight)
+    level = {node: float(10 if node < 13 else 11 if node == 13 else 20 if node < 27 else node + 3) for node in G}
+    define_member_attribute(api, "level", "number")
+    set_member_attribute(api, "level", {ids[n]: v for n, v in level.items()})
+
+    body = _segments(api, by="attributes.level")
+    assert [(s["kind"], s["label"], s["size"]) for s in body["segments"]] == [
+        ("range", "10.0", 13), ("range", "20.0", 13), ("range", "30.0-36.0", 7),
+        ("other", "Other (1 group of fewer than 5 members)", 1)]
+    assert body["pooled"] == {"segments": 1, "members": 1} and body["grouping"]["bins"] == 4
+    _check(body, G, expected_segments(G, level, 5, ranges=expected_ranges(level, 5, 5)))
+
+
+def test_dates_of_many_days_are_segmented_by_calendar_year_then_by_ranges_of_years(api, load_network):
+    G, weight = karate()
+    ids = load_network(G, weight)
+    started = {node: date(2018 + node % 3, 1 + node % 12, 1 + node % 28) for node in G}
+    hired = {node: date(2008 + node % 12, 1 + node % 12, 1) for node in G}
+    define_member_attribute(api, "started", "date")
+    define_member_attribute(api, "hired", "date")
+    set_member_attribute(api, "started", {ids[n]: v for n, v in started.items()})
+    set_member_attribute(api, "hired", {ids[n]: v for n, v in hired.items()})
+
+    by_year = _segments(api, by="attributes.started")
+    assert by_year["grouping"] == {"method": "values", "unit": "year", "bins": None, "max_bins": 5}
+    _check(by_year, G, expected_segments(G, {n: day.year for n, day in started.items()}, 5))
+    assert {s["label"] for s in by_year["segments"]} == {"2018", "2019", "2020"}
+    # Assortativity stays on the dates themselves, not their years.
+    nx.set_node_attributes(G, {n: day.isoformat() for n, day in started.items()}, "started")
+    assert by_year["assortativity"] == pytest.approx(nx.attribute_assortativity_coefficient(G, "started"),
+                                                     abs=1e-12)
+
+    ranged = _segments(api, by="attributes.hired")
+    years = {n: day.year for n, day in hired.items()}
+    assert ranged["grouping"] == {"method": "quantiles", "unit": "year", "bins": 5, "max_bins": 5}
+    _check(ranged, G, expected_segments(G, years, 5, ranges=expected_ranges(years, 5, 5)))
+    assert ranged["segments"][0]["label"] == f"2008-{ranged['segments'][0]['range']['max']}"
+
+
+@pytest.mark.parametrize("bins, by, reason", [
+    (0, "attributes.years", "zero"), (1, "attributes.years", "one range is no grouping"),
+    (21, "attributes.years", "too many"), ("many", "attributes.years", "not a number"),
+    (3, "role", "role is not a number or a date"),
+])
+def test_an_unusable_bins_is_a_problem_naming_bins(api, new_member, bins, by, reason):
+    new_member("A")
+    define_member_attribute(api, "years", "integer")
+    response = api.get("/v1/analytics/segments", query_string={"by": by, "bins": bins})
+    assert response.status_code == 422, reason
+    assert response.mimetype == "application/problem+json"
+    assert [e["field"] for e in response.get_json()["errors"]] == ["bins"]
 
 
 def test_boolean_and_date_attributes_are_categorical(api, load_network):
@@ -179,6 +310,8 @@ def test_boolean_and_date_attributes_are_categorical(api, load_network):
     as_text = {node: day.isoformat() for node, day in joined.items()}
     _check(days, G, expected_segments(G, as_text, 5))
     assert days["assortativity_kind"] == "categorical"
+    assert days["grouping"] == {"method": "values", "unit": "value", "bins": None, "max_bins": 5}
+    assert flags["grouping"] == {"method": "values", "unit": "value", "bins": None, "max_bins": None}
 
 
 def test_by_organization_counts_each_member_in_its_longest_standing_affiliation(api, load_network, new_organization):
@@ -228,6 +361,7 @@ def test_min_size_pools_small_segments_and_cannot_go_below_the_setting(api, engi
     load_network(G, weight, member_fields=lambda node, data: {"role": CLUB_ROLE[data["club"]]})
     pooled = _segments(api, by="role", min_size=18)
     assert [(s["kind"], s["size"]) for s in pooled["segments"]] == [("other", 34)]
+    assert pooled["segments"][0]["label"] == "Other (2 groups of fewer than 18 members)"
     assert pooled["pooled"] == {"segments": 2, "members": 34} and pooled["min_size"] == 18
     assert pooled["matrix"] == [[G.number_of_edges()]]
 

@@ -29,7 +29,8 @@ _STATEFUL_PROBLEMS = {"urn:netweave:problem:precondition-failed", "urn:netweave:
 #  - a date range whose end is before its start (a rule between two fields, which JSON Schema cannot state);
 #  - a key expiry in the past (a rule against the clock); two query parameters that exclude each other;
 #  - segments by a member attribute that is not defined (the server's data), or smaller than the deployment's
-#    NETWEAVE_SEGMENT_MIN_SIZE allows (its configuration, which the committed document cannot know);
+#    NETWEAVE_SEGMENT_MIN_SIZE allows (its configuration, which the committed document cannot know), or
+#    `bins` with a lens that is not an integer, number or date attribute (a rule between two fields);
 #  - a custom attribute that is not defined, or a value of the wrong type for its definition (errors on
 #    `attributes.NAME`, and `attr.NAME` filters): the definitions are the network's data;
 #  - a value a closed vocabulary does not list (a scenario may have closed it: the network's data);
@@ -61,7 +62,8 @@ _UNSTATABLE_FIELD_MESSAGES = re.compile(r"^(not a cursor this list returned"
                                       r"|must be greater than min|must be after opens_at|scale names must differ"
                                       r"|\w+ appears twice|only true; to list fewer members give organization_ids "
                                       r"or a segment|listed already at participants\.\d+"
-                                      r"|only with include=activities)$")
+                                      r"|only with include=activities"
+                                      r"|only for a member attribute of type integer, number or date)$")
 
 
 def _problem(response) -> dict | None:
