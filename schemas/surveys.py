@@ -243,7 +243,13 @@ class RespondSurveySchema(Schema):
     title = fields.String(required=True)
     opens_at = fields.DateTime(allow_none=True)
     closes_at = fields.DateTime(required=True)
-    questions = fields.List(fields.Dict(), required=True)
+    questions = fields.List(fields.Dict(), required=True, metadata={
+        "description": "the survey's questions; an attribute question also carries `input`: how to ask it (`type`, "
+                       "`label`, an enum's `values`), `pii` (the field is personal data) and `current`, the "
+                       "respondent's own value on file (dates as YYYY-MM-DD, tags as a list), null when unset. A "
+                       "field marked pii never shows its value here (a link can be forwarded): its `current` is "
+                       "null, and the page leaves its input empty (left so, it sends no answer, which keeps the "
+                       "value on file)"})
 
 
 class RespondPageSchema(Schema):
