@@ -111,6 +111,13 @@ RETURN i {.survey_id, .member_id, .status, .draft, .submission} AS invitation,
 MATCH (m:Member {id: $id})
 RETURN [key IN $keys | m[key]] AS values
 
+// name: respondent_fields_changed
+// Of $changes (properties as member_update takes them; null removes), the keys whose value is not the one the
+// respondent's member already holds.
+MATCH (m:Member {id: $id})
+RETURN [key IN keys($changes)
+        WHERE NOT coalesce(m[key] = $changes[key], m[key] IS NULL AND $changes[key] IS NULL)] AS keys
+
 // name: invitations_by_token_locked
 // As invitation_by_token for each hash in $token_hashes (sorted, so two batches take their locks in one
 // order), taking each invitation's write lock first: two saves of one token apply one after the other, each

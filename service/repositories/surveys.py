@@ -781,7 +781,7 @@ def tie_fields(sides: list[dict[str, int]], scales: dict[str, dict]) -> dict[str
 def _fill_member_fields(tx: ManagedTransaction, questions: list[dict], respondent: str,
                         values: dict[str, Any]) -> None:
     """Attribute answers written to the respondent's own member record (built-in fields checked as a PATCH
-    checks them, custom ones against their definitions)."""
+    checks them, custom ones against their definitions); only the values that differ from the record's."""
     where = {question["attribute"]: f"answers.{index}.value"
              for index, question in enumerate(questions) if question["type"] == "attribute"}
     built_in = {name: value for name, value in values.items() if name in BUILT_IN_ATTRIBUTES}
@@ -794,11 +794,16 @@ def _fill_member_fields(tx: ManagedTransaction, questions: list[dict], responden
     if custom:
         fields["attributes"] = custom
     try:
-        stored = records.prepare(tx, "member", fields, creating=False)
+        stored = db.to_cypher(records.prepare(tx, "member", fields, creating=False))
     except Problem as problem:
         failed = (problem.errors or [{"field": "answers"}])[0]["field"].split(".")[-1]
         raise field_error(where.get(failed, "answers"), problem.detail.split(": ", 1)[-1]) from None
-    db.run(tx, "member_update", id=respondent, changes=db.to_cypher(stored))
+    # A respondent confirming what is on file (the page fills it in) changes nothing: no new version, no
+    # entry in the change feed, no webhook.
+    changed = db.run_one(tx, "respondent_fields_changed", id=respondent, changes=stored)
+    if changed is None or not changed["keys"]:
+        return
+    db.run(tx, "member_update", id=respondent, changes={key: stored[key] for key in changed["keys"]})
     changes.record(tx, [changes.change("member", respondent, "update")])
 
 

@@ -295,6 +295,32 @@ def test_an_attribute_question_shows_the_respondents_own_value_on_file_never_a_p
     assert api.get(f"/v1/members/{ana['id']}").get_json()["attributes"]["grade_band"] == "Middle"
 
 
+def test_submitting_the_values_on_file_unchanged_writes_nothing_and_a_change_is_written(api, client, on_file):
+    ana, _ = on_file
+    survey = _survey(api, questions=ON_FILE_QUESTIONS)
+    token = _invite(api, survey, [ana])[ana["id"]]
+    inputs = _inputs(client.get(f"/v1/respond/{token}").get_json())
+    before = api.get(f"/v1/members/{ana['id']}").get_json()
+    feed = api.get("/v1/changes?limit=1000").get_json()["items"]
+    # What the page sends when nothing is touched: each value on file, none for the personal field.
+    confirmed = [{"question_id": key, "value": entry["current"]} for key, entry in inputs.items()
+                 if entry["current"] is not None]
+    assert len(confirmed) == 4
+    assert _answer(client, token, confirmed).status_code == 200
+    assert api.get(f"/v1/members/{ana['id']}").get_json() == before
+    assert before["attributes"] == {"grade_band": "Middle", "home_phone": "555-0100", "certified_on": "2019-06-01"}
+    assert api.get("/v1/changes?limit=1000").get_json()["items"] == feed
+    # One value corrected: that one is written, once; the others stay as they were.
+    corrected = [answer if answer["question_id"] != "region" else {**answer, "value": "west"} for answer in confirmed]
+    assert _answer(client, token, corrected).status_code == 200
+    after = api.get(f"/v1/members/{ana['id']}").get_json()
+    assert (after["region"], after["version"]) == ("west", before["version"] + 1)
+    assert after["attributes"] == before["attributes"] and after["topics"] == before["topics"]
+    updates = [item for item in api.get("/v1/changes?limit=1000").get_json()["items"]
+               if item not in feed and item["resource"] == "member"]
+    assert [(item["id"], item["action"]) for item in updates] == [(ana["id"], "update")]
+
+
 @pytest.mark.parametrize("token", ["nwr_" + "x" * 43, "not-a-token", "nwr_"])
 def test_an_unknown_token_is_a_clear_404(client, token):
     response = client.get(f"/v1/respond/{token}")
