@@ -249,8 +249,9 @@ class RespondSurveySchema(Schema):
                        "respondent's own value on file (dates as YYYY-MM-DD, tags as a list), null when unset. A "
                        "field marked pii never shows its value here (a link can be forwarded): its `current` is "
                        "null, and the page leaves its input empty (left so, it sends no answer, which keeps the "
-                       "value on file). An answer equal to the value on file changes nothing on the member (no "
-                       "new version, no change entry)"})
+                       "value on file). Where `answers` holds a saved answer to the question, the page shows that "
+                       "instead. An answer equal to the value on file changes nothing on the member (no new "
+                       "version, no change entry)"})
 
 
 class RespondPageSchema(Schema):
