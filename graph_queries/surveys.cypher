@@ -105,6 +105,19 @@ MATCH (m:Member {id: i.member_id})
 RETURN i {.survey_id, .member_id, .status, .draft, .submission} AS invitation,
        s {.id, .title, .opens_at, .closes_at, .questions, .closed_at} AS survey, m.name AS name
 
+// name: respondent_fields
+// The respondent's own values of the properties $keys (in that order; null where absent). The keys are built-in
+// member fields or defined attributes' storage keys (attr.<name>), never raw input.
+MATCH (m:Member {id: $id})
+RETURN [key IN $keys | m[key]] AS values
+
+// name: respondent_fields_changed
+// Of $changes (properties as member_update takes them; null removes), the keys whose value is not the one the
+// respondent's member already holds.
+MATCH (m:Member {id: $id})
+RETURN [key IN keys($changes)
+        WHERE NOT coalesce(m[key] = $changes[key], m[key] IS NULL AND $changes[key] IS NULL)] AS keys
+
 // name: invitations_by_token_locked
 // As invitation_by_token for each hash in $token_hashes (sorted, so two batches take their locks in one
 // order), taking each invitation's write lock first: two saves of one token apply one after the other, each

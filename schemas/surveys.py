@@ -243,7 +243,15 @@ class RespondSurveySchema(Schema):
     title = fields.String(required=True)
     opens_at = fields.DateTime(allow_none=True)
     closes_at = fields.DateTime(required=True)
-    questions = fields.List(fields.Dict(), required=True)
+    questions = fields.List(fields.Dict(), required=True, metadata={
+        "description": "the survey's questions; an attribute question also carries `input`: how to ask it (`type`, "
+                       "`label`, an enum's `values`), `pii` (the field is personal data) and `current`, the "
+                       "respondent's own value on file (dates as YYYY-MM-DD, tags as a list), null when unset. A "
+                       "field marked pii never shows its value here (a link can be forwarded): its `current` is "
+                       "null, and the page leaves its input empty (left so, it sends no answer, which keeps the "
+                       "value on file). Where `answers` holds a saved answer to the question, the page shows that "
+                       "instead. An answer equal to the value on file changes nothing on the member (no new "
+                       "version, no change entry)"})
 
 
 class RespondPageSchema(Schema):

@@ -204,6 +204,58 @@ def test_the_page_keeps_a_draft_filters_2000_names_within_a_frame_and_labels_eve
     assert not errors, errors
 
 
+def test_attribute_inputs_show_the_value_on_file_and_submitting_them_untouched_keeps_it(api, base_url, open_page):
+    open_, errors = open_page
+    for name, body in {"grade_band": {"type": "enum", "values": ["Elementary", "Middle", "High"],
+                                      "label": "Grade band"},
+                       "certified_on": {"type": "date"}, "subjects": {"type": "tags"}, "rural": {"type": "boolean"},
+                       "years_in_role": {"type": "integer"}, "home_phone": {"type": "string", "pii": True}}.items():
+        assert api.put(f"/v1/attributes/member/{name}", json=body).status_code == 201
+    synced = api.post("/v1/sync/members", json={"source": "crm", "records": [
+        {"external_id": f"m{i}", "name": f"Member {i}", "region": "north coast", "attributes": {
+            "grade_band": "Middle", "certified_on": "2019-06-01", "subjects": ["math", "science"], "rural": False,
+            "years_in_role": 4, "home_phone": "555-0100"}} for i in range(2)]})
+    assert synced.status_code == 200, synced.get_json()
+    ana, ben = (result["id"] for result in synced.get_json()["results"])
+    questions = ["grade_band", "certified_on", "subjects", "rural", "years_in_role", "home_phone", "region"]
+    survey = api.post("/v1/surveys", json={
+        "title": "Your details", "closes_at": (datetime.now(timezone.utc) + timedelta(days=14)).isoformat(),
+        "questions": [{"id": name, "type": "attribute", "attribute": name} for name in questions]}).get_json()
+    urls = {item["member_id"]: item["url"].replace("http://localhost", base_url) for item in api.post(
+        f"/v1/surveys/{survey['id']}/invitations", json={"member_ids": [ana, ben]}).get_json()["items"]}
+    before = api.get(f"/v1/members/{ana}").get_json()
+
+    page = open_(urls[ana])
+    page.wait_for_selector("#form:not([hidden])")
+    shown = [page.locator(f"#q{index}-value").input_value() for index in range(len(questions))]
+    assert shown == ["Middle", "2019-06-01", "math, science", "false", "4", "", "north coast"]
+    assert page.get_by_label("Grade band").input_value() == "Middle"
+    assert page.locator("#q0-value-on-file").inner_text() == ("On file for you: Middle. Keep it, or change it if it "
+                                                             "is out of date.")
+    assert "On file for you: No." in page.locator("#q3-value-on-file").inner_text()
+    assert "not shown here, as it is personal" in page.locator("#q5-value-on-file").inner_text()
+    assert page.locator("#q0-value").get_attribute("aria-describedby") == "q0-value-on-file"
+    assert "555-0100" not in page.content()
+    if os.environ.get("NETWEAVE_SCREENSHOT_DIR"):
+        page.screenshot(path=str(Path(os.environ["NETWEAVE_SCREENSHOT_DIR"]) / "respond-on-file.png"), full_page=True)
+    page.get_by_role("button", name="Submit").click()
+    page.wait_for_selector("#done:not([hidden])")
+    after = api.get(f"/v1/members/{ana}").get_json()
+    assert after["attributes"] == before["attributes"] and after["attributes"]["home_phone"] == "555-0100"
+    assert (after["region"], after["version"]) == ("north coast", before["version"])
+
+    # A saved draft answer is what the page shows, not the value on file.
+    token = urls[ben].rsplit("/", 1)[1]
+    assert api.put(f"/v1/respond/{token}", json={"answers": [{"question_id": "grade_band", "value": "High"}]}
+                   ).status_code == 200
+    again = open_(urls[ben])
+    again.wait_for_selector("#form:not([hidden])")
+    assert again.locator("#q0-value").input_value() == "High"
+    assert "On file for you: Middle." in again.locator("#q0-value-on-file").inner_text()
+    assert again.locator("#q6-value").input_value() == "north coast"
+    assert not errors, errors
+
+
 def test_the_page_says_clearly_when_a_link_cannot_be_used(base_url, open_page, api):
     open_, errors = open_page
     page = open_(f"{base_url}/respond/nwr_{'x' * 43}")

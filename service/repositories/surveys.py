@@ -37,6 +37,7 @@ from marshmallow import ValidationError
 from neo4j import ManagedTransaction
 from neo4j import exceptions as neo4j_exceptions
 
+from schemas.attributes import dump_value, storage_key
 from schemas.members import MemberPatchSchema, MemberSchema
 from schemas.surveys import BUILT_IN_ATTRIBUTES, TIE_SCALES
 from schemas.vocabularies import slug
@@ -272,8 +273,9 @@ def _usable(row: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def respond_view(graph: db.Graph, token: str) -> dict[str, Any]:
-    """What a respondent sees: the survey, their own name, their draft or submission, and each name
-    generator's roster (names, organization, role; never an email nor anyone else's answers)."""
+    """What a respondent sees: the survey, their own name, their draft or submission, each name generator's
+    roster (names, organization, role; never an email nor anyone else's answers) and each attribute
+    question's field as it is on file for them (none of a field marked pii)."""
 
     def work(tx: ManagedTransaction) -> dict[str, Any]:
         found = _invitation(tx, token)
@@ -284,8 +286,10 @@ def respond_view(graph: db.Graph, token: str) -> dict[str, Any]:
                    for question in survey["questions"] if question["type"] == "names"}
         answers = invitation.get("draft") or invitation.get("submission")
         definitions = attributes.definitions(tx, "member")
+        on_file = _on_file(tx, invitation["member_id"], [question["attribute"] for question in survey["questions"]
+                                                         if question["type"] == "attribute"], definitions)
         questions = [question if question["type"] == "names"
-                     else {**question, "input": _attribute_input(question["attribute"], definitions)}
+                     else {**question, "input": _attribute_input(question["attribute"], definitions, on_file)}
                      for question in survey["questions"]]
         return {"survey": {**{key: survey[key] for key in ("id", "title", "opens_at", "closes_at")},
                            "questions": questions},
@@ -298,13 +302,28 @@ def respond_view(graph: db.Graph, token: str) -> dict[str, Any]:
 _BUILT_IN_INPUTS = {"topics": "tags", "populations": "tags"}
 
 
-def _attribute_input(name: str, definitions: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """How the page asks an attribute question: the field's type, label and (an enum's) values."""
+def _attribute_input(name: str, definitions: dict[str, dict[str, Any]], on_file: dict[str, Any]) -> dict[str, Any]:
+    """How the page asks an attribute question: the field's type, label, (an enum's) values, whether it is
+    personal, and the respondent's value on file (`current`; None when unset or personal)."""
+    current = on_file.get(name)
     if name in BUILT_IN_ATTRIBUTES:
         return {"type": _BUILT_IN_INPUTS.get(name, "string"), "label": name.replace("_", " ").capitalize(),
-                "values": None}
+                "values": None, "pii": False, "current": current}
     definition = definitions.get(name) or {"type": "string"}
-    return {"type": definition["type"], "label": definition.get("label") or name, "values": definition.get("values")}
+    return {"type": definition["type"], "label": definition.get("label") or name, "values": definition.get("values"),
+            "pii": bool(definition.get("pii")), "current": current}
+
+
+def _on_file(tx: ManagedTransaction, respondent: str, names: list[str],
+             definitions: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The respondent's own values of the fields `names` (attribute questions') by name, dates as ISO text.
+    A field marked pii is left out: a link can be forwarded, and its holder sees what the page shows."""
+    keys = {name: name if name in BUILT_IN_ATTRIBUTES else storage_key(name) for name in dict.fromkeys(names)
+            if name in BUILT_IN_ATTRIBUTES or (name in definitions and not definitions[name]["pii"])}
+    row = db.run_one(tx, "respondent_fields", id=respondent, keys=list(keys.values())) if keys else None
+    if row is None:
+        return {}
+    return {name: dump_value(value) for name, value in zip(keys, row["values"])}
 
 
 def _roster_filter(question: dict[str, Any]) -> dict[str, Any]:
@@ -762,7 +781,7 @@ def tie_fields(sides: list[dict[str, int]], scales: dict[str, dict]) -> dict[str
 def _fill_member_fields(tx: ManagedTransaction, questions: list[dict], respondent: str,
                         values: dict[str, Any]) -> None:
     """Attribute answers written to the respondent's own member record (built-in fields checked as a PATCH
-    checks them, custom ones against their definitions)."""
+    checks them, custom ones against their definitions); only the values that differ from the record's."""
     where = {question["attribute"]: f"answers.{index}.value"
              for index, question in enumerate(questions) if question["type"] == "attribute"}
     built_in = {name: value for name, value in values.items() if name in BUILT_IN_ATTRIBUTES}
@@ -775,11 +794,16 @@ def _fill_member_fields(tx: ManagedTransaction, questions: list[dict], responden
     if custom:
         fields["attributes"] = custom
     try:
-        stored = records.prepare(tx, "member", fields, creating=False)
+        stored = db.to_cypher(records.prepare(tx, "member", fields, creating=False))
     except Problem as problem:
         failed = (problem.errors or [{"field": "answers"}])[0]["field"].split(".")[-1]
         raise field_error(where.get(failed, "answers"), problem.detail.split(": ", 1)[-1]) from None
-    db.run(tx, "member_update", id=respondent, changes=db.to_cypher(stored))
+    # A respondent confirming what is on file (the page fills it in) changes nothing: no new version, no
+    # entry in the change feed, no webhook.
+    changed = db.run_one(tx, "respondent_fields_changed", id=respondent, changes=stored)
+    if changed is None or not changed["keys"]:
+        return
+    db.run(tx, "member_update", id=respondent, changes={key: stored[key] for key in changed["keys"]})
     changes.record(tx, [changes.change("member", respondent, "update")])
 
 

@@ -186,14 +186,24 @@
       const type = { integer: "number", number: "number", date: "date" }[input.type] || "text";
       field = el("input", { id, type, step: input.type === "number" ? "any" : null, autocomplete: "off" });
     }
-    if (saved && saved.value !== undefined && saved.value !== null) {
-      field.value = Array.isArray(saved.value) ? saved.value.join(", ") : String(saved.value);
-    }
+    // A saved answer first; else the value on file, to confirm or correct (none comes for a personal field).
+    const given = (value) => value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0);
+    const asText = (value) => Array.isArray(value) ? value.join(", ") : String(value);
+    if (saved && given(saved.value)) field.value = asText(saved.value);
+    else if (given(input.current)) field.value = asText(input.current);
+    const readable = (value) => input.type === "boolean" ? (value ? "Yes" : "No") : asText(value);
+    const onFileText = given(input.current)
+      ? `On file for you: ${readable(input.current)}. Keep it, or change it if it is out of date.`
+      : input.pii ? "What is on file is not shown here, as it is personal. Leave this empty to keep it." : null;
+    const onFile = onFileText ? el("p", { id: id + "-on-file", class: "hint", text: onFileText }) : null;
+    const tags = input.type === "tags"
+      ? el("p", { id: id + "-tags", class: "hint", text: "Separate several with commas." }) : null;
+    const described = [onFile, tags].filter(Boolean).map((node) => node.id).join(" ");
+    if (described) field.setAttribute("aria-describedby", described);
     field.addEventListener("change", changed);
     const box = el("fieldset", { class: "question", "data-question": question.id },
       question.prompt ? el("legend", { text: question.prompt }) : null,
-      el("label", { for: id, text: input.label }), field,
-      input.type === "tags" ? el("p", { class: "hint", text: "Separate several with commas." }) : null);
+      el("label", { for: id, text: input.label }), field, onFile, tags);
     return {
       question, node: box,
       answer() {

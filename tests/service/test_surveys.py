@@ -243,6 +243,84 @@ def test_the_token_shows_names_only_and_its_own_survey(api, client, people):
     assert wrong.status_code == 422 and wrong.get_json()["errors"][0]["field"] == "answers.0.question_id"
 
 
+ON_FILE_QUESTIONS = [{"id": "band", "type": "attribute", "attribute": "grade_band"},
+                     {"id": "phone", "type": "attribute", "attribute": "home_phone"},
+                     {"id": "certified", "type": "attribute", "attribute": "certified_on"},
+                     {"id": "region", "type": "attribute", "attribute": "region"},
+                     {"id": "topics", "type": "attribute", "attribute": "topics"}]
+
+
+@pytest.fixture
+def on_file(api):
+    """Two members synced with a grade band, a personal phone number, a date, a region and topics."""
+    for name, body in {"grade_band": {"type": "enum", "values": ["Elementary", "Middle", "High"]},
+                       "home_phone": {"type": "string", "pii": True},
+                       "certified_on": {"type": "date"}}.items():
+        assert api.put(f"/v1/attributes/member/{name}", json=body).status_code == 201
+    response = api.post("/v1/sync/members", json={"source": "crm", "records": [
+        {"external_id": "ana", "name": "Ana Diaz", "region": "north coast", "topics": ["Math", "science"],
+         "attributes": {"grade_band": "middle", "home_phone": "555-0100", "certified_on": "2019-06-01"}},
+        {"external_id": "ben", "name": "Ben Osei", "region": "inland",
+         "attributes": {"grade_band": "High", "home_phone": "555-0199"}}]})
+    assert response.status_code == 200, response.get_json()
+    return [{"id": result["id"]} for result in response.get_json()["results"]]
+
+
+def _inputs(view) -> dict[str, dict]:
+    return {question["id"]: question["input"] for question in view["survey"]["questions"]}
+
+
+def test_an_attribute_question_shows_the_respondents_own_value_on_file_never_a_personal_one(api, client, on_file):
+    ana, ben = on_file
+    survey = _survey(api, questions=ON_FILE_QUESTIONS)
+    tokens = _invite(api, survey, [ana, ben])
+    response = client.get(f"/v1/respond/{tokens[ana['id']]}")
+    inputs = _inputs(response.get_json())
+    assert {key: entry["current"] for key, entry in inputs.items()} == {
+        "band": "Middle", "phone": None, "certified": "2019-06-01", "region": "north coast",
+        "topics": ["math", "science"]}
+    assert inputs["phone"]["pii"] is True and inputs["band"]["pii"] is False and inputs["region"]["pii"] is False
+    assert "555-01" not in response.get_data(as_text=True)
+    # Another member's token shows that member's values, and nothing of Ana's.
+    response = client.get(f"/v1/respond/{tokens[ben['id']]}")
+    assert {key: entry["current"] for key, entry in _inputs(response.get_json()).items()} == {
+        "band": "High", "phone": None, "certified": None, "region": "inland", "topics": []}
+    text = response.get_data(as_text=True)
+    assert "north coast" not in text and "2019-06-01" not in text and "555-01" not in text
+    # A saved draft comes back as the draft, beside the value on file (which a draft does not change).
+    draft = [{"question_id": "band", "value": "High"}]
+    assert _answer(client, tokens[ana["id"]], draft, submit=False).status_code == 200
+    view = client.get(f"/v1/respond/{tokens[ana['id']]}").get_json()
+    assert view["answers"] == draft and _inputs(view)["band"]["current"] == "Middle"
+    assert api.get(f"/v1/members/{ana['id']}").get_json()["attributes"]["grade_band"] == "Middle"
+
+
+def test_submitting_the_values_on_file_unchanged_writes_nothing_and_a_change_is_written(api, client, on_file):
+    ana, _ = on_file
+    survey = _survey(api, questions=ON_FILE_QUESTIONS)
+    token = _invite(api, survey, [ana])[ana["id"]]
+    inputs = _inputs(client.get(f"/v1/respond/{token}").get_json())
+    before = api.get(f"/v1/members/{ana['id']}").get_json()
+    feed = api.get("/v1/changes?limit=1000").get_json()["items"]
+    # What the page sends when nothing is touched: each value on file, none for the personal field.
+    confirmed = [{"question_id": key, "value": entry["current"]} for key, entry in inputs.items()
+                 if entry["current"] is not None]
+    assert len(confirmed) == 4
+    assert _answer(client, token, confirmed).status_code == 200
+    assert api.get(f"/v1/members/{ana['id']}").get_json() == before
+    assert before["attributes"] == {"grade_band": "Middle", "home_phone": "555-0100", "certified_on": "2019-06-01"}
+    assert api.get("/v1/changes?limit=1000").get_json()["items"] == feed
+    # One value corrected: that one is written, once; the others stay as they were.
+    corrected = [answer if answer["question_id"] != "region" else {**answer, "value": "west"} for answer in confirmed]
+    assert _answer(client, token, corrected).status_code == 200
+    after = api.get(f"/v1/members/{ana['id']}").get_json()
+    assert (after["region"], after["version"]) == ("west", before["version"] + 1)
+    assert after["attributes"] == before["attributes"] and after["topics"] == before["topics"]
+    updates = [item for item in api.get("/v1/changes?limit=1000").get_json()["items"]
+               if item not in feed and item["resource"] == "member"]
+    assert [(item["id"], item["action"]) for item in updates] == [(ana["id"], "update")]
+
+
 @pytest.mark.parametrize("token", ["nwr_" + "x" * 43, "not-a-token", "nwr_"])
 def test_an_unknown_token_is_a_clear_404(client, token):
     response = client.get(f"/v1/respond/{token}")
