@@ -338,3 +338,25 @@ def test_a_column_filling_an_undefined_or_misnamed_attribute_is_refused_before_a
                     "--map", tmp_path / "misnamed.yaml", exit_code=2)
     assert "column 'Mentor' maps to 'attributes.Mentor-Name', which is no custom attribute" in line
     assert api.get("/v1/members").get_json()["items"] == []
+
+
+def test_a_file_imported_completely_is_imported_again_from_its_first_row_retrying_rejected_rows(cli_env, tmp_path, api):
+    """A rerun after a complete import used to report success while storing nothing (every row counted as
+    done); the rows rejected the first time, here before the vocabulary was opened, are now tried again."""
+    current = api.get("/v1/vocabularies/member_role")
+    closed = {"policy": "closed", "values": [{"value": "teacher"}, {"value": "coach"}]}
+    assert api.put("/v1/vocabularies/member_role", json=closed,
+                   headers={"If-Match": current.headers["ETag"]}).status_code == 200
+    (tmp_path / "roles.csv").write_text("external_id,name,role\nm1,Ann Reyes,teacher\nm2,Ben Okafor,Paraprofessional\n")
+    args = [tmp_path / "roles.csv", "--resource", "members", "--source", "crm"]
+    first = _import(cli_env, *args, exit_code=1)
+    assert (first["created"], first["error"], first["imported_before"], first["new_values"]) == (1, 1, False, {})
+    current = api.get("/v1/vocabularies/member_role")
+    assert api.put("/v1/vocabularies/member_role", json={**closed, "policy": "open"},
+                   headers={"If-Match": current.headers["ETag"]}).status_code == 200
+    again = _import(cli_env, *args)
+    assert (again["created"], again["unchanged"], again["error"], again["imported_before"]) == (1, 1, 0, True)
+    assert again["new_values"] == {"role": ["paraprofessional"]}
+    assert sorted(m["role"] for m in api.get("/v1/members").get_json()["items"]) == ["paraprofessional", "teacher"]
+    shown = CliRunner(env=cli_env).invoke(cli.main, ["import", *map(str, args)])
+    assert shown.exit_code == 0 and "imported completely before: imported again from its first row" in shown.output

@@ -379,17 +379,22 @@ class ImportState:
     source: str
     rows_done: int = 0
     complete: bool = False
+    imported_before: bool = False   # a run of this file completed before: this one starts again from row one
 
     @classmethod
     def open(cls, data_file: Path, resource: str, source: str) -> "ImportState":
+        """Where an import of the file stops short: after the rows a crashed or stopped run committed. A file
+        whose import completed is imported again from its first row (stored rows come back unchanged, and
+        rows rejected then, say before a vocabulary was opened, are tried again)."""
         state_path = data_file.with_name(data_file.name + ".netweave-import.json")
         fingerprint = _file_hash(data_file)
         if state_path.exists():
             saved = json.loads(state_path.read_text(encoding="utf-8"))
             if (saved.get("fingerprint"), saved.get("resource"), saved.get("source")) == (fingerprint, resource,
                                                                                            source):
-                return cls(state_path, fingerprint, resource, source, saved.get("rows_done", 0),
-                           saved.get("complete", False))
+                if saved.get("complete", False):
+                    return cls(state_path, fingerprint, resource, source, imported_before=True)
+                return cls(state_path, fingerprint, resource, source, saved.get("rows_done", 0))
         return cls(state_path, fingerprint, resource, source)
 
     def save(self) -> None:
@@ -417,10 +422,13 @@ class Report:
     errors: list[dict[str, Any]] = field(default_factory=list)
     rows_skipped: int = 0
     batches: int = 0
+    new_values: dict[str, set[str]] = field(default_factory=dict)   # field -> values new to its vocabulary
 
     def add(self, rows: list[Row], records: list[dict[str, Any]], outcome: dict[str, Any]) -> None:
         """The sync's answer for `records` (made from `rows`, in order), with errors named by line."""
         for result in outcome["results"]:
+            for name, value in result.get("new_values", {}).items():
+                self.new_values.setdefault(name, set()).add(value)
             if result["status"] != "error":
                 self.counts[result["status"]] += 1
                 continue

@@ -230,13 +230,19 @@ def _import_plan(data_file: Path, resource: str, mapping_file: Path | None, enco
 
 def _import_summary(report, state, errors_path: Path, delimiter: str | None, as_json: bool) -> None:
     summary = {**report.counts, "rows_done": state.rows_done, "complete": state.complete,
-               "resumed_after": report.rows_skipped, "delimiter": delimiter,
+               "resumed_after": report.rows_skipped, "imported_before": state.imported_before,
+               "new_values": {name: sorted(values) for name, values in sorted(report.new_values.items())},
+               "delimiter": delimiter,
                "errors_file": str(errors_path) if report.errors else None}
     if as_json:
         click.echo(json.dumps(summary))
         return
+    if state.imported_before:
+        click.echo("this file was imported completely before: imported again from its first row")
     _table([(status, count) for status, count in report.counts.items()], ("status", "records"))
     click.echo(f"rows done: {state.rows_done}" + ("" if state.complete else " (not complete: run again to resume)"))
+    for name, values in sorted(report.new_values.items()):
+        click.echo(f"new {name} values added to the vocabulary: {', '.join(sorted(values))}")
     if report.errors:
         shown = sorted(report.errors, key=lambda error: error["line"])[:IMPORT_ERRORS_SHOWN]
         for error in shown:
