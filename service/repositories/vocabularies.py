@@ -96,6 +96,13 @@ def merge(graph: db.Graph, name: str, sources: list[str], into: str) -> dict[str
     listed = graph.read(lambda tx: _listed(tx, name))  # "Co Teaching" merges the listed co-teaching
     target = _as_listed(listed, slug(into))
     folded = sorted({_as_listed(listed, slug(value)) for value in sources} - {target})
+    # A misspelt value would merge nothing and still answer as a merge that worked.
+    unknown = [value for value in folded if value not in listed]
+    if unknown:
+        raise field_error("from", f"not values of {name}: {', '.join(unknown)} (a value merged before is no longer "
+                                  f"listed; GET /v1/vocabularies/{name} lists them)")
+    if not folded:
+        raise field_error("from", f"names only '{target}', the value merged into")
     statement, entry = _MERGES[name]
 
     def rewrite_batch(tx: ManagedTransaction) -> int:

@@ -150,6 +150,20 @@ def test_a_closed_vocabulary_merges_only_into_its_own_values(api, new_member):
     assert refused.get_json()["errors"][0]["field"] == "into"
 
 
+def test_a_merge_of_values_the_vocabulary_does_not_list_is_refused_and_changes_nothing(api, new_member):
+    """A misspelt merge used to answer 200 with rewritten 0 and bump the version, as if it had worked."""
+    new_member("P", role="coach")
+    before = vocabulary(api, "member_role").get_json()
+    typo = api.post("/v1/vocabularies/member_role/merge", json={"from": ["coach", "caoch"], "into": "teacher"})
+    assert typo.status_code == 422 and typo.content_type == "application/problem+json"
+    assert typo.get_json()["errors"][0]["field"] == "from"
+    assert "not values of member_role: caoch" in typo.get_json()["errors"][0]["messages"][0]
+    itself = api.post("/v1/vocabularies/member_role/merge", json={"from": ["Teacher"], "into": "teacher"})
+    assert itself.status_code == 422 and itself.get_json()["errors"][0]["field"] == "from"
+    assert vocabulary(api, "member_role").get_json() == before
+    assert [m["role"] for m in api.get("/v1/members").get_json()["items"]] == ["coach"]
+
+
 @pytest.mark.parametrize("raw, value", [("Instructional Coach", "instructional_coach"), ("  PhD student ", "phd_student"),
                                         ("co-facilitation", "co-facilitation"), ("K-12 Teacher", "k-12_teacher"),
                                         ("Éducatrice", "éducatrice"), ("!!!", "!!!")])
