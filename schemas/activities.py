@@ -11,6 +11,19 @@ PARTICIPANT_ROLES = ("participant", "facilitator")
 MAX_PARTICIPANTS = 1000
 
 
+class _Folded(fields.String):
+    """A choice read as every other word of the API is: surrounding space and case do not matter
+    ("Facilitator" is facilitator)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).strip().casefold()
+
+
+def participant_role() -> fields.String:
+    return _Folded(load_default="participant", validate=validate.OneOf(PARTICIPANT_ROLES), metadata={
+        "description": "participant or facilitator (case and surrounding space ignored)"})
+
+
 def _organization_id(**kwargs) -> Id:
     return Id(allow_none=True, metadata={"description": "the organization that hosts it (null: none)"}, **kwargs)
 
@@ -58,7 +71,7 @@ class ActivityPageSchema(PageSchema):
 class ParticipantSchema(StrictSchema):
     member_id = Id(required=True)
     name = fields.String(dump_only=True)
-    role = fields.String(load_default="participant", validate=validate.OneOf(PARTICIPANT_ROLES))
+    role = participant_role()
 
 
 class ParticipantsSchema(StrictSchema):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE
 
-from schemas.activities import MAX_PARTICIPANTS, PARTICIPANT_ROLES
+from schemas.activities import MAX_PARTICIPANTS, participant_role
 from schemas.attributes import attributes_field
 from schemas.common import (Id, PageSchema, ProblemSchema, Schema, StrictBoolean, StrictSchema, ValidationError,
                             WholeNumber, date_range_check, email_field, fields, tag_list, trimmed, validate,
@@ -122,7 +122,7 @@ class SyncCollaborationRecordSchema(_RecordSchema):
 class SyncParticipantSchema(StrictSchema):
     member_external_id = trimmed(200, required=True, metadata={"description": "a member of the same source (or a "
                                                                               "netweave id)"})
-    role = fields.String(load_default="participant", validate=validate.OneOf(PARTICIPANT_ROLES))
+    role = participant_role()
 
 
 class SyncActivityRecordSchema(_RecordSchema):

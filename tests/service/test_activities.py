@@ -130,7 +130,7 @@ def test_put_participants_replaces_the_set(api, new_activity, new_member):
     activity = new_activity()
     ada, grace, alan = new_member("Ada"), new_member("Grace"), new_member("Alan")
     first = api.put(f"/v1/activities/{activity['id']}/participants", json={"participants": [
-        {"member_id": ada["id"], "role": "facilitator"}, {"member_id": grace["id"]}]})
+        {"member_id": ada["id"], "role": " Facilitator"}, {"member_id": grace["id"]}]})  # read as every word is
     assert first.status_code == 200, first.get_data(as_text=True)
     assert first.get_json()["participants"] == [
         {"member_id": ada["id"], "name": "Ada", "role": "facilitator"},
@@ -204,7 +204,7 @@ def synced_people(api):
 ACTIVITY_BATCH = [
     {"external_id": "a1", "name": "Spring Math Convening", "kind": "convening", "starts_on": "2024-04-12",
      "organization_external_id": "o1",
-     "participants": [{"member_external_id": "m1", "role": "facilitator"}, {"member_external_id": "m2"},
+     "participants": [{"member_external_id": "m1", "role": "Facilitator"}, {"member_external_id": "m2"},
                       {"member_external_id": "m3"}]},
     {"external_id": "a2", "name": "Coaching Cohort", "kind": "cohort", "participants": []},
 ]
