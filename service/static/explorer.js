@@ -31,7 +31,7 @@
   const canvas = $("network");
   const context = canvas.getContext("2d");
   const state = { layout: null, view: { scale: 1, x: 0, y: 0 }, selected: -1, suggested: [], sizeBy: "degree",
-                  filtersFilled: false, generation: 0 };
+                  filtersFilled: false, generation: 0, vocabularies: null };
 
   // --- the API key: sessionStorage, or once from the URL fragment (#key=...), which is then removed ---
 
@@ -103,12 +103,47 @@
     }
   }
 
+  // --- vocabulary labels: what people read for a stored value (member_role "instructional_coach" is
+  // "Instructional Coach") ------------------------------------------------------------------------------
+
+  const termLabels = new Map();   // vocabulary name -> Map(value -> label)
+
+  // Every vocabulary in one request (GET /v1/vocabularies, scope `read`), once per key. Without them (a key
+  // without `read`, a server that does not answer) the page shows the stored values instead.
+  async function loadVocabularies() {
+    termLabels.clear();
+    try {
+      const answer = await api("/v1/vocabularies");
+      for (const vocabulary of answer.items) {
+        termLabels.set(vocabulary.name, new Map(vocabulary.values.map((term) => [term.value, term.label])));
+      }
+      document.body.dataset.vocabularies = "loaded";
+    } catch (error) {
+      document.body.dataset.vocabularies = "unavailable";
+    }
+  }
+
+  // The label of `value` in `vocabulary`, else the value itself with spaces for underscores.
+  function termLabel(vocabulary, value) {
+    if (value === null || value === undefined || value === "") return value;
+    const terms = termLabels.get(vocabulary);
+    return (terms && terms.get(value)) || String(value).replace(/_/g, " ");
+  }
+
+  // How a category of a colour or highlight field reads: a role by its label, anything else with spaces for
+  // underscores.
+  function categoryText(field, category) {
+    return field === "role" ? termLabel("member_role", category) : category.replace(/_/g, " ");
+  }
+
   // --- loading ----------------------------------------------------------------------------------------
 
   async function loadAll() {
     $("key-form").hidden = true;
     $("forget-key").hidden = false;
     document.body.dataset.state = "loading";
+    // The layout waits for the labels (its filters and legend show them); the other calls do not.
+    state.vocabularies = loadVocabularies();
     try {
       // Alerts after the layout: one about a member on the map links to it.
       await Promise.all([loadLayout(true).then(loadAlerts), loadHealth(), loadOrganizations()]);
@@ -132,7 +167,8 @@
     const generation = ++state.generation;
     setStatus("loading the network...");
     // With the members' custom attributes (each network's own fields), to colour and highlight by.
-    const layout = await api("/v1/analytics/layout" + query({ ...filters(), attributes: "true" }));
+    const [layout] = await Promise.all([api("/v1/analytics/layout" + query({ ...filters(), attributes: "true" })),
+                                        state.vocabularies]);
     if (generation !== state.generation) return;  // a newer filter answered first
     state.layout = layout;
     PALETTE = layout.palette.colours;
@@ -172,13 +208,16 @@
     // The layout lists the whole network's regions and roles, so a filter never hides its own choices.
     if (state.filtersFilled) return;
     state.filtersFilled = true;
-    for (const [id, values] of [["filter-region", layout.regions], ["filter-role", layout.roles],
-                                ["filter-topic", layout.topics || []]]) {
+    // Each option sends the stored value; a role reads as its label.
+    const roleText = (value) => termLabel("member_role", value), asStored = (value) => value.replace(/_/g, " ");
+    for (const [id, values, text] of [["filter-region", layout.regions, asStored],
+                                      ["filter-role", layout.roles, roleText],
+                                      ["filter-topic", layout.topics || [], asStored]]) {
       const select = $(id);
       for (const value of values) {
         const option = document.createElement("option");
         option.value = value;
-        option.textContent = value.replace(/_/g, " ");
+        option.textContent = text(value);
         select.appendChild(option);
       }
     }
@@ -270,7 +309,7 @@
     for (const [label, info] of categoryColours(labels)) {
       const option = document.createElement("option");
       option.value = label;
-      option.textContent = label.replace(/_/g, " ") + " (" + info.count + ")";
+      option.textContent = categoryText(field, label) + " (" + info.count + ")";
       select.appendChild(option);
     }
     if ([...select.options].some((o) => o.value === chosen)) select.value = chosen;
@@ -516,10 +555,11 @@
       div.append(swatch, label);
       legend.appendChild(div);
     };
-    const clusters = layout.clusters, labels = layout.view === "members" ? categories($("colour-by").value) : null;
+    const field = $("colour-by").value, clusters = layout.clusters;
+    const labels = layout.view === "members" ? categories(field) : null;
     if (labels) {
       const palette = [...categoryColours(labels)];
-      for (const [label, info] of palette.slice(0, 8)) row(info.colour, label.replace(/_/g, " ") + ": " + info.count);
+      for (const [label, info] of palette.slice(0, 8)) row(info.colour, categoryText(field, label) + ": " + info.count);
       const rest = palette.slice(8).reduce((n, [, info]) => n + info.count, 0);
       const unset = labels.filter((label) => label === null).length;
       if (rest) row(OTHER, rest + " in " + (palette.length - 8) + " more");
@@ -649,7 +689,7 @@
     title.textContent = members.name[index] || id;
     const dl = document.createElement("dl");
     const cluster = members.cluster[index];
-    addDetail(dl, "role", members.role[index] && members.role[index].replace(/_/g, " "));
+    addDetail(dl, "role", termLabel("member_role", members.role[index]));
     addDetail(dl, "region", members.region[index]);
     addDetail(dl, "cluster", clusterName(layout.clusters, cluster) + " (" + count(layout.clusters.size[cluster], "member") + ")");
     addDetail(dl, "degree", members.degree[index]);
@@ -677,7 +717,13 @@
     }
   }
 
-  function reasonText(reason) {
+  // `member`: the suggested member. Roles read as their labels (the service's sentence names stored values).
+  function reasonText(reason, member) {
+    if (reason.type === "same_role" && member.role) return "both work as " + termLabel("member_role", member.role);
+    if (reason.type === "role_pair" && (reason.roles || []).length === 2) {
+      return reason.roles.map((role) => termLabel("member_role", role)).join(" and ") +
+             " often work together in this network";
+    }
     if (reason.text) return reason.text;    // the service's own sentence, when it gives one
     switch (reason.type) {
       case "mutual_collaborators":
@@ -706,7 +752,8 @@
       });
       const why = document.createElement("div");
       why.className = "why";
-      why.textContent = item.reasons.map(reasonText).join("; ") || "no particular reason";
+      why.textContent = item.reasons.map((reason) => reasonText(reason, item.member)).join("; ") ||
+                        "no particular reason";
       li.append(name, why);
       list.appendChild(li);
     }
@@ -742,7 +789,7 @@
       for (const member of page.items) {
         const li = document.createElement("li");
         li.className = "cluster-member";
-        li.textContent = member.name + (member.role ? " (" + member.role.replace(/_/g, " ") + ")" : "");
+        li.textContent = member.name + (member.role ? " (" + termLabel("member_role", member.role) + ")" : "");
         list.appendChild(li);
       }
       list.dataset.count = String(page.items.length);
