@@ -155,14 +155,19 @@ CALL (m, me, plan, tied, introduced, organizations, organization_members, gather
     ORDER BY score DESC, cp.id
     LIMIT $limit
     RETURN collect({
-        candidate: cp {.id, .name, .role, .title, .region, .topics, .populations, .cluster_id},
+        // role_label: the member_role vocabulary's label, for the reasons' sentences (not part of the answer)
+        candidate: cp {.id, .name, .role, .title, .region, .topics, .populations, .cluster_id,
+                       role_label: head(COLLECT { MATCH (t:VocabularyTerm {key: 'member_role:' + cp.role})
+                                                  RETURN t.label })},
         mutuals: mutuals, features: features, score: score,
         activities: [x IN activities | {id: x.id, name: x.name}][..3], activity_count: size(activities),
         organizations: shared_organizations[..3]
     }) AS items
 }
 RETURN revision, clustering, me.cluster_id AS member_cluster, me.topics AS member_topics, me.region AS member_region,
-       me.role AS member_role, items
+       me.role AS member_role,
+       head(COLLECT { MATCH (t:VocabularyTerm {key: 'member_role:' + me.role}) RETURN t.label }) AS member_role_label,
+       items
 
 // name: recommend_revision
 // The graph revision and the count of cluster-id write-backs: what a kept recommendation answer is checked

@@ -119,11 +119,14 @@ def reasons(item: dict[str, Any], member: dict[str, Any],
                       "text": "bridges two clusters"})
     if values["region"]:
         found.append({"type": "same_region", "text": f"both in the {candidate.get('region')} region"})
+    # Roles are data as stored (instructional_coach) and words as the network's vocabulary labels them.
+    role_words = item.get("role_label") or candidate.get("role")
     if values.get("same_role"):
-        found.append({"type": "same_role", "text": f"both work as {candidate.get('role')}"})
+        found.append({"type": "same_role", "text": f"both work as {role_words}"})
     elif values.get("role_pair", 0.0) > 0 and member.get("member_role") and candidate.get("role"):
         found.append({"type": "role_pair", "roles": [member["member_role"], candidate["role"]],
-                      "text": f"{member['member_role']} and {candidate['role']} often work together in this network"})
+                      "text": f"{member.get('member_role_label') or member['member_role']} and {role_words} often "
+                              "work together in this network"})
     if item.get("activities"):
         count, first = item["activity_count"], item["activities"][0]["name"]
         more = f" and {count - 1} other activit{'y' if count == 2 else 'ies'}" if count > 1 else ""
@@ -142,8 +145,13 @@ def reasons(item: dict[str, Any], member: dict[str, Any],
 def explain(row: dict[str, Any], weights: dict[str, float] | None = None) -> list[dict[str, Any]]:
     """The ranked candidates of a member's row (features and score computed in Cypher) as results, each
     with its reasons, strongest first under `weights` (the weights that ranked them)."""
-    return [{"member": item["candidate"], "score": round(item["score"], 6), "features": item["features"],
-             "reasons": reasons(item, row, weights)} for item in row["items"]]
+    out = []
+    for item in row["items"]:
+        candidate = dict(item["candidate"])
+        role_label = candidate.pop("role_label", None)
+        out.append({"member": candidate, "score": round(item["score"], 6), "features": item["features"],
+                    "reasons": reasons({**item, "candidate": candidate, "role_label": role_label}, row, weights)})
+    return out
 
 
 def rank_organizations(rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:

@@ -101,7 +101,7 @@ class _SharedAnswers:
 
     PREFIX = "netweave:recommendation:"
     INDEX = "netweave:recommendations-kept:"
-    FORMAT = 1                  # raise when an answer's shape changes
+    FORMAT = 2                  # raise when an answer's shape or wording changes (2: roles named by their labels)
     SECONDS = 3600
     PAUSE_SECONDS = 10.0
     SOCKET_SECONDS = 0.5

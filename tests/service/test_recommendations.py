@@ -246,3 +246,20 @@ def test_an_answer_is_kept_until_the_graph_changes(api, network):
     after = _recommend(api, network, strategy="close_triangles")
     assert after["computed"]["cached"] is False
     assert top["id"] not in {item["member"]["id"] for item in after["items"]}
+
+
+def test_a_role_reason_names_the_role_as_the_network_labels_it(api, app, new_member, new_collaboration, monkeypatch):
+    """Roles are stored as values (instructional_coach); a reason's sentence is read by people, so it uses the
+    member_role vocabulary's label ("Instructional Coach"), while the candidate's `role` stays the value."""
+    monkeypatch.setitem(app.config["NETWEAVE_RECOMMENDATION_WEIGHTS"], "balanced",
+                        {"same_role": 5.0, "common_neighbours": 1.0})
+    asking = new_member("Role Asker", role="Instructional Coach")
+    peer = new_member("Role Peer", role="instructional coach")
+    between = new_member("Role Between", role="teacher")
+    new_collaboration(asking, between)
+    new_collaboration(between, peer)
+    body = api.get(f"/v1/members/{asking['id']}/recommendations?strategy=balanced").get_json()
+    (item,) = [item for item in body["items"] if item["member"]["id"] == peer["id"]]
+    assert item["member"]["role"] == "instructional_coach" and "role_label" not in item["member"]
+    assert {"type": "same_role", "text": "both work as Instructional Coach"}.items() <= next(
+        reason for reason in item["reasons"] if reason["type"] == "same_role").items()
