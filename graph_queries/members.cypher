@@ -66,7 +66,7 @@ MATCH (m:Member {id: $id})
 WITH m, [(m)-[c:COLLABORATES_WITH]-() | [c.id, startNode(c).id, endNode(c).id]] AS collaborations,
         [(m)-[:MEMBER_OF]->(o:Organization) | o.id] AS organizations
 OPTIONAL MATCH (x:ExternalId)-[:IDENTIFIES]->(m)
-WITH m, collaborations, organizations, collect(x) AS handles, collect(x.key) AS external_ids
+WITH m, collaborations, organizations, collect(x) AS handles, collect(x.source + ':' + x.value) AS external_ids
 FOREACH (x IN handles | DETACH DELETE x)
 DETACH DELETE m
 RETURN collaborations, organizations, external_ids
@@ -130,7 +130,7 @@ RETURN reason, size(members) AS size, [m IN members[..20] | m {.id, .name, .emai
 MATCH (s:Member {id: $survivor})
 MATCH (o:Member) WHERE o.id IN $others
 WITH s, collect(o) AS others
-WITH s, others, [o IN others | [o.id, [(x:ExternalId)-[:IDENTIFIES]->(o) | x.key]]] AS tombstones
+WITH s, others, [o IN others | [o.id, [(x:ExternalId)-[:IDENTIFIES]->(o) | x.source + ':' + x.value]]] AS tombstones
 CALL (s, others) {
     UNWIND others AS o
     MATCH (x:ExternalId)-[r:IDENTIFIES]->(o)

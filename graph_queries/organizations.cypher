@@ -51,7 +51,7 @@ MATCH (o:Organization {id: $id})
 WITH o, [(o)-[c:COLLABORATES_WITH]-() | [c.id, startNode(c).id, endNode(c).id]] AS collaborations,
         [(m:Member)-[:MEMBER_OF]->(o) | m.id] AS members
 OPTIONAL MATCH (x:ExternalId)-[:IDENTIFIES]->(o)
-WITH o, collaborations, members, collect(x) AS handles, collect(x.key) AS external_ids
+WITH o, collaborations, members, collect(x) AS handles, collect(x.source + ':' + x.value) AS external_ids
 FOREACH (x IN handles | DETACH DELETE x)
 DETACH DELETE o
 RETURN collaborations, members, external_ids

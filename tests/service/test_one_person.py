@@ -142,6 +142,9 @@ def test_a_merge_keeps_every_tie_and_tells_integrations(api, new_member, new_org
     feed = api.get(f"/v1/changes?since={since}&limit=100").get_json()["items"]
     tombstones = {item["id"]: item["merged_into"] for item in feed if item["resource"] == "member" and item["action"] == "delete"}
     assert tombstones == {dup["id"]: keep["id"], synced["id"]: keep["id"]}
+    # External ids as every other feed entry writes them: source:external id.
+    [tombstone] = [item for item in feed if item["id"] == synced["id"] and item["action"] == "delete"]
+    assert tombstone["external_ids"] == ["crm:c-9"]
     assert ("collaboration", inner["id"], "delete") in {(i["resource"], i["id"], i["action"]) for i in feed}
     assert ("collaboration", moved["id"], "update") in {(i["resource"], i["id"], i["action"]) for i in feed}
 
