@@ -13,8 +13,7 @@ from neo4j import ManagedTransaction
 from schemas.attributes import (TARGETS, MAX_DEFINITIONS, MAX_FILTERS, PREFIX, dump_value, load_filter, storage_key,
                                 value_loader)
 from service import db
-from service.problems import stale
-from service.problems import Problem, field_error
+from service.problems import Problem, field_error, scope_error, stale
 from service.repositories import changes, not_found
 
 CLEAR_BATCH = 1000
@@ -201,8 +200,11 @@ def member_values(graph: db.Graph, member_ids: list[str], *, personal: bool) -> 
             for i, (name, definition) in enumerate(found.items())}
 
 
-def list_filters(found: dict[str, dict[str, Any]], raw: dict[str, str], target: str) -> list[dict[str, Any]]:
-    """`?attr.NAME=value` list filters as {key, value, tags} (a tags field matches a member holding the tag)."""
+def list_filters(found: dict[str, dict[str, Any]], raw: dict[str, str], target: str, *,
+                 personal: bool = False) -> list[dict[str, Any]]:
+    """`?attr.NAME=value` list filters as {key, value, tags} (a tags field matches a member holding the tag).
+    A filter on an attribute marked pii needs `personal` (the caller may see personal data): the records a
+    filter keeps tell its value as surely as showing it would."""
     if len(raw) > MAX_FILTERS:
         raise field_error("attr", f"at most {MAX_FILTERS} attribute filters", location="query")
     filters = []
@@ -211,9 +213,17 @@ def list_filters(found: dict[str, dict[str, Any]], raw: dict[str, str], target: 
         definition = found.get(name)
         if definition is None:
             raise field_error(field, f"no {target} attribute '{name}' is defined", location="query")
+        if definition.get("pii") and not personal:
+            raise personal_data_refused(field, name, "filtering by")
         try:
             value = load_filter(definition, text)
         except ValidationError as exc:
             raise field_error(field, _messages(exc)[0], location="query") from None
         filters.append({"key": storage_key(name), "value": db.to_cypher(value), "tags": definition["type"] == "tags"})
     return filters
+
+
+def personal_data_refused(field: str, name: str, use: str) -> Problem:
+    """The 403 for a caller without the `pii` scope who names a personal attribute in `field` (to filter or
+    segment by it): naming the field and the scope it needs."""
+    return scope_error(field, f"attribute {name} is personal data: {use} it needs the 'pii' scope", "pii")

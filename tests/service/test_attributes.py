@@ -114,6 +114,47 @@ def test_lists_filter_by_attribute(api, defined):
     assert "lower-case letters" in badly_named.get_json()["errors"][0]["messages"][0]
 
 
+def _refused_for_want_of_pii(response, field):
+    assert response.status_code == 403, response.get_data(as_text=True)
+    assert response.content_type == "application/problem+json"
+    problem = response.get_json()
+    assert problem["type"] == "urn:netweave:problem:insufficient-scope"
+    assert problem["required_scopes"] == ["pii"]
+    assert [error["field"] for error in problem["errors"]] == [field]
+
+
+def test_filtering_members_by_a_pii_attribute_needs_the_pii_scope(api, defined, make_key):
+    ana = api.post("/v1/members", json={"name": "Ana", "attributes": VALUES}).get_json()
+    api.post("/v1/members", json={"name": "Ben", "attributes": {"home_phone": "555-0199"}})
+    reader = api.with_key(make_key("read", "analytics"))
+    _refused_for_want_of_pii(reader.get("/v1/members?attr.home_phone=555-0100"), "attr.home_phone")
+    _refused_for_want_of_pii(reader.get("/v1/members?attr.home_phone=555-0999"), "attr.home_phone")  # no match
+    _refused_for_want_of_pii(reader.get("/v1/members?attr.grade_band=middle&attr.home_phone=555-0100"),
+                             "attr.home_phone")
+    assert [m["name"] for m in reader.get("/v1/members?attr.grade_band=middle").get_json()["items"]] == ["Ana"]
+    trusted = api.with_key(make_key("read", "pii")).get("/v1/members?attr.home_phone=555-0100")
+    assert trusted.status_code == 200 and [m["id"] for m in trusted.get_json()["items"]] == [ana["id"]]
+
+
+def test_filtering_organizations_and_collaborations_by_a_pii_attribute_needs_the_pii_scope(api, new_member,
+                                                                                          make_key):
+    assert api.put("/v1/attributes/organization/owner_phone", json={"type": "string", "pii": True}).status_code == 201
+    assert api.put("/v1/attributes/collaboration/health_note", json={"type": "tags", "pii": True}).status_code == 201
+    org = api.post("/v1/organizations", json={"name": "North High", "attributes": {"owner_phone": "555-0101"}})
+    a, b = new_member("A"), new_member("B")
+    tie = api.post("/v1/collaborations", json={"source_id": a["id"], "target_id": b["id"], "kind": "mentoring",
+                                               "attributes": {"health_note": ["leave"]}})
+    assert org.status_code == 201 and tie.status_code == 201
+    reader = api.with_key(make_key("read"))
+    _refused_for_want_of_pii(reader.get("/v1/organizations?attr.owner_phone=555-0101"), "attr.owner_phone")
+    _refused_for_want_of_pii(reader.get("/v1/collaborations?attr.health_note=leave"), "attr.health_note")
+    trusted = api.with_key(make_key("read", "pii"))
+    assert [o["id"] for o in trusted.get("/v1/organizations?attr.owner_phone=555-0101").get_json()["items"]] == [
+        org.get_json()["id"]]
+    assert [c["id"] for c in trusted.get("/v1/collaborations?attr.health_note=leave").get_json()["items"]] == [
+        tie.get_json()["id"]]
+
+
 def test_organization_and_collaboration_attributes(api, new_member):
     assert api.put("/v1/attributes/organization/school_level", json={"type": "enum", "values": ["primary", "secondary"]}).status_code == 201
     assert api.put("/v1/attributes/collaboration/hours", json={"type": "integer"}).status_code == 201
