@@ -51,13 +51,19 @@ def get_definition(graph: db.Graph, target: str, name: str) -> dict[str, Any]:
     return _definition(row["definition"])
 
 
+# What a PUT that leaves them out keeps of a stored definition (a new one takes _new_defaults).
+_KEPT = ("label", "description", "pii")
+
+
+def _new_defaults(name: str) -> dict[str, Any]:
+    return {"label": name, "description": None, "pii": False}
+
+
 def put_definition(graph: db.Graph, target: str, name: str, body: dict[str, Any],
                    expected_version: int | None) -> tuple[dict[str, Any], bool]:
-    """Create or replace a definition. A type change, or an enum losing values, is refused while values of the
-    old kind are stored (delete the attribute, or change those records, first)."""
-    props = {"target": target, "name": name, "type": body["type"], "values": body.get("values"),
-             "label": body.get("label") or name, "description": body.get("description"), "pii": body["pii"]}
-
+    """Create or replace a definition. `label`, `description` and `pii` left out of `body` keep their stored
+    values (a new definition: its name, none, false). A type change, or an enum losing values, is refused while
+    values of the old kind are stored (delete the attribute, or change those records, first)."""
     def work(tx: ManagedTransaction) -> dict[str, Any]:
         row = db.run_one(tx, "attribute_definition_get", key=_key(target, name))
         if row is None:
@@ -65,15 +71,24 @@ def put_definition(graph: db.Graph, target: str, name: str, body: dict[str, Any]
                 raise not_found("attribute", f"{target}/{name}")
             if db.run_one(tx, "attribute_definition_count", target=target)["count"] >= MAX_DEFINITIONS:
                 raise Problem(409, f"a {target} has at most {MAX_DEFINITIONS} attributes", slug="too-many-attributes")
+            props = _props(target, name, body, _new_defaults(name))
         else:
             current = _definition(row["definition"])
             if expected_version is not None and current["version"] != expected_version:
                 raise stale()
+            props = _props(target, name, body, {**_new_defaults(name),
+                                                **{key: current[key] for key in _KEPT if key in current}})
             _refuse_orphans(tx, target, name, current, props)
         return db.run_one(tx, "attribute_definition_put", key=_key(target, name), props=props)
 
     row = graph.write(work)
     return _definition(row["definition"]), row["created"]
+
+
+def _props(target: str, name: str, body: dict[str, Any], kept: dict[str, Any]) -> dict[str, Any]:
+    """The definition's stored properties: `body`'s, and `kept`'s for what `body` leaves out (a None removes)."""
+    given = {key: body[key] for key in _KEPT if key in body}
+    return {"target": target, "name": name, "type": body["type"], "values": body.get("values"), **kept, **given}
 
 
 def _refuse_orphans(tx, target: str, name: str, current: dict[str, Any], new: dict[str, Any]) -> None:

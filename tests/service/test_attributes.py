@@ -197,6 +197,38 @@ def test_definitions_are_listed_changed_and_deleted_with_their_values(api, defin
     assert "grade_band" not in api.get(f"/v1/members/{member['id']}").get_json()["attributes"]
 
 
+def test_a_put_that_leaves_out_pii_label_or_description_keeps_them(api, make_key):
+    defined = api.put("/v1/attributes/member/home_phone", json={
+        "type": "string", "pii": True, "label": "Home phone", "description": "as given at enrolment"})
+    assert defined.status_code == 201
+    member = api.post("/v1/members", json={"name": "Ana", "attributes": {"home_phone": "555-0101"}}).get_json()
+    reader = api.with_key(make_key("read"))
+
+    relabelled = api.put("/v1/attributes/member/home_phone", json={"type": "string", "label": "Home phone number"})
+    assert relabelled.status_code == 200
+    assert {key: relabelled.get_json()[key] for key in ("label", "description", "pii")} == {
+        "label": "Home phone number", "description": "as given at enrolment", "pii": True}
+    assert reader.get(f"/v1/members/{member['id']}").get_json()["attributes"] == {}
+    assert reader.get("/v1/members?attr.home_phone=555-0101").status_code == 403
+
+    retyped = api.put("/v1/attributes/member/home_phone", json={"type": "string"}).get_json()
+    assert (retyped["label"], retyped["description"], retyped["pii"]) == ("Home phone number",
+                                                                           "as given at enrolment", True)
+    assert api.get("/v1/attributes/member/home_phone").get_json()["label"] == "Home phone number"
+
+    public = api.put("/v1/attributes/member/home_phone", json={"type": "string", "pii": False, "description": None})
+    assert (public.get_json()["pii"], public.get_json()["description"]) == (False, None)
+    assert public.get_json()["label"] == "Home phone number"
+    assert reader.get(f"/v1/members/{member['id']}").get_json()["attributes"] == {"home_phone": "555-0101"}
+
+
+def test_a_new_definition_defaults_to_its_name_no_description_and_not_pii(api):
+    created = api.put("/v1/attributes/member/nickname", json={"type": "string"})
+    assert created.status_code == 201
+    assert {key: created.get_json()[key] for key in ("label", "description", "pii")} == {
+        "label": "nickname", "description": None, "pii": False}
+
+
 @pytest.mark.parametrize("path, body, field", [
     ("/v1/attributes/member/Grade", {"type": "string"}, "name"),
     ("/v1/attributes/member/x", {"type": "colour"}, "type"),
