@@ -63,7 +63,8 @@ def put_definition(graph: db.Graph, target: str, name: str, body: dict[str, Any]
                    expected_version: int | None) -> tuple[dict[str, Any], bool]:
     """Create or replace a definition. `label`, `description` and `pii` left out of `body` keep their stored
     values (a new definition: its name, none, false). A type change, or an enum losing values, is refused while
-    values of the old kind are stored (delete the attribute, or change those records, first)."""
+    values of the old kind are stored (delete the attribute, or change those records, first), unless every
+    stored value is one of the new type as it is (WIDENINGS: integer to number, enum to string)."""
     def work(tx: ManagedTransaction) -> dict[str, Any]:
         row = db.run_one(tx, "attribute_definition_get", key=_key(target, name))
         if row is None:
@@ -91,20 +92,36 @@ def _props(target: str, name: str, body: dict[str, Any], kept: dict[str, Any]) -
     return {"target": target, "name": name, "type": body["type"], "values": body.get("values"), **kept, **given}
 
 
+# Type changes that every stored value survives as it is: an integer is a number, an enum's value a string.
+WIDENINGS = {("integer", "number"), ("enum", "string")}
+
+
 def _refuse_orphans(tx, target: str, name: str, current: dict[str, Any], new: dict[str, Any]) -> None:
+    """A 409 when stored values would not be of the new definition: a narrowing type change, or enum values
+    dropped that records hold (named with how many hold each)."""
     if current["type"] != new["type"]:
-        stranded, what = None, f"{current['type']} values"
-    elif current["type"] == "enum":
-        stranded = [value for value in current["values"] if value not in new["values"]]
-        what = f"the values {', '.join(stranded)}"
-        if not stranded:
+        if (current["type"], new["type"]) in WIDENINGS:
             return
-    else:
-        return
-    uses = db.run_one(tx, f"attribute_usage_{target}", key=storage_key(name), values=stranded)["uses"]
-    if uses:
-        raise Problem(409, f"{uses} {target}s hold {what} of {name}; change them or delete the attribute first",
-                      slug="attribute-in-use", uses=uses)
+        uses = db.run_one(tx, f"attribute_usage_{target}", key=storage_key(name))["uses"]
+        if uses:
+            raise _in_use(f"{uses} {target}s hold {current['type']} values of {name}", uses)
+    elif current["type"] == "enum":
+        dropped = [value for value in current["values"] if value not in new["values"]]
+        if not dropped:
+            return
+        rows = db.run(tx, f"attribute_values_held_{target}", key=storage_key(name), values=dropped)
+        counts = {row["value"]: row["uses"] for row in rows}
+        held = [{"value": value, "uses": counts[value]} for value in dropped if value in counts]
+        if held:
+            listed = ", ".join(f"{entry['value']} ({entry['uses']})" for entry in held)
+            uses = sum(counts.values())
+            raise _in_use(f"{uses} {target}s hold values of {name} that the new definition drops: {listed}", uses,
+                          held=held)
+
+
+def _in_use(what: str, uses: int, **extra: Any) -> Problem:
+    return Problem(409, f"{what}; change them or delete the attribute first", slug="attribute-in-use", uses=uses,
+                   **extra)
 
 
 _CLEARED = {

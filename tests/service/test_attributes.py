@@ -229,6 +229,49 @@ def test_a_new_definition_defaults_to_its_name_no_description_and_not_pii(api):
         "label": "nickname", "description": None, "pii": False}
 
 
+def test_a_type_every_stored_value_already_fits_is_accepted_and_narrowing_is_refused(api, defined):
+    ana = api.post("/v1/members", json={"name": "Ana", "attributes": VALUES}).get_json()
+
+    number = api.put("/v1/attributes/member/years_in_role", json={"type": "number"})
+    assert number.status_code == 200, number.get_data(as_text=True)
+    assert number.get_json()["type"] == "number"
+    string = api.put("/v1/attributes/member/grade_band", json={"type": "string", "label": "Grade band"})
+    assert string.status_code == 200, string.get_data(as_text=True)
+    assert (string.get_json()["type"], string.get_json()["values"]) == ("string", None)
+    assert api.get(f"/v1/members/{ana['id']}").get_json()["attributes"]["years_in_role"] == 4
+    found = api.get("/v1/members?attr.years_in_role=4&attr.grade_band=Middle").get_json()["items"]
+    assert [m["id"] for m in found] == [ana["id"]]
+    patched = api.patch(f"/v1/members/{ana['id']}", headers={"If-Match": "*"},
+                        json={"attributes": {"years_in_role": 4.5, "grade_band": "Middle school"}})
+    assert patched.status_code == 200
+    assert {k: patched.get_json()["attributes"][k] for k in ("years_in_role", "grade_band")} == {
+        "years_in_role": 4.5, "grade_band": "Middle school"}
+
+    for name, narrower in [("years_in_role", {"type": "integer"}), ("students_served", {"type": "integer"}),
+                           ("grade_band", {"type": "enum", "values": ["Middle"]}),
+                           ("years_in_role", {"type": "string"})]:
+        refused = api.put(f"/v1/attributes/member/{name}", json=narrower)
+        assert refused.status_code == 409, (name, narrower)
+        assert refused.get_json()["type"] == "urn:netweave:problem:attribute-in-use"
+        assert refused.get_json()["uses"] == 1
+
+
+def test_dropping_enum_values_names_only_those_held_with_their_counts(api):
+    bands = ["Pre-K", "Elementary", "Middle", "High"]
+    assert api.put("/v1/attributes/member/grade_band", json={"type": "enum", "values": bands}).status_code == 201
+    for name, band in [("Ana", "Elementary"), ("Ben", "Elementary"), ("Cy", "Middle"), ("Di", "High")]:
+        assert api.post("/v1/members", json={"name": name, "attributes": {"grade_band": band}}).status_code == 201
+
+    refused = api.put("/v1/attributes/member/grade_band", json={"type": "enum", "values": ["High"]})
+    assert refused.status_code == 409
+    problem = refused.get_json()
+    assert problem["uses"] == 3
+    assert problem["held"] == [{"value": "Elementary", "uses": 2}, {"value": "Middle", "uses": 1}]
+    assert "Elementary (2), Middle (1)" in problem["detail"] and "Pre-K" not in problem["detail"]
+    dropped_unheld = api.put("/v1/attributes/member/grade_band", json={"type": "enum", "values": bands[1:]})
+    assert dropped_unheld.status_code == 200 and dropped_unheld.get_json()["values"] == bands[1:]
+
+
 @pytest.mark.parametrize("path, body, field", [
     ("/v1/attributes/member/Grade", {"type": "string"}, "name"),
     ("/v1/attributes/member/x", {"type": "colour"}, "type"),
