@@ -36,22 +36,41 @@ DELETE d
 RETURN count(*) AS removed
 
 // name: attribute_usage_member
-// Members holding attribute property $key: all of them, or (with $values not null) those holding one of $values.
+// How many members hold attribute property $key.
 MATCH (m:Member)
-WHERE m[$key] IS NOT NULL AND ($values IS NULL OR m[$key] IN $values)
+WHERE m[$key] IS NOT NULL
 RETURN count(m) AS uses
 
 // name: attribute_usage_organization
-// Organizations holding attribute property $key (with $values not null: one of $values).
+// How many organizations hold attribute property $key.
 MATCH (o:Organization)
-WHERE o[$key] IS NOT NULL AND ($values IS NULL OR o[$key] IN $values)
+WHERE o[$key] IS NOT NULL
 RETURN count(o) AS uses
 
 // name: attribute_usage_collaboration
-// Collaborations holding attribute property $key (with $values not null: one of $values).
+// How many collaborations hold attribute property $key.
 MATCH ()-[c:COLLABORATES_WITH]->()
-WHERE c[$key] IS NOT NULL AND ($values IS NULL OR c[$key] IN $values)
+WHERE c[$key] IS NOT NULL
 RETURN count(c) AS uses
+
+// name: attribute_values_held_member
+// Of the values $values, each that members hold in attribute property $key, with how many hold it (no row for a
+// value nobody holds).
+MATCH (m:Member)
+WHERE m[$key] IN $values
+RETURN m[$key] AS value, count(m) AS uses
+
+// name: attribute_values_held_organization
+// Of the values $values, each that organizations hold in attribute property $key, with how many hold it.
+MATCH (o:Organization)
+WHERE o[$key] IN $values
+RETURN o[$key] AS value, count(o) AS uses
+
+// name: attribute_values_held_collaboration
+// Of the values $values, each that collaborations hold in attribute property $key, with how many hold it.
+MATCH ()-[c:COLLABORATES_WITH]->()
+WHERE c[$key] IN $values
+RETURN c[$key] AS value, count(c) AS uses
 
 // name: attribute_clear_member
 // Removes attribute property $key ($nulls = {key: null}) from at most $batch members; returns their ids.

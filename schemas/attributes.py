@@ -44,10 +44,16 @@ class AttributeDefinitionSchema(StrictSchema):
     type = fields.String(required=True, validate=validate.OneOf(TYPES))
     values = fields.List(trimmed(100), allow_none=True, validate=validate.Length(min=1, max=MAX_ENUM_VALUES),
                          metadata={"description": "the allowed values of an `enum` (null for other types)"})
-    label = trimmed(200, metadata={"description": "how people read the field; default: its name"})
-    description = trimmed(1000, allow_none=True)
-    pii = StrictBoolean(load_default=False, metadata={
-        "description": "personal data: values shown only to keys with the `pii` scope"})
+    # label, description and pii, omitted from a PUT that changes a definition, keep their stored values
+    # (put_definition): a relabelling must not turn personal data public by leaving `pii` out.
+    label = trimmed(200, metadata={"description": "how people read the field; omitted: kept; a new definition "
+                                                  "defaults to its name"})
+    description = trimmed(1000, allow_none=True, metadata={
+        "description": "omitted: kept; null removes it; a new definition defaults to none"})
+    pii = StrictBoolean(metadata={
+        "description": "personal data: values shown only to keys with the `pii` scope, and only they may filter "
+                       "or segment by it; omitted: kept (turning it off takes `false`); a new definition "
+                       "defaults to false"})
     version = fields.Integer(dump_only=True)
     created_at = fields.DateTime(dump_only=True)
     updated_at = fields.DateTime(dump_only=True)

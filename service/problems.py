@@ -68,6 +68,17 @@ def field_error(field: str, message: str, *, location: str = "json", status: int
     )
 
 
+def scope_error(field: str, message: str, scope: str, *, location: str = "query") -> Problem:
+    """A 403 naming the one field a key may not use without `scope`, and that scope."""
+    return Problem(
+        403,
+        f"{field}: {message}",
+        slug="insufficient-scope",
+        errors=[{"field": field, "location": location, "messages": [message]}],
+        required_scopes=[scope],
+    )
+
+
 def problem_body(problem: Problem) -> dict[str, Any]:
     from http import HTTPStatus
 

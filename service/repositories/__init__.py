@@ -29,15 +29,18 @@ def locked(tx: ManagedTransaction, lock_query: str, what: str, id_: str, expecte
 
 
 def fetch_page(graph: db.Graph, query: str, limit: int, after: list[str] | None, *, target: str | None = None,
-               attribute_filters: dict[str, str] | None = None, **filters: Any) -> list[dict]:
+               attribute_filters: dict[str, str] | None = None, personal: bool = False,
+               **filters: Any) -> list[dict]:
     """Rows of one keyset page (one more than `limit`, so the caller knows whether another follows). With a
     `target` (member, organization, collaboration), each item's custom attributes are shaped and
-    `?attr.NAME=` filters apply, against the definitions read in the same transaction."""
+    `?attr.NAME=` filters apply, against the definitions read in the same transaction; a filter on a
+    personal attribute needs `personal` (attributes.list_filters)."""
     from service.repositories import attributes
 
     def work(tx: ManagedTransaction) -> list[dict]:
         found = attributes.definitions(tx, target) if target else {}
-        extra = {"attribute_filters": attributes.list_filters(found, attribute_filters or {}, target)} if target else {}
+        extra = {"attribute_filters": attributes.list_filters(found, attribute_filters or {}, target,
+                                                                  personal=personal)} if target else {}
         rows = db.run(tx, query, after=after, limit=limit + 1, **extra, **db.to_cypher(filters))
         if target:
             for row in rows:

@@ -26,7 +26,7 @@ from service.analytics.engine import Engine, get_engine
 from service.analytics.projection import Projection, from_rows
 from service.analytics.store import SharedStore
 from service.problems import Problem, field_error
-from service.repositories import analytics_state, fetch_page, not_found
+from service.repositories import analytics_state, attributes, fetch_page, not_found
 
 DEFAULT_RESOLUTION = 1.0
 MAX_LISTED = 100         # articulation points and bridge ties listed at most (totals are always given)
@@ -849,8 +849,7 @@ def lens(graph: db.Graph, by: str, *, sees_pii: bool) -> Lens:
         raise field_error("by", f"attribute {name} is of type {row['type']}; segments need one value per member "
                                 f"(types {', '.join(SEGMENT_TYPES)})", location="query")
     if row["pii"] and not sees_pii:
-        raise Problem(403, f"attribute {name} is personal data: segmenting by it needs the 'pii' scope",
-                      slug="insufficient-scope", required_scopes=["pii"])
+        raise attributes.personal_data_refused("by", name, "segmenting by")
     return Lens(by, name, row["type"])
 
 

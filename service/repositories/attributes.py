@@ -13,8 +13,7 @@ from neo4j import ManagedTransaction
 from schemas.attributes import (TARGETS, MAX_DEFINITIONS, MAX_FILTERS, PREFIX, dump_value, load_filter, storage_key,
                                 value_loader)
 from service import db
-from service.problems import stale
-from service.problems import Problem, field_error
+from service.problems import Problem, field_error, scope_error, stale
 from service.repositories import changes, not_found
 
 CLEAR_BATCH = 1000
@@ -52,13 +51,20 @@ def get_definition(graph: db.Graph, target: str, name: str) -> dict[str, Any]:
     return _definition(row["definition"])
 
 
+# What a PUT that leaves them out keeps of a stored definition (a new one takes _new_defaults).
+_KEPT = ("label", "description", "pii")
+
+
+def _new_defaults(name: str) -> dict[str, Any]:
+    return {"label": name, "description": None, "pii": False}
+
+
 def put_definition(graph: db.Graph, target: str, name: str, body: dict[str, Any],
                    expected_version: int | None) -> tuple[dict[str, Any], bool]:
-    """Create or replace a definition. A type change, or an enum losing values, is refused while values of the
-    old kind are stored (delete the attribute, or change those records, first)."""
-    props = {"target": target, "name": name, "type": body["type"], "values": body.get("values"),
-             "label": body.get("label") or name, "description": body.get("description"), "pii": body["pii"]}
-
+    """Create or replace a definition. `label`, `description` and `pii` left out of `body` keep their stored
+    values (a new definition: its name, none, false). A type change, or an enum losing values, is refused while
+    values of the old kind are stored (delete the attribute, or change those records, first), unless every
+    stored value is one of the new type as it is (WIDENINGS: integer to number, enum to string)."""
     def work(tx: ManagedTransaction) -> dict[str, Any]:
         row = db.run_one(tx, "attribute_definition_get", key=_key(target, name))
         if row is None:
@@ -66,10 +72,13 @@ def put_definition(graph: db.Graph, target: str, name: str, body: dict[str, Any]
                 raise not_found("attribute", f"{target}/{name}")
             if db.run_one(tx, "attribute_definition_count", target=target)["count"] >= MAX_DEFINITIONS:
                 raise Problem(409, f"a {target} has at most {MAX_DEFINITIONS} attributes", slug="too-many-attributes")
+            props = _props(target, name, body, _new_defaults(name))
         else:
             current = _definition(row["definition"])
             if expected_version is not None and current["version"] != expected_version:
                 raise stale()
+            props = _props(target, name, body, {**_new_defaults(name),
+                                                **{key: current[key] for key in _KEPT if key in current}})
             _refuse_orphans(tx, target, name, current, props)
         return db.run_one(tx, "attribute_definition_put", key=_key(target, name), props=props)
 
@@ -77,20 +86,42 @@ def put_definition(graph: db.Graph, target: str, name: str, body: dict[str, Any]
     return _definition(row["definition"]), row["created"]
 
 
+def _props(target: str, name: str, body: dict[str, Any], kept: dict[str, Any]) -> dict[str, Any]:
+    """The definition's stored properties: `body`'s, and `kept`'s for what `body` leaves out (a None removes)."""
+    given = {key: body[key] for key in _KEPT if key in body}
+    return {"target": target, "name": name, "type": body["type"], "values": body.get("values"), **kept, **given}
+
+
+# Type changes that every stored value survives as it is: an integer is a number, an enum's value a string.
+WIDENINGS = {("integer", "number"), ("enum", "string")}
+
+
 def _refuse_orphans(tx, target: str, name: str, current: dict[str, Any], new: dict[str, Any]) -> None:
+    """A 409 when stored values would not be of the new definition: a narrowing type change, or enum values
+    dropped that records hold (named with how many hold each)."""
     if current["type"] != new["type"]:
-        stranded, what = None, f"{current['type']} values"
-    elif current["type"] == "enum":
-        stranded = [value for value in current["values"] if value not in new["values"]]
-        what = f"the values {', '.join(stranded)}"
-        if not stranded:
+        if (current["type"], new["type"]) in WIDENINGS:
             return
-    else:
-        return
-    uses = db.run_one(tx, f"attribute_usage_{target}", key=storage_key(name), values=stranded)["uses"]
-    if uses:
-        raise Problem(409, f"{uses} {target}s hold {what} of {name}; change them or delete the attribute first",
-                      slug="attribute-in-use", uses=uses)
+        uses = db.run_one(tx, f"attribute_usage_{target}", key=storage_key(name))["uses"]
+        if uses:
+            raise _in_use(f"{uses} {target}s hold {current['type']} values of {name}", uses)
+    elif current["type"] == "enum":
+        dropped = [value for value in current["values"] if value not in new["values"]]
+        if not dropped:
+            return
+        rows = db.run(tx, f"attribute_values_held_{target}", key=storage_key(name), values=dropped)
+        counts = {row["value"]: row["uses"] for row in rows}
+        held = [{"value": value, "uses": counts[value]} for value in dropped if value in counts]
+        if held:
+            listed = ", ".join(f"{entry['value']} ({entry['uses']})" for entry in held)
+            uses = sum(counts.values())
+            raise _in_use(f"{uses} {target}s hold values of {name} that the new definition drops: {listed}", uses,
+                          held=held)
+
+
+def _in_use(what: str, uses: int, **extra: Any) -> Problem:
+    return Problem(409, f"{what}; change them or delete the attribute first", slug="attribute-in-use", uses=uses,
+                   **extra)
 
 
 _CLEARED = {
@@ -201,8 +232,11 @@ def member_values(graph: db.Graph, member_ids: list[str], *, personal: bool) -> 
             for i, (name, definition) in enumerate(found.items())}
 
 
-def list_filters(found: dict[str, dict[str, Any]], raw: dict[str, str], target: str) -> list[dict[str, Any]]:
-    """`?attr.NAME=value` list filters as {key, value, tags} (a tags field matches a member holding the tag)."""
+def list_filters(found: dict[str, dict[str, Any]], raw: dict[str, str], target: str, *,
+                 personal: bool = False) -> list[dict[str, Any]]:
+    """`?attr.NAME=value` list filters as {key, value, tags} (a tags field matches a member holding the tag).
+    A filter on an attribute marked pii needs `personal` (the caller may see personal data): the records a
+    filter keeps tell its value as surely as showing it would."""
     if len(raw) > MAX_FILTERS:
         raise field_error("attr", f"at most {MAX_FILTERS} attribute filters", location="query")
     filters = []
@@ -211,9 +245,17 @@ def list_filters(found: dict[str, dict[str, Any]], raw: dict[str, str], target: 
         definition = found.get(name)
         if definition is None:
             raise field_error(field, f"no {target} attribute '{name}' is defined", location="query")
+        if definition.get("pii") and not personal:
+            raise personal_data_refused(field, name, "filtering by")
         try:
             value = load_filter(definition, text)
         except ValidationError as exc:
             raise field_error(field, _messages(exc)[0], location="query") from None
         filters.append({"key": storage_key(name), "value": db.to_cypher(value), "tags": definition["type"] == "tags"})
     return filters
+
+
+def personal_data_refused(field: str, name: str, use: str) -> Problem:
+    """The 403 for a caller without the `pii` scope who names a personal attribute in `field` (to filter or
+    segment by it): naming the field and the scope it needs."""
+    return scope_error(field, f"attribute {name} is personal data: {use} it needs the 'pii' scope", "pii")

@@ -46,8 +46,9 @@ def get(graph: db.Graph, collaboration_id: str) -> dict[str, Any]:
 
 def list_page(graph: db.Graph, *, limit: int, after: list[str] | None, party_id: str | None = None,
               kind: str | None = None, active_on: date | None = None,
-              attr: dict[str, str] | None = None) -> list[dict[str, Any]]:
+              attr: dict[str, str] | None = None, personal: bool = False) -> list[dict[str, Any]]:
     return fetch_page(graph, "collaboration_list", limit, after, target="collaboration", attribute_filters=attr,
+                      personal=personal,
                       party_id=party_id, kind=kind, active_on=active_on)
 
 

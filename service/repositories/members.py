@@ -58,8 +58,9 @@ def get(graph: db.Graph, member_id: str) -> dict[str, Any]:
 
 def list_page(graph: db.Graph, *, limit: int, after: list[str] | None, organization_id: str | None = None,
               region: str | None = None, role: str | None = None, topic: str | None = None,
-              q: str | None = None, attr: dict[str, str] | None = None) -> list[dict[str, Any]]:
-    return fetch_page(graph, "member_list", limit, after, target="member", attribute_filters=attr,
+              q: str | None = None, attr: dict[str, str] | None = None,
+              personal: bool = False) -> list[dict[str, Any]]:
+    return fetch_page(graph, "member_list", limit, after, target="member", attribute_filters=attr, personal=personal,
                       organization_id=organization_id, region=region, role=role, topic=topic and topic.lower(),
                       q=q and q.lower())
 

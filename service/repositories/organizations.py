@@ -31,8 +31,9 @@ def get(graph: db.Graph, organization_id: str) -> dict[str, Any]:
 
 def list_page(graph: db.Graph, *, limit: int, after: list[str] | None, region: str | None = None,
               kind: str | None = None, topic: str | None = None, q: str | None = None,
-              attr: dict[str, str] | None = None) -> list[dict[str, Any]]:
+              attr: dict[str, str] | None = None, personal: bool = False) -> list[dict[str, Any]]:
     return fetch_page(graph, "organization_list", limit, after, target="organization", attribute_filters=attr,
+                      personal=personal,
                       region=region, kind=kind, topic=topic and topic.lower(), q=q and q.lower())
 
 

@@ -8,7 +8,7 @@ from schemas.collaborations import (CollaborationListArgsSchema, CollaborationPa
                                     CollaborationSchema)
 from service.web.api import (BY_CREATION, Blueprint, created_headers, decode_cursor, errors, etag, if_match, item_links,
                          links, page, render)
-from service.web.auth import requires
+from service.web.auth import caller_sees_pii, requires
 from service.web import get_graph
 from service.web.idempotency import idempotent
 from service.repositories import collaborations
@@ -37,11 +37,13 @@ class Collaborations(MethodView):
     @blp.arguments(CollaborationListArgsSchema, location="query")
     @blp.response(200, CollaborationPageSchema)
     @blp.doc(description="Custom attributes filter too: `?attr.NAME=value` keeps the collaborations whose attribute "
-                         "NAME is that value (a `tags` attribute: holds that tag); at most 5.")
+                         "NAME is that value (a `tags` attribute: holds that tag); at most 5. Filtering by an "
+                         "attribute marked pii needs the `pii` scope too (403 naming `attr.NAME`).")
     def get(self, args):
         """List collaborations, filtered and paged by cursor"""
         limit, after = args.pop("limit"), decode_cursor(args.pop("cursor", None), BY_CREATION)
-        return page(collaborations.list_page(get_graph(), limit=limit, after=after, **args), limit)
+        return page(collaborations.list_page(get_graph(), limit=limit, after=after, personal=caller_sees_pii(), **args),
+                    limit)
 
 
 @blp.route("/<collaboration_id>")

@@ -11,7 +11,7 @@ from schemas.members import (AffiliationSchema, CollaboratorPageSchema, Duplicat
                              MemberPatchSchema, MemberSchema)
 from service.web.api import (BY_NAME, Blueprint, created_headers, decode_cursor, errors, etag, if_match, item_links,
                          links, operation_ref, page, render)
-from service.web.auth import requires
+from service.web.auth import caller_sees_pii, requires
 from service.web import get_graph
 from service.web.idempotency import idempotent
 from service.repositories import members, organizations
@@ -61,11 +61,13 @@ class Members(MethodView):
         "requestBody": {"member_ids": ["$response.body#/items/0/id", "$response.body#/items/1/id"]},
         "description": "an introduction between the first two members of the page"})
     @blp.doc(description="Custom attributes filter too: `?attr.grade_band=elementary` keeps the members whose "
-                         "attribute `grade_band` is that value (a `tags` attribute: holds that tag); at most 5.")
+                         "attribute `grade_band` is that value (a `tags` attribute: holds that tag); at most 5. "
+                         "Filtering by an attribute marked pii needs the `pii` scope too (403 naming `attr.NAME`).")
     def get(self, args):
         """List members, filtered and paged by cursor"""
         limit, after = args.pop("limit"), decode_cursor(args.pop("cursor", None), BY_NAME)
-        return page(members.list_page(get_graph(), limit=limit, after=after, **args), limit)
+        return page(members.list_page(get_graph(), limit=limit, after=after, personal=caller_sees_pii(), **args),
+                    limit)
 
 
 @blp.route("/duplicates")

@@ -10,7 +10,7 @@ from schemas.organizations import (OrganizationDeleteArgsSchema, OrganizationLis
                                    OrganizationSchema)
 from service.web.api import (BY_NAME, Blueprint, created_headers, decode_cursor, errors, etag, if_match, item_links,
                          links, operation_ref, page, render)
-from service.web.auth import requires
+from service.web.auth import caller_sees_pii, requires
 from service.web import get_graph
 from service.web.idempotency import idempotent
 from service.repositories import organizations
@@ -43,11 +43,13 @@ class Organizations(MethodView):
     @blp.arguments(OrganizationListArgsSchema, location="query")
     @blp.response(200, OrganizationPageSchema)
     @blp.doc(description="Custom attributes filter too: `?attr.NAME=value` keeps the organizations whose attribute "
-                         "NAME is that value (a `tags` attribute: holds that tag); at most 5.")
+                         "NAME is that value (a `tags` attribute: holds that tag); at most 5. Filtering by an "
+                         "attribute marked pii needs the `pii` scope too (403 naming `attr.NAME`).")
     def get(self, args):
         """List organizations, filtered and paged by cursor"""
         limit, after = args.pop("limit"), decode_cursor(args.pop("cursor", None), BY_NAME)
-        return page(organizations.list_page(get_graph(), limit=limit, after=after, **args), limit)
+        return page(organizations.list_page(get_graph(), limit=limit, after=after, personal=caller_sees_pii(), **args),
+                    limit)
 
 
 @blp.route("/<organization_id>")

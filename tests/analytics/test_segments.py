@@ -414,5 +414,6 @@ def test_a_personal_attribute_needs_the_pii_scope(api, make_key, load_network):
     set_member_attribute(api, "disability", {ids[n]: n % 3 == 0 for n in G})
     refused = api.with_key(make_key("analytics")).get("/v1/analytics/segments?by=attributes.disability")
     assert refused.status_code == 403 and refused.get_json()["required_scopes"] == ["pii"]
+    assert [error["field"] for error in refused.get_json()["errors"]] == ["by"]
     allowed = api.with_key(make_key("analytics", "pii")).get("/v1/analytics/segments?by=attributes.disability")
     assert allowed.status_code == 200 and allowed.get_json()["members"] == len(G)

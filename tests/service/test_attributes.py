@@ -114,6 +114,47 @@ def test_lists_filter_by_attribute(api, defined):
     assert "lower-case letters" in badly_named.get_json()["errors"][0]["messages"][0]
 
 
+def _refused_for_want_of_pii(response, field):
+    assert response.status_code == 403, response.get_data(as_text=True)
+    assert response.content_type == "application/problem+json"
+    problem = response.get_json()
+    assert problem["type"] == "urn:netweave:problem:insufficient-scope"
+    assert problem["required_scopes"] == ["pii"]
+    assert [error["field"] for error in problem["errors"]] == [field]
+
+
+def test_filtering_members_by_a_pii_attribute_needs_the_pii_scope(api, defined, make_key):
+    ana = api.post("/v1/members", json={"name": "Ana", "attributes": VALUES}).get_json()
+    api.post("/v1/members", json={"name": "Ben", "attributes": {"home_phone": "555-0199"}})
+    reader = api.with_key(make_key("read", "analytics"))
+    _refused_for_want_of_pii(reader.get("/v1/members?attr.home_phone=555-0100"), "attr.home_phone")
+    _refused_for_want_of_pii(reader.get("/v1/members?attr.home_phone=555-0999"), "attr.home_phone")  # no match
+    _refused_for_want_of_pii(reader.get("/v1/members?attr.grade_band=middle&attr.home_phone=555-0100"),
+                             "attr.home_phone")
+    assert [m["name"] for m in reader.get("/v1/members?attr.grade_band=middle").get_json()["items"]] == ["Ana"]
+    trusted = api.with_key(make_key("read", "pii")).get("/v1/members?attr.home_phone=555-0100")
+    assert trusted.status_code == 200 and [m["id"] for m in trusted.get_json()["items"]] == [ana["id"]]
+
+
+def test_filtering_organizations_and_collaborations_by_a_pii_attribute_needs_the_pii_scope(api, new_member,
+                                                                                          make_key):
+    assert api.put("/v1/attributes/organization/owner_phone", json={"type": "string", "pii": True}).status_code == 201
+    assert api.put("/v1/attributes/collaboration/health_note", json={"type": "tags", "pii": True}).status_code == 201
+    org = api.post("/v1/organizations", json={"name": "North High", "attributes": {"owner_phone": "555-0101"}})
+    a, b = new_member("A"), new_member("B")
+    tie = api.post("/v1/collaborations", json={"source_id": a["id"], "target_id": b["id"], "kind": "mentoring",
+                                               "attributes": {"health_note": ["leave"]}})
+    assert org.status_code == 201 and tie.status_code == 201
+    reader = api.with_key(make_key("read"))
+    _refused_for_want_of_pii(reader.get("/v1/organizations?attr.owner_phone=555-0101"), "attr.owner_phone")
+    _refused_for_want_of_pii(reader.get("/v1/collaborations?attr.health_note=leave"), "attr.health_note")
+    trusted = api.with_key(make_key("read", "pii"))
+    assert [o["id"] for o in trusted.get("/v1/organizations?attr.owner_phone=555-0101").get_json()["items"]] == [
+        org.get_json()["id"]]
+    assert [c["id"] for c in trusted.get("/v1/collaborations?attr.health_note=leave").get_json()["items"]] == [
+        tie.get_json()["id"]]
+
+
 def test_organization_and_collaboration_attributes(api, new_member):
     assert api.put("/v1/attributes/organization/school_level", json={"type": "enum", "values": ["primary", "secondary"]}).status_code == 201
     assert api.put("/v1/attributes/collaboration/hours", json={"type": "integer"}).status_code == 201
@@ -154,6 +195,81 @@ def test_definitions_are_listed_changed_and_deleted_with_their_values(api, defin
     # defined again, the old values do not come back
     api.put("/v1/attributes/member/grade_band", json=FIELDS["grade_band"])
     assert "grade_band" not in api.get(f"/v1/members/{member['id']}").get_json()["attributes"]
+
+
+def test_a_put_that_leaves_out_pii_label_or_description_keeps_them(api, make_key):
+    defined = api.put("/v1/attributes/member/home_phone", json={
+        "type": "string", "pii": True, "label": "Home phone", "description": "as given at enrolment"})
+    assert defined.status_code == 201
+    member = api.post("/v1/members", json={"name": "Ana", "attributes": {"home_phone": "555-0101"}}).get_json()
+    reader = api.with_key(make_key("read"))
+
+    relabelled = api.put("/v1/attributes/member/home_phone", json={"type": "string", "label": "Home phone number"})
+    assert relabelled.status_code == 200
+    assert {key: relabelled.get_json()[key] for key in ("label", "description", "pii")} == {
+        "label": "Home phone number", "description": "as given at enrolment", "pii": True}
+    assert reader.get(f"/v1/members/{member['id']}").get_json()["attributes"] == {}
+    assert reader.get("/v1/members?attr.home_phone=555-0101").status_code == 403
+
+    retyped = api.put("/v1/attributes/member/home_phone", json={"type": "string"}).get_json()
+    assert (retyped["label"], retyped["description"], retyped["pii"]) == ("Home phone number",
+                                                                           "as given at enrolment", True)
+    assert api.get("/v1/attributes/member/home_phone").get_json()["label"] == "Home phone number"
+
+    public = api.put("/v1/attributes/member/home_phone", json={"type": "string", "pii": False, "description": None})
+    assert (public.get_json()["pii"], public.get_json()["description"]) == (False, None)
+    assert public.get_json()["label"] == "Home phone number"
+    assert reader.get(f"/v1/members/{member['id']}").get_json()["attributes"] == {"home_phone": "555-0101"}
+
+
+def test_a_new_definition_defaults_to_its_name_no_description_and_not_pii(api):
+    created = api.put("/v1/attributes/member/nickname", json={"type": "string"})
+    assert created.status_code == 201
+    assert {key: created.get_json()[key] for key in ("label", "description", "pii")} == {
+        "label": "nickname", "description": None, "pii": False}
+
+
+def test_a_type_every_stored_value_already_fits_is_accepted_and_narrowing_is_refused(api, defined):
+    ana = api.post("/v1/members", json={"name": "Ana", "attributes": VALUES}).get_json()
+
+    number = api.put("/v1/attributes/member/years_in_role", json={"type": "number"})
+    assert number.status_code == 200, number.get_data(as_text=True)
+    assert number.get_json()["type"] == "number"
+    string = api.put("/v1/attributes/member/grade_band", json={"type": "string", "label": "Grade band"})
+    assert string.status_code == 200, string.get_data(as_text=True)
+    assert (string.get_json()["type"], string.get_json()["values"]) == ("string", None)
+    assert api.get(f"/v1/members/{ana['id']}").get_json()["attributes"]["years_in_role"] == 4
+    found = api.get("/v1/members?attr.years_in_role=4&attr.grade_band=Middle").get_json()["items"]
+    assert [m["id"] for m in found] == [ana["id"]]
+    patched = api.patch(f"/v1/members/{ana['id']}", headers={"If-Match": "*"},
+                        json={"attributes": {"years_in_role": 4.5, "grade_band": "Middle school"}})
+    assert patched.status_code == 200
+    assert {k: patched.get_json()["attributes"][k] for k in ("years_in_role", "grade_band")} == {
+        "years_in_role": 4.5, "grade_band": "Middle school"}
+
+    for name, narrower in [("years_in_role", {"type": "integer"}), ("students_served", {"type": "integer"}),
+                           ("grade_band", {"type": "enum", "values": ["Middle"]}),
+                           ("years_in_role", {"type": "string"})]:
+        refused = api.put(f"/v1/attributes/member/{name}", json=narrower)
+        assert refused.status_code == 409, (name, narrower)
+        assert refused.get_json()["type"] == "urn:netweave:problem:attribute-in-use"
+        assert refused.get_json()["uses"] == 1
+
+
+def test_dropping_enum_values_names_only_those_held_with_their_counts(api):
+    bands = ["Pre-K", "Elementary", "Middle", "High"]
+    assert api.put("/v1/attributes/member/grade_band", json={"type": "enum", "values": bands}).status_code == 201
+    for name, band in [("Ana", "Elementary"), ("Ben", "Elementary"), ("Cy", "Middle"), ("Di", "High")]:
+        assert api.post("/v1/members", json={"name": name, "attributes": {"grade_band": band}}).status_code == 201
+
+    refused = api.put("/v1/attributes/member/grade_band", json={"type": "enum", "values": ["High"]})
+    assert refused.status_code == 409
+    problem = refused.get_json()
+    assert problem["uses"] == 3
+    assert problem["held"] == [{"value": "Elementary", "uses": 2}, {"value": "Middle", "uses": 1}]
+    assert "Elementary (2), Middle (1)" in problem["detail"] and "Pre-K" not in problem["detail"]
+    dropped_unheld = api.put("/v1/attributes/member/grade_band", json={"type": "enum", "values": bands[1:]})
+    assert dropped_unheld.status_code == 200 and dropped_unheld.get_json()["values"] == bands[1:]
 
 
 @pytest.mark.parametrize("path, body, field", [
