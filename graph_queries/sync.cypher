@@ -12,12 +12,15 @@ OPTIONAL MATCH (byid:Organization {id: ref.value})
 RETURN ref.value AS value, coalesce(o.id, byid.id) AS id
 
 // name: sync_upsert_members
-// Creates or updates members from rows {index, key, external_id, new_id, link_id, match_key, props}; writes
-// nothing for unchanged ones. A record whose external id names no member attaches it to the member whose
+// Creates or updates members from rows {index, key, external_id, new_id, link_id, match_key, email_key, props};
+// writes nothing for unchanged ones. A record whose external id names no member attaches it to the member whose
 // netweave id is link_id, else to the member holding the email key match_key (null: no matching by email),
 // instead of creating one. A new member gets the shape a POST gives (topics, populations, discoverable).
-// Returns one row: `rows`, per input row [index, id, status, matched] (status created, updated or unchanged;
-// matched 'email' when the member was found by email, else null).
+// One person, one member: a record that would give an existing member the email (email_key) another member
+// holds writes nothing, and an external id it named for the first time goes again. Returns one row: `rows`, per
+// input row [index, id, status, matched, holder] (status created, updated, unchanged or email_taken; matched
+// 'email' when the member was found by email, else null; holder: the id of the member holding the email when
+// email_taken).
 UNWIND $rows AS row
 MERGE (x:ExternalId {key: row.key})
 ON CREATE SET x.source = $source, x.value = row.external_id, x.resource = 'member'
@@ -25,11 +28,18 @@ WITH row, x
 OPTIONAL MATCH (x)-[:IDENTIFIES]->(found:Member)
 OPTIONAL MATCH (linked:Member {id: row.link_id})
 OPTIONAL MATCH (by_email:Member {email_key: row.match_key})
-WITH row, x, coalesce(found, linked, by_email) AS existing, found IS NULL AND coalesce(linked, by_email) IS NOT NULL AS link,
+WITH row, x, found, coalesce(found, linked, by_email) AS existing,
      found IS NULL AND linked IS NULL AND by_email IS NOT NULL AS matched_email
+OPTIONAL MATCH (holder:Member {email_key: row.email_key})
+// A member keeps an email it already has (a duplicate stored before keys is listed, not refused).
+WITH row, x, found, existing, matched_email,
+     CASE WHEN holder <> existing AND coalesce(toLower(trim(existing.email)), '') <> row.email_key
+          THEN holder END AS taken_by
+WITH row, x, found, existing, matched_email, taken_by,
+     taken_by IS NULL AND found IS NULL AND existing IS NOT NULL AS link
 FOREACH (_ IN CASE WHEN link THEN [1] ELSE [] END | MERGE (x)-[:IDENTIFIES]->(existing))
-WITH row, x, existing, matched_email,
-     existing IS NOT NULL AND (link OR any(k IN keys(row.props)
+WITH row, x, found, existing, matched_email, taken_by,
+     taken_by IS NULL AND existing IS NOT NULL AND (link OR any(k IN keys(row.props)
          WHERE NOT coalesce(existing[k] = row.props[k], existing[k] IS NULL AND row.props[k] IS NULL))) AS changed
 FOREACH (_ IN CASE WHEN existing IS NULL THEN [1] ELSE [] END |
     CREATE (m:Member {id: row.new_id})
@@ -41,9 +51,11 @@ FOREACH (_ IN CASE WHEN existing IS NULL THEN [1] ELSE [] END |
 FOREACH (_ IN CASE WHEN changed THEN [1] ELSE [] END |
     SET existing += row.props, existing.name_key = toLower(existing.name),
         existing.version = existing.version + 1, existing.updated_at = datetime())
+FOREACH (_ IN CASE WHEN taken_by IS NOT NULL AND found IS NULL THEN [1] ELSE [] END | DETACH DELETE x)
 RETURN collect([row.index, coalesce(existing.id, row.new_id),
-                CASE WHEN existing IS NULL THEN 'created' WHEN changed THEN 'updated' ELSE 'unchanged' END,
-                CASE WHEN matched_email THEN 'email' END]) AS rows
+                CASE WHEN taken_by IS NOT NULL THEN 'email_taken' WHEN existing IS NULL THEN 'created'
+                     WHEN changed THEN 'updated' ELSE 'unchanged' END,
+                CASE WHEN matched_email THEN 'email' END, taken_by.id]) AS rows
 
 // name: member_email_keys
 // Gives each member of rows {id, email_key} that email key (null: none) unless another member holds it, in

@@ -157,12 +157,18 @@ RECORD_SCHEMAS = {
 }
 
 
+class SyncRecordProblemSchema(ProblemSchema):
+    member_id = fields.String(metadata={"description": "`member-email-taken`: the member holding the email the "
+                                                       "record would give its member (merge the two, or fix the "
+                                                       "source)"})
+
+
 class SyncResultSchema(Schema):
     index = fields.Integer(required=True)
     external_id = fields.String(allow_none=True, required=True)
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
     id = fields.String(allow_none=True, required=True, metadata={"description": "the netweave id"})
-    error = fields.Nested(ProblemSchema, allow_none=True, required=True)
+    error = fields.Nested(SyncRecordProblemSchema, allow_none=True, required=True)
     matched = fields.String(validate=validate.OneOf(("email",)), metadata={
         "description": "present when the record found its member by email (one person, one member)"})
     new_values = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
@@ -184,7 +190,7 @@ class SyncResponseSchema(Schema):
     results = fields.List(fields.Nested(SyncResultSchema), required=True)
     summary = fields.Nested(SyncSummarySchema, required=True)
 
-    _PROBLEM = ProblemSchema()
+    _PROBLEM = SyncRecordProblemSchema()
 
     def dump(self, obj, *, many=None):
         """The same document as the declared fields give, built directly: a batch answers 1,000 results, and

@@ -169,6 +169,8 @@ def _outcome(row: dict, record: dict, source: str) -> dict[str, Any]:
             {"field": side, "location": "json",
              "messages": [f"no member or organization with external id '{record[side]}' from {source} "
                           "(nor netweave id)"]} for side in missing])
+    if row["status"] == "email_taken":
+        return _email_taken(row, record)
     if row["status"] == "moved":
         problem = field_error("target_external_id", "this collaboration exists between other parties; send a "
                                                     "tombstone and a new record to move it")
@@ -181,6 +183,17 @@ def _outcome(row: dict, record: dict, source: str) -> dict[str, Any]:
     if record.get("_new_values"):
         outcome["new_values"] = record["_new_values"]
     return outcome
+
+
+def _email_taken(row: dict, record: dict) -> dict[str, Any]:
+    """The answer PATCH gives (409 member-email-taken, naming the member holding the email), for one record."""
+    holder = row["holder"]
+    message = f"member {holder} already has this email: one person is one member, so merge the two " \
+              f"(POST /v1/members/{holder}/merge)"
+    problem = Problem(409, f"record {row['index']}: {message}", slug="member-email-taken", member_id=holder,
+                      errors=[{"field": "email", "location": "json", "messages": [message]}])
+    return {"index": row["index"], "external_id": record["external_id"], "status": "error", "id": row["id"],
+            "error": problem_body(problem)}
 
 
 def _props(record: dict) -> dict[str, Any]:
@@ -217,7 +230,8 @@ def _upsert(tx: ManagedTransaction, resource: str, source: str, upserts: list[tu
 def _upsert_members(tx: ManagedTransaction, source: str, upserts: list[tuple[int, dict]],
                     match_email: bool) -> list[dict]:
     """Members in rounds: the n-th record of a batch naming one email goes in round n, so it finds the member
-    an earlier record of the batch created (a statement does not see its own earlier rows' email keys)."""
+    an earlier record of the batch created, and is refused when it would give that email to another member (a
+    statement does not see its own earlier rows' email keys)."""
     rounds: list[list[dict]] = []
     seen: Counter = Counter()
     for (index, record), new_id in zip(upserts, _new_ids(len(upserts))):
@@ -234,12 +248,12 @@ def _upsert_members(tx: ManagedTransaction, source: str, upserts: list[tuple[int
     for rows in rounds:
         answer = db.run_scalars(tx, "sync_upsert_members", rows=rows, source=source)
         by_index = {row["index"]: row for row in rows}
-        keys = [{"id": id_, "email_key": by_index[index]["email_key"]} for index, id_, status, _ in answer
-                if by_index[index]["has_email"] and status != "unchanged"]
+        keys = [{"id": id_, "email_key": by_index[index]["email_key"]} for index, id_, status, _, _ in answer
+                if by_index[index]["has_email"] and status in ("created", "updated")]
         if keys:
             db.run(tx, "member_email_keys", rows=keys)
-        out.extend({"index": index, "id": id_, "status": status, "matched": matched}
-                   for index, id_, status, matched in answer)
+        out.extend({"index": index, "id": id_, "status": status, "matched": matched, "holder": holder}
+                   for index, id_, status, matched, holder in answer)
     return out
 
 
