@@ -3,7 +3,9 @@
 A batch is validated record by record; the valid ones are written in one
 transaction with batched UNWIND statements, and a record that fails (bad field,
 unknown reference) is reported by index without stopping the others, unless the
-batch is atomic. Unchanged records write nothing: no version bump, no change entry.
+batch is atomic. Unchanged records write nothing: no version bump, no change entry. A tombstone says its
+source no longer holds the record: a member or organization that another source (or the API) still holds
+loses only that source's external id.
 """
 
 from __future__ import annotations
@@ -151,11 +153,7 @@ def _apply(tx: ManagedTransaction, resource: str, source: str, valid: list[tuple
         activity_sync.attach(tx, upserts, results, recorded, source)
     if atomic and any(result["status"] == "error" for result in results if result):
         raise _atomic_failure(results)
-    for row in _delete(tx, resource, source, tombstones):
-        record = by_index[row["index"]]
-        results[row["index"]] = {"index": row["index"], "external_id": record["external_id"],
-                                 "status": "deleted" if row["id"] else "unchanged", "id": row["id"], "error": None}
-        recorded.extend(_deletion_changes(resource, source, row))
+    _apply_tombstones(tx, resource, source, tombstones, results, recorded)
     changes.record(tx, recorded)
     counts = Counter(result["status"] for result in results)
     return {"results": results, "summary": {status: counts.get(status, 0) for status in STATUSES}}
@@ -275,18 +273,51 @@ def _upsert_collaborations(tx: ManagedTransaction, source: str, upserts: list[tu
             for index, id_, status, source_found, target_found in answer]
 
 
-def _delete(tx: ManagedTransaction, resource: str, source: str, tombstones: list[tuple[int, dict]]) -> list[dict]:
+def _apply_tombstones(tx: ManagedTransaction, resource: str, source: str, tombstones: list[tuple[int, dict]],
+                      results: list[dict | None], recorded: list[dict]) -> None:
+    """A tombstone says `source` no longer holds the record. A collaboration or activity (one source each)
+    goes; a member or organization goes only when nothing else holds it (see sync_delete_members), else only
+    its external id from `source` is detached."""
     if not tombstones:
-        return []
+        return
     singular = _SINGULAR[resource]
+    external_ids = dict(tombstones)
     rows = [{"index": index, "key": external_key(singular, source, record["external_id"])}
             for index, record in tombstones]
-    return db.run(tx, f"sync_delete_{resource}", rows=rows)
+    for row in db.run(tx, f"sync_delete_{resource}", rows=rows, source=source):
+        if resource in ("members", "organizations"):
+            outcome = _held_outcome(row)
+            indexes = row["indexes"]
+        else:
+            outcome = {"status": "deleted" if row["id"] else "unchanged", "id": row["id"], "error": None}
+            indexes = [row["index"]]
+        for index in indexes:
+            results[index] = {"index": index, "external_id": external_ids[index]["external_id"], **outcome}
+        if outcome["status"] == "detached":
+            recorded.extend(_detach_changes(resource, source, row))
+        elif outcome["status"] == "deleted":
+            recorded.extend(_deletion_changes(resource, source, row))
+
+
+def _held_outcome(row: dict) -> dict[str, Any]:
+    """A member's or organization's tombstone result: deleted, unchanged (nothing by that id), or detached
+    with the sources still holding it ('api': made through the API)."""
+    if row["id"] is None:
+        return {"status": "unchanged", "id": None, "error": None}
+    if row["deleted"]:
+        return {"status": "deleted", "id": row["id"], "error": None}
+    held_by = set(row["kept_sources"]) | ({"api"} if row["held_by_api"] else set())
+    return {"status": "detached", "id": row["id"], "error": None, "held_by": sorted(held_by)}
+
+
+def _detach_changes(resource: str, source: str, row: dict) -> list[dict]:
+    singular = _SINGULAR[resource]
+    lost = [changes.change("affiliation", changes.affiliation_id(row["id"], o), "delete", source)
+            for o in row.get("organizations") or ()] if resource == "members" else []
+    return [*lost, changes.change(singular, row["id"], "update", source, row["detached"])]
 
 
 def _deletion_changes(resource: str, source: str, row: dict) -> list[dict]:
-    if not row["id"]:
-        return []
     singular = _SINGULAR[resource]
     if resource == "collaborations":
         return [changes.change("collaboration", row["id"], "delete", source,
