@@ -2,9 +2,11 @@
 
 // name: member_create
 // Creates a member from $props (already validated) and returns it. It holds the email key $email_key unless
-// another member does (then it holds none, and GET /v1/members/duplicates lists the two).
+// another member does (then it holds none, and GET /v1/members/duplicates lists the two). It is held by the
+// API (held_by_api): a source's tombstone for an external id attached to it later never deletes it.
 CREATE (m:Member)
 SET m = $props,
+    m.held_by_api = true,
     m.email_key = CASE WHEN EXISTS { MATCH (:Member {email_key: $email_key}) } THEN null ELSE $email_key END,
     m.id = $id,
     m.name_key = toLower($props.name),

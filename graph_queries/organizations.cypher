@@ -1,9 +1,10 @@
 // Organizations: create, read, list, update, delete, members, affiliations.
 
 // name: organization_create
-// Creates an organization from $props and returns it.
+// Creates an organization from $props and returns it, held by the API (as member_create).
 CREATE (o:Organization)
 SET o = $props,
+    o.held_by_api = true,
     o.id = $id,
     o.name_key = toLower($props.name),
     o.version = 1,

@@ -74,6 +74,18 @@ CALL (x) {
     DETACH DELETE x
 } IN TRANSACTIONS OF 5000 ROWS
 
+// name: schema_migrate_held_by_api
+// Upgrades a database written before members and organizations made through the API were marked so: one that
+// no external id names was made through the API (a synced one is created with its external id, and a source's
+// tombstone deletes it with its last), so it is marked held_by_api and a source that attaches to it later
+// cannot delete it. One made through the API that a source attached to before the mark existed cannot be
+// told apart.
+MATCH (n:Member|Organization)
+WHERE n.held_by_api IS NULL AND NOT EXISTS { (:ExternalId)-[:IDENTIFIES]->(n) }
+CALL (n) {
+    SET n.held_by_api = true
+} IN TRANSACTIONS OF 5000 ROWS
+
 // name: schema_introduction_id
 CREATE CONSTRAINT introduction_id IF NOT EXISTS FOR (i:Introduction) REQUIRE i.id IS UNIQUE
 

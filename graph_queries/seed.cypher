@@ -5,17 +5,17 @@
 RETURN NOT EXISTS { (:Member) } AND NOT EXISTS { (:Organization) } AS empty
 
 // name: seed_organizations
-// Creates organizations from rows {id, props}.
+// Creates organizations from rows {id, props}, held by the API (no source holds them).
 UNWIND $rows AS row
 CREATE (o:Organization)
-SET o = row.props, o.id = row.id, o.name_key = toLower(row.props.name), o.version = 1,
+SET o = row.props, o.id = row.id, o.held_by_api = true, o.name_key = toLower(row.props.name), o.version = 1,
     o.created_at = datetime(), o.updated_at = o.created_at
 
 // name: seed_members
-// Creates members from rows {id, props}.
+// Creates members from rows {id, props}, held by the API (no source holds them).
 UNWIND $rows AS row
 CREATE (m:Member)
-SET m = row.props, m.id = row.id, m.name_key = toLower(row.props.name), m.version = 1,
+SET m = row.props, m.id = row.id, m.held_by_api = true, m.name_key = toLower(row.props.name), m.version = 1,
     m.created_at = datetime(), m.updated_at = m.created_at
 
 // name: seed_affiliations

@@ -15,7 +15,9 @@ MATCH_ON = ("email",)
 
 MAX_RECORDS = 1000
 SOURCE_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,49}$"
-STATUSES = ("created", "updated", "unchanged", "deleted", "error")
+# `detached`: a tombstone for a member or organization that other sources (or the API) still hold: only the
+# source's external id went.
+STATUSES = ("created", "updated", "unchanged", "deleted", "detached", "error")
 
 
 class _Records(fields.List):
@@ -157,16 +159,29 @@ RECORD_SCHEMAS = {
 }
 
 
+class SyncRecordProblemSchema(ProblemSchema):
+    member_id = fields.String(metadata={"description": "`member-email-taken`: the member holding the email the "
+                                                       "record would give its member (merge the two, or fix the "
+                                                       "source)"})
+
+
 class SyncResultSchema(Schema):
     index = fields.Integer(required=True)
     external_id = fields.String(allow_none=True, required=True)
-    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES), metadata={
+        "description": "`created`, `updated`, `unchanged` (nothing written; also a tombstone naming nothing), "
+                       "`deleted`, `detached` (a tombstone for a member or organization other sources or the API "
+                       "still hold: only this source's external id went, see `held_by`), `error`"})
     id = fields.String(allow_none=True, required=True, metadata={"description": "the netweave id"})
-    error = fields.Nested(ProblemSchema, allow_none=True, required=True)
+    error = fields.Nested(SyncRecordProblemSchema, allow_none=True, required=True)
     matched = fields.String(validate=validate.OneOf(("email",)), metadata={
         "description": "present when the record found its member by email (one person, one member)"})
     new_values = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
         "description": "present when the record added values to open vocabularies: field -> value added"})
+    held_by = fields.List(fields.String(), metadata={
+        "description": "present when `status` is `detached`: the sources whose external ids still name the member "
+                       "or organization, and `api` when it was made through the API; the tombstone removed only "
+                       "this source's external id"})
 
 
 class SyncSummarySchema(Schema):
@@ -177,6 +192,8 @@ class SyncSummarySchema(Schema):
     updated = fields.Integer(required=True)
     unchanged = fields.Integer(required=True)
     deleted = fields.Integer(required=True)
+    detached = fields.Integer(required=True, metadata={
+        "description": "tombstones that removed only this source's external id: others still hold the record"})
     error = fields.Integer(required=True)
 
 
@@ -184,7 +201,7 @@ class SyncResponseSchema(Schema):
     results = fields.List(fields.Nested(SyncResultSchema), required=True)
     summary = fields.Nested(SyncSummarySchema, required=True)
 
-    _PROBLEM = ProblemSchema()
+    _PROBLEM = SyncRecordProblemSchema()
 
     def dump(self, obj, *, many=None):
         """The same document as the declared fields give, built directly: a batch answers 1,000 results, and
@@ -196,7 +213,7 @@ class SyncResponseSchema(Schema):
         return {"results": [{"index": result["index"], "external_id": result["external_id"],
                              "status": result["status"], "id": result["id"],
                              "error": None if result["error"] is None else problem.dump(result["error"]),
-                             **{key: result[key] for key in ("matched", "new_values") if result.get(key)}}
+                             **{key: result[key] for key in ("matched", "new_values", "held_by") if result.get(key)}}
                             for result in obj["results"]],
                 "summary": {status: obj["summary"][status] for status in STATUSES}}
 

@@ -110,6 +110,19 @@ def test_import_exits_0_when_every_row_is_stored(cli_env, files, api):
     assert (summary["created"], summary["error"], summary["errors_file"]) == (2, 0, None)
 
 
+def test_import_counts_tombstones_that_only_detach_the_source(cli_env, tmp_path, api, new_member):
+    """A row deleting a person another system (here the API) still holds detaches the source's id: counted apart."""
+    ada = new_member("Ada Reyes", email="ada@example.org")
+    (tmp_path / "people.jsonl").write_text('{"external_id": "c1", "name": "Ada Reyes", "email": "ada@example.org"}\n'
+                                           '{"external_id": "c2", "name": "Bo Lind"}\n')
+    _import(cli_env, tmp_path / "people.jsonl", "--resource", "members", "--source", "crm")
+    (tmp_path / "gone.jsonl").write_text('{"external_id": "c1", "deleted": true}\n'
+                                         '{"external_id": "c2", "deleted": true}\n')
+    summary = _import(cli_env, tmp_path / "gone.jsonl", "--resource", "members", "--source", "crm")
+    assert (summary["detached"], summary["deleted"], summary["error"]) == (1, 1, 0)
+    assert list(_members(api)) == ["Ada Reyes"] and _members(api)["Ada Reyes"]["id"] == ada["id"]
+
+
 def test_a_latin1_file_is_refused_naming_the_line_until_its_encoding_is_given(cli_env, tmp_path, api):
     data = tmp_path / "latin1.csv"
     data.write_bytes("external_id,name\nm1,Ann Reyes\nm2,José Núñez\n".encode("latin-1"))

@@ -3,7 +3,9 @@
 A batch is validated record by record; the valid ones are written in one
 transaction with batched UNWIND statements, and a record that fails (bad field,
 unknown reference) is reported by index without stopping the others, unless the
-batch is atomic. Unchanged records write nothing: no version bump, no change entry.
+batch is atomic. Unchanged records write nothing: no version bump, no change entry. A tombstone says its
+source no longer holds the record: a member or organization that another source (or the API) still holds
+loses only that source's external id.
 """
 
 from __future__ import annotations
@@ -151,11 +153,7 @@ def _apply(tx: ManagedTransaction, resource: str, source: str, valid: list[tuple
         activity_sync.attach(tx, upserts, results, recorded, source)
     if atomic and any(result["status"] == "error" for result in results if result):
         raise _atomic_failure(results)
-    for row in _delete(tx, resource, source, tombstones):
-        record = by_index[row["index"]]
-        results[row["index"]] = {"index": row["index"], "external_id": record["external_id"],
-                                 "status": "deleted" if row["id"] else "unchanged", "id": row["id"], "error": None}
-        recorded.extend(_deletion_changes(resource, source, row))
+    _apply_tombstones(tx, resource, source, tombstones, results, recorded)
     changes.record(tx, recorded)
     counts = Counter(result["status"] for result in results)
     return {"results": results, "summary": {status: counts.get(status, 0) for status in STATUSES}}
@@ -169,6 +167,8 @@ def _outcome(row: dict, record: dict, source: str) -> dict[str, Any]:
             {"field": side, "location": "json",
              "messages": [f"no member or organization with external id '{record[side]}' from {source} "
                           "(nor netweave id)"]} for side in missing])
+    if row["status"] == "email_taken":
+        return _email_taken(row, record)
     if row["status"] == "moved":
         problem = field_error("target_external_id", "this collaboration exists between other parties; send a "
                                                     "tombstone and a new record to move it")
@@ -181,6 +181,17 @@ def _outcome(row: dict, record: dict, source: str) -> dict[str, Any]:
     if record.get("_new_values"):
         outcome["new_values"] = record["_new_values"]
     return outcome
+
+
+def _email_taken(row: dict, record: dict) -> dict[str, Any]:
+    """The answer PATCH gives (409 member-email-taken, naming the member holding the email), for one record."""
+    holder = row["holder"]
+    message = f"member {holder} already has this email: one person is one member, so merge the two " \
+              f"(POST /v1/members/{holder}/merge)"
+    problem = Problem(409, f"record {row['index']}: {message}", slug="member-email-taken", member_id=holder,
+                      errors=[{"field": "email", "location": "json", "messages": [message]}])
+    return {"index": row["index"], "external_id": record["external_id"], "status": "error", "id": row["id"],
+            "error": problem_body(problem)}
 
 
 def _props(record: dict) -> dict[str, Any]:
@@ -217,7 +228,8 @@ def _upsert(tx: ManagedTransaction, resource: str, source: str, upserts: list[tu
 def _upsert_members(tx: ManagedTransaction, source: str, upserts: list[tuple[int, dict]],
                     match_email: bool) -> list[dict]:
     """Members in rounds: the n-th record of a batch naming one email goes in round n, so it finds the member
-    an earlier record of the batch created (a statement does not see its own earlier rows' email keys)."""
+    an earlier record of the batch created, and is refused when it would give that email to another member (a
+    statement does not see its own earlier rows' email keys)."""
     rounds: list[list[dict]] = []
     seen: Counter = Counter()
     for (index, record), new_id in zip(upserts, _new_ids(len(upserts))):
@@ -234,12 +246,12 @@ def _upsert_members(tx: ManagedTransaction, source: str, upserts: list[tuple[int
     for rows in rounds:
         answer = db.run_scalars(tx, "sync_upsert_members", rows=rows, source=source)
         by_index = {row["index"]: row for row in rows}
-        keys = [{"id": id_, "email_key": by_index[index]["email_key"]} for index, id_, status, _ in answer
-                if by_index[index]["has_email"] and status != "unchanged"]
+        keys = [{"id": id_, "email_key": by_index[index]["email_key"]} for index, id_, status, _, _ in answer
+                if by_index[index]["has_email"] and status in ("created", "updated")]
         if keys:
             db.run(tx, "member_email_keys", rows=keys)
-        out.extend({"index": index, "id": id_, "status": status, "matched": matched}
-                   for index, id_, status, matched in answer)
+        out.extend({"index": index, "id": id_, "status": status, "matched": matched, "holder": holder}
+                   for index, id_, status, matched, holder in answer)
     return out
 
 
@@ -261,18 +273,51 @@ def _upsert_collaborations(tx: ManagedTransaction, source: str, upserts: list[tu
             for index, id_, status, source_found, target_found in answer]
 
 
-def _delete(tx: ManagedTransaction, resource: str, source: str, tombstones: list[tuple[int, dict]]) -> list[dict]:
+def _apply_tombstones(tx: ManagedTransaction, resource: str, source: str, tombstones: list[tuple[int, dict]],
+                      results: list[dict | None], recorded: list[dict]) -> None:
+    """A tombstone says `source` no longer holds the record. A collaboration or activity (one source each)
+    goes; a member or organization goes only when nothing else holds it (see sync_delete_members), else only
+    its external id from `source` is detached."""
     if not tombstones:
-        return []
+        return
     singular = _SINGULAR[resource]
+    external_ids = dict(tombstones)
     rows = [{"index": index, "key": external_key(singular, source, record["external_id"])}
             for index, record in tombstones]
-    return db.run(tx, f"sync_delete_{resource}", rows=rows)
+    for row in db.run(tx, f"sync_delete_{resource}", rows=rows, source=source):
+        if resource in ("members", "organizations"):
+            outcome = _held_outcome(row)
+            indexes = row["indexes"]
+        else:
+            outcome = {"status": "deleted" if row["id"] else "unchanged", "id": row["id"], "error": None}
+            indexes = [row["index"]]
+        for index in indexes:
+            results[index] = {"index": index, "external_id": external_ids[index]["external_id"], **outcome}
+        if outcome["status"] == "detached":
+            recorded.extend(_detach_changes(resource, source, row))
+        elif outcome["status"] == "deleted":
+            recorded.extend(_deletion_changes(resource, source, row))
+
+
+def _held_outcome(row: dict) -> dict[str, Any]:
+    """A member's or organization's tombstone result: deleted, unchanged (nothing by that id), or detached
+    with the sources still holding it ('api': made through the API)."""
+    if row["id"] is None:
+        return {"status": "unchanged", "id": None, "error": None}
+    if row["deleted"]:
+        return {"status": "deleted", "id": row["id"], "error": None}
+    held_by = set(row["kept_sources"]) | ({"api"} if row["held_by_api"] else set())
+    return {"status": "detached", "id": row["id"], "error": None, "held_by": sorted(held_by)}
+
+
+def _detach_changes(resource: str, source: str, row: dict) -> list[dict]:
+    singular = _SINGULAR[resource]
+    lost = [changes.change("affiliation", changes.affiliation_id(row["id"], o), "delete", source)
+            for o in row.get("organizations") or ()] if resource == "members" else []
+    return [*lost, changes.change(singular, row["id"], "update", source, row["detached"])]
 
 
 def _deletion_changes(resource: str, source: str, row: dict) -> list[dict]:
-    if not row["id"]:
-        return []
     singular = _SINGULAR[resource]
     if resource == "collaborations":
         return [changes.change("collaboration", row["id"], "delete", source,

@@ -213,7 +213,8 @@ ACTIVITY_BATCH = [
 def test_sync_activities_by_external_id_is_idempotent(api, synced_people):
     first = sync(api, "activities", ACTIVITY_BATCH)
     assert first.status_code == 200, first.get_data(as_text=True)
-    assert first.get_json()["summary"] == {"created": 2, "updated": 0, "unchanged": 0, "deleted": 0, "error": 0}
+    assert first.get_json()["summary"] == {"created": 2, "updated": 0, "unchanged": 0, "deleted": 0, "detached": 0,
+        "error": 0}
     a1 = first.get_json()["results"][0]["id"]
     stored = api.get(f"/v1/activities/{a1}").get_json()
     assert (stored["organization_id"], stored["participant_count"], stored["version"]) == (
@@ -225,7 +226,8 @@ def test_sync_activities_by_external_id_is_idempotent(api, synced_people):
 
     again = sync(api, "activities", ACTIVITY_BATCH)
     assert again.status_code == 200
-    assert again.get_json()["summary"] == {"created": 0, "updated": 0, "unchanged": 2, "deleted": 0, "error": 0}
+    assert again.get_json()["summary"] == {"created": 0, "updated": 0, "unchanged": 2, "deleted": 0, "detached": 0,
+        "error": 0}
     assert [r["id"] for r in again.get_json()["results"]] == [r["id"] for r in first.get_json()["results"]]
     assert api.get(f"/v1/activities/{a1}").get_json()["version"] == 1
     assert len(api.get("/v1/changes?limit=1000").get_json()["items"]) == entries

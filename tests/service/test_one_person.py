@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests.conftest import run_test_query
+
 
 def sync_members(api, source, records, **body):
     response = api.post("/v1/sync/members", json={"source": source, "records": records, **body})
@@ -160,3 +162,63 @@ def test_a_merge_names_what_is_wrong(api, new_member):
     missing = api.post(f"/v1/members/{ada['id']}/merge", json={"from": ["6f1c4a4e-0000-4000-8000-000000000000"]})
     assert missing.status_code == 422 and missing.get_json()["errors"][0]["field"] == "from.0"
     assert api.get(f"/v1/members/{ada['id']}").status_code == 200
+
+
+def test_a_sync_update_to_an_email_another_member_holds_fails_that_record_only(api):
+    """Updates of known external ids stored a taken email on two more members: three members, one email."""
+    sync_members(api, "crm", [{"external_id": f"C-00{n}", "name": name, "email": email} for n, name, email in (
+        (1, "Jordan Lee", "jordan.lee@lincoln.k12.us"), (4, "Jo Lee", "jo@lincoln.k12.us"),
+        (5, "J. Lee", "jl@lincoln.k12.us"), (6, "Kim Park", "kim@lincoln.k12.us"))])
+    jordan = api.get("/v1/members?q=jordan").get_json()["items"][0]["id"]
+    response = api.post("/v1/sync/members", json={"source": "crm", "records": [
+        {"external_id": "C-004", "name": "Jo Lee", "email": "jordan.lee@lincoln.k12.us", "title": "Coach"},
+        {"external_id": "C-005", "name": "J. Lee", "email": " Jordan.Lee@lincoln.k12.us"},
+        {"external_id": "C-006", "name": "Kim Park", "email": "kim@lincoln.k12.us", "title": "Principal"}]})
+    assert response.status_code == 207
+    body = response.get_json()
+    assert [r["status"] for r in body["results"]] == ["error", "error", "updated"]
+    assert body["summary"]["error"] == 2 and body["summary"]["updated"] == 1
+    for result in body["results"][:2]:
+        error = result["error"]
+        assert (error["status"], error["type"], error["member_id"]) == (
+            409, "urn:netweave:problem:member-email-taken", jordan)
+        assert [e["field"] for e in error["errors"]] == ["email"] and jordan in error["detail"]
+    emails = {m["name"]: (m["email"], m["title"]) for m in api.get("/v1/members").get_json()["items"]}
+    assert emails == {"Jordan Lee": ("jordan.lee@lincoln.k12.us", None), "Jo Lee": ("jo@lincoln.k12.us", None),
+                      "J. Lee": ("jl@lincoln.k12.us", None), "Kim Park": ("kim@lincoln.k12.us", "Principal")}
+    assert api.get("/v1/members/duplicates").get_json()["items"] == []
+
+
+def test_two_records_of_one_batch_giving_one_email_to_two_members_keep_the_first(api):
+    [ann, bea] = sync_members(api, "crm", [{"external_id": "a", "name": "Ann"}, {"external_id": "b", "name": "Bea"}])
+    results = sync_members(api, "crm", [{"external_id": "a", "name": "Ann", "email": "shared@example.org"},
+                                        {"external_id": "b", "name": "Bea", "email": "SHARED@example.org"}])
+    assert [r["status"] for r in results] == ["updated", "error"]
+    assert results[1]["id"] == bea["id"] and results[1]["error"]["member_id"] == ann["id"]
+    assert api.get(f"/v1/members/{bea['id']}").get_json()["email"] is None
+    assert api.get("/v1/members/duplicates").get_json()["items"] == []
+
+
+def test_a_record_linking_a_member_by_id_to_a_taken_email_attaches_nothing(api, graph, new_member):
+    ada, bo = new_member("Ada", email="ada@example.org"), new_member("Bo", email="bo@example.org")
+    [refused] = sync_members(api, "hubspot", [{"external_id": "h-1", "id": bo["id"], "name": "Bo",
+                                               "email": "ada@example.org"}])
+    assert (refused["status"], refused["error"]["member_id"]) == ("error", ada["id"])
+    assert run_test_query(graph, "test_members_by_external_key", keys=["member:hubspot:h-1"]) == [
+        {"key": "member:hubspot:h-1", "members": 0}]
+    assert api.get(f"/v1/members/{bo['id']}").get_json()["version"] == 1
+    rejected = api.post("/v1/sync/members?atomic=true", json={"source": "hubspot", "records": [
+        {"external_id": "h-2", "name": "Cy"}, {"external_id": "h-1", "id": bo["id"], "name": "Bo",
+                                              "email": "ada@example.org"}]})
+    assert rejected.status_code == 400
+    assert [r["error"]["errors"][0]["field"] for r in rejected.get_json()["results"]] == ["email"]
+    assert len(api.get("/v1/members").get_json()["items"]) == 2
+
+
+def test_a_member_stored_with_a_shared_email_keeps_it_on_the_next_sync(api):
+    """Two members with one email (matching turned off) are listed as duplicates; syncing either again as it is
+    is not refused."""
+    sync_members(api, "a", [{"external_id": "1", "name": "Di", "email": "di@example.org"}])
+    sync_members(api, "b", [{"external_id": "1", "name": "Di", "email": "di@example.org"}], match_on=[])
+    [again] = sync_members(api, "b", [{"external_id": "1", "name": "Di M.", "email": "DI@example.org"}])
+    assert again["status"] == "updated"

@@ -45,3 +45,28 @@ def test_an_old_database_keeps_its_data_and_gains_keys_vocabularies_and_shape(ap
     merged = api.post(f"/v1/members/{ADA}/merge", json={"from": [ADA_R]})
     assert merged.status_code == 200
     assert api.get("/v1/members/duplicates").get_json()["items"] == []
+
+
+def test_an_old_database_marks_what_no_source_names_as_made_through_the_api(api, graph):
+    """Members and organizations written before the mark, and named by no external id, were made through the
+    API: a source attaching to them later detaches on its tombstone instead of deleting them."""
+    run_test_query(graph, "test_old_shape_network")
+    start_as_today(graph)
+    start_as_today(graph)
+    organization = "a0000000-0000-4000-8000-000000000001"
+
+    def attach_then_delete(resource, netweave_id):
+        attached = {"external_id": "c1", "name": "Named", "id": netweave_id}
+        for record in (attached, {"external_id": "c1", "deleted": True}):
+            response = api.post(f"/v1/sync/{resource}", json={"source": "crm", "records": [record]})
+            assert response.status_code == 200, response.get_data(as_text=True)
+        return response.get_json()["results"][0]
+
+    held = [attach_then_delete(resource, id_) for resource, id_ in (("members", ADA), ("organizations", organization))]
+    assert [(r["status"], r["held_by"]) for r in held] == [("detached", ["api"]), ("detached", ["api"])]
+    assert api.get(f"/v1/members/{ADA}").status_code == 200
+    assert api.get(f"/v1/organizations/{organization}").status_code == 200
+    # hubspot alone names the other member: its tombstone deletes it, as before
+    gone = api.post("/v1/sync/members", json={"source": "hubspot", "records": [{"external_id": "h1", "deleted": True}]})
+    assert gone.get_json()["results"][0]["status"] == "deleted"
+    assert api.get(f"/v1/members/{ADA_R}").status_code == 404

@@ -42,7 +42,7 @@ def test_mixed_batch_stores_the_good_and_reports_each_bad_by_index(api, organiza
     assert [r["status"] for r in body["results"]] == ["created", "error", "error", "error", "created"]
     failing = {r["index"]: [e["field"] for e in r["error"]["errors"]] for r in body["results"] if r["error"]}
     assert failing == {1: ["email"], 2: ["organizations.1"], 3: ["external_id"]}
-    assert body["summary"] == {"created": 2, "updated": 0, "unchanged": 0, "deleted": 0, "error": 3}
+    assert body["summary"] == {"created": 2, "updated": 0, "unchanged": 0, "deleted": 0, "detached": 0, "error": 3}
 
     ties = sync(api, "collaborations", [
         {"external_id": "c1", "source_external_id": "m1", "target_external_id": "m5", "kind": "project"},

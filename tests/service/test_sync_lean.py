@@ -110,10 +110,13 @@ def test_fast_loader_takes_ordinary_records():
 def test_response_document_is_the_one_the_schema_declares():
     results = [{"index": 0, "external_id": "a", "status": "created", "id": "1", "error": None},
                sync_repository._failed(1, {"external_id": "b"}, [{"field": "name", "location": "json",
-                                                                  "messages": ["bad"]}])]
+                                                                  "messages": ["bad"]}]),
+               {"index": 2, "external_id": "c", "status": "detached", "id": "2", "error": None,
+                "held_by": ["api", "crm"]},
+               sync_repository._email_taken({"index": 3, "id": "3", "holder": "4"}, {"external_id": "d"})]
     results[1]["error"]["extra_member"] = "kept out, as marshmallow does"
     outcome = {"results": results, "summary": {"created": 1, "updated": 0, "unchanged": 0, "deleted": 0,
-                                               "error": 1}}
+                                               "detached": 1, "error": 2}}
     assert SyncResponseSchema().dump(outcome) == Schema.dump(SyncResponseSchema(), outcome)
 
 
