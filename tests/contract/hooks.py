@@ -33,7 +33,8 @@ _STATEFUL_PROBLEMS = {"urn:netweave:problem:precondition-failed", "urn:netweave:
 #    `bins` with a lens that is not an integer, number or date attribute (a rule between two fields);
 #  - a custom attribute that is not defined, or a value of the wrong type for its definition (errors on
 #    `attributes.NAME`, and `attr.NAME` filters): the definitions are the network's data;
-#  - a value a closed vocabulary does not list (a scenario may have closed it: the network's data);
+#  - a value a closed vocabulary does not list (a scenario may have closed it: the network's data), and a
+#    vocabulary merge of values it does not list, or of a value into itself (the vocabulary's data);
 #  - a webhook URL whose address is loopback, private or reserved, or that uses http: allowed only by the
 #    deployment's NETWEAVE_WEBHOOK_ALLOW_PRIVATE (its configuration);
 #  - list items that differ as sent but not as compared: enum values ignoring case, vocabulary values once
@@ -49,6 +50,8 @@ _UNSTATABLE_FIELD_MESSAGES = re.compile(r"^(not a cursor this list returned"
                                       r"|no member attribute named \w+ is defined"
                                       r"|no (member|organization|collaboration) attribute '\w+' is defined.*"
                                       r"|'.*' is not a value of the closed vocabulary \w+; allowed: .*"
+                                      r"|not values of \w+: .* \(a value merged before is no longer listed; .*\)"
+                                      r"|names only '.*', the value merged into"
                                       r"|values must differ \(ignoring case\)"
                                       r"|normalises to '.*', as values\.\d+ does"
                                       r"|\S+ is a loopback, private, link-local or reserved address; list it in "

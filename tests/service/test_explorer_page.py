@@ -33,8 +33,13 @@ def test_explorer_page_needs_no_key_and_runs_only_its_own_script(client):
     parsed.feed(html)
     assert not parsed.inline_script
     assert not [(tag, name) for tag, attrs in parsed.tags for name in attrs if name.startswith("on") or name == "style"]
-    sources = [attrs.get("src") or attrs.get("href") for tag, attrs in parsed.tags if tag in ("script", "link")]
-    assert all(source.startswith("/explorer/assets/") or source == "data:," for source in sources)
+    sources = [attrs.get("src") or attrs.get("href") for tag, attrs in parsed.tags
+               if tag == "script" or (tag == "link" and attrs.get("rel") != "icon")]
+    assert sources and all(source.startswith("/explorer/assets/") for source in sources)
+    # The tab's icon is an image drawn from the page itself (an SVG data URI, which img-src 'data:' allows), so
+    # the browser asks for no /favicon.ico; an image runs no script.
+    icons = [attrs["href"] for tag, attrs in parsed.tags if tag == "link" and attrs.get("rel") == "icon"]
+    assert len(icons) == 1 and icons[0].startswith("data:image/svg+xml,")
 
 
 def test_explorer_assets_are_served_and_nothing_else_from_the_directory(client):
