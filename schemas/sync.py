@@ -159,6 +159,14 @@ RECORD_SCHEMAS = {
 }
 
 
+def sync_request_schema(resource: str) -> type[SyncRequestSchema]:
+    """The request of POST /v1/sync/{resource}: SyncRequestSchema, whose document gives each record the shape of
+    the resource's record (`record_schema`; service.web.api's converter puts it under `records.items`). The
+    records are still loaded one by one by the repository, so that one bad record fails alone."""
+    name = f"Sync{resource.title()}Request"
+    return type(name, (SyncRequestSchema,), {"record_schema": RECORD_SCHEMAS[resource]})
+
+
 class SyncRecordProblemSchema(ProblemSchema):
     member_id = fields.String(metadata={"description": "`member-email-taken`: the member holding the email the "
                                                        "record would give its member (merge the two, or fix the "

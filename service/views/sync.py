@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app
 from flask.views import MethodView
 
-from schemas.sync import ChangeArgsSchema, ChangePageSchema, SyncArgsSchema, SyncRequestSchema, SyncResponseSchema
+from schemas.sync import ChangeArgsSchema, ChangePageSchema, SyncArgsSchema, SyncResponseSchema, sync_request_schema
 from service.web.api import Blueprint, errors, render
 from service.web.auth import caller_sees_external_ids, requires
 from service.web import get_graph
@@ -24,7 +24,7 @@ def _sync_view(resource: str):
     @requires("sync")
     @idempotent(render(SyncResponseSchema(), _status))
     @blp.arguments(SyncArgsSchema, location="query")
-    @blp.arguments(SyncRequestSchema)
+    @blp.arguments(sync_request_schema(resource))
     @blp.response(200, SyncResponseSchema)
     @blp.alt_response(207, schema=SyncResponseSchema, success=True,
                       description="some records failed; each says why, the others were committed")

@@ -173,6 +173,14 @@ class NetweaveConverter(OpenAPIConverter):
     def schema2jsonschema(self, schema):
         jsonschema = super().schema2jsonschema(schema)
         jsonschema.update(getattr(schema, "json_schema_extra", {}))
+        # A sync request documents its records as its resource's record (schemas.sync.sync_request_schema). Any
+        # object is taken: a record that is not of that shape fails alone, its errors in its result (207), so
+        # the document says "this shape, or another object", not "only this shape".
+        record = getattr(schema, "record_schema", None)
+        if record is not None and "records" in jsonschema.get("properties", {}):
+            jsonschema["properties"]["records"]["items"] = {
+                "anyOf": [self.resolve_nested_schema(record), {"type": "object"}],
+                "description": "a record of this shape; one that is not fails alone, its result saying why"}
         return jsonschema
 
     def schema2parameters(self, schema, *, location, **kwargs):
