@@ -99,27 +99,34 @@ RETURN {id: p.id, type: CASE WHEN p:Member THEN 'member' ELSE 'organization' END
        [p.name_key, p.id] AS sort_key
 
 // name: member_duplicates
-// Groups of members that are likely one person, at most $limit: the same email (trimmed, lower-case), or the
-// same name in the same organization. Each group: reason, members [{id, name, email, organizations}] (the
-// oldest first, at most 20), size.
-CALL () {
-    MATCH (m:Member)
-    WHERE m.email IS NOT NULL
-    WITH toLower(trim(m.email)) AS key, m ORDER BY m.created_at, m.id
-    WITH key, collect(m) AS members
-    WHERE size(members) > 1
-    RETURN 'email' AS reason, key AS sort, members
-    UNION ALL
-    MATCH (m:Member)-[:MEMBER_OF]->(o:Organization)
-    WITH o, m.name_key AS name, m ORDER BY m.created_at, m.id
-    WITH o, name, collect(m) AS members
-    WHERE size(members) > 1
-    RETURN 'name_in_organization' AS reason, name + ' ' + o.id AS sort, members
-}
-WITH reason, sort, members ORDER BY reason, sort LIMIT $limit
-RETURN reason, size(members) AS size, [m IN members[..20] | m {.id, .name, .email, organizations: COLLECT {
+// Groups of members holding the same email (trimmed, lower-case), at most $limit: reason, size, members
+// [{id, name, email, organizations}] (the oldest first, at most 20). Members of one organization with the same
+// name are grouped in Python (service/repositories/members.py duplicates: names compared as people write
+// them, accents and spacing aside), from member_names_in_organizations.
+MATCH (m:Member)
+WHERE m.email IS NOT NULL
+WITH toLower(trim(m.email)) AS key, m ORDER BY m.created_at, m.id
+WITH key, collect(m) AS members
+WHERE size(members) > 1
+WITH key, members ORDER BY key LIMIT $limit
+RETURN 'email' AS reason, size(members) AS size, [m IN members[..20] | m {.id, .name, .email, organizations: COLLECT {
     MATCH (m)-[:MEMBER_OF]->(o:Organization) RETURN o.name ORDER BY o.name_key
 }}] AS members
+
+// name: member_names_in_organizations
+// Every affiliation as [organization id, member id, member name], members in creation order: what duplicates
+// groups by name within an organization.
+MATCH (m:Member)-[:MEMBER_OF]->(o:Organization)
+WITH o, m ORDER BY m.created_at, m.id
+RETURN o.id AS organization, m.id AS id, m.name AS name
+
+// name: member_duplicate_details
+// The members $ids as duplicates shows them: {id, name, email, organizations}.
+UNWIND $ids AS id
+MATCH (m:Member {id: id})
+RETURN m {.id, .name, .email, organizations: COLLECT {
+    MATCH (m)-[:MEMBER_OF]->(o:Organization) RETURN o.name ORDER BY o.name_key
+}} AS member
 
 // name: member_merge
 // Folds the members $others into $survivor (all locked by the caller): external ids, affiliations,

@@ -4,6 +4,8 @@ and members found to be one person are merged."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 import uuid
 from typing import Any
 
@@ -109,9 +111,36 @@ def collaborators_page(graph: db.Graph, member_id: str, *, limit: int, after: li
 
 # --- one person, one member ----------------------------------------------------------------------
 
+_NOT_LETTERS = re.compile(r"[\W_]+")
+
+
+def person_name_key(name: str | None) -> str:
+    """A name as duplicates compares it: "Jordan  Lée", "jordan lee" and "Jordan-Lee" are one name (accents,
+    case, spaces and punctuation between the words aside)."""
+    decomposed = unicodedata.normalize("NFKD", name or "")
+    letters = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _NOT_LETTERS.sub(" ", letters.casefold()).strip()
+
+
 def duplicates(graph: db.Graph, limit: int) -> dict[str, Any]:
-    """Groups of members that are likely one person: the same email, or the same name in one organization."""
-    rows = graph.read(lambda tx: db.run(tx, "member_duplicates", limit=limit + 1))
+    """Groups of members that are likely one person: the same email, then the same name (person_name_key) in
+    one organization; at most `limit`, in that order (emails by address, names by name and organization)."""
+    def work(tx: ManagedTransaction) -> list[dict[str, Any]]:
+        groups = db.run(tx, "member_duplicates", limit=limit + 1)
+        if len(groups) > limit:
+            return groups
+        named: dict[tuple[str, str], list[str]] = {}
+        for row in db.run(tx, "member_names_in_organizations"):
+            key = person_name_key(row["name"])
+            if key:
+                named.setdefault((key, row["organization"]), []).append(row["id"])
+        found = sorted((key, ids) for key, ids in named.items() if len(ids) > 1)[:limit + 1 - len(groups)]
+        shown = {row["member"]["id"]: row["member"] for row in db.run(
+            tx, "member_duplicate_details", ids=sorted({i for _, ids in found for i in ids[:20]}))}
+        return groups + [{"reason": "name_in_organization", "size": len(ids), "members": [shown[i] for i in ids[:20]]}
+                         for _, ids in found]
+
+    rows = graph.read(work)
     return {"items": rows[:limit], "truncated": len(rows) > limit}
 
 

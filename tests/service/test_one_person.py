@@ -99,6 +99,20 @@ def test_duplicates_list_same_names_in_one_organization_without_emails_for_reade
     assert all("email" not in m and m["organizations"] == ["North District"] for m in groups[0]["members"])
 
 
+def test_duplicates_compare_names_as_people_write_them(api, new_member, new_organization):
+    """Two systems rarely spell a name alike: doubled spaces, accents and hyphens do not make another person."""
+    org, other = new_organization("Lincoln High"), new_organization("Other")
+    people = [new_member(name) for name in ("Jordan  Lée", "jordan lee", "Jordan-Lee", "Jordan Leed", "JORDAN LEE")]
+    for member in people[:4]:
+        api.put(f"/v1/members/{member['id']}/affiliations/{org['id']}", json={})
+    api.put(f"/v1/members/{people[4]['id']}/affiliations/{other['id']}", json={})  # another organization
+    groups = api.get("/v1/members/duplicates").get_json()["items"]
+    assert [(g["reason"], g["size"]) for g in groups] == [("name_in_organization", 3)]
+    assert [m["id"] for m in groups[0]["members"]] == [p["id"] for p in people[:3]]   # the oldest first
+    assert groups[0]["members"][0] == {"id": people[0]["id"], "name": "Jordan  Lée", "email": None,
+                                       "organizations": ["Lincoln High"]}
+
+
 def test_a_merge_keeps_every_tie_and_tells_integrations(api, new_member, new_organization):
     org_a, org_b = new_organization("A"), new_organization("B")
     keep = new_member("Ada", topics=["literacy"], role="coach")
