@@ -469,9 +469,10 @@ class SegmentsArgsSchema(HealthArgsSchema):
         "description": "segments with fewer members are pooled into `other`; default and lowest allowed value: "
                        "the deployment's NETWEAVE_SEGMENT_MIN_SIZE (5)"})
     bins = fields.Integer(validate=validate.Range(min=2, max=MAX_BINS), metadata={
-        "description": "only for an integer, number or date attribute: when its members hold more than "
+        "description": "only for an integer, number or date attribute: group its values into ranges (without it, "
+                       "one segment per value, as for any other lens). When its members hold more than "
                        f"{MAX_VALUE_SEGMENTS} distinct values (dates: years), the most ranges they are grouped "
-                       f"into (default {DEFAULT_BINS}; fewer when there are fewer than min_size members per range, "
+                       f"into (e.g. {DEFAULT_BINS}; fewer when there are fewer than min_size members per range, "
                        "or when many members share a value)"})
 
 

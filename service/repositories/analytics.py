@@ -870,8 +870,7 @@ def segments(graph: db.Graph, *, by: str, min_size: int | None = None, bins: int
     return _answer(graph, "segments", scope, {"lens": {"by": chosen.by, "attribute": chosen.attribute,
                                                         "type": chosen.type},
                                                "min_size": min_size, "filters": filters,
-                                               "bins": (bins or segments_module.DEFAULT_BINS)
-                                               if chosen.groupable else None})
+                                               "bins": bins if chosen.groupable else None})
 
 
 def _segments_report(engine: Engine, graph: db.Graph, revision: int, scope: Scope, chosen: Lens, min_size: int,

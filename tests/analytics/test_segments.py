@@ -157,7 +157,8 @@ def test_custom_string_attribute_on_davis_southern_women(api, load_network):
 
 def test_integer_attribute_assortativity_is_numeric_and_equals_networkx(api, load_network):
     """Each karate member's number of contacts as an integer attribute: its numeric assortativity is the
-    network's degree assortativity, on the raw values although the segments are ranges of them (11 distinct)."""
+    network's degree assortativity, on the raw values, whether the segments are its values or (with `bins`)
+    ranges of them (11 distinct)."""
     G, weight = karate()
     ids = load_network(G, weight)
     define_member_attribute(api, "contacts", "integer")
@@ -169,8 +170,13 @@ def test_integer_attribute_assortativity_is_numeric_and_equals_networkx(api, loa
     assert body["assortativity"] == pytest.approx(nx.numeric_assortativity_coefficient(G, "contacts"), abs=1e-12)
     assert body["assortativity"] == pytest.approx(nx.degree_assortativity_coefficient(G), abs=1e-12)
     degrees = dict(G.degree())
-    assert len(set(degrees.values())) > 8 and body["grouping"]["method"] == "quantiles"
-    _check(body, G, expected_segments(G, degrees, 5, ranges=expected_ranges(degrees, 5, 5)))
+    # Without bins, a segment per value, as for any lens.
+    assert body["grouping"] == {"method": "values", "unit": "value", "bins": None, "max_bins": None}
+    _check(body, G, expected_segments(G, degrees, 5))
+    ranged = _segments(api, by="attributes.contacts", bins=5)
+    assert len(set(degrees.values())) > 8 and ranged["grouping"]["method"] == "quantiles"
+    assert ranged["assortativity"] == body["assortativity"]
+    _check(ranged, G, expected_segments(G, degrees, 5, ranges=expected_ranges(degrees, 5, 5)))
 
 
 def test_number_attribute_with_unknowns_on_les_miserables(api, load_network):
@@ -186,10 +192,14 @@ def test_number_attribute_with_unknowns_on_les_miserables(api, load_network):
     H = G.subgraph(n for n in G if scenes[n] is not None)
     nx.set_node_attributes(H, scenes, "scenes")
     assert body["assortativity"] == pytest.approx(nx.numeric_assortativity_coefficient(H, "scenes"), abs=1e-12)
-    _check(body, G, expected_segments(G, scenes, 5, ranges=expected_ranges(scenes, 5, 5)))
-    assert body["grouping"] == {"method": "quantiles", "unit": "value", "bins": 5, "max_bins": 5}
-    assert [s["kind"] for s in body["segments"]] == ["range"] * 5 + ["unknown"]
-    assert body["segments"][-1]["label"] == "Unknown (no value)"
+    expected = expected_segments(G, scenes, 5)
+    _check(body, G, expected)
+    assert expected["pooled"] > 0 and body["segments"][-2]["kind"] == "other"
+    ranged = _segments(api, by="attributes.scenes", bins=5)
+    _check(ranged, G, expected_segments(G, scenes, 5, ranges=expected_ranges(scenes, 5, 5)))
+    assert ranged["grouping"] == {"method": "quantiles", "unit": "value", "bins": 5, "max_bins": 5}
+    assert [s["kind"] for s in ranged["segments"]] == ["range"] * 5 + ["unknown"]
+    assert ranged["segments"][-1]["label"] == "Unknown (no value)"
 
     # More bins than min_size allows: at most one range per min_size members with a value.
     fine = _segments(api, by="attributes.scenes", bins=16)
@@ -210,7 +220,7 @@ def test_years_in_role_fall_into_readable_ranges_of_about_equal_size(api, load_n
     set_member_attribute(api, "years_in_role", {ids[n]: v for n, v in years.items() if v is not None})
     held = [value for value in years.values() if value is not None]
 
-    body = _segments(api, by="attributes.years_in_role")
+    body = _segments(api, by="attributes.years_in_role", bins=5)
     assert body["grouping"] == {"method": "quantiles", "unit": "value", "bins": 5, "max_bins": 5}
     ranges = [s for s in body["segments"] if s["kind"] == "range"]
     assert len(ranges) == 5 and body["pooled"] == {"segments": 0, "members": 0}
@@ -242,7 +252,7 @@ def test_a_range_under_min_size_is_pooled_into_a_labelled_other(api, load_networ
     define_member_attribute(api, "level", "number")
     set_member_attribute(api, "level", {ids[n]: v for n, v in level.items()})
 
-    body = _segments(api, by="attributes.level")
+    body = _segments(api, by="attributes.level", bins=5)
     assert [(s["kind"], s["label"], s["size"]) for s in body["segments"]] == [
         ("range", "10.0", 13), ("range", "20.0", 13), ("range", "30.0-36.0", 7),
         ("other", "Other (1 group of fewer than 5 members)", 1)]
@@ -260,7 +270,7 @@ def test_dates_of_many_days_are_segmented_by_calendar_year_then_by_ranges_of_yea
     set_member_attribute(api, "started", {ids[n]: v for n, v in started.items()})
     set_member_attribute(api, "hired", {ids[n]: v for n, v in hired.items()})
 
-    by_year = _segments(api, by="attributes.started")
+    by_year = _segments(api, by="attributes.started", bins=5)
     assert by_year["grouping"] == {"method": "values", "unit": "year", "bins": None, "max_bins": 5}
     _check(by_year, G, expected_segments(G, {n: day.year for n, day in started.items()}, 5))
     assert {s["label"] for s in by_year["segments"]} == {"2018", "2019", "2020"}
@@ -269,7 +279,7 @@ def test_dates_of_many_days_are_segmented_by_calendar_year_then_by_ranges_of_yea
     assert by_year["assortativity"] == pytest.approx(nx.attribute_assortativity_coefficient(G, "started"),
                                                      abs=1e-12)
 
-    ranged = _segments(api, by="attributes.hired")
+    ranged = _segments(api, by="attributes.hired", bins=5)
     years = {n: day.year for n, day in hired.items()}
     assert ranged["grouping"] == {"method": "quantiles", "unit": "year", "bins": 5, "max_bins": 5}
     _check(ranged, G, expected_segments(G, years, 5, ranges=expected_ranges(years, 5, 5)))
@@ -310,7 +320,7 @@ def test_boolean_and_date_attributes_are_categorical(api, load_network):
     as_text = {node: day.isoformat() for node, day in joined.items()}
     _check(days, G, expected_segments(G, as_text, 5))
     assert days["assortativity_kind"] == "categorical"
-    assert days["grouping"] == {"method": "values", "unit": "value", "bins": None, "max_bins": 5}
+    assert days["grouping"] == {"method": "values", "unit": "value", "bins": None, "max_bins": None}
     assert flags["grouping"] == {"method": "values", "unit": "value", "bins": None, "max_bins": None}
 
 
