@@ -20,7 +20,9 @@
 MATCH (m:Member {id: $id})
 OPTIONAL MATCH (counter:Counter {name: 'changes'})
 OPTIONAL MATCH (generation:Counter {name: 'clusters'})
+OPTIONAL MATCH (roles:Vocabulary {name: 'member_role'})
 WITH m, coalesce(counter.value, 0) AS revision, coalesce(generation.value, 0) AS clustering,
+     coalesce(roles.version, 0) AS wording,
      CASE WHEN m.cluster_id IS NULL THEN $unclustered ELSE $clustered END AS plan,
      m {.cluster_id, .region, .role, topics: coalesce(m.topics, [])} AS me
 CALL (m) {
@@ -164,17 +166,19 @@ CALL (m, me, plan, tied, introduced, organizations, organization_members, gather
         organizations: shared_organizations[..3]
     }) AS items
 }
-RETURN revision, clustering, me.cluster_id AS member_cluster, me.topics AS member_topics, me.region AS member_region,
+RETURN revision, clustering, wording, me.cluster_id AS member_cluster, me.topics AS member_topics, me.region AS member_region,
        me.role AS member_role,
        head(COLLECT { MATCH (t:VocabularyTerm {key: 'member_role:' + me.role}) RETURN t.label }) AS member_role_label,
        items
 
 // name: recommend_revision
-// The graph revision and the count of cluster-id write-backs: what a kept recommendation answer is checked
-// against (service/repositories/recommendations.py).
+// The graph revision, the count of cluster-id write-backs and the member_role vocabulary's version (its labels
+// word the reasons): what a kept recommendation answer is checked against (service/repositories/recommendations.py).
 OPTIONAL MATCH (counter:Counter {name: 'changes'})
 OPTIONAL MATCH (generation:Counter {name: 'clusters'})
-RETURN coalesce(counter.value, 0) AS revision, coalesce(generation.value, 0) AS clustering
+OPTIONAL MATCH (roles:Vocabulary {name: 'member_role'})
+RETURN coalesce(counter.value, 0) AS revision, coalesce(generation.value, 0) AS clustering,
+       coalesce(roles.version, 0) AS wording
 
 // name: recommend_clusters_tied
 // Which of the pairs $pairs ([cluster a, cluster b]) already have a tie between their members. Costly

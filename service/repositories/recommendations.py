@@ -41,10 +41,10 @@ class _Answers:
     WAITING_SECONDS = 30.0
 
     def __init__(self) -> None:
-        self._held: OrderedDict[tuple, tuple[tuple[int, int], float, dict[str, Any]]] = OrderedDict()
+        self._held: OrderedDict[tuple, tuple[tuple[int, ...], float, dict[str, Any]]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple, as_of: tuple[int, int]) -> dict[str, Any] | None:
+    def get(self, key: tuple, as_of: tuple[int, ...]) -> dict[str, Any] | None:
         with self._lock:
             held = self._held.get(key)
             if held is None or held[0] != as_of:
@@ -59,7 +59,7 @@ class _Answers:
         with self._lock:
             return key in self._held
 
-    def put(self, key: tuple, as_of: tuple[int, int], answer: dict[str, Any], entries: int) -> None:
+    def put(self, key: tuple, as_of: tuple[int, ...], answer: dict[str, Any], entries: int) -> None:
         with self._lock:
             self._held[key] = (as_of, time.monotonic(), answer)
             self._held.move_to_end(key)
@@ -169,7 +169,7 @@ class _SharedAnswers:
         client.delete(name)
         client.zrem(index, name)
 
-    def put(self, keeping: Any, graph: db.Graph, name: str, as_of: tuple[int, int], answer: dict[str, Any],
+    def put(self, keeping: Any, graph: db.Graph, name: str, as_of: tuple[int, ...], answer: dict[str, Any],
             request: dict[str, Any]) -> None:
         if self.paused():
             return
@@ -203,10 +203,12 @@ def _shared(graph: db.Graph) -> tuple[redis.Redis, Any] | None:
     return SHARED_ANSWERS.client(graph.config["NETWEAVE_QUEUE_URL"]) if shares_answers(graph.config) else None
 
 
-def _as_of(graph: db.Graph) -> tuple[int, int]:
-    """The graph's (revision, cluster assignment) now: what a kept answer is checked against."""
+def _as_of(graph: db.Graph) -> tuple[int, int, int]:
+    """The graph's (revision, cluster assignment, member_role wording) now: what a kept answer is checked
+    against. The wording is the role vocabulary's version: a relabelled role changes the reasons' sentences
+    without a write to the graph."""
     counters = graph.read_statement("recommend_revision")[0]
-    return counters["revision"], counters["clustering"]
+    return counters["revision"], counters["clustering"], counters["wording"]
 
 
 def for_member(graph: db.Graph, member_id: str, *, strategy: str, limit: int, weights: dict[str, dict[str, float]],
@@ -321,7 +323,7 @@ def _compute(graph: db.Graph, member_id: str, model: ranking_module.Model | None
                 "clustering": "available" if clustered else "missing",
                 "bounds": {"collaborators_expanded": MAX_NEIGHBORS, "candidates_per_source": MAX_CANDIDATES,
                            "friend_of_friend_pairs": MAX_PAIRS, "activity_size_cap": activity_size_cap},
-                "cached": False, "_as_of": (row["revision"], row["clustering"])}
+                "cached": False, "_as_of": (row["revision"], row["clustering"], row["wording"])}
     if not paths_known:
         computed["impact"] = ("around_articulation_points is null until the bridge analysis has run on the "
                               "current graph (GET /v1/analytics/bridges, or the analytics worker after writes)")
@@ -371,17 +373,17 @@ class _ClusterTies:
     LIMIT = 100_000
 
     def __init__(self) -> None:
-        self._as_of: tuple[int, int] | None = None
+        self._as_of: tuple[int, ...] | None = None
         self._tied: dict[tuple[str, str], bool] = {}
         self._lock = threading.Lock()
 
-    def known(self, as_of: tuple[int, int], pairs: set[tuple[str, str]]) -> dict[tuple[str, str], bool]:
+    def known(self, as_of: tuple[int, ...], pairs: set[tuple[str, str]]) -> dict[tuple[str, str], bool]:
         with self._lock:
             if as_of != self._as_of:
                 return {}
             return {pair: self._tied[pair] for pair in pairs if pair in self._tied}
 
-    def remember(self, as_of: tuple[int, int], answers: dict[tuple[str, str], bool]) -> None:
+    def remember(self, as_of: tuple[int, ...], answers: dict[tuple[str, str], bool]) -> None:
         with self._lock:
             if as_of != self._as_of or len(self._tied) > self.LIMIT:
                 self._as_of, self._tied = as_of, {}

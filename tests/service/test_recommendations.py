@@ -263,3 +263,13 @@ def test_a_role_reason_names_the_role_as_the_network_labels_it(api, app, new_mem
     assert item["member"]["role"] == "instructional_coach" and "role_label" not in item["member"]
     assert {"type": "same_role", "text": "both work as Instructional Coach"}.items() <= next(
         reason for reason in item["reasons"] if reason["type"] == "same_role").items()
+    # Relabelling the role writes nothing to the graph; the kept answer is not served with the old words.
+    current = api.get("/v1/vocabularies/member_role")
+    values = [{**term, "label": "Literacy Coach"} if term["value"] == "instructional_coach" else term
+              for term in current.get_json()["values"]]
+    assert api.put("/v1/vocabularies/member_role", json={"policy": "open", "values": values},
+                   headers={"If-Match": current.headers["ETag"]}).status_code == 200
+    again = api.get(f"/v1/members/{asking['id']}/recommendations?strategy=balanced").get_json()
+    (item,) = [item for item in again["items"] if item["member"]["id"] == peer["id"]]
+    assert again["computed"]["cached"] is False
+    assert "both work as Literacy Coach" in [reason["text"] for reason in item["reasons"]]
