@@ -60,10 +60,11 @@ class BodyRequiredParser(FlaskParser):
     """
 
     def parse(self, argmap, req=None, *, location=None, **kwargs):
-        """Webargs' parse; a query's vocabulary filters (`term_filter`) then read as the vocabulary spells the
-        word, so that ?kind=Co Teaching finds the co-teaching a write of "Co Teaching" stored."""
+        """Webargs' parse; vocabulary filters (`term_filter`, in a query or a body such as a health snapshot's)
+        then read as the vocabulary spells the word, so that ?kind=Co Teaching finds the co-teaching a write of
+        "Co Teaching" stored."""
         data = super().parse(argmap, req, location=location, **kwargs)
-        if location == "query" and isinstance(data, dict):
+        if location in ("query", "json") and isinstance(data, dict):
             # flask-smorest passes the schema class; its declared fields are the ones term_filter made.
             declared = getattr(argmap, "_declared_fields", None) or getattr(argmap, "fields", {})
             for name, spec in declared.items():

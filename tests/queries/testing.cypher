@@ -210,3 +210,8 @@ CALL () {
     RETURN collect([c.external_key, a.id, b.id, c.strength, c.trust, c.value, c.reciprocated]) AS ties
 }
 RETURN nominations, invitations, write_ins, ties
+
+// name: test_set_member_role
+// Sets a member's role straight in the database, past the vocabularies: a value written before they listed it.
+MATCH (m:Member {id: $id})
+SET m.role = $role

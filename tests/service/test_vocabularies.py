@@ -164,6 +164,19 @@ def test_a_merge_of_values_the_vocabulary_does_not_list_is_refused_and_changes_n
     assert [m["role"] for m in api.get("/v1/members").get_json()["items"]] == ["coach"]
 
 
+def test_a_value_the_graph_holds_but_the_vocabulary_does_not_list_can_be_merged_away(api, graph, new_member):
+    """Roles written before the vocabulary listed them are cleaned up by a merge, not refused as typos."""
+    from tests.conftest import run_test_query
+
+    member = new_member("Old Data", role="teacher")
+    run_test_query(graph, "test_set_member_role", id=member["id"], role="instructional_coach")
+    assert "instructional_coach" not in values(api, "member_role")
+    merged = api.post("/v1/vocabularies/member_role/merge", json={"from": ["Instructional Coach"], "into": "coach"})
+    assert merged.status_code == 200, merged.get_data(as_text=True)
+    assert merged.get_json()["rewritten"] == 1
+    assert api.get(f"/v1/members/{member['id']}").get_json()["role"] == "coach"
+
+
 @pytest.mark.parametrize("raw, value", [("Instructional Coach", "instructional_coach"), ("  PhD student ", "phd_student"),
                                         ("co-facilitation", "co-facilitation"), ("K-12 Teacher", "k-12_teacher"),
                                         ("Éducatrice", "éducatrice"), ("!!!", "!!!")])
@@ -207,3 +220,15 @@ def test_spellings_of_one_word_are_one_term_and_a_filter_finds_it_in_any_of_them
     assert merged.get_json()["rewritten"] == 4
     assert "co-teaching" not in values(api, "collaboration_kind")
     assert sorted(t["kind"] for t in api.get("/v1/collaborations?limit=100").get_json()["items"]) == ["co-facilitation"] * 5
+
+
+def test_a_role_filter_in_a_body_reads_any_spelling_of_the_word(api, new_member):
+    """Filters also come in bodies (a health snapshot's scope): "Co Teacher" there is the listed co-teacher."""
+    for name in ("A", "B", "C"):
+        new_member(name, role="co-teacher")
+    new_member("D", role="principal")
+    response = api.post("/v1/analytics/health/snapshots", json={"label": "co-teachers", "role": "Co Teacher"})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    snapshot = response.get_json()
+    assert snapshot["scope"]["role"] == "co-teacher"
+    assert snapshot["metrics"]["members"] == 3
