@@ -353,9 +353,10 @@ def test_a_column_filling_an_undefined_or_misnamed_attribute_is_refused_before_a
     assert api.get("/v1/members").get_json()["items"] == []
 
 
-def test_a_file_imported_completely_is_imported_again_from_its_first_row_retrying_rejected_rows(cli_env, tmp_path, api):
-    """A rerun after a complete import used to report success while storing nothing (every row counted as
-    done); the rows rejected the first time, here before the vocabulary was opened, are now tried again."""
+def test_a_file_imported_completely_is_not_sent_again_unless_restarted(cli_env, tmp_path, api):
+    """A rerun after a complete import used to report 'error 0' and exit 0 while the rows it had rejected were
+    never stored. It now imports nothing (sending the file again could undo corrections made since), says how
+    many rows were rejected then and exits 1; --restart sends it again and retries them."""
     current = api.get("/v1/vocabularies/member_role")
     closed = {"policy": "closed", "values": [{"value": "teacher"}, {"value": "coach"}]}
     assert api.put("/v1/vocabularies/member_role", json=closed,
@@ -367,9 +368,14 @@ def test_a_file_imported_completely_is_imported_again_from_its_first_row_retryin
     current = api.get("/v1/vocabularies/member_role")
     assert api.put("/v1/vocabularies/member_role", json={**closed, "policy": "open"},
                    headers={"If-Match": current.headers["ETag"]}).status_code == 200
-    again = _import(cli_env, *args)
-    assert (again["created"], again["unchanged"], again["error"], again["imported_before"]) == (1, 1, 0, True)
-    assert again["new_values"] == {"role": ["paraprofessional"]}
-    assert sorted(m["role"] for m in api.get("/v1/members").get_json()["items"]) == ["paraprofessional", "teacher"]
+    again = _import(cli_env, *args, exit_code=1)
+    assert (again["created"], again["unchanged"], again["error"]) == (0, 0, 0)
+    assert (again["imported_before"], again["rejected_before"]) == (True, 1)
     shown = CliRunner(env=cli_env).invoke(cli.main, ["import", *map(str, args)])
-    assert shown.exit_code == 0 and "imported completely before: imported again from its first row" in shown.output
+    assert shown.exit_code == 1 and "imported completely before (1 rows rejected then" in shown.output
+    assert "--restart imports it again" in shown.output
+    assert [m["role"] for m in api.get("/v1/members").get_json()["items"]] == ["teacher"]
+    restarted = _import(cli_env, *args, "--restart")
+    assert (restarted["created"], restarted["unchanged"], restarted["error"]) == (1, 1, 0)
+    assert restarted["new_values"] == {"role": ["paraprofessional"]}
+    assert sorted(m["role"] for m in api.get("/v1/members").get_json()["items"]) == ["paraprofessional", "teacher"]

@@ -379,28 +379,30 @@ class ImportState:
     source: str
     rows_done: int = 0
     complete: bool = False
-    imported_before: bool = False   # a run of this file completed before: this one starts again from row one
+    rejected: int = 0               # rows rejected over this import's runs
+    imported_before: bool = False   # opened complete: this run imports nothing (--restart starts again)
 
     @classmethod
     def open(cls, data_file: Path, resource: str, source: str) -> "ImportState":
-        """Where an import of the file stops short: after the rows a crashed or stopped run committed. A file
-        whose import completed is imported again from its first row (stored rows come back unchanged, and
-        rows rejected then, say before a vocabulary was opened, are tried again)."""
+        """Where an import of the file stands: after the rows a crashed or stopped run committed, or complete
+        (run again, it imports nothing and says so: sending the file again could undo corrections made since;
+        --restart does that on purpose)."""
         state_path = data_file.with_name(data_file.name + ".netweave-import.json")
         fingerprint = _file_hash(data_file)
         if state_path.exists():
             saved = json.loads(state_path.read_text(encoding="utf-8"))
             if (saved.get("fingerprint"), saved.get("resource"), saved.get("source")) == (fingerprint, resource,
                                                                                            source):
-                if saved.get("complete", False):
-                    return cls(state_path, fingerprint, resource, source, imported_before=True)
-                return cls(state_path, fingerprint, resource, source, saved.get("rows_done", 0))
+                complete = saved.get("complete", False)
+                return cls(state_path, fingerprint, resource, source, saved.get("rows_done", 0), complete,
+                           saved.get("rejected", 0), imported_before=complete)
         return cls(state_path, fingerprint, resource, source)
 
     def save(self) -> None:
         tmp = self.path.with_name(self.path.name + ".tmp")
         tmp.write_text(json.dumps({"fingerprint": self.fingerprint, "resource": self.resource, "source": self.source,
-                                   "rows_done": self.rows_done, "complete": self.complete}), encoding="utf-8")
+                                   "rows_done": self.rows_done, "complete": self.complete,
+                                   "rejected": self.rejected}), encoding="utf-8")
         tmp.replace(self.path)
 
 
@@ -456,8 +458,10 @@ def run_import(graph: db.Graph, data_file: Path, *, resource: str, source: str, 
         mapping.bind_attributes(graph, resource)
     state = ImportState.open(data_file, resource, source)
     if restart:
-        state.rows_done, state.complete = 0, False
+        state.rows_done, state.complete, state.rejected, state.imported_before = 0, False, 0, False
     report = Report(rows_skipped=state.rows_done)
+    if state.complete:
+        return report, state
     batch: list[Row] = []
     for number, row in enumerate(read_rows(data_file, fmt)):
         if number < state.rows_done:
@@ -476,6 +480,7 @@ def run_import(graph: db.Graph, data_file: Path, *, resource: str, source: str, 
 
 
 def _commit(graph, state, report, rows, resource, source, mapping, on_batch) -> None:
+    errors_before = report.counts["error"]
     readable = [row for row in rows if row.error is None]
     records = [mapping.record(row.fields) for row in readable]
     if records:
@@ -485,6 +490,7 @@ def _commit(graph, state, report, rows, resource, source, mapping, on_batch) -> 
             report.reject(row, row.error)
     report.batches += 1
     state.rows_done += len(rows)
+    state.rejected += report.counts["error"] - errors_before
     state.save()
     on_batch(state.rows_done, report)
 

@@ -208,7 +208,7 @@ def import_file(data_file: Path, resource: str, source: str, mapping_file: Path 
     if report.errors:
         importer.write_error_report(errors_path, report)
     _import_summary(report, state, errors_path, inspection.delimiter, as_json)
-    if report.errors:
+    if report.errors or (state.imported_before and state.rejected):
         click.get_current_context().exit(1)
 
 
@@ -231,6 +231,7 @@ def _import_plan(data_file: Path, resource: str, mapping_file: Path | None, enco
 def _import_summary(report, state, errors_path: Path, delimiter: str | None, as_json: bool) -> None:
     summary = {**report.counts, "rows_done": state.rows_done, "complete": state.complete,
                "resumed_after": report.rows_skipped, "imported_before": state.imported_before,
+               "rejected_before": state.rejected if state.imported_before else 0,
                "new_values": {name: sorted(values) for name, values in sorted(report.new_values.items())},
                "delimiter": delimiter,
                "errors_file": str(errors_path) if report.errors else None}
@@ -238,7 +239,9 @@ def _import_summary(report, state, errors_path: Path, delimiter: str | None, as_
         click.echo(json.dumps(summary))
         return
     if state.imported_before:
-        click.echo("this file was imported completely before: imported again from its first row")
+        click.echo(f"this file was imported completely before ({state.rejected} rows rejected then, listed in "
+                   f"{errors_path}): nothing imported; --restart imports it again from its first row")
+        return
     _table([(status, count) for status, count in report.counts.items()], ("status", "records"))
     click.echo(f"rows done: {state.rows_done}" + ("" if state.complete else " (not complete: run again to resume)"))
     for name, values in sorted(report.new_values.items()):
