@@ -558,32 +558,6 @@ def test_the_explorer_shows_vocabulary_labels_and_its_role_filter_sends_the_stor
     assert page.errors == []
 
 
-def test_role_reasons_of_an_introduction_read_as_labels(server, analyst_key, page, instructional_coach):
-    # The demo's hand-set ranking gives no role reasons (they come with a learned model), so its answer gets
-    # two, in the shape and words the service gives them (service/recommending/recommendations.py).
-    def with_role_reasons(route):
-        response = route.fetch()
-        answer = response.json()
-        first, second = answer["items"][:2]
-        roles = ["instructional_coach", first["member"]["role"]]
-        first["reasons"].insert(0, {"type": "role_pair", "roles": roles,
-                                    "text": f"{roles[0]} and {roles[1]} often work together in this network"})
-        second["reasons"].insert(0, {"type": "same_role", "text": f"both work as {second['member']['role']}"})
-        route.fulfill(response=response, json=answer)
-        reasons.extend([roles, second["member"]["role"]])
-
-    reasons = []
-    page.page.route(f"{server.base}/v1/members/{instructional_coach['id']}/recommendations?*", with_role_reasons)
-    labels = {term["value"]: term["label"]
-              for term in server.get("/v1/vocabularies/member_role", analyst_key)["values"]}
-    page.open(server, analyst_key)
-    _find(page, instructional_coach["name"])
-    (pair, role), why = reasons, page.page.locator("#recommendations .why").all_text_contents()
-    assert why[0].startswith(f"Instructional Coach and {labels[pair[1]]} often work together in this network; ")
-    assert why[1].startswith(f"both work as {labels[role]}; ")
-    assert page.errors == []
-
-
 def test_without_the_vocabularies_the_explorer_shows_stored_values(server, analyst_key, page, instructional_coach):
     # As for a key the vocabularies refuse: the page still loads, and a role reads as its value.
     vocabularies = f"{server.base}/v1/vocabularies"

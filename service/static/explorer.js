@@ -717,14 +717,9 @@
     }
   }
 
-  // `member`: the suggested member. Roles read as their labels (the service's sentence names stored values).
-  function reasonText(reason, member) {
-    if (reason.type === "same_role" && member.role) return "both work as " + termLabel("member_role", member.role);
-    if (reason.type === "role_pair" && (reason.roles || []).length === 2) {
-      return reason.roles.map((role) => termLabel("member_role", role)).join(" and ") +
-             " often work together in this network";
-    }
-    if (reason.text) return reason.text;    // the service's own sentence, when it gives one
+  // The service's own sentence (roles in it read as their labels), else one made from the reason's data.
+  function reasonText(reason) {
+    if (reason.text) return reason.text;
     switch (reason.type) {
       case "mutual_collaborators":
         return reason.count + " mutual collaborator" + (reason.count === 1 ? "" : "s") + ": " +
@@ -752,7 +747,7 @@
       });
       const why = document.createElement("div");
       why.className = "why";
-      why.textContent = item.reasons.map((reason) => reasonText(reason, item.member)).join("; ") ||
+      why.textContent = item.reasons.map((reason) => reasonText(reason)).join("; ") ||
                         "no particular reason";
       li.append(name, why);
       list.appendChild(li);
