@@ -99,19 +99,16 @@ RETURN {id: p.id, type: CASE WHEN p:Member THEN 'member' ELSE 'organization' END
        [p.name_key, p.id] AS sort_key
 
 // name: member_duplicates
-// Groups of members holding the same email (trimmed, lower-case), at most $limit: reason, size, members
-// [{id, name, email, organizations}] (the oldest first, at most 20). Members of one organization with the same
-// name are grouped in Python (service/repositories/members.py duplicates: names compared as people write
-// them, accents and spacing aside), from member_names_in_organizations.
+// Groups of members holding the same email (trimmed, lower-case), at most $limit, by email: the ids, the oldest
+// first. Members of one organization with the same name are grouped in Python (service/repositories/members.py
+// duplicates: names compared as people write them, accents and spacing aside), from
+// member_names_in_organizations; both are shown through member_duplicate_details.
 MATCH (m:Member)
 WHERE m.email IS NOT NULL
 WITH toLower(trim(m.email)) AS key, m ORDER BY m.created_at, m.id
-WITH key, collect(m) AS members
-WHERE size(members) > 1
-WITH key, members ORDER BY key LIMIT $limit
-RETURN 'email' AS reason, size(members) AS size, [m IN members[..20] | m {.id, .name, .email, organizations: COLLECT {
-    MATCH (m)-[:MEMBER_OF]->(o:Organization) RETURN o.name ORDER BY o.name_key
-}}] AS members
+WITH key, collect(m.id) AS ids
+WHERE size(ids) > 1
+RETURN ids ORDER BY key LIMIT $limit
 
 // name: member_names_in_organizations
 // Every affiliation as [organization id, member id, member name], members in creation order: what duplicates

@@ -126,19 +126,18 @@ def duplicates(graph: db.Graph, limit: int) -> dict[str, Any]:
     """Groups of members that are likely one person: the same email, then the same name (person_name_key) in
     one organization; at most `limit`, in that order (emails by address, names by name and organization)."""
     def work(tx: ManagedTransaction) -> list[dict[str, Any]]:
-        groups = db.run(tx, "member_duplicates", limit=limit + 1)
-        if len(groups) > limit:
-            return groups
-        named: dict[tuple[str, str], list[str]] = {}
-        for row in db.run(tx, "member_names_in_organizations"):
-            key = person_name_key(row["name"])
-            if key:
-                named.setdefault((key, row["organization"]), []).append(row["id"])
-        found = sorted((key, ids) for key, ids in named.items() if len(ids) > 1)[:limit + 1 - len(groups)]
+        found = [("email", row["ids"]) for row in db.run(tx, "member_duplicates", limit=limit + 1)]
+        if len(found) <= limit:
+            named: dict[tuple[str, str], list[str]] = {}
+            for row in db.run(tx, "member_names_in_organizations"):
+                key = person_name_key(row["name"])
+                if key:
+                    named.setdefault((key, row["organization"]), []).append(row["id"])
+            found += [("name_in_organization", ids)
+                      for _, ids in sorted(item for item in named.items() if len(item[1]) > 1)][:limit + 1 - len(found)]
         shown = {row["member"]["id"]: row["member"] for row in db.run(
             tx, "member_duplicate_details", ids=sorted({i for _, ids in found for i in ids[:20]}))}
-        return groups + [{"reason": "name_in_organization", "size": len(ids), "members": [shown[i] for i in ids[:20]]}
-                         for _, ids in found]
+        return [{"reason": reason, "size": len(ids), "members": [shown[i] for i in ids[:20]]} for reason, ids in found]
 
     rows = graph.read(work)
     return {"items": rows[:limit], "truncated": len(rows) > limit}
