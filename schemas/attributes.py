@@ -78,10 +78,17 @@ class AttributeListArgsSchema(StrictSchema):
     target = fields.String(validate=validate.OneOf(TARGETS), metadata={"description": "only this target's"})
 
 
+def _at_most_definitions(value: dict) -> None:
+    # Not validate.Length: apispec documents it as maxLength, a string's keyword, on this object (the document
+    # says maxProperties, below).
+    if len(value) > MAX_DEFINITIONS:
+        raise ValidationError(f"at most {MAX_DEFINITIONS} attributes")
+
+
 def attributes_field(**kwargs) -> fields.Dict:
     """A record's `attributes`: names to values, checked against the definitions by the repository."""
     return fields.Dict(keys=fields.String(validate=validate.Regexp(NAME_PATTERN)), values=fields.Raw(allow_none=True),
-                       validate=validate.Length(max=MAX_DEFINITIONS), metadata={
+                       validate=_at_most_definitions, metadata={
                            "description": "the network's own fields (GET /v1/attributes), by name; null removes a "
                                           "value; fields marked pii are shown only to keys with the `pii` scope",
                            "propertyNames": {"pattern": NAME_PATTERN}, "maxProperties": MAX_DEFINITIONS},

@@ -350,3 +350,14 @@ def test_a_sync_batch_with_attributes_and_no_vocabulary_fields(api, defined):
     assert response.status_code == 200, response.get_data(as_text=True)
     member = api.get(f"/v1/members/{response.get_json()['results'][0]['id']}").get_json()
     assert member["attributes"] == {"grade_band": "Elementary", "subjects": ["art"]}
+
+
+def test_a_record_carries_at_most_fifty_attributes_and_the_document_says_so_as_an_object_does(api, app):
+    many = {f"field_{n}": n for n in range(51)}
+    refused = api.post("/v1/members", json={"name": "Too Many", "attributes": many})
+    assert refused.status_code == 422 and refused.content_type == "application/problem+json"
+    assert refused.get_json()["errors"][0] == {"field": "attributes", "location": "json",
+                                               "messages": ["at most 50 attributes"]}
+    document = api.get("/openapi.json").get_json()
+    shown = document["components"]["schemas"]["Member"]["properties"]["attributes"]
+    assert shown["type"] == "object" and shown["maxProperties"] == 50 and "maxLength" not in shown
