@@ -224,8 +224,15 @@ def listed_spelling(graph: db.Graph, vocabulary: str, value: str) -> str:
 def _as_listed(listed: list[str], value: str) -> str:
     if value in listed:  # two spellings listed as two terms (stored before spellings were matched): as sent
         return value
-    key = spelling_key(value)
-    return next((term for term in listed if spelling_key(term) == key), value)
+    return _by_spelling(listed).get(spelling_key(value), value)
+
+
+def _by_spelling(listed: list[str]) -> dict[str, str]:
+    """spelling_key -> the listed value (the first in the vocabulary's order where two listed values share one)."""
+    out: dict[str, str] = {}
+    for value in listed:
+        out.setdefault(spelling_key(value), value)
+    return out
 
 
 # How many of a vocabulary's values spellings are compared with: more than a PUT may list (MAX_TERMS), since
@@ -238,13 +245,9 @@ def _listed(tx: ManagedTransaction, vocabulary: str) -> list[str]:
 
 
 def _spellings(tx: ManagedTransaction, vocabularies: set[str]) -> dict[tuple[str, str], str]:
-    """(vocabulary, spelling_key) -> the listed value, for each term of `vocabularies` (the first in the
-    vocabulary's order where two listed values share a key)."""
-    out: dict[tuple[str, str], str] = {}
-    for vocabulary in sorted(vocabularies):
-        for value in _listed(tx, vocabulary):
-            out.setdefault((vocabulary, spelling_key(value)), value)
-    return out
+    """(vocabulary, spelling_key) -> the listed value (_by_spelling), for each of `vocabularies`."""
+    return {(vocabulary, key): value for vocabulary in sorted(vocabularies)
+            for key, value in _by_spelling(_listed(tx, vocabulary)).items()}
 
 
 def normalise(tx: ManagedTransaction, resource: str, record: dict[str, Any], *,
