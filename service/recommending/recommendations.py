@@ -120,7 +120,7 @@ def reasons(item: dict[str, Any], member: dict[str, Any],
     if values["region"]:
         found.append({"type": "same_region", "text": f"both in the {candidate.get('region')} region"})
     # Roles are data as stored (instructional_coach) and words as the network's vocabulary labels them.
-    role_words = item.get("role_label") or candidate.get("role")
+    role_words = candidate.get("role_label") or candidate.get("role")
     if values.get("same_role"):
         found.append({"type": "same_role", "text": f"both work as {role_words}"})
     elif values.get("role_pair", 0.0) > 0 and member.get("member_role") and candidate.get("role"):
@@ -145,13 +145,10 @@ def reasons(item: dict[str, Any], member: dict[str, Any],
 def explain(row: dict[str, Any], weights: dict[str, float] | None = None) -> list[dict[str, Any]]:
     """The ranked candidates of a member's row (features and score computed in Cypher) as results, each
     with its reasons, strongest first under `weights` (the weights that ranked them)."""
-    out = []
-    for item in row["items"]:
-        candidate = dict(item["candidate"])
-        role_label = candidate.pop("role_label", None)
-        out.append({"member": candidate, "score": round(item["score"], 6), "features": item["features"],
-                    "reasons": reasons({**item, "candidate": candidate, "role_label": role_label}, row, weights)})
-    return out
+    # The candidate's role_label words the reasons; the answer's member is the candidate without it.
+    return [{"member": {k: v for k, v in item["candidate"].items() if k != "role_label"},
+             "score": round(item["score"], 6), "features": item["features"],
+             "reasons": reasons(item, row, weights)} for item in row["items"]]
 
 
 def rank_organizations(rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
