@@ -75,14 +75,19 @@ def update(graph: db.Graph, member_id: str, fields: dict[str, Any], expected_ver
             stored["email_key"] = key = email_key(stored["email"])
             holder = db.run_one(tx, "member_by_email_key", key=key) if key else None
             if holder is not None and holder["member"]["id"] != member_id:
-                raise Problem(409, f"member {holder['member']['id']} already has this email: one person is one "
-                                   f"member, so merge the two (POST /v1/members/{holder['member']['id']}/merge)",
-                              slug="member-email-taken", member_id=holder["member"]["id"])
+                raise Problem(409, email_taken(holder["member"]["id"]), slug="member-email-taken",
+                              member_id=holder["member"]["id"])
         db.run(tx, "member_update", id=member_id, changes=db.to_cypher(stored))
         changes.record(tx, [changes.change("member", member_id, "update")])
 
     _retrying_conflicts(graph, work)
     return get(graph, member_id)
+
+
+def email_taken(holder_id: str) -> str:
+    """Why an email cannot go to a second member (PATCH's 409 member-email-taken, and a sync record's)."""
+    return (f"member {holder_id} already has this email: one person is one member, so merge the two "
+            f"(POST /v1/members/{holder_id}/merge)")
 
 
 def delete(graph: db.Graph, member_id: str, expected_version: int | None) -> None:

@@ -26,7 +26,7 @@ from service import db
 from service.problems import Problem, field_error, flatten_messages, problem_body
 from service.repositories import attributes, changes, vocabularies
 from service.repositories import activity_sync
-from service.repositories.members import email_key
+from service.repositories.members import email_key, email_taken
 
 _SINGULAR = {"organizations": "organization", "members": "member", "collaborations": "collaboration",
              "activities": "activity"}
@@ -186,8 +186,7 @@ def _outcome(row: dict, record: dict, source: str) -> dict[str, Any]:
 def _email_taken(row: dict, record: dict) -> dict[str, Any]:
     """The answer PATCH gives (409 member-email-taken, naming the member holding the email), for one record."""
     holder = row["holder"]
-    message = f"member {holder} already has this email: one person is one member, so merge the two " \
-              f"(POST /v1/members/{holder}/merge)"
+    message = email_taken(holder)
     problem = Problem(409, f"record {row['index']}: {message}", slug="member-email-taken", member_id=holder,
                       errors=[{"field": "email", "location": "json", "messages": [message]}])
     return {"index": row["index"], "external_id": record["external_id"], "status": "error", "id": row["id"],
